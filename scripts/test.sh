@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs every Paraphe test. On a fresh Debian/Ubuntu machine it first installs what the tests need:
+# Debian packages (real PKCS#11 modules, independent verifiers) and Python packages (pyHanko) in a
+# virtual environment under .venv. `.ci/run` calls this script; with CI set, a missing tool fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEB_PACKAGES=(
+  softhsm2 opensc gnutls-bin opencryptoki   # PKCS#11 modules and their tools
+  openssl xmlsec1 libxml2-utils poppler-utils  # independent verifiers
+  python3-venv pkg-config perl make gcc        # pyHanko's venv; vendored OpenSSL build
+)
+# Commands that prove each package is there (package → command).
+declare -A PROBE=(
+  [softhsm2]=softhsm2-util [opensc]=pkcs11-tool [gnutls-bin]=p11tool [opencryptoki]=pkcsconf
+  [openssl]=openssl [xmlsec1]=xmlsec1 [libxml2-utils]=xmllint [poppler-utils]=pdfsig
+  [pkg-config]=pkg-config [perl]=perl [make]=make [gcc]=gcc
+)
+
+missing=()
+for pkg in "${DEB_PACKAGES[@]}"; do
+  if [[ -n "${PROBE[$pkg]:-}" ]]; then
+    command -v "${PROBE[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+  else
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "==> Installation des paquets Debian manquants : ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# pyHanko (PAdES validation) in a private virtual environment.
+if [[ ! -x .venv/bin/pyhanko ]]; then
+  echo "==> Installation de pyHanko dans .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "pyHanko[opentype]>=0.25" "pyhanko-certvalidator"
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "==> Outils présents"
+for tool in softhsm2-util pkcs11-tool pkcsconf pkcsslotd openssl xmlsec1 xmllint pdfsig pyhanko; do
+  if command -v "$tool" >/dev/null 2>&1; then
+    echo "    $tool : $(command -v "$tool")"
+  elif [[ -n "${CI:-}" ]]; then
+    echo "ERREUR : l'outil $tool est absent (CI)." >&2
+    exit 1
+  else
+    echo "    $tool : ABSENT — les tests qui en ont besoin seront sautés (hors CI)." >&2
+  fi
+done
+
+echo "==> Formatage"
+cargo fmt --all -- --check
+
+echo "==> Module PKCS#11 de test (proxy)"
+cargo build -p paraphe-p11-proxy
+
+echo "==> Tests"
+cargo test --workspace --all-targets
+
+echo "==> Clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "==> Tout est vert."

@@ -1,0 +1,12 @@
+//! Paraphe: ACTES and Hélios PES V2 télétransmission for French local authorities, signing with the
+//! user's smart card. Everything here works without the window (`gui` feature); the command line
+//! and the window are thin layers over this library.
+
+pub mod card;
+pub mod certs;
+pub mod cli;
+#[cfg(feature = "gui")]
+pub mod gui;
+pub mod logging;
+pub mod messages;
+pub mod settings;

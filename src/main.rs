@@ -1,0 +1,62 @@
+use clap::Parser;
+use clap::error::{ContextKind, ErrorKind};
+use paraphe::cli::{Cli, run};
+use paraphe::messages::{t, tf};
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) => {
+            eprintln!("{}", french_usage_error(&e));
+            eprintln!("{}", t("ligne_de_commande.aide"));
+            std::process::exit(2);
+        }
+    };
+    let _log = paraphe::logging::init(cli.verbose, paraphe::settings::data_dir().ok());
+    let code = match cli.command {
+        Some(command) => run(command),
+        None => open_window(),
+    };
+    std::process::exit(code);
+}
+
+/// clap's parse errors are English: say the same thing in French, with the offending word.
+fn french_usage_error(e: &clap::Error) -> String {
+    let value = [
+        ContextKind::InvalidSubcommand,
+        ContextKind::InvalidArg,
+        ContextKind::InvalidValue,
+    ]
+    .iter()
+    .find_map(|k| e.get(*k))
+    .map(|v| v.to_string())
+    .unwrap_or_default();
+    let key = match e.kind() {
+        ErrorKind::InvalidSubcommand => "ligne_de_commande.sous_commande_inconnue",
+        ErrorKind::UnknownArgument => "ligne_de_commande.option_inconnue",
+        ErrorKind::MissingRequiredArgument => "ligne_de_commande.argument_manquant",
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => "ligne_de_commande.valeur_invalide",
+        _ => "ligne_de_commande.invalide",
+    };
+    tf(key, &[("valeur", &value)])
+}
+
+#[cfg(feature = "gui")]
+fn open_window() -> i32 {
+    match paraphe::gui::run() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            1
+        }
+    }
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_window() -> i32 {
+    eprintln!("{}", t("application.sans_fenetre"));
+    2
+}

@@ -1,0 +1,106 @@
+//! Settings: one TOML file in the user's configuration folder. Data (outbox, classification,
+//! logs) lives in the data folder. `PARAPHE_CONFIG` and `PARAPHE_DONNEES` override both (tests,
+//! portable installs).
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub carte: CardSettings,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CardSettings {
+    /// PKCS#11 module to use first (the middleware of the user's card).
+    pub module: Option<PathBuf>,
+    /// Label of the token to use when several are plugged in.
+    pub jeton: Option<String>,
+    /// CKA_ID (hex) of the key chosen for each role, when the user overrides the automatic choice.
+    pub cle_signature: Option<String>,
+    pub cle_authentification: Option<String>,
+    pub cle_chiffrement: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{}", crate::messages::t("commun.dossier_introuvable"))]
+    NoHome,
+    #[error("{}", crate::messages::tf("commun.fichier_reglages_invalide", &[("chemin", &.path.display().to_string()), ("detail", .detail)]))]
+    Invalid { path: PathBuf, detail: String },
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("fr", "Paraphe", "Paraphe")
+}
+
+/// The settings file's path.
+pub fn config_file() -> Result<PathBuf, SettingsError> {
+    if let Some(path) = std::env::var_os("PARAPHE_CONFIG") {
+        return Ok(PathBuf::from(path));
+    }
+    project_dirs()
+        .map(|d| d.config_dir().join("paraphe.toml"))
+        .ok_or(SettingsError::NoHome)
+}
+
+/// The data folder (outbox, logs, classification).
+pub fn data_dir() -> Result<PathBuf, SettingsError> {
+    if let Some(path) = std::env::var_os("PARAPHE_DONNEES") {
+        return Ok(PathBuf::from(path));
+    }
+    project_dirs()
+        .map(|d| d.data_dir().to_owned())
+        .ok_or(SettingsError::NoHome)
+}
+
+impl Settings {
+    /// Read the settings; a missing file means defaults.
+    pub fn load() -> Result<Settings, SettingsError> {
+        Self::load_from(&config_file()?)
+    }
+
+    pub fn load_from(path: &Path) -> Result<Settings, SettingsError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| SettingsError::Invalid {
+                path: path.to_owned(),
+                detail: e.message().to_owned(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(e) => Err(SettingsError::Invalid {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_defaults_and_bad_file_is_a_french_error() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("paraphe.toml");
+        assert_eq!(
+            Settings::load_from(&path).expect("defaults"),
+            Settings::default()
+        );
+        std::fs::write(
+            &path,
+            "[carte]\nmodule = \"/usr/lib/x.so\"\njeton = \"MAIRIE\"\n",
+        )
+        .expect("write");
+        let s = Settings::load_from(&path).expect("valid");
+        assert_eq!(s.carte.jeton.as_deref(), Some("MAIRIE"));
+        std::fs::write(&path, "[carte]\nmodul = 3\n").expect("write");
+        let err = Settings::load_from(&path).expect_err("unknown key");
+        assert!(
+            err.to_string().contains("Le fichier de paramètres"),
+            "{err}"
+        );
+    }
+}
