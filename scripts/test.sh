@@ -34,10 +34,10 @@ if ((${#missing[@]})); then
 fi
 
 # pyHanko (PAdES validation) in a private virtual environment.
-if [[ ! -x .venv/bin/pyhanko ]]; then
+if [[ ! -x .venv/bin/pyhanko ]] || ! .venv/bin/python -c "import lxml" 2>/dev/null; then
   echo "==> Installation de pyHanko dans .venv"
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "pyHanko[opentype]>=0.25" "pyhanko-certvalidator"
+  .venv/bin/pip install --quiet --disable-pip-version-check "pyHanko[opentype]>=0.25" "pyhanko-certvalidator" lxml
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 

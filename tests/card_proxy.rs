@@ -15,26 +15,38 @@ fn ready() -> bool {
     tools(&["openssl", "softhsm2-util", "pkcs11-tool"])
 }
 
-/// This process's SoftHSM token with the signature identity (made once, before SoftHSM is
-/// initialised: it does not see tokens created later).
-fn token() -> String {
-    static LABEL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    LABEL
-        .get_or_init(|| {
-            let hsm = SoftHsm::shared();
-            let label = unique_label("proxy");
-            hsm.create_token(&label, USER_PIN).expect("token");
-            hsm.import(&label, USER_PIN, TestPki::shared().identity("signature"))
-                .expect("import");
-            label
-        })
-        .clone()
+/// The tests of this file, each with its own token: SoftHSM keeps one login state per token and
+/// process, which the proxy copies would otherwise share.
+const TESTS: [&str; 4] = ["removal", "lockout", "always", "rawonly"];
+
+/// This test's SoftHSM token with the signature identity. All tokens are made at once, before
+/// SoftHSM is initialised: it does not see tokens created later.
+fn token(test: &str) -> String {
+    static LABELS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    let labels = LABELS.get_or_init(|| {
+        let hsm = SoftHsm::shared();
+        TESTS
+            .iter()
+            .map(|name| {
+                let label = unique_label(name);
+                hsm.create_token(&label, USER_PIN).expect("token");
+                hsm.import(&label, USER_PIN, TestPki::shared().identity("signature"))
+                    .expect("import");
+                ((*name).to_owned(), label)
+            })
+            .collect()
+    });
+    labels
+        .iter()
+        .find(|(name, _)| name == test)
+        .map(|(_, label)| label.clone())
+        .unwrap_or_else(|| panic!("no token for test {test}"))
 }
 
 /// The shared token seen through a fresh proxy instance configured with `behaviours`.
 /// Returns (proxy module, token label, stats file).
 fn proxied(dir: &Path, name: &str, behaviours: &str) -> (Module, String, std::path::PathBuf) {
-    let label = token();
+    let label = token(name);
     let stats = dir.join(format!("{name}-stats.json"));
     let config = format!(
         "module = \"{}\"\nstats_file = \"{}\"\n{behaviours}\n",
@@ -100,11 +112,10 @@ fn card_pulled_out_mid_batch_gives_a_clean_error_and_no_signature() {
         text.contains("retirée") && text.contains("rien n'a été enregistré"),
         "{text}"
     );
-    assert_eq!(
-        stat(&proxy_stats(&stats), "C_Sign"),
-        21,
-        "the 21st C_Sign met the removed card"
-    );
+    let s = proxy_stats(&stats);
+    assert_eq!(stat(&s, "C_SignInit"), 21, "the 21st signature met the removed card");
+    // Two C_Sign per signature (length query, then the signature), none for the 21st.
+    assert_eq!(stat(&s, "C_Sign"), 40);
     // The token is gone from the list too.
     assert!(matches!(
         module.token(Some(&label)),
