@@ -37,7 +37,7 @@ fi
 if [[ ! -x .venv/bin/pyhanko ]] || ! .venv/bin/python -c "import lxml" 2>/dev/null; then
   echo "==> Installation de pyHanko dans .venv"
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "pyHanko[opentype]>=0.25" "pyhanko-certvalidator" lxml
+  .venv/bin/pip install --quiet --disable-pip-version-check "pyHanko[opentype]>=0.25" "pyhanko-certvalidator" pyhanko-cli lxml
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
