@@ -5,8 +5,10 @@
 pub mod card;
 pub mod certs;
 pub mod cli;
+pub mod findings;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod logging;
 pub mod messages;
+pub mod pes;
 pub mod settings;

@@ -113,7 +113,11 @@ fn card_pulled_out_mid_batch_gives_a_clean_error_and_no_signature() {
         "{text}"
     );
     let s = proxy_stats(&stats);
-    assert_eq!(stat(&s, "C_SignInit"), 21, "the 21st signature met the removed card");
+    assert_eq!(
+        stat(&s, "C_SignInit"),
+        21,
+        "the 21st signature met the removed card"
+    );
     // Two C_Sign per signature (length query, then the signature), none for the 21st.
     assert_eq!(stat(&s, "C_Sign"), 40);
     // The token is gone from the list too.

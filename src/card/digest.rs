@@ -86,7 +86,7 @@ impl HashAlg {
 /// Convert a raw ECDSA signature `r ‖ s` (what PKCS#11 CKM_ECDSA returns) into the DER
 /// `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` used by X.509, CMS and TLS.
 pub fn ecdsa_raw_to_der(raw: &[u8]) -> Option<Vec<u8>> {
-    if raw.is_empty() || raw.len() % 2 != 0 {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
         return None;
     }
     let (r, s) = raw.split_at(raw.len() / 2);

@@ -212,11 +212,10 @@ pub fn discover(
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if let Some(module) = parse_p11kit_module(&text, &paths.p11kit_module_dir) {
-                if module.is_file() {
+            if let Some(module) = parse_p11kit_module(&text, &paths.p11kit_module_dir)
+                && module.is_file() {
                     push(module, Origin::P11Kit(name), &mut out);
                 }
-            }
         }
     }
     for (path, vendor) in &paths.well_known {

@@ -1,7 +1,7 @@
 //! Direct calls into a module's function list where cryptoki's safe API does not fit.
 //!
-//! - C_GetTokenInfo, bypassing cryptoki's `TokenInfo` conversion. Why: cryptoki 0.12 refuses the whole CK_TOKEN_INFO when `utcTime` is not the 16 digits it
-//! //!   expects (opencryptoki 3.8 fills it with "17:27:34"), so the PIN flags — the very thing we
+//! - C_GetTokenInfo, bypassing cryptoki's `TokenInfo` conversion. Why: cryptoki 0.12 refuses the
+//!   whole CK_TOKEN_INFO when `utcTime` is not the 16 digits it expects (opencryptoki 3.8 fills it with "17:27:34"), so the PIN flags — the very thing we
 //!   must show before asking a PIN — would be lost. We only need label, identity fields and flags.
 //! - single-part C_Sign / C_Decrypt after a separate C_SignInit / C_DecryptInit. Why: keys with
 //!   CKA_ALWAYS_AUTHENTICATE need C_Login(CKU_CONTEXT_SPECIFIC) *between* the init and the

@@ -82,7 +82,7 @@ impl SoftwareKey {
             .map(|stack| {
                 stack
                     .iter()
-                    .map(|c| to_der(c))
+                    .map(to_der)
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?

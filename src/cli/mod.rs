@@ -1,6 +1,7 @@
 //! The command line: one module per command group, thin over the library.
 
 pub mod cartes;
+pub mod pes;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -41,6 +42,29 @@ pub struct Cli {
 pub enum Command {
     /// Liste les pilotes de carte, les cartes et clés branchées, leurs certificats et leurs rôles.
     Cartes(CartesArgs),
+    /// Hélios : lire, contrôler un PES_Aller.
+    #[command(subcommand)]
+    Pes(PesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+#[command(help_template = HELP_TEMPLATE, next_help_heading = "Options")]
+pub enum PesCommand {
+    /// Résumé d'un PES_Aller : en-tête, bordereaux, pièces, pièces justificatives, signatures.
+    Inspecter(PesFileArgs),
+    /// Contrôles avant signature et envoi ; code de sortie 0 si aucun problème bloquant.
+    Controler(PesFileArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct PesFileArgs {
+    /// Le fichier PES_Aller.
+    #[arg(value_name = "FICHIER")]
+    pub fichier: PathBuf,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,5 +82,7 @@ pub struct CartesArgs {
 pub fn run(command: Command) -> i32 {
     match command {
         Command::Cartes(args) => cartes::run(&args),
+        Command::Pes(PesCommand::Inspecter(args)) => pes::inspecter(&args.fichier, args.json),
+        Command::Pes(PesCommand::Controler(args)) => pes::controler(&args.fichier, args.json),
     }
 }

@@ -1,0 +1,123 @@
+//! `paraphe pes inspecter|controler FICHIER [--json]`
+
+use crate::findings::{Finding, resolve_lines};
+use crate::messages::{t, tf};
+use crate::pes::checks::{Intent, bordereau_label, check};
+use crate::pes::{PesSummary, inspect_file};
+use serde_json::json;
+use std::path::Path;
+
+fn load(path: &Path) -> Result<PesSummary, i32> {
+    inspect_file(path).map_err(|e| {
+        eprintln!("{} : {e}", t("commun.erreur"));
+        2
+    })
+}
+
+pub fn inspecter(path: &Path, as_json: bool) -> i32 {
+    let summary = match load(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if as_json {
+        let bordereaux: Vec<_> = summary
+            .bordereaux
+            .iter()
+            .map(|b| {
+                json!({
+                    "id": b.id,
+                    "domaine": b.domaine,
+                    "exercice": b.exercice,
+                    "numero": b.numero,
+                    "type": b.type_bordereau,
+                    "date": b.date,
+                    "nb_pieces": b.nb_pieces,
+                    "nb_pieces_calcule": b.nb_pieces_calcule,
+                    "montant_ht": b.montant_ht,
+                    "montant_ht_calcule": b.montant_ht_calcule,
+                    "montant_tva": b.montant_tva,
+                    "montant_tva_calcule": b.montant_tva_calcule,
+                    "signe": b.signe,
+                    "pieces": b.pieces,
+                })
+            })
+            .collect();
+        let doc = json!({
+            "encodage": summary.encodage,
+            "id": summary.id,
+            "enveloppe": summary.enveloppe,
+            "entete": summary.entete,
+            "bordereaux": bordereaux,
+            "pj": summary.pj,
+            "signatures": summary.signatures,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return 0;
+    }
+    let e = &summary.entete;
+    println!(
+        "{}",
+        tf(
+            "pes_cli.entete",
+            &[
+                ("collectivite", e.id_coll.as_deref().unwrap_or("?")),
+                ("codcol", e.cod_col.as_deref().unwrap_or("?")),
+                ("budget", e.cod_bud.as_deref().unwrap_or("—")),
+                ("poste", e.id_post.as_deref().unwrap_or("?")),
+                (
+                    "nomfic",
+                    summary.enveloppe.nom_fic.as_deref().unwrap_or("?")
+                ),
+            ]
+        )
+    );
+    for b in &summary.bordereaux {
+        println!(
+            "  {} — {} — {} {} — {}",
+            bordereau_label(b),
+            b.date.as_deref().unwrap_or("?"),
+            b.nb_pieces_calcule,
+            t("pes_cli.pieces"),
+            b.montant_ht_calcule.french()
+        );
+    }
+    if !summary.pj.is_empty() {
+        println!(
+            "{}",
+            tf("pes_cli.nb_pj", &[("n", &summary.pj.len().to_string())])
+        );
+    }
+    0
+}
+
+pub fn controler(path: &Path, as_json: bool) -> i32 {
+    let summary = match load(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut findings: Vec<Finding> = check(&summary, Intent::SignBordereaux);
+    if let Ok(mut file) = std::fs::File::open(path) {
+        // Line numbers are a comfort: without them the element still says where.
+        let _ = resolve_lines(&mut findings, &mut file);
+    }
+    let blocking = findings.iter().filter(|f| f.is_blocking()).count();
+    if as_json {
+        let doc = json!({ "valide": blocking == 0, "constats": findings });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else if findings.is_empty() {
+        println!("{}", t("pes_cli.aucun_constat"));
+    } else {
+        for f in &findings {
+            let level = if f.is_blocking() {
+                t("commun.erreur")
+            } else {
+                t("commun.avertissement")
+            };
+            match f.lieu.ligne {
+                Some(line) => println!("{level} ({} {line}) : {}", t("pes_cli.ligne"), f.message),
+                None => println!("{level} : {}", f.message),
+            }
+        }
+    }
+    if blocking == 0 { 0 } else { 1 }
+}

@@ -1,0 +1,56 @@
+//! Hélios PES V2: reading a PES_Aller (summary in one streaming pass), checking it before signing.
+
+pub mod amount;
+pub mod checks;
+pub mod summary;
+
+use crate::messages::{t, tf};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+pub use summary::{PesSummary, read_summary};
+
+pub const PES_ALLER_NS: &str = "http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PesError {
+    #[error("{}", tf("pes.illisible", &[("chemin", .path), ("detail", .detail)]))]
+    Io { path: String, detail: String },
+    #[error("{}", t("pes.doctype"))]
+    Doctype,
+    #[error("{}", tf("pes.encodage", &[("encodage", .0)]))]
+    Encoding(String),
+    #[error("{}", if .0.is_empty() { t("pes.vide") } else { tf("pes.mauvaise_racine", &[("racine", .0)]) })]
+    WrongRoot(String),
+    #[error("{}", t("pes.tronque"))]
+    Truncated,
+    #[error("{}", tf("pes.mal_forme", &[("position", &.offset.to_string()), ("detail", .detail)]))]
+    Malformed { offset: u64, detail: String },
+}
+
+/// Open and summarise a PES_Aller file.
+pub fn inspect_file(path: &Path) -> Result<PesSummary, PesError> {
+    let io_error = |e: std::io::Error| PesError::Io {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    let mut file = File::open(path).map_err(io_error)?;
+    let mut head = [0u8; 50];
+    let n = read_up_to(&mut file, &mut head).map_err(io_error)?;
+    let file = File::open(path).map_err(io_error)?;
+    let mut summary = read_summary(BufReader::with_capacity(256 * 1024, file))?;
+    summary.iso_8859_1_declared_early = summary::declares_latin1_early(&head[..n]);
+    Ok(summary)
+}
+
+fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}

@@ -1,0 +1,563 @@
+//! One streaming pass over a PES_Aller: the summary an ordonnateur reviews before signing, and the
+//! facts the checks need. Memory stays bounded by the largest single text node (a PJ's base64),
+//! never by the file.
+
+use super::amount::Amount;
+use super::{PES_ALLER_NS, PesError};
+use crate::findings::{Finding, Location};
+use crate::messages::tf;
+use quick_xml::events::{BytesStart, Event};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
+
+/// Dépense (mandats) or recette (titres).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Domaine {
+    Depense,
+    Recette,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Enveloppe {
+    pub version: Option<String>,
+    pub typ_fic: Option<String>,
+    pub nom_fic: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EnTete {
+    pub dte_str: Option<String>,
+    pub id_post: Option<String>,
+    pub libelle_poste: Option<String>,
+    pub id_coll: Option<String>,
+    pub fin_jur: Option<String>,
+    pub cod_col: Option<String>,
+    pub cod_bud: Option<String>,
+    pub libelle_col_bud: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Piece {
+    pub id_pce: Option<String>,
+    pub typ_pce: Option<String>,
+    pub nat_pce: Option<String>,
+    pub objet: Option<String>,
+    pub tiers: Vec<String>,
+    pub nb_lignes: u64,
+    pub montant_ht: Amount,
+    pub montant_tva: Amount,
+    pub pj: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Bordereau {
+    pub domaine: Domaine,
+    pub id: Option<String>,
+    pub exercice: Option<String>,
+    pub numero: Option<String>,
+    pub type_bordereau: Option<String>,
+    pub date: Option<String>,
+    pub nb_pieces: Option<u64>,
+    pub nb_pieces_calcule: u64,
+    pub montant_ht: Option<Amount>,
+    pub montant_ht_calcule: Amount,
+    pub montant_tva: Option<Amount>,
+    pub montant_tva_calcule: Amount,
+    pub pieces: Vec<Piece>,
+    pub signe: bool,
+    #[serde(skip)]
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PieceJointe {
+    pub id_unique: Option<String>,
+    pub nom: Option<String>,
+    pub type_pj: Option<String>,
+    pub type_mime: Option<String>,
+    pub description: Option<String>,
+    /// Size of the content once base64-decoded (the gzipped original).
+    pub taille: u64,
+    #[serde(skip)]
+    pub base64_invalide: bool,
+    #[serde(skip)]
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExistingSignature {
+    pub id: Option<String>,
+    /// Local name of the signed element's parent (`Bordereau`, `PES_Aller`…).
+    pub parent: String,
+    pub parent_id: Option<String>,
+}
+
+/// A PJ reference from a piece, kept for every piece (even when piece details are not) so that
+/// dangling references are always found.
+#[derive(Debug, Clone, Serialize)]
+pub struct PjReference {
+    pub bordereau: usize,
+    pub piece: Option<String>,
+    pub pj: String,
+}
+
+/// How many pieces keep their details in the summary. Beyond it only counts and totals are kept
+/// (a 100 MB file can hold hundreds of thousands of pieces: memory must not follow the file);
+/// the window loads a bordereau's pieces on demand.
+pub const DEFAULT_PIECE_DETAIL_LIMIT: usize = 20_000;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PesSummary {
+    pub encodage: String,
+    /// The first 50 bytes declare ISO-8859-1 (S²LOW's upload rule).
+    #[serde(skip)]
+    pub iso_8859_1_declared_early: bool,
+    pub id: Option<String>,
+    pub enveloppe: Enveloppe,
+    pub entete: EnTete,
+    /// `InfoDematerialisee` per domain, as declared.
+    pub info_dematerialisee: Vec<(Domaine, String)>,
+    pub bordereaux: Vec<Bordereau>,
+    pub pj: Vec<PieceJointe>,
+    pub signatures: Vec<ExistingSignature>,
+    pub references_pj: Vec<PjReference>,
+    /// True when some pieces were counted but their details not kept.
+    pub pieces_tronquees: bool,
+    /// Findings met while reading (duplicate Ids, unreadable values).
+    #[serde(skip)]
+    pub reading_findings: Vec<Finding>,
+}
+
+/// What the reader is inside of, to route values.
+#[derive(Default)]
+struct State {
+    path: Vec<String>,
+    ids_seen: HashSet<String>,
+    current_bordereau: Option<Bordereau>,
+    current_piece: Option<Piece>,
+    current_pj: Option<PieceJointe>,
+    in_fichier: bool,
+    base64: Base64Counter,
+    /// Id of each open element (for signature parents).
+    open_ids: Vec<Option<String>>,
+    signature_depth: Option<usize>,
+    /// Pieces whose details may still be kept.
+    piece_budget: usize,
+}
+
+/// Counts the decoded size of base64 text fed in pieces, and notices garbage.
+#[derive(Default)]
+struct Base64Counter {
+    symbols: u64,
+    padding: u64,
+    invalid: bool,
+}
+
+impl Base64Counter {
+    fn feed(&mut self, text: &[u8]) {
+        for &b in text {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' => {
+                    if self.padding > 0 {
+                        self.invalid = true;
+                    }
+                    self.symbols += 1;
+                }
+                b'=' => self.padding += 1,
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                _ => self.invalid = true,
+            }
+        }
+    }
+
+    fn finish(&mut self) -> (u64, bool) {
+        let total = self.symbols + self.padding;
+        let invalid = self.invalid || !total.is_multiple_of(4) || self.padding > 2;
+        let size = (self.symbols * 6) / 8;
+        *self = Base64Counter::default();
+        (size, invalid)
+    }
+}
+
+fn local_name(qname: &[u8]) -> String {
+    let local = match qname.iter().rposition(|b| *b == b':') {
+        Some(i) => &qname[i + 1..],
+        None => qname,
+    };
+    String::from_utf8_lossy(local).into_owned()
+}
+
+/// Read a PES_Aller from `input` in one pass, keeping the details of at most
+/// [`DEFAULT_PIECE_DETAIL_LIMIT`] pieces.
+pub fn read_summary<R: BufRead>(input: R) -> Result<PesSummary, PesError> {
+    read_summary_with(input, DEFAULT_PIECE_DETAIL_LIMIT)
+}
+
+/// Read a PES_Aller, keeping the details of at most `piece_limit` pieces.
+pub fn read_summary_with<R: BufRead>(input: R, piece_limit: usize) -> Result<PesSummary, PesError> {
+    let mut reader = quick_xml::Reader::from_reader(input);
+    reader.config_mut().expand_empty_elements = false;
+    let mut summary = PesSummary::default();
+    let mut state = State {
+        piece_budget: piece_limit,
+        ..State::default()
+    };
+    let mut buf = Vec::new();
+    let mut root_seen = false;
+    loop {
+        let offset = reader.buffer_position();
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| PesError::Malformed {
+                offset: reader.error_position(),
+                detail: e.to_string(),
+            })?;
+        match event {
+            Event::Decl(decl) => {
+                let enc = decl
+                    .encoding()
+                    .transpose()
+                    .map_err(|e| PesError::Malformed {
+                        offset,
+                        detail: e.to_string(),
+                    })?
+                    .map(|e| String::from_utf8_lossy(&e).to_uppercase())
+                    .unwrap_or_else(|| "UTF-8".to_owned());
+                if !matches!(
+                    enc.as_str(),
+                    "UTF-8" | "ISO-8859-1" | "ISO8859-1" | "LATIN1"
+                ) {
+                    return Err(PesError::Encoding(enc));
+                }
+                summary.encodage = enc;
+            }
+            Event::DocType(_) => return Err(PesError::Doctype),
+            Event::Start(start) => {
+                if !root_seen {
+                    check_root(&reader, &start)?;
+                    root_seen = true;
+                }
+                on_start(&reader, &start, offset, &mut state, &mut summary, false)?;
+            }
+            Event::Empty(start) => {
+                if !root_seen {
+                    check_root(&reader, &start)?;
+                    root_seen = true;
+                }
+                on_start(&reader, &start, offset, &mut state, &mut summary, true)?;
+            }
+            Event::End(_) => on_end(&mut state, &mut summary),
+            Event::Text(text) if state.in_fichier => state.base64.feed(&text),
+            Event::CData(data) if state.in_fichier => state.base64.feed(&data),
+            Event::GeneralRef(_) if state.in_fichier => state.base64.invalid = true,
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if !root_seen {
+        return Err(PesError::WrongRoot(String::new()));
+    }
+    if !state.path.is_empty() {
+        return Err(PesError::Truncated);
+    }
+    if summary.encodage.is_empty() {
+        summary.encodage = "UTF-8".to_owned();
+    }
+    Ok(summary)
+}
+
+fn check_root<R>(reader: &quick_xml::Reader<R>, start: &BytesStart) -> Result<(), PesError> {
+    let name = local_name(start.name().as_ref());
+    let prefix = start.name().prefix().map(|p| p.as_ref().to_vec());
+    let ns_attr = match &prefix {
+        Some(p) => [b"xmlns:".as_slice(), p].concat(),
+        None => b"xmlns".to_vec(),
+    };
+    let ns = start
+        .attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == ns_attr.as_slice())
+        .and_then(|a| {
+            a.decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
+                .ok()
+        })
+        .map(|v| v.into_owned());
+    if name != "PES_Aller" || ns.as_deref() != Some(PES_ALLER_NS) {
+        return Err(PesError::WrongRoot(name));
+    }
+    Ok(())
+}
+
+fn attr_value<R>(
+    reader: &quick_xml::Reader<R>,
+    start: &BytesStart,
+    key: &[u8],
+) -> Result<Option<String>, PesError> {
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| PesError::Malformed {
+            offset: reader.buffer_position(),
+            detail: e.to_string(),
+        })?;
+        if attr.key.as_ref() == key {
+            let value = attr
+                .decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
+                .map_err(|e| PesError::Malformed {
+                    offset: reader.buffer_position(),
+                    detail: e.to_string(),
+                })?;
+            return Ok(Some(value.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+fn on_start<R>(
+    reader: &quick_xml::Reader<R>,
+    start: &BytesStart,
+    offset: u64,
+    state: &mut State,
+    summary: &mut PesSummary,
+    empty: bool,
+) -> Result<(), PesError> {
+    let name = local_name(start.name().as_ref());
+    let id = attr_value(reader, start, b"Id")?;
+    if let Some(id) = &id
+        && !state.ids_seen.insert(id.clone())
+    {
+        summary.reading_findings.push(Finding::blocking(
+            "pes.id_duplique",
+            tf("pes.id_duplique", &[("id", id)]),
+            Location {
+                offset: Some(offset),
+                element: Some(name.clone()),
+                ..Default::default()
+            },
+        ));
+    }
+    let depth = state.path.len();
+    if state.signature_depth.is_none() {
+        let v = || attr_value(reader, start, b"V");
+        let parent = state.path.last().map(String::as_str).unwrap_or("");
+        let in_path = |n: &str| state.path.iter().any(|p| p == n);
+        match name.as_str() {
+            "PES_Aller" if depth == 0 => summary.id = id.clone(),
+            "Signature" => {
+                let parent_id = state.open_ids.last().cloned().flatten();
+                summary.signatures.push(ExistingSignature {
+                    id: id.clone(),
+                    parent: parent.to_owned(),
+                    parent_id,
+                });
+                if parent == "Bordereau"
+                    && let Some(b) = state.current_bordereau.as_mut()
+                {
+                    b.signe = true;
+                }
+                if !empty {
+                    state.signature_depth = Some(depth);
+                }
+            }
+            "Version" if parent == "Parametres" => summary.enveloppe.version = v()?,
+            "TypFic" if parent == "Parametres" => summary.enveloppe.typ_fic = v()?,
+            "NomFic" if parent == "Parametres" => summary.enveloppe.nom_fic = v()?,
+            "DteStr" if parent == "EnTetePES" => summary.entete.dte_str = v()?,
+            "IdPost" if parent == "EnTetePES" => summary.entete.id_post = v()?,
+            "LibellePoste" if parent == "EnTetePES" => summary.entete.libelle_poste = v()?,
+            "IdColl" if parent == "EnTetePES" => summary.entete.id_coll = v()?,
+            "FinJur" if parent == "EnTetePES" => summary.entete.fin_jur = v()?,
+            "CodCol" if parent == "EnTetePES" => summary.entete.cod_col = v()?,
+            "CodBud" if parent == "EnTetePES" => summary.entete.cod_bud = v()?,
+            "LibelleColBud" if parent == "EnTetePES" => summary.entete.libelle_col_bud = v()?,
+            "InfoDematerialisee" => {
+                let domaine = if in_path("PES_RecetteAller") {
+                    Domaine::Recette
+                } else {
+                    Domaine::Depense
+                };
+                if let Some(value) = v()? {
+                    summary.info_dematerialisee.push((domaine, value));
+                }
+            }
+            "Bordereau" if parent == "PES_DepenseAller" || parent == "PES_RecetteAller" => {
+                state.current_bordereau = Some(Bordereau {
+                    domaine: if parent == "PES_RecetteAller" {
+                        Domaine::Recette
+                    } else {
+                        Domaine::Depense
+                    },
+                    id: id.clone(),
+                    exercice: None,
+                    numero: None,
+                    type_bordereau: None,
+                    date: None,
+                    nb_pieces: None,
+                    nb_pieces_calcule: 0,
+                    montant_ht: None,
+                    montant_ht_calcule: Amount::default(),
+                    montant_tva: None,
+                    montant_tva_calcule: Amount::default(),
+                    pieces: Vec::new(),
+                    signe: false,
+                    offset,
+                });
+            }
+            _ if parent == "BlocBordereau" => {
+                if let Some(b) = state.current_bordereau.as_mut() {
+                    let value = v()?;
+                    match name.as_str() {
+                        "Exer" => b.exercice = value,
+                        "IdBord" => b.numero = value,
+                        "DteBordEm" => b.date = value,
+                        "TypBord" => b.type_bordereau = value,
+                        "NbrPce" => {
+                            b.nb_pieces = value.as_deref().and_then(|s| s.trim().parse().ok())
+                        }
+                        "MtBordHT" | "MtBordHt" => {
+                            b.montant_ht = value.as_deref().and_then(Amount::parse)
+                        }
+                        "MtBordTVA" => b.montant_tva = value.as_deref().and_then(Amount::parse),
+                        _ => {}
+                    }
+                }
+            }
+            "Piece" if parent == "Bordereau" => state.current_piece = Some(Piece::default()),
+            _ if state.current_piece.is_some() => {
+                let piece = state.current_piece.as_mut().ok_or(PesError::Truncated)?;
+                match name.as_str() {
+                    "LigneDePiece" => piece.nb_lignes += 1,
+                    "IdPce" if !in_path("LigneDePiece") => piece.id_pce = v()?,
+                    "TypPce" if !in_path("LigneDePiece") => piece.typ_pce = v()?,
+                    "NatPce" if !in_path("LigneDePiece") => piece.nat_pce = v()?,
+                    "Obj" | "ObjPce" if !in_path("LigneDePiece") => piece.objet = v()?,
+                    "Nom" if parent == "InfoTiers" => {
+                        if let Some(nom) = v()?
+                            && !piece.tiers.contains(&nom)
+                        {
+                            piece.tiers.push(nom);
+                        }
+                    }
+                    "MtHT" if in_path("LigneDePiece") && !in_path("Tiers") => {
+                        if let Some(a) = v()?.as_deref().and_then(Amount::parse) {
+                            piece.montant_ht += a;
+                        }
+                    }
+                    "MtTVA" if in_path("LigneDePiece") && !in_path("Tiers") => {
+                        if let Some(a) = v()?.as_deref().and_then(Amount::parse) {
+                            piece.montant_tva += a;
+                        }
+                    }
+                    "IdUnique" if parent == "PJRef" => {
+                        if let Some(r) = v()? {
+                            piece.pj.push(r);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "PJ" if parent == "PES_PJ" => {
+                state.current_pj = Some(PieceJointe {
+                    offset,
+                    ..Default::default()
+                })
+            }
+            _ if state.current_pj.is_some() => {
+                let pj = state.current_pj.as_mut().ok_or(PesError::Truncated)?;
+                match name.as_str() {
+                    "IdUnique" if parent == "PJ" => pj.id_unique = v()?,
+                    "NomPJ" => pj.nom = v()?,
+                    "TypePJ" => pj.type_pj = v()?,
+                    "Description" if parent == "PJ" => pj.description = v()?,
+                    "Fichier" => {
+                        pj.type_mime = attr_value(reader, start, b"MIMEType")?;
+                        state.in_fichier = !empty;
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    if !empty {
+        state.path.push(name);
+        state.open_ids.push(id);
+    }
+    Ok(())
+}
+
+fn on_end(state: &mut State, summary: &mut PesSummary) {
+    let Some(name) = state.path.pop() else {
+        return;
+    };
+    state.open_ids.pop();
+    let depth = state.path.len();
+    if state.signature_depth == Some(depth) {
+        state.signature_depth = None;
+        return;
+    }
+    if state.signature_depth.is_some() {
+        return;
+    }
+    match name.as_str() {
+        "Fichier" if state.in_fichier => {
+            state.in_fichier = false;
+            let (size, invalid) = state.base64.finish();
+            if let Some(pj) = state.current_pj.as_mut() {
+                pj.taille = size;
+                pj.base64_invalide = invalid;
+            }
+        }
+        "PJ" => {
+            if let Some(pj) = state.current_pj.take() {
+                summary.pj.push(pj);
+            }
+        }
+        "Piece" => {
+            if let (Some(mut piece), Some(b)) =
+                (state.current_piece.take(), state.current_bordereau.as_mut())
+            {
+                b.nb_pieces_calcule += 1;
+                b.montant_ht_calcule += piece.montant_ht;
+                b.montant_tva_calcule += piece.montant_tva;
+                let bordereau = summary.bordereaux.len();
+                for pj in &piece.pj {
+                    summary.references_pj.push(PjReference {
+                        bordereau,
+                        piece: piece.id_pce.clone(),
+                        pj: pj.clone(),
+                    });
+                }
+                if state.piece_budget > 0 {
+                    state.piece_budget -= 1;
+                    b.pieces.push(piece);
+                } else {
+                    summary.pieces_tronquees = true;
+                }
+            }
+        }
+        "Bordereau" => {
+            if let Some(b) = state.current_bordereau.take() {
+                summary.bordereaux.push(b);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether "ISO-8859-1" appears in the first 50 bytes (S²LOW refuses the file otherwise).
+pub fn declares_latin1_early(head: &[u8]) -> bool {
+    let head = &head[..head.len().min(50)];
+    head.windows(10)
+        .any(|w| w.eq_ignore_ascii_case(b"ISO-8859-1"))
+}
+
+/// Index of PJ by IdUnique, for reference checks.
+pub fn pj_index(summary: &PesSummary) -> HashMap<&str, &PieceJointe> {
+    summary
+        .pj
+        .iter()
+        .filter_map(|p| p.id_unique.as_deref().map(|id| (id, p)))
+        .collect()
+}

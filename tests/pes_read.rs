@@ -1,0 +1,265 @@
+//! Reading PES_Aller files: the summary agrees with libxml2's own reading of each conformance
+//! sample (xmllint --xpath), and bad input gets a clear French error with bounded memory.
+
+mod common;
+
+use common::tools;
+use paraphe::pes::checks::{Intent, check};
+use paraphe::pes::{PesError, inspect_file, read_summary};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn conformance() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/pes/samples");
+    if dir.is_dir() {
+        Some(dir)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("../shared/conformance is missing: CI must have it");
+    } else {
+        eprintln!("SKIPPED: ../shared/conformance is missing");
+        None
+    }
+}
+
+fn xpath(file: &Path, expr: &str) -> String {
+    let out = Command::new("xmllint")
+        .args(["--xpath", expr])
+        .arg(file)
+        .output()
+        .expect("xmllint");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn pes_aller_samples(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("samples")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .filter(|p| xpath(p, "local-name(/*)") == "PES_Aller")
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn summary_agrees_with_xmllint_on_every_sample() {
+    let Some(dir) = conformance() else { return };
+    if !tools(&["xmllint"]) {
+        return;
+    }
+    let files = pes_aller_samples(&dir);
+    assert!(
+        files.len() >= 10,
+        "expected the PES_Aller samples, found {}",
+        files.len()
+    );
+    for file in files {
+        let name = file.display().to_string();
+        let summary = inspect_file(&file).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let count: usize = xpath(&file, "count(//*[local-name()='Bordereau'])")
+            .parse::<f64>()
+            .expect("count") as usize;
+        assert_eq!(summary.bordereaux.len(), count, "{name}: bordereaux");
+        for (i, b) in summary.bordereaux.iter().enumerate() {
+            let at = format!("(//*[local-name()='Bordereau'])[{}]", i + 1);
+            assert_eq!(
+                b.id.clone().unwrap_or_default(),
+                xpath(&file, &format!("string({at}/@Id)")),
+                "{name}"
+            );
+            assert_eq!(
+                b.numero.clone().unwrap_or_default(),
+                xpath(&file, &format!("string({at}/BlocBordereau/IdBord/@V)")),
+                "{name}"
+            );
+            assert_eq!(
+                b.exercice.clone().unwrap_or_default(),
+                xpath(&file, &format!("string({at}/BlocBordereau/Exer/@V)")),
+                "{name}"
+            );
+            let pieces: f64 = xpath(&file, &format!("count({at}/Piece)"))
+                .parse()
+                .expect("n");
+            assert_eq!(b.nb_pieces_calcule as f64, pieces, "{name}");
+            // Sum of line amounts in cents, computed by libxml2 (round to avoid float noise).
+            // xmllint prints sums with 6 significant digits: add its listed values here instead.
+            let values = xpath(
+                &file,
+                &format!("{at}/Piece/LigneDePiece/BlocLignePiece/*/MtHT/@V"),
+            );
+            let cents: i128 = values
+                .split('"')
+                .skip(1)
+                .step_by(2)
+                .map(|v| {
+                    let (units, frac) = v.split_once('.').unwrap_or((v, ""));
+                    let frac = format!("{frac:0<2}");
+                    units.parse::<i128>().expect("units") * 100
+                        + frac.parse::<i128>().expect("cents")
+                })
+                .sum();
+            assert_eq!(b.montant_ht_calcule.cents(), cents, "{name}");
+            let signed = xpath(&file, &format!("count({at}/*[local-name()='Signature'])"));
+            assert_eq!(b.signe, signed != "0", "{name}");
+        }
+        assert_eq!(
+            summary.enveloppe.nom_fic.clone().unwrap_or_default(),
+            xpath(&file, "string(//Enveloppe/Parametres/NomFic/@V)"),
+            "{name}"
+        );
+        assert_eq!(
+            summary.entete.cod_col.clone().unwrap_or_default(),
+            xpath(&file, "string(//EnTetePES/CodCol/@V)"),
+            "{name}"
+        );
+        let pj: f64 = xpath(&file, "count(//PES_PJ/PJ)").parse().expect("pj");
+        assert_eq!(summary.pj.len() as f64, pj, "{name}");
+        let sigs: f64 = xpath(&file, "count(//*[local-name()='Signature'])")
+            .parse()
+            .expect("sigs");
+        assert_eq!(summary.signatures.len() as f64, sigs, "{name}");
+    }
+}
+
+#[test]
+fn s2low_header_rules_match_the_samples_made_to_break_them() {
+    let Some(dir) = conformance() else { return };
+    let codes = |file: &str| -> Vec<&'static str> {
+        let summary = inspect_file(&dir.join(file)).expect(file);
+        check(&summary, Intent::Check)
+            .iter()
+            .filter(|f| f.is_blocking())
+            .map(|f| f.code)
+            .collect()
+    };
+    assert!(codes("pes_aller_CodColTropLong.xml").contains(&"s2low.codcol"));
+    assert!(codes("pes_aller_IdColl_trop_long.xml").contains(&"s2low.idcoll"));
+    assert!(codes("pes_aller_PasDeNomFic.xml").contains(&"s2low.nomfic"));
+    assert!(codes("pes_aller_utf8.xml").contains(&"s2low.encodage"));
+    assert!(
+        !codes("pes_aller_ok.xml")
+            .iter()
+            .any(|c| c.starts_with("s2low."))
+    );
+    // Already-signed bordereaux cannot be signed again (no co-signature).
+    let summary = inspect_file(&dir.join("signature_bordereau_double.xml")).expect("double");
+    let f = check(&summary, Intent::SignBordereaux);
+    assert!(
+        f.iter()
+            .any(|f| f.code == "pes.deja_signe" && f.is_blocking())
+    );
+}
+
+const HEAD: &str = r#"<?xml version="1.0" encoding="ISO-8859-1"?>
+<n:PES_Aller xmlns:n="http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller" Id="F1">
+<Enveloppe><Parametres><Version V="2"/><TypFic V="PESALR2"/><NomFic V="essai"/></Parametres></Enveloppe>
+<EnTetePES><DteStr V="2026-11-27"/><IdPost V="034000"/><IdColl V="21340172200016"/><CodCol V="123"/></EnTetePES>
+<PES_DepenseAller><EnTeteDepense><IdVer V="2"/><InfoDematerialisee V="1"/></EnTeteDepense>
+"#;
+
+fn bordereau(id: &str, nbr: u32, amounts: &[&str]) -> String {
+    let total: f64 = amounts
+        .iter()
+        .map(|a| a.parse::<f64>().expect("amount"))
+        .sum();
+    let mut s = format!(
+        "<Bordereau Id=\"{id}\"><BlocBordereau><Exer V=\"2026\"/><IdBord V=\"7\"/><DteBordEm V=\"2026-11-27\"/><TypBord V=\"01\"/><NbrPce V=\"{nbr}\"/><MtBordHT V=\"{total:.2}\"/></BlocBordereau>"
+    );
+    for (i, a) in amounts.iter().enumerate() {
+        s.push_str(&format!(
+            "<Piece><BlocPiece><InfoPce><IdPce V=\"{i}\"/><TypPce V=\"01\"/><NatPce V=\"01\"/><Obj V=\"Fournitures é\"/></InfoPce></BlocPiece><LigneDePiece><BlocLignePiece><InfoLignePce><IdLigne V=\"1\"/><MtHT V=\"{a}\"/></InfoLignePce></BlocLignePiece><Tiers><InfoTiers><Nom V=\"Papeterie &amp; Cie\"/></InfoTiers></Tiers></LigneDePiece></Piece>"
+        ));
+    }
+    s.push_str("</Bordereau>");
+    s
+}
+
+/// The document, encoded in ISO-8859-1 as its declaration says.
+fn doc(body: &str) -> Vec<u8> {
+    latin1(&format!("{HEAD}{body}</PES_DepenseAller></n:PES_Aller>"))
+}
+
+fn latin1(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("latin-1 text"))
+        .collect()
+}
+
+#[test]
+fn generated_file_is_read_and_checked() {
+    let bytes = doc(&(bordereau("B1", 2, &["10.50", "0.05"]) + &bordereau("B2", 3, &["1"])));
+    let summary = read_summary(bytes.as_slice()).expect("read");
+    assert_eq!(summary.bordereaux.len(), 2);
+    let b1 = &summary.bordereaux[0];
+    assert_eq!(b1.montant_ht_calcule.cents(), 1055);
+    assert_eq!(b1.montant_ht.map(|a| a.cents()), Some(1055));
+    assert_eq!(b1.pieces[0].tiers, vec!["Papeterie & Cie".to_owned()]);
+    assert_eq!(b1.pieces[0].objet.as_deref(), Some("Fournitures é"));
+    let findings = check(&summary, Intent::SignBordereaux);
+    let codes: Vec<_> = findings.iter().map(|f| f.code).collect();
+    assert_eq!(
+        codes,
+        vec!["s2low.encodage", "pes.nombre_pieces"],
+        "{findings:#?}"
+    );
+    assert!(
+        findings[1]
+            .message
+            .contains("annonce 3 pièce(s) mais en contient 1"),
+        "{}",
+        findings[1].message
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_french_errors() {
+    type Case = (&'static str, Vec<u8>, fn(&PesError) -> bool);
+    let cases: Vec<Case> = vec![
+        (
+            "doctype",
+            b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\">]><x>&a;</x>".to_vec(),
+            |e| matches!(e, PesError::Doctype),
+        ),
+        (
+            "truncated",
+            doc(&bordereau("B1", 1, &["1"]))[..600].to_vec(),
+            |e| matches!(e, PesError::Truncated | PesError::Malformed { .. }),
+        ),
+        (
+            "wrong root",
+            b"<?xml version=\"1.0\"?><PES_Aller><x/></PES_Aller>".to_vec(),
+            |e| matches!(e, PesError::WrongRoot(_)),
+        ),
+        (
+            "encoding",
+            b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><x/>".to_vec(),
+            |e| matches!(e, PesError::Encoding(_)),
+        ),
+        ("empty", Vec::new(), |e| matches!(e, PesError::WrongRoot(_))),
+        ("garbage", b"\x00\x01MZ\x90binary".to_vec(), |e| {
+            matches!(e, PesError::WrongRoot(_) | PesError::Malformed { .. })
+        }),
+    ];
+    for (name, bytes, expected) in cases {
+        let err = read_summary(bytes.as_slice())
+            .err()
+            .unwrap_or_else(|| panic!("{name} accepted"));
+        assert!(expected(&err), "{name}: {err:?}");
+        let text = err.to_string();
+        assert!(text.ends_with('.') && !text.contains('⟦'), "{name}: {text}");
+    }
+    // Duplicate Ids and base64 garbage are findings, not crashes.
+    let body = bordereau("B1", 1, &["1"]) + &bordereau("B1", 1, &["2"]);
+    let mut bytes = doc(&body);
+    let pj = b"<PES_PJ><EnTetePES_PJ><IdVer V=\"1\"/></EnTetePES_PJ><PJ><Contenu><Fichier MIMEType=\"application/pdf\">H4sI!!!%%</Fichier></Contenu><IdUnique V=\"u1\"/><NomPJ V=\"facture.pdf\"/></PJ></PES_PJ>";
+    let end = bytes.len() - "</n:PES_Aller>".len();
+    bytes.splice(end..end, pj.iter().copied());
+    let summary = read_summary(bytes.as_slice()).expect("read");
+    let codes: Vec<_> = check(&summary, Intent::Check)
+        .iter()
+        .map(|f| f.code)
+        .collect();
+    assert!(codes.contains(&"pes.id_duplique"), "{codes:?}");
+    assert!(codes.contains(&"pes.pj_base64"), "{codes:?}");
+}
