@@ -515,7 +515,7 @@ fn on_end(state: &mut State, summary: &mut PesSummary) {
             }
         }
         "Piece" => {
-            if let (Some(mut piece), Some(b)) =
+            if let (Some(piece), Some(b)) =
                 (state.current_piece.take(), state.current_bordereau.as_mut())
             {
                 b.nb_pieces_calcule += 1;
