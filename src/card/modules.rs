@@ -213,9 +213,10 @@ pub fn discover(
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if let Some(module) = parse_p11kit_module(&text, &paths.p11kit_module_dir)
-                && module.is_file() {
-                    push(module, Origin::P11Kit(name), &mut out);
-                }
+                && module.is_file()
+            {
+                push(module, Origin::P11Kit(name), &mut out);
+            }
         }
     }
     for (path, vendor) in &paths.well_known {

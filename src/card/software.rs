@@ -79,12 +79,7 @@ impl SoftwareKey {
         let cert_der = to_der(&cert)?;
         let chain_der = parsed
             .ca
-            .map(|stack| {
-                stack
-                    .iter()
-                    .map(to_der)
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .map(|stack| stack.iter().map(to_der).collect::<Result<Vec<_>, _>>())
             .transpose()?
             .unwrap_or_default();
         Ok(SoftwareKey {
