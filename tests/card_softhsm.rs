@@ -103,19 +103,27 @@ fn lists_certificates_with_roles_qualification_and_validity() {
     ));
     assert_eq!(roles_of("signature").validity_now(), ValidityState::Valide);
 
-    // Automatic choice per role: the dedicated key over the dual-use one, never an expired one.
+    // Automatic choice per role: the qualified one, then the dedicated key over the dual-use one,
+    // never an expired one.
     let sig = pick_for_role(&certs, Role::Signature, None).expect("a signature key");
+    assert_eq!(sig.cka_id, pki.identity("qualifie").cka_id);
+    let without_qualified: Vec<_> = certs
+        .iter()
+        .filter(|c| c.cka_id != pki.identity("qualifie").cka_id)
+        .cloned()
+        .collect();
+    let sig = pick_for_role(&without_qualified, Role::Signature, None).expect("a signature key");
     assert_eq!(sig.cka_id, pki.identity("signature").cka_id);
     let enc = pick_for_role(&certs, Role::Chiffrement, None).expect("an encryption key");
     assert_eq!(enc.cka_id, pki.identity("chiffrement").cka_id);
     let chosen = pick_for_role(
         &certs,
         Role::Signature,
-        Some(&pki.identity("qualifie").cka_id),
+        Some(&pki.identity("double-usage").cka_id),
     );
     assert_eq!(
         chosen.map(|c| c.cka_id.clone()),
-        Some(pki.identity("qualifie").cka_id.clone())
+        Some(pki.identity("double-usage").cka_id.clone())
     );
 }
 

@@ -78,8 +78,8 @@ fn scan_module(candidate: ModuleCandidate) -> ModuleReport {
 }
 
 /// The certificate to use for `role` on a token: the one the user chose (`preferred` CKA_ID),
-/// else the only currently valid certificate with that role, preferring a single-role one
-/// (a dedicated signature key over a dual-use key).
+/// else a currently valid certificate with that role: a qualified one first (eIDAS), then a
+/// single-role one (a dedicated signature key over a dual-use key), then the one valid longest.
 pub fn pick_for_role<'a>(
     certificates: &'a [TokenCertificate],
     role: Role,
@@ -95,8 +95,11 @@ pub fn pick_for_role<'a>(
                 ValidityState::Valide | ValidityState::ExpireBientot { .. }
             )
     };
-    certificates
-        .iter()
-        .filter(usable)
-        .min_by_key(|c| (c.info.roles.len(), std::cmp::Reverse(c.info.not_after)))
+    certificates.iter().filter(usable).min_by_key(|c| {
+        (
+            !c.info.is_qualified(),
+            c.info.roles.len(),
+            std::cmp::Reverse(c.info.not_after),
+        )
+    })
 }
