@@ -12,3 +12,4 @@ pub mod logging;
 pub mod messages;
 pub mod pes;
 pub mod settings;
+pub mod xml;

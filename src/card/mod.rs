@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod modules;
 pub mod pin;
 pub mod pkcs11;
+pub mod select;
 mod raw;
 pub mod software;
 

@@ -3,6 +3,10 @@
 pub mod cartes;
 pub mod pes;
 
+use crate::card::pin::{PinPrompt, StdinPrompt, TerminalPrompt};
+use crate::card::select::KeyChoice;
+use crate::messages::t;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -44,7 +48,7 @@ pub enum Command {
     Cartes(CartesArgs),
     /// Hélios : lire, contrôler un PES_Aller.
     #[command(subcommand)]
-    Pes(PesCommand),
+    Pes(Box<PesCommand>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +58,57 @@ pub enum PesCommand {
     Inspecter(PesFileArgs),
     /// Contrôles avant signature et envoi ; code de sortie 0 si aucun problème bloquant.
     Controler(PesFileArgs),
+    /// Signe chaque bordereau (ou le fichier entier avec --global) avec la carte ou un certificat
+    /// logiciel, selon la politique de signature Hélios de la DGFiP.
+    Signer(Box<PesSignArgs>),
+}
+
+/// Which key to use (card or PKCS#12 file), shared by every command that signs.
+#[derive(Debug, clap::Args)]
+pub struct KeyArgs {
+    /// Module PKCS#11 de la carte (sinon : celui des paramètres, puis ceux du système).
+    #[arg(long, value_name = "CHEMIN")]
+    pub module: Option<PathBuf>,
+    /// Nom (label) de la carte à utiliser quand plusieurs sont branchées.
+    #[arg(long, value_name = "LABEL")]
+    pub jeton: Option<String>,
+    /// Identifiant (CKA_ID, hexadécimal) du certificat à utiliser.
+    #[arg(long = "cle-id", value_name = "HEX", conflicts_with = "p12")]
+    pub cle_id: Option<String>,
+    /// Certificat logiciel (.p12 / .pfx) au lieu d'une carte.
+    #[arg(long, value_name = "FICHIER")]
+    pub p12: Option<PathBuf>,
+    /// Lit le code PIN (ou le mot de passe) sur l'entrée standard au lieu de le demander.
+    #[arg(long = "pin-stdin")]
+    pub pin_stdin: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct PesSignArgs {
+    /// Le fichier PES_Aller à signer.
+    #[arg(value_name = "FICHIER")]
+    pub fichier: PathBuf,
+    /// Le fichier signé à écrire.
+    #[arg(short = 'o', long = "sortie", value_name = "SORTIE")]
+    pub sortie: PathBuf,
+    /// Signe le fichier entier (une signature globale) au lieu de chaque bordereau.
+    #[arg(long)]
+    pub global: bool,
+    /// Profil : sha256 (politique 1.7, par défaut) ou sha1 (politique 1.4).
+    #[arg(long, value_name = "sha256|sha1", default_value = "sha256")]
+    pub profil: String,
+    /// Qualité du signataire (ClaimedRole), par exemple « Ordonnateur » ou « Maire ».
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+    /// Ville de signature.
+    #[arg(long, value_name = "V")]
+    pub ville: Option<String>,
+    /// Code postal du lieu de signature.
+    #[arg(long = "code-postal", value_name = "CP")]
+    pub code_postal: Option<String>,
+    #[command(flatten)]
+    pub cle: KeyArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,7 +137,48 @@ pub struct CartesArgs {
 pub fn run(command: Command) -> i32 {
     match command {
         Command::Cartes(args) => cartes::run(&args),
-        Command::Pes(PesCommand::Inspecter(args)) => pes::inspecter(&args.fichier, args.json),
-        Command::Pes(PesCommand::Controler(args)) => pes::controler(&args.fichier, args.json),
+        Command::Pes(p) => match *p {
+            PesCommand::Inspecter(args) => pes::inspecter(&args.fichier, args.json),
+            PesCommand::Controler(args) => pes::controler(&args.fichier, args.json),
+            PesCommand::Signer(args) => pes::signer(&args),
+        },
+    }
+}
+
+impl KeyArgs {
+    /// The key choice: command line first, then the settings.
+    pub fn choice(
+        &self,
+        settings: &crate::settings::Settings,
+        role: crate::certs::Role,
+    ) -> Result<KeyChoice, String> {
+        let configured_id = match role {
+            crate::certs::Role::Signature => settings.carte.cle_signature.clone(),
+            crate::certs::Role::Authentification => settings.carte.cle_authentification.clone(),
+            crate::certs::Role::Chiffrement => settings.carte.cle_chiffrement.clone(),
+        };
+        let cka_id = match self.cle_id.clone().or(configured_id) {
+            Some(h) => {
+                Some(hex::decode(h.trim()).map_err(|_| t("ligne_de_commande.cle_id_invalide"))?)
+            }
+            None => None,
+        };
+        Ok(KeyChoice {
+            module: self
+                .module
+                .clone()
+                .or_else(|| settings.carte.module.clone()),
+            token: self.jeton.clone().or_else(|| settings.carte.jeton.clone()),
+            cka_id,
+            p12: self.p12.clone(),
+        })
+    }
+
+    pub fn prompt(&self) -> Box<dyn PinPrompt> {
+        if self.pin_stdin {
+            Box::new(StdinPrompt)
+        } else {
+            Box::new(TerminalPrompt)
+        }
     }
 }

@@ -121,3 +121,120 @@ pub fn controler(path: &Path, as_json: bool) -> i32 {
     }
     if blocking == 0 { 0 } else { 1 }
 }
+
+pub fn signer(args: &super::PesSignArgs) -> i32 {
+    use crate::card::select::open_for_role;
+    use crate::certs::Role;
+    use crate::pes::sign::{Scope, SignRequest, file_sha256, sign_file};
+    use crate::pes::xades::{Profile, SignerDetails};
+    let error = |message: String| {
+        eprintln!("{} : {message}", t("commun.erreur"));
+        2
+    };
+    let (Some(role), Some(ville), Some(cp)) = (&args.role, &args.ville, &args.code_postal) else {
+        return error(t("signature.role_requis"));
+    };
+    let profile = match args.profil.as_str() {
+        "sha256" => Profile::Sha256,
+        "sha1" => Profile::Sha1,
+        other => {
+            return error(tf(
+                "ligne_de_commande.valeur_invalide",
+                &[("valeur", other)],
+            ));
+        }
+    };
+    let settings = match crate::settings::Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(e.to_string()),
+    };
+    let reviewed = match file_sha256(&args.fichier) {
+        Ok(h) => h,
+        Err(e) => return error(e.to_string()),
+    };
+    let summary = match load(&args.fichier) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let scope = if args.global {
+        Scope::File
+    } else {
+        Scope::Bordereaux
+    };
+    let intent = if args.global {
+        Intent::SignFile
+    } else {
+        Intent::SignBordereaux
+    };
+    let findings = check(&summary, intent);
+    for f in &findings {
+        let level = if f.is_blocking() {
+            t("commun.erreur")
+        } else {
+            t("commun.avertissement")
+        };
+        eprintln!("{level} : {}", f.message);
+    }
+    if findings.iter().any(Finding::is_blocking) {
+        eprintln!("{}", t("signature.bloquant"));
+        return 1;
+    }
+    let choice = match args.cle.choice(&settings, Role::Signature) {
+        Ok(c) => c,
+        Err(message) => return error(message),
+    };
+    let mut signer = match open_for_role(&choice, Role::Signature, args.cle.prompt()) {
+        Ok(s) => s,
+        Err(e) => return error(e.to_string()),
+    };
+    let request = SignRequest {
+        input: &args.fichier,
+        output: &args.sortie,
+        scope,
+        profile,
+        details: SignerDetails {
+            role: role.clone(),
+            city: ville.clone(),
+            postal_code: cp.clone(),
+            country: "France".to_owned(),
+        },
+        reviewed_sha256: Some(reviewed),
+        expected: if args.global {
+            1
+        } else {
+            summary.bordereaux.len()
+        },
+    };
+    let mut progress = |p: crate::card::BatchProgress| {
+        eprint!(
+            "\r{}",
+            tf(
+                "signature.progression",
+                &[
+                    ("fait", &p.done.to_string()),
+                    ("total", &p.total.to_string())
+                ]
+            )
+        );
+    };
+    match sign_file(&request, signer.as_mut(), &mut progress, &|| false) {
+        Ok(report) => {
+            eprintln!();
+            println!(
+                "{}",
+                tf(
+                    "signature.signe",
+                    &[
+                        ("n", &report.signed.len().to_string()),
+                        ("chemin", &args.sortie.display().to_string())
+                    ]
+                )
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!();
+            error(e.to_string())
+        }
+    }
+}

@@ -2,7 +2,9 @@
 
 pub mod amount;
 pub mod checks;
+pub mod sign;
 pub mod summary;
+pub mod xades;
 
 use crate::messages::{t, tf};
 use std::fs::File;

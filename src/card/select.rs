@@ -1,0 +1,106 @@
+//! Choosing and opening the key for a role, from the command line's or the settings' choices:
+//! a PKCS#12 file, or a token (module, label) and a CKA_ID — or the best certificate for the role.
+
+use super::Signer;
+use super::error::CardError;
+use super::inventory::pick_for_role;
+use super::modules::{Origin, SearchPaths, discover};
+use super::pin::PinPrompt;
+use super::pkcs11::Module;
+use super::software::SoftwareKey;
+use crate::certs::{CertificateInfo, Role, ValidityState, date_fr};
+use std::path::PathBuf;
+
+/// Where the key comes from; unset fields fall back to the settings, then to discovery.
+#[derive(Debug, Clone, Default)]
+pub struct KeyChoice {
+    pub module: Option<PathBuf>,
+    pub token: Option<String>,
+    pub cka_id: Option<Vec<u8>>,
+    pub p12: Option<PathBuf>,
+}
+
+/// Refuse a certificate that cannot serve `role` today, with the French reason.
+pub fn ensure_usable(info: &CertificateInfo, role: Role) -> Result<(), CardError> {
+    match info.validity_now() {
+        ValidityState::Expire => {
+            return Err(CardError::CertificateExpired {
+                subject: info.display_name().to_owned(),
+                date: date_fr(info.not_after),
+            });
+        }
+        ValidityState::PasEncoreValide => {
+            return Err(CardError::CertificateNotYetValid {
+                subject: info.display_name().to_owned(),
+                date: date_fr(info.not_before),
+            });
+        }
+        ValidityState::Valide | ValidityState::ExpireBientot { .. } => {}
+    }
+    if !info.has_role(role) {
+        return Err(CardError::WrongRole {
+            subject: info.display_name().to_owned(),
+            role: role.label(),
+        });
+    }
+    Ok(())
+}
+
+/// Open the key for `role`, logging in once through `prompt`.
+pub fn open_for_role(
+    choice: &KeyChoice,
+    role: Role,
+    mut prompt: Box<dyn PinPrompt>,
+) -> Result<Box<dyn Signer>, CardError> {
+    if let Some(p12) = &choice.p12 {
+        let key = SoftwareKey::open(p12, prompt.as_mut())?;
+        ensure_usable(&key.certificate_info()?, role)?;
+        return Ok(Box::new(key));
+    }
+    let candidates = match &choice.module {
+        Some(path) => vec![path.clone()],
+        None => discover(None::<(PathBuf, Origin)>, &SearchPaths::system())
+            .into_iter()
+            .map(|c| c.path)
+            .collect(),
+    };
+    if candidates.is_empty() {
+        return Err(CardError::NoModule);
+    }
+    let mut last_error = CardError::NoToken;
+    for path in candidates {
+        let module = match Module::load(&path) {
+            Ok(m) => m,
+            Err(e) if choice.module.is_some() => return Err(e),
+            Err(e) => {
+                last_error = e;
+                continue;
+            }
+        };
+        let token = match module.token(choice.token.as_deref()) {
+            Ok(t) => t,
+            Err(e @ CardError::SeveralTokens(_)) => return Err(e),
+            Err(e) => {
+                last_error = e;
+                continue;
+            }
+        };
+        let certificates = module.certificates(&token)?;
+        let chosen =
+            pick_for_role(&certificates, role, choice.cka_id.as_deref()).ok_or_else(|| {
+                match &choice.cka_id {
+                    Some(id) => CardError::CertificateNotFound {
+                        cka_id: hex::encode(id),
+                    },
+                    None => CardError::WrongRole {
+                        subject: token.label.clone(),
+                        role: role.label(),
+                    },
+                }
+            })?;
+        ensure_usable(&chosen.info, role)?;
+        let key = module.open_key(&token, &chosen.cka_id, prompt)?;
+        return Ok(Box::new(key));
+    }
+    Err(last_error)
+}

@@ -1,0 +1,406 @@
+//! Signing a PES_Aller in one streaming pass: each bordereau (or the whole file) is canonicalised
+//! and hashed while it is read, the card signs, and the `ds:Signature` is inserted just before the
+//! element's end tag. Every other byte of the output is the input's byte, copied as read.
+//!
+//! The output goes to a private temporary file beside the destination and is renamed into place
+//! only when everything succeeded; cancellation, a card pulled out or a file that changed since
+//! the user reviewed it leave nothing behind.
+
+use super::xades::{self, Profile, SignerDetails};
+use crate::card::{BatchProgress, CardError, HashAlg, Signer};
+use crate::messages::{t, tf};
+use crate::xml::{C14nError, C14nMode, Canonicalizer, NamespaceScopes, Progress};
+use quick_xml::events::{BytesCData, BytesEnd, BytesPI, BytesRef, BytesStart, BytesText, Event};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+/// What gets a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Each `Bordereau` (the default).
+    Bordereaux,
+    /// The whole `PES_Aller`.
+    File,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("{0}")]
+    Card(#[from] CardError),
+    #[error("{0}")]
+    Xml(#[from] C14nError),
+    #[error("{}", tf("signature.illisible", &[("detail", .0)]))]
+    Parse(String),
+    #[error("{}", tf("signature.ecriture", &[("chemin", &.path.display().to_string()), ("detail", .detail)]))]
+    Write { path: PathBuf, detail: String },
+    #[error("{}", tf("signature.lecture", &[("chemin", &.path.display().to_string()), ("detail", .detail)]))]
+    Read { path: PathBuf, detail: String },
+    #[error("{}", t("signature.fichier_modifie"))]
+    ChangedSinceReview,
+    #[error("{}", t("signature.rien_a_signer"))]
+    NothingToSign,
+    #[error("{}", t("signature.sans_id"))]
+    MissingId,
+    #[error("{}", t("signature.encodage"))]
+    Encoding,
+    #[error("{}", t("carte.operation_annulee"))]
+    Cancelled,
+}
+
+/// What to sign and how.
+pub struct SignRequest<'a> {
+    pub input: &'a Path,
+    pub output: &'a Path,
+    pub scope: Scope,
+    pub profile: Profile,
+    pub details: SignerDetails,
+    /// SHA-256 of the file the user reviewed; the signature is refused if the file differs.
+    pub reviewed_sha256: Option<Vec<u8>>,
+    /// Number of signatures expected (for progress); 0 if unknown.
+    pub expected: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SignReport {
+    /// Id of each signed element, in document order.
+    pub signed: Vec<String>,
+    pub input_sha256: Vec<u8>,
+}
+
+/// A `BufRead` that keeps every byte the parser consumes, so that the output can copy the input's
+/// exact bytes event by event (memory: one event at a time), and hashes them as they pass.
+struct Tee<R> {
+    inner: R,
+    pending: Vec<u8>,
+    hasher: openssl::sha::Sha256,
+}
+
+impl<R: BufRead> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Tee<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let n = amount.min(buf.len());
+            self.pending.extend_from_slice(&buf[..n]);
+            self.hasher.update(&buf[..n]);
+        }
+        self.inner.consume(amount);
+    }
+}
+
+/// Latin-1 input is transcoded event by event for the canonicaliser (which reads UTF-8); UTF-8
+/// input is fed as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Utf8,
+    Latin1,
+}
+
+fn latin1_to_utf8(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+fn to_utf8<'a>(event: &'a Event<'a>, encoding: Encoding) -> Event<'a> {
+    if encoding == Encoding::Utf8 {
+        return event.borrow();
+    }
+    match event {
+        Event::Start(e) => Event::Start(BytesStart::from_content(
+            latin1_to_utf8(e),
+            e.name().as_ref().len(),
+        )),
+        Event::Empty(e) => Event::Empty(BytesStart::from_content(
+            latin1_to_utf8(e),
+            e.name().as_ref().len(),
+        )),
+        Event::End(e) => Event::End(BytesEnd::new(latin1_to_utf8(e))),
+        Event::Text(e) => Event::Text(BytesText::from_escaped(latin1_to_utf8(e))),
+        Event::CData(e) => Event::CData(BytesCData::new(latin1_to_utf8(e))),
+        Event::Comment(e) => Event::Comment(BytesText::from_escaped(latin1_to_utf8(e))),
+        Event::PI(e) => Event::PI(BytesPI::new(latin1_to_utf8(e))),
+        Event::GeneralRef(e) => Event::GeneralRef(BytesRef::new(latin1_to_utf8(e))),
+        other => other.borrow(),
+    }
+}
+
+/// Text for the file in its own encoding: Latin-1 characters as bytes, others as character
+/// references (which canonicalisation turns back into the same characters).
+fn encode_for(text: &str, encoding: Encoding) -> Vec<u8> {
+    match encoding {
+        Encoding::Utf8 => text.as_bytes().to_vec(),
+        Encoding::Latin1 => {
+            let mut out = Vec::with_capacity(text.len());
+            for c in text.chars() {
+                match u8::try_from(u32::from(c)) {
+                    Ok(b) => out.push(b),
+                    Err(_) => out.extend(format!("&#x{:X};", u32::from(c)).bytes()),
+                }
+            }
+            out
+        }
+    }
+}
+
+fn local_name(qname: &[u8]) -> &[u8] {
+    match qname.iter().rposition(|b| *b == b':') {
+        Some(i) => &qname[i + 1..],
+        None => qname,
+    }
+}
+
+fn attribute(start: &BytesStart, key: &[u8]) -> Option<String> {
+    start
+        .attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == key)
+        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+}
+
+/// One element being canonicalised and hashed.
+struct Open {
+    id: String,
+    depth: usize,
+    canon: Canonicalizer<HashWriter>,
+}
+
+/// `Write` into a SHA digest.
+enum HashWriter {
+    Sha1(openssl::sha::Sha1),
+    Sha256(openssl::sha::Sha256),
+}
+
+impl HashWriter {
+    fn new(hash: HashAlg) -> Self {
+        match hash {
+            HashAlg::Sha1 => HashWriter::Sha1(openssl::sha::Sha1::new()),
+            _ => HashWriter::Sha256(openssl::sha::Sha256::new()),
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        match self {
+            HashWriter::Sha1(h) => h.finish().to_vec(),
+            HashWriter::Sha256(h) => h.finish().to_vec(),
+        }
+    }
+}
+
+impl Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            HashWriter::Sha1(h) => h.update(buf),
+            HashWriter::Sha256(h) => h.update(buf),
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sign `request.input` into `request.output`.
+pub fn sign_file(
+    request: &SignRequest,
+    signer: &mut dyn Signer,
+    progress: &mut dyn FnMut(BatchProgress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<SignReport, SignError> {
+    let read_error = |e: std::io::Error| SignError::Read {
+        path: request.input.to_owned(),
+        detail: e.to_string(),
+    };
+    let out_path = request.output;
+    let write_error = |e: std::io::Error| SignError::Write {
+        path: out_path.to_owned(),
+        detail: e.to_string(),
+    };
+    let file = std::fs::File::open(request.input).map_err(read_error)?;
+    let dir = out_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // NamedTempFile is created 0600 and removed on drop: an interrupted signature leaves nothing.
+    let temp = tempfile::Builder::new()
+        .prefix(".paraphe-signature-")
+        .tempfile_in(dir)
+        .map_err(write_error)?;
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, temp);
+    let tee = Tee {
+        inner: BufReader::with_capacity(256 * 1024, file),
+        pending: Vec::new(),
+        hasher: openssl::sha::Sha256::new(),
+    };
+    let mut reader = quick_xml::Reader::from_reader(tee);
+    let config = reader.config_mut();
+    config.check_end_names = true;
+    let mode = C14nMode::Exclusive {
+        with_comments: false,
+        inclusive_prefixes: Vec::new(),
+    };
+    let hash = request.profile.hash();
+    let signing_time = OffsetDateTime::now_utc();
+    let mut encoding = Encoding::Utf8;
+    let mut scopes = NamespaceScopes::new();
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut open: Option<Open> = None;
+    let mut signed = Vec::new();
+    let mut buf = Vec::new();
+    let total = request.expected;
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| SignError::Parse(e.to_string()))?;
+        if matches!(event, Event::Eof) {
+            break;
+        }
+        if let Event::Decl(decl) = &event {
+            let label = decl
+                .encoding()
+                .and_then(Result::ok)
+                .map(|e| String::from_utf8_lossy(&e).to_ascii_uppercase());
+            encoding = match label.as_deref() {
+                None | Some("UTF-8") | Some("UTF8") => Encoding::Utf8,
+                Some("ISO-8859-1") | Some("ISO8859-1") | Some("LATIN1") => Encoding::Latin1,
+                Some(_) => return Err(SignError::Encoding),
+            };
+        }
+        if let Event::DocType(_) = &event {
+            return Err(SignError::Xml(C14nError::DocType { position: None }));
+        }
+        let utf8 = to_utf8(&event, encoding);
+        // Is this the start of an element to sign?
+        if let Event::Start(start) = &event {
+            let name = start.name().as_ref().to_vec();
+            let depth = names.len();
+            let parent = names.last().map(|n| local_name(n).to_vec());
+            let wanted = match request.scope {
+                Scope::File => depth == 0 && local_name(&name) == b"PES_Aller",
+                Scope::Bordereaux => {
+                    local_name(&name) == b"Bordereau"
+                        && matches!(
+                            parent.as_deref(),
+                            Some(b"PES_DepenseAller" | b"PES_RecetteAller")
+                        )
+                }
+            };
+            if depth == 0 && local_name(&name) != b"PES_Aller" {
+                return Err(SignError::Parse(t("pes.mauvaise_racine")));
+            }
+            if wanted && open.is_none() {
+                let id = attribute(start, b"Id")
+                    .filter(|s| !s.is_empty())
+                    .ok_or(SignError::MissingId)?;
+                let canon = Canonicalizer::subtree(&mode, &scopes.context(), HashWriter::new(hash))
+                    .exclude_signature_children(true);
+                open = Some(Open { id, depth, canon });
+            }
+        }
+        // The end tag of the element being signed: hash done, sign, insert before the end tag.
+        let closing_signed = matches!(&event, Event::End(_))
+            && open.as_ref().is_some_and(|o| o.depth + 1 == names.len());
+        if let Some(o) = open.as_mut() {
+            let progress_state = o.canon.feed(&utf8)?;
+            if closing_signed && progress_state != Progress::Done {
+                return Err(SignError::Parse(t("signature.canonisation_incomplete")));
+            }
+        }
+        scopes.apply(&utf8)?;
+        match &event {
+            Event::Start(s) => names.push(s.name().as_ref().to_vec()),
+            Event::End(_) => {
+                names.pop();
+            }
+            _ => {}
+        }
+        let raw = std::mem::take(&mut reader.get_mut().pending);
+        if closing_signed {
+            if cancelled() {
+                return Err(SignError::Cancelled);
+            }
+            let o = open.take().ok_or(SignError::NothingToSign)?;
+            let digest = o.canon.finish()?.finish();
+            let signature_id = format!("{}_SIG_1", o.id);
+            let built = xades::build(
+                signer,
+                request.profile,
+                &request.details,
+                &o.id,
+                &signature_id,
+                &digest,
+                signing_time,
+            )?;
+            // `raw` is the end tag: the signature goes right before it.
+            let end_len = end_tag_len(&raw);
+            let (before, end_tag) = raw.split_at(raw.len() - end_len);
+            out.write_all(before).map_err(write_error)?;
+            out.write_all(&encode_for(&built.element, encoding))
+                .map_err(write_error)?;
+            out.write_all(end_tag).map_err(write_error)?;
+            signed.push(o.id);
+            progress(BatchProgress {
+                done: signed.len(),
+                total: total.max(signed.len()),
+            });
+        } else {
+            out.write_all(&raw).map_err(write_error)?;
+        }
+        buf.clear();
+    }
+    if !names.is_empty() || open.is_some() {
+        return Err(SignError::Parse(t("pes.tronque")));
+    }
+    if signed.is_empty() {
+        return Err(SignError::NothingToSign);
+    }
+    let input_sha256 = reader.into_inner().hasher.finish().to_vec();
+    if let Some(reviewed) = &request.reviewed_sha256
+        && reviewed.as_slice() != input_sha256.as_slice()
+    {
+        return Err(SignError::ChangedSinceReview);
+    }
+    let temp = out.into_inner().map_err(|e| write_error(e.into_error()))?;
+    temp.as_file().sync_all().map_err(write_error)?;
+    temp.persist(out_path).map_err(|e| write_error(e.error))?;
+    Ok(SignReport {
+        signed,
+        input_sha256,
+    })
+}
+
+/// Length of the end tag at the end of `raw` (an `End` event's bytes: `</name>` possibly with
+/// spaces before `>`). The whole slice is the end tag, since the tee is emptied after each event.
+fn end_tag_len(raw: &[u8]) -> usize {
+    raw.iter()
+        .rposition(|b| *b == b'<')
+        .map(|i| raw.len() - i)
+        .unwrap_or(raw.len())
+}
+
+/// SHA-256 of a file, read in blocks (for binding a reviewed summary to the signed file).
+pub fn file_sha256(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = openssl::sha::Sha256::new();
+    let mut block = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&block[..n]);
+    }
+    Ok(hasher.finish().to_vec())
+}

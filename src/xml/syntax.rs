@@ -1,0 +1,913 @@
+//! Lexical rules of XML 1.0 (fifth edition) and Namespaces in XML 1.0, applied to the raw content of
+//! quick-xml events: quick-xml splits the input into markup and text but checks little, so every
+//! check a conforming parser (libxml2) makes and that matters for the canonical form is made here.
+//!
+//! All functions take the UTF-8 text of one event and report errors with a byte offset relative to
+//! that text, so that the reader can turn it into a line and a column.
+
+/// The namespace bound to the `xml` prefix.
+pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+/// The namespace of `xmlns` attributes (may never be declared).
+pub const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
+/// The XML-DSig namespace (`ds:Signature`).
+pub const DSIG_NAMESPACE: &str = "http://www.w3.org/2000/09/xmldsig#";
+
+/// A lexical error: what is wrong, and where (byte offset in the event's text).
+#[derive(Debug, Clone)]
+pub(crate) struct SyntaxError {
+    pub offset: usize,
+    pub detail: String,
+}
+
+impl SyntaxError {
+    pub(crate) fn new(offset: usize, detail: impl Into<String>) -> Self {
+        SyntaxError {
+            offset,
+            detail: detail.into(),
+        }
+    }
+}
+
+pub(crate) type SResult<T> = Result<T, SyntaxError>;
+
+/// The event's bytes as text. The reader feeds quick-xml with validated UTF-8 and quick-xml cuts
+/// only at ASCII delimiters, so this fails only if the caller fed events of another origin.
+pub(crate) fn utf8(raw: &[u8]) -> SResult<&str> {
+    std::str::from_utf8(raw).map_err(|e| {
+        SyntaxError::new(
+            e.valid_up_to(),
+            "octets qui ne sont pas de l'UTF-8 valide (le texte doit être décodé avant d'être canonisé)",
+        )
+    })
+}
+
+/// `Char` production of XML 1.0.
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r'
+        | '\u{20}'..='\u{D7FF}'
+        | '\u{E000}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// White space (`S` production).
+pub(crate) fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        ':' | 'A'..='Z' | '_' | 'a'..='z'
+        | '\u{C0}'..='\u{D6}'
+        | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}'
+        | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}'
+        | '\u{2070}'..='\u{218F}'
+        | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}'
+        | '\u{F900}'..='\u{FDCF}'
+        | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c,
+            '-' | '.' | '0'..='9' | '\u{B7}'
+            | '\u{300}'..='\u{36F}'
+            | '\u{203F}'..='\u{2040}')
+}
+
+/// `Name` production.
+pub(crate) fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if is_name_start_char(c) => chars.all(is_name_char),
+        _ => false,
+    }
+}
+
+/// `NCName` production (a name without colon).
+pub(crate) fn is_ncname(s: &str) -> bool {
+    !s.contains(':') && is_name(s)
+}
+
+/// Splits a `QName` into (prefix, local part); `None` if it is not a valid QName.
+pub(crate) fn split_qname(s: &str) -> Option<(Option<&str>, &str)> {
+    match s.split_once(':') {
+        None => is_ncname(s).then_some((None, s)),
+        Some((prefix, local)) => {
+            (is_ncname(prefix) && is_ncname(local)).then_some((Some(prefix), local))
+        }
+    }
+}
+
+/// Checks that every character is allowed in an XML document.
+pub(crate) fn check_chars(s: &str) -> SResult<()> {
+    match s.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+        None => Ok(()),
+        Some((i, c)) => Err(SyntaxError::new(
+            i,
+            format!("caractère interdit en XML (U+{:04X})", c as u32),
+        )),
+    }
+}
+
+/// Checks character data as quick-xml delivers it (between markup and references): allowed
+/// characters, no `]]>`, no `&` that does not start a reference.
+pub(crate) fn check_text(s: &str) -> SResult<()> {
+    check_chars(s)?;
+    if let Some(i) = s.find("]]>") {
+        return Err(SyntaxError::new(
+            i,
+            "la séquence « ]]> » est interdite dans le texte",
+        ));
+    }
+    if let Some(i) = s.find('&') {
+        return Err(SyntaxError::new(
+            i,
+            "caractère « & » isolé (il doit être écrit &amp;)",
+        ));
+    }
+    Ok(())
+}
+
+/// Resolves the content of a reference (between `&` and `;`): a character reference or one of the
+/// five predefined entities. Any other entity is an error, since no DTD is ever read.
+pub(crate) fn resolve_reference(name: &str) -> SResult<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let (digits, radix) = match num.strip_prefix('x') {
+            Some(hex) => (hex, 16),
+            None => (num, 10),
+        };
+        let valid_digits = !digits.is_empty()
+            && digits.chars().all(|c| c.is_digit(radix))
+            && digits.len() <= 12;
+        let value = if valid_digits {
+            u32::from_str_radix(digits, radix).ok()
+        } else {
+            None
+        };
+        return match value.and_then(char::from_u32) {
+            Some(c) if is_xml_char(c) => Ok(c),
+            Some(_) | None if valid_digits => Err(SyntaxError::new(
+                0,
+                format!("la référence de caractère « &{name}; » désigne un caractère interdit en XML"),
+            )),
+            _ => Err(SyntaxError::new(
+                0,
+                format!("référence de caractère « &{name}; » mal formée"),
+            )),
+        };
+    }
+    match name {
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "amp" => Ok('&'),
+        "apos" => Ok('\''),
+        "quot" => Ok('"'),
+        _ if is_name(name) => Err(SyntaxError::new(
+            0,
+            format!("l'entité « &{name}; » n'est pas définie (seules les cinq entités prédéfinies et les références de caractère sont acceptées)"),
+        )),
+        _ => Err(SyntaxError::new(
+            0,
+            "caractère « & » isolé ou référence mal formée (il doit être écrit &amp;)",
+        )),
+    }
+}
+
+/// Decodes an attribute value as a parser does (XML 1.0 §3.3.3, for CDATA attributes since no DTD
+/// is read): references are replaced, each literal tab, line feed or carriage return becomes a
+/// space (`\r\n` counting as one line end), characters from references are kept as they are.
+pub(crate) fn decode_attribute_value(raw: &str, out: &mut String) -> SResult<()> {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    let mut plain_start = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'<' => {
+                return Err(SyntaxError::new(
+                    i,
+                    "caractère « < » interdit dans une valeur d'attribut",
+                ));
+            }
+            b'&' => {
+                out.push_str(&raw[plain_start..i]);
+                let end = raw[i..].find(';').map(|p| i + p).ok_or_else(|| {
+                    SyntaxError::new(
+                        i,
+                        "caractère « & » isolé dans une valeur d'attribut (il doit être écrit &amp;)",
+                    )
+                })?;
+                let c = resolve_reference(&raw[i + 1..end]).map_err(|e| SyntaxError {
+                    offset: i,
+                    ..e
+                })?;
+                out.push(c);
+                i = end + 1;
+                plain_start = i;
+            }
+            b'\r' => {
+                out.push_str(&raw[plain_start..i]);
+                out.push(' ');
+                i += if bytes.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                plain_start = i;
+            }
+            b'\n' | b'\t' => {
+                out.push_str(&raw[plain_start..i]);
+                out.push(' ');
+                i += 1;
+                plain_start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&raw[plain_start..]);
+    Ok(())
+}
+
+/// An attribute of a start tag (namespace declarations excluded), value decoded.
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    /// Qualified name as written.
+    pub qname: String,
+    /// Position of the colon in `qname`, if prefixed.
+    pub colon: Option<usize>,
+    /// Normalised value (references replaced, white space normalised).
+    pub value: String,
+}
+
+impl Attribute {
+    pub fn prefix(&self) -> Option<&str> {
+        self.colon.map(|c| &self.qname[..c])
+    }
+    pub fn local_name(&self) -> &str {
+        match self.colon {
+            Some(c) => &self.qname[c + 1..],
+            None => &self.qname,
+        }
+    }
+}
+
+/// A start tag, parsed and checked: element name, attributes, namespace declarations.
+#[derive(Debug, Clone, Default)]
+pub struct StartTag {
+    /// Qualified name of the element as written.
+    pub qname: String,
+    /// Position of the colon in `qname`, if prefixed.
+    pub colon: Option<usize>,
+    /// Attributes other than namespace declarations, in document order.
+    pub attributes: Vec<Attribute>,
+    /// Namespace declarations in document order: (prefix, URI); prefix "" is the default
+    /// namespace, URI "" (only for the default namespace) undeclares it. A declaration of the
+    /// `xml` prefix (allowed only with its own URI) is dropped, as libxml2 does.
+    pub namespaces: Vec<(String, String)>,
+}
+
+impl StartTag {
+    pub fn prefix(&self) -> Option<&str> {
+        self.colon.map(|c| &self.qname[..c])
+    }
+    pub fn local_name(&self) -> &str {
+        match self.colon {
+            Some(c) => &self.qname[c + 1..],
+            None => &self.qname,
+        }
+    }
+    /// The decoded value of the attribute with this qualified name.
+    pub fn attribute(&self, qname: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|a| a.qname == qname)
+            .map(|a| a.value.as_str())
+    }
+
+    /// Parses the content of a start or empty-element tag (between `<` and `>` or `/>`).
+    pub(crate) fn parse(content: &[u8]) -> SResult<StartTag> {
+        let text = utf8(content)?;
+        let bytes = text.as_bytes();
+        let name_end = bytes
+            .iter()
+            .position(|&b| is_xml_space(b))
+            .unwrap_or(bytes.len());
+        let qname = &text[..name_end];
+        let colon = qualified_name(qname, 0, "de l'élément")?;
+        let mut tag = StartTag {
+            qname: qname.to_owned(),
+            colon,
+            attributes: Vec::new(),
+            namespaces: Vec::new(),
+        };
+        let mut i = name_end;
+        let mut value = String::new();
+        loop {
+            let space_start = i;
+            while i < bytes.len() && is_xml_space(bytes[i]) {
+                i += 1;
+            }
+            if i >= bytes.len() {
+                break;
+            }
+            if i == space_start {
+                return Err(SyntaxError::new(
+                    i,
+                    "un espace est attendu avant chaque attribut",
+                ));
+            }
+            // Attribute name
+            let name_start = i;
+            while i < bytes.len() && !is_xml_space(bytes[i]) && bytes[i] != b'=' {
+                i += 1;
+            }
+            let name = &text[name_start..i];
+            let attr_colon = qualified_name(name, name_start, "d'attribut")?;
+            while i < bytes.len() && is_xml_space(bytes[i]) {
+                i += 1;
+            }
+            if bytes.get(i) != Some(&b'=') {
+                return Err(SyntaxError::new(
+                    i,
+                    format!("« = » attendu après le nom d'attribut « {name} »"),
+                ));
+            }
+            i += 1;
+            while i < bytes.len() && is_xml_space(bytes[i]) {
+                i += 1;
+            }
+            let quote = match bytes.get(i) {
+                Some(&q @ (b'"' | b'\'')) => q,
+                _ => {
+                    return Err(SyntaxError::new(
+                        i,
+                        format!(
+                            "la valeur de l'attribut « {name} » doit être entre guillemets"
+                        ),
+                    ));
+                }
+            };
+            let value_start = i + 1;
+            let value_end = bytes[value_start..]
+                .iter()
+                .position(|&b| b == quote)
+                .map(|p| value_start + p)
+                .ok_or_else(|| {
+                    SyntaxError::new(
+                        i,
+                        format!("valeur de l'attribut « {name} » non terminée"),
+                    )
+                })?;
+            let raw_value = &text[value_start..value_end];
+            i = value_end + 1;
+            check_chars(raw_value).map_err(|e| SyntaxError {
+                offset: value_start + e.offset,
+                ..e
+            })?;
+            value.clear();
+            decode_attribute_value(raw_value, &mut value).map_err(|e| SyntaxError {
+                offset: value_start + e.offset,
+                ..e
+            })?;
+            if tag.attributes.iter().any(|a| a.qname == name)
+                || tag.has_declaration_attribute(name)
+            {
+                return Err(SyntaxError::new(
+                    name_start,
+                    format!("attribut « {name} » en double"),
+                ));
+            }
+            tag.add_attribute(name, attr_colon, &value, name_start)?;
+        }
+        Ok(tag)
+    }
+
+    fn has_declaration_attribute(&self, name: &str) -> bool {
+        if name == "xmlns" {
+            return self.namespaces.iter().any(|(p, _)| p.is_empty());
+        }
+        match name.strip_prefix("xmlns:") {
+            Some(prefix) => self.namespaces.iter().any(|(p, _)| p == prefix),
+            None => false,
+        }
+    }
+
+    fn add_attribute(
+        &mut self,
+        name: &str,
+        colon: Option<usize>,
+        value: &str,
+        offset: usize,
+    ) -> SResult<()> {
+        let err = |detail: String| Err(SyntaxError::new(offset, detail));
+        if name == "xmlns" {
+            if value == XML_NAMESPACE || value == XMLNS_NAMESPACE {
+                return err(format!(
+                    "l'espace de noms « {value} » ne peut pas être l'espace de noms par défaut"
+                ));
+            }
+            self.namespaces.push((String::new(), value.to_owned()));
+            return Ok(());
+        }
+        if let Some(prefix) = name.strip_prefix("xmlns:") {
+            if prefix == "xmlns" {
+                return err("le préfixe « xmlns » ne peut pas être déclaré".to_owned());
+            }
+            if prefix == "xml" {
+                if value != XML_NAMESPACE {
+                    return err(format!(
+                        "le préfixe « xml » ne peut être lié qu'à « {XML_NAMESPACE} »"
+                    ));
+                }
+                // Declaring xml with its own URI is allowed and changes nothing.
+                return Ok(());
+            }
+            if value.is_empty() {
+                return err(format!(
+                    "le préfixe « {prefix} » ne peut pas être lié à un espace de noms vide"
+                ));
+            }
+            if value == XML_NAMESPACE || value == XMLNS_NAMESPACE {
+                return err(format!(
+                    "l'espace de noms « {value} » est réservé et ne peut pas être lié au préfixe « {prefix} »"
+                ));
+            }
+            self.namespaces.push((prefix.to_owned(), value.to_owned()));
+            return Ok(());
+        }
+        self.attributes.push(Attribute {
+            qname: name.to_owned(),
+            colon,
+            value: value.to_owned(),
+        });
+        Ok(())
+    }
+}
+
+/// Checks a qualified name; returns the colon position.
+fn qualified_name(name: &str, offset: usize, what: &str) -> SResult<Option<usize>> {
+    if name.is_empty() {
+        return Err(SyntaxError::new(offset, format!("nom {what} manquant")));
+    }
+    match split_qname(name) {
+        Some((prefix, _)) => Ok(prefix.map(str::len)),
+        None if is_name(name) => Err(SyntaxError::new(
+            offset,
+            format!("le nom {what} « {name} » n'est pas un nom qualifié valide (espaces de noms)"),
+        )),
+        None => Err(SyntaxError::new(
+            offset,
+            format!("le nom {what} « {name} » n'est pas un nom XML valide"),
+        )),
+    }
+}
+
+/// Splits a processing instruction (content between `<?` and `?>`) into target and data, as
+/// libxml2 stores them: white space after the target is dropped, trailing white space kept.
+pub(crate) fn parse_pi(content: &[u8]) -> SResult<(&str, &str)> {
+    let text = utf8(content)?;
+    let bytes = text.as_bytes();
+    let target_end = bytes
+        .iter()
+        .position(|&b| is_xml_space(b))
+        .unwrap_or(bytes.len());
+    let target = &text[..target_end];
+    if !is_name(target) {
+        return Err(SyntaxError::new(
+            0,
+            format!("cible d'instruction de traitement « {target} » invalide"),
+        ));
+    }
+    if target.eq_ignore_ascii_case("xml") {
+        return Err(SyntaxError::new(
+            0,
+            "la déclaration XML n'est permise qu'au tout début du document",
+        ));
+    }
+    let mut data_start = target_end;
+    while data_start < bytes.len() && is_xml_space(bytes[data_start]) {
+        data_start += 1;
+    }
+    let data = &text[data_start..];
+    check_chars(data).map_err(|e| SyntaxError {
+        offset: data_start + e.offset,
+        ..e
+    })?;
+    Ok((target, data))
+}
+
+/// Checks a comment's content (between `<!--` and `-->`).
+pub(crate) fn check_comment(content: &str) -> SResult<()> {
+    check_chars(content)?;
+    if let Some(i) = content.find("--") {
+        return Err(SyntaxError::new(
+            i,
+            "la séquence « -- » est interdite dans un commentaire",
+        ));
+    }
+    if content.ends_with('-') {
+        return Err(SyntaxError::new(
+            content.len() - 1,
+            "un commentaire ne peut pas se terminer par « --->»",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the XML declaration (content between `<?` and `?>`, starting with `xml`): `version`
+/// first, then optionally `encoding` and `standalone`, in this order.
+pub(crate) fn check_declaration(content: &[u8]) -> SResult<()> {
+    let text = utf8(content)?;
+    let bytes = text.as_bytes();
+    let mut i = 3; // after "xml"
+    let mut seen: Vec<&str> = Vec::new();
+    loop {
+        let space_start = i;
+        while i < bytes.len() && is_xml_space(bytes[i]) {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        if i == space_start {
+            return Err(SyntaxError::new(
+                i,
+                "espace attendu dans la déclaration XML",
+            ));
+        }
+        let name_start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let name = &text[name_start..i];
+        while i < bytes.len() && is_xml_space(bytes[i]) {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'=') {
+            return Err(SyntaxError::new(
+                i,
+                "« = » attendu dans la déclaration XML",
+            ));
+        }
+        i += 1;
+        while i < bytes.len() && is_xml_space(bytes[i]) {
+            i += 1;
+        }
+        let quote = match bytes.get(i) {
+            Some(&q @ (b'"' | b'\'')) => q,
+            _ => {
+                return Err(SyntaxError::new(
+                    i,
+                    "valeur entre guillemets attendue dans la déclaration XML",
+                ));
+            }
+        };
+        let value_start = i + 1;
+        let value_end = bytes[value_start..]
+            .iter()
+            .position(|&b| b == quote)
+            .map(|p| value_start + p)
+            .ok_or_else(|| SyntaxError::new(i, "valeur non terminée dans la déclaration XML"))?;
+        let value = &text[value_start..value_end];
+        i = value_end + 1;
+        let order = ["version", "encoding", "standalone"];
+        let rank = order.iter().position(|&o| o == name);
+        let last_rank = seen
+            .last()
+            .and_then(|s| order.iter().position(|o| o == s));
+        let ok_order = match (rank, last_rank) {
+            (Some(0), None) => true,
+            (Some(r), Some(l)) => r > l,
+            _ => false,
+        };
+        if !ok_order {
+            return Err(SyntaxError::new(
+                name_start,
+                format!(
+                    "pseudo-attribut « {name} » inattendu dans la déclaration XML (ordre attendu : version, encoding, standalone)"
+                ),
+            ));
+        }
+        let valid = match name {
+            "version" => value
+                .strip_prefix("1.")
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())),
+            "encoding" => {
+                let mut cs = value.bytes();
+                cs.next().is_some_and(|b| b.is_ascii_alphabetic())
+                    && cs.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            }
+            _ => value == "yes" || value == "no",
+        };
+        if !valid {
+            return Err(SyntaxError::new(
+                value_start,
+                format!("valeur « {value} » invalide pour « {name} » dans la déclaration XML"),
+            ));
+        }
+        seen.push(name);
+    }
+    if seen.is_empty() {
+        return Err(SyntaxError::new(
+            0,
+            "la déclaration XML doit indiquer la version",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a namespace URI is an absolute URI that libxml2's URI parser accepts (RFC 3986:
+/// scheme, then only ASCII characters allowed in their component, valid `%` escapes, numeric
+/// port). Canonical XML must fail on relative namespace URIs; libxml2 also fails on unparsable
+/// ones.
+pub(crate) fn is_absolute_uri(uri: &str) -> bool {
+    let b = uri.as_bytes();
+    if b.first().is_none_or(|c| !c.is_ascii_alphabetic()) {
+        return false;
+    }
+    let mut i = 1;
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'+' | b'-' | b'.')) {
+        i += 1;
+    }
+    if b.get(i) != Some(&b':') {
+        return false;
+    }
+    let rest = &b[i + 1..];
+    let (before_fragment, fragment) = match rest.iter().position(|&c| c == b'#') {
+        Some(p) => (&rest[..p], Some(&rest[p + 1..])),
+        None => (rest, None),
+    };
+    if let Some(f) = fragment
+        && !all_uri_chars(f, |c| is_pchar(c) || c == b'/' || c == b'?')
+    {
+        return false;
+    }
+    let (hier, query) = match before_fragment.iter().position(|&c| c == b'?') {
+        Some(p) => (&before_fragment[..p], Some(&before_fragment[p + 1..])),
+        None => (before_fragment, None),
+    };
+    if let Some(q) = query
+        && !all_uri_chars(q, |c| is_pchar(c) || c == b'/' || c == b'?')
+    {
+        return false;
+    }
+    let path = match hier.strip_prefix(b"//") {
+        Some(after) => {
+            let auth_end = after.iter().position(|&c| c == b'/').unwrap_or(after.len());
+            if !is_authority(&after[..auth_end]) {
+                return false;
+            }
+            &after[auth_end..]
+        }
+        None => hier,
+    };
+    all_uri_chars(path, |c| is_pchar(c) || c == b'/')
+}
+
+fn is_unreserved(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~')
+}
+
+fn is_sub_delim(c: u8) -> bool {
+    matches!(
+        c,
+        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+    )
+}
+
+fn is_pchar(c: u8) -> bool {
+    is_unreserved(c) || is_sub_delim(c) || c == b':' || c == b'@'
+}
+
+/// Every byte satisfies `allowed` or is part of a valid `%XX` escape.
+fn all_uri_chars(s: &[u8], allowed: impl Fn(u8) -> bool) -> bool {
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' {
+            if s.len() < i + 3 || !s[i + 1].is_ascii_hexdigit() || !s[i + 2].is_ascii_hexdigit() {
+                return false;
+            }
+            i += 3;
+        } else if allowed(s[i]) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+fn is_authority(a: &[u8]) -> bool {
+    let host_port = match a.iter().position(|&c| c == b'@') {
+        Some(p) => {
+            if !all_uri_chars(&a[..p], |c| is_unreserved(c) || is_sub_delim(c) || c == b':') {
+                return false;
+            }
+            &a[p + 1..]
+        }
+        None => a,
+    };
+    let (host, port) = if host_port.first() == Some(&b'[') {
+        match host_port.iter().position(|&c| c == b']') {
+            Some(p) => (&host_port[..=p], &host_port[p + 1..]),
+            None => return false,
+        }
+    } else {
+        match host_port.iter().position(|&c| c == b':') {
+            Some(p) => (&host_port[..p], &host_port[p..]),
+            None => (host_port, &host_port[host_port.len()..]),
+        }
+    };
+    if host.first() != Some(&b'[')
+        && !all_uri_chars(host, |c| is_unreserved(c) || is_sub_delim(c))
+    {
+        return false;
+    }
+    match port.split_first() {
+        None => true,
+        Some((b':', digits)) => digits.iter().all(u8::is_ascii_digit),
+        Some(_) => false,
+    }
+}
+
+/// Appends text escaped as Canonical XML escapes text nodes (`&amp; &lt; &gt; &#xD;`).
+pub(crate) fn escape_text(s: &str, out: &mut Vec<u8>) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let rep: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'\r' => b"&#xD;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(rep);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends raw character data (text or CDATA content as read) after line-end normalisation
+/// (`\r\n` and lone `\r` become `\n`), escaped as a text node.
+pub(crate) fn escape_raw_text(s: &str, out: &mut Vec<u8>) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let rep: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'\r' => {
+                out.extend_from_slice(&bytes[start..i]);
+                if bytes.get(i + 1) != Some(&b'\n') {
+                    out.push(b'\n');
+                }
+                i += 1;
+                start = i;
+                continue;
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(rep);
+        i += 1;
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends an attribute value escaped as Canonical XML escapes attribute values
+/// (`&amp; &lt; &quot; &#x9; &#xA; &#xD;`).
+pub(crate) fn escape_attribute(s: &str, out: &mut Vec<u8>) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let rep: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'"' => b"&quot;",
+            b'\t' => b"&#x9;",
+            b'\n' => b"&#xA;",
+            b'\r' => b"&#xD;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(rep);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends comment or processing-instruction content after line-end normalisation; a carriage
+/// return (impossible after normalisation) would be written `&#xD;` as libxml2 does.
+pub(crate) fn push_normalized_lines(s: &str, out: &mut Vec<u8>) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\r' {
+            out.extend_from_slice(&bytes[start..i]);
+            if bytes.get(i + 1) != Some(&b'\n') {
+                out.push(b'\n');
+            }
+            start = i + 1;
+        }
+        i += 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// A short excerpt of a name for error messages.
+pub(crate) fn excerpt(s: &str) -> String {
+    let mut out = String::new();
+    for (n, c) in s.chars().enumerate() {
+        if n == 40 {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_values_are_normalised() {
+        let mut out = String::new();
+        decode_attribute_value("a\tb\r\nc\rd\ne&#9;&#xA;&#13;&amp;&lt;", &mut out).unwrap();
+        assert_eq!(out, "a b c d e\t\n\r&<");
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(resolve_reference("#233").unwrap(), 'é');
+        assert_eq!(resolve_reference("#xE9").unwrap(), 'é');
+        assert!(resolve_reference("#X41").is_err());
+        assert!(resolve_reference("#0").is_err());
+        assert!(resolve_reference("#x110000").is_err());
+        assert!(resolve_reference("#xFFFFFFFFFFFFFFFFFF").is_err());
+        assert!(resolve_reference("nbsp").is_err());
+        assert!(resolve_reference("").is_err());
+    }
+
+    #[test]
+    fn uris() {
+        for ok in [
+            "urn:x:y",
+            "http://[::1]/",
+            "a:b",
+            "http:///x",
+            "http://ex.com/'",
+            "x+y.z-w:q",
+            "mailto:a@b",
+            "http://e.com/?a=1&b=2",
+            "http://x.org/%41",
+            "http://u@h:80/p?q#f",
+        ] {
+            assert!(is_absolute_uri(ok), "{ok}");
+        }
+        for bad in [
+            "http://ex.com/é",
+            "http://ex.com/a b",
+            "http://ex.com/%zz",
+            "rel/path",
+            "http://ex.com/{x}",
+            "http://ex.com/a|b",
+            "1a:b",
+            "http://ex.com/#a#b",
+            "http://ex.com:port/",
+            "http://ex.com/a\\b",
+            "http://ex.com/[",
+            "",
+        ] {
+            assert!(!is_absolute_uri(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn start_tags() {
+        let t = StartTag::parse(br#"a:b xmlns:a="u" x='1' a:y="&lt;""#).unwrap();
+        assert_eq!(t.qname, "a:b");
+        assert_eq!(t.namespaces, vec![("a".to_owned(), "u".to_owned())]);
+        assert_eq!(t.attributes.len(), 2);
+        assert!(StartTag::parse(br#"a x="1"y="2""#).is_err());
+        assert!(StartTag::parse(br#"a x="1" x="2""#).is_err());
+        assert!(StartTag::parse(br#"a x="<""#).is_err());
+        assert!(StartTag::parse(br#"a:b:c"#).is_err());
+        assert!(StartTag::parse(br#"1a"#).is_err());
+        assert!(StartTag::parse(br#"a xmlns:p="""#).is_err());
+        assert!(StartTag::parse(br#"a xmlns="" xmlns="""#).is_err());
+    }
+}

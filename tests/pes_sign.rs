@@ -1,0 +1,468 @@
+//! Signing PES_Aller files: every signature Paraphe makes is checked by xmlsec1 (selecting each
+//! signature by its Id, with the test PKI as trust anchors), the output is the input byte for
+//! byte plus the inserted signatures, and failures leave nothing behind.
+
+mod common;
+
+use common::*;
+use paraphe::card::pin::FixedPrompt;
+use paraphe::card::pkcs11::Module;
+use paraphe::card::software::SoftwareKey;
+use paraphe::card::{CardError, Signer};
+use paraphe::pes::sign::{Scope, SignError, SignRequest, file_sha256, sign_file};
+use paraphe::pes::xades::{Profile, SignerDetails};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn details() -> SignerDetails {
+    SignerDetails {
+        role: "Ordonnateur délégué".to_owned(),
+        city: "Saint-Étienne-du-Grès".to_owned(),
+        postal_code: "13103".to_owned(),
+        country: "France".to_owned(),
+    }
+}
+
+fn request<'a>(
+    input: &'a Path,
+    output: &'a Path,
+    scope: Scope,
+    profile: Profile,
+) -> SignRequest<'a> {
+    SignRequest {
+        input,
+        output,
+        scope,
+        profile,
+        details: details(),
+        reviewed_sha256: None,
+        expected: 0,
+    }
+}
+
+fn p12_signer(name: &str) -> SoftwareKey {
+    SoftwareKey::open(
+        &TestPki::shared().identity(name).p12,
+        &mut FixedPrompt::new(P12_PASSWORD),
+    )
+    .expect("p12")
+}
+
+/// xmlsec1 verifies the signature with this Id against the test PKI.
+fn xmlsec_verifies(file: &Path, signature_id: &str) -> Result<(), String> {
+    let pki = TestPki::shared();
+    let out = Command::new("xmlsec1")
+        .args([
+            "--verify",
+            "--id-attr:Id",
+            "Bordereau",
+            "--id-attr:Id",
+            "PES_Aller",
+        ])
+        .arg("--trusted-pem")
+        .arg(&pki.root.cert_pem)
+        .arg("--untrusted-pem")
+        .arg(&pki.intermediate.cert_pem)
+        .arg("--node-xpath")
+        .arg(format!(
+            "//*[local-name()='Signature'][@Id='{signature_id}']"
+        ))
+        .arg(file)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() && text.contains("OK") {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}
+
+/// The output minus every `ds:Signature` Paraphe inserted must be the input, byte for byte.
+fn strip_inserted(output: &[u8], ids: &[String]) -> Vec<u8> {
+    let mut out = output.to_vec();
+    for id in ids {
+        let start_marker = format!(
+            "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" Id=\"{id}_SIG_1\">"
+        );
+        let start = find(&out, start_marker.as_bytes())
+            .unwrap_or_else(|| panic!("signature of {id} not found"));
+        let end = find(&out[start..], b"</ds:Signature>").expect("end")
+            + start
+            + b"</ds:Signature>".len();
+        out.drain(start..end);
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn conformance_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/pes/samples");
+    if dir.is_dir() {
+        Some(dir)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("../shared/conformance is missing: CI must have it");
+    } else {
+        eprintln!("SKIPPED: ../shared/conformance is missing");
+        None
+    }
+}
+
+#[test]
+fn every_unsigned_conformance_sample_signs_and_verifies_with_xmlsec1() {
+    let Some(dir) = conformance_dir() else { return };
+    if !tools(&["xmlsec1", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut signed_files = 0;
+    for entry in std::fs::read_dir(&dir).expect("samples").flatten() {
+        let input = entry.path();
+        let Ok(summary) = paraphe::pes::inspect_file(&input) else {
+            continue;
+        };
+        if summary.bordereaux.is_empty()
+            || summary.bordereaux.iter().any(|b| b.signe || b.id.is_none())
+        {
+            continue;
+        }
+        for (scope, profile) in [
+            (Scope::Bordereaux, Profile::Sha256),
+            (Scope::Bordereaux, Profile::Sha1),
+            (Scope::File, Profile::Sha256),
+        ] {
+            if scope == Scope::File && (summary.id.is_none() || !summary.signatures.is_empty()) {
+                continue;
+            }
+            let output = tmp.path().join(format!("signed-{signed_files}.xml"));
+            let mut key = p12_signer("signature");
+            let report = sign_file(
+                &request(&input, &output, scope, profile),
+                &mut key,
+                &mut |_| {},
+                &|| false,
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+            let expected_ids: Vec<String> = match scope {
+                Scope::Bordereaux => summary
+                    .bordereaux
+                    .iter()
+                    .filter_map(|b| b.id.clone())
+                    .collect(),
+                Scope::File => vec![summary.id.clone().expect("id")],
+            };
+            assert_eq!(report.signed, expected_ids);
+            let bytes = std::fs::read(&output).expect("read");
+            assert_eq!(
+                strip_inserted(&bytes, &report.signed),
+                std::fs::read(&input).expect("input"),
+                "{}",
+                input.display()
+            );
+            for id in &report.signed {
+                xmlsec_verifies(&output, &format!("{id}_SIG_1"))
+                    .unwrap_or_else(|e| panic!("{} {id} {profile:?}: {e}", input.display()));
+            }
+            signed_files += 1;
+        }
+    }
+    assert!(
+        signed_files >= 8,
+        "only {signed_files} signed files: are the samples there?"
+    );
+}
+
+/// A generated PES_Aller with `n` bordereaux (dépense and recette), Latin-1 accents, namespace
+/// declarations on the way, comments and character references inside bordereaux.
+fn generated(n: usize) -> Vec<u8> {
+    let mut s = String::from(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<n:PES_Aller xmlns:n=\"http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" xmlns:xad=\"http://uri.etsi.org/01903/v1.1.1#\" Id=\"PESGEN\">\r\n <Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESALR2\"/><NomFic V=\"généré\"/></Parametres></Enveloppe>\n <EnTetePES><DteStr V=\"2026-11-27\"/><IdPost V=\"034000\"/><IdColl V=\"21340172200016\"/><CodCol V=\"123\"/></EnTetePES>\n",
+    );
+    for (domain, pieces) in [
+        ("PES_DepenseAller", n.div_ceil(2)),
+        ("PES_RecetteAller", n / 2),
+    ] {
+        if pieces == 0 {
+            continue;
+        }
+        s.push_str(&format!("<{domain} xmlns:x=\"urn:exemple:x\"><EnTete{} ><IdVer V=\"2\"/><InfoDematerialisee V=\"1\"/></EnTete{}>\n", &domain[4..11], &domain[4..11]));
+        for i in 0..pieces {
+            s.push_str(&format!(
+                "  <Bordereau Id=\"{domain}-B{i}\" x:marque=\"é{i}\">\n   <!-- commentaire -->\n   <BlocBordereau><Exer V=\"2026\"/><IdBord V=\"{i}\"/><DteBordEm V=\"2026-11-27\"/><TypBord V=\"01\"/><NbrPce V=\"1\"/><MtBordHT V=\"10.00\"/></BlocBordereau>\n   <Piece><BlocPiece><InfoPce><IdPce V=\"1\"/><Obj V=\"Réfection école &amp; mairie &#233;t&#xE9;\tx\"/></InfoPce></BlocPiece><LigneDePiece><BlocLignePiece><InfoLignePce><MtHT V=\"10.00\"/></InfoLignePce></BlocLignePiece></LigneDePiece></Piece>\r\n  </Bordereau  >\n"
+            ));
+        }
+        s.push_str(&format!("</{domain}>\n"));
+    }
+    s.push_str("</n:PES_Aller>\n");
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("latin-1"))
+        .collect()
+}
+
+#[test]
+fn generated_files_from_1_to_500_bordereaux_verify_with_xmlsec1() {
+    if !tools(&["xmlsec1", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    for n in [1usize, 2, 7, 500] {
+        let input = tmp.path().join(format!("gen-{n}.xml"));
+        std::fs::write(&input, generated(n)).expect("write");
+        let output = tmp.path().join(format!("gen-{n}-signe.xml"));
+        let mut key = p12_signer("signature");
+        let mut seen = 0;
+        let report = sign_file(
+            &SignRequest {
+                expected: n,
+                ..request(&input, &output, Scope::Bordereaux, Profile::Sha256)
+            },
+            &mut key,
+            &mut |p| seen = p.done,
+            &|| false,
+        )
+        .expect("sign");
+        assert_eq!(report.signed.len(), n);
+        assert_eq!(seen, n);
+        let bytes = std::fs::read(&output).expect("read");
+        assert_eq!(
+            strip_inserted(&bytes, &report.signed),
+            std::fs::read(&input).expect("input")
+        );
+        for id in &report.signed {
+            xmlsec_verifies(&output, &format!("{id}_SIG_1"))
+                .unwrap_or_else(|e| panic!("{n} bordereaux, {id}: {e}"));
+        }
+        // Then a global signature over the bordereau signatures, as the policy allows.
+        let global = tmp.path().join(format!("gen-{n}-global.xml"));
+        let report = sign_file(
+            &request(&output, &global, Scope::File, Profile::Sha256),
+            &mut key,
+            &mut |_| {},
+            &|| false,
+        )
+        .expect("global");
+        assert_eq!(report.signed, vec!["PESGEN".to_owned()]);
+        xmlsec_verifies(&global, "PESGEN_SIG_1").expect("global signature");
+        xmlsec_verifies(&global, &format!("{}_SIG_1", report_first(&bytes)))
+            .expect("bordereau still valid");
+    }
+}
+
+fn report_first(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let start = text.find("<Bordereau Id=\"").expect("bordereau") + "<Bordereau Id=\"".len();
+    text[start..].split('"').next().expect("id").to_owned()
+}
+
+#[test]
+fn ecdsa_key_signature_verifies_with_xmlsec1() {
+    if !tools(&["xmlsec1", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = tmp.path().join("in.xml");
+    std::fs::write(&input, generated(3)).expect("write");
+    let output = tmp.path().join("out.xml");
+    let mut key = p12_signer("ecdsa-p256");
+    let report = sign_file(
+        &request(&input, &output, Scope::Bordereaux, Profile::Sha256),
+        &mut key,
+        &mut |_| {},
+        &|| false,
+    )
+    .expect("sign");
+    for id in &report.signed {
+        xmlsec_verifies(&output, &format!("{id}_SIG_1")).expect("ecdsa");
+    }
+}
+
+#[test]
+fn card_signs_a_batch_with_one_login_and_a_pulled_card_leaves_nothing() {
+    if !tools(&["xmlsec1", "openssl", "softhsm2-util", "pkcs11-tool"]) {
+        return;
+    }
+    let hsm = SoftHsm::shared();
+    let pki = TestPki::shared();
+    let labels: Vec<String> = ["ok", "retrait"].iter().map(|p| unique_label(p)).collect();
+    for label in &labels {
+        hsm.create_token(label, USER_PIN).expect("token");
+        hsm.import(label, USER_PIN, pki.identity("signature"))
+            .expect("import");
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = tmp.path().join("in.xml");
+    std::fs::write(&input, generated(40)).expect("write");
+
+    // Normal batch through the proxy, counting logins and signatures.
+    let stats = tmp.path().join("stats.json");
+    let so = proxy_copy(
+        tmp.path(),
+        "ok",
+        &format!(
+            "module = \"{}\"\nstats_file = \"{}\"\n",
+            softhsm_module().display(),
+            stats.display()
+        ),
+    );
+    let module = Module::load(&so).expect("proxy");
+    let token = module.token(Some(&labels[0])).expect("token");
+    let prompt = FixedPrompt::new(USER_PIN);
+    let mut key = module
+        .open_key(&token, &pki.identity("signature").cka_id, Box::new(prompt))
+        .expect("key");
+    let output = tmp.path().join("out.xml");
+    let reviewed = file_sha256(&input).expect("hash");
+    let report = sign_file(
+        &SignRequest {
+            reviewed_sha256: Some(reviewed.clone()),
+            ..request(&input, &output, Scope::Bordereaux, Profile::Sha256)
+        },
+        &mut key,
+        &mut |_| {},
+        &|| false,
+    )
+    .expect("card signature");
+    assert_eq!(report.signed.len(), 40);
+    let s = proxy_stats(&stats);
+    assert_eq!(stat(&s, "C_Login"), 1, "one PIN for the batch");
+    assert_eq!(
+        stat(&s, "C_SignInit"),
+        40,
+        "one card signature per bordereau"
+    );
+    for id in report.signed.iter().step_by(13) {
+        xmlsec_verifies(&output, &format!("{id}_SIG_1")).expect("card signature verifies");
+    }
+
+    // A file changed since review is refused, nothing written.
+    let changed_out = tmp.path().join("changed.xml");
+    let mut changed = std::fs::read(&input).expect("read");
+    let pos = find(&changed, b"V=\"10.00\"").expect("amount");
+    changed[pos + 3] = b'9';
+    let changed_in = tmp.path().join("changed-in.xml");
+    std::fs::write(&changed_in, &changed).expect("write");
+    let err = sign_file(
+        &SignRequest {
+            reviewed_sha256: Some(reviewed),
+            ..request(
+                &changed_in,
+                &changed_out,
+                Scope::Bordereaux,
+                Profile::Sha256,
+            )
+        },
+        &mut key,
+        &mut |_| {},
+        &|| false,
+    )
+    .expect_err("changed file");
+    assert!(matches!(err, SignError::ChangedSinceReview), "{err:?}");
+    assert!(!changed_out.exists());
+
+    // The card is pulled out after 10 signatures: clean error, no output, no temporary file.
+    let so = proxy_copy(
+        tmp.path(),
+        "retrait",
+        &format!(
+            "module = \"{}\"\nremove_after_ops = 10\n",
+            softhsm_module().display()
+        ),
+    );
+    let module = Module::load(&so).expect("proxy");
+    let token = module.token(Some(&labels[1])).expect("token");
+    let mut key = module
+        .open_key(
+            &token,
+            &pki.identity("signature").cka_id,
+            Box::new(FixedPrompt::new(USER_PIN)),
+        )
+        .expect("key");
+    let out_dir = tempfile::tempdir().expect("tmp");
+    let output = out_dir.path().join("out.xml");
+    let err = sign_file(
+        &request(&input, &output, Scope::Bordereaux, Profile::Sha256),
+        &mut key,
+        &mut |_| {},
+        &|| false,
+    )
+    .expect_err("removed");
+    assert!(
+        matches!(err, SignError::Card(CardError::TokenRemoved)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("retirée"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(out_dir.path()).expect("dir").count(),
+        0,
+        "nothing left behind"
+    );
+
+    // Cancelled before the first signature: nothing written either.
+    let mut soft = p12_signer("signature");
+    let err = sign_file(
+        &request(&input, &output, Scope::Bordereaux, Profile::Sha256),
+        &mut soft,
+        &mut |_| {},
+        &|| true,
+    )
+    .expect_err("cancelled");
+    assert!(matches!(err, SignError::Cancelled));
+    assert_eq!(std::fs::read_dir(out_dir.path()).expect("dir").count(), 0);
+    let _ = soft.certificate_der();
+}
+
+#[test]
+fn cli_signs_with_a_pkcs12_and_refuses_blocking_findings() {
+    let Some(dir) = conformance_dir() else { return };
+    if !tools(&["xmlsec1", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = |input: &Path, output: &Path| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .args(["pes", "signer"])
+            .arg(input)
+            .arg("-o")
+            .arg(output)
+            .args([
+                "--role",
+                "Ordonnateur",
+                "--ville",
+                "Montpellier",
+                "--code-postal",
+                "34000",
+                "--pin-stdin",
+                "--p12",
+            ])
+            .arg(&TestPki::shared().identity("signature").p12)
+            .env("PARAPHE_CONFIG", tmp.path().join("absent.toml"))
+            .env("PARAPHE_DONNEES", tmp.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{P12_PASSWORD}").expect("password");
+        drop(stdin);
+        child.wait_with_output().expect("wait")
+    };
+    let output = tmp.path().join("signe.xml");
+    let out = run(&dir.join("pes_aller_ok.xml"), &output);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    xmlsec_verifies(&output, "BORD1093357910_SIG_1").expect("cli signature");
+    // Already signed: refused (no co-signature), exit 1, nothing written.
+    let again = tmp.path().join("encore.xml");
+    let out = run(&output, &again);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("déjà signé"));
+    assert!(!again.exists());
+}
