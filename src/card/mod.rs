@@ -14,8 +14,8 @@ pub mod inventory;
 pub mod modules;
 pub mod pin;
 pub mod pkcs11;
-pub mod select;
 mod raw;
+pub mod select;
 pub mod software;
 
 pub use digest::HashAlg;
