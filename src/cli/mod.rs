@@ -61,6 +61,22 @@ pub enum PesCommand {
     /// Signe chaque bordereau (ou le fichier entier avec --global) avec la carte ou un certificat
     /// logiciel, selon la politique de signature Hélios de la DGFiP.
     Signer(Box<PesSignArgs>),
+    /// Vérifie toutes les signatures : empreintes, valeur, propriétés XAdES, politique, certificat.
+    Verifier(PesVerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct PesVerifyArgs {
+    /// Le fichier PES signé.
+    #[arg(value_name = "FICHIER")]
+    pub fichier: PathBuf,
+    /// Certificats des autorités de confiance (fichier PEM ou dossier) ; sinon ceux des paramètres.
+    #[arg(long, value_name = "CHEMIN")]
+    pub confiance: Option<PathBuf>,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which key to use (card or PKCS#12 file), shared by every command that signs.
@@ -141,6 +157,7 @@ pub fn run(command: Command) -> i32 {
             PesCommand::Inspecter(args) => pes::inspecter(&args.fichier, args.json),
             PesCommand::Controler(args) => pes::controler(&args.fichier, args.json),
             PesCommand::Signer(args) => pes::signer(&args),
+            PesCommand::Verifier(args) => pes::verifier(&args),
         },
     }
 }

@@ -238,3 +238,61 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
         }
     }
 }
+
+pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
+    use crate::pes::verify::{TrustStore, verify_file};
+    let error = |message: String| {
+        eprintln!("{} : {message}", t("commun.erreur"));
+        2
+    };
+    let settings = match crate::settings::Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(e.to_string()),
+    };
+    let trust = match args.confiance.clone().or(settings.verification.confiance) {
+        Some(path) => match TrustStore::load(&path) {
+            Ok(t) => Some(t),
+            Err(e) => return error(e.to_string()),
+        },
+        None => None,
+    };
+    let verdict = match verify_file(&args.fichier, trust.as_ref()) {
+        Ok(v) => v,
+        Err(e) => return error(e.to_string()),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict).unwrap_or_default()
+        );
+    } else {
+        if verdict.signatures.is_empty() {
+            println!("{}", t("verification.aucune"));
+        }
+        for s in &verdict.signatures {
+            let state = if s.valide {
+                t("verification.valide")
+            } else {
+                t("verification.invalide")
+            };
+            println!(
+                "{state} — {} — {} — {}",
+                s.cible.as_deref().unwrap_or("?"),
+                s.signataire.as_deref().unwrap_or("?"),
+                s.date_signature.as_deref().unwrap_or("?")
+            );
+            for r in &s.raison {
+                println!("    {r}");
+            }
+        }
+        println!(
+            "{}",
+            if verdict.valide {
+                t("verification.fichier_valide")
+            } else {
+                t("verification.fichier_invalide")
+            }
+        );
+    }
+    if verdict.valide { 0 } else { 1 }
+}

@@ -4,6 +4,7 @@ pub mod amount;
 pub mod checks;
 pub mod sign;
 pub mod summary;
+pub mod verify;
 pub mod xades;
 
 use crate::messages::{t, tf};

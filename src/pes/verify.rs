@@ -1,0 +1,733 @@
+//! Verifying every XAdES signature of a PES_Aller in one streaming pass.
+//!
+//! While reading, each possible target (the `PES_Aller` root and each `Bordereau` with an `Id`) is
+//! canonicalised — exclusive and inclusive, its `ds:Signature` children left out — into SHA-1 and
+//! SHA-256 hashers at once, because the signature that says which is needed comes at the element's
+//! end. Each `ds:Signature` is small: it is kept (in canonical form) and checked when its target
+//! closes: reference digests, signature value, SignedProperties (embedded certificate digest,
+//! known policy and its hash, signing time), and the certificate's chain to the trust store at
+//! signing time.
+
+use super::xades::{EXC_C14N, NS_DS};
+use crate::card::digest::ecdsa_raw_to_der;
+use crate::messages::{t, tf};
+use crate::xml::{C14nError, C14nMode, Canonicalizer, Progress, XmlReader};
+use openssl::hash::MessageDigest;
+use openssl::x509::store::{X509Store, X509StoreBuilder};
+use openssl::x509::{X509, X509StoreContext};
+use quick_xml::events::Event;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::{BufReader, Write};
+use std::path::Path;
+
+const INCLUSIVE_C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+
+/// Known Hélios policies: identifier → (digest algorithm URI, policy hash as published).
+const POLICIES: &[(&str, &str, &str)] = &[
+    (
+        "urn:oid:1.2.250.1.131.1.5.18.21.1.7",
+        "http://www.w3.org/2001/04/xmlenc#sha256",
+        "roF9+cfRHNPtVJolhdqfIqGMVuUXX8aR4rpiquf0u5E=",
+    ),
+    (
+        "urn:oid:1.2.250.1.131.1.5.18.21.1.4",
+        "http://www.w3.org/2000/09/xmldsig#sha1",
+        "Jkdb+aba0Hz6+ZPKmKNhPByzQ+Q=",
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("{0}")]
+    Xml(#[from] C14nError),
+    #[error("{}", tf("verification.lecture", &[("chemin", .0), ("detail", .1)]))]
+    Read(String, String),
+    #[error("{}", tf("verification.confiance", &[("chemin", .0), ("detail", .1)]))]
+    Trust(String, String),
+}
+
+/// The verdict on one signature.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureVerdict {
+    pub id: Option<String>,
+    /// Id of the signed element.
+    pub cible: Option<String>,
+    /// Digests and signature value correct.
+    pub integrite: bool,
+    /// Integrity, certificate and policy all acceptable.
+    pub valide: bool,
+    /// Why not, in French (empty when valid).
+    pub raison: Vec<String>,
+    pub signataire: Option<String>,
+    pub date_signature: Option<String>,
+    pub role: Option<String>,
+    pub politique: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileVerdict {
+    pub valide: bool,
+    pub signatures: Vec<SignatureVerdict>,
+}
+
+/// Certification authorities trusted for signers' certificates.
+pub struct TrustStore {
+    /// The trusted certificates; a store is built per check so that the verification time can be
+    /// the signing time.
+    certificates: Vec<X509>,
+}
+
+impl TrustStore {
+    /// From a PEM file (one or more certificates) or a folder of `.pem` / `.crt` / `.cer` files.
+    pub fn load(path: &Path) -> Result<TrustStore, VerifyError> {
+        let err = |d: String| VerifyError::Trust(path.display().to_string(), d);
+        let mut certificates = Vec::new();
+        let files: Vec<std::path::PathBuf> = if path.is_dir() {
+            std::fs::read_dir(path)
+                .map_err(|e| err(e.to_string()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|e| matches!(e.to_str(), Some("pem" | "crt" | "cer")))
+                })
+                .collect()
+        } else {
+            vec![path.to_owned()]
+        };
+        for file in files {
+            let bytes = std::fs::read(&file).map_err(|e| err(e.to_string()))?;
+            let certs = X509::stack_from_pem(&bytes)
+                .or_else(|_| X509::from_der(&bytes).map(|c| vec![c]))
+                .map_err(|e| err(e.to_string()))?;
+            certificates.extend(certs);
+        }
+        if certificates.is_empty() {
+            return Err(err(t("verification.confiance_vide")));
+        }
+        Ok(TrustStore { certificates })
+    }
+}
+
+/// SHA-1 and SHA-256 of the same bytes.
+#[derive(Default)]
+struct MultiHash {
+    sha1: openssl::sha::Sha1,
+    sha256: openssl::sha::Sha256,
+}
+
+impl Write for MultiHash {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.sha1.update(buf);
+        self.sha256.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Digests of one element's canonical forms, by (c14n algorithm, digest algorithm) URIs.
+#[derive(Debug, Clone, Default)]
+struct Digests(HashMap<(&'static str, &'static str), Vec<u8>>);
+
+impl Digests {
+    fn from_hashes(exc: MultiHash, inc: MultiHash) -> Self {
+        let mut map = HashMap::new();
+        map.insert((EXC_C14N, SHA1), exc.sha1.finish().to_vec());
+        map.insert((EXC_C14N, SHA256), exc.sha256.finish().to_vec());
+        map.insert((INCLUSIVE_C14N, SHA1), inc.sha1.finish().to_vec());
+        map.insert((INCLUSIVE_C14N, SHA256), inc.sha256.finish().to_vec());
+        Digests(map)
+    }
+
+    fn from_bytes(exc: &[u8], inc: &[u8]) -> Self {
+        let mut e = MultiHash::default();
+        let mut i = MultiHash::default();
+        let _ = e.write(exc);
+        let _ = i.write(inc);
+        Self::from_hashes(e, i)
+    }
+}
+
+const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+
+fn exclusive() -> C14nMode {
+    C14nMode::Exclusive {
+        with_comments: false,
+        inclusive_prefixes: Vec::new(),
+    }
+}
+
+fn inclusive() -> C14nMode {
+    C14nMode::Inclusive {
+        with_comments: false,
+    }
+}
+
+/// A pair of canonicalisers (exclusive, inclusive) on the same subtree.
+struct Pair<W: Write> {
+    exc: Canonicalizer<W>,
+    inc: Canonicalizer<W>,
+}
+
+impl<W: Write> Pair<W> {
+    fn feed(&mut self, event: &Event) -> Result<bool, C14nError> {
+        let a = self.exc.feed(event)?;
+        let b = self.inc.feed(event)?;
+        Ok(a == Progress::Done && b == Progress::Done)
+    }
+}
+
+/// An open element of the document.
+struct Frame {
+    id: Option<String>,
+    target: Option<Pair<MultiHash>>,
+}
+
+/// A signature being read.
+struct Capture {
+    id: Option<String>,
+    /// Index in the frame stack of the element containing the signature.
+    parent: usize,
+    depth: usize,
+    full: Canonicalizer<Vec<u8>>,
+    signed_info: Option<Pair<Vec<u8>>>,
+    signed_info_done: Option<(Vec<u8>, Vec<u8>)>,
+    /// Elements with an Id inside the signature (SignedProperties).
+    inner: Vec<(String, Pair<Vec<u8>>)>,
+    inner_done: HashMap<String, Digests>,
+}
+
+/// A signature read, waiting for its target's digests.
+struct Pending {
+    id: Option<String>,
+    parent: usize,
+    full: Vec<u8>,
+    signed_info: (Vec<u8>, Vec<u8>),
+    inner: HashMap<String, Digests>,
+}
+
+/// Verify every signature of the file.
+pub fn verify_file(path: &Path, trust: Option<&TrustStore>) -> Result<FileVerdict, VerifyError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| VerifyError::Read(path.display().to_string(), e.to_string()))?;
+    verify_reader(BufReader::with_capacity(256 * 1024, file), trust)
+}
+
+pub fn verify_reader<R: std::io::Read>(
+    input: R,
+    trust: Option<&TrustStore>,
+) -> Result<FileVerdict, VerifyError> {
+    let mut reader = XmlReader::new(input)?;
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut capture: Option<Capture> = None;
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut verdicts = Vec::new();
+    loop {
+        let (event, info) = reader.read_event_with_info()?;
+        if matches!(event, Event::Eof) {
+            break;
+        }
+        let at = info.position();
+        let name = info
+            .element_name()
+            .map(|(ns, local)| (ns.map(str::to_owned), local.to_owned()));
+        let id = info.attribute("Id").map(str::to_owned);
+        let context = info.apex_context();
+        // Entering a signature?
+        if let (Event::Start(_), Some((Some(ns), local)), None) = (&event, &name, &capture)
+            && ns == NS_DS
+            && local == "Signature"
+        {
+            capture = Some(Capture {
+                id: id.clone(),
+                parent: frames.len().saturating_sub(1),
+                depth: frames.len(),
+                full: Canonicalizer::subtree(&inclusive(), &context, Vec::new()),
+                signed_info: None,
+                signed_info_done: None,
+                inner: Vec::new(),
+                inner_done: HashMap::new(),
+            });
+        }
+        // Targets: the root and bordereaux with an Id, outside signatures.
+        if let Event::Start(_) = &event {
+            let is_target = capture.is_none()
+                && id.is_some()
+                && name.as_ref().is_some_and(|(_, l)| {
+                    (frames.is_empty() && l == "PES_Aller") || l == "Bordereau"
+                });
+            let target = if is_target {
+                Some(Pair {
+                    exc: Canonicalizer::subtree(&exclusive(), &context, MultiHash::default())
+                        .exclude_signature_children(true),
+                    inc: Canonicalizer::subtree(&inclusive(), &context, MultiHash::default())
+                        .exclude_signature_children(true),
+                })
+            } else {
+                None
+            };
+            frames.push(Frame {
+                id: id.clone(),
+                target,
+            });
+        }
+        if let Some(c) = capture.as_mut() {
+            if let Event::Start(_) = &event {
+                let local = name.as_ref().map(|(_, l)| l.as_str()).unwrap_or("");
+                if local == "SignedInfo" && c.signed_info.is_none() && c.signed_info_done.is_none()
+                {
+                    c.signed_info = Some(Pair {
+                        exc: Canonicalizer::subtree(&exclusive(), &context, Vec::new()),
+                        inc: Canonicalizer::subtree(&inclusive(), &context, Vec::new()),
+                    });
+                }
+                if let Some(inner_id) = &id
+                    && frames.len() > c.depth + 1
+                {
+                    c.inner.push((
+                        inner_id.clone(),
+                        Pair {
+                            exc: Canonicalizer::subtree(&exclusive(), &context, Vec::new()),
+                            inc: Canonicalizer::subtree(&inclusive(), &context, Vec::new()),
+                        },
+                    ));
+                }
+            }
+            c.full.feed(&event).map_err(|e| e.or_at(at))?;
+            if let Some(si) = c.signed_info.as_mut()
+                && si.feed(&event).map_err(|e| e.or_at(at))?
+            {
+                let si = c
+                    .signed_info
+                    .take()
+                    .ok_or(C14nError::Usage(String::new()))?;
+                c.signed_info_done = Some((si.exc.finish()?, si.inc.finish()?));
+            }
+            let mut finished = Vec::new();
+            for (i, (_, pair)) in c.inner.iter_mut().enumerate() {
+                if pair.feed(&event).map_err(|e| e.or_at(at))? {
+                    finished.push(i);
+                }
+            }
+            for i in finished.into_iter().rev() {
+                let (inner_id, pair) = c.inner.remove(i);
+                let exc = pair.exc.finish()?;
+                let inc = pair.inc.finish()?;
+                c.inner_done
+                    .insert(inner_id, Digests::from_bytes(&exc, &inc));
+            }
+        }
+        for frame in frames.iter_mut() {
+            if let Some(target) = frame.target.as_mut() {
+                target.feed(&event).map_err(|e| e.or_at(at))?;
+            }
+        }
+        if let Event::End(_) = &event {
+            // Leaving the signature?
+            if capture
+                .as_ref()
+                .is_some_and(|c| c.depth + 1 == frames.len())
+            {
+                let c = capture.take().ok_or(C14nError::Usage(String::new()))?;
+                let full = c.full.finish()?;
+                pending.push(Pending {
+                    id: c.id,
+                    parent: c.parent,
+                    full,
+                    signed_info: c.signed_info_done.unwrap_or_default(),
+                    inner: c.inner_done,
+                });
+            }
+            let index = frames.len().saturating_sub(1);
+            let frame = frames.pop().ok_or(C14nError::Usage(String::new()))?;
+            let digests = match frame.target {
+                Some(pair) => Some(Digests::from_hashes(pair.exc.finish()?, pair.inc.finish()?)),
+                None => None,
+            };
+            let (mine, others): (Vec<Pending>, Vec<Pending>) =
+                pending.into_iter().partition(|p| p.parent == index);
+            pending = others;
+            for p in mine {
+                verdicts.push(check_signature(
+                    &p,
+                    frame.id.as_deref(),
+                    digests.as_ref(),
+                    trust,
+                ));
+            }
+        }
+    }
+    for p in pending {
+        verdicts.push(check_signature(&p, None, None, trust));
+    }
+    let valide = !verdicts.is_empty() && verdicts.iter().all(|v| v.valide);
+    Ok(FileVerdict {
+        valide,
+        signatures: verdicts,
+    })
+}
+
+/// Values read from a signature's canonical text.
+#[derive(Default, Debug)]
+struct Parsed {
+    c14n: Option<String>,
+    signature_method: Option<String>,
+    references: Vec<Reference>,
+    signature_value: String,
+    certificates: Vec<String>,
+    signing_time: Option<String>,
+    cert_digest: Option<(String, String)>,
+    policy_id: Option<String>,
+    policy_hash: Option<(String, String)>,
+    role: Option<String>,
+}
+
+#[derive(Default, Debug)]
+struct Reference {
+    uri: String,
+    transforms: Vec<String>,
+    digest_method: String,
+    digest_value: String,
+}
+
+fn parse_signature(xml: &[u8]) -> Parsed {
+    let mut p = Parsed::default();
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut path: Vec<String> = Vec::new();
+    let mut buf = Vec::new();
+    let local = |q: &[u8]| {
+        let q = String::from_utf8_lossy(q).into_owned();
+        q.rsplit(':').next().unwrap_or_default().to_owned()
+    };
+    loop {
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(e) => e,
+        };
+        match &event {
+            Event::Start(s) | Event::Empty(s) => {
+                let name = local(s.name().as_ref());
+                let algorithm = s
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.as_ref() == b"Algorithm")
+                    .map(|a| String::from_utf8_lossy(&a.value).into_owned());
+                let parent = path.last().map(String::as_str).unwrap_or("");
+                match (name.as_str(), parent) {
+                    ("CanonicalizationMethod", "SignedInfo") => p.c14n = algorithm,
+                    ("SignatureMethod", "SignedInfo") => p.signature_method = algorithm,
+                    ("Reference", "SignedInfo") => {
+                        let uri = s
+                            .attributes()
+                            .flatten()
+                            .find(|a| a.key.as_ref() == b"URI")
+                            .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                            .unwrap_or_default();
+                        p.references.push(Reference {
+                            uri,
+                            ..Default::default()
+                        });
+                    }
+                    ("Transform", "Transforms") => {
+                        if let (Some(r), Some(a)) = (p.references.last_mut(), algorithm) {
+                            r.transforms.push(a);
+                        }
+                    }
+                    ("DigestMethod", "Reference") => {
+                        if let (Some(r), Some(a)) = (p.references.last_mut(), algorithm) {
+                            r.digest_method = a;
+                        }
+                    }
+                    ("DigestMethod", "CertDigest") => {
+                        p.cert_digest = Some((algorithm.unwrap_or_default(), String::new()))
+                    }
+                    ("DigestMethod", "SigPolicyHash") => {
+                        p.policy_hash = Some((algorithm.unwrap_or_default(), String::new()))
+                    }
+                    _ => {}
+                }
+                if matches!(event, Event::Start(_)) {
+                    path.push(name);
+                }
+            }
+            Event::End(_) => {
+                path.pop();
+            }
+            Event::Text(text) => {
+                let value = String::from_utf8_lossy(text).into_owned();
+                let n = path.len();
+                let here = path.last().map(String::as_str).unwrap_or("");
+                let parent = if n >= 2 { path[n - 2].as_str() } else { "" };
+                match (here, parent) {
+                    ("DigestValue", "Reference") => {
+                        if let Some(r) = p.references.last_mut() {
+                            r.digest_value.push_str(&value);
+                        }
+                    }
+                    ("DigestValue", "CertDigest") => {
+                        if let Some(cd) = p.cert_digest.as_mut() {
+                            cd.1.push_str(&value);
+                        }
+                    }
+                    ("DigestValue", "SigPolicyHash") => {
+                        if let Some(ph) = p.policy_hash.as_mut() {
+                            ph.1.push_str(&value);
+                        }
+                    }
+                    ("SignatureValue", _) => p.signature_value.push_str(&value),
+                    ("X509Certificate", "X509Data") => p.certificates.push(value),
+                    ("SigningTime", _) => p.signing_time = Some(value),
+                    ("Identifier", "SigPolicyId") => p.policy_id = Some(value),
+                    ("ClaimedRole", _) => p.role = Some(value),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+    p
+}
+
+fn b64(text: &str) -> Option<Vec<u8>> {
+    let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    openssl::base64::decode_block(&clean).ok()
+}
+
+fn digest_algorithm(uri: &str) -> Option<(&'static str, MessageDigest)> {
+    match uri {
+        SHA1 => Some((SHA1, MessageDigest::sha1())),
+        SHA256 => Some((SHA256, MessageDigest::sha256())),
+        _ => None,
+    }
+}
+
+fn check_signature(
+    p: &Pending,
+    parent_id: Option<&str>,
+    parent_digests: Option<&Digests>,
+    trust: Option<&TrustStore>,
+) -> SignatureVerdict {
+    let parsed = parse_signature(&p.full);
+    let mut reasons: Vec<String> = Vec::new();
+    let mut integrity = true;
+    let mut target = None;
+    // References.
+    if parsed.references.is_empty() {
+        integrity = false;
+        reasons.push(t("verification.sans_reference"));
+    }
+    for r in &parsed.references {
+        let id = r.uri.strip_prefix('#').unwrap_or("");
+        let enveloped = r
+            .transforms
+            .iter()
+            .any(|t| t.ends_with("#enveloped-signature"));
+        let c14n: &'static str = if r.transforms.iter().any(|t| t == EXC_C14N) {
+            EXC_C14N
+        } else {
+            INCLUSIVE_C14N
+        };
+        let Some((alg, _)) = digest_algorithm(&r.digest_method) else {
+            integrity = false;
+            reasons.push(tf(
+                "verification.algorithme_inconnu",
+                &[("algorithme", &r.digest_method)],
+            ));
+            continue;
+        };
+        let computed = if Some(id) == parent_id && enveloped {
+            target = Some(id.to_owned());
+            parent_digests.and_then(|d| d.0.get(&(c14n, alg)).cloned())
+        } else {
+            p.inner.get(id).and_then(|d| d.0.get(&(c14n, alg)).cloned())
+        };
+        match (computed, b64(&r.digest_value)) {
+            (Some(c), Some(expected)) if c == expected => {}
+            (None, _) => {
+                integrity = false;
+                reasons.push(tf("verification.reference_introuvable", &[("uri", &r.uri)]));
+            }
+            _ => {
+                integrity = false;
+                reasons.push(tf("verification.empreinte", &[("uri", &r.uri)]));
+            }
+        }
+    }
+    // Signature value over the canonical SignedInfo.
+    let cert = parsed
+        .certificates
+        .first()
+        .and_then(|c| b64(c))
+        .and_then(|der| X509::from_der(&der).ok());
+    let signer_name = cert.as_ref().and_then(|c| {
+        crate::certs::CertificateInfo::from_der(&c.to_der().ok()?)
+            .ok()
+            .map(|i| i.display_name().to_owned())
+    });
+    let signed_info = match parsed.c14n.as_deref() {
+        Some(EXC_C14N) => Some(&p.signed_info.0),
+        Some(INCLUSIVE_C14N) => Some(&p.signed_info.1),
+        _ => None,
+    };
+    match (&cert, signed_info, parsed.signature_method.as_deref()) {
+        (Some(cert), Some(si), Some(method)) => {
+            if !signature_value_ok(cert, method, si, &parsed.signature_value) {
+                integrity = false;
+                reasons.push(t("verification.valeur_signature"));
+            }
+        }
+        (None, _, _) => {
+            integrity = false;
+            reasons.push(t("verification.sans_certificat"));
+        }
+        _ => {
+            integrity = false;
+            reasons.push(t("verification.algorithme_signature"));
+        }
+    }
+    // SignedProperties.
+    let mut acceptable = integrity;
+    match (&cert, &parsed.cert_digest) {
+        (Some(cert), Some((alg, value))) => {
+            let ok = digest_algorithm(alg)
+                .and_then(|(_, md)| cert.digest(md).ok())
+                .zip(b64(value))
+                .is_some_and(|(d, v)| d.as_ref() == v.as_slice());
+            if !ok {
+                acceptable = false;
+                reasons.push(t("verification.cert_digest"));
+            }
+        }
+        _ => {
+            acceptable = false;
+            reasons.push(t("verification.sans_signing_certificate"));
+        }
+    }
+    let policy = parsed.policy_id.clone();
+    match (&policy, &parsed.policy_hash) {
+        (Some(id), Some((alg, value))) => {
+            let known = POLICIES.iter().find(|(pid, _, _)| pid == id);
+            match known {
+                Some((_, known_alg, known_hash))
+                    if known_alg == alg && *known_hash == value.trim() => {}
+                Some(_) => {
+                    acceptable = false;
+                    reasons.push(t("verification.politique_empreinte"));
+                }
+                None => {
+                    acceptable = false;
+                    reasons.push(tf("verification.politique_inconnue", &[("politique", id)]));
+                }
+            }
+        }
+        _ => {
+            acceptable = false;
+            reasons.push(t("verification.sans_politique"));
+        }
+    }
+    let signing_time = parsed.signing_time.as_deref().and_then(|s| {
+        time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()
+    });
+    if signing_time.is_none() {
+        acceptable = false;
+        reasons.push(t("verification.sans_date"));
+    }
+    // Certificate: valid at signing time and chained to a trusted authority.
+    if let Some(cert) = &cert {
+        match trust {
+            None => {
+                acceptable = false;
+                reasons.push(t("verification.sans_confiance"));
+            }
+            Some(store) => {
+                let chain: Vec<X509> = parsed
+                    .certificates
+                    .iter()
+                    .skip(1)
+                    .filter_map(|c| b64(c))
+                    .filter_map(|der| X509::from_der(&der).ok())
+                    .collect();
+                if let Err(reason) = chain_ok(store, cert, &chain, signing_time) {
+                    acceptable = false;
+                    reasons.push(tf("verification.chaine", &[("detail", &reason)]));
+                }
+            }
+        }
+    }
+    SignatureVerdict {
+        id: p.id.clone(),
+        cible: target.or_else(|| parent_id.map(str::to_owned)),
+        integrite: integrity,
+        valide: acceptable,
+        raison: reasons,
+        signataire: signer_name,
+        date_signature: parsed.signing_time.clone(),
+        role: parsed.role.clone(),
+        politique: policy,
+    }
+}
+
+fn signature_value_ok(cert: &X509, method: &str, signed_info: &[u8], value_b64: &str) -> bool {
+    let (md, ecdsa) = match method {
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => (MessageDigest::sha256(), false),
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1" => (MessageDigest::sha1(), false),
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => (MessageDigest::sha512(), false),
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256" => (MessageDigest::sha256(), true),
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1" => (MessageDigest::sha1(), true),
+        _ => return false,
+    };
+    let Some(mut value) = b64(value_b64) else {
+        return false;
+    };
+    if ecdsa {
+        match ecdsa_raw_to_der(&value) {
+            Some(der) => value = der,
+            None => return false,
+        }
+    }
+    let Ok(key) = cert.public_key() else {
+        return false;
+    };
+    openssl::sign::Verifier::new(md, &key)
+        .and_then(|mut v| v.verify_oneshot(&value, signed_info))
+        .unwrap_or(false)
+}
+
+fn chain_ok(
+    store: &TrustStore,
+    cert: &X509,
+    extra: &[X509],
+    at: Option<time::OffsetDateTime>,
+) -> Result<(), String> {
+    let mut chain = openssl::stack::Stack::new().map_err(|e| e.to_string())?;
+    for c in extra {
+        chain.push(c.clone()).map_err(|e| e.to_string())?;
+    }
+    let mut builder = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+    for trusted in &store.certificates {
+        builder
+            .add_cert(trusted.clone())
+            .map_err(|e| e.to_string())?;
+    }
+    if let Some(t) = at {
+        let mut param = openssl::x509::verify::X509VerifyParam::new().map_err(|e| e.to_string())?;
+        param.set_time(t.unix_timestamp() as _);
+        builder.set_param(&param).map_err(|e| e.to_string())?;
+    }
+    let trusted: X509Store = builder.build();
+    let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
+    ctx.init(&trusted, cert, &chain, |c| {
+        let ok = c.verify_cert()?;
+        Ok(if ok {
+            Ok(())
+        } else {
+            Err(c.error().error_string().to_owned())
+        })
+    })
+    .map_err(|e| e.to_string())?
+}

@@ -1,0 +1,233 @@
+//! Verifying PES signatures: Paraphe's integrity verdict agrees with xmlsec1 on the real
+//! LiberSign-made samples and on tampered files; certificates and policy are judged too.
+
+mod common;
+
+use common::*;
+use paraphe::card::pin::FixedPrompt;
+use paraphe::card::software::SoftwareKey;
+use paraphe::pes::sign::{Scope, SignRequest, sign_file};
+use paraphe::pes::verify::{TrustStore, verify_file};
+use paraphe::pes::xades::{Profile, SignerDetails};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn samples() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/pes/samples");
+    if dir.is_dir() {
+        Some(dir)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("../shared/conformance is missing: CI must have it");
+    } else {
+        eprintln!("SKIPPED: ../shared/conformance is missing");
+        None
+    }
+}
+
+/// xmlsec1's integrity verdict for one signature (certificates not checked: --insecure).
+fn xmlsec_integrity(file: &Path, signature_id: &str) -> bool {
+    let out = Command::new("xmlsec1")
+        .args([
+            "--verify",
+            "--insecure",
+            "--id-attr:Id",
+            "Bordereau",
+            "--id-attr:Id",
+            "PES_Aller",
+            "--node-xpath",
+        ])
+        .arg(format!(
+            "//*[local-name()='Signature'][@Id='{signature_id}']"
+        ))
+        .arg(file)
+        .output()
+        .expect("xmlsec1");
+    out.status.success()
+}
+
+fn trust() -> TrustStore {
+    TrustStore::load(&TestPki::shared().ca_bundle_pem()).expect("trust store")
+}
+
+fn sign(input: &Path, output: &Path, identity: &str) {
+    let mut key = SoftwareKey::open(
+        &TestPki::shared().identity(identity).p12,
+        &mut FixedPrompt::new(P12_PASSWORD),
+    )
+    .expect("p12");
+    let request = SignRequest {
+        input,
+        output,
+        scope: Scope::Bordereaux,
+        profile: Profile::Sha256,
+        details: SignerDetails {
+            role: "Maire".into(),
+            city: "Arles".into(),
+            postal_code: "13200".into(),
+            country: "France".into(),
+        },
+        reviewed_sha256: None,
+        expected: 0,
+    };
+    sign_file(&request, &mut key, &mut |_| {}, &|| false).expect("sign");
+}
+
+#[test]
+fn integrity_verdicts_agree_with_xmlsec1_on_the_signed_samples() {
+    let Some(dir) = samples() else { return };
+    if !tools(&["xmlsec1"]) {
+        return;
+    }
+    let mut compared = 0;
+    for name in [
+        "signature_bordereau2.xml",
+        "signature_bordereau_double.xml",
+        "signature_bordereau.xml",
+        "plusieurs_signatures.xml",
+    ] {
+        let file = dir.join(name);
+        let verdict = verify_file(&file, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!verdict.signatures.is_empty(), "{name}");
+        for s in &verdict.signatures {
+            let id = s.id.clone().expect("signature id");
+            assert_eq!(
+                s.integrite,
+                xmlsec_integrity(&file, &id),
+                "{name} {id}: {:?}",
+                s.raison
+            );
+            // Without a trust store, nothing is declared valid.
+            assert!(!s.valide);
+            compared += 1;
+        }
+    }
+    assert!(compared >= 7, "{compared}");
+    // The LiberSign-made ones are intact.
+    let verdict = verify_file(&dir.join("signature_bordereau2.xml"), None).expect("verify");
+    assert!(verdict.signatures.iter().all(|s| s.integrite));
+    assert_eq!(
+        verdict.signatures[0].politique.as_deref(),
+        Some("urn:oid:1.2.250.1.131.1.5.18.21.1.7")
+    );
+}
+
+#[test]
+fn own_signatures_are_valid_and_tampering_is_caught_like_xmlsec1() {
+    let Some(dir) = samples() else { return };
+    if !tools(&["xmlsec1", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let signed = tmp.path().join("signed.xml");
+    sign(&dir.join("pes_aller_ok.xml"), &signed, "signature");
+    let verdict = verify_file(&signed, Some(&trust())).expect("verify");
+    assert!(verdict.valide, "{:?}", verdict.signatures);
+    assert_eq!(
+        verdict.signatures[0].cible.as_deref(),
+        Some("BORD1093357910")
+    );
+    assert_eq!(verdict.signatures[0].role.as_deref(), Some("Maire"));
+
+    let original = std::fs::read(&signed).expect("read");
+    let tamper = |from: &[u8], to: &[u8]| -> PathBuf {
+        let pos = original
+            .windows(from.len())
+            .position(|w| w == from)
+            .expect("pattern");
+        let mut bytes = original.clone();
+        bytes.splice(pos..pos + from.len(), to.iter().copied());
+        let path = tmp.path().join(format!(
+            "tampered-{}.xml",
+            String::from_utf8_lossy(to).replace(['<', '>', '/', ' ', '"', '='], "")
+        ));
+        std::fs::write(&path, bytes).expect("write");
+        path
+    };
+    for (from, to) in [
+        (b"V=\"39724.75\"".as_slice(), b"V=\"99724.75\"".as_slice()), // an amount in the bordereau
+        (b"<xad:City>Arles</xad:City>", b"<xad:City>Nimes</xad:City>"), // a signed property
+    ] {
+        let path = tamper(from, to);
+        let verdict = verify_file(&path, Some(&trust())).expect("verify");
+        let s = &verdict.signatures[0];
+        assert!(
+            !s.integrite && !s.valide && !verdict.valide,
+            "{}",
+            String::from_utf8_lossy(to)
+        );
+        assert!(
+            !xmlsec_integrity(&path, "BORD1093357910_SIG_1"),
+            "xmlsec1 must reject it too"
+        );
+        assert!(!s.raison.is_empty());
+    }
+    // One bit of the signature value flipped.
+    let marker = b"_SIG_1_SV\">";
+    let pos = original
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("value")
+        + marker.len();
+    let mut bytes = original.clone();
+    bytes[pos] = if bytes[pos] == b'A' { b'B' } else { b'A' };
+    let path = tmp.path().join("tampered-value.xml");
+    std::fs::write(&path, bytes).expect("write");
+    let verdict = verify_file(&path, Some(&trust())).expect("verify");
+    assert!(!verdict.signatures[0].integrite);
+    assert!(!xmlsec_integrity(&path, "BORD1093357910_SIG_1"));
+    // Whitespace outside the signed bordereau does not matter to anyone.
+    let path = tamper(b"</n:PES_Aller>", b"</n:PES_Aller>\n\n");
+    assert!(verify_file(&path, Some(&trust())).expect("verify").valide);
+}
+
+#[test]
+fn certificates_are_judged_at_signing_time_against_the_trust_store() {
+    let Some(dir) = samples() else { return };
+    if !tools(&["openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    // An expired certificate: integrity fine, signature not acceptable.
+    let signed = tmp.path().join("expired.xml");
+    sign(&dir.join("pes_aller_ok.xml"), &signed, "expire");
+    let verdict = verify_file(&signed, Some(&trust())).expect("verify");
+    let s = &verdict.signatures[0];
+    assert!(s.integrite && !s.valide, "{s:?}");
+    assert!(
+        s.raison.iter().any(|r| r.contains("date de signature")),
+        "{:?}",
+        s.raison
+    );
+    // A trust store of another PKI does not vouch for ours.
+    let other = TestPki::generate(&tmp.path().join("autre-pki")).expect("other pki");
+    let foreign = TrustStore::load(&other.ca_bundle_pem()).expect("store");
+    let good = tmp.path().join("good.xml");
+    sign(&dir.join("pes_aller_ok.xml"), &good, "signature");
+    let verdict = verify_file(&good, Some(&foreign)).expect("verify");
+    assert!(verdict.signatures[0].integrite && !verdict.valide);
+    // An empty or missing trust store is a clear error.
+    let empty = tmp.path().join("vide.pem");
+    std::fs::write(&empty, b"").expect("write");
+    let err = TrustStore::load(&empty).err().expect("empty");
+    assert!(err.to_string().contains("magasin de confiance"), "{err}");
+}
+
+#[test]
+fn unsigned_and_hostile_files() {
+    let Some(dir) = samples() else { return };
+    let verdict = verify_file(&dir.join("pes_aller_ok.xml"), None).expect("unsigned");
+    assert!(verdict.signatures.is_empty() && !verdict.valide);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let hostile = tmp.path().join("doctype.xml");
+    std::fs::write(
+        &hostile,
+        b"<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY b \"c\">]><a>&b;</a>",
+    )
+    .expect("write");
+    let err = verify_file(&hostile, None).expect_err("doctype");
+    assert!(err.to_string().contains("DOCTYPE"), "{err}");
+    let truncated = tmp.path().join("tronque.xml");
+    let bytes = std::fs::read(dir.join("signature_bordereau2.xml")).expect("read");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
+    assert!(verify_file(&truncated, None).is_err());
+}
