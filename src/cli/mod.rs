@@ -63,6 +63,8 @@ pub enum PesCommand {
     Signer(Box<PesSignArgs>),
     /// Vérifie toutes les signatures : empreintes, valeur, propriétés XAdES, politique, certificat.
     Verifier(PesVerifyArgs),
+    /// Lit un PES_Acquit : bordereaux et pièces acceptés ou refusés, avec les erreurs.
+    Acquit(PesFileArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -158,6 +160,7 @@ pub fn run(command: Command) -> i32 {
             PesCommand::Controler(args) => pes::controler(&args.fichier, args.json),
             PesCommand::Signer(args) => pes::signer(&args),
             PesCommand::Verifier(args) => pes::verifier(&args),
+            PesCommand::Acquit(args) => pes::acquit(&args.fichier, args.json),
         },
     }
 }

@@ -296,3 +296,59 @@ pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
     }
     if verdict.valide { 0 } else { 1 }
 }
+
+pub fn acquit(path: &Path, as_json: bool) -> i32 {
+    use crate::pes::acquit::read_acquit;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            return 2;
+        }
+    };
+    let acquit = match read_acquit(std::io::BufReader::new(file)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            return 2;
+        }
+    };
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&acquit).unwrap_or_default()
+        );
+    } else {
+        for el in &acquit.elements {
+            let what = match (&el.bordereau, &el.id_unique) {
+                (Some(n), _) => tf(
+                    "acquit.ligne_bordereau",
+                    &[
+                        ("numero", n),
+                        ("exercice", el.exercice.as_deref().unwrap_or("?")),
+                    ],
+                ),
+                (None, Some(id)) => tf("acquit.ligne_pj", &[("id", id)]),
+                (None, None) => String::new(),
+            };
+            let state = if el.etat {
+                t("acquit.accepte")
+            } else {
+                t("acquit.refuse")
+            };
+            println!("{state} — {} — {what}", el.domaine_libelle);
+            for e in &el.erreurs {
+                println!("    {} : {} ({})", e.code, e.explication, e.libelle);
+            }
+        }
+        println!(
+            "{}",
+            if acquit.accepted() {
+                t("acquit.tout_accepte")
+            } else {
+                t("acquit.des_refus")
+            }
+        );
+    }
+    if acquit.accepted() { 0 } else { 1 }
+}

@@ -1,5 +1,6 @@
 //! Hélios PES V2: reading a PES_Aller (summary in one streaming pass), checking it before signing.
 
+pub mod acquit;
 pub mod amount;
 pub mod checks;
 pub mod sign;
