@@ -10,6 +10,14 @@ use std::path::{Path, PathBuf};
 pub struct Settings {
     pub carte: CardSettings,
     pub verification: VerificationSettings,
+    pub pes: PesSettings,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PesSettings {
+    /// The DGFiP's `PES_Aller.xsd` (with its folder of included schemas).
+    pub schema: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

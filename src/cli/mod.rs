@@ -57,7 +57,7 @@ pub enum PesCommand {
     /// Résumé d'un PES_Aller : en-tête, bordereaux, pièces, pièces justificatives, signatures.
     Inspecter(PesFileArgs),
     /// Contrôles avant signature et envoi ; code de sortie 0 si aucun problème bloquant.
-    Controler(PesFileArgs),
+    Controler(PesCheckArgs),
     /// Signe chaque bordereau (ou le fichier entier avec --global) avec la carte ou un certificat
     /// logiciel, selon la politique de signature Hélios de la DGFiP.
     Signer(Box<PesSignArgs>),
@@ -131,6 +131,20 @@ pub struct PesSignArgs {
 
 #[derive(Debug, clap::Args)]
 #[command(help_template = HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct PesCheckArgs {
+    /// Le fichier PES_Aller.
+    #[arg(value_name = "FICHIER")]
+    pub fichier: PathBuf,
+    /// Schéma PES_Aller.xsd de la DGFiP (sinon : paramètre [pes] schema).
+    #[arg(long, value_name = "CHEMIN")]
+    pub schema: Option<PathBuf>,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = HELP_TEMPLATE, next_help_heading = "Options")]
 pub struct PesFileArgs {
     /// Le fichier PES_Aller.
     #[arg(value_name = "FICHIER")]
@@ -157,7 +171,7 @@ pub fn run(command: Command) -> i32 {
         Command::Cartes(args) => cartes::run(&args),
         Command::Pes(p) => match *p {
             PesCommand::Inspecter(args) => pes::inspecter(&args.fichier, args.json),
-            PesCommand::Controler(args) => pes::controler(&args.fichier, args.json),
+            PesCommand::Controler(args) => pes::controler(&args),
             PesCommand::Signer(args) => pes::signer(&args),
             PesCommand::Verifier(args) => pes::verifier(&args),
             PesCommand::Acquit(args) => pes::acquit(&args.fichier, args.json),

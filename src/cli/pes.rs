@@ -90,12 +90,46 @@ pub fn inspecter(path: &Path, as_json: bool) -> i32 {
     0
 }
 
-pub fn controler(path: &Path, as_json: bool) -> i32 {
-    let summary = match load(path) {
+pub fn controler(args: &super::PesCheckArgs) -> i32 {
+    use crate::findings::Location;
+    use crate::pes::schema::PesSchema;
+    let (path, as_json) = (args.fichier.as_path(), args.json);
+    let schema_path = match crate::settings::Settings::load() {
+        Ok(s) => args.schema.clone().or(s.pes.schema),
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            return 2;
+        }
+    };
+    // Schema validation (libxml2) and our own pass run side by side: the check takes the time
+    // of the longer one, not of both.
+    let (summary, schema_findings) = std::thread::scope(|scope| {
+        let validation = scope.spawn(|| -> Vec<Finding> {
+            let Some(xsd) = &schema_path else {
+                return vec![Finding::warning(
+                    "pes.schema_non_verifie",
+                    t("schema.non_verifie"),
+                    Location::default(),
+                )];
+            };
+            match PesSchema::load(xsd).and_then(|s| s.validate(path)) {
+                Ok(findings) => findings,
+                Err(e) => vec![Finding::warning(
+                    "pes.schema_non_verifie",
+                    e.to_string(),
+                    Location::default(),
+                )],
+            }
+        });
+        let summary = load(path);
+        (summary, validation.join().unwrap_or_default())
+    });
+    let summary = match summary {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let mut findings: Vec<Finding> = check(&summary, Intent::SignBordereaux);
+    let mut findings: Vec<Finding> = schema_findings;
+    findings.extend(check(&summary, Intent::SignBordereaux));
     if let Ok(mut file) = std::fs::File::open(path) {
         // Line numbers are a comfort: without them the element still says where.
         let _ = resolve_lines(&mut findings, &mut file);

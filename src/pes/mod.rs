@@ -4,6 +4,7 @@ pub mod acquit;
 pub mod amount;
 pub mod checks;
 pub mod sign;
+pub mod schema;
 pub mod summary;
 pub mod verify;
 pub mod xades;
