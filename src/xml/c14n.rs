@@ -19,7 +19,7 @@ use quick_xml::events::{BytesEnd, BytesStart, Event};
 
 use super::error::C14nError;
 use super::scopes::{ApexContext, NsStack, resolve};
-use super::syntax::{self, DSIG_NAMESPACE, SyntaxError, StartTag};
+use super::syntax::{self, DSIG_NAMESPACE, StartTag, SyntaxError};
 
 /// Algorithm URI of Canonical XML 1.0 (without comments).
 pub const C14N_10: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
@@ -114,7 +114,8 @@ enum Phase {
 
 #[derive(Debug)]
 struct Frame {
-    qname: String,
+    /// Start of the element's name in `Canonicalizer::names`.
+    name_start: usize,
     saved_prev_start: usize,
     saved_prev_end: usize,
     saved_len: usize,
@@ -182,6 +183,10 @@ pub struct Canonicalizer<W: Write> {
     events: u64,
     ns: NsStack,
     frames: Vec<Frame>,
+    /// Names of the open elements, one after the other.
+    names: String,
+    /// Reused for every start tag.
+    tag: StartTag,
     /// libxml2's stack of rendered namespaces (exclusive mode).
     rendered: Vec<(String, String)>,
     prev_start: usize,
@@ -245,6 +250,8 @@ impl<W: Write> Canonicalizer<W> {
                 NsStack::default()
             },
             frames: Vec::new(),
+            names: String::new(),
+            tag: StartTag::default(),
             rendered: Vec::new(),
             prev_start: 0,
             prev_end: 0,
@@ -287,7 +294,7 @@ impl<W: Write> Canonicalizer<W> {
             return Err(C14nError::malformed(match self.frames.last() {
                 Some(f) => format!(
                     "fin prématurée : l'élément « {} » n'est pas fermé",
-                    syntax::excerpt(&f.qname)
+                    syntax::excerpt(&self.names[f.name_start..])
                 ),
                 None => "fin prématurée : aucun élément n'a été lu".to_owned(),
             }));
@@ -437,7 +444,7 @@ impl<W: Write> Canonicalizer<W> {
                             "fin de document inattendue : l'élément « {} » n'est pas fermé",
                             self.frames
                                 .last()
-                                .map(|f| syntax::excerpt(&f.qname))
+                                .map(|f| syntax::excerpt(&self.names[f.name_start..]))
                                 .unwrap_or_default()
                         )));
                     }
@@ -452,9 +459,7 @@ impl<W: Write> Canonicalizer<W> {
 
     fn outside(&self, what: &str) -> C14nError {
         if self.is_subtree {
-            C14nError::Usage(format!(
-                "{what} a été fourni avant l'élément à canoniser"
-            ))
+            C14nError::Usage(format!("{what} a été fourni avant l'élément à canoniser"))
         } else {
             C14nError::malformed(format!(
                 "{what} n'est pas permis en dehors de l'élément racine"
@@ -478,17 +483,28 @@ impl<W: Write> Canonicalizer<W> {
     fn start_element(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<Progress, C14nError> {
         match self.phase {
             Phase::AfterRoot => {
-                return Err(C14nError::malformed(
-                    "un seul élément racine est permis",
-                ));
+                return Err(C14nError::malformed("un seul élément racine est permis"));
             }
             Phase::BeforeRoot => self.phase = Phase::InRoot,
             _ => {}
         }
-        let tag = StartTag::parse(e).map_err(lexical)?;
-        self.ns.push(&tag.namespaces);
-        let element_ns = match resolve(&self.ns, &tag) {
-            Ok(uri) => uri.to_owned(),
+        // The reused tag is taken out of `self` while in use.
+        let mut tag = std::mem::take(&mut self.tag);
+        let result = self.element(&mut tag, e, empty);
+        self.tag = tag;
+        result
+    }
+
+    fn element(
+        &mut self,
+        tag: &mut StartTag,
+        e: &BytesStart<'_>,
+        empty: bool,
+    ) -> Result<Progress, C14nError> {
+        tag.parse_into(e).map_err(lexical)?;
+        self.ns.push(tag.namespaces());
+        let is_dsig = match resolve(&self.ns, tag) {
+            Ok(uri) => uri == DSIG_NAMESPACE,
             Err(detail) => {
                 self.ns.pop();
                 return Err(C14nError::malformed(detail));
@@ -496,7 +512,7 @@ impl<W: Write> Canonicalizer<W> {
         };
         if self.exclude_signatures
             && self.frames.len() == 1
-            && element_ns == DSIG_NAMESPACE
+            && is_dsig
             && tag.local_name() == "Signature"
         {
             self.ns.pop();
@@ -506,26 +522,27 @@ impl<W: Write> Canonicalizer<W> {
             return Ok(Progress::Continue);
         }
         let is_apex = self.frames.is_empty();
-        self.check_namespace_uris(&tag, is_apex)?;
+        self.check_namespace_uris(tag, is_apex)?;
 
-        let saved = Frame {
-            qname: tag.qname.clone(),
+        let frame = Frame {
+            name_start: self.names.len(),
             saved_prev_start: self.prev_start,
             saved_prev_end: self.prev_end,
             saved_len: self.rendered.len(),
         };
+        self.names.push_str(tag.qname());
         self.buf.push(b'<');
-        self.buf.extend_from_slice(tag.qname.as_bytes());
+        self.buf.extend_from_slice(tag.qname().as_bytes());
         if self.exclusive {
-            self.exclusive_namespaces(&tag);
+            self.exclusive_namespaces(tag);
         } else {
             self.inclusive_namespaces(is_apex);
         }
         self.prev_start = self.prev_end;
         self.prev_end = self.rendered.len();
-        self.attributes(&tag, is_apex);
+        self.attributes(tag, is_apex);
         self.buf.push(b'>');
-        self.frames.push(saved);
+        self.frames.push(frame);
         if empty {
             return Ok(self.close_element());
         }
@@ -538,11 +555,11 @@ impl<W: Write> Canonicalizer<W> {
                 "balise de fin « {} » sans balise de début",
                 String::from_utf8_lossy(e.name().as_ref())
             ))),
-            Some(f) if f.qname.as_bytes() != e.name().as_ref() => {
+            Some(f) if &self.names.as_bytes()[f.name_start..] != e.name().as_ref() => {
                 Err(C14nError::malformed(format!(
                     "balise de fin « {} » alors que « {} » est ouvert",
                     syntax::excerpt(&String::from_utf8_lossy(e.name().as_ref())),
-                    syntax::excerpt(&f.qname)
+                    syntax::excerpt(&self.names[f.name_start..])
                 )))
             }
             Some(_) => Ok(self.close_element()),
@@ -554,8 +571,10 @@ impl<W: Write> Canonicalizer<W> {
             return Progress::Continue;
         };
         self.buf.extend_from_slice(b"</");
-        self.buf.extend_from_slice(frame.qname.as_bytes());
+        self.buf
+            .extend_from_slice(&self.names.as_bytes()[frame.name_start..]);
         self.buf.push(b'>');
+        self.names.truncate(frame.name_start);
         self.ns.pop();
         self.rendered.truncate(frame.saved_len);
         self.prev_start = frame.saved_prev_start;
@@ -589,7 +608,7 @@ impl<W: Write> Canonicalizer<W> {
                 check(&uri)?;
             }
         } else {
-            for (_, uri) in &tag.namespaces {
+            for (_, uri) in tag.namespaces() {
                 check(uri)?;
             }
         }
@@ -729,7 +748,7 @@ impl<W: Write> Canonicalizer<W> {
             self.rendered.push((prefix, uri));
         }
 
-        for attr in &tag.attributes {
+        for attr in tag.attributes() {
             let Some(prefix) = attr.prefix() else {
                 continue;
             };
@@ -764,30 +783,31 @@ impl<W: Write> Canonicalizer<W> {
 
     fn attributes(&mut self, tag: &StartTag, is_apex: bool) {
         // (namespace URI, local name, qualified name, value)
-        let mut list: Vec<(&str, &str, &str, &str)> = Vec::with_capacity(tag.attributes.len());
-        for attr in &tag.attributes {
+        let mut list: Vec<(&str, &str, &str, &str)> = Vec::new();
+        for attr in tag.attributes() {
             let uri = match attr.prefix() {
                 Some(prefix) => self.ns.lookup(prefix).unwrap_or(""),
                 None => "",
             };
-            list.push((uri, attr.local_name(), &attr.qname, &attr.value));
+            list.push((uri, attr.local_name(), attr.qname, attr.value));
         }
-        let mut inherited: Vec<(String, String)> = Vec::new();
+        let mut inherited: Vec<(String, &str)> = Vec::new();
         if is_apex && !self.exclusive {
             for (local, value) in &self.inherited_xml {
                 let present = tag
-                    .attributes
-                    .iter()
+                    .attributes()
                     .any(|a| a.prefix() == Some("xml") && a.local_name() == local);
                 if !present {
-                    inherited.push((format!("xml:{local}"), value.clone()));
+                    inherited.push((format!("xml:{local}"), value));
                 }
             }
         }
         for (qname, value) in &inherited {
             list.push((syntax::XML_NAMESPACE, &qname[4..], qname, value));
         }
-        list.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        if list.len() > 1 {
+            list.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        }
         for (_, _, qname, value) in list {
             self.buf.push(b' ');
             self.buf.extend_from_slice(qname.as_bytes());

@@ -121,10 +121,10 @@ impl C14nError {
             C14nError::DocType { position }
             | C14nError::Malformed { position, .. }
             | C14nError::InvalidEncoding { position, .. }
-            | C14nError::RelativeNamespace { position, .. } => {
-                if position.is_none() {
-                    *position = Some(at);
-                }
+            | C14nError::RelativeNamespace { position, .. }
+                if position.is_none() =>
+            {
+                *position = Some(at);
             }
             _ => {}
         }

@@ -98,7 +98,7 @@ const LINE_HISTORY: usize = 16 * 1024;
 
 /// Offsets (in the decoded UTF-8 stream) of the most recent line breaks.
 #[derive(Debug, Default)]
-struct LineIndex {
+pub(crate) struct LineIndex {
     breaks: VecDeque<u64>,
     forgotten: u64,
     prev_cr: Option<u64>,
@@ -116,17 +116,26 @@ impl LineIndex {
     /// Notes the line breaks in `bytes`, which start at `base` in the decoded stream. `\r\n`,
     /// `\r` and `\n` are each one line break.
     fn scan(&mut self, bytes: &[u8], base: u64) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let Some(cr) = self.prev_cr.take()
+            && bytes[0] != b'\n'
+        {
+            self.record(cr);
+        }
         for (i, &b) in bytes.iter().enumerate() {
-            let off = base + i as u64;
-            if let Some(cr) = self.prev_cr.take()
-                && b != b'\n'
-            {
-                self.record(cr);
+            if b > b'\r' {
+                continue;
             }
-            match b {
-                b'\n' => self.record(off),
-                b'\r' => self.prev_cr = Some(off),
-                _ => {}
+            if b == b'\n' {
+                self.record(base + i as u64);
+            } else if b == b'\r' {
+                match bytes.get(i + 1) {
+                    Some(b'\n') => {}
+                    Some(_) => self.record(base + i as u64),
+                    None => self.prev_cr = Some(base + i as u64),
+                }
             }
         }
     }
@@ -138,7 +147,7 @@ impl LineIndex {
         }
     }
 
-    fn position(&self, offset: u64) -> Position {
+    pub(crate) fn position(&self, offset: u64) -> Position {
         let before = self.breaks.partition_point(|&b| b < offset);
         let line = self.forgotten + before as u64 + 1;
         let column = match before.checked_sub(1).and_then(|i| self.breaks.get(i)) {
@@ -177,8 +186,8 @@ impl<R: Read> Utf8Input<R> {
         let mut head = Vec::with_capacity(512);
         let mut chunk = [0u8; 512];
         // Enough to see a byte order mark and the start of a declaration.
-        while head.len() < 8 {
-            let n = read_retrying(&mut inner, &mut chunk[..8 - head.len()])?;
+        while head.len() < 16 {
+            let n = read_retrying(&mut inner, &mut chunk[..16 - head.len()])?;
             if n == 0 {
                 break;
             }
@@ -199,9 +208,8 @@ impl<R: Read> Utf8Input<R> {
             });
         }
         let body = &head[bom..];
-        let has_declaration = body.len() >= 6
-            && body.starts_with(b"<?xml")
-            && super::syntax::is_xml_space(body[5]);
+        let has_declaration =
+            body.len() >= 6 && body.starts_with(b"<?xml") && super::syntax::is_xml_space(body[5]);
         if has_declaration {
             while !head[bom..].windows(2).any(|w| w == b"?>") {
                 if head.len() > MAX_DECLARATION {
@@ -256,6 +264,10 @@ impl<R> Utf8Input<R> {
     /// Line and column of an offset of the decoded stream (as counted by quick-xml).
     pub fn position(&self, offset: u64) -> Position {
         self.lines.position(offset)
+    }
+
+    pub(crate) fn lines(&self) -> &LineIndex {
+        &self.lines
     }
 
     /// The decoding error met, if any, as a user-facing error.

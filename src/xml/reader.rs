@@ -6,7 +6,7 @@ use std::io::Read;
 use quick_xml::events::Event;
 
 use super::error::{C14nError, Position};
-use super::input::{SourceEncoding, Utf8Input};
+use super::input::{LineIndex, SourceEncoding, Utf8Input};
 use super::scopes::{ApexContext, NamespaceScopes};
 use super::syntax::{self, StartTag, SyntaxError};
 
@@ -29,12 +29,16 @@ pub struct XmlReader<R: Read> {
     reader: quick_xml::Reader<Utf8Input<R>>,
     buf: Vec<u8>,
     scopes: NamespaceScopes,
-    names: Vec<String>,
+    /// Names of the open elements, one after the other, with their starts.
+    names: String,
+    name_starts: Vec<usize>,
     phase: Phase,
     events: u64,
     /// An empty-element tag was returned last: its scope is popped at the next read.
     pending_pop: bool,
-    last_start: Option<StartTag>,
+    /// The start tag of the last event, valid when `has_tag`.
+    tag: StartTag,
+    has_tag: bool,
     last_event_at: u64,
 }
 
@@ -54,11 +58,13 @@ impl<R: Read> XmlReader<R> {
             reader,
             buf: Vec::with_capacity(8 * 1024),
             scopes: NamespaceScopes::new(),
-            names: Vec::new(),
+            names: String::new(),
+            name_starts: Vec::new(),
             phase: Phase::Prolog,
             events: 0,
             pending_pop: false,
-            last_start: None,
+            tag: StartTag::default(),
+            has_tag: false,
             last_event_at: 0,
         })
     }
@@ -93,18 +99,18 @@ impl<R: Read> XmlReader<R> {
 
     /// The parsed start tag of the last event, if it was `Start` or `Empty`.
     pub fn start_tag(&self) -> Option<&StartTag> {
-        self.last_start.as_ref()
+        self.has_tag.then_some(&self.tag)
     }
 
     /// The decoded value of an attribute of the last event, if it was `Start` or `Empty`.
     pub fn attribute(&self, qname: &str) -> Option<&str> {
-        self.last_start.as_ref().and_then(|t| t.attribute(qname))
+        self.start_tag().and_then(|t| t.attribute(qname))
     }
 
     /// What the element of the last `Start`/`Empty` event inherits from its ancestors (see
     /// [`EventInfo::apex_context`]).
     pub fn apex_context(&self) -> ApexContext {
-        apex_context(self.last_start.as_ref(), &self.scopes)
+        apex_context(self.start_tag(), &self.scopes)
     }
 
     /// The next event, checked. After `Eof`, keeps returning `Eof`.
@@ -118,20 +124,17 @@ impl<R: Read> XmlReader<R> {
         if self.pending_pop {
             self.pending_pop = false;
             self.scopes.pop();
-            self.names.pop();
-            if self.names.is_empty() {
-                self.phase = Phase::Epilog;
-            }
+            pop_name(&mut self.names, &mut self.name_starts, &mut self.phase);
         }
-        self.last_start = None;
+        self.has_tag = false;
         if self.phase == Phase::Ended {
-            let position = self.position();
             return Ok((
                 Event::Eof,
                 EventInfo {
                     tag: None,
                     scopes: &self.scopes,
-                    position,
+                    lines: self.reader.get_ref().lines(),
+                    offset: self.last_event_at,
                 },
             ));
         }
@@ -152,14 +155,14 @@ impl<R: Read> XmlReader<R> {
         self.events += 1;
         let first = self.events == 1;
         let source = self.reader.get_ref();
-        let here = source.position(at);
+        let here = || source.position(at);
         // Errors with an offset relative to the event's content.
         let error_at = |offset: u64, e: SyntaxError| C14nError::Malformed {
             position: Some(source.position(offset + e.offset as u64)),
             detail: e.detail,
         };
         let malformed_here = |detail: String| C14nError::Malformed {
-            position: Some(here),
+            position: Some(here()),
             detail,
         };
         match &event {
@@ -173,7 +176,7 @@ impl<R: Read> XmlReader<R> {
             }
             Event::DocType(_) => {
                 return Err(C14nError::DocType {
-                    position: Some(here),
+                    position: Some(here()),
                 });
             }
             Event::PI(p) => {
@@ -194,25 +197,24 @@ impl<R: Read> XmlReader<R> {
                     Phase::Prolog => self.phase = Phase::Root,
                     _ => {}
                 }
-                let tag = StartTag::parse(s).map_err(|e| error_at(at + 1, e))?;
+                self.tag.parse_into(s).map_err(|e| error_at(at + 1, e))?;
                 self.scopes
-                    .push_parsed(&tag)
-                    .map_err(|e| e.or_at(here))?;
-                self.names.push(tag.qname.clone());
+                    .push_parsed(&self.tag)
+                    .map_err(|e| e.or_at(here()))?;
+                self.name_starts.push(self.names.len());
+                self.names.push_str(self.tag.qname());
                 if matches!(event, Event::Empty(_)) {
                     self.pending_pop = true;
                 }
-                self.last_start = Some(tag);
+                self.has_tag = true;
             }
             Event::End(e) => {
                 let name = e.name();
-                match self.names.last() {
+                let open = self.name_starts.last().map(|&start| &self.names[start..]);
+                match open {
                     Some(open) if open.as_bytes() == name.as_ref() => {
-                        self.names.pop();
                         self.scopes.pop();
-                        if self.names.is_empty() {
-                            self.phase = Phase::Epilog;
-                        }
+                        pop_name(&mut self.names, &mut self.name_starts, &mut self.phase);
                     }
                     Some(open) => {
                         return Err(malformed_here(format!(
@@ -269,10 +271,13 @@ impl<R: Read> XmlReader<R> {
                     ));
                 }
                 Phase::Root => {
-                    let open = self.names.last().cloned().unwrap_or_default();
+                    let open = self
+                        .name_starts
+                        .last()
+                        .map_or("", |&start| &self.names[start..]);
                     return Err(malformed_here(format!(
                         "fin de document inattendue : l'élément « {} » n'est pas fermé",
-                        syntax::excerpt(&open)
+                        syntax::excerpt(open)
                     )));
                 }
                 _ => self.phase = Phase::Ended,
@@ -281,11 +286,21 @@ impl<R: Read> XmlReader<R> {
         Ok((
             event,
             EventInfo {
-                tag: self.last_start.as_ref(),
+                tag: self.has_tag.then_some(&self.tag),
                 scopes: &self.scopes,
-                position: here,
+                lines: source.lines(),
+                offset: at,
             },
         ))
+    }
+}
+
+fn pop_name(names: &mut String, starts: &mut Vec<usize>, phase: &mut Phase) {
+    if let Some(start) = starts.pop() {
+        names.truncate(start);
+    }
+    if starts.is_empty() {
+        *phase = Phase::Epilog;
     }
 }
 
@@ -301,7 +316,8 @@ fn apex_context(tag: Option<&StartTag>, scopes: &NamespaceScopes) -> ApexContext
 pub struct EventInfo<'a> {
     tag: Option<&'a StartTag>,
     scopes: &'a NamespaceScopes,
-    position: Position,
+    lines: &'a LineIndex,
+    offset: u64,
 }
 
 impl<'a> EventInfo<'a> {
@@ -339,7 +355,7 @@ impl<'a> EventInfo<'a> {
 
     /// Where the event starts.
     pub fn position(&self) -> Position {
-        self.position
+        self.lines.position(self.offset)
     }
 }
 

@@ -43,9 +43,10 @@ impl NsStack {
         }
     }
 
-    pub(crate) fn push(&mut self, decls: &[(String, String)]) {
+    pub(crate) fn push<'a>(&mut self, decls: impl Iterator<Item = (&'a str, &'a str)>) {
         self.marks.push(self.decls.len());
-        self.decls.extend(decls.iter().cloned());
+        self.decls
+            .extend(decls.map(|(p, u)| (p.to_owned(), u.to_owned())));
     }
 
     pub(crate) fn pop(&mut self) {
@@ -118,34 +119,38 @@ pub(crate) fn resolve<'a>(ns: &'a NsStack, tag: &StartTag) -> Result<&'a str, St
         Some("xmlns") => {
             return Err(format!(
                 "le préfixe « xmlns » ne peut pas être utilisé pour l'élément « {} »",
-                syntax::excerpt(&tag.qname)
+                syntax::excerpt(tag.qname())
             ));
         }
         Some(prefix) => ns.lookup(prefix).ok_or_else(|| {
             format!(
                 "le préfixe « {prefix} » de l'élément « {} » n'est pas déclaré",
-                syntax::excerpt(&tag.qname)
+                syntax::excerpt(tag.qname())
             )
         })?,
         None => ns.lookup("").unwrap_or(""),
     };
     let mut prefixed: Vec<(&str, &str)> = Vec::new();
-    for attr in &tag.attributes {
+    for attr in tag.attributes() {
         if let Some(prefix) = attr.prefix() {
             let uri = ns.lookup(prefix).ok_or_else(|| {
                 format!(
                     "le préfixe « {prefix} » de l'attribut « {} » n'est pas déclaré",
-                    syntax::excerpt(&attr.qname)
+                    syntax::excerpt(attr.qname)
                 )
             })?;
-            let local = attr.local_name();
-            if prefixed.iter().any(|&(u, l)| u == uri && l == local) {
-                return Err(format!(
-                    "deux attributs de l'élément « {} » ont le même nom étendu {{{uri}}}{local}",
-                    syntax::excerpt(&tag.qname)
-                ));
-            }
-            prefixed.push((uri, local));
+            prefixed.push((uri, attr.local_name()));
+        }
+    }
+    if prefixed.len() > 1 {
+        prefixed.sort_unstable();
+        if let Some(w) = prefixed.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!(
+                "deux attributs de l'élément « {} » ont le même nom étendu {{{}}}{}",
+                syntax::excerpt(tag.qname()),
+                w[0].0,
+                w[0].1
+            ));
         }
     }
     Ok(element_ns)
@@ -180,16 +185,16 @@ impl NamespaceScopes {
 
     /// Enters an element already parsed.
     pub fn push_parsed(&mut self, tag: &StartTag) -> Result<(), C14nError> {
-        self.ns.push(&tag.namespaces);
+        self.ns.push(tag.namespaces());
         if let Err(detail) = resolve(&self.ns, tag) {
             self.ns.pop();
             return Err(C14nError::malformed(detail));
         }
         self.xml_marks.push(self.xml_attributes.len());
-        for attr in &tag.attributes {
+        for attr in tag.attributes() {
             if attr.prefix() == Some("xml") {
                 self.xml_attributes
-                    .push((attr.local_name().to_owned(), attr.value.clone()));
+                    .push((attr.local_name().to_owned(), attr.value.to_owned()));
             }
         }
         Ok(())

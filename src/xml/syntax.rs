@@ -82,6 +82,15 @@ fn is_name_char(c: char) -> bool {
 
 /// `Name` production.
 pub(crate) fn is_name(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    if s.is_ascii() {
+        return bytes
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_' || b == b':')
+            && bytes
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.'));
+    }
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if is_name_start_char(c) => chars.all(is_name_char),
@@ -104,32 +113,55 @@ pub(crate) fn split_qname(s: &str) -> Option<(Option<&str>, &str)> {
     }
 }
 
-/// Checks that every character is allowed in an XML document.
+/// Checks that every character is allowed in an XML document. On valid UTF-8, the only
+/// characters outside the `Char` production are the C0 controls other than tab, line feed and
+/// carriage return, and U+FFFE and U+FFFF (`EF BF BE`, `EF BF BF`).
 pub(crate) fn check_chars(s: &str) -> SResult<()> {
-    match s.char_indices().find(|&(_, c)| !is_xml_char(c)) {
-        None => Ok(()),
-        Some((i, c)) => Err(SyntaxError::new(
-            i,
-            format!("caractère interdit en XML (U+{:04X})", c as u32),
-        )),
+    let bytes = s.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+            || (b == 0xEF
+                && bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)))
+        {
+            return Err(invalid_char(s, i));
+        }
     }
+    Ok(())
+}
+
+fn invalid_char(s: &str, i: usize) -> SyntaxError {
+    let c = s[i..].chars().next().map_or(0, u32::from);
+    SyntaxError::new(i, format!("caractère interdit en XML (U+{c:04X})"))
 }
 
 /// Checks character data as quick-xml delivers it (between markup and references): allowed
 /// characters, no `]]>`, no `&` that does not start a reference.
 pub(crate) fn check_text(s: &str) -> SResult<()> {
-    check_chars(s)?;
-    if let Some(i) = s.find("]]>") {
-        return Err(SyntaxError::new(
-            i,
-            "la séquence « ]]> » est interdite dans le texte",
-        ));
-    }
-    if let Some(i) = s.find('&') {
-        return Err(SyntaxError::new(
-            i,
-            "caractère « & » isolé (il doit être écrit &amp;)",
-        ));
+    let bytes = s.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\t' | b'\n' | b'\r' => {}
+            0..0x20 => return Err(invalid_char(s, i)),
+            0xEF if bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) =>
+            {
+                return Err(invalid_char(s, i));
+            }
+            b']' if bytes[i + 1..].starts_with(b"]>") => {
+                return Err(SyntaxError::new(
+                    i,
+                    "la séquence « ]]> » est interdite dans le texte",
+                ));
+            }
+            b'&' => {
+                return Err(SyntaxError::new(
+                    i,
+                    "caractère « & » isolé (il doit être écrit &amp;)",
+                ));
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -142,9 +174,8 @@ pub(crate) fn resolve_reference(name: &str) -> SResult<char> {
             Some(hex) => (hex, 16),
             None => (num, 10),
         };
-        let valid_digits = !digits.is_empty()
-            && digits.chars().all(|c| c.is_digit(radix))
-            && digits.len() <= 12;
+        let valid_digits =
+            !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix)) && digits.len() <= 12;
         let value = if valid_digits {
             u32::from_str_radix(digits, radix).ok()
         } else {
@@ -154,7 +185,9 @@ pub(crate) fn resolve_reference(name: &str) -> SResult<char> {
             Some(c) if is_xml_char(c) => Ok(c),
             Some(_) | None if valid_digits => Err(SyntaxError::new(
                 0,
-                format!("la référence de caractère « &{name}; » désigne un caractère interdit en XML"),
+                format!(
+                    "la référence de caractère « &{name}; » désigne un caractère interdit en XML"
+                ),
             )),
             _ => Err(SyntaxError::new(
                 0,
@@ -170,7 +203,9 @@ pub(crate) fn resolve_reference(name: &str) -> SResult<char> {
         "quot" => Ok('"'),
         _ if is_name(name) => Err(SyntaxError::new(
             0,
-            format!("l'entité « &{name}; » n'est pas définie (seules les cinq entités prédéfinies et les références de caractère sont acceptées)"),
+            format!(
+                "l'entité « &{name}; » n'est pas définie (seules les cinq entités prédéfinies et les références de caractère sont acceptées)"
+            ),
         )),
         _ => Err(SyntaxError::new(
             0,
@@ -203,10 +238,8 @@ pub(crate) fn decode_attribute_value(raw: &str, out: &mut String) -> SResult<()>
                         "caractère « & » isolé dans une valeur d'attribut (il doit être écrit &amp;)",
                     )
                 })?;
-                let c = resolve_reference(&raw[i + 1..end]).map_err(|e| SyntaxError {
-                    offset: i,
-                    ..e
-                })?;
+                let c = resolve_reference(&raw[i + 1..end])
+                    .map_err(|e| SyntaxError { offset: i, ..e })?;
                 out.push(c);
                 i = end + 1;
                 plain_start = i;
@@ -214,7 +247,11 @@ pub(crate) fn decode_attribute_value(raw: &str, out: &mut String) -> SResult<()>
             b'\r' => {
                 out.push_str(&raw[plain_start..i]);
                 out.push(' ');
-                i += if bytes.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                i += if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
                 plain_start = i;
             }
             b'\n' | b'\t' => {
@@ -231,63 +268,113 @@ pub(crate) fn decode_attribute_value(raw: &str, out: &mut String) -> SResult<()>
 }
 
 /// An attribute of a start tag (namespace declarations excluded), value decoded.
-#[derive(Debug, Clone)]
-pub struct Attribute {
+#[derive(Debug, Clone, Copy)]
+pub struct Attribute<'a> {
     /// Qualified name as written.
-    pub qname: String,
-    /// Position of the colon in `qname`, if prefixed.
-    pub colon: Option<usize>,
+    pub qname: &'a str,
     /// Normalised value (references replaced, white space normalised).
-    pub value: String,
+    pub value: &'a str,
+    colon: Option<usize>,
 }
 
-impl Attribute {
-    pub fn prefix(&self) -> Option<&str> {
+impl<'a> Attribute<'a> {
+    pub fn prefix(&self) -> Option<&'a str> {
         self.colon.map(|c| &self.qname[..c])
     }
-    pub fn local_name(&self) -> &str {
+    pub fn local_name(&self) -> &'a str {
         match self.colon {
             Some(c) => &self.qname[c + 1..],
-            None => &self.qname,
+            None => self.qname,
         }
     }
 }
 
-/// A start tag, parsed and checked: element name, attributes, namespace declarations.
+/// From this many attributes on one tag, duplicates are found by sorting.
+const MANY_ATTRIBUTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AttributeSpan {
+    qname: Span,
+    colon: Option<usize>,
+    value: Span,
+}
+
+/// A start tag, parsed and checked: element name, attributes, namespace declarations. All the
+/// text lives in one buffer, so that a `StartTag` reused with [`parse_into`](Self::parse_into)
+/// does not allocate.
 #[derive(Debug, Clone, Default)]
 pub struct StartTag {
-    /// Qualified name of the element as written.
-    pub qname: String,
-    /// Position of the colon in `qname`, if prefixed.
-    pub colon: Option<usize>,
-    /// Attributes other than namespace declarations, in document order.
-    pub attributes: Vec<Attribute>,
-    /// Namespace declarations in document order: (prefix, URI); prefix "" is the default
-    /// namespace, URI "" (only for the default namespace) undeclares it. A declaration of the
-    /// `xml` prefix (allowed only with its own URI) is dropped, as libxml2 does.
-    pub namespaces: Vec<(String, String)>,
+    text: String,
+    qname: Span,
+    colon: Option<usize>,
+    attributes: Vec<AttributeSpan>,
+    namespaces: Vec<(Span, Span)>,
 }
 
 impl StartTag {
+    /// Qualified name of the element as written.
+    pub fn qname(&self) -> &str {
+        &self.text[self.qname.start..self.qname.end]
+    }
     pub fn prefix(&self) -> Option<&str> {
-        self.colon.map(|c| &self.qname[..c])
+        self.colon.map(|c| &self.qname()[..c])
     }
     pub fn local_name(&self) -> &str {
         match self.colon {
-            Some(c) => &self.qname[c + 1..],
-            None => &self.qname,
+            Some(c) => &self.qname()[c + 1..],
+            None => self.qname(),
         }
+    }
+    /// Attributes other than namespace declarations, in document order.
+    pub fn attributes(&self) -> impl Iterator<Item = Attribute<'_>> + '_ {
+        self.attributes.iter().map(|a| Attribute {
+            qname: &self.text[a.qname.start..a.qname.end],
+            value: &self.text[a.value.start..a.value.end],
+            colon: a.colon,
+        })
     }
     /// The decoded value of the attribute with this qualified name.
     pub fn attribute(&self, qname: &str) -> Option<&str> {
-        self.attributes
-            .iter()
+        self.attributes()
             .find(|a| a.qname == qname)
-            .map(|a| a.value.as_str())
+            .map(|a| a.value)
+    }
+    /// Namespace declarations in document order: (prefix, URI); prefix "" is the default
+    /// namespace, URI "" (only for the default namespace) undeclares it. A declaration of the
+    /// `xml` prefix (allowed only with its own URI) is dropped, as libxml2 does.
+    pub fn namespaces(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.namespaces
+            .iter()
+            .map(|(p, u)| (&self.text[p.start..p.end], &self.text[u.start..u.end]))
     }
 
     /// Parses the content of a start or empty-element tag (between `<` and `>` or `/>`).
     pub(crate) fn parse(content: &[u8]) -> SResult<StartTag> {
+        let mut tag = StartTag::default();
+        tag.parse_into(content)?;
+        Ok(tag)
+    }
+
+    fn push_text(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Span {
+            start,
+            end: self.text.len(),
+        }
+    }
+
+    /// Parses into this tag, reusing its buffers.
+    pub(crate) fn parse_into(&mut self, content: &[u8]) -> SResult<()> {
+        self.text.clear();
+        self.attributes.clear();
+        self.namespaces.clear();
         let text = utf8(content)?;
         let bytes = text.as_bytes();
         let name_end = bytes
@@ -295,15 +382,9 @@ impl StartTag {
             .position(|&b| is_xml_space(b))
             .unwrap_or(bytes.len());
         let qname = &text[..name_end];
-        let colon = qualified_name(qname, 0, "de l'élément")?;
-        let mut tag = StartTag {
-            qname: qname.to_owned(),
-            colon,
-            attributes: Vec::new(),
-            namespaces: Vec::new(),
-        };
+        self.colon = qualified_name(qname, 0, "de l'élément")?;
+        self.qname = self.push_text(qname);
         let mut i = name_end;
-        let mut value = String::new();
         loop {
             let space_start = i;
             while i < bytes.len() && is_xml_space(bytes[i]) {
@@ -331,7 +412,10 @@ impl StartTag {
             if bytes.get(i) != Some(&b'=') {
                 return Err(SyntaxError::new(
                     i,
-                    format!("« = » attendu après le nom d'attribut « {name} »"),
+                    format!(
+                        "« = » attendu après le nom d'attribut « {} »",
+                        excerpt(name)
+                    ),
                 ));
             }
             i += 1;
@@ -344,7 +428,8 @@ impl StartTag {
                     return Err(SyntaxError::new(
                         i,
                         format!(
-                            "la valeur de l'attribut « {name} » doit être entre guillemets"
+                            "la valeur de l'attribut « {} » doit être entre guillemets",
+                            excerpt(name)
                         ),
                     ));
                 }
@@ -357,7 +442,7 @@ impl StartTag {
                 .ok_or_else(|| {
                     SyntaxError::new(
                         i,
-                        format!("valeur de l'attribut « {name} » non terminée"),
+                        format!("valeur de l'attribut « {} » non terminée", excerpt(name)),
                     )
                 })?;
             let raw_value = &text[value_start..value_end];
@@ -366,49 +451,79 @@ impl StartTag {
                 offset: value_start + e.offset,
                 ..e
             })?;
-            value.clear();
-            decode_attribute_value(raw_value, &mut value).map_err(|e| SyntaxError {
-                offset: value_start + e.offset,
-                ..e
-            })?;
-            if tag.attributes.iter().any(|a| a.qname == name)
-                || tag.has_declaration_attribute(name)
+            // Duplicates: checked one by one for usual tags, by sorting at the end for huge ones
+            // (no quadratic cost on hostile input).
+            if self.attributes.len() + self.namespaces.len() < MANY_ATTRIBUTES
+                && (self.attributes().any(|a| a.qname == name) || self.declares(name))
             {
                 return Err(SyntaxError::new(
                     name_start,
-                    format!("attribut « {name} » en double"),
+                    format!("attribut « {} » en double", excerpt(name)),
                 ));
             }
-            tag.add_attribute(name, attr_colon, &value, name_start)?;
+            let qname = self.push_text(name);
+            let value_start_in_text = self.text.len();
+            decode_attribute_value(raw_value, &mut self.text).map_err(|e| SyntaxError {
+                offset: value_start + e.offset,
+                ..e
+            })?;
+            let value = Span {
+                start: value_start_in_text,
+                end: self.text.len(),
+            };
+            self.add_attribute(qname, attr_colon, value, name_start)?;
         }
-        Ok(tag)
+        if self.attributes.len() + self.namespaces.len() >= MANY_ATTRIBUTES {
+            let mut names: Vec<String> = self.attributes().map(|a| a.qname.to_owned()).collect();
+            names.extend(self.namespaces().map(|(p, _)| {
+                if p.is_empty() {
+                    "xmlns".to_owned()
+                } else {
+                    format!("xmlns:{p}")
+                }
+            }));
+            names.sort_unstable();
+            if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+                return Err(SyntaxError::new(
+                    0,
+                    format!("attribut « {} » en double", excerpt(&w[0])),
+                ));
+            }
+        }
+        Ok(())
     }
 
-    fn has_declaration_attribute(&self, name: &str) -> bool {
+    fn declares(&self, name: &str) -> bool {
         if name == "xmlns" {
-            return self.namespaces.iter().any(|(p, _)| p.is_empty());
+            return self.namespaces().any(|(p, _)| p.is_empty());
         }
         match name.strip_prefix("xmlns:") {
-            Some(prefix) => self.namespaces.iter().any(|(p, _)| p == prefix),
+            Some(prefix) => self.namespaces().any(|(p, _)| p == prefix),
             None => false,
         }
     }
 
     fn add_attribute(
         &mut self,
-        name: &str,
+        qname: Span,
         colon: Option<usize>,
-        value: &str,
+        value: Span,
         offset: usize,
     ) -> SResult<()> {
+        let name = &self.text[qname.start..qname.end];
+        let v = &self.text[value.start..value.end];
         let err = |detail: String| Err(SyntaxError::new(offset, detail));
         if name == "xmlns" {
-            if value == XML_NAMESPACE || value == XMLNS_NAMESPACE {
+            if v == XML_NAMESPACE || v == XMLNS_NAMESPACE {
                 return err(format!(
-                    "l'espace de noms « {value} » ne peut pas être l'espace de noms par défaut"
+                    "l'espace de noms « {v} » ne peut pas être l'espace de noms par défaut"
                 ));
             }
-            self.namespaces.push((String::new(), value.to_owned()));
+            let prefix = Span {
+                start: qname.start,
+                end: qname.start,
+            };
+            self.namespaces.push((prefix, value));
             return Ok(());
         }
         if let Some(prefix) = name.strip_prefix("xmlns:") {
@@ -416,7 +531,7 @@ impl StartTag {
                 return err("le préfixe « xmlns » ne peut pas être déclaré".to_owned());
             }
             if prefix == "xml" {
-                if value != XML_NAMESPACE {
+                if v != XML_NAMESPACE {
                     return err(format!(
                         "le préfixe « xml » ne peut être lié qu'à « {XML_NAMESPACE} »"
                     ));
@@ -424,23 +539,27 @@ impl StartTag {
                 // Declaring xml with its own URI is allowed and changes nothing.
                 return Ok(());
             }
-            if value.is_empty() {
+            if v.is_empty() {
                 return err(format!(
                     "le préfixe « {prefix} » ne peut pas être lié à un espace de noms vide"
                 ));
             }
-            if value == XML_NAMESPACE || value == XMLNS_NAMESPACE {
+            if v == XML_NAMESPACE || v == XMLNS_NAMESPACE {
                 return err(format!(
-                    "l'espace de noms « {value} » est réservé et ne peut pas être lié au préfixe « {prefix} »"
+                    "l'espace de noms « {v} » est réservé et ne peut pas être lié au préfixe « {prefix} »"
                 ));
             }
-            self.namespaces.push((prefix.to_owned(), value.to_owned()));
+            let prefix = Span {
+                start: qname.start + 6,
+                end: qname.end,
+            };
+            self.namespaces.push((prefix, value));
             return Ok(());
         }
-        self.attributes.push(Attribute {
-            qname: name.to_owned(),
+        self.attributes.push(AttributeSpan {
+            qname,
             colon,
-            value: value.to_owned(),
+            value,
         });
         Ok(())
     }
@@ -546,10 +665,7 @@ pub(crate) fn check_declaration(content: &[u8]) -> SResult<()> {
             i += 1;
         }
         if bytes.get(i) != Some(&b'=') {
-            return Err(SyntaxError::new(
-                i,
-                "« = » attendu dans la déclaration XML",
-            ));
+            return Err(SyntaxError::new(i, "« = » attendu dans la déclaration XML"));
         }
         i += 1;
         while i < bytes.len() && is_xml_space(bytes[i]) {
@@ -574,9 +690,7 @@ pub(crate) fn check_declaration(content: &[u8]) -> SResult<()> {
         i = value_end + 1;
         let order = ["version", "encoding", "standalone"];
         let rank = order.iter().position(|&o| o == name);
-        let last_rank = seen
-            .last()
-            .and_then(|s| order.iter().position(|o| o == s));
+        let last_rank = seen.last().and_then(|s| order.iter().position(|o| o == s));
         let ok_order = match (rank, last_rank) {
             (Some(0), None) => true,
             (Some(r), Some(l)) => r > l,
@@ -702,7 +816,9 @@ fn all_uri_chars(s: &[u8], allowed: impl Fn(u8) -> bool) -> bool {
 fn is_authority(a: &[u8]) -> bool {
     let host_port = match a.iter().position(|&c| c == b'@') {
         Some(p) => {
-            if !all_uri_chars(&a[..p], |c| is_unreserved(c) || is_sub_delim(c) || c == b':') {
+            if !all_uri_chars(&a[..p], |c| {
+                is_unreserved(c) || is_sub_delim(c) || c == b':'
+            }) {
                 return false;
             }
             &a[p + 1..]
@@ -720,8 +836,7 @@ fn is_authority(a: &[u8]) -> bool {
             None => (host_port, &host_port[host_port.len()..]),
         }
     };
-    if host.first() != Some(&b'[')
-        && !all_uri_chars(host, |c| is_unreserved(c) || is_sub_delim(c))
+    if host.first() != Some(&b'[') && !all_uri_chars(host, |c| is_unreserved(c) || is_sub_delim(c))
     {
         return false;
     }
@@ -898,10 +1013,16 @@ mod tests {
 
     #[test]
     fn start_tags() {
-        let t = StartTag::parse(br#"a:b xmlns:a="u" x='1' a:y="&lt;""#).unwrap();
-        assert_eq!(t.qname, "a:b");
-        assert_eq!(t.namespaces, vec![("a".to_owned(), "u".to_owned())]);
-        assert_eq!(t.attributes.len(), 2);
+        let t = StartTag::parse(br#"a:b xmlns:a="u" x='1' a:y="&lt;" xmlns="d""#).unwrap();
+        assert_eq!(t.qname(), "a:b");
+        assert_eq!(t.prefix(), Some("a"));
+        assert_eq!(t.local_name(), "b");
+        assert_eq!(
+            t.namespaces().collect::<Vec<_>>(),
+            vec![("a", "u"), ("", "d")]
+        );
+        assert_eq!(t.attribute("a:y"), Some("<"));
+        assert_eq!(t.attributes().count(), 2);
         assert!(StartTag::parse(br#"a x="1"y="2""#).is_err());
         assert!(StartTag::parse(br#"a x="1" x="2""#).is_err());
         assert!(StartTag::parse(br#"a x="<""#).is_err());
