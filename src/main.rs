@@ -4,6 +4,7 @@ use paraphe::cli::{Cli, run};
 use paraphe::messages::{t, tf};
 
 fn main() {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
@@ -59,4 +60,14 @@ fn open_window() -> i32 {
 fn open_window() -> i32 {
     eprintln!("{}", t("application.sans_fenetre"));
     2
+}
+
+/// `paraphe pes controler … | head` must stop quietly when the reader goes away, like other
+/// command-line tools, instead of panicking on a broken pipe (Rust ignores SIGPIPE by default).
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition to its default at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

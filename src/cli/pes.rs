@@ -159,7 +159,7 @@ pub fn controler(args: &super::PesCheckArgs) -> i32 {
 pub fn signer(args: &super::PesSignArgs) -> i32 {
     use crate::card::select::open_for_role;
     use crate::certs::Role;
-    use crate::pes::sign::{Scope, SignRequest, file_sha256, sign_file};
+    use crate::pes::sign::{Scope, SignRequest, sign_to_pending};
     use crate::pes::xades::{Profile, SignerDetails};
     let error = |message: String| {
         eprintln!("{} : {message}", t("commun.erreur"));
@@ -182,20 +182,55 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return error(e.to_string()),
     };
-    let reviewed = match file_sha256(&args.fichier) {
-        Ok(h) => h,
-        Err(e) => return error(e.to_string()),
+    let choice = match args.cle.choice(&settings, Role::Signature) {
+        Ok(c) => c,
+        Err(message) => return error(message),
     };
-    let summary = match load(&args.fichier) {
+    let mut signer = match open_for_role(&choice, Role::Signature, args.cle.prompt()) {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(e) => return error(e.to_string()),
     };
     let scope = if args.global {
         Scope::File
     } else {
         Scope::Bordereaux
     };
-    let intent = if args.global {
+    let request = SignRequest {
+        input: &args.fichier,
+        output: &args.sortie,
+        scope,
+        profile,
+        details: SignerDetails {
+            role: role.clone(),
+            city: ville.clone(),
+            postal_code: cp.clone(),
+            country: "France".to_owned(),
+        },
+        // Bound below, against the hash of the review pass that runs alongside.
+        reviewed_sha256: None,
+        expected: 0,
+    };
+    let mut progress = |p: crate::card::BatchProgress| {
+        eprint!(
+            "\r{}",
+            tf("signature.progression", &[("fait", &p.done.to_string())])
+        );
+    };
+    let scope_label = args.global;
+    // The review (our checks) and the signing pass run side by side; the signed file is only put in
+    // place when the checks find nothing blocking and both passes read the same bytes.
+    let (summary, signed) = std::thread::scope(|threads| {
+        let review = threads.spawn(|| inspect_file(&args.fichier));
+        let signed = sign_to_pending(&request, signer.as_mut(), &mut progress, &|| false);
+        (review.join(), signed)
+    });
+    eprintln!();
+    let summary = match summary {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return error(e.to_string()),
+        Err(_) => return error(t("commun.erreur")),
+    };
+    let intent = if scope_label {
         Intent::SignFile
     } else {
         Intent::SignBordereaux
@@ -213,47 +248,13 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
         eprintln!("{}", t("signature.bloquant"));
         return 1;
     }
-    let choice = match args.cle.choice(&settings, Role::Signature) {
-        Ok(c) => c,
-        Err(message) => return error(message),
+    let signed = match signed {
+        Ok(pending) if pending.report.input_sha256 == summary.sha256 => pending.commit(),
+        Ok(_) => Err(crate::pes::sign::SignError::ChangedSinceReview),
+        Err(e) => Err(e),
     };
-    let mut signer = match open_for_role(&choice, Role::Signature, args.cle.prompt()) {
-        Ok(s) => s,
-        Err(e) => return error(e.to_string()),
-    };
-    let request = SignRequest {
-        input: &args.fichier,
-        output: &args.sortie,
-        scope,
-        profile,
-        details: SignerDetails {
-            role: role.clone(),
-            city: ville.clone(),
-            postal_code: cp.clone(),
-            country: "France".to_owned(),
-        },
-        reviewed_sha256: Some(reviewed),
-        expected: if args.global {
-            1
-        } else {
-            summary.bordereaux.len()
-        },
-    };
-    let mut progress = |p: crate::card::BatchProgress| {
-        eprint!(
-            "\r{}",
-            tf(
-                "signature.progression",
-                &[
-                    ("fait", &p.done.to_string()),
-                    ("total", &p.total.to_string())
-                ]
-            )
-        );
-    };
-    match sign_file(&request, signer.as_mut(), &mut progress, &|| false) {
+    match signed {
         Ok(report) => {
-            eprintln!();
             println!(
                 "{}",
                 tf(
@@ -266,10 +267,7 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
             );
             0
         }
-        Err(e) => {
-            eprintln!();
-            error(e.to_string())
-        }
+        Err(e) => error(e.to_string()),
     }
 }
 

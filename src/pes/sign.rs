@@ -219,6 +219,38 @@ pub fn sign_file(
     progress: &mut dyn FnMut(BatchProgress),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<SignReport, SignError> {
+    sign_to_pending(request, signer, progress, cancelled)?.commit()
+}
+
+/// A signed file written and synced beside its destination, not yet in place: dropping it removes
+/// it. Lets a caller run its own checks alongside the signing pass and only then commit.
+pub struct PendingOutput {
+    temp: tempfile::NamedTempFile,
+    destination: PathBuf,
+    pub report: SignReport,
+}
+
+impl PendingOutput {
+    /// Rename the signed file into place.
+    pub fn commit(self) -> Result<SignReport, SignError> {
+        let destination = self.destination;
+        self.temp
+            .persist(&destination)
+            .map_err(|e| SignError::Write {
+                path: destination.clone(),
+                detail: e.error.to_string(),
+            })?;
+        Ok(self.report)
+    }
+}
+
+/// The signing pass, up to a synced temporary file (see [`PendingOutput`]).
+pub fn sign_to_pending(
+    request: &SignRequest,
+    signer: &mut dyn Signer,
+    progress: &mut dyn FnMut(BatchProgress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<PendingOutput, SignError> {
     let read_error = |e: std::io::Error| SignError::Read {
         path: request.input.to_owned(),
         detail: e.to_string(),
@@ -255,7 +287,12 @@ pub fn sign_file(
     let signing_time = OffsetDateTime::now_utc();
     let mut encoding = Encoding::Utf8;
     let mut scopes = NamespaceScopes::new();
-    let mut names: Vec<Vec<u8>> = Vec::new();
+    // Depth, and the local names of the open elements near the root (the only ones a target's
+    // position depends on). Namespace scopes are only tracked there too: deeper elements are
+    // either inside a target (its canonicaliser tracks them) or irrelevant.
+    let mut depth = 0usize;
+    let mut shallow: Vec<Vec<u8>> = Vec::new();
+    const TRACKED: usize = 2;
     let mut open: Option<Open> = None;
     let mut signed = Vec::new();
     let mut buf = Vec::new();
@@ -281,25 +318,33 @@ pub fn sign_file(
         if let Event::DocType(_) = &event {
             return Err(SignError::Xml(C14nError::DocType { position: None }));
         }
-        let utf8 = to_utf8(&event, encoding);
+        let tracks_scope = match &event {
+            Event::Start(_) => depth < TRACKED,
+            Event::End(_) => depth <= TRACKED,
+            _ => false,
+        };
+        // Transcoding (Latin-1 → UTF-8) only for what the canonicaliser or the scopes see.
+        let utf8 = (open.is_some() || tracks_scope).then(|| to_utf8(&event, encoding));
         // Is this the start of an element to sign?
         if let Event::Start(start) = &event {
-            let name = start.name().as_ref().to_vec();
-            let depth = names.len();
-            let parent = names.last().map(|n| local_name(n).to_vec());
-            let wanted = match request.scope {
-                Scope::File => depth == 0 && local_name(&name) == b"PES_Aller",
-                Scope::Bordereaux => {
-                    local_name(&name) == b"Bordereau"
-                        && matches!(
-                            parent.as_deref(),
-                            Some(b"PES_DepenseAller" | b"PES_RecetteAller")
-                        )
-                }
-            };
-            if depth == 0 && local_name(&name) != b"PES_Aller" {
+            let qname = start.name();
+            let name = local_name(qname.as_ref());
+            if depth == 0 && name != b"PES_Aller" {
                 return Err(SignError::Parse(t("pes.mauvaise_racine")));
             }
+            let parent = if depth <= TRACKED {
+                shallow.last().map(Vec::as_slice)
+            } else {
+                None
+            };
+            let wanted = match request.scope {
+                Scope::File => depth == 0,
+                Scope::Bordereaux => {
+                    depth == TRACKED
+                        && name == b"Bordereau"
+                        && matches!(parent, Some(b"PES_DepenseAller" | b"PES_RecetteAller"))
+                }
+            };
             if wanted && open.is_none() {
                 let id = attribute(start, b"Id")
                     .filter(|s| !s.is_empty())
@@ -310,23 +355,36 @@ pub fn sign_file(
             }
         }
         // The end tag of the element being signed: hash done, sign, insert before the end tag.
-        let closing_signed = matches!(&event, Event::End(_))
-            && open.as_ref().is_some_and(|o| o.depth + 1 == names.len());
+        let closing_signed =
+            matches!(&event, Event::End(_)) && open.as_ref().is_some_and(|o| o.depth + 1 == depth);
         if let Some(o) = open.as_mut() {
-            let progress_state = o.canon.feed(&utf8)?;
-            if closing_signed && progress_state != Progress::Done {
+            let fed = match &utf8 {
+                Some(e) => o.canon.feed(e)?,
+                None => o.canon.feed(&to_utf8(&event, encoding))?,
+            };
+            if closing_signed && fed != Progress::Done {
                 return Err(SignError::Parse(t("signature.canonisation_incomplete")));
             }
         }
-        scopes.apply(&utf8)?;
+        if tracks_scope && let Some(e) = &utf8 {
+            scopes.apply(e)?;
+        }
         match &event {
-            Event::Start(s) => names.push(s.name().as_ref().to_vec()),
+            Event::Start(s) => {
+                if depth <= TRACKED {
+                    shallow.push(local_name(s.name().as_ref()).to_vec());
+                }
+                depth += 1;
+            }
             Event::End(_) => {
-                names.pop();
+                depth = depth.saturating_sub(1);
+                if depth <= TRACKED {
+                    shallow.pop();
+                }
             }
             _ => {}
         }
-        let raw = std::mem::take(&mut reader.get_mut().pending);
+        let raw = &mut reader.get_mut().pending;
         if closing_signed {
             if cancelled() {
                 return Err(SignError::Cancelled);
@@ -344,7 +402,7 @@ pub fn sign_file(
                 signing_time,
             )?;
             // `raw` is the end tag: the signature goes right before it.
-            let end_len = end_tag_len(&raw);
+            let end_len = end_tag_len(raw);
             let (before, end_tag) = raw.split_at(raw.len() - end_len);
             out.write_all(before).map_err(write_error)?;
             out.write_all(&encode_for(&built.element, encoding))
@@ -356,11 +414,12 @@ pub fn sign_file(
                 total: total.max(signed.len()),
             });
         } else {
-            out.write_all(&raw).map_err(write_error)?;
+            out.write_all(raw).map_err(write_error)?;
         }
+        raw.clear();
         buf.clear();
     }
-    if !names.is_empty() || open.is_some() {
+    if depth != 0 || open.is_some() {
         return Err(SignError::Parse(t("pes.tronque")));
     }
     if signed.is_empty() {
@@ -374,10 +433,13 @@ pub fn sign_file(
     }
     let temp = out.into_inner().map_err(|e| write_error(e.into_error()))?;
     temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(out_path).map_err(|e| write_error(e.error))?;
-    Ok(SignReport {
-        signed,
-        input_sha256,
+    Ok(PendingOutput {
+        temp,
+        destination: out_path.to_owned(),
+        report: SignReport {
+            signed,
+            input_sha256,
+        },
     })
 }
 

@@ -125,6 +125,9 @@ pub struct PesSummary {
     pub references_pj: Vec<PjReference>,
     /// True when some pieces were counted but their details not kept.
     pub pieces_tronquees: bool,
+    /// SHA-256 of the file summarised (set by `inspect_file`): binds the review to the signature.
+    #[serde(skip)]
+    pub sha256: Vec<u8>,
     /// Findings met while reading (duplicate Ids, unreadable values).
     #[serde(skip)]
     pub reading_findings: Vec<Finding>,

@@ -181,10 +181,91 @@ impl<W: Write> Pair<W> {
     }
 }
 
+/// A target element's canonicalisers: exclusive always, inclusive only when some signature of
+/// the file uses inclusive canonicalisation.
+struct TargetHash {
+    exc: Canonicalizer<MultiHash>,
+    inc: Option<Canonicalizer<MultiHash>>,
+}
+
+impl TargetHash {
+    fn feed(&mut self, event: &Event) -> Result<(), C14nError> {
+        self.exc.feed(event)?;
+        if let Some(inc) = self.inc.as_mut() {
+            inc.feed(event)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Digests, C14nError> {
+        let exc = self.exc.finish()?;
+        let mut map = HashMap::new();
+        map.insert((EXC_C14N, SHA1), exc.sha1.finish().to_vec());
+        map.insert((EXC_C14N, SHA256), exc.sha256.finish().to_vec());
+        if let Some(inc) = self.inc {
+            let inc = inc.finish()?;
+            map.insert((INCLUSIVE_C14N, SHA1), inc.sha1.finish().to_vec());
+            map.insert((INCLUSIVE_C14N, SHA256), inc.sha256.finish().to_vec());
+        }
+        Ok(Digests(map))
+    }
+}
+
+/// What a quick byte scan of the file says the verification will need: the Ids that signatures
+/// reference, and whether any uses inclusive canonicalisation. Canonicalising only those targets
+/// (instead of every element with an Id, in both modes) is what keeps verification fast.
+#[derive(Debug, Default)]
+pub struct Needs {
+    ids: std::collections::HashSet<String>,
+    inclusive: bool,
+}
+
+/// Scan the file's bytes for `URI="#…"` references and for the inclusive C14N algorithm URI.
+pub fn prescan(path: &Path) -> std::io::Result<Needs> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut needs = Needs::default();
+    let uri = memchr::memmem::Finder::new(b"URI=");
+    let inclusive = memchr::memmem::Finder::new(INCLUSIVE_C14N.as_bytes());
+    // Overlapping windows so that a pattern across a block boundary is still seen.
+    const BLOCK: usize = 1 << 20;
+    const OVERLAP: usize = 512;
+    let mut buf = vec![0u8; BLOCK + OVERLAP];
+    let mut kept = 0;
+    loop {
+        let n = file.read(&mut buf[kept..])?;
+        if n == 0 {
+            break;
+        }
+        let window = &buf[..kept + n];
+        if inclusive.find(window).is_some() {
+            needs.inclusive = true;
+        }
+        for at in uri.find_iter(window) {
+            let rest = &window[at + 4..];
+            let (Some(&quote), Some(&b'#')) = (rest.first(), rest.get(1)) else {
+                continue;
+            };
+            if quote != b'"' && quote != b'\'' {
+                continue;
+            }
+            if let Some(end) = rest[2..].iter().position(|b| *b == quote) {
+                needs
+                    .ids
+                    .insert(String::from_utf8_lossy(&rest[2..2 + end]).into_owned());
+            }
+        }
+        let len = kept + n;
+        kept = len.min(OVERLAP);
+        buf.copy_within(len - kept..len, 0);
+    }
+    Ok(needs)
+}
+
 /// An open element of the document.
 struct Frame {
     id: Option<String>,
-    target: Option<Pair<MultiHash>>,
+    target: Option<TargetHash>,
 }
 
 /// A signature being read.
@@ -212,14 +293,23 @@ struct Pending {
 
 /// Verify every signature of the file.
 pub fn verify_file(path: &Path, trust: Option<&TrustStore>) -> Result<FileVerdict, VerifyError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| VerifyError::Read(path.display().to_string(), e.to_string()))?;
-    verify_reader(BufReader::with_capacity(256 * 1024, file), trust)
+    let read_error =
+        |e: std::io::Error| VerifyError::Read(path.display().to_string(), e.to_string());
+    let needs = prescan(path).map_err(read_error)?;
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    verify_reader(
+        BufReader::with_capacity(256 * 1024, file),
+        trust,
+        Some(&needs),
+    )
 }
 
+/// Verify a document read from `input`; `needs` (from [`prescan`]) limits the work to what the
+/// signatures reference, `None` canonicalises every candidate in both modes.
 pub fn verify_reader<R: std::io::Read>(
     input: R,
     trust: Option<&TrustStore>,
+    needs: Option<&Needs>,
 ) -> Result<FileVerdict, VerifyError> {
     let mut reader = XmlReader::new(input)?;
     let mut frames: Vec<Frame> = Vec::new();
@@ -256,16 +346,20 @@ pub fn verify_reader<R: std::io::Read>(
         // Targets: the root and bordereaux with an Id, outside signatures.
         if let Event::Start(_) = &event {
             let is_target = capture.is_none()
-                && id.is_some()
+                && id
+                    .as_ref()
+                    .is_some_and(|i| needs.is_none_or(|n| n.ids.contains(i)))
                 && name.as_ref().is_some_and(|(_, l)| {
                     (frames.is_empty() && l == "PES_Aller") || l == "Bordereau"
                 });
             let target = if is_target {
-                Some(Pair {
+                Some(TargetHash {
                     exc: Canonicalizer::subtree(&exclusive(), &context, MultiHash::default())
                         .exclude_signature_children(true),
-                    inc: Canonicalizer::subtree(&inclusive(), &context, MultiHash::default())
-                        .exclude_signature_children(true),
+                    inc: needs.is_none_or(|n| n.inclusive).then(|| {
+                        Canonicalizer::subtree(&inclusive(), &context, MultiHash::default())
+                            .exclude_signature_children(true)
+                    }),
                 })
             } else {
                 None
@@ -345,7 +439,7 @@ pub fn verify_reader<R: std::io::Read>(
             let index = frames.len().saturating_sub(1);
             let frame = frames.pop().ok_or(C14nError::Usage(String::new()))?;
             let digests = match frame.target {
-                Some(pair) => Some(Digests::from_hashes(pair.exc.finish()?, pair.inc.finish()?)),
+                Some(target) => Some(target.finish()?),
                 None => None,
             };
             let (mine, others): (Vec<Pending>, Vec<Pending>) =
