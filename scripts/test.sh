@@ -65,4 +65,7 @@ cargo test --workspace --all-targets
 echo "==> Clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+echo "==> Fuzzing court (quelques secondes par cible ; campagne longue : scripts/fuzz.sh 3600)"
+scripts/fuzz.sh "${PARAPHE_FUZZ_SECONDS:-5}"
+
 echo "==> Tout est vert."
