@@ -3,21 +3,13 @@
 
 mod common;
 
-use common::tools;
+use common::{conformance, tools};
 use paraphe::pes::acquit::read_acquit;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn samples() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/pes/samples");
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("../shared/conformance is missing: CI must have it");
-    } else {
-        eprintln!("SKIPPED: ../shared/conformance is missing");
-        None
-    }
+    conformance("pes/samples")
 }
 
 fn xpath(file: &Path, expr: &str) -> String {

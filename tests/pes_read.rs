@@ -3,22 +3,15 @@
 
 mod common;
 
-use common::tools;
+use common::pes::{HEAD, bordereau, latin1};
+use common::{conformance, tools};
 use paraphe::pes::checks::{Intent, check};
 use paraphe::pes::{PesError, inspect_file, read_summary};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn conformance() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/pes/samples");
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("../shared/conformance is missing: CI must have it");
-    } else {
-        eprintln!("SKIPPED: ../shared/conformance is missing");
-        None
-    }
+fn samples() -> Option<PathBuf> {
+    conformance("pes/samples")
 }
 
 fn xpath(file: &Path, expr: &str) -> String {
@@ -44,7 +37,7 @@ fn pes_aller_samples(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn summary_agrees_with_xmllint_on_every_sample() {
-    let Some(dir) = conformance() else { return };
+    let Some(dir) = samples() else { return };
     if !tools(&["xmllint"]) {
         return;
     }
@@ -124,7 +117,7 @@ fn summary_agrees_with_xmllint_on_every_sample() {
 
 #[test]
 fn s2low_header_rules_match_the_samples_made_to_break_them() {
-    let Some(dir) = conformance() else { return };
+    let Some(dir) = samples() else { return };
     let codes = |file: &str| -> Vec<&'static str> {
         let summary = inspect_file(&dir.join(file)).expect(file);
         check(&summary, Intent::Check)
@@ -151,39 +144,9 @@ fn s2low_header_rules_match_the_samples_made_to_break_them() {
     );
 }
 
-const HEAD: &str = r#"<?xml version="1.0" encoding="ISO-8859-1"?>
-<n:PES_Aller xmlns:n="http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller" Id="F1">
-<Enveloppe><Parametres><Version V="2"/><TypFic V="PESALR2"/><NomFic V="essai"/></Parametres></Enveloppe>
-<EnTetePES><DteStr V="2026-11-27"/><IdPost V="034000"/><IdColl V="21340172200016"/><CodCol V="123"/></EnTetePES>
-<PES_DepenseAller><EnTeteDepense><IdVer V="2"/><InfoDematerialisee V="1"/></EnTeteDepense>
-"#;
-
-fn bordereau(id: &str, nbr: u32, amounts: &[&str]) -> String {
-    let total: f64 = amounts
-        .iter()
-        .map(|a| a.parse::<f64>().expect("amount"))
-        .sum();
-    let mut s = format!(
-        "<Bordereau Id=\"{id}\"><BlocBordereau><Exer V=\"2026\"/><IdBord V=\"7\"/><DteBordEm V=\"2026-11-27\"/><TypBord V=\"01\"/><NbrPce V=\"{nbr}\"/><MtBordHT V=\"{total:.2}\"/></BlocBordereau>"
-    );
-    for (i, a) in amounts.iter().enumerate() {
-        s.push_str(&format!(
-            "<Piece><BlocPiece><InfoPce><IdPce V=\"{i}\"/><TypPce V=\"01\"/><NatPce V=\"01\"/><Obj V=\"Fournitures é\"/></InfoPce></BlocPiece><LigneDePiece><BlocLignePiece><InfoLignePce><IdLigne V=\"1\"/><MtHT V=\"{a}\"/></InfoLignePce></BlocLignePiece><Tiers><InfoTiers><Nom V=\"Papeterie &amp; Cie\"/></InfoTiers></Tiers></LigneDePiece></Piece>"
-        ));
-    }
-    s.push_str("</Bordereau>");
-    s
-}
-
 /// The document, encoded in ISO-8859-1 as its declaration says.
 fn doc(body: &str) -> Vec<u8> {
     latin1(&format!("{HEAD}{body}</PES_DepenseAller></n:PES_Aller>"))
-}
-
-fn latin1(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| u8::try_from(u32::from(c)).expect("latin-1 text"))
-        .collect()
 }
 
 #[test]

@@ -7,6 +7,8 @@ use std::process::Command;
 
 pub use pkcs11_mocks::*;
 
+pub mod pes;
+
 /// Check that the tools a test needs exist (a missing tool fails in CI, skips loudly elsewhere).
 pub fn tools(names: &[&str]) -> bool {
     names.iter().all(|n| tool_required(n))
@@ -118,4 +120,20 @@ pub fn stat(stats: &serde_json::Value, key: &str) -> u64 {
         .get(key)
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0)
+}
+
+/// A folder of `../shared/conformance` (e.g. `pes/samples`). Missing: a failure in CI, a loud skip
+/// elsewhere.
+pub fn conformance(sub: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/conformance")
+        .join(sub);
+    if dir.is_dir() {
+        Some(dir)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("../shared/conformance/{sub} is missing: CI must have it");
+    } else {
+        eprintln!("SKIPPED: ../shared/conformance/{sub} is missing");
+        None
+    }
 }

@@ -1,0 +1,32 @@
+//! Small PES_Aller documents for tests (TEST data, generated).
+
+pub const HEAD: &str = r#"<?xml version="1.0" encoding="ISO-8859-1"?>
+<n:PES_Aller xmlns:n="http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller" Id="F1">
+<Enveloppe><Parametres><Version V="2"/><TypFic V="PESALR2"/><NomFic V="essai"/></Parametres></Enveloppe>
+<EnTetePES><DteStr V="2026-11-27"/><IdPost V="034000"/><IdColl V="21340172200016"/><CodCol V="123"/></EnTetePES>
+<PES_DepenseAller><EnTeteDepense><IdVer V="2"/><InfoDematerialisee V="1"/></EnTeteDepense>
+"#;
+
+pub fn bordereau(id: &str, nbr: u32, amounts: &[&str]) -> String {
+    let total: f64 = amounts
+        .iter()
+        .map(|a| a.parse::<f64>().expect("amount"))
+        .sum();
+    let mut s = format!(
+        "<Bordereau Id=\"{id}\"><BlocBordereau><Exer V=\"2026\"/><IdBord V=\"7\"/><DteBordEm V=\"2026-11-27\"/><TypBord V=\"01\"/><NbrPce V=\"{nbr}\"/><MtBordHT V=\"{total:.2}\"/></BlocBordereau>"
+    );
+    for (i, a) in amounts.iter().enumerate() {
+        s.push_str(&format!(
+            "<Piece><BlocPiece><InfoPce><IdPce V=\"{i}\"/><TypPce V=\"01\"/><NatPce V=\"01\"/><Obj V=\"Fournitures é\"/></InfoPce></BlocPiece><LigneDePiece><BlocLignePiece><InfoLignePce><IdLigne V=\"1\"/><MtHT V=\"{a}\"/></InfoLignePce></BlocLignePiece><Tiers><InfoTiers><Nom V=\"Papeterie &amp; Cie\"/></InfoTiers></Tiers></LigneDePiece></Piece>"
+        ));
+    }
+    s.push_str("</Bordereau>");
+    s
+}
+
+/// Text encoded in ISO-8859-1 (every character must be Latin-1).
+pub fn latin1(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("latin-1 text"))
+        .collect()
+}
