@@ -17,7 +17,7 @@ fn ready() -> bool {
 
 /// The tests of this file, each with its own token: SoftHSM keeps one login state per token and
 /// process, which the proxy copies would otherwise share.
-const TESTS: [&str; 4] = ["removal", "lockout", "always", "rawonly"];
+const TESTS: [&str; 5] = ["removal", "lockout", "always", "rawonly", "pinpad"];
 
 /// This test's SoftHSM token with the signature identity. All tokens are made at once, before
 /// SoftHSM is initialised: it does not see tokens created later.
@@ -287,4 +287,53 @@ fn card_without_on_card_hashing_signs_through_digest_info() {
         "{err:?}"
     );
     assert!(err.to_string().contains("ne sait pas faire"), "{err}");
+}
+
+#[test]
+fn pin_pad_reader_is_never_asked_for_a_pin() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let (module, label, stats) = proxied(
+        dir.path(),
+        "pinpad",
+        &format!("pinpad_pin = \"{USER_PIN}\"\nalways_authenticate = true"),
+    );
+    let id = TestPki::shared().identity("signature");
+    let token = module.token(Some(&label)).expect("token");
+    assert!(
+        token.pin.pin_pad,
+        "the token reports a protected authentication path"
+    );
+    let prompt = Script::new(&[]);
+    let mut key = module
+        .open_key(&token, &id.cka_id, Box::new(prompt.clone()))
+        .expect("login on the pad");
+    let sig = key
+        .sign(
+            SignatureScheme::RsaPkcs1(HashAlg::Sha256),
+            b"pave numerique",
+        )
+        .expect("signature with the PIN typed on the pad");
+    assert!(
+        prompt.requests().is_empty(),
+        "Paraphe never asked for the PIN itself"
+    );
+    let s = proxy_stats(&stats);
+    assert_eq!(
+        stat(&s, "C_Login_pinpad"),
+        2,
+        "user login + context-specific login, both on the pad"
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let pubkey = public_key_pem(tmp.path(), &id.cert_pem);
+    assert!(openssl_verifies(
+        tmp.path(),
+        &pubkey,
+        "sha256",
+        Padding::Pkcs1,
+        b"pave numerique",
+        &sig
+    ));
 }

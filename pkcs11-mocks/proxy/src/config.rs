@@ -49,6 +49,9 @@ struct RawConfig {
     only_mechanisms: Option<Vec<String>>,
     #[serde(default)]
     removal_error: RemovalError,
+    /// Emulate a reader with a PIN pad: the token reports CKF_PROTECTED_AUTHENTICATION_PATH and
+    /// a C_Login with a null PIN is given this PIN, as if typed on the pad.
+    pinpad_pin: Option<String>,
 }
 
 /// The validated configuration.
@@ -63,6 +66,7 @@ pub struct Config {
     pub latency: Duration,
     pub only_mechanisms: Option<BTreeSet<CK_MECHANISM_TYPE>>,
     pub removal_error: RemovalError,
+    pub pinpad_pin: Option<String>,
 }
 
 impl Config {
@@ -90,6 +94,7 @@ impl Config {
             latency: Duration::from_millis(raw.latency_ms),
             only_mechanisms,
             removal_error: raw.removal_error,
+            pinpad_pin: raw.pinpad_pin,
         })
     }
 

@@ -340,6 +340,9 @@ pub(crate) unsafe extern "C" fn C_GetTokenInfo(
             // SAFETY: non-null and just filled by the real module.
             let info = unsafe { &mut *info };
             info.flags = inst.pin_flags(info.flags);
+            if inst.cfg.pinpad_pin.is_some() {
+                info.flags |= cryptoki_sys::CKF_PROTECTED_AUTHENTICATION_PATH;
+            }
         }
         rv
     })
@@ -548,10 +551,21 @@ pub(crate) unsafe extern "C" fn C_Login(
         if user_pin && inst.pin_locked() {
             return CKR_PIN_LOCKED;
         }
-        let given: Option<Vec<u8>> = (!pin.is_null()).then(|| {
+        let mut given: Option<Vec<u8>> = (!pin.is_null()).then(|| {
             // SAFETY: per PKCS#11, a non-null pPin points to ulPinLen bytes.
             unsafe { std::slice::from_raw_parts(pin, pin_len as usize) }.to_vec()
         });
+        // A null PIN on a PIN-pad reader: the "user types" the configured PIN on the pad.
+        let mut pad_pin: Vec<u8> = Vec::new();
+        let (pin, pin_len) = match (&given, &inst.cfg.pinpad_pin) {
+            (None, Some(pad)) if user_pin => {
+                inst.count("C_Login_pinpad");
+                pad_pin.extend_from_slice(pad.as_bytes());
+                given = Some(pad_pin.clone());
+                (pad_pin.as_mut_ptr(), pad_pin.len() as CK_ULONG)
+            }
+            _ => (pin, pin_len),
+        };
         if user_type == CKU_CONTEXT_SPECIFIC && inst.cfg.always_authenticate {
             return context_login(inst, session, given.as_deref());
         }
