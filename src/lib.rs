@@ -10,6 +10,7 @@ pub mod findings;
 pub mod gui;
 pub mod logging;
 pub mod messages;
+pub mod outbox;
 pub mod pes;
 pub mod settings;
 pub mod xml;

@@ -1,0 +1,575 @@
+//! The outbox: everything prepared, signed, sent and received, in one SQLite file in the data
+//! folder. Each state change is one transaction with its journal row; nothing is ever deleted
+//! (a cancelled item stays, with its history).
+
+pub mod lot;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::messages::{t, tf};
+
+/// Schema versions, applied in order (PRAGMA user_version says how far a file is).
+const MIGRATIONS: &[&str] = &[
+    // 1: items, their files, their journal, what they received, lots.
+    "CREATE TABLE lots (
+        id INTEGER PRIMARY KEY,
+        nom TEXT NOT NULL,
+        cree_le TEXT NOT NULL
+     );
+     CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        genre TEXT NOT NULL CHECK (genre IN ('acte', 'pes')),
+        libelle TEXT NOT NULL,
+        etat TEXT NOT NULL,
+        cree_le TEXT NOT NULL,
+        modifie_le TEXT NOT NULL,
+        lot_id INTEGER REFERENCES lots(id),
+        siren TEXT,
+        numero_interne TEXT,
+        id_plateforme TEXT,
+        donnees TEXT NOT NULL DEFAULT '{}'
+     );
+     CREATE INDEX items_etat ON items(etat, modifie_le);
+     CREATE INDEX items_genre ON items(genre, modifie_le);
+     CREATE UNIQUE INDEX items_numero ON items(siren, numero_interne)
+        WHERE numero_interne IS NOT NULL AND etat != 'annule';
+     CREATE TABLE fichiers (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        role TEXT NOT NULL,
+        chemin TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        taille INTEGER NOT NULL
+     );
+     CREATE TABLE journal (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        le TEXT NOT NULL,
+        evenement TEXT NOT NULL,
+        etat_avant TEXT,
+        etat_apres TEXT,
+        qui TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        empreintes TEXT NOT NULL DEFAULT ''
+     );
+     CREATE INDEX journal_item ON journal(item_id, id);
+     CREATE TABLE recus (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        genre TEXT NOT NULL,
+        le TEXT NOT NULL,
+        nom TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        contenu BLOB NOT NULL
+     );",
+];
+
+/// Where an item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Brouillon,
+    Prepare,
+    Signe,
+    EnAttente,
+    EnCours,
+    Envoye,
+    Acquitte,
+    Refuse,
+    Erreur,
+    Annule,
+}
+
+impl State {
+    pub const ALL: [State; 10] = [
+        State::Brouillon,
+        State::Prepare,
+        State::Signe,
+        State::EnAttente,
+        State::EnCours,
+        State::Envoye,
+        State::Acquitte,
+        State::Refuse,
+        State::Erreur,
+        State::Annule,
+    ];
+
+    pub fn key(&self) -> &'static str {
+        match self {
+            State::Brouillon => "brouillon",
+            State::Prepare => "prepare",
+            State::Signe => "signe",
+            State::EnAttente => "en_attente",
+            State::EnCours => "en_cours",
+            State::Envoye => "envoye",
+            State::Acquitte => "acquitte",
+            State::Refuse => "refuse",
+            State::Erreur => "erreur",
+            State::Annule => "annule",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<State> {
+        State::ALL.iter().copied().find(|s| s.key() == key)
+    }
+
+    /// The French label shown in the Envois screen.
+    pub fn label(&self) -> String {
+        t(&format!("envois.etat_{}", self.key()))
+    }
+
+    /// The changes the outbox allows. `EnCours` → `EnAttente` is the retry after a failure whose
+    /// outcome is known (nothing reached the platform); an unknown outcome goes to `Erreur` and is
+    /// reconciled with the platform before anything is resent.
+    pub fn can_go_to(&self, to: State) -> bool {
+        use State::*;
+        matches!(
+            (self, to),
+            (Brouillon, Prepare | Annule)
+                | (Prepare, Signe | EnAttente | Brouillon | Annule)
+                | (Signe, EnAttente | Annule)
+                | (EnAttente, EnCours | Annule | Prepare)
+                | (EnCours, Envoye | EnAttente | Erreur | Refuse)
+                | (Envoye, Acquitte | Refuse | Erreur | Annule)
+                | (Erreur, EnAttente | Envoye | Refuse | Annule)
+                | (Acquitte, Annule)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Acte,
+    Pes,
+}
+
+impl Kind {
+    fn key(&self) -> &'static str {
+        match self {
+            Kind::Acte => "acte",
+            Kind::Pes => "pes",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("{}", tf("envois.base", &[("detail", &.0.to_string())]))]
+    Db(#[from] rusqlite::Error),
+    #[error("{}", tf("envois.fichier", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
+    File(PathBuf, String),
+    #[error("{}", tf("envois.transition", &[("de", &.0.label()), ("vers", &.1.label())]))]
+    Transition(State, State),
+    #[error("{}", tf("envois.inconnu", &[("id", &.0.to_string())]))]
+    Unknown(i64),
+    #[error("{}", tf("envois.numero_deja_utilise", &[("numero", .0)]))]
+    NumberUsed(String),
+    #[error("{}", tf("envois.version", &[("version", &.0.to_string())]))]
+    TooNew(i64),
+    #[error("{0}")]
+    Lot(String),
+}
+
+/// A file attached to an item, with its hash at the time it was attached.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ItemFile {
+    pub role: String,
+    pub chemin: PathBuf,
+    pub sha256: String,
+    pub taille: u64,
+}
+
+/// An item as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub id: i64,
+    pub genre: Kind,
+    pub libelle: String,
+    pub etat: State,
+    pub cree_le: String,
+    pub modifie_le: String,
+    pub lot_id: Option<i64>,
+    pub siren: Option<String>,
+    pub numero_interne: Option<String>,
+    pub id_plateforme: Option<String>,
+}
+
+/// A journal row.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalEntry {
+    pub le: String,
+    pub evenement: String,
+    pub etat_avant: Option<State>,
+    pub etat_apres: Option<State>,
+    pub qui: String,
+    pub detail: String,
+    pub empreintes: String,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub genre: Option<Kind>,
+    pub etats: Vec<State>,
+    /// ISO 8601 bounds on the last change.
+    pub depuis: Option<String>,
+    pub jusqu_a: Option<String>,
+    pub limite: Option<usize>,
+    pub decalage: usize,
+}
+
+/// A new item.
+pub struct NewItem<'a> {
+    pub genre: Kind,
+    pub libelle: &'a str,
+    pub siren: Option<&'a str>,
+    pub numero_interne: Option<&'a str>,
+    pub donnees: serde_json::Value,
+    pub fichiers: Vec<(String, PathBuf)>,
+    pub qui: &'a str,
+}
+
+pub struct Outbox {
+    conn: Connection,
+}
+
+fn now() -> String {
+    crate::certs::iso8601(time::OffsetDateTime::now_utc())
+}
+
+/// SHA-256 of a file, read in blocks.
+pub fn sha256_file(path: &Path) -> Result<(String, u64), OutboxError> {
+    use std::io::Read;
+    let err = |e: std::io::Error| OutboxError::File(path.to_owned(), e.to_string());
+    let mut file = std::fs::File::open(path).map_err(err)?;
+    let mut hasher = openssl::sha::Sha256::new();
+    let mut block = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut block).map_err(err)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&block[..n]);
+    }
+    Ok((hex::encode(hasher.finish()), size))
+}
+
+impl Outbox {
+    /// Open (creating and migrating) the outbox at `path`; the file is readable by the user only.
+    pub fn open(path: &Path) -> Result<Outbox, OutboxError> {
+        if let Some(dir) = path.parent() {
+            crate::logging::create_private_dir(dir)
+                .map_err(|e| OutboxError::File(dir.to_owned(), e.to_string()))?;
+        }
+        let conn = Connection::open(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| OutboxError::File(path.to_owned(), e.to_string()))?;
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut outbox = Outbox { conn };
+        outbox.migrate()?;
+        Ok(outbox)
+    }
+
+    /// The default outbox in the data folder.
+    pub fn open_default() -> Result<Outbox, OutboxError> {
+        let dir = crate::settings::data_dir()
+            .map_err(|e| OutboxError::File(PathBuf::new(), e.to_string()))?;
+        Self::open(&dir.join("envois.sqlite"))
+    }
+
+    fn migrate(&mut self) -> Result<(), OutboxError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(OutboxError::TooNew(version));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Record a new item (state `prepare`) with its files hashed now; one transaction.
+    pub fn add(&mut self, item: NewItem) -> Result<i64, OutboxError> {
+        let mut hashed = Vec::new();
+        for (role, path) in &item.fichiers {
+            let (sha, size) = sha256_file(path)?;
+            hashed.push((role.clone(), path.clone(), sha, size));
+        }
+        let tx = self.conn.transaction()?;
+        let at = now();
+        let inserted = tx.execute(
+            "INSERT INTO items (genre, libelle, etat, cree_le, modifie_le, siren, numero_interne, donnees)
+             VALUES (?1, ?2, 'prepare', ?3, ?3, ?4, ?5, ?6)",
+            params![
+                item.genre.key(),
+                item.libelle,
+                at,
+                item.siren,
+                item.numero_interne,
+                item.donnees.to_string()
+            ],
+        );
+        if let Err(rusqlite::Error::SqliteFailure(e, _)) = &inserted
+            && e.code == rusqlite::ErrorCode::ConstraintViolation
+        {
+            return Err(OutboxError::NumberUsed(
+                item.numero_interne.unwrap_or_default().to_owned(),
+            ));
+        }
+        inserted?;
+        let id = tx.last_insert_rowid();
+        let mut hashes = Vec::new();
+        for (role, path, sha, size) in &hashed {
+            tx.execute(
+                "INSERT INTO fichiers (item_id, role, chemin, sha256, taille) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, role, path.to_string_lossy(), sha, *size as i64],
+            )?;
+            hashes.push(format!("{role}:{sha}"));
+        }
+        tx.execute(
+            "INSERT INTO journal (item_id, le, evenement, etat_apres, qui, empreintes)
+             VALUES (?1, ?2, 'creation', 'prepare', ?3, ?4)",
+            params![id, at, item.qui, hashes.join(" ")],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Move an item to `to`, checking the transition; one transaction with its journal row.
+    pub fn transition(
+        &mut self,
+        id: i64,
+        to: State,
+        qui: &str,
+        detail: &str,
+    ) -> Result<(), OutboxError> {
+        let tx = self.conn.transaction()?;
+        let from: String = tx
+            .query_row("SELECT etat FROM items WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or(OutboxError::Unknown(id))?;
+        let from = State::from_key(&from).ok_or(OutboxError::Unknown(id))?;
+        if !from.can_go_to(to) {
+            return Err(OutboxError::Transition(from, to));
+        }
+        let at = now();
+        tx.execute(
+            "UPDATE items SET etat = ?1, modifie_le = ?2 WHERE id = ?3",
+            params![to.key(), at, id],
+        )?;
+        tx.execute(
+            "INSERT INTO journal (item_id, le, evenement, etat_avant, etat_apres, qui, detail)
+             VALUES (?1, ?2, 'etat', ?3, ?4, ?5, ?6)",
+            params![id, at, from.key(), to.key(), qui, detail],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Record the platform's identifier for an item (journalled).
+    pub fn set_platform_id(
+        &mut self,
+        id: i64,
+        platform_id: &str,
+        qui: &str,
+    ) -> Result<(), OutboxError> {
+        let tx = self.conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE items SET id_plateforme = ?1, modifie_le = ?2 WHERE id = ?3",
+            params![platform_id, now(), id],
+        )?;
+        if changed == 0 {
+            return Err(OutboxError::Unknown(id));
+        }
+        tx.execute(
+            "INSERT INTO journal (item_id, le, evenement, qui, detail) VALUES (?1, ?2, 'id_plateforme', ?3, ?4)",
+            params![id, now(), qui, platform_id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Keep something the item received (AR, stamped act, PES_Acquit, letter), with its hash.
+    pub fn receive(
+        &mut self,
+        id: i64,
+        genre: &str,
+        nom: &str,
+        contenu: &[u8],
+        qui: &str,
+    ) -> Result<(), OutboxError> {
+        let sha = hex::encode(openssl::sha::sha256(contenu));
+        let tx = self.conn.transaction()?;
+        let at = now();
+        tx.execute(
+            "INSERT INTO recus (item_id, genre, le, nom, sha256, contenu) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, genre, at, nom, sha, contenu],
+        )?;
+        tx.execute(
+            "INSERT INTO journal (item_id, le, evenement, qui, detail, empreintes) VALUES (?1, ?2, 'recu', ?3, ?4, ?5)",
+            params![id, at, qui, format!("{genre} {nom}"), sha],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// What an item received: (kind, name, content).
+    pub fn received(&self, id: i64) -> Result<Vec<(String, String, Vec<u8>)>, OutboxError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT genre, nom, contenu FROM recus WHERE item_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn get(&self, id: i64) -> Result<Item, OutboxError> {
+        self.conn
+            .query_row(&format!("{SELECT_ITEM} WHERE id = ?1"), [id], row_to_item)
+            .optional()?
+            .ok_or(OutboxError::Unknown(id))
+    }
+
+    pub fn files(&self, id: i64) -> Result<Vec<ItemFile>, OutboxError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT role, chemin, sha256, taille FROM fichiers WHERE item_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok(ItemFile {
+                role: r.get(0)?,
+                chemin: PathBuf::from(r.get::<_, String>(1)?),
+                sha256: r.get(2)?,
+                taille: r.get::<_, i64>(3)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn journal(&self, id: i64) -> Result<Vec<JournalEntry>, OutboxError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT le, evenement, etat_avant, etat_apres, qui, detail, empreintes FROM journal WHERE item_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok(JournalEntry {
+                le: r.get(0)?,
+                evenement: r.get(1)?,
+                etat_avant: r
+                    .get::<_, Option<String>>(2)?
+                    .and_then(|s| State::from_key(&s)),
+                etat_apres: r
+                    .get::<_, Option<String>>(3)?
+                    .and_then(|s| State::from_key(&s)),
+                qui: r.get(4)?,
+                detail: r.get(5)?,
+                empreintes: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Items matching `filter`, most recently changed first; only the requested page is built.
+    pub fn list(&self, filter: &Filter) -> Result<Vec<Item>, OutboxError> {
+        let mut sql = format!("{SELECT_ITEM} WHERE 1 = 1");
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(genre) = filter.genre {
+            sql.push_str(" AND genre = ?");
+            values.push(Box::new(genre.key()));
+        }
+        if !filter.etats.is_empty() {
+            sql.push_str(&format!(
+                " AND etat IN ({})",
+                vec!["?"; filter.etats.len()].join(", ")
+            ));
+            for s in &filter.etats {
+                values.push(Box::new(s.key()));
+            }
+        }
+        if let Some(d) = &filter.depuis {
+            sql.push_str(" AND modifie_le >= ?");
+            values.push(Box::new(d.clone()));
+        }
+        if let Some(d) = &filter.jusqu_a {
+            sql.push_str(" AND modifie_le <= ?");
+            values.push(Box::new(d.clone()));
+        }
+        sql.push_str(" ORDER BY modifie_le DESC, id DESC LIMIT ? OFFSET ?");
+        values.push(Box::new(filter.limite.map(|l| l as i64).unwrap_or(-1)));
+        values.push(Box::new(filter.decalage as i64));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+        let rows = stmt.query_map(params.as_slice(), row_to_item)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Count per state (the home screen's "what needs attention").
+    pub fn counts(&self) -> Result<Vec<(State, u64)>, OutboxError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT etat, COUNT(*) FROM items GROUP BY etat")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (s, n) = row?;
+            if let Some(s) = State::from_key(&s) {
+                out.push((s, n.max(0) as u64));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a numéro interne was already used for this SIREN (cancelled items excepted).
+    pub fn number_used(&self, siren: &str, numero: &str) -> Result<bool, OutboxError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM items WHERE siren = ?1 AND numero_interne = ?2 AND etat != 'annule'",
+                params![siren, numero],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    pub(crate) fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+const SELECT_ITEM: &str = "SELECT id, genre, libelle, etat, cree_le, modifie_le, lot_id, siren, numero_interne, id_plateforme FROM items";
+
+fn row_to_item(r: &rusqlite::Row) -> rusqlite::Result<Item> {
+    let genre: String = r.get(1)?;
+    let etat: String = r.get(3)?;
+    Ok(Item {
+        id: r.get(0)?,
+        genre: if genre == "pes" {
+            Kind::Pes
+        } else {
+            Kind::Acte
+        },
+        libelle: r.get(2)?,
+        etat: State::from_key(&etat).unwrap_or(State::Erreur),
+        cree_le: r.get(4)?,
+        modifie_le: r.get(5)?,
+        lot_id: r.get(6)?,
+        siren: r.get(7)?,
+        numero_interne: r.get(8)?,
+        id_plateforme: r.get(9)?,
+    })
+}

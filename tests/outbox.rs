@@ -1,0 +1,267 @@
+//! The outbox: a real SQLite file, state machine with a journal row per change, everything
+//! received kept, lots exported and imported with alteration detected.
+
+use paraphe::outbox::lot::{export, import};
+use paraphe::outbox::{Filter, Kind, NewItem, Outbox, OutboxError, State};
+use std::path::Path;
+
+fn item<'a>(
+    libelle: &'a str,
+    numero: Option<&'a str>,
+    files: Vec<(String, std::path::PathBuf)>,
+) -> NewItem<'a> {
+    NewItem {
+        genre: Kind::Acte,
+        libelle,
+        siren: Some("210600730"),
+        numero_interne: numero,
+        donnees: serde_json::json!({ "nature": 1, "objet": "Budget primitif é" }),
+        fichiers: files,
+        qui: "secretaire",
+    }
+}
+
+fn write(dir: &Path, name: &str, data: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, data).expect("write");
+    p
+}
+
+#[test]
+fn life_of_an_item_is_journalled_and_survives_reopening() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("donnees/envois.sqlite");
+    let acte = write(dir.path(), "acte.pdf", b"%PDF-1.4 test");
+    let id = {
+        let mut outbox = Outbox::open(&db).expect("open");
+        let id = outbox
+            .add(item(
+                "Délibération 42",
+                Some("DEL2026_42"),
+                vec![("acte".into(), acte.clone())],
+            ))
+            .expect("add");
+        outbox
+            .transition(id, State::Signe, "maire", "signature")
+            .expect("sign");
+        outbox
+            .transition(id, State::EnAttente, "maire", "")
+            .expect("queue");
+        outbox
+            .transition(id, State::EnCours, "envoi", "")
+            .expect("sending");
+        outbox
+            .set_platform_id(id, "4242", "envoi")
+            .expect("platform id");
+        outbox
+            .transition(id, State::Envoye, "envoi", "")
+            .expect("sent");
+        outbox
+            .receive(id, "ar", "034-…-1-2.xml", b"<ARActe/>", "envoi")
+            .expect("ar");
+        outbox
+            .transition(id, State::Acquitte, "envoi", "AR reçu")
+            .expect("ack");
+        // Not allowed: back to a draft after acknowledgement.
+        let err = outbox
+            .transition(id, State::Brouillon, "x", "")
+            .expect_err("invalid");
+        assert!(matches!(
+            err,
+            OutboxError::Transition(State::Acquitte, State::Brouillon)
+        ));
+        assert!(
+            err.to_string().contains("accusé de réception reçu"),
+            "{err}"
+        );
+        id
+    };
+    // Everything is in the file: reopen and read it back.
+    let outbox = Outbox::open(&db).expect("reopen");
+    let item = outbox.get(id).expect("get");
+    assert_eq!(item.etat, State::Acquitte);
+    assert_eq!(item.id_plateforme.as_deref(), Some("4242"));
+    let journal = outbox.journal(id).expect("journal");
+    let states: Vec<_> = journal.iter().filter_map(|j| j.etat_apres).collect();
+    assert_eq!(
+        states,
+        vec![
+            State::Prepare,
+            State::Signe,
+            State::EnAttente,
+            State::EnCours,
+            State::Envoye,
+            State::Acquitte
+        ]
+    );
+    assert!(
+        journal[0]
+            .empreintes
+            .contains(&hex_sha256(b"%PDF-1.4 test"))
+    );
+    assert_eq!(outbox.received(id).expect("received")[0].2, b"<ARActe/>");
+    assert_eq!(outbox.files(id).expect("files")[0].taille, 13);
+    // The file holds user data: private to the user.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&db).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+fn hex_sha256(data: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().expect("stdin").write_all(data)?;
+            c.wait_with_output()
+        })
+        .expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn numero_interne_is_unique_per_collectivite_unless_cancelled() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut outbox = Outbox::open(&dir.path().join("e.sqlite")).expect("open");
+    let first = outbox.add(item("a", Some("N1"), vec![])).expect("first");
+    let err = outbox
+        .add(item("b", Some("N1"), vec![]))
+        .expect_err("duplicate");
+    assert!(matches!(err, OutboxError::NumberUsed(_)), "{err:?}");
+    assert!(err.to_string().contains("« N1 »"));
+    assert!(outbox.number_used("210600730", "N1").expect("used"));
+    outbox
+        .transition(first, State::Annule, "x", "erreur de saisie")
+        .expect("cancel");
+    outbox
+        .add(item("c", Some("N1"), vec![]))
+        .expect("reusable after cancellation");
+}
+
+#[test]
+fn listing_filters_and_pages() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut outbox = Outbox::open(&dir.path().join("e.sqlite")).expect("open");
+    for i in 0..30 {
+        let id = outbox
+            .add(item(&format!("acte {i}"), None, vec![]))
+            .expect("add");
+        if i % 3 == 0 {
+            outbox
+                .transition(id, State::EnAttente, "x", "")
+                .expect("queue");
+        }
+    }
+    let waiting = outbox
+        .list(&Filter {
+            etats: vec![State::EnAttente],
+            ..Default::default()
+        })
+        .expect("list");
+    assert_eq!(waiting.len(), 10);
+    let page = outbox
+        .list(&Filter {
+            limite: Some(7),
+            decalage: 28,
+            ..Default::default()
+        })
+        .expect("page");
+    assert_eq!(page.len(), 2);
+    let counts = outbox.counts().expect("counts");
+    assert!(counts.contains(&(State::EnAttente, 10)) && counts.contains(&(State::Prepare, 20)));
+    assert!(
+        outbox
+            .list(&Filter {
+                genre: Some(Kind::Pes),
+                ..Default::default()
+            })
+            .expect("pes")
+            .is_empty()
+    );
+}
+
+#[test]
+fn lots_travel_between_workstations_and_alteration_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let files = dir.path().join("secretaire");
+    std::fs::create_dir_all(&files).expect("mkdir");
+    let acte = write(&files, "délibération 12.pdf", b"%PDF-1.7 contenu de l'acte");
+    let annexe = write(&files, "annexe.png", b"\x89PNG\r\n\x1a\n...");
+    let mut secretaire = Outbox::open(&dir.path().join("a.sqlite")).expect("open");
+    let a = secretaire
+        .add(item(
+            "Délibération 12",
+            Some("DEL12"),
+            vec![("acte".into(), acte.clone()), ("annexe".into(), annexe)],
+        ))
+        .expect("add");
+    let b = secretaire
+        .add(item("Arrêté 3", Some("ARR3"), vec![]))
+        .expect("add");
+    let lot = dir.path().join("lot-novembre.paraphe");
+    export(&mut secretaire, "Lot de novembre", &[a, b], &lot).expect("export");
+
+    let mut ordonnateur = Outbox::open(&dir.path().join("b.sqlite")).expect("open");
+    let ids = import(
+        &mut ordonnateur,
+        &lot,
+        &dir.path().join("recus"),
+        "ordonnateur",
+    )
+    .expect("import");
+    assert_eq!(ids.len(), 2);
+    let imported = ordonnateur.files(ids[0]).expect("files");
+    assert_eq!(imported.len(), 2);
+    assert_eq!(
+        std::fs::read(&imported[0].chemin).expect("read"),
+        b"%PDF-1.7 contenu de l'acte"
+    );
+    assert_eq!(
+        ordonnateur
+            .get(ids[0])
+            .expect("get")
+            .numero_interne
+            .as_deref(),
+        Some("DEL12")
+    );
+
+    // One byte changed inside the lot: refused, nothing imported.
+    let mut bytes = std::fs::read(&lot).expect("read");
+    let pos = bytes
+        .windows(7)
+        .position(|w| w == b"contenu")
+        .expect("content");
+    bytes[pos] = b'C';
+    let altered = dir.path().join("altere.paraphe");
+    std::fs::write(&altered, &bytes).expect("write");
+    let mut third = Outbox::open(&dir.path().join("c.sqlite")).expect("open");
+    let err = import(&mut third, &altered, &dir.path().join("recus3"), "x").expect_err("altered");
+    assert!(err.to_string().contains("modifié ou abîmé"), "{err}");
+    assert!(third.list(&Filter::default()).expect("list").is_empty());
+    // A manifest edited (libellé changed) is refused too.
+    let mut bytes = std::fs::read(&lot).expect("read");
+    let pos = bytes
+        .windows(6)
+        .position(|w| w == b"Arr\xc3\xaat")
+        .expect("libelle");
+    bytes[pos] = b'B';
+    std::fs::write(&altered, &bytes).expect("write");
+    assert!(import(&mut third, &altered, &dir.path().join("recus4"), "x").is_err());
+    // Importing twice the same acts is refused by the numéro interne rule.
+    let err = import(&mut ordonnateur, &lot, &dir.path().join("recus5"), "x").expect_err("twice");
+    assert!(matches!(err, OutboxError::NumberUsed(_)));
+    // A file changed after preparation is not exported.
+    std::fs::write(&acte, b"autre contenu").expect("write");
+    assert!(export(&mut secretaire, "x", &[a], &dir.path().join("x.paraphe")).is_err());
+}
