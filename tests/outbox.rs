@@ -265,3 +265,60 @@ fn lots_travel_between_workstations_and_alteration_is_refused() {
     std::fs::write(&acte, b"autre contenu").expect("write");
     assert!(export(&mut secretaire, "x", &[a], &dir.path().join("x.paraphe")).is_err());
 }
+
+#[test]
+fn command_line_lists_exports_and_imports() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let poste_a = dir.path().join("a");
+    let poste_b = dir.path().join("b");
+    let acte = write(dir.path(), "acte.pdf", b"%PDF-1.4 acte");
+    {
+        let mut outbox = Outbox::open(&poste_a.join("envois.sqlite")).expect("open");
+        outbox
+            .add(item(
+                "Délibération 1",
+                Some("D1"),
+                vec![("acte".into(), acte)],
+            ))
+            .expect("add");
+    }
+    let run = |data: &Path, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .args(args)
+            .env("PARAPHE_DONNEES", data)
+            .env("PARAPHE_CONFIG", data.join("absent.toml"))
+            .output()
+            .expect("run paraphe")
+    };
+    let out = run(&poste_a, &["envois", "lister", "--json"]);
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["envois"][0]["etat"], "prepare");
+    assert_eq!(doc["envois"][0]["numero_interne"], "D1");
+    let lot = dir.path().join("lot.paraphe");
+    let id = doc["envois"][0]["id"].to_string();
+    assert!(
+        run(
+            &poste_a,
+            &["envois", "exporter", &id, "-o", &lot.to_string_lossy()]
+        )
+        .status
+        .success()
+    );
+    let out = run(&poste_b, &["envois", "importer", &lot.to_string_lossy()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &poste_b,
+        &["envois", "lister", "--etat", "prepare", "--json"],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["envois"].as_array().map(Vec::len), Some(1));
+    // Imported twice: refused with the numéro interne rule, exit 1.
+    let out = run(&poste_b, &["envois", "importer", &lot.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("« D1 »"));
+}

@@ -1,6 +1,7 @@
 //! The command line: one module per command group, thin over the library.
 
 pub mod cartes;
+pub mod envois;
 pub mod pes;
 
 use crate::card::pin::{PinPrompt, StdinPrompt, TerminalPrompt};
@@ -49,6 +50,20 @@ pub enum Command {
     /// Hélios : lire, contrôler un PES_Aller.
     #[command(subcommand)]
     Pes(Box<PesCommand>),
+    /// La boîte d'envoi : lister, exporter et importer des lots.
+    #[command(subcommand)]
+    Envois(Box<EnvoisCommand>),
+}
+
+#[derive(Debug, Subcommand)]
+#[command(help_template = HELP_TEMPLATE, next_help_heading = "Options")]
+pub enum EnvoisCommand {
+    /// Liste les envois, les plus récents d'abord.
+    Lister(envois::ListArgs),
+    /// Exporte des envois dans un lot (un fichier) pour un autre poste.
+    Exporter(envois::ExportArgs),
+    /// Importe un lot exporté par un autre poste (refusé s'il a été modifié).
+    Importer(envois::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +190,11 @@ pub fn run(command: Command) -> i32 {
             PesCommand::Signer(args) => pes::signer(&args),
             PesCommand::Verifier(args) => pes::verifier(&args),
             PesCommand::Acquit(args) => pes::acquit(&args.fichier, args.json),
+        },
+        Command::Envois(e) => match *e {
+            EnvoisCommand::Lister(args) => envois::lister(&args),
+            EnvoisCommand::Exporter(args) => envois::exporter(&args),
+            EnvoisCommand::Importer(args) => envois::importer(&args),
         },
     }
 }

@@ -1,38 +1,138 @@
-//! The window (iced). For now the home screen frame; screens grow with the library.
+//! The window (iced). Screens are thin: they send messages and show results; card, disk and
+//! network work runs on worker threads through [`background`], never on the UI thread.
+
+mod screen;
+mod theme;
 
 use crate::messages::t;
-use iced::widget::{column, container, text};
-use iced::{Element, Length};
+use iced::widget::{button, column, container, row, text};
+use iced::{Element, Length, Task};
+use screen::{certificats, envois, helios};
 
-#[derive(Debug, Default)]
-struct Paraphe;
+/// Run blocking library work on its own thread; the UI awaits the result without freezing.
+pub(crate) fn background<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> impl std::future::Future<Output = Option<T>> {
+    let (tx, rx) = iced::futures::channel::oneshot::channel();
+    std::thread::spawn(move || {
+        // The receiver may be gone if the window closed: nothing to do then.
+        let _ = tx.send(work());
+    });
+    async move { rx.await.ok() }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Screen {
+    #[default]
+    Accueil,
+    Helios,
+    Envois,
+    Certificats,
+}
+
+#[derive(Default)]
+struct Paraphe {
+    screen: Screen,
+    helios: helios::State,
+    certificats: certificats::State,
+    envois: envois::State,
+}
 
 #[derive(Debug, Clone)]
-enum Message {}
+enum Message {
+    Show(Screen),
+    Helios(helios::Message),
+    Certificats(certificats::Message),
+    Envois(envois::Message),
+}
 
 impl Paraphe {
-    fn update(&mut self, message: Message) {
-        match message {}
+    fn boot() -> (Self, Task<Message>) {
+        let mut app = Paraphe::default();
+        // The home screen needs the outbox counts and the certificates: fetch both off-thread.
+        let mut tasks = vec![
+            envois::refresh().map(Message::Envois),
+            certificats::scan().map(Message::Certificats),
+        ];
+        // For screenshots, demos and support: start on a given screen, with a PES already open.
+        app.screen = match std::env::var("PARAPHE_ECRAN").as_deref() {
+            Ok("helios") => Screen::Helios,
+            Ok("envois") => Screen::Envois,
+            Ok("certificats") => Screen::Certificats,
+            _ => Screen::Accueil,
+        };
+        if let Ok(path) = std::env::var("PARAPHE_PES") {
+            let _ = app.helios.update(helios::Message::PathChanged(path));
+            tasks.push(
+                app.helios
+                    .update(helios::Message::Open)
+                    .map(Message::Helios),
+            );
+        }
+        (app, Task::batch(tasks))
+    }
+
+    fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Show(screen) => {
+                self.screen = screen;
+                match screen {
+                    Screen::Envois | Screen::Accueil => envois::refresh().map(Message::Envois),
+                    _ => Task::none(),
+                }
+            }
+            Message::Helios(m) => self.helios.update(m).map(Message::Helios),
+            Message::Certificats(m) => self.certificats.update(m).map(Message::Certificats),
+            Message::Envois(m) => self.envois.update(m).map(Message::Envois),
+        }
     }
 
     fn view(&self) -> Element<'_, Message> {
-        container(
+        let nav = |label: &str, screen: Screen| {
+            let b = button(text(t(label)).size(theme::TEXT))
+                .width(Length::Fill)
+                .padding(theme::PAD);
+            let b = b.on_press(Message::Show(screen));
+            if self.screen == screen {
+                b.style(button::primary)
+            } else {
+                b.style(button::text)
+            }
+        };
+        let sidebar = container(
             column![
-                text(t("application.titre")).size(32),
-                text(t("application.sous_titre")).size(16),
+                text(t("application.titre")).size(theme::TITLE),
+                nav("gui.nav_accueil", Screen::Accueil),
+                nav("gui.nav_helios", Screen::Helios),
+                nav("gui.nav_envois", Screen::Envois),
+                nav("gui.nav_certificats", Screen::Certificats),
             ]
-            .spacing(8),
+            .spacing(theme::GAP),
         )
-        .padding(24)
-        .width(Length::Fill)
+        .width(220)
         .height(Length::Fill)
+        .padding(theme::PAD)
+        .style(container::rounded_box);
+        let content: Element<'_, Message> = match self.screen {
+            Screen::Accueil => screen::accueil::view(&self.envois, &self.certificats),
+            Screen::Helios => self.helios.view().map(Message::Helios),
+            Screen::Envois => self.envois.view().map(Message::Envois),
+            Screen::Certificats => self.certificats.view().map(Message::Certificats),
+        };
+        row![
+            sidebar,
+            container(content)
+                .padding(theme::PAD * 2.0)
+                .width(Length::Fill)
+                .height(Length::Fill)
+        ]
         .into()
     }
 }
 
 /// Open the window and run until it is closed.
 pub fn run() -> iced::Result {
-    iced::application(Paraphe::default, Paraphe::update, Paraphe::view)
+    iced::application(Paraphe::boot, Paraphe::update, Paraphe::view)
         .title(|_: &Paraphe| t("application.titre"))
         .window_size((1280.0, 800.0))
         .run()

@@ -1,0 +1,6 @@
+//! One module per screen; each has its own `State`, `Message` and `update` returning a `Task`.
+
+pub mod accueil;
+pub mod certificats;
+pub mod envois;
+pub mod helios;
