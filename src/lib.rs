@@ -2,6 +2,7 @@
 //! user's smart card. Everything here works without the window (`gui` feature); the command line
 //! and the window are thin layers over this library.
 
+pub mod actes;
 pub mod card;
 pub mod certs;
 pub mod cli;

@@ -11,6 +11,53 @@ pub struct Settings {
     pub carte: CardSettings,
     pub verification: VerificationSettings,
     pub pes: PesSettings,
+    pub collectivite: CollectiviteSettings,
+}
+
+/// The collectivité that sends acts (ACTES envelope) and how its archives are named.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CollectiviteSettings {
+    /// SIREN, 9 digits.
+    pub siren: Option<String>,
+    /// Département on 3 characters (`034`, `02A`, `974`).
+    pub departement: Option<String>,
+    /// Arrondissement, 1 digit.
+    pub arrondissement: Option<String>,
+    /// Nature of the collectivité, 2 digits.
+    pub nature: Option<String>,
+    pub referent_nom: Option<String>,
+    pub referent_telephone: Option<String>,
+    pub referent_email: Option<String>,
+    /// Addresses the préfecture answers to.
+    pub emails_retour: Vec<String>,
+    /// Prefix of archive names (`SIC` for STELA).
+    pub trigramme: String,
+    /// Application name of envelope names (`TACT` in S²LOW, `EACT` in STELA).
+    pub application: String,
+    /// Largest envoi accepted, in bytes (20 Mo in the service description).
+    pub limite_envoi_octets: u64,
+    /// How archive members are named: `s2low` (decision date) or `stela` (current date).
+    pub style_noms: crate::actes::names::StyleNoms,
+}
+
+impl Default for CollectiviteSettings {
+    fn default() -> Self {
+        CollectiviteSettings {
+            siren: None,
+            departement: None,
+            arrondissement: None,
+            nature: None,
+            referent_nom: None,
+            referent_telephone: None,
+            referent_email: None,
+            emails_retour: Vec::new(),
+            trigramme: "PAR".to_owned(),
+            application: "TACT".to_owned(),
+            limite_envoi_octets: 20_000_000,
+            style_noms: crate::actes::names::StyleNoms::S2low,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -1,5 +1,7 @@
 //! The command line: one module per command group, thin over the library.
 
+pub mod actes;
+pub mod actes_lire;
 pub mod cartes;
 pub mod envois;
 pub mod pes;
@@ -53,6 +55,20 @@ pub enum Command {
     /// La boîte d'envoi : lister, exporter et importer des lots.
     #[command(subcommand)]
     Envois(Box<EnvoisCommand>),
+    /// ACTES : contrôler et préparer un acte, lire ce que la préfecture renvoie.
+    #[command(subcommand)]
+    Actes(Box<ActesCommand>),
+}
+
+#[derive(Debug, Subcommand)]
+#[command(help_template = HELP_TEMPLATE, next_help_heading = "Options")]
+pub enum ActesCommand {
+    /// Contrôle un acte et ses fichiers ; code de sortie 0 si aucun problème bloquant.
+    Controler(Box<actes::ActesArgs>),
+    /// Contrôle puis construit l'archive de télétransmission (.tar.gz).
+    Preparer(Box<actes::ActesArgs>),
+    /// Lit un message ACTES (accusé de réception, courrier, classification…), une enveloppe ou une archive.
+    Lire(actes_lire::ActesLireArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +211,11 @@ pub fn run(command: Command) -> i32 {
             EnvoisCommand::Lister(args) => envois::lister(&args),
             EnvoisCommand::Exporter(args) => envois::exporter(&args),
             EnvoisCommand::Importer(args) => envois::importer(&args),
+        },
+        Command::Actes(a) => match *a {
+            ActesCommand::Controler(args) => actes::controler(&args),
+            ActesCommand::Preparer(args) => actes::preparer(&args),
+            ActesCommand::Lire(args) => actes_lire::lire(&args),
         },
     }
 }

@@ -1,0 +1,366 @@
+//! The archive a tiers de télétransmission sends to the ministry: a flat `.tar.gz` holding the
+//! envelope (`EnveloppeCLMISILL`), the business message (`Acte`, type 1-1), the act and its
+//! annexes renamed by [`names`](super::names).
+//!
+//! The XML is written in ISO-8859-1 as S²LOW does, accents as single bytes; a character outside
+//! Latin-1 (« œ », « € », a typographic dash) becomes a character reference, so nothing is lost.
+//! Detached signatures of the files (CMS, DER) go where the schema puts them:
+//! `Document/Signature` and `Annexe/Signature`, in base64.
+//!
+//! The archive is written to a temporary file in the destination folder and renamed at the end:
+//! a failure leaves nothing behind. Each file is copied in a stream and its SHA-256 compared with
+//! the one computed when it was checked, so that the archive holds exactly what was checked.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use time::Date;
+
+use super::model::{Acte, Collectivite, NS_ACTES, NS_INSEE, Piece, iso_date};
+use super::names::{NameError, Nommage, Noms, names};
+use crate::messages::tf;
+
+/// Detached signatures (CMS, DER) of the act file and of each annex, in the order of the act.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signatures {
+    pub document: Option<Vec<u8>>,
+    /// One entry per annex (missing entries mean "no signature").
+    pub annexes: Vec<Option<Vec<u8>>>,
+}
+
+impl Signatures {
+    fn annex(&self, i: usize) -> Option<&[u8]> {
+        self.annexes.get(i).and_then(|s| s.as_deref())
+    }
+}
+
+/// When the archive is sent and its serial number that day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Envoi {
+    pub date: Date,
+    pub serial: u32,
+}
+
+/// An archive written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArchiveConstruite {
+    pub chemin: PathBuf,
+    pub noms: Noms,
+    pub taille: u64,
+}
+
+/// Why the archive could not be written. Nothing is left behind in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("{}", match .0 {
+        NameError::Serial(n) => tf("actes.archive.serie", &[("serie", &n.to_string())]),
+        NameError::Part(p) => tf("actes.archive.nom", &[("valeur", p)]),
+    })]
+    Names(NameError),
+    #[error("{}", tf("actes.archive.existe", &[("chemin", .0)]))]
+    Exists(String),
+    #[error("{}", tf("actes.archive.ecriture", &[("chemin", .chemin), ("detail", .detail)]))]
+    Io { chemin: String, detail: String },
+    #[error("{}", tf("actes.archive.modifie", &[("fichier", .0)]))]
+    Changed(String),
+    #[error("{}", tf("actes.archive.trop_grosse", &[("taille", &super::files::human_size(*.taille)), ("limite", &super::files::human_size(*.limite))]))]
+    TooLarge { taille: u64, limite: u64 },
+}
+
+/// XML text in ISO-8859-1: Latin-1 characters as one byte each, others as character references.
+struct Latin1 {
+    out: Vec<u8>,
+}
+
+impl Latin1 {
+    fn new() -> Latin1 {
+        let mut out = Vec::with_capacity(2048);
+        out.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n");
+        Latin1 { out }
+    }
+
+    /// Markup we write ourselves (ASCII).
+    fn raw(&mut self, s: &str) -> &mut Self {
+        self.out.extend_from_slice(s.as_bytes());
+        self
+    }
+
+    /// Character data or attribute value, escaped. In attributes, white space other than the
+    /// space is written as a reference so that attribute normalisation keeps it.
+    fn escaped(&mut self, s: &str, attribute: bool) -> &mut Self {
+        for c in s.chars() {
+            let code = u32::from(c);
+            match c {
+                '&' => self.out.extend_from_slice(b"&amp;"),
+                '<' => self.out.extend_from_slice(b"&lt;"),
+                '>' => self.out.extend_from_slice(b"&gt;"),
+                '"' if attribute => self.out.extend_from_slice(b"&quot;"),
+                '\r' => self.out.extend_from_slice(b"&#13;"),
+                '\t' | '\n' if attribute => {
+                    self.out.extend_from_slice(format!("&#{code};").as_bytes())
+                }
+                // Latin-1 is the first 256 code points: the byte is the code point.
+                _ if code <= 0xFF => self.out.push(code as u8),
+                _ => self.out.extend_from_slice(format!("&#{code};").as_bytes()),
+            }
+        }
+        self
+    }
+
+    fn text(&mut self, s: &str) -> &mut Self {
+        self.escaped(s, false)
+    }
+
+    fn attr(&mut self, name: &str, value: &str) -> &mut Self {
+        self.raw(" ")
+            .raw(name)
+            .raw("=\"")
+            .escaped(value, true)
+            .raw("\"")
+    }
+
+    /// `<name>text</name>` on its own line.
+    fn element(&mut self, indent: &str, name: &str, text: &str) -> &mut Self {
+        self.raw(indent)
+            .raw("<")
+            .raw(name)
+            .raw(">")
+            .text(text)
+            .raw("</")
+            .raw(name)
+            .raw(">\n")
+    }
+
+    fn root_namespaces(&mut self) -> &mut Self {
+        self.attr("xmlns:actes", NS_ACTES)
+            .attr("xmlns:insee", NS_INSEE)
+            .attr("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
+            .attr("xsi:schemaLocation", &format!("{NS_ACTES} actesv1_1.xsd"))
+    }
+}
+
+fn signed_file(x: &mut Latin1, indent: &str, element: &str, name: &str, signature: Option<&[u8]>) {
+    let inner = format!("{indent}  ");
+    x.raw(indent).raw("<").raw(element).raw(">\n");
+    x.element(&inner, "actes:NomFichier", name);
+    if let Some(sig) = signature {
+        x.element(
+            &inner,
+            "actes:Signature",
+            &openssl::base64::encode_block(sig),
+        );
+    }
+    x.raw(indent).raw("</").raw(element).raw(">\n");
+}
+
+/// The business message `Acte` (1-1).
+pub fn message_xml(acte: &Acte, noms: &Noms, signatures: &Signatures) -> Vec<u8> {
+    let mut x = Latin1::new();
+    x.raw("<actes:Acte").root_namespaces();
+    x.attr("actes:Date", &iso_date(acte.date_decision))
+        .attr("actes:NumeroInterne", &acte.numero)
+        .attr("actes:CodeNatureActe", &acte.nature.code().to_string())
+        .raw(">\n");
+    for (i, level) in acte.matiere.levels().iter().enumerate() {
+        let name = format!("actes:CodeMatiere{}", i + 1);
+        x.raw("  <")
+            .raw(&name)
+            .attr("actes:CodeMatiere", &level.to_string())
+            .raw("/>\n");
+    }
+    x.element("  ", "actes:Objet", &acte.objet);
+    x.element(
+        "  ",
+        "actes:ClassificationDateVersion",
+        &iso_date(acte.classification_date),
+    );
+    signed_file(
+        &mut x,
+        "  ",
+        "actes:Document",
+        &noms.document,
+        signatures.document.as_deref(),
+    );
+    x.raw("  <actes:Annexes")
+        .attr("actes:Nombre", &acte.annexes.len().to_string());
+    if noms.annexes.is_empty() {
+        x.raw("/>\n");
+    } else {
+        x.raw(">\n");
+        for (i, name) in noms.annexes.iter().enumerate() {
+            signed_file(&mut x, "    ", "actes:Annexe", name, signatures.annex(i));
+        }
+        x.raw("  </actes:Annexes>\n");
+    }
+    x.element(
+        "  ",
+        "actes:DocumentPapier",
+        if acte.document_papier { "O" } else { "N" },
+    );
+    x.raw("</actes:Acte>\n");
+    x.out
+}
+
+/// The envelope `EnveloppeCLMISILL`.
+pub fn envelope_xml(collectivite: &Collectivite, noms: &Noms) -> Vec<u8> {
+    let c = collectivite;
+    let mut x = Latin1::new();
+    x.raw("<actes:EnveloppeCLMISILL")
+        .root_namespaces()
+        .raw(">\n  <actes:Emetteur>\n    <actes:IDCL")
+        .attr("insee:SIREN", &c.siren)
+        .attr("actes:Departement", &c.departement)
+        .attr("actes:Arrondissement", &c.arrondissement)
+        .attr("actes:Nature", &c.nature)
+        .raw("/>\n");
+    if c.has_referent() {
+        x.raw("    <actes:Referent>\n");
+        if let Some(v) = &c.referent_nom {
+            x.element("      ", "actes:Nom", v);
+        }
+        if let Some(v) = &c.referent_telephone {
+            x.element("      ", "actes:Telephone", v);
+        }
+        if let Some(v) = &c.referent_email {
+            x.element("      ", "actes:Email", v);
+        }
+        x.raw("    </actes:Referent>\n");
+    }
+    x.raw("  </actes:Emetteur>\n  <actes:AdressesRetour>\n");
+    for email in &c.emails_retour {
+        x.element("    ", "actes:Email", email);
+    }
+    x.raw("  </actes:AdressesRetour>\n  <actes:FormulairesEnvoyes>\n    <actes:Formulaire>\n");
+    x.element("      ", "actes:NomFichier", &noms.message);
+    x.raw("    </actes:Formulaire>\n  </actes:FormulairesEnvoyes>\n</actes:EnveloppeCLMISILL>\n");
+    x.out
+}
+
+/// Reads exactly what it is given and hashes it on the way.
+struct Hashing<R> {
+    inner: R,
+    hasher: openssl::sha::Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Builds the archive of `acte` at `destination` (a folder: the archive gets its standard name
+/// there; otherwise the file to write). Refuses to replace an existing file. `limite` bounds the
+/// archive's size.
+pub fn build(
+    acte: &Acte,
+    collectivite: &Collectivite,
+    nommage: &Nommage,
+    envoi: Envoi,
+    signatures: &Signatures,
+    destination: &Path,
+    limite: u64,
+) -> Result<ArchiveConstruite, ArchiveError> {
+    let noms = names(acte, collectivite, nommage, envoi.date, envoi.serial)
+        .map_err(ArchiveError::Names)?;
+    let target = if destination.is_dir() {
+        destination.join(&noms.archive)
+    } else {
+        destination.to_owned()
+    };
+    let shown = target.display().to_string();
+    let io = |e: std::io::Error| ArchiveError::Io {
+        chemin: shown.clone(),
+        detail: e.to_string(),
+    };
+    if target.exists() {
+        return Err(ArchiveError::Exists(shown));
+    }
+    let folder = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    // Same folder as the target: the final rename cannot cross file systems.
+    let temp = tempfile::Builder::new()
+        .prefix(".paraphe-")
+        .suffix(".tar.gz.tmp")
+        .tempfile_in(&folder)
+        .map_err(io)?;
+    let mtime = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let gz = flate2::write::GzEncoder::new(
+        BufWriter::new(temp.as_file()),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    let header = |size: u64| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_mtime(mtime);
+        h.set_entry_type(tar::EntryType::Regular);
+        h
+    };
+    let envelope = envelope_xml(collectivite, &noms);
+    let message = message_xml(acte, &noms, signatures);
+    for (name, bytes) in [(&noms.enveloppe, &envelope), (&noms.message, &message)] {
+        tar.append_data(&mut header(bytes.len() as u64), name, bytes.as_slice())
+            .map_err(io)?;
+    }
+    let files: Vec<(&Piece, &String)> = std::iter::once((&acte.document, &noms.document))
+        .chain(acte.annexes.iter().zip(noms.annexes.iter()))
+        .collect();
+    for (piece, name) in files {
+        let fichier = super::files::display_name(&piece.chemin);
+        let file = File::open(&piece.chemin).map_err(|e| ArchiveError::Io {
+            chemin: piece.chemin.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let len = file.metadata().map(|m| m.len()).map_err(io)?;
+        if len != piece.taille {
+            return Err(ArchiveError::Changed(fichier));
+        }
+        let mut reader = Hashing {
+            inner: file.take(piece.taille),
+            hasher: openssl::sha::Sha256::new(),
+        };
+        tar.append_data(&mut header(piece.taille), name, &mut reader)
+            .map_err(|e| {
+                // A file that shrank makes tar fail for want of bytes: say it changed.
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    ArchiveError::Changed(fichier.clone())
+                } else {
+                    io(e)
+                }
+            })?;
+        if reader.hasher.finish() != piece.sha256 {
+            return Err(ArchiveError::Changed(fichier));
+        }
+    }
+    let gz = tar.into_inner().map_err(io)?;
+    let mut writer = gz.finish().map_err(io)?;
+    writer.flush().map_err(io)?;
+    drop(writer);
+    temp.as_file().sync_all().map_err(io)?;
+    let taille = temp.as_file().metadata().map_err(io)?.len();
+    if taille > limite {
+        return Err(ArchiveError::TooLarge { taille, limite });
+    }
+    temp.persist_noclobber(&target).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            ArchiveError::Exists(shown.clone())
+        } else {
+            io(e.error)
+        }
+    })?;
+    Ok(ArchiveConstruite {
+        chemin: target,
+        noms,
+        taille,
+    })
+}
