@@ -137,3 +137,87 @@ pub fn run() -> iced::Result {
         .window_size((1280.0, 800.0))
         .run()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The window's main paths in iced's headless simulator: what the user sees, and the
+    //! messages their clicks and keys produce.
+    use super::*;
+    use iced_test::simulator;
+
+    fn sample(name: &str) -> Option<std::path::PathBuf> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/conformance/pes/samples")
+            .join(name);
+        if path.is_file() {
+            Some(path)
+        } else if std::env::var_os("CI").is_some() {
+            panic!("../shared/conformance is missing: CI must have it");
+        } else {
+            eprintln!("SKIPPED: ../shared/conformance is missing");
+            None
+        }
+    }
+
+    #[test]
+    fn navigation_buttons_send_the_screen_to_show() {
+        let app = Paraphe::default();
+        let mut ui = simulator(app.view());
+        ui.click(t("gui.nav_envois").as_str())
+            .expect("Envois button");
+        ui.click(t("gui.nav_helios").as_str())
+            .expect("Hélios button");
+        let shown: Vec<Screen> = ui
+            .into_messages()
+            .filter_map(|m| match m {
+                Message::Show(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(shown, vec![Screen::Envois, Screen::Helios]);
+    }
+
+    #[test]
+    fn helios_path_typed_then_enter_opens_the_file() {
+        let mut state = helios::State::default();
+        let mut ui = simulator(state.view());
+        ui.click(t("gui.helios_chemin").as_str())
+            .expect("path field");
+        ui.typewrite("/tmp/pes.xml");
+        ui.tap_key(iced::keyboard::key::Named::Enter);
+        let messages: Vec<helios::Message> = ui.into_messages().collect();
+        assert!(
+            matches!(messages.last(), Some(helios::Message::Open)),
+            "{messages:?}"
+        );
+        for m in messages {
+            if let helios::Message::PathChanged(_) = &m {
+                let _ = state.update(m);
+            }
+        }
+        assert!(state.path().ends_with("pes.xml"));
+    }
+
+    #[test]
+    fn helios_shows_each_bordereau_with_declared_and_computed_amounts() {
+        let Some(path) = sample("pes_aller_ok.xml") else {
+            return;
+        };
+        let summary = crate::pes::inspect_file(&path).expect("summary");
+        let findings =
+            crate::pes::checks::check(&summary, crate::pes::checks::Intent::SignBordereaux);
+        let mut state = helios::State::default();
+        let _ = state.update(helios::Message::Opened(Some(Ok((
+            std::sync::Arc::new(summary),
+            findings,
+        )))));
+        let mut ui = simulator(state.view());
+        ui.find("bordereau n° 12345 (exercice 2009, Id BORD1093357910)")
+            .expect("bordereau row");
+        // Computed total with the declared one beside it (they differ in this sample).
+        ui.find("39\u{202f}724,75 € (75\u{202f}724,75 €)")
+            .expect("amounts in French");
+        ui.find(t("gui.constats").as_str())
+            .expect("findings heading");
+    }
+}

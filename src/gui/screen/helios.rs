@@ -29,6 +29,11 @@ pub enum Message {
 }
 
 impl State {
+    /// The path typed so far.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::PathChanged(p) => {
