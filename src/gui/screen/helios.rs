@@ -29,7 +29,8 @@ pub enum Message {
 }
 
 impl State {
-    /// The path typed so far.
+    /// The path typed so far (for tests).
+    #[cfg(test)]
     pub fn path(&self) -> &str {
         &self.path
     }
