@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use time::Date;
 
+use super::answers::{Answer, AnswerError, OutputEncoding};
 use super::model::{Acte, Collectivite, NS_ACTES, NS_INSEE, Piece, iso_date};
-use super::names::{NameError, Nommage, Noms, names};
+use super::names::{NameError, Nommage, Noms, archive_name, envelope_name, names};
 use crate::messages::tf;
 
 /// Detached signatures (CMS, DER) of the act file and of each annex, in the order of the act.
@@ -205,6 +206,12 @@ pub fn message_xml(acte: &Acte, noms: &Noms, signatures: &Signatures) -> Vec<u8>
 
 /// The envelope `EnveloppeCLMISILL`.
 pub fn envelope_xml(collectivite: &Collectivite, noms: &Noms) -> Vec<u8> {
+    envelope_for_message(collectivite, &noms.message)
+}
+
+/// The envelope `EnveloppeCLMISILL` sending the business message `message` (an act's or an
+/// answer's).
+pub fn envelope_for_message(collectivite: &Collectivite, message: &str) -> Vec<u8> {
     let c = collectivite;
     let mut x = Latin1::new();
     x.raw("<actes:EnveloppeCLMISILL")
@@ -233,7 +240,7 @@ pub fn envelope_xml(collectivite: &Collectivite, noms: &Noms) -> Vec<u8> {
         x.element("    ", "actes:Email", email);
     }
     x.raw("  </actes:AdressesRetour>\n  <actes:FormulairesEnvoyes>\n    <actes:Formulaire>\n");
-    x.element("      ", "actes:NomFichier", &noms.message);
+    x.element("      ", "actes:NomFichier", message);
     x.raw("    </actes:Formulaire>\n  </actes:FormulairesEnvoyes>\n</actes:EnveloppeCLMISILL>\n");
     x.out
 }
@@ -363,4 +370,162 @@ pub fn build(
         noms,
         taille,
     })
+}
+
+/// An answer's archive written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReponseConstruite {
+    pub chemin: PathBuf,
+    pub archive: String,
+    pub enveloppe: String,
+    pub message: String,
+    pub documents: Vec<String>,
+    pub taille: u64,
+}
+
+/// Why an answer's archive could not be written. Nothing is left behind in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerArchiveError {
+    #[error("{0}")]
+    Answer(#[from] AnswerError),
+    #[error("{0}")]
+    File(#[from] super::files::FileProblem),
+    #[error("{0}")]
+    Archive(#[from] ArchiveError),
+}
+
+/// Builds the archive of an answer (2-2, 3-x, 4-x, 6-1) as a tiers de télétransmission sends
+/// it: the collectivité's envelope listing the answer's message, the message, and the
+/// documents (PDF, JPEG or PNG, judged by content) named `{IDActe}-{code}_{n}.{ext}`.
+/// `answer.documents` is ignored: the names come from `fichiers`. `destination` is a folder
+/// (the archive gets its standard name there) or the file to write; an existing file is never
+/// replaced. Each document is read once, checked, and those very bytes go in the archive.
+#[allow(clippy::too_many_arguments)]
+pub fn build_answer(
+    answer: &Answer,
+    fichiers: &[PathBuf],
+    collectivite: &Collectivite,
+    nommage: &Nommage,
+    envoi: Envoi,
+    destination: &Path,
+    limite: u64,
+) -> Result<ReponseConstruite, AnswerArchiveError> {
+    use super::files::{inspect_bytes, read_limited};
+    use super::model::Format;
+    let accepted = [Format::Pdf, Format::Jpeg, Format::Png];
+    let attendu = crate::messages::t("actes.regles.attendu_annexe");
+    // The count first: no need to read files for an answer that cannot carry them.
+    let mut answer = Answer {
+        documents: fichiers
+            .iter()
+            .enumerate()
+            .map(|(i, _)| answer.document_file_name(i + 1, "pdf"))
+            .collect(),
+        ..answer.clone()
+    };
+    answer.check()?;
+    let mut contents = Vec::with_capacity(fichiers.len());
+    let mut names = Vec::with_capacity(fichiers.len());
+    let mut total: u64 = 0;
+    for (i, path) in fichiers.iter().enumerate() {
+        let nom = super::files::display_name(path);
+        let bytes = read_limited(path, limite.saturating_sub(total))?;
+        let info = inspect_bytes(&nom, &bytes, limite, &accepted, &attendu)?;
+        total = total.saturating_add(info.taille);
+        names.push(answer.document_file_name(i + 1, info.format.extension()));
+        contents.push(bytes);
+    }
+    answer.documents = names;
+    let message = answer.to_xml(OutputEncoding::Latin1)?;
+    let enveloppe = envelope_name(
+        &nommage.application,
+        &collectivite.siren,
+        envoi.date,
+        envoi.serial,
+    )
+    .map_err(ArchiveError::Names)?;
+    let archive = archive_name(&nommage.trigramme, &enveloppe).map_err(ArchiveError::Names)?;
+    let target = if destination.is_dir() {
+        destination.join(&archive)
+    } else {
+        destination.to_owned()
+    };
+    let envelope = envelope_for_message(collectivite, &answer.file_name());
+    let message_name = answer.file_name();
+    let mut entries: Vec<(&str, &[u8])> = vec![
+        (enveloppe.as_str(), envelope.as_slice()),
+        (message_name.as_str(), message.as_slice()),
+    ];
+    for (name, bytes) in answer.documents.iter().zip(contents.iter()) {
+        entries.push((name.as_str(), bytes.as_slice()));
+    }
+    let taille = write_tar_gz(&target, &entries, limite)?;
+    Ok(ReponseConstruite {
+        chemin: target,
+        archive,
+        enveloppe,
+        message: message_name,
+        documents: answer.documents,
+        taille,
+    })
+}
+
+/// Writes a flat `.tar.gz` of `entries` to a temporary file beside `target`, then renames it
+/// (never replacing an existing file). Returns the archive's size.
+fn write_tar_gz(
+    target: &Path,
+    entries: &[(&str, &[u8])],
+    limite: u64,
+) -> Result<u64, ArchiveError> {
+    let shown = target.display().to_string();
+    let io = |e: std::io::Error| ArchiveError::Io {
+        chemin: shown.clone(),
+        detail: e.to_string(),
+    };
+    if target.exists() {
+        return Err(ArchiveError::Exists(shown));
+    }
+    let folder = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".paraphe-")
+        .suffix(".tar.gz.tmp")
+        .tempfile_in(&folder)
+        .map_err(io)?;
+    let mtime = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let gz = flate2::write::GzEncoder::new(
+        BufWriter::new(temp.as_file()),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    for (name, bytes) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(mtime);
+        h.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut h, name, *bytes).map_err(io)?;
+    }
+    let gz = tar.into_inner().map_err(io)?;
+    let mut writer = gz.finish().map_err(io)?;
+    writer.flush().map_err(io)?;
+    drop(writer);
+    temp.as_file().sync_all().map_err(io)?;
+    let taille = temp.as_file().metadata().map_err(io)?.len();
+    if taille > limite {
+        return Err(ArchiveError::TooLarge { taille, limite });
+    }
+    temp.persist_noclobber(target).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            ArchiveError::Exists(shown.clone())
+        } else {
+            io(e.error)
+        }
+    })?;
+    Ok(taille)
 }

@@ -335,34 +335,33 @@ impl FileKind {
     }
 }
 
-/// The kind of a file from its content.
+/// The kind of a file from its content: the magic bytes are those of
+/// [`files::detect`](super::files::detect); a tar is recognised first (its first member may be a
+/// PDF whose header falls in the first kilobyte), and anything starting with `<` is given to the
+/// XML reader, which says what is wrong with it.
 pub fn detect_kind(bytes: &[u8]) -> FileKind {
-    let head = &bytes[..bytes.len().min(1024)];
-    if head.starts_with(b"%PDF-") || memchr::memmem::find(head, b"%PDF-").is_some() {
-        return FileKind::Pdf;
-    }
-    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return FileKind::Png;
-    }
-    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return FileKind::Jpeg;
-    }
-    if head.starts_with(&[0x1F, 0x8B]) {
-        return FileKind::Gzip;
-    }
-    if head.starts_with(b"PK\x03\x04") {
-        return FileKind::Zip;
-    }
+    use super::files::{Detected, SNIFF_LEN, detect};
+    let head = &bytes[..bytes.len().min(SNIFF_LEN)];
     if head.len() >= 262 && &head[257..262] == b"ustar" {
         return FileKind::Tar;
     }
-    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    match text
-        .iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-    {
-        Some(b'<') => FileKind::Xml,
-        _ => FileKind::Inconnu,
+    match detect(head) {
+        Detected::Pdf => FileKind::Pdf,
+        Detected::Png => FileKind::Png,
+        Detected::Jpeg => FileKind::Jpeg,
+        Detected::Gzip => FileKind::Gzip,
+        Detected::Zip | Detected::OfficeOpenXml | Detected::OpenDocument => FileKind::Zip,
+        Detected::Xml => FileKind::Xml,
+        _ => {
+            let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+            match text
+                .iter()
+                .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                Some(b'<') => FileKind::Xml,
+                _ => FileKind::Inconnu,
+            }
+        }
     }
 }
 

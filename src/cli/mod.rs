@@ -1,7 +1,9 @@
 //! The command line: one module per command group, thin over the library.
 
 pub mod actes;
+pub mod actes_classification;
 pub mod actes_lire;
+pub mod actes_repondre;
 pub mod cartes;
 pub mod envois;
 pub mod pes;
@@ -69,6 +71,13 @@ pub enum ActesCommand {
     Preparer(Box<actes::ActesArgs>),
     /// Lit un message ACTES (accusé de réception, courrier, classification…), une enveloppe ou une archive.
     Lire(actes_lire::ActesLireArgs),
+    /// Répond à un message de la préfecture (2-2, 3-2, 3-3, 3-4, 4-2, 4-3, 4-4) : archive .tar.gz.
+    Repondre(Box<actes_repondre::ActesRepondreArgs>),
+    /// Annule un acte transmis (6-1) : archive .tar.gz.
+    Annuler(Box<actes_repondre::ActesAnnulerArgs>),
+    /// Classification de la préfecture : l'enregistrer sur ce poste, y chercher une matière.
+    #[command(subcommand)]
+    Classification(actes_classification::ClassificationCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,6 +225,9 @@ pub fn run(command: Command) -> i32 {
             ActesCommand::Controler(args) => actes::controler(&args),
             ActesCommand::Preparer(args) => actes::preparer(&args),
             ActesCommand::Lire(args) => actes_lire::lire(&args),
+            ActesCommand::Repondre(args) => actes_repondre::repondre(&args),
+            ActesCommand::Annuler(args) => actes_repondre::annuler(&args),
+            ActesCommand::Classification(c) => actes_classification::run(&c),
         },
     }
 }
