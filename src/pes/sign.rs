@@ -11,6 +11,7 @@ use crate::card::{BatchProgress, CardError, HashAlg, Signer};
 use crate::messages::{t, tf};
 use crate::xml::{C14nError, C14nMode, Canonicalizer, NamespaceScopes, Progress};
 use quick_xml::events::{BytesCData, BytesEnd, BytesPI, BytesRef, BytesStart, BytesText, Event};
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
@@ -109,8 +110,19 @@ enum Encoding {
     Latin1,
 }
 
-fn latin1_to_utf8(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
+/// Latin-1 bytes as UTF-8: borrowed when they are all ASCII (the same bytes in both encodings,
+/// e.g. a PJ's base64), transcoded otherwise.
+fn latin1_to_utf8(bytes: &[u8]) -> Cow<'_, str> {
+    if bytes.is_ascii()
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 4);
+    for &b in bytes {
+        out.push(char::from(b));
+    }
+    Cow::Owned(out)
 }
 
 fn to_utf8<'a>(event: &'a Event<'a>, encoding: Encoding) -> Event<'a> {

@@ -150,6 +150,26 @@ struct State {
     piece_budget: usize,
 }
 
+/// Byte classes for [`Base64Counter::feed`]'s fast path: a base64 symbol, white space, or
+/// anything else (padding or garbage).
+const B64_SYMBOL: u8 = 1;
+const B64_SPACE: u8 = 2;
+const B64_OTHER: u8 = 4;
+const BASE64_CLASS: [u8; 256] = {
+    let mut table = [B64_OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
+            table[b] = B64_SYMBOL;
+        } else if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            table[b] = B64_SPACE;
+        }
+        b += 1;
+    }
+    table
+};
+
 /// Counts the decoded size of base64 text fed in pieces, and notices garbage.
 #[derive(Default)]
 struct Base64Counter {
@@ -160,7 +180,25 @@ struct Base64Counter {
 
 impl Base64Counter {
     fn feed(&mut self, text: &[u8]) {
-        for &b in text {
+        // Fast path while no padding was seen: 64-byte chunks holding only symbols and white
+        // space are counted without branches; any other chunk (and the tail) goes byte by byte.
+        let mut rest = text;
+        while self.padding == 0 && rest.len() >= 64 {
+            let (chunk, tail) = rest.split_at(64);
+            let mut symbols = 0u64;
+            let mut other = 0u8;
+            for &b in chunk {
+                let class = BASE64_CLASS[usize::from(b)];
+                symbols += u64::from(class == B64_SYMBOL);
+                other |= class & B64_OTHER;
+            }
+            if other != 0 {
+                break;
+            }
+            self.symbols += symbols;
+            rest = tail;
+        }
+        for &b in rest {
             match b {
                 b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' => {
                     if self.padding > 0 {

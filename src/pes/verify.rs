@@ -321,12 +321,19 @@ pub fn verify_reader<R: std::io::Read>(
         if matches!(event, Event::Eof) {
             break;
         }
-        let at = info.position();
-        let name = info
-            .element_name()
+        // Located only on error; names, Ids and namespace contexts only for start tags (the
+        // only events that look at them).
+        let at = || info.position();
+        let is_start = matches!(event, Event::Start(_));
+        let name = is_start
+            .then(|| info.element_name())
+            .flatten()
             .map(|(ns, local)| (ns.map(str::to_owned), local.to_owned()));
-        let id = info.attribute("Id").map(str::to_owned);
-        let context = info.apex_context();
+        let id = is_start
+            .then(|| info.attribute("Id"))
+            .flatten()
+            .map(str::to_owned);
+        let context = || info.apex_context();
         // Entering a signature?
         if let (Event::Start(_), Some((Some(ns), local)), None) = (&event, &name, &capture)
             && ns == NS_DS
@@ -336,7 +343,7 @@ pub fn verify_reader<R: std::io::Read>(
                 id: id.clone(),
                 parent: frames.len().saturating_sub(1),
                 depth: frames.len(),
-                full: Canonicalizer::subtree(&inclusive(), &context, Vec::new()),
+                full: Canonicalizer::subtree(&inclusive(), &context(), Vec::new()),
                 signed_info: None,
                 signed_info_done: None,
                 inner: Vec::new(),
@@ -354,10 +361,10 @@ pub fn verify_reader<R: std::io::Read>(
                 });
             let target = if is_target {
                 Some(TargetHash {
-                    exc: Canonicalizer::subtree(&exclusive(), &context, MultiHash::default())
+                    exc: Canonicalizer::subtree(&exclusive(), &context(), MultiHash::default())
                         .exclude_signature_children(true),
                     inc: needs.is_none_or(|n| n.inclusive).then(|| {
-                        Canonicalizer::subtree(&inclusive(), &context, MultiHash::default())
+                        Canonicalizer::subtree(&inclusive(), &context(), MultiHash::default())
                             .exclude_signature_children(true)
                     }),
                 })
@@ -375,8 +382,8 @@ pub fn verify_reader<R: std::io::Read>(
                 if local == "SignedInfo" && c.signed_info.is_none() && c.signed_info_done.is_none()
                 {
                     c.signed_info = Some(Pair {
-                        exc: Canonicalizer::subtree(&exclusive(), &context, Vec::new()),
-                        inc: Canonicalizer::subtree(&inclusive(), &context, Vec::new()),
+                        exc: Canonicalizer::subtree(&exclusive(), &context(), Vec::new()),
+                        inc: Canonicalizer::subtree(&inclusive(), &context(), Vec::new()),
                     });
                 }
                 if let Some(inner_id) = &id
@@ -385,15 +392,15 @@ pub fn verify_reader<R: std::io::Read>(
                     c.inner.push((
                         inner_id.clone(),
                         Pair {
-                            exc: Canonicalizer::subtree(&exclusive(), &context, Vec::new()),
-                            inc: Canonicalizer::subtree(&inclusive(), &context, Vec::new()),
+                            exc: Canonicalizer::subtree(&exclusive(), &context(), Vec::new()),
+                            inc: Canonicalizer::subtree(&inclusive(), &context(), Vec::new()),
                         },
                     ));
                 }
             }
-            c.full.feed(&event).map_err(|e| e.or_at(at))?;
+            c.full.feed(&event).map_err(|e| e.or_at(at()))?;
             if let Some(si) = c.signed_info.as_mut()
-                && si.feed(&event).map_err(|e| e.or_at(at))?
+                && si.feed(&event).map_err(|e| e.or_at(at()))?
             {
                 let si = c
                     .signed_info
@@ -403,7 +410,7 @@ pub fn verify_reader<R: std::io::Read>(
             }
             let mut finished = Vec::new();
             for (i, (_, pair)) in c.inner.iter_mut().enumerate() {
-                if pair.feed(&event).map_err(|e| e.or_at(at))? {
+                if pair.feed(&event).map_err(|e| e.or_at(at()))? {
                     finished.push(i);
                 }
             }
@@ -417,7 +424,7 @@ pub fn verify_reader<R: std::io::Read>(
         }
         for frame in frames.iter_mut() {
             if let Some(target) = frame.target.as_mut() {
-                target.feed(&event).map_err(|e| e.or_at(at))?;
+                target.feed(&event).map_err(|e| e.or_at(at()))?;
             }
         }
         if let Event::End(_) = &event {

@@ -124,10 +124,8 @@ impl LineIndex {
         {
             self.record(cr);
         }
-        for (i, &b) in bytes.iter().enumerate() {
-            if b > b'\r' {
-                continue;
-            }
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            let b = bytes[i];
             if b == b'\n' {
                 self.record(base + i as u64);
             } else if b == b'\r' {
@@ -338,6 +336,9 @@ fn read_source<R: Read>(
     read_retrying(inner, dst)
 }
 
+/// Chunk size of the ASCII fast path in single-byte decoding.
+const ASCII_CHUNK: usize = 64;
+
 fn invalid_data() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
@@ -428,24 +429,35 @@ impl<R: Read> Utf8Input<R> {
                 return Ok(());
             }
             let mut w = self.filled;
-            for i in 0..n {
-                let b = self.raw[i];
-                if b < 0x80 {
-                    self.buf[w] = b;
-                    w += 1;
-                } else {
-                    match self.encoding.high_char(b) {
-                        Some(c) => w += c.encode_utf8(&mut self.buf[w..]).len(),
-                        None => {
-                            // Hand out what was decoded before the bad byte first.
-                            self.filled = w;
-                            self.ready = w;
-                            let base = self.base;
-                            self.lines.scan(&self.buf[..w], base);
-                            return Err(self.fail(w));
+            let mut i = 0;
+            while i < n {
+                // ASCII runs are copied a chunk at a time; other chunks byte by byte.
+                let end = (i + ASCII_CHUNK).min(n);
+                if self.raw[i..end].is_ascii() {
+                    self.buf[w..w + end - i].copy_from_slice(&self.raw[i..end]);
+                    w += end - i;
+                    i = end;
+                    continue;
+                }
+                for &b in &self.raw[i..end] {
+                    if b < 0x80 {
+                        self.buf[w] = b;
+                        w += 1;
+                    } else {
+                        match self.encoding.high_char(b) {
+                            Some(c) => w += c.encode_utf8(&mut self.buf[w..]).len(),
+                            None => {
+                                // Hand out what was decoded before the bad byte first.
+                                self.filled = w;
+                                self.ready = w;
+                                let base = self.base;
+                                self.lines.scan(&self.buf[..w], base);
+                                return Err(self.fail(w));
+                            }
                         }
                     }
                 }
+                i = end;
             }
             self.filled = w;
             self.ready = w;

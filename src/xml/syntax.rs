@@ -103,8 +103,27 @@ pub(crate) fn is_ncname(s: &str) -> bool {
     !s.contains(':') && is_name(s)
 }
 
+/// [`is_ncname`] for ASCII text.
+fn is_ascii_ncname(bytes: &[u8]) -> bool {
+    bytes
+        .first()
+        .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 /// Splits a `QName` into (prefix, local part); `None` if it is not a valid QName.
 pub(crate) fn split_qname(s: &str) -> Option<(Option<&str>, &str)> {
+    if s.is_ascii() {
+        // One pass over the bytes (names are almost always ASCII).
+        let bytes = s.as_bytes();
+        return match memchr::memchr(b':', bytes) {
+            None => is_ascii_ncname(bytes).then_some((None, s)),
+            Some(i) => (is_ascii_ncname(&bytes[..i]) && is_ascii_ncname(&bytes[i + 1..]))
+                .then(|| (Some(&s[..i]), &s[i + 1..])),
+        };
+    }
     match s.split_once(':') {
         None => is_ncname(s).then_some((None, s)),
         Some((prefix, local)) => {
@@ -139,7 +158,23 @@ fn invalid_char(s: &str, i: usize) -> SyntaxError {
 /// characters, no `]]>`, no `&` that does not start a reference.
 pub(crate) fn check_text(s: &str) -> SResult<()> {
     let bytes = s.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    // Bytes before this index are examined one by one (their chunk holds a special byte).
+    let mut slow_until = 0;
+    while i < bytes.len() {
+        // Fast path: a whole chunk free of the bytes examined below.
+        if i >= slow_until {
+            if let Some(chunk) = bytes.get(i..i + CHUNK)
+                && !chunk
+                    .iter()
+                    .fold(false, |any, &b| any | text_check_special(b))
+            {
+                i += CHUNK;
+                continue;
+            }
+            slow_until = i + CHUNK;
+        }
+        let b = bytes[i];
         match b {
             b'\t' | b'\n' | b'\r' => {}
             0..0x20 => return Err(invalid_char(s, i)),
@@ -162,8 +197,28 @@ pub(crate) fn check_text(s: &str) -> SResult<()> {
             }
             _ => {}
         }
+        i += 1;
     }
     Ok(())
+}
+
+/// Chunk size of the branch-free fast paths over text.
+const CHUNK: usize = 32;
+
+/// Bytes [`check_text`] looks at: controls other than tab, line feed and carriage return, the
+/// lead byte of U+FFFE/U+FFFF, `]` and `&`. Written without branches so that chunks vectorise.
+#[inline(always)]
+fn text_check_special(b: u8) -> bool {
+    ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r'))
+        | (b == 0xEF)
+        | (b == b']')
+        | (b == b'&')
+}
+
+/// Bytes [`escape_raw_text`] rewrites.
+#[inline(always)]
+fn raw_text_special(b: u8) -> bool {
+    (b == b'&') | (b == b'<') | (b == b'>') | (b == b'\r')
 }
 
 /// Resolves the content of a reference (between `&` and `;`): a character reference or one of the
@@ -872,7 +927,19 @@ pub(crate) fn escape_raw_text(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
+    let mut slow_until = 0;
     while i < bytes.len() {
+        if i >= slow_until {
+            if let Some(chunk) = bytes.get(i..i + CHUNK)
+                && !chunk
+                    .iter()
+                    .fold(false, |any, &b| any | raw_text_special(b))
+            {
+                i += CHUNK;
+                continue;
+            }
+            slow_until = i + CHUNK;
+        }
         let b = bytes[i];
         let rep: &[u8] = match b {
             b'&' => b"&amp;",
