@@ -9,9 +9,7 @@ use serde_json::json;
 
 use crate::actes::archive::{self, Envoi, Signatures};
 use crate::actes::classification::{Classification, ClassificationStore};
-use crate::actes::model::{
-    Acte, Collectivite, PieceSaisie, Saisie, french_date, normalise_departement, today,
-};
+use crate::actes::model::{Acte, Collectivite, PieceSaisie, Saisie, french_date, today};
 use crate::actes::names::{Nommage, StyleNoms};
 use crate::actes::rules::{self, Contexte, Controle, Registre, ReserveError};
 use crate::findings::{Finding, Location};
@@ -45,22 +43,9 @@ pub struct ActesArgs {
     /// Classification reçue de la préfecture (sinon la dernière enregistrée sur ce poste).
     #[arg(long, value_name = "FICHIER.xml")]
     pub classification: Option<PathBuf>,
-    /// SIREN de la collectivité (sinon : paramètre [collectivite] siren).
-    #[arg(long, value_name = "S")]
-    pub siren: Option<String>,
-    /// Département, 3 caractères (034, 02A, 974).
-    #[arg(long, value_name = "D")]
-    pub departement: Option<String>,
-    /// Arrondissement, 1 chiffre.
-    #[arg(long, value_name = "A")]
-    pub arrondissement: Option<String>,
-    /// Nature de la collectivité, 2 chiffres.
-    #[arg(long = "nature-collectivite", value_name = "NN")]
-    pub nature_collectivite: Option<String>,
-    /// Adresse de retour des réponses de la préfecture ; à répéter (remplace celles des
-    /// paramètres).
-    #[arg(long = "email-retour", value_name = "ADRESSE", action = clap::ArgAction::Append)]
-    pub emails_retour: Vec<String>,
+    /// The collectivité, overriding the settings (and `--json`): shared with `repondre`/`annuler`.
+    #[command(flatten)]
+    pub emetteur: super::actes_repondre::EmetteurArgs,
     /// Noms des fichiers de l'archive : s2low (date de décision) ou stela (date du jour).
     #[arg(long, value_name = "s2low|stela")]
     pub style: Option<String>,
@@ -77,9 +62,6 @@ pub struct ActesArgs {
     pub signer: bool,
     #[command(flatten)]
     pub cle: super::KeyArgs,
-    /// Écrit un document JSON au lieu du texte.
-    #[arg(long)]
-    pub json: bool,
 }
 
 fn error(message: &str) -> i32 {
@@ -98,30 +80,6 @@ struct Prepared {
     classification: Option<Classification>,
 }
 
-fn collectivite(args: &ActesArgs, settings: &Settings) -> Collectivite {
-    let mut c = Collectivite::from_settings(&settings.collectivite);
-    if let Some(v) = &args.siren {
-        c.siren = v.trim().to_owned();
-    }
-    if let Some(v) = &args.departement {
-        c.departement = normalise_departement(v);
-    }
-    if let Some(v) = &args.arrondissement {
-        c.arrondissement = v.trim().to_owned();
-    }
-    if let Some(v) = &args.nature_collectivite {
-        c.nature = v.trim().to_owned();
-    }
-    if !args.emails_retour.is_empty() {
-        c.emails_retour = args
-            .emails_retour
-            .iter()
-            .map(|e| e.trim().to_owned())
-            .collect();
-    }
-    c
-}
-
 fn note(code: &'static str, message: String, blocking: bool) -> Finding {
     if blocking {
         Finding::blocking(code, message, Location::default())
@@ -134,7 +92,7 @@ fn note(code: &'static str, message: String, blocking: bool) -> Finding {
 /// register is required (a number must be reserved).
 fn prepare(args: &ActesArgs, for_sending: bool) -> Result<Prepared, i32> {
     let settings = Settings::load().map_err(|e| error(&e.to_string()))?;
-    let collectivite = collectivite(args, &settings);
+    let collectivite = super::actes_repondre::collectivite(&args.emetteur, &settings);
     let style = match &args.style {
         Some(s) => StyleNoms::parse(s)
             .ok_or_else(|| error(&tf("ligne_de_commande.valeur_invalide", &[("valeur", s)])))?,
@@ -272,7 +230,7 @@ pub fn controler(args: &ActesArgs) -> i32 {
         Err(code) => return code,
     };
     let blocking = p.controle.blocking();
-    if args.json {
+    if args.emetteur.json {
         let doc = json!({
             "valide": blocking == 0,
             "id_acte": p.controle.acte.as_ref().map(|a| a.id_acte(&p.collectivite)),
@@ -334,7 +292,7 @@ pub fn preparer(args: &ActesArgs) -> i32 {
         let mut findings = p.controle.constats.clone();
         findings.extend(extra);
         let blocking = findings.iter().filter(|f| f.is_blocking()).count();
-        if args.json {
+        if args.emetteur.json {
             let doc = json!({ "valide": false, "archive": null, "constats": findings });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         } else {
@@ -420,7 +378,7 @@ pub fn preparer(args: &ActesArgs) -> i32 {
             false,
         ));
     }
-    if args.json {
+    if args.emetteur.json {
         let doc = json!({
             "valide": true,
             "id_acte": acte.id_acte(&p.collectivite),

@@ -33,7 +33,8 @@ pub struct EmetteurArgs {
     /// Nature de la collectivité, 2 chiffres.
     #[arg(long = "nature-collectivite", value_name = "NN")]
     pub nature_collectivite: Option<String>,
-    /// Adresse de retour des réponses de la préfecture ; à répéter.
+    /// Adresse de retour des réponses de la préfecture ; à répéter (remplace celles des
+    /// paramètres).
     #[arg(long = "email-retour", value_name = "ADRESSE", action = clap::ArgAction::Append)]
     pub emails_retour: Vec<String>,
     /// Écrit un document JSON au lieu du texte.
@@ -89,7 +90,8 @@ fn refused(message: &str, json: bool) -> i32 {
     1
 }
 
-fn collectivite(args: &EmetteurArgs, settings: &Settings) -> Collectivite {
+/// The collectivité from the settings, with what the command line overrides.
+pub(crate) fn collectivite(args: &EmetteurArgs, settings: &Settings) -> Collectivite {
     let mut c = Collectivite::from_settings(&settings.collectivite);
     if let Some(v) = &args.siren {
         c.siren = v.trim().to_owned();
