@@ -195,22 +195,16 @@ impl Registre {
             Some(acte.nature.code()),
             Some(acte.date_decision),
         )?;
-        let last: Option<u32> = tx
-            .query_row(
-                "SELECT dernier FROM serie WHERE siren = ?1 AND jour = ?2",
-                params![siren, iso_date(envoi)],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let serial = last.unwrap_or(0) + 1;
-        if serial > MAX_SERIAL {
-            return Err(ReserveError::SerialExhausted);
-        }
-        tx.execute(
-            "INSERT INTO serie (siren, jour, dernier) VALUES (?1, ?2, ?3)
-             ON CONFLICT (siren, jour) DO UPDATE SET dernier = excluded.dernier",
-            params![siren, iso_date(envoi), serial],
-        )?;
+        let serial = take_serial(&tx, siren, envoi)?;
+        tx.commit()?;
+        Ok(serial)
+    }
+
+    /// Takes the next envelope serial of `day` for `siren` without reserving a number (answers
+    /// and cancellations travel in envelopes of the same daily series as acts).
+    pub fn next_serial(&self, siren: &str, day: Date) -> Result<u32, ReserveError> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let serial = take_serial(&tx, siren, day)?;
         tx.commit()?;
         Ok(serial)
     }
@@ -1135,6 +1129,27 @@ pub fn check(saisie: &Saisie, collectivite: &Collectivite, ctx: &Contexte<'_>) -
         constats: out,
         acte,
     }
+}
+
+/// The next serial of `day` for `siren`, recorded in `tx` (≤ MAX_SERIAL a day).
+fn take_serial(tx: &rusqlite::Transaction, siren: &str, day: Date) -> Result<u32, ReserveError> {
+    let last: Option<u32> = tx
+        .query_row(
+            "SELECT dernier FROM serie WHERE siren = ?1 AND jour = ?2",
+            params![siren, iso_date(day)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let serial = last.unwrap_or(0) + 1;
+    if serial > MAX_SERIAL {
+        return Err(ReserveError::SerialExhausted);
+    }
+    tx.execute(
+        "INSERT INTO serie (siren, jour, dernier) VALUES (?1, ?2, ?3)
+         ON CONFLICT (siren, jour) DO UPDATE SET dernier = excluded.dernier",
+        params![siren, iso_date(day), serial],
+    )?;
+    Ok(serial)
 }
 
 #[cfg(test)]

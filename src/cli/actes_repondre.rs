@@ -6,14 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde_json::json;
 
 use crate::actes::answers::{Answer, AnswerKind};
 use crate::actes::archive::{self, Envoi, ReponseConstruite};
 use crate::actes::messages::{ActesMessage, Reading, read_file};
-use crate::actes::model::{Collectivite, iso_date, normalise_departement, today};
-use crate::actes::names::{MAX_SERIAL, Nommage};
+use crate::actes::model::{Collectivite, normalise_departement, today};
+use crate::actes::names::Nommage;
 use crate::actes::rules;
 use crate::messages::{t, tf};
 use crate::settings::Settings;
@@ -118,38 +117,8 @@ pub(crate) fn collectivite(args: &EmetteurArgs, settings: &Settings) -> Collecti
 /// Takes the next envelope serial of the day for `siren`, shared with the acts' archives.
 fn next_serial(siren: &str, day: time::Date) -> Result<u32, String> {
     let db = rules::default_database().map_err(|e| e.to_string())?;
-    // Creates the tables when the database is new.
-    rules::Registre::open(&db).map_err(|e| e.to_string())?;
-    let conn = rules::open_database(&db).map_err(|e| e.to_string())?;
-    let run = || -> Result<Option<u32>, rusqlite::Error> {
-        let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
-        let last: Option<u32> = tx
-            .query_row(
-                "SELECT dernier FROM serie WHERE siren = ?1 AND jour = ?2",
-                params![siren, iso_date(day)],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let serial = last.unwrap_or(0) + 1;
-        if serial > MAX_SERIAL {
-            return Ok(None);
-        }
-        tx.execute(
-            "INSERT INTO serie (siren, jour, dernier) VALUES (?1, ?2, ?3)
-             ON CONFLICT (siren, jour) DO UPDATE SET dernier = excluded.dernier",
-            params![siren, iso_date(day), serial],
-        )?;
-        tx.commit()?;
-        Ok(Some(serial))
-    };
-    match run() {
-        Ok(Some(serial)) => Ok(serial),
-        Ok(None) => Err(tf(
-            "actes.archive.serie",
-            &[("serie", &(MAX_SERIAL + 1).to_string())],
-        )),
-        Err(e) => Err(e.to_string()),
-    }
+    let registre = rules::Registre::open(&db).map_err(|e| e.to_string())?;
+    registre.next_serial(siren, day).map_err(|e| e.to_string())
 }
 
 /// The message to answer: the file itself, or the main message of an archive.
