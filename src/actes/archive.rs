@@ -278,46 +278,13 @@ pub fn build(
     } else {
         destination.to_owned()
     };
-    let shown = target.display().to_string();
-    let io = |e: std::io::Error| ArchiveError::Io {
-        chemin: shown.clone(),
-        detail: e.to_string(),
-    };
-    if target.exists() {
-        return Err(ArchiveError::Exists(shown));
-    }
-    let folder = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    // Same folder as the target: the final rename cannot cross file systems.
-    let temp = tempfile::Builder::new()
-        .prefix(".paraphe-")
-        .suffix(".tar.gz.tmp")
-        .tempfile_in(&folder)
-        .map_err(io)?;
-    let mtime = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let gz = flate2::write::GzEncoder::new(
-        BufWriter::new(temp.as_file()),
-        flate2::Compression::default(),
-    );
-    let mut tar = tar::Builder::new(gz);
-    let header = |size: u64| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(size);
-        h.set_mode(0o644);
-        h.set_mtime(mtime);
-        h.set_entry_type(tar::EntryType::Regular);
-        h
-    };
+    let mut archive = TarGz::create(&target)?;
     let envelope = envelope_xml(collectivite, &noms);
     let message = message_xml(acte, &noms, signatures);
     for (name, bytes) in [(&noms.enveloppe, &envelope), (&noms.message, &message)] {
-        tar.append_data(&mut header(bytes.len() as u64), name, bytes.as_slice())
-            .map_err(io)?;
+        archive
+            .append(name, bytes.len() as u64, &mut bytes.as_slice())
+            .map_err(|e| archive.io(e))?;
     }
     let files: Vec<(&Piece, &String)> = std::iter::once((&acte.document, &noms.document))
         .chain(acte.annexes.iter().zip(noms.annexes.iter()))
@@ -328,7 +295,13 @@ pub fn build(
             chemin: piece.chemin.display().to_string(),
             detail: e.to_string(),
         })?;
-        let len = file.metadata().map(|m| m.len()).map_err(io)?;
+        let len = file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| ArchiveError::Io {
+                chemin: piece.chemin.display().to_string(),
+                detail: e.to_string(),
+            })?;
         if len != piece.taille {
             return Err(ArchiveError::Changed(fichier));
         }
@@ -336,35 +309,21 @@ pub fn build(
             inner: file.take(piece.taille),
             hasher: openssl::sha::Sha256::new(),
         };
-        tar.append_data(&mut header(piece.taille), name, &mut reader)
+        archive
+            .append(name, piece.taille, &mut reader)
             .map_err(|e| {
                 // A file that shrank makes tar fail for want of bytes: say it changed.
                 if e.kind() == std::io::ErrorKind::UnexpectedEof {
                     ArchiveError::Changed(fichier.clone())
                 } else {
-                    io(e)
+                    archive.io(e)
                 }
             })?;
         if reader.hasher.finish() != piece.sha256 {
             return Err(ArchiveError::Changed(fichier));
         }
     }
-    let gz = tar.into_inner().map_err(io)?;
-    let mut writer = gz.finish().map_err(io)?;
-    writer.flush().map_err(io)?;
-    drop(writer);
-    temp.as_file().sync_all().map_err(io)?;
-    let taille = temp.as_file().metadata().map_err(io)?.len();
-    if taille > limite {
-        return Err(ArchiveError::TooLarge { taille, limite });
-    }
-    temp.persist_noclobber(&target).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            ArchiveError::Exists(shown.clone())
-        } else {
-            io(e.error)
-        }
-    })?;
+    let taille = archive.finish(&target, limite)?;
     Ok(ArchiveConstruite {
         chemin: target,
         noms,
@@ -470,62 +429,108 @@ pub fn build_answer(
     })
 }
 
-/// Writes a flat `.tar.gz` of `entries` to a temporary file beside `target`, then renames it
-/// (never replacing an existing file). Returns the archive's size.
+/// Writes a flat `.tar.gz` of `entries` (see [`TarGz`]). Returns the archive's size.
 fn write_tar_gz(
     target: &Path,
     entries: &[(&str, &[u8])],
     limite: u64,
 ) -> Result<u64, ArchiveError> {
-    let shown = target.display().to_string();
-    let io = |e: std::io::Error| ArchiveError::Io {
-        chemin: shown.clone(),
-        detail: e.to_string(),
-    };
-    if target.exists() {
-        return Err(ArchiveError::Exists(shown));
-    }
-    let folder = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let temp = tempfile::Builder::new()
-        .prefix(".paraphe-")
-        .suffix(".tar.gz.tmp")
-        .tempfile_in(&folder)
-        .map_err(io)?;
-    let mtime = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let gz = flate2::write::GzEncoder::new(
-        BufWriter::new(temp.as_file()),
-        flate2::Compression::default(),
-    );
-    let mut tar = tar::Builder::new(gz);
+    let mut archive = TarGz::create(target)?;
     for (name, bytes) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(mtime);
-        h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, name, *bytes).map_err(io)?;
+        archive
+            .append(name, bytes.len() as u64, &mut &bytes[..])
+            .map_err(|e| archive.io(e))?;
     }
-    let gz = tar.into_inner().map_err(io)?;
-    let mut writer = gz.finish().map_err(io)?;
-    writer.flush().map_err(io)?;
-    drop(writer);
-    temp.as_file().sync_all().map_err(io)?;
-    let taille = temp.as_file().metadata().map_err(io)?.len();
-    if taille > limite {
-        return Err(ArchiveError::TooLarge { taille, limite });
-    }
-    temp.persist_noclobber(target).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            ArchiveError::Exists(shown.clone())
-        } else {
-            io(e.error)
+    archive.finish(target, limite)
+}
+
+/// A flat `.tar.gz` written to a temporary file beside its target and renamed into place only
+/// when complete and within the size limit, never replacing an existing file: an interrupted or
+/// refused archive leaves nothing behind (the temporary file is removed on drop).
+struct TarGz {
+    shown: String,
+    mtime: u64,
+    tar: tar::Builder<flate2::write::GzEncoder<BufWriter<File>>>,
+    temp: tempfile::NamedTempFile,
+}
+
+impl TarGz {
+    fn io(&self, e: std::io::Error) -> ArchiveError {
+        ArchiveError::Io {
+            chemin: self.shown.clone(),
+            detail: e.to_string(),
         }
-    })?;
-    Ok(taille)
+    }
+
+    fn create(target: &Path) -> Result<TarGz, ArchiveError> {
+        let shown = target.display().to_string();
+        let io = |e: std::io::Error| ArchiveError::Io {
+            chemin: shown.clone(),
+            detail: e.to_string(),
+        };
+        if target.exists() {
+            return Err(ArchiveError::Exists(shown));
+        }
+        let folder = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        // Same folder as the target: the final rename cannot cross file systems.
+        let temp = tempfile::Builder::new()
+            .prefix(".paraphe-")
+            .suffix(".tar.gz.tmp")
+            .tempfile_in(&folder)
+            .map_err(io)?;
+        let file = temp.as_file().try_clone().map_err(io)?;
+        let mtime = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let gz =
+            flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::default());
+        Ok(TarGz {
+            shown,
+            mtime,
+            tar: tar::Builder::new(gz),
+            temp,
+        })
+    }
+
+    /// One regular member of `size` bytes read from `data`.
+    fn append(&mut self, name: &str, size: u64, data: &mut dyn Read) -> std::io::Result<()> {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_mtime(self.mtime);
+        h.set_entry_type(tar::EntryType::Regular);
+        self.tar.append_data(&mut h, name, data)
+    }
+
+    /// Complete, sync, check the size against `limite`, and rename into place.
+    fn finish(self, target: &Path, limite: u64) -> Result<u64, ArchiveError> {
+        let TarGz {
+            shown, tar, temp, ..
+        } = self;
+        let io = |e: std::io::Error| ArchiveError::Io {
+            chemin: shown.clone(),
+            detail: e.to_string(),
+        };
+        let gz = tar.into_inner().map_err(io)?;
+        let mut writer = gz.finish().map_err(io)?;
+        writer.flush().map_err(io)?;
+        drop(writer);
+        temp.as_file().sync_all().map_err(io)?;
+        let taille = temp.as_file().metadata().map_err(io)?.len();
+        if taille > limite {
+            return Err(ArchiveError::TooLarge { taille, limite });
+        }
+        temp.persist_noclobber(target).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                ArchiveError::Exists(shown.clone())
+            } else {
+                io(e.error)
+            }
+        })?;
+        Ok(taille)
+    }
 }
