@@ -9,6 +9,7 @@ pub mod cli;
 pub mod findings;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod hashing;
 pub mod logging;
 pub mod messages;
 pub mod outbox;

@@ -240,23 +240,11 @@ fn now() -> String {
     crate::certs::iso8601(time::OffsetDateTime::now_utc())
 }
 
-/// SHA-256 of a file, read in blocks.
+/// SHA-256 (hexadecimal) and size of a file, read in blocks.
 pub fn sha256_file(path: &Path) -> Result<(String, u64), OutboxError> {
-    use std::io::Read;
-    let err = |e: std::io::Error| OutboxError::File(path.to_owned(), e.to_string());
-    let mut file = std::fs::File::open(path).map_err(err)?;
-    let mut hasher = openssl::sha::Sha256::new();
-    let mut block = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut block).map_err(err)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&block[..n]);
-    }
-    Ok((hex::encode(hasher.finish()), size))
+    crate::hashing::file_sha256_and_size(path)
+        .map(|(digest, size)| (hex::encode(digest), size))
+        .map_err(|e| OutboxError::File(path.to_owned(), e.to_string()))
 }
 
 impl Outbox {

@@ -466,15 +466,5 @@ fn end_tag_len(raw: &[u8]) -> usize {
 
 /// SHA-256 of a file, read in blocks (for binding a reviewed summary to the signed file).
 pub fn file_sha256(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = openssl::sha::Sha256::new();
-    let mut block = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut block)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&block[..n]);
-    }
-    Ok(hasher.finish().to_vec())
+    crate::hashing::file_sha256_and_size(path).map(|(digest, _)| digest)
 }

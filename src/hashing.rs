@@ -1,0 +1,21 @@
+//! Hashing files without reading them whole (outbox records, review binding).
+
+use std::io::Read;
+use std::path::Path;
+
+/// SHA-256 of a file and the number of bytes hashed, read in blocks, never whole.
+pub fn file_sha256_and_size(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = openssl::sha::Sha256::new();
+    let mut block = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&block[..n]);
+    }
+    Ok((hasher.finish().to_vec(), size))
+}
