@@ -19,3 +19,31 @@ pub fn file_sha256_and_size(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
     }
     Ok((hasher.finish().to_vec(), size))
 }
+
+/// A reader that hashes (SHA-256) everything read through it.
+pub struct Sha256Reader<R> {
+    inner: R,
+    hasher: openssl::sha::Sha256,
+}
+
+impl<R> Sha256Reader<R> {
+    pub fn new(inner: R) -> Self {
+        Sha256Reader {
+            inner,
+            hasher: openssl::sha::Sha256::new(),
+        }
+    }
+
+    /// The digest of everything read so far.
+    pub fn finish(self) -> [u8; 32] {
+        self.hasher.finish()
+    }
+}
+
+impl<R: Read> Read for Sha256Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}

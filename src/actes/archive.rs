@@ -245,20 +245,6 @@ pub fn envelope_for_message(collectivite: &Collectivite, message: &str) -> Vec<u
     x.out
 }
 
-/// Reads exactly what it is given and hashes it on the way.
-struct Hashing<R> {
-    inner: R,
-    hasher: openssl::sha::Sha256,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 /// Builds the archive of `acte` at `destination` (a folder: the archive gets its standard name
 /// there; otherwise the file to write). Refuses to replace an existing file. `limite` bounds the
 /// archive's size.
@@ -305,10 +291,7 @@ pub fn build(
         if len != piece.taille {
             return Err(ArchiveError::Changed(fichier));
         }
-        let mut reader = Hashing {
-            inner: file.take(piece.taille),
-            hasher: openssl::sha::Sha256::new(),
-        };
+        let mut reader = crate::hashing::Sha256Reader::new(file.take(piece.taille));
         archive
             .append(name, piece.taille, &mut reader)
             .map_err(|e| {
@@ -319,7 +302,7 @@ pub fn build(
                     archive.io(e)
                 }
             })?;
-        if reader.hasher.finish() != piece.sha256 {
+        if reader.finish() != piece.sha256 {
             return Err(ArchiveError::Changed(fichier));
         }
     }

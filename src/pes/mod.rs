@@ -44,32 +44,15 @@ pub fn inspect_file(path: &Path) -> Result<PesSummary, PesError> {
     let mut head = [0u8; 50];
     let n = read_up_to(&mut file, &mut head).map_err(io_error)?;
     let file = File::open(path).map_err(io_error)?;
-    let hashing = HashingReader {
-        inner: file,
-        hasher: openssl::sha::Sha256::new(),
-    };
+    let hashing = crate::hashing::Sha256Reader::new(file);
     let mut reader = BufReader::with_capacity(256 * 1024, hashing);
     let mut summary = read_summary(&mut reader)?;
     // Hash what the parser left unread (trailing bytes after the root) so that the hash covers
     // the whole file the user reviewed.
     std::io::copy(&mut reader, &mut std::io::sink()).map_err(io_error)?;
-    summary.sha256 = reader.into_inner().hasher.finish().to_vec();
+    summary.sha256 = reader.into_inner().finish().to_vec();
     summary.iso_8859_1_declared_early = summary::declares_latin1_early(&head[..n]);
     Ok(summary)
-}
-
-/// Hashes everything read through it: the summary and the file's SHA-256 in the same pass.
-struct HashingReader<R> {
-    inner: R,
-    hasher: openssl::sha::Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
 }
 
 fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
