@@ -14,5 +14,6 @@ pub mod logging;
 pub mod messages;
 pub mod outbox;
 pub mod pes;
+pub mod platform;
 pub mod settings;
 pub mod xml;

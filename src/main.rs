@@ -4,7 +4,6 @@ use paraphe::cli::{Cli, run};
 use paraphe::messages::{t, tf};
 
 fn main() {
-    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
@@ -16,6 +15,11 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // Network commands (and the window) keep SIGPIPE ignored: a peer closing a connection must be
+    // an error to handle, not the end of the process (hyper writes with writev, which raises it).
+    if cli.command.as_ref().is_some_and(|c| !c.talks_to_network()) {
+        restore_sigpipe();
+    }
     let _log = paraphe::logging::init(cli.verbose, paraphe::settings::data_dir().ok());
     let code = match cli.command {
         Some(command) => run(command),

@@ -12,6 +12,7 @@ pub struct Settings {
     pub verification: VerificationSettings,
     pub pes: PesSettings,
     pub collectivite: CollectiviteSettings,
+    pub plateforme: crate::platform::PlatformSettings,
 }
 
 /// The collectivité that sends acts (ACTES envelope) and how its archives are named.

@@ -416,3 +416,112 @@ pub fn preparer(args: &ActesArgs) -> i32 {
     }
     0
 }
+
+/// `paraphe envois ajouter acte …`: every rule checked, then the act goes to the outbox, waiting
+/// to be sent (`paraphe envois envoyer`). Exit code 1 and nothing queued when a rule blocks.
+pub fn mettre_en_file(args: &ActesArgs) -> i32 {
+    use crate::outbox::{Kind, NewItem, Outbox, State};
+    use crate::platform::s2low::ActeFields;
+    use crate::platform::sender::ActeData;
+    let p = match prepare(args, false) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let Some(acte) = p.controle.acte.clone() else {
+        let blocking = p
+            .controle
+            .constats
+            .iter()
+            .filter(|f| f.is_blocking())
+            .count();
+        if args.emetteur.json {
+            let doc = json!({ "valide": false, "id": null, "constats": p.controle.constats });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        } else {
+            print_findings(&p.controle.constats);
+            println!(
+                "{}",
+                tf("actes.cli.bloquants", &[("nombre", &blocking.to_string())])
+            );
+        }
+        return 1;
+    };
+    let id_acte = acte.id_acte(&p.collectivite);
+    let data = ActeData {
+        acte: ActeFields {
+            nature_code: acte.nature.code(),
+            numero: acte.numero.clone(),
+            objet: acte.objet.clone(),
+            date_decision: crate::actes::model::iso_date(acte.date_decision),
+            matiere: acte
+                .matiere
+                .levels()
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join("."),
+            type_acte: acte.document.typologie.clone(),
+            types_annexes: acte.annexes.iter().map(|a| a.typologie.clone()).collect(),
+            document_papier: acte.document_papier,
+        },
+        id_acte: id_acte.clone(),
+    };
+    let mut fichiers = vec![("acte".to_owned(), acte.document.chemin.clone())];
+    fichiers.extend(
+        acte.annexes
+            .iter()
+            .map(|a| ("annexe".to_owned(), a.chemin.clone())),
+    );
+    let mut outbox = match Outbox::open_default() {
+        Ok(o) => o,
+        Err(e) => return error(&e.to_string()),
+    };
+    let donnees = match serde_json::to_value(&data) {
+        Ok(v) => v,
+        Err(e) => return error(&e.to_string()),
+    };
+    let added = outbox.add(NewItem {
+        genre: Kind::Acte,
+        libelle: &acte.objet,
+        siren: Some(&p.collectivite.siren),
+        numero_interne: Some(&acte.numero),
+        donnees,
+        fichiers,
+        qui: &crate::cli::envoyer::who(),
+    });
+    let id = match added {
+        Ok(id) => id,
+        Err(e) => {
+            if args.emetteur.json {
+                let doc = json!({ "valide": false, "id": null, "erreur": e.to_string() });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                eprintln!("{} : {e}", t("commun.erreur"));
+            }
+            return 1;
+        }
+    };
+    if let Err(e) = outbox.transition(id, State::EnAttente, &crate::cli::envoyer::who(), "") {
+        return error(&e.to_string());
+    }
+    if args.emetteur.json {
+        let doc = json!({
+            "valide": true,
+            "id": id,
+            "id_acte": id_acte,
+            "etat": State::EnAttente,
+            "constats": p.controle.constats,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        print_findings(&p.controle.constats);
+        println!(
+            "{}",
+            tf(
+                "envoi.cli.en_file",
+                &[("id", &id.to_string()), ("libelle", &acte.objet)]
+            )
+        );
+    }
+    0
+}

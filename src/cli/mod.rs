@@ -6,6 +6,7 @@ pub mod actes_lire;
 pub mod actes_repondre;
 pub mod cartes;
 pub mod envois;
+pub mod envoyer;
 pub mod pes;
 
 use crate::card::pin::{PinPrompt, StdinPrompt, TerminalPrompt};
@@ -60,6 +61,9 @@ pub enum Command {
     /// ACTES : contrôler et préparer un acte, lire ce que la préfecture renvoie.
     #[command(subcommand)]
     Actes(Box<ActesCommand>),
+    /// Plateforme d'essai locale (démonstration, formation, tests) : HTTPS avec certificats clients.
+    #[command(name = "bac-a-sable")]
+    BacASable(envoyer::SandboxArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +93,12 @@ pub enum EnvoisCommand {
     Exporter(envois::ExportArgs),
     /// Importe un lot exporté par un autre poste (refusé s'il a été modifié).
     Importer(envois::ImportArgs),
+    /// Met un acte ou un PES dans la file d'envoi.
+    #[command(subcommand)]
+    Ajouter(Box<envoyer::AddCommand>),
+    /// Envoie ce qui attend et rapporte accusés de réception et PES_Acquit (carte
+    /// d'authentification).
+    Envoyer(envoyer::SendArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,6 +216,17 @@ pub struct CartesArgs {
 }
 
 /// Run a sub-command; returns the process exit code.
+impl Command {
+    /// Commands that hold network connections (the sender, the sandbox server).
+    pub fn talks_to_network(&self) -> bool {
+        match self {
+            Command::BacASable(_) => true,
+            Command::Envois(e) => matches!(**e, EnvoisCommand::Envoyer(_)),
+            _ => false,
+        }
+    }
+}
+
 pub fn run(command: Command) -> i32 {
     match command {
         Command::Cartes(args) => cartes::run(&args),
@@ -220,6 +241,8 @@ pub fn run(command: Command) -> i32 {
             EnvoisCommand::Lister(args) => envois::lister(&args),
             EnvoisCommand::Exporter(args) => envois::exporter(&args),
             EnvoisCommand::Importer(args) => envois::importer(&args),
+            EnvoisCommand::Ajouter(c) => envoyer::ajouter(&c),
+            EnvoisCommand::Envoyer(args) => envoyer::envoyer(&args),
         },
         Command::Actes(a) => match *a {
             ActesCommand::Controler(args) => actes::controler(&args),
@@ -229,6 +252,7 @@ pub fn run(command: Command) -> i32 {
             ActesCommand::Annuler(args) => actes_repondre::annuler(&args),
             ActesCommand::Classification(c) => actes_classification::run(&c),
         },
+        Command::BacASable(args) => envoyer::bac_a_sable(&args),
     }
 }
 

@@ -64,6 +64,11 @@ const MIGRATIONS: &[&str] = &[
         sha256 TEXT NOT NULL,
         contenu BLOB NOT NULL
      );",
+    // 2: the sender's schedule: attempts made, when to try next, whether the outcome of the last
+    // attempt is unknown (to be reconciled with the platform before anything is resent).
+    "ALTER TABLE items ADD COLUMN tentatives INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE items ADD COLUMN prochain_essai TEXT;
+     ALTER TABLE items ADD COLUMN a_rapprocher INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Where an item stands.
@@ -236,7 +241,7 @@ pub struct Outbox {
     conn: Connection,
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     crate::certs::iso8601(time::OffsetDateTime::now_utc())
 }
 
@@ -297,8 +302,11 @@ impl Outbox {
     pub fn add(&mut self, item: NewItem) -> Result<i64, OutboxError> {
         let mut hashed = Vec::new();
         for (role, path) in &item.fichiers {
-            let (sha, size) = sha256_file(path)?;
-            hashed.push((role.clone(), path.clone(), sha, size));
+            // Absolute: the sender may run from another folder (or from the window).
+            let path = std::path::absolute(path)
+                .map_err(|e| OutboxError::File(path.clone(), e.to_string()))?;
+            let (sha, size) = sha256_file(&path)?;
+            hashed.push((role.clone(), path, sha, size));
         }
         let tx = self.conn.transaction()?;
         let at = now();
@@ -532,6 +540,102 @@ impl Outbox {
             )
             .optional()?
             .is_some())
+    }
+
+    /// The item's data (what the platform needs besides its files).
+    pub fn data(&self, id: i64) -> Result<serde_json::Value, OutboxError> {
+        let text: String = self
+            .conn
+            .query_row("SELECT donnees FROM items WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or(OutboxError::Unknown(id))?;
+        serde_json::from_str(&text).map_err(|e| OutboxError::Lot(e.to_string()))
+    }
+
+    /// Items waiting to be sent whose next attempt is due at `now` (oldest first).
+    pub fn due_for_sending(&self, now: &str) -> Result<Vec<Item>, OutboxError> {
+        self.select_where(
+            "etat = 'en_attente' AND (prochain_essai IS NULL OR prochain_essai <= ?1) ORDER BY id",
+            params![now],
+        )
+    }
+
+    /// Items whose last attempt has an unknown outcome: left `en_cours` by a crash, or put in
+    /// `erreur` with the reconciliation flag.
+    pub fn to_reconcile(&self) -> Result<Vec<Item>, OutboxError> {
+        self.select_where(
+            "etat = 'en_cours' OR (etat = 'erreur' AND a_rapprocher = 1) ORDER BY id",
+            params![],
+        )
+    }
+
+    /// Items sent and waiting for the platform's answer.
+    pub fn to_poll(&self) -> Result<Vec<Item>, OutboxError> {
+        self.select_where("etat = 'envoye' ORDER BY id", params![])
+    }
+
+    /// Items still moving through the sender (waiting, sending, sent, or to reconcile).
+    pub fn pending_count(&self) -> Result<u64, OutboxError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM items WHERE etat IN ('en_attente', 'en_cours', 'envoye')
+                OR (etat = 'erreur' AND a_rapprocher = 1)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?
+            .max(0) as u64)
+    }
+
+    /// Record a failed attempt: how many so far, when to try next, whether to reconcile first.
+    pub fn schedule(
+        &mut self,
+        id: i64,
+        next_attempt: &str,
+        reconcile: bool,
+    ) -> Result<u32, OutboxError> {
+        let attempts: i64 = self.conn.query_row(
+            "UPDATE items SET tentatives = tentatives + 1, prochain_essai = ?1, a_rapprocher = ?2
+             WHERE id = ?3 RETURNING tentatives",
+            params![next_attempt, reconcile as i64, id],
+            |r| r.get(0),
+        )?;
+        Ok(attempts.max(0) as u32)
+    }
+
+    /// Failed attempts recorded so far.
+    pub fn attempts(&self, id: i64) -> Result<u32, OutboxError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT tentatives FROM items WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or(OutboxError::Unknown(id))?;
+        Ok(n.max(0) as u32)
+    }
+
+    /// Clear the reconciliation flag and the schedule (the outcome is known again).
+    pub fn clear_schedule(&mut self, id: i64) -> Result<(), OutboxError> {
+        self.conn.execute(
+            "UPDATE items SET a_rapprocher = 0, prochain_essai = NULL WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    fn select_where(
+        &self,
+        condition: &str,
+        values: impl rusqlite::Params,
+    ) -> Result<Vec<Item>, OutboxError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{SELECT_ITEM} WHERE {condition}"))?;
+        let rows = stmt.query_map(values, row_to_item)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub(crate) fn connection(&mut self) -> &mut Connection {

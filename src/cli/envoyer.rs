@@ -1,0 +1,303 @@
+//! `paraphe envois ajouter acte|pes …`, `paraphe envois envoyer`, `paraphe bac-a-sable`.
+
+use crate::card::select::open_for_role;
+use crate::certs::Role;
+use crate::messages::{t, tf};
+use crate::outbox::{Kind, NewItem, Outbox, State};
+use crate::platform::s2low::S2low;
+use crate::platform::sandbox::{SandboxOptions, run as run_sandbox};
+use crate::platform::sender::{Report, Sender, SenderLock};
+use crate::platform::tls::SharedCardKey;
+use crate::settings::Settings;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+/// Who acts, for the journal: the session's user.
+pub fn who() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn error(message: &str) -> i32 {
+    eprintln!("{} : {message}", t("commun.erreur"));
+    2
+}
+
+#[derive(Debug, clap::Subcommand)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub enum AddCommand {
+    /// Contrôle un acte (toutes les règles) et le met dans la file d'envoi.
+    Acte(Box<super::actes::ActesArgs>),
+    /// Met un PES_Aller (signé) dans la file d'envoi.
+    Pes(PesAddArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct PesAddArgs {
+    /// Le fichier PES_Aller signé.
+    #[arg(value_name = "FICHIER")]
+    pub fichier: PathBuf,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct SendArgs {
+    /// Adresse de la plateforme (sinon : paramètre [plateforme] adresse).
+    #[arg(long, value_name = "URL")]
+    pub plateforme: Option<String>,
+    /// Autorités (PEM) du certificat de la plateforme (sinon : [plateforme] ca, puis celles du
+    /// système).
+    #[arg(long, value_name = "FICHIER.pem")]
+    pub ca: Option<PathBuf>,
+    /// Continue jusqu'à ce que tout soit acquitté, refusé ou en erreur, au plus SECONDES.
+    #[arg(long, value_name = "SECONDES")]
+    pub attendre: Option<u64>,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub cle: super::KeyArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct SandboxArgs {
+    /// Adresse et port d'écoute (port 0 : un port libre, affiché au démarrage).
+    #[arg(long, value_name = "ADRESSE:PORT", default_value = "127.0.0.1:8443")]
+    pub ecoute: SocketAddr,
+    /// Dossier des données du bac à sable (sinon : « bac-a-sable » dans le dossier des données).
+    #[arg(long, value_name = "DOSSIER")]
+    pub donnees: Option<PathBuf>,
+    /// Autorités (PEM) dont les certificats clients sont acceptés ; l'option peut être répétée.
+    #[arg(long = "ca-clients", value_name = "FICHIER.pem")]
+    pub ca_clients: Vec<PathBuf>,
+}
+
+pub fn ajouter(command: &AddCommand) -> i32 {
+    match command {
+        AddCommand::Acte(args) => super::actes::mettre_en_file(args),
+        AddCommand::Pes(args) => ajouter_pes(args),
+    }
+}
+
+fn ajouter_pes(args: &PesAddArgs) -> i32 {
+    // Read it first: a file that is not a PES_Aller is refused here, not by the platform.
+    let summary = match std::fs::File::open(&args.fichier)
+        .map_err(|e| e.to_string())
+        .and_then(|f| {
+            crate::pes::read_summary(std::io::BufReader::new(f)).map_err(|e| e.to_string())
+        }) {
+        Ok(s) => s,
+        Err(e) => {
+            return error(&tf(
+                "envoi.cli.pes_illisible",
+                &[
+                    ("chemin", &args.fichier.display().to_string()),
+                    ("detail", &e),
+                ],
+            ));
+        }
+    };
+    let libelle = summary
+        .enveloppe
+        .nom_fic
+        .clone()
+        .unwrap_or_else(|| args.fichier.display().to_string());
+    let mut outbox = match Outbox::open_default() {
+        Ok(o) => o,
+        Err(e) => return error(&e.to_string()),
+    };
+    let fichier = std::path::absolute(&args.fichier).unwrap_or_else(|_| args.fichier.clone());
+    let id = match outbox.add(NewItem {
+        genre: Kind::Pes,
+        libelle: &libelle,
+        siren: None,
+        numero_interne: None,
+        donnees: json!({ "bordereaux": summary.bordereaux.len() }),
+        fichiers: vec![("pes".into(), fichier)],
+        qui: &who(),
+    }) {
+        Ok(id) => id,
+        Err(e) => return error(&e.to_string()),
+    };
+    if let Err(e) = outbox.transition(id, State::EnAttente, &who(), "") {
+        return error(&e.to_string());
+    }
+    if args.json {
+        let doc = json!({ "id": id, "etat": State::EnAttente, "libelle": libelle });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        println!(
+            "{}",
+            tf(
+                "envoi.cli.en_file",
+                &[("id", &id.to_string()), ("libelle", &libelle)]
+            )
+        );
+    }
+    0
+}
+
+/// Send what waits, bring back what came; with `--attendre`, until nothing moves any more.
+pub fn envoyer(args: &SendArgs) -> i32 {
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(&e.to_string()),
+    };
+    let Some(adresse) = args
+        .plateforme
+        .clone()
+        .or_else(|| settings.plateforme.adresse.clone())
+    else {
+        return error(&t("plateforme.non_configuree"));
+    };
+    let ca = args.ca.clone().or_else(|| settings.plateforme.ca.clone());
+    let data_dir = match crate::settings::data_dir() {
+        Ok(d) => d,
+        Err(e) => return error(&e.to_string()),
+    };
+    let _lock = match SenderLock::acquire(&data_dir.join("envoi.verrou")) {
+        Ok(l) => l,
+        Err(e) => return error(&e.to_string()),
+    };
+    let mut outbox = match Outbox::open_default() {
+        Ok(o) => o,
+        Err(e) => return error(&e.to_string()),
+    };
+    if outbox.pending_count().unwrap_or(0) == 0 {
+        return print_report(args.json, &Report::default(), &outbox);
+    }
+    let choice = match args.cle.choice(&settings, Role::Authentification) {
+        Ok(c) => c,
+        Err(e) => return error(&e),
+    };
+    let key = match open_for_role(&choice, Role::Authentification, args.cle.prompt())
+        .map_err(|e| e.to_string())
+        .and_then(|signer| SharedCardKey::new(signer).map_err(|e| e.to_string()))
+    {
+        Ok(k) => k,
+        Err(e) => return error(&e),
+    };
+    let platform = match S2low::new(
+        &adresse,
+        ca.as_deref(),
+        Some(key),
+        settings.plateforme.timeout(),
+    ) {
+        Ok(p) => p,
+        Err(e) => return error(&e.to_string()),
+    };
+    let cancel = AtomicBool::new(false);
+    let deadline = args
+        .attendre
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    let mut total = Report::default();
+    loop {
+        let mut sender = Sender {
+            outbox: &mut outbox,
+            platform: &platform,
+            backoff: settings.plateforme.backoff(),
+            who: who(),
+        };
+        match sender.run_once(&cancel) {
+            Ok(r) => merge(&mut total, r),
+            Err(e) => {
+                total.erreurs.push(e.to_string());
+                print_report(args.json, &total, &outbox);
+                return 2;
+            }
+        }
+        let Some(deadline) = deadline else { break };
+        if outbox.pending_count().unwrap_or(0) == 0 || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    print_report(args.json, &total, &outbox)
+}
+
+fn merge(total: &mut Report, r: Report) {
+    total.envoyes += r.envoyes;
+    total.rapproches += r.rapproches;
+    total.acquittes += r.acquittes;
+    total.refuses += r.refuses;
+    total.nouvels_essais += r.nouvels_essais;
+    // The same error repeats at every retry: keep each once, and only the latest few.
+    for e in r.erreurs {
+        total.erreurs.retain(|known| *known != e);
+        total.erreurs.push(e);
+    }
+    let excess = total.erreurs.len().saturating_sub(10);
+    total.erreurs.drain(..excess);
+}
+
+fn print_report(json: bool, report: &Report, outbox: &Outbox) -> i32 {
+    let pending = outbox.pending_count().unwrap_or(0);
+    if json {
+        let doc = json!({ "rapport": report, "en_suspens": pending });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        println!(
+            "{}",
+            tf(
+                "envoi.cli.rapport",
+                &[
+                    ("envoyes", &report.envoyes.to_string()),
+                    ("rapproches", &report.rapproches.to_string()),
+                    ("acquittes", &report.acquittes.to_string()),
+                    ("refuses", &report.refuses.to_string()),
+                    ("en_suspens", &pending.to_string()),
+                ],
+            )
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for e in &report.erreurs {
+            if seen.insert(e) {
+                println!("  {e}");
+            }
+        }
+    }
+    0
+}
+
+pub fn bac_a_sable(args: &SandboxArgs) -> i32 {
+    let donnees = match args.donnees.clone() {
+        Some(d) => d,
+        None => match crate::settings::data_dir() {
+            Ok(d) => d.join("bac-a-sable"),
+            Err(e) => return error(&e.to_string()),
+        },
+    };
+    let options = SandboxOptions {
+        ecoute: args.ecoute,
+        donnees,
+        ca_clients: args.ca_clients.clone(),
+    };
+    let result = run_sandbox(options, |ready| {
+        use std::io::Write;
+        println!(
+            "{}",
+            tf(
+                "bac_a_sable.pret",
+                &[
+                    ("adresse", &format!("https://{}", ready.adresse)),
+                    ("ca", &ready.ca.display().to_string()),
+                    ("p12", &ready.demo_p12.display().to_string()),
+                ],
+            )
+        );
+        let _ = std::io::stdout().flush();
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => error(&e.to_string()),
+    }
+}

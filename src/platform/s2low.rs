@@ -1,0 +1,574 @@
+//! Client of the S²LOW API (reference notes `platform-s2low-api.md`): connection test, ACTES
+//! create / status, Hélios import / status / PES_Acquit. Answers are read strictly: `OK`/`KO`
+//! lines or XML, in ISO-8859-1; anything else (an HTML error page, a cut answer) is an error whose
+//! outcome is unknown, never a success.
+
+use super::PlatformError;
+use super::tls::{SharedCardKey, client_config};
+use crate::messages::tf;
+use quick_xml::events::Event;
+use reqwest::blocking::{Client, Response, multipart};
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// KO text of S²LOW when the numéro interne is already used (its duplicate rule).
+pub const KO_NUMERO_EXISTANT: &str =
+    "Un acte portant le même numéro interne existe déjà dans la base de données.";
+/// Message of the Hélios import for a file already posted (SHA-1 duplicate).
+pub const HELIOS_DOUBLON: &str = "doublon détecté. Ce fichier a déjà été posté";
+
+/// What is posted to `actes_transac_create.php` besides the files.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ActeFields {
+    pub nature_code: u8,
+    pub numero: String,
+    pub objet: String,
+    /// `AAAA-MM-JJ`.
+    pub date_decision: String,
+    /// Classification `1.2.3`.
+    pub matiere: String,
+    /// Typologie of the act file (5 characters).
+    pub type_acte: String,
+    /// Typologie of each annexe, in order.
+    pub types_annexes: Vec<String>,
+    pub document_papier: bool,
+}
+
+/// How an item is known to the platform: the transaction id it gave, or the ACTES identifier
+/// (`IDActe`, known in advance) when the transaction was found by reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Transaction(String),
+    UniqueId(String),
+}
+
+impl Reference {
+    /// Stored form in the outbox (`id_plateforme`).
+    pub fn stored(&self) -> String {
+        match self {
+            Reference::Transaction(id) => id.clone(),
+            Reference::UniqueId(id) => format!("unique_id:{id}"),
+        }
+    }
+
+    pub fn parse(stored: &str) -> Reference {
+        match stored.strip_prefix("unique_id:") {
+            Some(id) => Reference::UniqueId(id.to_owned()),
+            None => Reference::Transaction(stored.to_owned()),
+        }
+    }
+}
+
+/// ACTES status (`ActesStatusSQL`) with what follows it in the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActeStatus {
+    pub code: i32,
+    /// For 4: the ARActe XML; for -1: the error text.
+    pub detail: String,
+}
+
+/// Result of a Hélios import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeliosImport {
+    pub id: String,
+    /// The platform said it already had this file and named its transaction.
+    pub duplicate: bool,
+}
+
+/// Bytes sent so far / total, for progress bars (read from any thread).
+#[derive(Debug, Default)]
+pub struct UploadProgress {
+    pub sent: AtomicU64,
+    pub total: AtomicU64,
+}
+
+pub struct S2low {
+    base: url::Url,
+    http: Client,
+    key: Option<SharedCardKey>,
+    login: Option<(String, Zeroizing<String>)>,
+}
+
+impl S2low {
+    /// A client for the platform at `address`, trusting `ca` (or the system store), authenticated
+    /// with the card `key`.
+    pub fn new(
+        address: &str,
+        ca: Option<&Path>,
+        key: Option<SharedCardKey>,
+        timeout: Duration,
+    ) -> Result<S2low, PlatformError> {
+        let base = url::Url::parse(address).map_err(|e| {
+            PlatformError::Config(tf(
+                "plateforme.adresse_invalide",
+                &[("adresse", address), ("detail", &e.to_string())],
+            ))
+        })?;
+        if base.scheme() != "https" {
+            return Err(PlatformError::Config(tf(
+                "plateforme.https_requis",
+                &[("adresse", address)],
+            )));
+        }
+        let tls = client_config(ca, key.as_ref())?;
+        let http = Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(30)))
+            .user_agent(concat!("Paraphe/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PlatformError::Config(error_chain(&e)))?;
+        Ok(S2low {
+            base,
+            http,
+            key,
+            login: None,
+        })
+    }
+
+    /// HTTP login in addition to the certificate (accounts that require one).
+    pub fn with_login(mut self, user: String, password: Zeroizing<String>) -> S2low {
+        self.login = Some((user, password));
+        self
+    }
+
+    fn url(&self, path: &str) -> Result<url::Url, PlatformError> {
+        self.base
+            .join(path)
+            .map_err(|e| PlatformError::Config(e.to_string()))
+    }
+
+    fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<u8>, PlatformError> {
+        let mut url = self.url(path)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let mut request = self.http.get(url);
+        if let Some((user, password)) = &self.login {
+            request = request.basic_auth(user, Some(password.as_str()));
+        }
+        let response = request.send().map_err(|e| self.classify(e))?;
+        read_body(response)
+    }
+
+    fn post(&self, path: &str, form: multipart::Form) -> Result<Vec<u8>, PlatformError> {
+        let mut request = self.http.post(self.url(path)?).multipart(form);
+        if let Some((user, password)) = &self.login {
+            request = request.basic_auth(user, Some(password.as_str()));
+        }
+        let response = request.send().map_err(|e| self.classify(e))?;
+        read_body(response)
+    }
+
+    /// Sort a transport error: no connection (or a refused handshake) means nothing was sent.
+    fn classify(&self, error: reqwest::Error) -> PlatformError {
+        if let Some(card) = self.key.as_ref().and_then(|k| k.take_error()) {
+            return PlatformError::NotSent(card);
+        }
+        let detail = error_chain(&error);
+        if error.is_connect() {
+            PlatformError::NotSent(detail)
+        } else if error.is_builder() {
+            PlatformError::Config(detail)
+        } else {
+            PlatformError::Unknown(detail)
+        }
+    }
+
+    /// `GET /api/test-connexion.php`: the body must start with `OK`.
+    pub fn test_connection(&self) -> Result<String, PlatformError> {
+        let body = latin1(&self.get("/api/test-connexion.php", &[])?);
+        ok_lines(&body).map(|lines| lines.join("\n").trim().to_owned())
+    }
+
+    /// Create an act transaction; returns the transaction id.
+    pub fn acte_create(
+        &self,
+        fields: &ActeFields,
+        acte: &Path,
+        annexes: &[&Path],
+        progress: Option<Arc<UploadProgress>>,
+    ) -> Result<String, PlatformError> {
+        let mut form = multipart::Form::new()
+            .text("api", "1")
+            .text("nature_code", fields.nature_code.to_string())
+            .text("number", fields.numero.clone())
+            .part("subject", multipart::Part::bytes(to_latin1(&fields.objet)?))
+            .text("decision_date", fields.date_decision.clone())
+            .text(
+                "document_papier",
+                if fields.document_papier { "1" } else { "0" },
+            )
+            .text("type_acte", fields.type_acte.clone());
+        for (i, level) in fields.matiere.split('.').take(5).enumerate() {
+            form = form.text(format!("classif{}", i + 1), level.to_owned());
+        }
+        let total = std::iter::once(acte)
+            .chain(annexes.iter().copied())
+            .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .sum();
+        let progress = progress.unwrap_or_default();
+        progress.total.store(total, Ordering::Relaxed);
+        form = form.part("acte_pdf_file", file_part(acte, &progress)?);
+        for (path, typologie) in annexes.iter().zip(&fields.types_annexes) {
+            form = form
+                .part("acte_attachments[]", file_part(path, &progress)?)
+                .text("type_pj[]", typologie.clone());
+        }
+        let body = latin1(&self.post("/modules/actes/actes_transac_create.php", form)?);
+        match ok_lines(&body) {
+            Ok(lines) => lines
+                .first()
+                .map(|l| l.trim().to_owned())
+                .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| PlatformError::Unknown(excerpt(&body))),
+            Err(PlatformError::Ko(text)) if text.contains(KO_NUMERO_EXISTANT) => {
+                Err(PlatformError::Duplicate(text))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `actes_transac_get_status.php` by transaction id or by IDActe.
+    pub fn acte_status(&self, reference: &Reference) -> Result<ActeStatus, PlatformError> {
+        let query = match reference {
+            Reference::Transaction(id) => ("transaction", id.as_str()),
+            Reference::UniqueId(id) => ("unique_id", id.as_str()),
+        };
+        let body = latin1(&self.get("/modules/actes/actes_transac_get_status.php", &[query])?);
+        let lines = ok_lines(&body)?;
+        let code = lines
+            .first()
+            .and_then(|l| l.trim().parse::<i32>().ok())
+            .ok_or_else(|| PlatformError::Unknown(excerpt(&body)))?;
+        Ok(ActeStatus {
+            code,
+            detail: lines[1..].join("\n").trim().to_owned(),
+        })
+    }
+
+    /// `helios_importer_fichier.php` with the file in field `enveloppe`.
+    pub fn helios_import(
+        &self,
+        pes: &Path,
+        progress: Option<Arc<UploadProgress>>,
+    ) -> Result<HeliosImport, PlatformError> {
+        let progress = progress.unwrap_or_default();
+        progress.total.store(
+            std::fs::metadata(pes).map(|m| m.len()).unwrap_or(0),
+            Ordering::Relaxed,
+        );
+        let form = multipart::Form::new()
+            .text("api", "1")
+            .part("enveloppe", file_part(pes, &progress)?);
+        let body = self.post("/modules/helios/api/helios_importer_fichier.php", form)?;
+        if body.starts_with(b"KO") {
+            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+        }
+        let fields = xml_fields(&body, "import")?;
+        let id = fields.get("id").cloned().unwrap_or_default();
+        let message = fields.get("message").cloned().unwrap_or_default();
+        match fields.get("resultat").map(String::as_str) {
+            Some("OK") if !id.is_empty() => Ok(HeliosImport {
+                id,
+                duplicate: false,
+            }),
+            Some("KO") if message.contains("doublon") => {
+                if id.is_empty() {
+                    Err(PlatformError::Duplicate(message))
+                } else {
+                    Ok(HeliosImport {
+                        id,
+                        duplicate: true,
+                    })
+                }
+            }
+            Some("KO") => Err(PlatformError::Ko(message)),
+            _ => Err(PlatformError::Unknown(excerpt(&latin1(&body)))),
+        }
+    }
+
+    /// `helios_transac_get_status.php`: the Hélios status code.
+    pub fn helios_status(&self, id: &str) -> Result<i32, PlatformError> {
+        let body = self.get(
+            "/modules/helios/api/helios_transac_get_status.php",
+            &[("transaction", id)],
+        )?;
+        if body.starts_with(b"KO") {
+            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+        }
+        let fields = xml_fields(&body, "transaction")?;
+        if fields.get("resultat").map(String::as_str) != Some("OK") {
+            return Err(PlatformError::Ko(
+                fields.get("message").cloned().unwrap_or_default(),
+            ));
+        }
+        fields
+            .get("status")
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| PlatformError::Unknown(excerpt(&latin1(&body))))
+    }
+
+    /// The PES_Acquit of a Hélios transaction, raw.
+    pub fn helios_acquit(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
+        let body = self.get("/modules/helios/helios_download_acquit.php", &[("id", id)])?;
+        if body.starts_with(b"KO") {
+            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+        }
+        Ok(body)
+    }
+}
+
+/// A file part streamed from disk (never read whole), counting bytes for the progress bar.
+fn file_part(
+    path: &Path,
+    progress: &Arc<UploadProgress>,
+) -> Result<multipart::Part, PlatformError> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        PlatformError::Config(tf(
+            "plateforme.fichier_illisible",
+            &[
+                ("chemin", &path.display().to_string()),
+                ("detail", &e.to_string()),
+            ],
+        ))
+    })?;
+    let len = file
+        .metadata()
+        .map_err(|e| PlatformError::Config(e.to_string()))?
+        .len();
+    let name = path
+        .file_name()
+        .map(|n| sanitise_name(&n.to_string_lossy()))
+        .unwrap_or_else(|| "fichier".into());
+    let reader = CountingReader {
+        inner: file,
+        progress: progress.clone(),
+    };
+    Ok(multipart::Part::reader_with_length(reader, len).file_name(name))
+}
+
+struct CountingReader<R> {
+    inner: R,
+    progress: Arc<UploadProgress>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.sent.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// S²LOW keeps `[a-zA-Z0-9._ -]` in uploaded names and turns the rest into `_`.
+pub fn sanitise_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ' ' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The body of an answer; a non-2xx status is an error whose outcome is unknown (a 500 may come
+/// after the platform acted).
+fn read_body(response: Response) -> Result<Vec<u8>, PlatformError> {
+    let status = response.status();
+    let body = response
+        .bytes()
+        .map_err(|e| PlatformError::Unknown(error_chain(&e)))?;
+    if !status.is_success() {
+        return Err(PlatformError::Unknown(tf(
+            "plateforme.http",
+            &[
+                ("code", &status.as_u16().to_string()),
+                ("extrait", &excerpt(&latin1(&body))),
+            ],
+        )));
+    }
+    Ok(body.to_vec())
+}
+
+/// ISO-8859-1 bytes to text (every byte is a character).
+pub fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| b as char).collect()
+}
+
+/// Text to ISO-8859-1, refusing characters it cannot hold.
+pub fn to_latin1(text: &str) -> Result<Vec<u8>, PlatformError> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| PlatformError::Config(tf("plateforme.hors_latin1", &[("texte", text)])))
+}
+
+/// `OK\n…` → the lines after `OK`; `KO\n…` → [`PlatformError::Ko`]; anything else → unknown.
+pub fn ok_lines(body: &str) -> Result<Vec<&str>, PlatformError> {
+    let mut lines = body.split('\n').map(|l| l.trim_end_matches('\r'));
+    match lines.next().map(str::trim) {
+        Some("OK") => Ok(lines.collect()),
+        Some("KO") => Err(PlatformError::Ko(ko_text(body))),
+        _ => Err(PlatformError::Unknown(tf(
+            "plateforme.reponse_illisible",
+            &[("extrait", &excerpt(body))],
+        ))),
+    }
+}
+
+fn ko_text(body: &str) -> String {
+    body.split_once('\n')
+        .map(|(_, rest)| rest.trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn excerpt(body: &str) -> String {
+    let flat: String = body.chars().take(200).collect();
+    flat.replace(['\n', '\r'], " ").trim().to_owned()
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(" : ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Text of the leaf elements of a small XML answer whose root is `root`. A DTD, a wrong root or a
+/// cut document is an error whose outcome is unknown.
+pub fn xml_fields(
+    body: &[u8],
+    root: &str,
+) -> Result<std::collections::HashMap<String, String>, PlatformError> {
+    let unreadable = |detail: String| {
+        PlatformError::Unknown(tf(
+            "plateforme.reponse_illisible",
+            &[("extrait", &format!("{detail} — {}", excerpt(&latin1(body))))],
+        ))
+    };
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut buf = Vec::new();
+    let mut fields = std::collections::HashMap::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut closed_root = false;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if path.is_empty() && name != root {
+                    return Err(unreadable(format!("racine {name}")));
+                }
+                path.push(name);
+                text.clear();
+            }
+            Ok(Event::Empty(e)) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if path.is_empty() {
+                    return Err(unreadable(format!("racine {name}")));
+                }
+                fields.entry(name).or_insert_with(String::new);
+            }
+            Ok(Event::Text(t)) => {
+                let decoded = t.decode().map_err(|e| unreadable(e.to_string()))?;
+                text.push_str(&decoded);
+            }
+            Ok(Event::GeneralRef(r)) => {
+                let name = r.decode().map_err(|e| unreadable(e.to_string()))?;
+                let resolved = match name.as_ref() {
+                    "lt" => "<",
+                    "gt" => ">",
+                    "amp" => "&",
+                    "apos" => "'",
+                    "quot" => "\"",
+                    other => return Err(unreadable(format!("entité {other}"))),
+                };
+                text.push_str(resolved);
+            }
+            Ok(Event::End(_)) => {
+                if let Some(name) = path.pop() {
+                    if path.len() == 1 {
+                        fields.entry(name).or_insert_with(|| text.trim().to_owned());
+                    }
+                    if path.is_empty() {
+                        closed_root = true;
+                    }
+                }
+                text.clear();
+            }
+            Ok(Event::DocType(_)) => return Err(unreadable("DTD".into())),
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => return Err(unreadable(e.to_string())),
+        }
+        buf.clear();
+    }
+    if !closed_root {
+        return Err(unreadable("document incomplet".into()));
+    }
+    Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ok_ko_and_html_answers_are_told_apart() {
+        assert_eq!(ok_lines("OK\n42\n\n").unwrap()[0], "42");
+        match ok_lines("KO\nLe numéro n'est pas correct\n") {
+            Err(PlatformError::Ko(t)) => assert_eq!(t, "Le numéro n'est pas correct"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            ok_lines("<html><body>502 Bad Gateway</body></html>"),
+            Err(PlatformError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn xml_answers_are_read_strictly() {
+        let ok = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><import><id>12</id><resultat>OK</resultat><message>T&amp;l</message></import>";
+        let f = xml_fields(ok, "import").unwrap();
+        assert_eq!(f["id"], "12");
+        assert_eq!(f["message"], "T&l");
+        assert!(xml_fields(b"<import><id>12</id><resultat>OK", "import").is_err());
+        assert!(xml_fields(b"<html><p>erreur</p></html>", "import").is_err());
+        assert!(
+            xml_fields(
+                b"<!DOCTYPE import [<!ENTITY x \"y\">]><import><id>&x;</id></import>",
+                "import"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn latin1_round_trip_and_refusal() {
+        assert_eq!(to_latin1("Délibération").unwrap(), b"D\xe9lib\xe9ration");
+        assert_eq!(latin1(b"D\xe9lib\xe9ration"), "Délibération");
+        assert!(to_latin1("coût en €").is_err());
+    }
+
+    #[test]
+    fn references_keep_their_kind() {
+        for r in [
+            Reference::Transaction("12".into()),
+            Reference::UniqueId("034-123456789-20261127-D12-DE".into()),
+        ] {
+            assert_eq!(Reference::parse(&r.stored()), r);
+        }
+    }
+}

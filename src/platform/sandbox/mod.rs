@@ -1,0 +1,908 @@
+//! The sandbox platform (`paraphe bac-a-sable`): a real HTTPS server with client certificates that
+//! speaks the S²LOW API as a client sees it (paths, fields, `OK`/`KO` texts in ISO-8859-1, the
+//! duplicate rules) and plays the préfecture (ARActe after a delay) and the DGFiP (PES_Acquit per
+//! bordereau, refusing missing or invalid signatures). Its state is its own SQLite file. Faults can
+//! be injected by configuration (500s, cuts mid-upload, answers lost after the work was done, slow
+//! answers, KO answers) to test the sender.
+
+pub mod pki;
+pub mod replies;
+pub mod store;
+
+use super::tls::{provider, read_pem_certificates};
+use crate::messages::tf;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::{BodyStream, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use rand::Rng;
+use rustls::RootCertStore;
+use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use store::{Inserted, Store};
+
+/// `<données>/bac-a-sable.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// The collectivité the accounts stand for (used to build IDActe).
+    pub siren: String,
+    pub departement: String,
+    /// Seconds between receiving an act and its accusé de réception.
+    pub delai_ar_secondes: f64,
+    /// Seconds between receiving a PES and its PES_Acquit.
+    pub delai_acquit_secondes: f64,
+    /// Largest upload accepted.
+    pub taille_max_octets: u64,
+    /// Date of the classification the préfecture accepts.
+    pub date_classification: String,
+    pub pannes: Faults,
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        SandboxSettings {
+            siren: "210000000".into(),
+            departement: "034".into(),
+            delai_ar_secondes: 2.0,
+            delai_acquit_secondes: 2.0,
+            taille_max_octets: 150 * 1024 * 1024,
+            date_classification: "2024-01-01".into(),
+            pannes: Faults::default(),
+        }
+    }
+}
+
+/// Probabilities (0 to 1) of each fault, drawn per request.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// An HTML error page with status 500, the request not processed.
+    pub erreur_500: f64,
+    /// The connection cut while the request is received (not processed).
+    pub coupure: f64,
+    /// The request processed, then the connection cut before the answer (outcome unknown to the
+    /// client: the case the sender must reconcile).
+    pub perte_reponse: f64,
+    /// Milliseconds added before every answer.
+    pub lenteur_ms: u64,
+    /// A KO answer to a creation.
+    pub ko: f64,
+}
+
+const DEFAULT_SETTINGS: &str = "# Bac à sable Paraphe : réglages (relu à chaque démarrage).
+siren = \"210000000\"
+departement = \"034\"
+delai_ar_secondes = 2.0
+delai_acquit_secondes = 2.0
+taille_max_octets = 157286400
+date_classification = \"2024-01-01\"
+
+# Pannes simulées, probabilités de 0 à 1 par requête (tests et formation).
+[pannes]
+erreur_500 = 0.0
+coupure = 0.0
+perte_reponse = 0.0
+lenteur_ms = 0
+ko = 0.0
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("{}", tf("bac_a_sable.donnees", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
+    Data(PathBuf, String),
+    #[error("{}", tf("bac_a_sable.tls", &[("detail", .0)]))]
+    Tls(String),
+    #[error("{}", tf("bac_a_sable.ecoute", &[("adresse", &.0.to_string()), ("detail", .1)]))]
+    Listen(SocketAddr, String),
+}
+
+pub struct SandboxOptions {
+    pub ecoute: SocketAddr,
+    pub donnees: PathBuf,
+    pub ca_clients: Vec<PathBuf>,
+}
+
+/// What a client needs to reach the sandbox.
+pub struct Ready {
+    pub adresse: SocketAddr,
+    /// The authority of the server's certificate (the client's `[plateforme] ca`).
+    pub ca: PathBuf,
+    /// A client identity the sandbox accepts (demo mode).
+    pub demo_p12: PathBuf,
+}
+
+struct Ctx {
+    settings: SandboxSettings,
+    store: Mutex<Store>,
+    depots: PathBuf,
+    trust: Option<crate::pes::verify::TrustStore>,
+}
+
+/// Load (or write the default) settings of a sandbox data folder.
+pub fn load_settings(dir: &Path) -> Result<SandboxSettings, SandboxError> {
+    let path = dir.join("bac-a-sable.toml");
+    if !path.exists() {
+        std::fs::write(&path, DEFAULT_SETTINGS)
+            .map_err(|e| SandboxError::Data(path.clone(), e.to_string()))?;
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| SandboxError::Data(path.clone(), e.to_string()))?;
+    toml::from_str(&text).map_err(|e| SandboxError::Data(path, e.to_string()))
+}
+
+/// Serve until the process ends. `on_ready` is called once the port is open.
+pub fn run(options: SandboxOptions, on_ready: impl FnOnce(&Ready)) -> Result<(), SandboxError> {
+    let data = |e: std::io::Error| SandboxError::Data(options.donnees.clone(), e.to_string());
+    crate::logging::create_private_dir(&options.donnees).map_err(data)?;
+    let settings = load_settings(&options.donnees)?;
+    let pki = pki::SandboxPki::ensure(&options.donnees.join("pki"))
+        .map_err(|e| SandboxError::Data(options.donnees.join("pki"), e))?;
+    let depots = options.donnees.join("depots");
+    crate::logging::create_private_dir(&depots).map_err(data)?;
+    let store = Store::open(&options.donnees.join("bac-a-sable.sqlite"))
+        .map_err(|e| SandboxError::Data(options.donnees.clone(), e.to_string()))?;
+
+    // Client certificates accepted: the sandbox's own authority and those given.
+    let mut roots = RootCertStore::empty();
+    let mut trusted_pem = Vec::new();
+    for path in std::iter::once(&pki.ca_pem).chain(&options.ca_clients) {
+        let certs = read_pem_certificates(path).map_err(|e| SandboxError::Tls(e.to_string()))?;
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| SandboxError::Tls(e.to_string()))?;
+        }
+        trusted_pem.extend(std::fs::read(path).map_err(data)?);
+        trusted_pem.push(b'\n');
+    }
+    let trust_path = options.donnees.join("confiance-signatures.pem");
+    std::fs::write(&trust_path, &trusted_pem).map_err(data)?;
+    let trust = crate::pes::verify::TrustStore::load(&trust_path).ok();
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(|e| SandboxError::Tls(e.to_string()))?;
+    let server_certs =
+        read_pem_certificates(&pki.server_pem).map_err(|e| SandboxError::Tls(e.to_string()))?;
+    let server_key = PrivateKeyDer::from_pem_file(&pki.server_key)
+        .map_err(|e| SandboxError::Tls(e.to_string()))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SandboxError::Tls(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(server_certs, server_key)
+        .map_err(|e| SandboxError::Tls(e.to_string()))?;
+
+    let ctx = Arc::new(Ctx {
+        settings,
+        store: Mutex::new(store),
+        depots,
+        trust,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(data)?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(options.ecoute)
+            .await
+            .map_err(|e| SandboxError::Listen(options.ecoute, e.to_string()))?;
+        let adresse = listener
+            .local_addr()
+            .map_err(|e| SandboxError::Listen(options.ecoute, e.to_string()))?;
+        on_ready(&Ready {
+            adresse,
+            ca: pki.ca_pem.clone(),
+            demo_p12: pki.demo_p12.clone(),
+        });
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            let ctx = ctx.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Some(peer) = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|c| c.to_vec())
+                else {
+                    return;
+                };
+                let peer = Arc::new(peer);
+                let service =
+                    hyper::service::service_fn(move |req| handle(ctx.clone(), peer.clone(), req));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    })
+}
+
+/// A simulated cut: returning it makes hyper drop the connection without an answer.
+#[derive(Debug)]
+struct Cut;
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("coupure simulée")
+    }
+}
+
+impl std::error::Error for Cut {}
+
+type Answer = Result<Response<Full<Bytes>>, Cut>;
+
+fn text(body: &str) -> Response<Full<Bytes>> {
+    // S²LOW answers in ISO-8859-1.
+    let bytes: Vec<u8> = body
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect();
+    Response::builder()
+        .header("content-type", "text/plain; charset=ISO-8859-1")
+        .body(Full::new(Bytes::from(bytes)))
+        .unwrap_or_default()
+}
+
+fn xml(body: Vec<u8>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .header("content-type", "text/xml; charset=ISO-8859-1")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+fn html_error(status: StatusCode) -> Response<Full<Bytes>> {
+    let body = format!(
+        "<html><head><title>{0}</title></head><body><h1>{0}</h1></body></html>",
+        status
+    );
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/html")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+fn draw(probability: f64) -> bool {
+    probability > 0.0 && rand::rng().random_bool(probability.min(1.0))
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> Answer {
+    let faults = ctx.settings.pannes.clone();
+    if faults.lenteur_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.lenteur_ms)).await;
+    }
+    if draw(faults.erreur_500) {
+        return Ok(html_error(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    if draw(faults.coupure) {
+        // Read a little of what is being sent, then cut.
+        let mut body = BodyStream::new(req.into_body());
+        let _ = body.next().await;
+        return Err(Cut);
+    }
+    let account = {
+        let fingerprint = hex::encode(openssl::sha::sha256(&peer));
+        let subject = openssl::x509::X509::from_der(&peer)
+            .ok()
+            .and_then(|c| {
+                c.subject_name()
+                    .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+                    .next()
+                    .and_then(|e| e.data().to_string().ok())
+            })
+            .unwrap_or_default();
+        let mut store = ctx.store.lock().map_err(|_| Cut)?;
+        match store.account(&fingerprint, &subject) {
+            Ok(id) => id,
+            Err(_) => return Ok(html_error(StatusCode::INTERNAL_SERVER_ERROR)),
+        }
+    };
+    let path = req.uri().path().to_owned();
+    let query: HashMap<String, String> = req
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let answer = match (req.method().as_str(), path.as_str()) {
+        ("GET", "/api/test-connexion.php") => text("OK\nBac à sable Paraphe\n"),
+        ("GET", "/admin/users/api-list-login.php") => text("OK\n"),
+        ("POST", "/modules/actes/actes_transac_create.php") => {
+            match receive_form(&ctx, req).await {
+                Ok(form) => {
+                    let ctx = ctx.clone();
+                    tokio::task::spawn_blocking(move || create_acte(&ctx, account, form))
+                        .await
+                        .unwrap_or_else(|_| text("KO\nErreur interne\n"))
+                }
+                Err(FormError::TooLarge) => text(&format!(
+                    "KO\nLa taille totale des fichiers est trop importante (max : {})\n",
+                    ctx.settings.taille_max_octets
+                )),
+                Err(FormError::Cut) => return Err(Cut),
+            }
+        }
+        ("GET", "/modules/actes/actes_transac_get_status.php") => {
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || acte_status(&ctx, account, &query))
+                .await
+                .unwrap_or_else(|_| text("KO\nErreur interne\n"))
+        }
+        ("POST", "/modules/helios/api/helios_importer_fichier.php") => {
+            match receive_form(&ctx, req).await {
+                Ok(form) => {
+                    let ctx = ctx.clone();
+                    tokio::task::spawn_blocking(move || import_pes(&ctx, account, form))
+                        .await
+                        .unwrap_or_else(|_| text("KO\nErreur interne\n"))
+                }
+                Err(FormError::TooLarge) => xml(import_answer(
+                    "",
+                    "KO",
+                    &format!(
+                        "Taille de fichier supérieure à la limite autorisée ({}Mo maximum).",
+                        ctx.settings.taille_max_octets / (1024 * 1024)
+                    ),
+                )),
+                Err(FormError::Cut) => return Err(Cut),
+            }
+        }
+        ("GET", "/modules/helios/api/helios_transac_get_status.php") => {
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || pes_status(&ctx, account, &query))
+                .await
+                .unwrap_or_else(|_| text("KO\nErreur interne\n"))
+        }
+        ("GET", "/modules/helios/helios_download_acquit.php") => {
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || pes_acquit(&ctx, account, &query))
+                .await
+                .unwrap_or_else(|_| text("KO\nErreur interne\n"))
+        }
+        _ => html_error(StatusCode::NOT_FOUND),
+    };
+    if draw(faults.perte_reponse) {
+        return Err(Cut);
+    }
+    Ok(answer)
+}
+
+/// A multipart form received: text fields (repeatable) and files saved in the deposit folder.
+#[derive(Default)]
+struct Form {
+    fields: HashMap<String, Vec<Vec<u8>>>,
+    /// (field, original name, saved path)
+    files: Vec<(String, String, PathBuf)>,
+}
+
+impl Form {
+    fn text(&self, name: &str) -> String {
+        self.fields
+            .get(name)
+            .and_then(|v| v.first())
+            .map(|b| crate::platform::s2low::latin1(b).trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    fn texts(&self, name: &str) -> Vec<String> {
+        self.fields
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .map(|b| crate::platform::s2low::latin1(b).trim().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn files(&self, field: &str) -> impl Iterator<Item = &(String, String, PathBuf)> {
+        self.files.iter().filter(move |f| f.0 == field)
+    }
+}
+
+enum FormError {
+    TooLarge,
+    Cut,
+}
+
+async fn receive_form(ctx: &Ctx, req: Request<Incoming>) -> Result<Form, FormError> {
+    let boundary = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+        .ok_or(FormError::Cut)?;
+    let stream = BodyStream::new(req.into_body()).filter_map(|frame| async move {
+        match frame {
+            Ok(f) => f.into_data().ok().map(Ok::<Bytes, hyper::Error>),
+            Err(e) => Some(Err(e)),
+        }
+    });
+    let constraints = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().whole_stream(ctx.settings.taille_max_octets));
+    let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut form = Form::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(multer::Error::StreamSizeExceeded { .. }) => return Err(FormError::TooLarge),
+            Err(_) => return Err(FormError::Cut),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        match field.file_name().map(str::to_owned) {
+            Some(file_name) => {
+                let saved = ctx.depots.join(format!(
+                    "recu-{}-{:016x}",
+                    now_ms(),
+                    rand::rng().random::<u64>()
+                ));
+                let mut out = std::fs::File::create(&saved).map_err(|_| FormError::Cut)?;
+                let mut field = field;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            use std::io::Write;
+                            out.write_all(&chunk).map_err(|_| FormError::Cut)?;
+                        }
+                        Ok(None) => break,
+                        Err(multer::Error::StreamSizeExceeded { .. }) => {
+                            return Err(FormError::TooLarge);
+                        }
+                        Err(_) => return Err(FormError::Cut),
+                    }
+                }
+                form.files.push((name, file_name, saved));
+            }
+            None => {
+                let value = field.bytes().await.map_err(|_| FormError::Cut)?;
+                form.fields.entry(name).or_default().push(value.to_vec());
+            }
+        }
+    }
+    Ok(form)
+}
+
+/// The type S²LOW's `mime_content_type` would see, judged by content.
+fn sniff(path: &Path) -> &'static str {
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    if head.starts_with(b"%PDF-") {
+        "application/pdf"
+    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if head.starts_with(b"<?xml") {
+        "application/xml"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+fn number_is_valid(number: &str) -> bool {
+    // ^([A-Z0-9][A-Z0-9_]{0,13})?[A-Z0-9]$
+    let b = number.as_bytes();
+    let ok = |c: &u8| c.is_ascii_uppercase() || c.is_ascii_digit();
+    !b.is_empty()
+        && b.len() <= 15
+        && ok(&b[0])
+        && ok(&b[b.len() - 1])
+        && b.iter().all(|c| ok(c) || *c == b'_')
+}
+
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        now.month() as u8,
+        now.day()
+    )
+}
+
+fn create_acte(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
+    let ko = |message: &str| text(&format!("KO\n{message}\n"));
+    let numero = form.text("number");
+    if !number_is_valid(&numero) {
+        return ko("Le numéro n'est pas correct");
+    }
+    let date = form.text("decision_date");
+    let parsed = time::Date::parse(
+        &date,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    );
+    let Ok(parsed) = parsed else {
+        return ko("La date de décision est incorrecte");
+    };
+    if parsed > time::OffsetDateTime::now_utc().date() {
+        return ko("La date de décision est une date dans le futur");
+    }
+    let nature: u8 = form.text("nature_code").parse().unwrap_or(0);
+    if !(1..=6).contains(&nature) {
+        return ko("La nature de l'acte est incorrecte");
+    }
+    let matieres: Vec<String> = (1..=5)
+        .map(|i| form.text(&format!("classif{i}")))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let Some((_, acte_name, acte_path)) = form.files("acte_pdf_file").next() else {
+        return ko("Aucun fichier acte n'a été posté ");
+    };
+    if form.text("type_acte").is_empty() {
+        return ko(&format!(
+            "Erreur lors de la réception du fichier {acte_name} : typologie absente"
+        ));
+    }
+    let mime = sniff(acte_path);
+    let xml_acte = mime == "application/xml";
+    if mime != "application/pdf" && !xml_acte {
+        return ko(&format!(
+            "Erreur de validation du fichier de l'acte :\nLe fichier de l'acte \" {acte_name} \" est de type \" {mime} \". Fichier PDF ou XML requis."
+        ));
+    }
+    if xml_acte && nature != 5 {
+        return ko(
+            "Erreur de validation du fichier de l'acte :\nSeuls les documents budgétaires et financiers peuvent être au format XML.",
+        );
+    }
+    let types_pj = form.texts("type_pj[]");
+    let unique_id = replies::id_acte(
+        &ctx.settings.departement,
+        &ctx.settings.siren,
+        &date,
+        &numero,
+        nature,
+    );
+    // Files renamed as S²LOW does: <typologie>-<IDActe>-1-1_<n>.<ext>.
+    let renamed = |code: &str, n: usize, mime: &str| {
+        let ext = match mime {
+            "application/pdf" => "pdf",
+            "image/jpeg" => "jpg",
+            "image/png" => "png",
+            _ => "xml",
+        };
+        format!("{code}-{unique_id}-1-1_{n}.{ext}")
+    };
+    let mut names = vec![renamed(&form.text("type_acte"), 1, mime)];
+    for (i, (_, name, path)) in form.files("acte_attachments[]").enumerate() {
+        if types_pj.get(i).is_none_or(|t| t.is_empty()) {
+            return ko(&format!(
+                "Erreur lors de la réception du fichier annexe {name} : typologie absente"
+            ));
+        }
+        let mime = sniff(path);
+        if !matches!(
+            mime,
+            "application/pdf" | "image/jpeg" | "image/png" | "application/xml"
+        ) {
+            return ko(&format!(
+                "Erreur de validation d'un fichier de pièce jointe :\nLe fichier attaché \" {name} \" est de type \" {mime} \". Fichier PDF, XML, PNG ou JPEG requis."
+            ));
+        }
+        names.push(renamed(&types_pj[i], i + 2, mime));
+    }
+    if draw(ctx.settings.pannes.ko) {
+        return ko(
+            "Erreur lors de l'enregistrement de la transaction :\nPanne simulée par le bac à sable",
+        );
+    }
+    let objet = form.text("subject");
+    let papier = form.text("document_papier") == "1";
+    let Ok(mut store) = ctx.store.lock() else {
+        return ko("Erreur interne");
+    };
+    match store.insert_acte(
+        account,
+        &numero,
+        &unique_id,
+        nature,
+        &date,
+        &objet,
+        &matieres,
+        &names,
+        papier,
+        now_ms(),
+    ) {
+        Ok(Inserted::New(id)) => text(&format!("OK\n{id}\n\n")),
+        Ok(Inserted::Existing(_)) => ko(
+            "Un acte portant le même numéro interne existe déjà dans la base de données.\nIl faut peut-être ajouter un suffixe au numéro.",
+        ),
+        Err(e) => ko(&format!(
+            "Erreur lors de l'enregistrement de la transaction :\n{e}"
+        )),
+    }
+}
+
+fn acte_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
+    let id = query.get("transaction").and_then(|s| s.parse::<i64>().ok());
+    let unique_id = query.get("unique_id").map(String::as_str);
+    if id.is_none() && unique_id.is_none() {
+        return text("KO\nNuméro de transaction invalide.\n");
+    }
+    let Ok(mut store) = ctx.store.lock() else {
+        return text("KO\nErreur interne\n");
+    };
+    let Ok(Some(acte)) = store.find_acte(account, id, unique_id) else {
+        return text("KO\nNuméro de transaction invalide.\n");
+    };
+    let due = acte.recu_ms + (ctx.settings.delai_ar_secondes * 1000.0) as i64;
+    if acte.statut == 1 && now_ms() >= due {
+        let ar = replies::ar_acte(&replies::ActeRecu {
+            id_acte: &acte.unique_id,
+            nature: acte.nature,
+            date_decision: &acte.date_decision,
+            numero: &acte.numero,
+            matieres: &acte.matieres,
+            objet: &acte.objet,
+            fichiers: &acte.fichiers,
+            date_reception: &today(),
+            classification_date: &ctx.settings.date_classification,
+            document_papier: acte.papier,
+        });
+        if store.acknowledge_acte(acte.id, &ar).is_err() {
+            return text("KO\nErreur interne\n");
+        }
+        return text(&format!("OK\n4\n{ar}"));
+    }
+    match (acte.statut, &acte.ar) {
+        (4, Some(ar)) => text(&format!("OK\n4\n{ar}")),
+        (statut, _) => text(&format!("OK\n{statut}\n")),
+    }
+}
+
+fn import_answer(id: &str, resultat: &str, message: &str) -> Vec<u8> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<import><id>{}</id><resultat>{resultat}</resultat><message>{}</message></import>\n",
+        replies::escape(id),
+        replies::escape(message)
+    );
+    body.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
+}
+
+fn import_pes(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
+    let Some((_, name, path)) = form.files("enveloppe").next() else {
+        return xml(import_answer(
+            "",
+            "KO",
+            "Echec lors du téléchargement du fichier",
+        ));
+    };
+    let sha1 = match std::fs::read(path) {
+        Ok(bytes) => hex::encode(openssl::sha::sha1(&bytes)),
+        Err(_) => {
+            return xml(import_answer(
+                "",
+                "KO",
+                "Echec lors du téléchargement du fichier",
+            ));
+        }
+    };
+    if draw(ctx.settings.pannes.ko) {
+        return xml(import_answer(
+            "",
+            "KO",
+            "Echec lors du téléchargement du fichier",
+        ));
+    }
+    let kept = ctx.depots.join(format!("helios-{account}-{sha1}.xml"));
+    if !kept.exists() && std::fs::rename(path, &kept).is_err() {
+        return xml(import_answer(
+            "",
+            "KO",
+            "Echec lors du téléchargement du fichier",
+        ));
+    }
+    let Ok(mut store) = ctx.store.lock() else {
+        return xml(import_answer("", "KO", "Erreur interne"));
+    };
+    match store.insert_pes(account, &sha1, name, &kept.to_string_lossy(), now_ms()) {
+        Ok(Inserted::New(id)) => xml(import_answer(
+            &id.to_string(),
+            "OK",
+            "Téléchargement du fichier réussi.",
+        )),
+        // The sandbox names the transaction it already holds (what the sender reconciles with).
+        Ok(Inserted::Existing(id)) => xml(import_answer(
+            &id.to_string(),
+            "KO",
+            crate::platform::s2low::HELIOS_DOUBLON,
+        )),
+        Err(_) => xml(import_answer(
+            "",
+            "KO",
+            "Echec lors du téléchargement du fichier",
+        )),
+    }
+}
+
+/// Play the DGFiP: one acquit line per bordereau, refused when its signature is missing or bad.
+fn judge_pes(ctx: &Ctx, path: &Path) -> (i32, Vec<u8>) {
+    let summary = std::fs::File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| {
+            crate::pes::read_summary(std::io::BufReader::new(f)).map_err(|e| e.to_string())
+        });
+    let Ok(summary) = summary else {
+        let empty = crate::pes::PesSummary::default();
+        let line = replies::AckLine {
+            domaine: 0,
+            accepte: false,
+            bordereau: None,
+            exercice: None,
+            erreur: Some(("ERREUR_XSD".into(), "Fichier non conforme au schéma".into())),
+        };
+        return (6, replies::pes_acquit(&empty, &today(), &[line]));
+    };
+    let verdict = crate::pes::verify::verify_file(path, ctx.trust.as_ref()).ok();
+    let valid_targets: Vec<String> = verdict
+        .iter()
+        .flat_map(|v| v.signatures.iter())
+        .filter(|s| s.valide)
+        .filter_map(|s| s.cible.clone())
+        .collect();
+    let global_ok = verdict
+        .iter()
+        .flat_map(|v| v.signatures.iter())
+        .any(|s| s.valide && s.cible.as_deref().is_none_or(str::is_empty));
+    let mut lines = Vec::new();
+    for b in &summary.bordereaux {
+        let signed_ok = global_ok
+            || b.id
+                .as_ref()
+                .is_some_and(|id| valid_targets.iter().any(|t| t == id));
+        let erreur = if signed_ok {
+            None
+        } else if b.signe {
+            Some((
+                "ERREUR_SIGNATURE_BORDEREAU_INVALIDE".to_owned(),
+                "Signature du bordereau invalide".to_owned(),
+            ))
+        } else {
+            Some((
+                "ERREUR_SIGNATURE_INVALIDE".to_owned(),
+                "Absence de signature".to_owned(),
+            ))
+        };
+        lines.push(replies::AckLine {
+            domaine: if signed_ok { 5 } else { 3 },
+            accepte: signed_ok,
+            bordereau: b.numero.clone(),
+            exercice: b.exercice.clone(),
+            erreur,
+        });
+    }
+    if lines.is_empty() {
+        lines.push(replies::AckLine {
+            domaine: 0,
+            accepte: false,
+            bordereau: None,
+            exercice: None,
+            erreur: Some(("ERREUR_XSD".into(), "Aucun bordereau".into())),
+        });
+    }
+    let status = if lines.iter().all(|l| l.accepte) {
+        4
+    } else {
+        6
+    };
+    (status, replies::pes_acquit(&summary, &today(), &lines))
+}
+
+fn transaction_answer(id: &str, resultat: &str, message: &str, status: Option<i32>) -> Vec<u8> {
+    let status = status
+        .map(|s| format!("<status>{s}</status>"))
+        .unwrap_or_default();
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<transaction><id>{}</id><resultat>{resultat}</resultat><message>{}</message>{status}</transaction>\n",
+        replies::escape(id),
+        replies::escape(message)
+    );
+    body.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
+}
+
+fn pes_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
+    let Some(id) = query.get("transaction").and_then(|s| s.parse::<i64>().ok()) else {
+        return xml(transaction_answer(
+            "",
+            "KO",
+            "Pas de numéro de transaction.",
+            None,
+        ));
+    };
+    let found = ctx
+        .store
+        .lock()
+        .ok()
+        .and_then(|s| s.find_pes(account, id).ok().flatten());
+    let Some(pes) = found else {
+        return xml(transaction_answer(
+            &id.to_string(),
+            "KO",
+            "Numéro de transaction invalide",
+            None,
+        ));
+    };
+    let due = pes.recu_ms + (ctx.settings.delai_acquit_secondes * 1000.0) as i64;
+    let mut status = pes.statut;
+    if pes.statut == 1 && now_ms() >= due {
+        let (judged, acquit) = judge_pes(ctx, Path::new(&pes.chemin));
+        if let Ok(mut store) = ctx.store.lock()
+            && store.acknowledge_pes(pes.id, judged, &acquit).is_ok()
+        {
+            status = judged;
+        }
+    }
+    xml(transaction_answer(
+        &pes.id.to_string(),
+        "OK",
+        "",
+        Some(status),
+    ))
+}
+
+fn pes_acquit(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
+    let id = query
+        .get("id")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(-1);
+    let found = ctx
+        .store
+        .lock()
+        .ok()
+        .and_then(|s| s.find_pes(account, id).ok().flatten());
+    match found.and_then(|p| p.acquit) {
+        Some(acquit) => xml(acquit),
+        None => text("KO\nPas d'acquittement disponible\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_s2low_rule() {
+        for ok in ["A", "2026_D12", "DEL2026001", "A_B"] {
+            assert!(number_is_valid(ok), "{ok}");
+        }
+        for bad in ["", "_A", "A_", "a12", "1234567890123456", "D-12"] {
+            assert!(!number_is_valid(bad), "{bad}");
+        }
+    }
+}

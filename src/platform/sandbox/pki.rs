@@ -1,0 +1,152 @@
+//! The sandbox's own small PKI, made on first use in `<données>/pki/`: an authority, the server's
+//! certificate (localhost, 127.0.0.1, ::1) and a demonstration client identity (PKCS#12, password
+//! `bac-a-sable`) whose certificate the sandbox accepts. Nothing here is meant for production: the
+//! keys are written to disk, readable by the user only.
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::extension::{
+    BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName, SubjectKeyIdentifier,
+};
+use openssl::x509::{X509, X509NameBuilder};
+use std::path::{Path, PathBuf};
+
+/// Password of the demonstration identity (demo only, written in the README).
+pub const DEMO_P12_PASSWORD: &str = "bac-a-sable";
+
+pub struct SandboxPki {
+    pub ca_pem: PathBuf,
+    pub server_pem: PathBuf,
+    pub server_key: PathBuf,
+    pub demo_p12: PathBuf,
+}
+
+impl SandboxPki {
+    pub fn paths(dir: &Path) -> SandboxPki {
+        SandboxPki {
+            ca_pem: dir.join("ca.pem"),
+            server_pem: dir.join("serveur.pem"),
+            server_key: dir.join("serveur.key"),
+            demo_p12: dir.join("demo-client.p12"),
+        }
+    }
+
+    /// The PKI in `dir`, made if absent.
+    pub fn ensure(dir: &Path) -> Result<SandboxPki, String> {
+        let pki = SandboxPki::paths(dir);
+        if pki.ca_pem.exists() && pki.server_pem.exists() && pki.server_key.exists() {
+            return Ok(pki);
+        }
+        crate::logging::create_private_dir(dir).map_err(|e| e.to_string())?;
+        make(&pki).map_err(|e| e.to_string())?;
+        Ok(pki)
+    }
+}
+
+fn key() -> Result<PKey<Private>, openssl::error::ErrorStack> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
+    PKey::from_ec_key(EcKey::generate(&group)?)
+}
+
+fn certificate(
+    cn: &str,
+    key: &PKey<Private>,
+    issuer: Option<(&X509, &PKey<Private>)>,
+    customise: impl FnOnce(&mut openssl::x509::X509Builder) -> Result<(), openssl::error::ErrorStack>,
+) -> Result<X509, openssl::error::ErrorStack> {
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_nid(Nid::COUNTRYNAME, "FR")?;
+    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "Paraphe bac à sable")?;
+    name.append_entry_by_nid(Nid::COMMONNAME, cn)?;
+    let name = name.build();
+    let mut b = X509::builder()?;
+    b.set_version(2)?;
+    let mut serial = BigNum::new()?;
+    serial.rand(96, MsbOption::MAYBE_ZERO, false)?;
+    let serial = serial.to_asn1_integer()?;
+    b.set_serial_number(&serial)?;
+    b.set_subject_name(&name)?;
+    b.set_issuer_name(issuer.map(|(c, _)| c.subject_name()).unwrap_or(&name))?;
+    b.set_pubkey(key)?;
+    b.set_not_before(Asn1Time::days_from_now(0)?.as_ref())?;
+    b.set_not_after(Asn1Time::days_from_now(825)?.as_ref())?;
+    let ski = SubjectKeyIdentifier::new()
+        .build(&b.x509v3_context(issuer.map(|(c, _)| c.as_ref()), None))?;
+    b.append_extension(ski)?;
+    customise(&mut b)?;
+    b.sign(
+        issuer.map(|(_, k)| k).unwrap_or(key),
+        MessageDigest::sha256(),
+    )?;
+    Ok(b.build())
+}
+
+fn make(pki: &SandboxPki) -> Result<(), Box<dyn std::error::Error>> {
+    let ca_key = key()?;
+    let ca = certificate("Autorité du bac à sable Paraphe", &ca_key, None, |b| {
+        b.append_extension(BasicConstraints::new().critical().ca().build()?)?;
+        b.append_extension(
+            KeyUsage::new()
+                .critical()
+                .key_cert_sign()
+                .crl_sign()
+                .build()?,
+        )
+    })?;
+    let server_key = key()?;
+    let server = certificate("localhost", &server_key, Some((&ca, &ca_key)), |b| {
+        let san = SubjectAlternativeName::new()
+            .dns("localhost")
+            .ip("127.0.0.1")
+            .ip("::1")
+            .build(&b.x509v3_context(Some(&ca), None))?;
+        b.append_extension(san)?;
+        b.append_extension(BasicConstraints::new().critical().build()?)?;
+        b.append_extension(KeyUsage::new().critical().digital_signature().build()?)?;
+        b.append_extension(ExtendedKeyUsage::new().server_auth().build()?)
+    })?;
+    let client_key = key()?;
+    let client = certificate(
+        "Démonstration Paraphe",
+        &client_key,
+        Some((&ca, &ca_key)),
+        |b| {
+            b.append_extension(BasicConstraints::new().critical().build()?)?;
+            b.append_extension(KeyUsage::new().critical().digital_signature().build()?)?;
+            b.append_extension(ExtendedKeyUsage::new().client_auth().build()?)
+        },
+    )?;
+    let mut chain = openssl::stack::Stack::new()?;
+    chain.push(ca.clone())?;
+    let p12 = openssl::pkcs12::Pkcs12::builder()
+        .name("Démonstration Paraphe")
+        .pkey(&client_key)
+        .cert(&client)
+        .ca(chain)
+        .build2(DEMO_P12_PASSWORD)?;
+    let dir = pki.ca_pem.parent().unwrap_or(Path::new("."));
+    write_private(&dir.join("ca.key"), &ca_key.private_key_to_pem_pkcs8()?)?;
+    write_private(&pki.server_key, &server_key.private_key_to_pem_pkcs8()?)?;
+    write_private(&pki.demo_p12, &p12.to_der()?)?;
+    let mut server_chain = server.to_pem()?;
+    server_chain.extend(ca.to_pem()?);
+    write_private(&pki.server_pem, &server_chain)?;
+    write_private(&pki.ca_pem, &ca.to_pem()?)?;
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options.open(path)?.write_all(bytes)
+}

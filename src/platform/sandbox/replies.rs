@@ -1,0 +1,193 @@
+//! What the sandbox sends back in the préfecture's and the DGFiP's place: the ARActe and the
+//! PES_Acquit, built as the real ones are (ACTES schema v1.1, PES_Acquit of the PES V2 schemas).
+
+use crate::actes::model::Nature;
+use crate::pes::summary::PesSummary;
+
+/// Escape text for an attribute or element content.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The act as received, for the AR.
+pub struct ActeRecu<'a> {
+    pub id_acte: &'a str,
+    pub nature: u8,
+    pub date_decision: &'a str,
+    pub numero: &'a str,
+    pub matieres: &'a [String],
+    pub objet: &'a str,
+    pub fichiers: &'a [String],
+    pub date_reception: &'a str,
+    pub classification_date: &'a str,
+    pub document_papier: bool,
+}
+
+/// `actes:ARActe` (the préfecture's accusé de réception).
+pub fn ar_acte(a: &ActeRecu) -> String {
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n");
+    x.push_str(&format!(
+        "<actes:ARActe xmlns:actes=\"http://www.interieur.gouv.fr/ACTES#v1.1-20040216\" \
+         actes:IDActe=\"{}\" actes:DateReception=\"{}\">\n",
+        escape(a.id_acte),
+        escape(a.date_reception)
+    ));
+    x.push_str(&format!(
+        "  <actes:ActeRecu actes:CodeNatureActe=\"{}\" actes:Date=\"{}\" actes:NumeroInterne=\"{}\">\n",
+        a.nature,
+        escape(a.date_decision),
+        escape(a.numero)
+    ));
+    for (i, level) in a.matieres.iter().enumerate().take(5) {
+        x.push_str(&format!(
+            "    <actes:CodeMatiere{n} actes:CodeMatiere=\"{}\"/>\n",
+            escape(level),
+            n = i + 1
+        ));
+    }
+    x.push_str(&format!(
+        "    <actes:Objet>{}</actes:Objet>\n",
+        escape(a.objet)
+    ));
+    x.push_str(&format!(
+        "    <actes:ClassificationDateVersion>{}</actes:ClassificationDateVersion>\n",
+        escape(a.classification_date)
+    ));
+    let (document, annexes) = a
+        .fichiers
+        .split_first()
+        .map_or((None, &[][..]), |(d, r)| (Some(d), r));
+    if let Some(d) = document {
+        x.push_str(&format!(
+            "    <actes:Document>\n      <actes:NomFichier>{}</actes:NomFichier>\n    </actes:Document>\n",
+            escape(d)
+        ));
+    }
+    if annexes.is_empty() {
+        x.push_str("    <actes:Annexes actes:Nombre=\"0\"/>\n");
+    } else {
+        x.push_str(&format!(
+            "    <actes:Annexes actes:Nombre=\"{}\">\n",
+            annexes.len()
+        ));
+        for name in annexes {
+            x.push_str(&format!(
+                "      <actes:Annexe>\n        <actes:NomFichier>{}</actes:NomFichier>\n      </actes:Annexe>\n",
+                escape(name)
+            ));
+        }
+        x.push_str("    </actes:Annexes>\n");
+    }
+    x.push_str(&format!(
+        "    <actes:DocumentPapier>{}</actes:DocumentPapier>\n",
+        if a.document_papier { "O" } else { "N" }
+    ));
+    x.push_str("  </actes:ActeRecu>\n");
+    x.push_str(&format!(
+        "  <actes:ClassificationDateVersionEnCours>{}</actes:ClassificationDateVersionEnCours>\n",
+        escape(a.classification_date)
+    ));
+    x.push_str("</actes:ARActe>\n");
+    x
+}
+
+/// The IDActe the préfecture gives an act: département-SIREN-date-numéro-nature.
+pub fn id_acte(
+    departement: &str,
+    siren: &str,
+    date_decision: &str,
+    numero: &str,
+    nature: u8,
+) -> String {
+    let abbreviation = Nature::from_code(nature)
+        .map(|n| n.abbreviation())
+        .unwrap_or("AU");
+    format!(
+        "{departement}-{siren}-{}-{numero}-{abbreviation}",
+        date_decision.replace('-', "")
+    )
+}
+
+/// One line of the acquit: a bordereau accepted, or refused with its error.
+pub struct AckLine {
+    pub domaine: u32,
+    pub accepte: bool,
+    pub bordereau: Option<String>,
+    pub exercice: Option<String>,
+    pub erreur: Option<(String, String)>,
+}
+
+/// `PES_ACQUIT` for a PES_Aller.
+pub fn pes_acquit(summary: &PesSummary, date: &str, lines: &[AckLine]) -> Vec<u8> {
+    let v = |name: &str, value: &Option<String>| {
+        value
+            .as_ref()
+            .map(|val| format!("<{name} V=\"{}\"/>", escape(val)))
+            .unwrap_or_default()
+    };
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n");
+    x.push_str(
+        "<n:PES_ACQUIT xmlns:n=\"http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/retour/v2\">\n",
+    );
+    x.push_str("  <Enveloppe>\n    <Parametres>\n      <Version V=\"2\"/>\n      <TypFic V=\"PESALR2\"/>\n");
+    x.push_str(&format!(
+        "      {}\n",
+        v("NomFic", &summary.enveloppe.nom_fic)
+    ));
+    x.push_str("    </Parametres>\n    <Emetteur>\n      <Sigle V=\"HELIOS\"/>\n    </Emetteur>\n");
+    x.push_str("    <Recepteur>\n      <Sigle V=\"PARAPHE\"/>\n    </Recepteur>\n  </Enveloppe>\n");
+    x.push_str("  <EnTetePES>\n");
+    x.push_str(&format!("    <DteStr V=\"{}\"/>\n", escape(date)));
+    for (name, value) in [
+        ("IdPost", &summary.entete.id_post),
+        ("IdColl", &summary.entete.id_coll),
+        ("CodCol", &summary.entete.cod_col),
+        ("CodBud", &summary.entete.cod_bud),
+    ] {
+        let tag = v(name, value);
+        if !tag.is_empty() {
+            x.push_str(&format!("    {tag}\n"));
+        }
+    }
+    x.push_str("  </EnTetePES>\n  <ACQUIT>\n    <EnTeteAcquit>\n      <IdVer V=\"2\"/>\n    </EnTeteAcquit>\n");
+    for line in lines {
+        x.push_str("    <ElementACQUIT>\n");
+        x.push_str(&format!("      <DomaineAck V=\"{}\"/>\n", line.domaine));
+        x.push_str(&format!(
+            "      <EtatAck V=\"{}\"/>\n",
+            if line.accepte { 1 } else { 0 }
+        ));
+        let bord = v("NumBord", &line.bordereau);
+        if !bord.is_empty() {
+            x.push_str(&format!("      {bord}\n"));
+        }
+        let ex = v("ExerciceBord", &line.exercice);
+        if !ex.is_empty() {
+            x.push_str(&format!("      {ex}\n"));
+        }
+        if let Some((code, label)) = &line.erreur {
+            x.push_str(&format!(
+                "      <Erreur>\n        <NumAnoAck V=\"{}\"/>\n        <LibelleAnoAck V=\"{}\"/>\n      </Erreur>\n",
+                escape(code),
+                escape(label)
+            ));
+        }
+        x.push_str("    </ElementACQUIT>\n");
+    }
+    x.push_str("  </ACQUIT>\n</n:PES_ACQUIT>\n");
+    // Every character the PES carries is in ISO-8859-1 (its declared encoding).
+    x.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
+}

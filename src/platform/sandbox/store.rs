@@ -1,0 +1,249 @@
+//! The sandbox's own state, in its SQLite file: accounts (one per client certificate), acts and
+//! Hélios files received. The duplicate rules are UNIQUE constraints, so two uploads racing for the
+//! same numéro (or the same file) cannot both be accepted.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS comptes (
+    id INTEGER PRIMARY KEY,
+    empreinte TEXT NOT NULL UNIQUE,
+    sujet TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS actes (
+    id INTEGER PRIMARY KEY,
+    compte INTEGER NOT NULL REFERENCES comptes(id),
+    numero TEXT NOT NULL,
+    unique_id TEXT NOT NULL,
+    nature INTEGER NOT NULL,
+    date_decision TEXT NOT NULL,
+    objet TEXT NOT NULL,
+    matieres TEXT NOT NULL,
+    fichiers TEXT NOT NULL,
+    recu_ms INTEGER NOT NULL,
+    statut INTEGER NOT NULL,
+    ar TEXT,
+    papier INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (compte, numero)
+);
+CREATE TABLE IF NOT EXISTS helios (
+    id INTEGER PRIMARY KEY,
+    compte INTEGER NOT NULL REFERENCES comptes(id),
+    sha1 TEXT NOT NULL,
+    nom TEXT NOT NULL,
+    chemin TEXT NOT NULL,
+    recu_ms INTEGER NOT NULL,
+    statut INTEGER NOT NULL,
+    acquit BLOB,
+    UNIQUE (compte, sha1)
+);
+";
+
+pub struct Store {
+    conn: Connection,
+}
+
+/// An act as the sandbox received it.
+#[derive(Debug, Clone)]
+pub struct StoredActe {
+    pub id: i64,
+    pub numero: String,
+    pub unique_id: String,
+    pub nature: u8,
+    pub date_decision: String,
+    pub objet: String,
+    pub matieres: Vec<String>,
+    /// Names of the act file then the annexes.
+    pub fichiers: Vec<String>,
+    pub recu_ms: i64,
+    pub statut: i32,
+    pub ar: Option<String>,
+    pub papier: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredPes {
+    pub id: i64,
+    pub chemin: String,
+    pub recu_ms: i64,
+    pub statut: i32,
+    pub acquit: Option<Vec<u8>>,
+}
+
+pub enum Inserted {
+    New(i64),
+    /// Already there (duplicate rule): the existing id.
+    Existing(i64),
+}
+
+impl Store {
+    pub fn open(path: &Path) -> rusqlite::Result<Store> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store { conn })
+    }
+
+    /// The account of a client certificate, created on first sight.
+    pub fn account(&mut self, fingerprint: &str, subject: &str) -> rusqlite::Result<i64> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO comptes (empreinte, sujet) VALUES (?1, ?2)",
+            params![fingerprint, subject],
+        )?;
+        self.conn.query_row(
+            "SELECT id FROM comptes WHERE empreinte = ?1",
+            [fingerprint],
+            |r| r.get(0),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_acte(
+        &mut self,
+        account: i64,
+        numero: &str,
+        unique_id: &str,
+        nature: u8,
+        date_decision: &str,
+        objet: &str,
+        matieres: &[String],
+        fichiers: &[String],
+        papier: bool,
+        now_ms: i64,
+    ) -> rusqlite::Result<Inserted> {
+        let done = self.conn.execute(
+            "INSERT OR IGNORE INTO actes (compte, numero, unique_id, nature, date_decision, objet,
+                matieres, fichiers, recu_ms, statut, papier)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)",
+            params![
+                account,
+                numero,
+                unique_id,
+                nature,
+                date_decision,
+                objet,
+                matieres.join("."),
+                serde_json::to_string(fichiers).unwrap_or_default(),
+                now_ms,
+                papier
+            ],
+        )?;
+        if done == 1 {
+            Ok(Inserted::New(self.conn.last_insert_rowid()))
+        } else {
+            let id = self.conn.query_row(
+                "SELECT id FROM actes WHERE compte = ?1 AND numero = ?2",
+                params![account, numero],
+                |r| r.get(0),
+            )?;
+            Ok(Inserted::Existing(id))
+        }
+    }
+
+    /// An act of this account, by transaction id or by IDActe.
+    pub fn find_acte(
+        &self,
+        account: i64,
+        id: Option<i64>,
+        unique_id: Option<&str>,
+    ) -> rusqlite::Result<Option<StoredActe>> {
+        self.conn
+            .query_row(
+                "SELECT id, numero, unique_id, nature, date_decision, objet, matieres, fichiers,
+                        recu_ms, statut, ar, papier
+                 FROM actes WHERE compte = ?1 AND (id = ?2 OR unique_id = ?3)",
+                params![account, id, unique_id],
+                |r| {
+                    let matieres: String = r.get(6)?;
+                    let fichiers: String = r.get(7)?;
+                    Ok(StoredActe {
+                        id: r.get(0)?,
+                        numero: r.get(1)?,
+                        unique_id: r.get(2)?,
+                        nature: r.get(3)?,
+                        date_decision: r.get(4)?,
+                        objet: r.get(5)?,
+                        matieres: matieres.split('.').map(str::to_owned).collect(),
+                        fichiers: serde_json::from_str(&fichiers).unwrap_or_default(),
+                        recu_ms: r.get(8)?,
+                        statut: r.get(9)?,
+                        ar: r.get(10)?,
+                        papier: r.get(11)?,
+                    })
+                },
+            )
+            .optional()
+    }
+
+    pub fn acknowledge_acte(&mut self, id: i64, ar: &str) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "UPDATE actes SET statut = 4, ar = ?1 WHERE id = ?2",
+            params![ar, id],
+        )?;
+        Ok(())
+    }
+
+    pub fn insert_pes(
+        &mut self,
+        account: i64,
+        sha1: &str,
+        nom: &str,
+        chemin: &str,
+        now_ms: i64,
+    ) -> rusqlite::Result<Inserted> {
+        let done = self.conn.execute(
+            "INSERT OR IGNORE INTO helios (compte, sha1, nom, chemin, recu_ms, statut)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+            params![account, sha1, nom, chemin, now_ms],
+        )?;
+        if done == 1 {
+            Ok(Inserted::New(self.conn.last_insert_rowid()))
+        } else {
+            let id = self.conn.query_row(
+                "SELECT id FROM helios WHERE compte = ?1 AND sha1 = ?2",
+                params![account, sha1],
+                |r| r.get(0),
+            )?;
+            Ok(Inserted::Existing(id))
+        }
+    }
+
+    pub fn find_pes(&self, account: i64, id: i64) -> rusqlite::Result<Option<StoredPes>> {
+        self.conn
+            .query_row(
+                "SELECT id, chemin, recu_ms, statut, acquit FROM helios WHERE compte = ?1 AND id = ?2",
+                params![account, id],
+                |r| {
+                    Ok(StoredPes {
+                        id: r.get(0)?,
+                        chemin: r.get(1)?,
+                        recu_ms: r.get(2)?,
+                        statut: r.get(3)?,
+                        acquit: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+    }
+
+    pub fn acknowledge_pes(&mut self, id: i64, statut: i32, acquit: &[u8]) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "UPDATE helios SET statut = ?1, acquit = ?2 WHERE id = ?3",
+            params![statut, acquit, id],
+        )?;
+        Ok(())
+    }
+
+    /// How many acts and PES each account holds (tests and the demo's summary).
+    pub fn counts(&self) -> rusqlite::Result<(i64, i64)> {
+        let actes = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM actes", [], |r| r.get(0))?;
+        let pes = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM helios", [], |r| r.get(0))?;
+        Ok((actes, pes))
+    }
+}

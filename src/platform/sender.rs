@@ -1,0 +1,465 @@
+//! The sender: moves outbox items to the platform exactly once, then brings back what the platform
+//! answers (accusé de réception, PES_Acquit).
+//!
+//! Exactly once rests on three rules: (1) an item is marked `en_cours` in the outbox *before* its
+//! upload starts, so a crash leaves a trace; (2) an item whose outcome is unknown (crash, timeout
+//! or cut after the upload began, an unreadable answer) is reconciled with the platform before
+//! anything is resent — an act by its IDActe, which the platform knows; a PES by resending, which
+//! the platform's duplicate detection turns into "doublon détecté" with the original transaction;
+//! (3) only one sender runs at a time on an outbox (a file lock).
+
+use super::PlatformError;
+use super::s2low::{ActeFields, HeliosImport, Reference, S2low};
+use crate::messages::tf;
+use crate::outbox::{Item, Kind, Outbox, OutboxError, State};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// What the sender needs to know of an act besides its files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActeData {
+    pub acte: ActeFields,
+    /// `IDActe` (département-SIREN-date-numéro-nature), how the platform finds the act again.
+    pub id_acte: String,
+}
+
+/// Retry schedule: exponential with jitter, from `first` to `last`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub first: Duration,
+    pub last: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            first: Duration::from_secs(5),
+            last: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl Backoff {
+    /// Delay before attempt `n + 1` after `n` failures: first·2^(n-1), capped, then drawn in
+    /// [½, 1] of that so that many workstations do not retry in step.
+    pub fn delay(&self, failures: u32) -> Duration {
+        let exp = self
+            .first
+            .saturating_mul(1u32 << failures.saturating_sub(1).min(20));
+        let capped = exp.min(self.last);
+        let factor = rand::rng().random_range(0.5..=1.0);
+        capped.mul_f64(factor)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SenderError {
+    #[error("{0}")]
+    Outbox(#[from] OutboxError),
+    #[error("{0}")]
+    Platform(#[from] PlatformError),
+    #[error("{}", tf("envoi.deja_en_cours", &[("chemin", &.0.display().to_string())]))]
+    AlreadyRunning(PathBuf),
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Report {
+    pub envoyes: u32,
+    pub rapproches: u32,
+    pub acquittes: u32,
+    pub refuses: u32,
+    pub nouvels_essais: u32,
+    pub erreurs: Vec<String>,
+}
+
+/// The lock that keeps a second sender away from the same outbox while this one lives.
+pub struct SenderLock {
+    _file: std::fs::File,
+}
+
+impl SenderLock {
+    pub fn acquire(path: &Path) -> Result<SenderLock, SenderError> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| OutboxError::File(path.to_owned(), e.to_string()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(SenderLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(SenderError::AlreadyRunning(path.to_owned()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(OutboxError::File(path.to_owned(), e.to_string()).into())
+            }
+        }
+    }
+}
+
+pub struct Sender<'a> {
+    pub outbox: &'a mut Outbox,
+    pub platform: &'a S2low,
+    pub backoff: Backoff,
+    /// Who acts, for the journal.
+    pub who: String,
+}
+
+impl Sender<'_> {
+    /// One pass: reconcile, send what is due, poll what was sent. Stops early when `cancel` is
+    /// set, or on an error that would repeat for every item (the card, the settings).
+    pub fn run_once(&mut self, cancel: &AtomicBool) -> Result<Report, SenderError> {
+        let mut report = Report::default();
+        for item in self.outbox.to_reconcile()? {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(report);
+            }
+            self.reconcile(&item, &mut report)?;
+        }
+        for item in self.outbox.due_for_sending(&crate::outbox::now())? {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(report);
+            }
+            self.send(&item, &mut report)?;
+        }
+        for item in self.outbox.to_poll()? {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(report);
+            }
+            self.poll(&item, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    fn later(&self, failures: u32) -> String {
+        let at = time::OffsetDateTime::now_utc()
+            + time::Duration::try_from(self.backoff.delay(failures + 1))
+                .unwrap_or(time::Duration::MINUTE);
+        crate::certs::iso8601(at)
+    }
+
+    fn attempts(&self, id: i64) -> u32 {
+        self.outbox.attempts(id).unwrap_or(0)
+    }
+
+    /// Upload one item; the state is `en_cours` in the outbox before the first byte leaves.
+    fn send(&mut self, item: &Item, report: &mut Report) -> Result<(), SenderError> {
+        // What was checked and queued is what goes: a file changed since sends the item back to
+        // preparation, before anything leaves.
+        if let Err(changed) = self.check_unchanged(item.id) {
+            self.outbox
+                .transition(item.id, State::Prepare, &self.who, &changed)?;
+            report.erreurs.push(changed);
+            return Ok(());
+        }
+        self.outbox
+            .transition(item.id, State::EnCours, &self.who, "")?;
+        let outcome = match item.genre {
+            Kind::Acte => self.upload_acte(item.id).map(Uploaded::Acte),
+            Kind::Pes => self.upload_pes(item.id).map(Uploaded::Pes),
+        };
+        match outcome {
+            Ok(Uploaded::Acte(id)) => {
+                self.mark_sent(item.id, &Reference::Transaction(id), "")?;
+                report.envoyes += 1;
+            }
+            Ok(Uploaded::Pes(import)) => {
+                let note = if import.duplicate {
+                    tf("envoi.doublon_adopte", &[("id", &import.id)])
+                } else {
+                    String::new()
+                };
+                self.mark_sent(item.id, &Reference::Transaction(import.id), &note)?;
+                report.envoyes += 1;
+            }
+            Err(PlatformError::Duplicate(message)) if item.genre == Kind::Acte => {
+                // The platform already has this numéro: find the act it holds.
+                self.outbox
+                    .transition(item.id, State::Erreur, &self.who, &message)?;
+                let failures = self.attempts(item.id);
+                self.outbox.schedule(item.id, &self.later(failures), true)?;
+                let reconciled = self.outbox.get(item.id)?;
+                self.reconcile(&reconciled, report)?;
+            }
+            Err(PlatformError::Ko(message)) => {
+                self.outbox
+                    .transition(item.id, State::Refuse, &self.who, &message)?;
+                self.outbox.clear_schedule(item.id)?;
+                report.refuses += 1;
+            }
+            Err(PlatformError::Duplicate(message)) => {
+                // A PES the platform already has, without naming its transaction: a person
+                // must look; never sent again.
+                self.outbox
+                    .transition(item.id, State::Erreur, &self.who, &message)?;
+                self.outbox.clear_schedule(item.id)?;
+                report.erreurs.push(message);
+            }
+            Err(e @ PlatformError::NotSent(_)) => {
+                let detail = e.to_string();
+                self.outbox
+                    .transition(item.id, State::EnAttente, &self.who, &detail)?;
+                let failures = self.attempts(item.id);
+                self.outbox
+                    .schedule(item.id, &self.later(failures), false)?;
+                report.nouvels_essais += 1;
+                report.erreurs.push(detail);
+            }
+            Err(e @ PlatformError::Unknown(_)) => {
+                let detail = e.to_string();
+                self.outbox
+                    .transition(item.id, State::Erreur, &self.who, &detail)?;
+                let failures = self.attempts(item.id);
+                self.outbox.schedule(item.id, &self.later(failures), true)?;
+                report.nouvels_essais += 1;
+                report.erreurs.push(detail);
+            }
+            Err(e @ (PlatformError::Card(_) | PlatformError::Config(_))) => {
+                // Nothing left: the item goes back to the queue, and the pass stops (the same
+                // error would come back for every item).
+                self.outbox
+                    .transition(item.id, State::EnAttente, &self.who, &e.to_string())?;
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_sent(&mut self, id: i64, reference: &Reference, note: &str) -> Result<(), SenderError> {
+        self.outbox
+            .set_platform_id(id, &reference.stored(), &self.who)?;
+        self.outbox.transition(id, State::Envoye, &self.who, note)?;
+        self.outbox.clear_schedule(id)?;
+        Ok(())
+    }
+
+    fn upload_acte(&mut self, id: i64) -> Result<String, PlatformError> {
+        let data = self.acte_data(id)?;
+        let files = self.outbox.files(id).map_err(config)?;
+        let acte = files.iter().find(|f| f.role == "acte").ok_or_else(|| {
+            PlatformError::Config(tf("envoi.sans_fichier", &[("id", &id.to_string())]))
+        })?;
+        let annexes: Vec<&Path> = files
+            .iter()
+            .filter(|f| f.role == "annexe")
+            .map(|f| f.chemin.as_path())
+            .collect();
+        self.platform
+            .acte_create(&data.acte, &acte.chemin, &annexes, None)
+    }
+
+    fn upload_pes(&mut self, id: i64) -> Result<HeliosImport, PlatformError> {
+        let files = self.outbox.files(id).map_err(config)?;
+        let pes = files.iter().find(|f| f.role == "pes").ok_or_else(|| {
+            PlatformError::Config(tf("envoi.sans_fichier", &[("id", &id.to_string())]))
+        })?;
+        self.platform.helios_import(&pes.chemin, None)
+    }
+
+    /// Every file of the item still has the hash recorded when it was queued (or the French
+    /// reason why not: changed, missing).
+    fn check_unchanged(&self, id: i64) -> Result<(), String> {
+        for file in self.outbox.files(id).map_err(|e| e.to_string())? {
+            let changed = match crate::outbox::sha256_file(&file.chemin) {
+                Ok((sha, _)) => sha != file.sha256,
+                Err(_) => true,
+            };
+            if changed {
+                return Err(tf(
+                    "envoi.fichier_modifie",
+                    &[("chemin", &file.chemin.display().to_string())],
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn acte_data(&self, id: i64) -> Result<ActeData, PlatformError> {
+        serde_json::from_value(self.outbox.data(id).map_err(config)?)
+            .map_err(|e| PlatformError::Config(e.to_string()))
+    }
+
+    /// Find out whether the platform holds an item whose last attempt has an unknown outcome.
+    fn reconcile(&mut self, item: &Item, report: &mut Report) -> Result<(), SenderError> {
+        if item.etat == State::EnCours {
+            self.outbox.transition(
+                item.id,
+                State::Erreur,
+                &self.who,
+                &tf("envoi.interrompu", &[]),
+            )?;
+        }
+        match item.genre {
+            Kind::Acte => {
+                let data = self.acte_data(item.id)?;
+                let reference = Reference::UniqueId(data.id_acte.clone());
+                match self.platform.acte_status(&reference) {
+                    Ok(_) => {
+                        self.mark_sent(item.id, &reference, &tf("envoi.rapproche", &[]))?;
+                        report.rapproches += 1;
+                    }
+                    Err(PlatformError::Ko(detail)) => {
+                        // The platform does not know it: send it (again), now.
+                        self.outbox
+                            .transition(item.id, State::EnAttente, &self.who, &detail)?;
+                        self.outbox.clear_schedule(item.id)?;
+                    }
+                    Err(e) => {
+                        let failures = self.attempts(item.id);
+                        self.outbox.schedule(item.id, &self.later(failures), true)?;
+                        report.erreurs.push(e.to_string());
+                    }
+                }
+            }
+            Kind::Pes => {
+                // Hélios has no lookup by content; its SHA-1 duplicate rule makes a resend safe:
+                // it answers "doublon détecté" with the transaction it already holds.
+                self.outbox.transition(
+                    item.id,
+                    State::EnAttente,
+                    &self.who,
+                    &tf("envoi.rapprochement_par_doublon", &[]),
+                )?;
+                self.outbox.clear_schedule(item.id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ask the platform where a sent item stands; keep what it sends back.
+    fn poll(&mut self, item: &Item, report: &mut Report) -> Result<(), SenderError> {
+        let Some(stored) = &item.id_plateforme else {
+            return Ok(());
+        };
+        let reference = Reference::parse(stored);
+        let result = match item.genre {
+            Kind::Acte => self.poll_acte(item, &reference),
+            Kind::Pes => self.poll_pes(item, stored),
+        };
+        match result {
+            Ok(Some(State::Acquitte)) => report.acquittes += 1,
+            Ok(Some(State::Refuse)) => report.refuses += 1,
+            Ok(_) => {}
+            Err(e @ (PlatformError::Card(_) | PlatformError::Config(_))) => return Err(e.into()),
+            Err(e) => report.erreurs.push(e.to_string()),
+        }
+        Ok(())
+    }
+
+    fn poll_acte(
+        &mut self,
+        item: &Item,
+        reference: &Reference,
+    ) -> Result<Option<State>, PlatformError> {
+        let status = self.platform.acte_status(reference)?;
+        match status.code {
+            4 | 5 | 7 | 8 | 21 => {
+                if status.detail.is_empty() {
+                    return Ok(None);
+                }
+                self.outbox
+                    .receive(
+                        item.id,
+                        "accuse_reception",
+                        "ARActe.xml",
+                        &super::s2low::to_latin1(&status.detail)
+                            .unwrap_or_else(|_| status.detail.clone().into_bytes()),
+                        &self.who,
+                    )
+                    .map_err(config)?;
+                self.outbox
+                    .transition(item.id, State::Acquitte, &self.who, "")
+                    .map_err(config)?;
+                Ok(Some(State::Acquitte))
+            }
+            -1 => {
+                self.outbox
+                    .transition(item.id, State::Refuse, &self.who, &status.detail)
+                    .map_err(config)?;
+                Ok(Some(State::Refuse))
+            }
+            0 => {
+                self.outbox
+                    .transition(item.id, State::Annule, &self.who, "")
+                    .map_err(config)?;
+                Ok(Some(State::Annule))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn poll_pes(&mut self, item: &Item, id: &str) -> Result<Option<State>, PlatformError> {
+        let status = self.platform.helios_status(id)?;
+        let outcome = match status {
+            4 | 5 | 8 => State::Acquitte,
+            6 => State::Refuse,
+            -1 => State::Refuse,
+            _ => return Ok(None),
+        };
+        let mut detail = String::new();
+        if status != -1 {
+            let acquit = self.platform.helios_acquit(id)?;
+            let read = crate::pes::acquit::read_acquit(acquit.as_slice())
+                .map_err(|e| PlatformError::Unknown(e.to_string()))?;
+            self.outbox
+                .receive(item.id, "pes_acquit", "PES_Acquit.xml", &acquit, &self.who)
+                .map_err(config)?;
+            detail = read
+                .elements
+                .iter()
+                .flat_map(|e| e.erreurs.iter())
+                .map(|e| format!("{} {}", e.code, e.libelle))
+                .collect::<Vec<_>>()
+                .join(" ; ");
+        }
+        self.outbox
+            .transition(item.id, outcome, &self.who, &detail)
+            .map_err(config)?;
+        Ok(Some(outcome))
+    }
+}
+
+enum Uploaded {
+    Acte(String),
+    Pes(HeliosImport),
+}
+
+fn config(e: OutboxError) -> PlatformError {
+    PlatformError::Config(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let b = Backoff {
+            first: Duration::from_secs(2),
+            last: Duration::from_secs(60),
+        };
+        for _ in 0..50 {
+            let d1 = b.delay(1);
+            assert!(
+                d1 >= Duration::from_secs(1) && d1 <= Duration::from_secs(2),
+                "{d1:?}"
+            );
+            let d4 = b.delay(4);
+            assert!(
+                d4 >= Duration::from_secs(8) && d4 <= Duration::from_secs(16),
+                "{d4:?}"
+            );
+            let d30 = b.delay(30);
+            assert!(
+                d30 >= Duration::from_secs(30) && d30 <= Duration::from_secs(60),
+                "{d30:?}"
+            );
+        }
+        let draws: std::collections::HashSet<_> = (0..20).map(|_| b.delay(3)).collect();
+        assert!(draws.len() > 1, "no jitter");
+    }
+}

@@ -1,0 +1,550 @@
+//! End to end over mTLS: `paraphe bac-a-sable` (a real HTTPS server requiring client
+//! certificates) and `paraphe envois ajouter|envoyer` authenticating with a SoftHSM key. An act and
+//! a signed PES go from queued to acknowledged; the AR and the PES_Acquit are kept and checked by
+//! independent means (xmllint against the ACTES schema, the acquit reader). Then the crash test:
+//! the sender is killed with SIGKILL at random moments while the sandbox injects faults, and every
+//! item still arrives exactly once.
+
+mod actes_support;
+mod common;
+
+use actes_support::{classification_xml, pdf_bytes, png_bytes};
+use paraphe::outbox::{Filter, Kind, Outbox, State};
+use pkcs11_mocks::{P12_PASSWORD, SoftHsm, TestPki, USER_PIN, softhsm_module, unique_label};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SIREN: &str = "210600730";
+
+/// The SoftHSM token holding the authentication identity, made before the module is loaded.
+fn token() -> String {
+    static LABEL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LABEL
+        .get_or_init(|| {
+            let hsm = SoftHsm::shared();
+            let label = unique_label("tls");
+            hsm.create_token(&label, USER_PIN).expect("create token");
+            hsm.import(
+                &label,
+                USER_PIN,
+                TestPki::shared().identity("authentification"),
+            )
+            .expect("import");
+            label
+        })
+        .clone()
+}
+
+struct Sandbox {
+    child: Child,
+    address: String,
+    data: PathBuf,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sandbox {
+    fn start(dir: &Path, faults: &str) -> Sandbox {
+        let data = dir.join("bac");
+        std::fs::create_dir_all(&data).expect("mkdir");
+        std::fs::write(
+            data.join("bac-a-sable.toml"),
+            format!(
+                "siren = \"{SIREN}\"\ndepartement = \"006\"\ndelai_ar_secondes = 0.3\ndelai_acquit_secondes = 0.3\n[pannes]\n{faults}\n"
+            ),
+        )
+        .expect("sandbox settings");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .args(["bac-a-sable", "--ecoute", "127.0.0.1:0", "--donnees"])
+            .arg(&data)
+            .arg("--ca-clients")
+            .arg(TestPki::shared().ca_bundle_pem())
+            .env("PARAPHE_DONNEES", dir.join("donnees-bac"))
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("bac-a-sable.err")).expect("stderr file"))
+            .spawn()
+            .expect("start sandbox");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("ready line");
+        // Keep reading what it prints, so that it never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let address = line
+            .split_whitespace()
+            .find(|w| w.starts_with("https://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        Sandbox {
+            child,
+            address,
+            data,
+        }
+    }
+
+    /// Whether the sandbox still runs, and what it wrote on its error output.
+    fn health(&mut self) -> String {
+        let status = self.child.try_wait().expect("try_wait");
+        let stderr = std::fs::read_to_string(self.data.with_file_name("bac-a-sable.err"))
+            .unwrap_or_default();
+        format!("sandbox status {status:?}, stderr: {stderr}")
+    }
+
+    fn counts(&self) -> (i64, i64) {
+        let conn = rusqlite_count(&self.data.join("bac-a-sable.sqlite"));
+        (conn.0, conn.1)
+    }
+}
+
+fn rusqlite_count(path: &Path) -> (i64, i64) {
+    let store = paraphe::platform::sandbox::store::Store::open(path).expect("sandbox db");
+    store.counts().expect("counts")
+}
+
+struct Workstation {
+    dir: PathBuf,
+}
+
+impl Workstation {
+    fn new(dir: &Path, sandbox: &Sandbox) -> Workstation {
+        let ws = Workstation {
+            dir: dir.to_owned(),
+        };
+        std::fs::write(
+            dir.join("paraphe.toml"),
+            format!(
+                "[collectivite]\nsiren = \"{SIREN}\"\ndepartement = \"6\"\narrondissement = \"2\"\nnature = \"31\"\nreferent_nom = \"Hélène Müller\"\nemails_retour = [\"actes@mairie-exemple.fr\"]\n\
+                 [carte]\nmodule = \"{}\"\njeton = \"{}\"\n\
+                 [plateforme]\nadresse = \"{}\"\nca = \"{}\"\ndelai_secondes = 10\n\
+                 premier_nouvel_essai_secondes = 0.05\ndernier_nouvel_essai_secondes = 0.5\n",
+                softhsm_module().display(),
+                token(),
+                sandbox.address,
+                sandbox.data.join("pki/ca.pem").display()
+            ),
+        )
+        .expect("settings");
+        std::fs::write(dir.join("acte.pdf"), pdf_bytes("Deliberation")).expect("pdf");
+        std::fs::write(dir.join("plan.png"), png_bytes(8, 8)).expect("png");
+        std::fs::write(
+            dir.join("classification.xml"),
+            classification_xml("2019-03-01"),
+        )
+        .expect("classification");
+        ws
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_paraphe"));
+        c.env("PARAPHE_CONFIG", self.dir.join("paraphe.toml"))
+            .env("PARAPHE_DONNEES", self.dir.join("donnees"))
+            .envs(SoftHsm::shared().env())
+            .current_dir(&self.dir);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run paraphe")
+    }
+
+    fn add_acte(&self, numero: &str) {
+        let out = self.run(&[
+            "envois",
+            "ajouter",
+            "acte",
+            "--nature",
+            "1",
+            "--matiere",
+            "1.1",
+            "--numero",
+            numero,
+            "--date",
+            "2020-01-15",
+            "--objet",
+            "Délibération budgétaire",
+            "--acte",
+            "acte.pdf:99_DE",
+            "--annexe",
+            "plan.png:21_RP",
+            "--classification",
+            "classification.xml",
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(doc["etat"], "en_attente");
+    }
+
+    fn spawn_sender(&self, wait: u64) -> Child {
+        let mut child = self
+            .command()
+            .args(["envois", "envoyer", "--pin-stdin", "--json", "--attendre"])
+            .arg(wait.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sender");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{USER_PIN}\n").as_bytes())
+            .expect("pin");
+        child
+    }
+
+    fn outbox(&self) -> Outbox {
+        Outbox::open(&self.dir.join("donnees/envois.sqlite")).expect("outbox")
+    }
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "code {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn signed_pes(dir: &Path, name: &str, nom_fic: &str) -> PathBuf {
+    let mut text = common::pes::HEAD.replace("essai", nom_fic);
+    text.push_str(&common::pes::bordereau("B1", 1, &["120.50"]));
+    text.push_str("</PES_DepenseAller></n:PES_Aller>\n");
+    let plain = dir.join(format!("{name}-non-signe.xml"));
+    std::fs::write(&plain, common::pes::latin1(&text)).expect("pes");
+    let signed = dir.join(format!("{name}.xml"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        .args(["pes", "signer"])
+        .arg(&plain)
+        .arg("-o")
+        .arg(&signed)
+        .args([
+            "--role",
+            "Ordonnateur",
+            "--ville",
+            "Nice",
+            "--code-postal",
+            "06000",
+        ])
+        .args(["--pin-stdin", "--p12"])
+        .arg(&TestPki::shared().identity("signature").p12)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sign");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{P12_PASSWORD}\n").as_bytes())
+        .expect("password");
+    let out = child.wait_with_output().expect("sign");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    signed
+}
+
+#[test]
+fn act_and_pes_go_from_queued_to_acknowledged_over_mtls_with_a_card_key() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start(tmp.path(), "");
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    ws.add_acte("DEL2026_001");
+    let pes = signed_pes(tmp.path(), "pes-signe", "mandats-novembre");
+    let out = ws.run(&[
+        "envois",
+        "ajouter",
+        "pes",
+        pes.to_str().expect("path"),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // An unsigned PES: Hélios (the sandbox) must refuse it.
+    let mut unsigned = common::pes::HEAD.replace("essai", "non-signe");
+    unsigned.push_str(&common::pes::bordereau("B1", 1, &["10.00"]));
+    unsigned.push_str("</PES_DepenseAller></n:PES_Aller>\n");
+    std::fs::write(tmp.path().join("brut.xml"), common::pes::latin1(&unsigned)).expect("pes");
+    let out = ws.run(&["envois", "ajouter", "pes", "brut.xml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    let out = ws.spawn_sender(60).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["en_suspens"], 0, "{report}");
+    assert_eq!(report["rapport"]["envoyes"], 3, "{report}");
+    assert_eq!(report["rapport"]["acquittes"], 2, "{report}");
+    assert_eq!(report["rapport"]["refuses"], 1, "{report}");
+
+    let outbox = ws.outbox();
+    let items = outbox.list(&Filter::default()).expect("list");
+    assert_eq!(items.len(), 3);
+    for item in &items {
+        assert!(item.id_plateforme.is_some(), "{item:?}");
+        let received = outbox.received(item.id).expect("received");
+        match (item.genre, item.libelle.as_str()) {
+            (Kind::Acte, _) => {
+                assert_eq!(item.etat, State::Acquitte, "{item:?}");
+                let (_, _, ar) = received
+                    .iter()
+                    .find(|r| r.0 == "accuse_reception")
+                    .expect("AR kept");
+                let message =
+                    paraphe::actes::messages::read_message(ar.as_slice()).expect("AR reads");
+                assert_eq!(
+                    message.kind,
+                    paraphe::actes::messages::MessageKind::ARActe,
+                    "{message:?}"
+                );
+                let ar_path = tmp.path().join("ar.xml");
+                std::fs::write(&ar_path, ar).expect("write AR");
+                validate_actes_schema(&ar_path);
+                let text = String::from_utf8_lossy(ar);
+                assert!(
+                    text.contains("actes:IDActe=\"006-210600730-20200115-DEL2026_001-DE\""),
+                    "{text}"
+                );
+            }
+            (Kind::Pes, "mandats-novembre") => {
+                assert_eq!(item.etat, State::Acquitte, "{item:?}");
+                let (_, _, acquit) = received
+                    .iter()
+                    .find(|r| r.0 == "pes_acquit")
+                    .expect("acquit");
+                let acquit = paraphe::pes::acquit::read_acquit(acquit.as_slice()).expect("acquit");
+                assert!(acquit.accepted(), "{acquit:?}");
+                assert_eq!(acquit.elements[0].bordereau.as_deref(), Some("7"));
+            }
+            (Kind::Pes, _) => {
+                assert_eq!(item.etat, State::Refuse, "{item:?}");
+                let (_, _, acquit) = received
+                    .iter()
+                    .find(|r| r.0 == "pes_acquit")
+                    .expect("acquit");
+                let acquit = paraphe::pes::acquit::read_acquit(acquit.as_slice()).expect("acquit");
+                assert!(!acquit.accepted());
+                assert_eq!(
+                    acquit.elements[0].erreurs[0].code,
+                    "ERREUR_SIGNATURE_INVALIDE"
+                );
+            }
+        }
+    }
+    assert_eq!(sandbox.counts(), (1, 2));
+}
+
+fn validate_actes_schema(path: &Path) {
+    let Some(xsd_dir) = common::conformance("actes/xsd") else {
+        return;
+    };
+    if !common::tools(&["xmllint"]) {
+        return;
+    }
+    let out = Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(xsd_dir.join("actesv1_1.xsd"))
+        .arg(path)
+        .output()
+        .expect("xmllint");
+    assert!(out.status.success(), "{}", show(&out));
+}
+
+#[test]
+fn a_client_without_an_accepted_certificate_is_turned_away() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start(tmp.path(), "");
+    let ca = sandbox.data.join("pki/ca.pem");
+    let url = format!("{}/api/test-connexion.php", sandbox.address);
+    if !common::tools(&["curl"]) {
+        return;
+    }
+    // No certificate: the TLS handshake fails.
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+        .arg(&ca)
+        .arg(&url)
+        .output()
+        .expect("curl");
+    assert!(!out.status.success(), "{}", show(&out));
+    // A certificate from an authority the sandbox does not know: refused too.
+    let dir = tmp.path();
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args(["-subj", "/CN=Inconnu", "-days", "2", "-keyout"])
+        .arg(dir.join("k.pem"))
+        .arg("-out")
+        .arg(dir.join("c.pem"))
+        .output()
+        .expect("openssl");
+    assert!(status.status.success());
+    let out = Command::new("curl")
+        .args(["-s", "--cacert"])
+        .arg(&ca)
+        .arg("--cert")
+        .arg(dir.join("c.pem"))
+        .arg("--key")
+        .arg(dir.join("k.pem"))
+        .arg(&url)
+        .output()
+        .expect("curl");
+    assert!(!out.status.success(), "{}", show(&out));
+}
+
+/// The sender killed at random moments, the sandbox cutting connections, losing answers after
+/// doing the work and answering 500: every act still arrives exactly once, and the outbox shows each
+/// as acknowledged with its platform reference. PARAPHE_CRASH_ITEMS sets the count (100 for the
+/// long run; CI runs a modest count).
+#[test]
+fn killed_sender_and_injected_faults_still_deliver_each_item_exactly_once() {
+    let count: usize = std::env::var("PARAPHE_CRASH_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut sandbox = Sandbox::start(
+        tmp.path(),
+        "erreur_500 = 0.1\ncoupure = 0.1\nperte_reponse = 0.1\n",
+    );
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    for i in 0..count {
+        ws.add_acte(&format!("CR{i:04}"));
+    }
+    let started = Instant::now();
+    let mut kills = 0;
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15 ^ std::process::id() as u64;
+    while ws.outbox().pending_count().expect("pending") > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "still pending after 5 minutes; {}",
+            sandbox.health()
+        );
+        let mut sender = ws.spawn_sender(20);
+        if kills < (count / 3).max(8) {
+            // xorshift: a kill between 50 and 550 ms into the run.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            std::thread::sleep(Duration::from_millis(50 + seed % 500));
+            let _ = sender.kill();
+            let _ = sender.wait();
+            kills += 1;
+        } else {
+            let out = sender.wait_with_output().expect("sender");
+            assert!(matches!(out.status.code(), Some(0)), "{}", show(&out));
+        }
+    }
+    let outbox = ws.outbox();
+    let items = outbox.list(&Filter::default()).expect("list");
+    assert_eq!(items.len(), count);
+    for item in &items {
+        assert_eq!(
+            item.etat,
+            State::Acquitte,
+            "{item:?} {:?}",
+            outbox.journal(item.id)
+        );
+        assert!(item.id_plateforme.is_some(), "{item:?}");
+    }
+    let (actes, _) = sandbox.counts();
+    assert_eq!(actes as usize, count, "the sandbox must hold each act once");
+    // The faults and kills did exercise the unknown-outcome path.
+    let reconciled = items
+        .iter()
+        .flat_map(|i| outbox.journal(i.id).expect("journal"))
+        .filter(|j| j.etat_avant == Some(State::Erreur))
+        .count();
+    eprintln!(
+        "{count} envois, {kills} arrêts brutaux, {reconciled} passages par le rapprochement, {:?}",
+        started.elapsed()
+    );
+    assert!(reconciled > 0, "no item went through reconciliation");
+}
+
+/// A platform that answers KO: the act is refused with the platform's own words, and is not sent
+/// again. A platform that answers an HTML error page: nothing is lost, the outcome is unknown, the
+/// item waits for reconciliation with a clear French message.
+#[test]
+fn ko_answers_and_html_error_pages_become_clear_states() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start(tmp.path(), "ko = 1.0\n");
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    ws.add_acte("KO2026_1");
+    let out = ws.spawn_sender(5).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let outbox = ws.outbox();
+    let item = &outbox.list(&Filter::default()).expect("list")[0];
+    assert_eq!(item.etat, State::Refuse);
+    let journal = outbox.journal(item.id).expect("journal");
+    let last = journal.last().expect("journal row");
+    assert!(
+        last.detail.contains("Panne simulée par le bac à sable"),
+        "{journal:?}"
+    );
+    assert_eq!(sandbox.counts(), (0, 0));
+    drop(sandbox);
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start(tmp.path(), "erreur_500 = 1.0\n");
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    ws.add_acte("E500_1");
+    let out = ws.spawn_sender(0).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let errors = report["rapport"]["erreurs"].to_string();
+    assert!(
+        errors.contains("On ne sait pas si la plateforme a reçu l'envoi")
+            && errors.contains("erreur 500"),
+        "{report}"
+    );
+    let outbox = ws.outbox();
+    let item = &outbox.list(&Filter::default()).expect("list")[0];
+    assert_eq!(item.etat, State::Erreur);
+    assert_eq!(
+        outbox.pending_count().expect("pending"),
+        1,
+        "still to reconcile"
+    );
+    let files = outbox.files(item.id).expect("files");
+    assert!(files.iter().all(|f| f.chemin.exists()), "nothing lost");
+}
+
+/// A file changed after it was queued is not sent: what was checked is what goes.
+#[test]
+fn a_file_changed_after_queueing_is_not_sent() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start(tmp.path(), "");
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    ws.add_acte("MOD2026_1");
+    std::fs::write(tmp.path().join("acte.pdf"), pdf_bytes("Autre texte")).expect("rewrite");
+    let out = ws.spawn_sender(5).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let outbox = ws.outbox();
+    let item = &outbox.list(&Filter::default()).expect("list")[0];
+    assert_eq!(item.etat, State::Prepare, "back to preparation");
+    let journal = outbox.journal(item.id).expect("journal");
+    assert!(
+        journal
+            .last()
+            .expect("row")
+            .detail
+            .contains("a changé depuis sa mise en file"),
+        "{journal:?}"
+    );
+    assert_eq!(sandbox.counts(), (0, 0), "nothing reached the platform");
+}
