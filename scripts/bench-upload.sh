@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v curl >/dev/null || { echo "curl est nécessaire (apt-get install curl)" >&2; exit 2; }
-cargo bench --no-default-features --bench upload
+cargo bench --bench upload   # dev-dependencies (iced_test) need the default features in release

@@ -7,13 +7,13 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(
   softhsm2 opensc gnutls-bin opencryptoki   # PKCS#11 modules and their tools
-  openssl xmlsec1 libxml2-utils poppler-utils qpdf  # independent verifiers, test PDFs
+  openssl xmlsec1 libxml2-utils poppler-utils qpdf curl  # independent verifiers, test PDFs, TLS client
   python3-venv pkg-config perl make gcc        # pyHanko's venv; vendored OpenSSL build
 )
 # Commands that prove each package is there (package → command).
 declare -A PROBE=(
   [softhsm2]=softhsm2-util [opensc]=pkcs11-tool [gnutls-bin]=p11tool [opencryptoki]=pkcsconf
-  [openssl]=openssl [xmlsec1]=xmlsec1 [libxml2-utils]=xmllint [poppler-utils]=pdfsig [qpdf]=qpdf
+  [openssl]=openssl [xmlsec1]=xmlsec1 [libxml2-utils]=xmllint [poppler-utils]=pdfsig [qpdf]=qpdf [curl]=curl
   [pkg-config]=pkg-config [perl]=perl [make]=make [gcc]=gcc
 )
 

@@ -52,12 +52,16 @@ impl Drop for Sandbox {
 
 impl Sandbox {
     fn start(dir: &Path, faults: &str) -> Sandbox {
+        Sandbox::start_with(dir, "", faults)
+    }
+
+    fn start_with(dir: &Path, top: &str, faults: &str) -> Sandbox {
         let data = dir.join("bac");
         std::fs::create_dir_all(&data).expect("mkdir");
         std::fs::write(
             data.join("bac-a-sable.toml"),
             format!(
-                "siren = \"{SIREN}\"\ndepartement = \"006\"\ndelai_ar_secondes = 0.3\ndelai_acquit_secondes = 0.3\n[pannes]\n{faults}\n"
+                "siren = \"{SIREN}\"\ndepartement = \"006\"\ndelai_ar_secondes = 0.3\ndelai_acquit_secondes = 0.3\n{top}\n[pannes]\n{faults}\n"
             ),
         )
         .expect("sandbox settings");
@@ -547,4 +551,95 @@ fn a_file_changed_after_queueing_is_not_sent() {
         "{journal:?}"
     );
     assert_eq!(sandbox.counts(), (0, 0), "nothing reached the platform");
+}
+
+/// The préfecture writes after the AR (a demande de pièces complémentaires): the sender brings the
+/// document back, attaches it to its act and marks it read; the message inside is a valid ACTES
+/// 3-1. Then the act is cancelled through the platform, once.
+#[test]
+fn prefecture_letters_come_back_and_an_acknowledged_act_can_be_cancelled() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start_with(tmp.path(), "courrier_apres_ar = \"demande_pieces\"", "");
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    ws.add_acte("LET2026_1");
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // A second run: the letter is read already, nothing comes twice.
+    let out = ws.spawn_sender(0).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let outbox = ws.outbox();
+    let item = outbox.list(&Filter::default()).expect("list")[0].clone();
+    assert_eq!(item.etat, State::Acquitte);
+    let letters: Vec<_> = outbox
+        .received(item.id)
+        .expect("received")
+        .into_iter()
+        .filter(|r| r.0 == "courrier_prefecture_3")
+        .collect();
+    assert_eq!(letters.len(), 1, "one letter, once");
+    let archive = tmp.path().join("courrier.tar.gz");
+    std::fs::write(&archive, &letters[0].2).expect("write");
+    let reading = paraphe::actes::messages::read_file(&archive).expect("readable archive");
+    let text = format!("{reading:?}");
+    assert!(text.contains("DemandePieceComplementaire"), "{text}");
+    // The message validates against the ACTES schema (extracted with tar, an independent reader).
+    let x = tmp.path().join("x");
+    std::fs::create_dir(&x).expect("mkdir");
+    let out = Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&x)
+        .output()
+        .expect("tar");
+    assert!(out.status.success(), "{}", show(&out));
+    let message = std::fs::read_dir(&x)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "xml"))
+        .expect("message file");
+    validate_actes_schema(&message);
+
+    let cancel = |extra: &[&str]| {
+        let mut child = ws
+            .command()
+            .args([
+                "envois",
+                "annuler",
+                &item.id.to_string(),
+                "--pin-stdin",
+                "--json",
+            ])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("annuler");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{USER_PIN}\n").as_bytes())
+            .expect("pin");
+        child.wait_with_output().expect("annuler")
+    };
+    let out = cancel(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["etat"], "annule");
+    assert!(
+        doc["transaction_annulation"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    assert_eq!(ws.outbox().get(item.id).expect("item").etat, State::Annule);
+    // Cancelled already: refused locally, in French, without asking the platform.
+    let out = cancel(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("seul un acte acquitté"),
+        "{}",
+        show(&out)
+    );
 }

@@ -47,9 +47,9 @@ pub struct PesAddArgs {
     pub json: bool,
 }
 
+/// Where the platform is and which key authenticates.
 #[derive(Debug, clap::Args)]
-#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
-pub struct SendArgs {
+pub struct PlatformArgs {
     /// Adresse de la plateforme (sinon : paramètre [plateforme] adresse).
     #[arg(long, value_name = "URL")]
     pub plateforme: Option<String>,
@@ -57,6 +57,13 @@ pub struct SendArgs {
     /// système).
     #[arg(long, value_name = "FICHIER.pem")]
     pub ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub cle: super::KeyArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct SendArgs {
     /// Continue jusqu'à ce que tout soit acquitté, refusé ou en erreur, au plus SECONDES.
     #[arg(long, value_name = "SECONDES")]
     pub attendre: Option<u64>,
@@ -64,7 +71,20 @@ pub struct SendArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub cle: super::KeyArgs,
+    pub plateforme: PlatformArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct CancelArgs {
+    /// Numéro de l'envoi (un acte acquitté) dont la préfecture doit recevoir l'annulation.
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub plateforme: PlatformArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -152,14 +172,6 @@ pub fn envoyer(args: &SendArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return error(&e.to_string()),
     };
-    let Some(adresse) = args
-        .plateforme
-        .clone()
-        .or_else(|| settings.plateforme.adresse.clone())
-    else {
-        return error(&t("plateforme.non_configuree"));
-    };
-    let ca = args.ca.clone().or_else(|| settings.plateforme.ca.clone());
     let data_dir = match crate::settings::data_dir() {
         Ok(d) => d,
         Err(e) => return error(&e.to_string()),
@@ -175,25 +187,9 @@ pub fn envoyer(args: &SendArgs) -> i32 {
     if outbox.pending_count().unwrap_or(0) == 0 {
         return print_report(args.json, &Report::default(), &outbox);
     }
-    let choice = match args.cle.choice(&settings, Role::Authentification) {
-        Ok(c) => c,
-        Err(e) => return error(&e),
-    };
-    let key = match open_for_role(&choice, Role::Authentification, args.cle.prompt())
-        .map_err(|e| e.to_string())
-        .and_then(|signer| SharedCardKey::new(signer).map_err(|e| e.to_string()))
-    {
-        Ok(k) => k,
-        Err(e) => return error(&e),
-    };
-    let platform = match S2low::new(
-        &adresse,
-        ca.as_deref(),
-        Some(key),
-        settings.plateforme.timeout(),
-    ) {
+    let platform = match connect(&settings, &args.plateforme) {
         Ok(p) => p,
-        Err(e) => return error(&e.to_string()),
+        Err(code) => return code,
     };
     let cancel = AtomicBool::new(false);
     let deadline = args
@@ -206,6 +202,7 @@ pub fn envoyer(args: &SendArgs) -> i32 {
             platform: &platform,
             backoff: settings.plateforme.backoff(),
             who: who(),
+            unattached_dir: data_dir.join("courriers-non-rattaches"),
         };
         match sender.run_once(&cancel) {
             Ok(r) => merge(&mut total, r),
@@ -224,12 +221,97 @@ pub fn envoyer(args: &SendArgs) -> i32 {
     print_report(args.json, &total, &outbox)
 }
 
+/// The platform client: address and CA from the command line or the settings, the card's
+/// authentication key (one PIN entry for the whole run).
+fn connect(settings: &Settings, args: &PlatformArgs) -> Result<S2low, i32> {
+    let Some(adresse) = args
+        .plateforme
+        .clone()
+        .or_else(|| settings.plateforme.adresse.clone())
+    else {
+        return Err(error(&t("plateforme.non_configuree")));
+    };
+    let ca = args.ca.clone().or_else(|| settings.plateforme.ca.clone());
+    let choice = args
+        .cle
+        .choice(settings, Role::Authentification)
+        .map_err(|e| error(&e))?;
+    let key = open_for_role(&choice, Role::Authentification, args.cle.prompt())
+        .map_err(|e| e.to_string())
+        .and_then(|signer| SharedCardKey::new(signer).map_err(|e| e.to_string()))
+        .map_err(|e| error(&e))?;
+    S2low::new(
+        &adresse,
+        ca.as_deref(),
+        Some(key),
+        settings.plateforme.timeout(),
+    )
+    .map_err(|e| error(&e.to_string()))
+}
+
+/// `paraphe envois annuler ID`: the préfecture is asked to cancel an acknowledged act.
+pub fn annuler(args: &CancelArgs) -> i32 {
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(&e.to_string()),
+    };
+    let mut outbox = match Outbox::open_default() {
+        Ok(o) => o,
+        Err(e) => return error(&e.to_string()),
+    };
+    let item = match outbox.get(args.id) {
+        Ok(i) => i,
+        Err(e) => return error(&e.to_string()),
+    };
+    let transaction = match (&item.genre, item.etat, item.id_plateforme.as_deref()) {
+        (Kind::Acte, State::Acquitte, Some(id)) if !id.starts_with("unique_id:") => id.to_owned(),
+        _ => {
+            return error(&tf(
+                "envoi.cli.annulation_impossible",
+                &[("id", &args.id.to_string()), ("etat", &item.etat.label())],
+            ));
+        }
+    };
+    let platform = match connect(&settings, &args.plateforme) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    match platform.acte_cancel(&transaction) {
+        Ok(cancel_id) => {
+            let detail = tf(
+                "envoi.cli.annulation_demandee",
+                &[("transaction", &cancel_id)],
+            );
+            if let Err(e) = outbox.transition(args.id, State::Annule, &who(), &detail) {
+                return error(&e.to_string());
+            }
+            if args.json {
+                let doc = json!({ "id": args.id, "etat": State::Annule, "transaction_annulation": cancel_id });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                println!("{detail}");
+            }
+            0
+        }
+        Err(e) => {
+            if args.json {
+                let doc = json!({ "id": args.id, "etat": item.etat, "erreur": e.to_string() });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                eprintln!("{} : {e}", t("commun.erreur"));
+            }
+            1
+        }
+    }
+}
+
 fn merge(total: &mut Report, r: Report) {
     total.envoyes += r.envoyes;
     total.rapproches += r.rapproches;
     total.acquittes += r.acquittes;
     total.refuses += r.refuses;
     total.nouvels_essais += r.nouvels_essais;
+    total.courriers += r.courriers;
     // The same error repeats at every retry: keep each once, and only the latest few.
     for e in r.erreurs {
         total.erreurs.retain(|known| *known != e);
@@ -258,6 +340,15 @@ fn print_report(json: bool, report: &Report, outbox: &Outbox) -> i32 {
                 ],
             )
         );
+        if report.courriers > 0 {
+            println!(
+                "{}",
+                tf(
+                    "envoi.cli.courriers",
+                    &[("nombre", &report.courriers.to_string())]
+                )
+            );
+        }
         let mut seen = std::collections::BTreeSet::new();
         for e in &report.erreurs {
             if seen.insert(e) {

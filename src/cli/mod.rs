@@ -99,6 +99,8 @@ pub enum EnvoisCommand {
     /// Envoie ce qui attend et rapporte accusés de réception et PES_Acquit (carte
     /// d'authentification).
     Envoyer(envoyer::SendArgs),
+    /// Demande à la préfecture l'annulation d'un acte acquitté.
+    Annuler(envoyer::CancelArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,7 +223,9 @@ impl Command {
     pub fn talks_to_network(&self) -> bool {
         match self {
             Command::BacASable(_) => true,
-            Command::Envois(e) => matches!(**e, EnvoisCommand::Envoyer(_)),
+            Command::Envois(e) => {
+                matches!(**e, EnvoisCommand::Envoyer(_) | EnvoisCommand::Annuler(_))
+            }
             _ => false,
         }
     }
@@ -243,6 +247,7 @@ pub fn run(command: Command) -> i32 {
             EnvoisCommand::Importer(args) => envois::importer(&args),
             EnvoisCommand::Ajouter(c) => envoyer::ajouter(&c),
             EnvoisCommand::Envoyer(args) => envoyer::envoyer(&args),
+            EnvoisCommand::Annuler(args) => envoyer::annuler(&args),
         },
         Command::Actes(a) => match *a {
             ActesCommand::Controler(args) => actes::controler(&args),

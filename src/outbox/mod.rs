@@ -571,6 +571,30 @@ impl Outbox {
         )
     }
 
+    /// The item the platform knows by `platform_id` (as stored in `id_plateforme`).
+    pub fn find_by_platform_id(&self, platform_id: &str) -> Result<Option<Item>, OutboxError> {
+        Ok(self
+            .select_where(
+                "id_plateforme = ?1 ORDER BY id DESC LIMIT 1",
+                params![platform_id],
+            )?
+            .into_iter()
+            .next())
+    }
+
+    /// Whether any act was acknowledged (the préfecture may still write about it).
+    pub fn has_acknowledged_actes(&self) -> Result<bool, OutboxError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM items WHERE genre = 'acte' AND etat = 'acquitte' LIMIT 1",
+                [],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Items sent and waiting for the platform's answer.
     pub fn to_poll(&self) -> Result<Vec<Item>, OutboxError> {
         self.select_where("etat = 'envoye' ORDER BY id", params![])

@@ -80,6 +80,18 @@ pub struct HeliosImport {
     pub duplicate: bool,
 }
 
+/// A document from the préfecture (courrier simple, demande de pièces, lettre d'observations,
+/// déféré) not yet read, as `list_document_prefecture.php` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefectureDocument {
+    pub id: String,
+    /// 2 courrier simple, 3 pièces complémentaires, 4 lettre d'observations, 5 déféré.
+    pub kind: u8,
+    pub unique_id: String,
+    pub numero: String,
+    pub related_transaction_id: String,
+}
+
 /// Bytes sent so far / total, for progress bars (read from any thread).
 #[derive(Debug, Default)]
 pub struct UploadProgress {
@@ -252,6 +264,61 @@ impl S2low {
         })
     }
 
+    /// Ask the préfecture to cancel an acknowledged act; returns the cancellation transaction.
+    pub fn acte_cancel(&self, id: &str) -> Result<String, PlatformError> {
+        let form = multipart::Form::new()
+            .text("api", "1")
+            .text("id", id.to_owned());
+        let body = latin1(&self.post("/modules/actes/actes_transac_cancel.php", form)?);
+        let lines = ok_lines(&body)?;
+        lines
+            .first()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| PlatformError::Unknown(excerpt(&body)))
+    }
+
+    /// The préfecture's documents not read yet.
+    pub fn prefecture_documents(&self) -> Result<Vec<PrefectureDocument>, PlatformError> {
+        let body = self.get("/modules/actes/api/list_document_prefecture.php", &[])?;
+        parse_prefecture_documents(&body)
+    }
+
+    /// One préfecture document (a `.tar.gz` of the ACTES message and its files).
+    pub fn prefecture_document(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
+        let body = self.get(
+            "/modules/actes/actes_transac_get_document.php",
+            &[("id", id)],
+        )?;
+        if body.starts_with(b"KO") {
+            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+        }
+        if !body.starts_with(&[0x1f, 0x8b]) {
+            return Err(PlatformError::Unknown(tf(
+                "plateforme.reponse_illisible",
+                &[("extrait", &excerpt(&latin1(&body)))],
+            )));
+        }
+        Ok(body)
+    }
+
+    /// Tell the platform a préfecture document was received.
+    pub fn prefecture_mark_read(&self, id: &str) -> Result<(), PlatformError> {
+        let body = self.get(
+            "/modules/actes/api/document_prefecture_mark_as_read.php",
+            &[("transaction_id", id)],
+        )?;
+        let value: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|_| PlatformError::Unknown(excerpt(&latin1(&body))))?;
+        if value["result"] == "ok" {
+            Ok(())
+        } else {
+            Err(PlatformError::Ko(
+                value["message"].as_str().unwrap_or_default().to_owned(),
+            ))
+        }
+    }
+
     /// `helios_importer_fichier.php` with the file in field `enveloppe`.
     pub fn helios_import(
         &self,
@@ -322,6 +389,41 @@ impl S2low {
         }
         Ok(body)
     }
+}
+
+/// The JSON list of préfecture documents; S²LOW prints numbers as strings or numbers.
+pub fn parse_prefecture_documents(body: &[u8]) -> Result<Vec<PrefectureDocument>, PlatformError> {
+    let unreadable = || {
+        PlatformError::Unknown(tf(
+            "plateforme.reponse_illisible",
+            &[("extrait", &excerpt(&latin1(body)))],
+        ))
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| unreadable())?;
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    value
+        .as_array()
+        .ok_or_else(unreadable)?
+        .iter()
+        .map(|d| {
+            let id = text(&d["id"]);
+            let kind = text(&d["type"]).parse().map_err(|_| unreadable())?;
+            if id.is_empty() {
+                return Err(unreadable());
+            }
+            Ok(PrefectureDocument {
+                id,
+                kind,
+                unique_id: text(&d["unique_id"]),
+                numero: text(&d["number"]),
+                related_transaction_id: text(&d["related_transaction_id"]),
+            })
+        })
+        .collect()
 }
 
 /// A file part streamed from disk (never read whole), counting bytes for the progress bar.
@@ -560,6 +662,21 @@ mod tests {
         assert_eq!(to_latin1("Délibération").unwrap(), b"D\xe9lib\xe9ration");
         assert_eq!(latin1(b"D\xe9lib\xe9ration"), "Délibération");
         assert!(to_latin1("coût en €").is_err());
+    }
+
+    #[test]
+    fn prefecture_document_lists_accept_strings_or_numbers_and_refuse_the_rest() {
+        let list = parse_prefecture_documents(
+            br#"[{"id":"12","type":"2","last_status_id":"7","unique_id":"034-210000000-20260101-A1-DE","number":"A1","related_transaction_id":"5"},{"id":13,"type":3,"unique_id":"x","number":"B","related_transaction_id":6}]"#,
+        )
+        .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].kind, 2);
+        assert_eq!(list[1].id, "13");
+        assert_eq!(list[1].related_transaction_id, "6");
+        assert!(parse_prefecture_documents(b"<html>erreur</html>").is_err());
+        assert!(parse_prefecture_documents(br#"[{"type":"2"}]"#).is_err());
+        assert!(parse_prefecture_documents(br#"{"id":"1"}"#).is_err());
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Report {
     pub acquittes: u32,
     pub refuses: u32,
     pub nouvels_essais: u32,
+    /// Préfecture documents brought back (courriers, demandes de pièces…).
+    pub courriers: u32,
     pub erreurs: Vec<String>,
 }
 
@@ -107,6 +109,8 @@ pub struct Sender<'a> {
     pub backoff: Backoff,
     /// Who acts, for the journal.
     pub who: String,
+    /// Where a préfecture document for an act this outbox does not know is kept.
+    pub unattached_dir: PathBuf,
 }
 
 impl Sender<'_> {
@@ -126,13 +130,91 @@ impl Sender<'_> {
             }
             self.send(&item, &mut report)?;
         }
-        for item in self.outbox.to_poll()? {
+        let polled = self.outbox.to_poll()?;
+        let had_actes = polled.iter().any(|i| i.genre == Kind::Acte);
+        for item in polled {
             if cancel.load(Ordering::Relaxed) {
                 return Ok(report);
             }
             self.poll(&item, &mut report)?;
         }
+        if had_actes || self.outbox.has_acknowledged_actes()? {
+            self.fetch_prefecture_documents(&mut report, cancel)?;
+        }
         Ok(report)
+    }
+
+    /// Bring back the préfecture's documents and attach each to its act. A document for an act
+    /// this outbox does not know is kept in a folder and reported: nothing is lost.
+    fn fetch_prefecture_documents(
+        &mut self,
+        report: &mut Report,
+        cancel: &AtomicBool,
+    ) -> Result<(), SenderError> {
+        let documents = match self.platform.prefecture_documents() {
+            Ok(d) => d,
+            Err(e @ (PlatformError::Card(_) | PlatformError::Config(_))) => return Err(e.into()),
+            Err(e) => {
+                report.erreurs.push(e.to_string());
+                return Ok(());
+            }
+        };
+        for document in documents {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let archive = match self.platform.prefecture_document(&document.id) {
+                Ok(a) => a,
+                Err(e) => {
+                    report.erreurs.push(e.to_string());
+                    continue;
+                }
+            };
+            let name = format!("{}-courrier-{}.tar.gz", document.unique_id, document.id);
+            let item = match self
+                .outbox
+                .find_by_platform_id(&document.related_transaction_id)?
+            {
+                Some(item) => Some(item),
+                None => self.outbox.find_by_platform_id(
+                    &Reference::UniqueId(document.unique_id.clone()).stored(),
+                )?,
+            };
+            match item {
+                Some(item) => {
+                    self.outbox.receive(
+                        item.id,
+                        &format!("courrier_prefecture_{}", document.kind),
+                        &name,
+                        &archive,
+                        &self.who,
+                    )?;
+                }
+                None => {
+                    crate::logging::create_private_dir(&self.unattached_dir).map_err(|e| {
+                        OutboxError::File(self.unattached_dir.clone(), e.to_string())
+                    })?;
+                    let path = self
+                        .unattached_dir
+                        .join(crate::platform::s2low::sanitise_name(&name));
+                    std::fs::write(&path, &archive)
+                        .map_err(|e| OutboxError::File(path.clone(), e.to_string()))?;
+                    report.erreurs.push(tf(
+                        "envoi.courrier_non_rattache",
+                        &[
+                            ("id_acte", &document.unique_id),
+                            ("chemin", &path.display().to_string()),
+                        ],
+                    ));
+                }
+            }
+            report.courriers += 1;
+            // Marked read only once kept: a crash before this line fetches it again.
+            if let Err(e) = self.platform.prefecture_mark_read(&document.id) {
+                report.erreurs.push(e.to_string());
+            }
+        }
+        Ok(())
     }
 
     fn later(&self, failures: u32) -> String {

@@ -44,6 +44,9 @@ pub struct SandboxSettings {
     pub taille_max_octets: u64,
     /// Date of the classification the préfecture accepts.
     pub date_classification: String,
+    /// What the préfecture sends after each AR: "" (nothing), "courrier_simple" or
+    /// "demande_pieces" (training and tests of the préfecture's letters).
+    pub courrier_apres_ar: String,
     pub pannes: Faults,
 }
 
@@ -56,6 +59,7 @@ impl Default for SandboxSettings {
             delai_acquit_secondes: 2.0,
             taille_max_octets: 150 * 1024 * 1024,
             date_classification: "2024-01-01".into(),
+            courrier_apres_ar: String::new(),
             pannes: Faults::default(),
         }
     }
@@ -85,6 +89,8 @@ delai_ar_secondes = 2.0
 delai_acquit_secondes = 2.0
 taille_max_octets = 157286400
 date_classification = \"2024-01-01\"
+# Après chaque accusé de réception, la préfecture peut envoyer : \"courrier_simple\" ou \"demande_pieces\".
+courrier_apres_ar = \"\"
 
 # Pannes simulées, probabilités de 0 à 1 par requête (tests et formation).
 [pannes]
@@ -349,6 +355,35 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
                 )),
                 Err(FormError::Cut) => return Err(Cut),
             }
+        }
+        ("POST", "/modules/actes/actes_transac_cancel.php") => {
+            match receive_form(&ctx, req).await {
+                Ok(form) => {
+                    let ctx = ctx.clone();
+                    tokio::task::spawn_blocking(move || cancel_acte(&ctx, account, &form))
+                        .await
+                        .unwrap_or_else(|_| text("KO\nErreur interne\n"))
+                }
+                Err(_) => return Err(Cut),
+            }
+        }
+        ("GET", "/modules/actes/api/list_document_prefecture.php") => {
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || list_documents(&ctx, account))
+                .await
+                .unwrap_or_else(|_| text("KO\nErreur interne\n"))
+        }
+        ("GET", "/modules/actes/actes_transac_get_document.php") => {
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || get_document(&ctx, account, &query))
+                .await
+                .unwrap_or_else(|_| text("KO\nErreur interne\n"))
+        }
+        ("GET", "/modules/actes/api/document_prefecture_mark_as_read.php") => {
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || mark_document_read(&ctx, account, &query))
+                .await
+                .unwrap_or_else(|_| text("KO\nErreur interne\n"))
         }
         ("GET", "/modules/actes/actes_transac_get_status.php") => {
             let ctx = ctx.clone();
@@ -674,11 +709,114 @@ fn acte_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Resp
         if store.acknowledge_acte(acte.id, &ar).is_err() {
             return text("KO\nErreur interne\n");
         }
+        let letter = match ctx.settings.courrier_apres_ar.as_str() {
+            "courrier_simple" => Some(2),
+            "demande_pieces" => Some(3),
+            _ => None,
+        };
+        if let Some(kind) = letter {
+            let archive = replies::prefecture_document(kind, &acte.unique_id, &today());
+            if store
+                .add_document(account, acte.id, kind, &archive)
+                .is_err()
+            {
+                return text("KO\nErreur interne\n");
+            }
+        }
         return text(&format!("OK\n4\n{ar}"));
     }
     match (acte.statut, &acte.ar) {
         (4, Some(ar)) => text(&format!("OK\n4\n{ar}")),
         (statut, _) => text(&format!("OK\n{statut}\n")),
+    }
+}
+
+fn cancel_acte(ctx: &Ctx, account: i64, form: &Form) -> Response<Full<Bytes>> {
+    let Ok(id) = form.text("id").parse::<i64>() else {
+        return text("KO\nNuméro de transaction invalide.\n");
+    };
+    let Ok(mut store) = ctx.store.lock() else {
+        return text("KO\nErreur interne\n");
+    };
+    let Ok(Some(acte)) = store.find_acte(account, Some(id), None) else {
+        return text("KO\nNuméro de transaction invalide.\n");
+    };
+    if acte.statut != 4 {
+        return text(
+            "KO\nImpossible d'annuler une transaction qui n'est pas en état « Acquittement reçu ».\n",
+        );
+    }
+    match store.add_cancellation(account, acte.id) {
+        Ok(Some(cancel_id)) => text(&format!("OK\n{cancel_id}\n")),
+        Ok(None) => {
+            text("KO\nUne demande d'annulation est déjà en cours pour cette transaction.\n")
+        }
+        Err(_) => text("KO\nErreur interne\n"),
+    }
+}
+
+fn json(value: &serde_json::Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(value.to_string())))
+        .unwrap_or_default()
+}
+
+fn list_documents(ctx: &Ctx, account: i64) -> Response<Full<Bytes>> {
+    let Ok(store) = ctx.store.lock() else {
+        return text("KO\nErreur interne\n");
+    };
+    let Ok(documents) = store.unread_documents(account) else {
+        return text("KO\nErreur interne\n");
+    };
+    // As S²LOW's PHP prints them: every value a string.
+    let list: Vec<serde_json::Value> = documents
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "id": d.id.to_string(),
+                "type": d.genre.to_string(),
+                "last_status_id": "7",
+                "unique_id": d.unique_id,
+                "number": d.numero,
+                "related_transaction_id": d.acte_id.to_string(),
+            })
+        })
+        .collect();
+    json(&serde_json::Value::Array(list))
+}
+
+fn get_document(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
+    let id = query
+        .get("id")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(-1);
+    match ctx
+        .store
+        .lock()
+        .ok()
+        .and_then(|s| s.document(account, id).ok().flatten())
+    {
+        Some(archive) => Response::builder()
+            .header("content-type", "application/x-gzip")
+            .body(Full::new(Bytes::from(archive)))
+            .unwrap_or_default(),
+        None => text("KO\nNuméro de transaction invalide.\n"),
+    }
+}
+
+fn mark_document_read(
+    ctx: &Ctx,
+    account: i64,
+    query: &HashMap<String, String>,
+) -> Response<Full<Bytes>> {
+    let id = query
+        .get("transaction_id")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(-1);
+    match ctx.store.lock().ok().map(|mut s| s.mark_read(account, id)) {
+        Some(Ok(true)) => json(&serde_json::json!({ "result": "ok" })),
+        _ => json(&serde_json::json!({ "result": "ko", "message": "Document introuvable" })),
     }
 }
 

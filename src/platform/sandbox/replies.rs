@@ -191,3 +191,98 @@ pub fn pes_acquit(summary: &PesSummary, date: &str, lines: &[AckLine]) -> Vec<u8
         .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
         .collect()
 }
+
+/// A one-page PDF letter (the préfecture's courrier), made with lopdf.
+pub fn letter_pdf(lines: &[&str]) -> Vec<u8> {
+    use lopdf::content::{Content, Operation};
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+        "Encoding" => "WinAnsiEncoding",
+    });
+    let mut operations = vec![
+        Operation::new("BT", vec![]),
+        Operation::new("Tf", vec!["F1".into(), 12.into()]),
+        Operation::new("TL", vec![16.into()]),
+        Operation::new("Td", vec![72.into(), 760.into()]),
+    ];
+    for line in lines {
+        // WinAnsi covers the French letters of a courrier.
+        let bytes: Vec<u8> = line
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect();
+        operations.push(Operation::new("Tj", vec![Object::string_literal(bytes)]));
+        operations.push(Operation::new("T*", vec![]));
+    }
+    operations.push(Operation::new("ET", vec![]));
+    let content = Content { operations }.encode().unwrap_or_default();
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1,
+        }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let mut out = Vec::new();
+    let _ = doc.save_to(&mut out);
+    out
+}
+
+/// A préfecture document as S²LOW hands it over: a `.tar.gz` with the ACTES message and its letter.
+/// `kind` 2 = courrier simple (2-1), 3 = demande de pièces complémentaires (3-1).
+pub fn prefecture_document(kind: u8, id_acte: &str, date: &str) -> Vec<u8> {
+    let (code, root, label) = match kind {
+        3 => (
+            "3-1",
+            "DemandePieceComplementaire",
+            "Demande de pièces complémentaires",
+        ),
+        _ => ("2-1", "CourrierSimple", "Courrier simple"),
+    };
+    let pdf_name = format!("{id_acte}-{code}_1.pdf");
+    let extra = if kind == 3 {
+        "  <actes:DescriptionPieces>Veuillez transmettre l'annexe budgétaire.</actes:DescriptionPieces>\n"
+    } else {
+        ""
+    };
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<actes:{root} xmlns:actes=\"http://www.interieur.gouv.fr/ACTES#v1.1-20040216\" actes:IDActe=\"{}\" actes:DateCourrierPref=\"{}\">\n{extra}  <actes:Document>\n    <actes:NomFichier>{}</actes:NomFichier>\n  </actes:Document>\n</actes:{root}>\n",
+        escape(id_acte),
+        escape(date),
+        escape(&pdf_name)
+    );
+    let xml: Vec<u8> = xml
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect();
+    let pdf = letter_pdf(&[
+        "Préfecture — bac à sable Paraphe",
+        label,
+        &format!("Acte {id_acte}"),
+        &format!("Le {date}"),
+    ]);
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for (name, bytes) in [(format!("{id_acte}-{code}_0.xml"), xml), (pdf_name, pdf)] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        let _ = tar.append_data(&mut header, name, bytes.as_slice());
+    }
+    tar.into_inner()
+        .and_then(|gz| gz.finish())
+        .unwrap_or_default()
+}

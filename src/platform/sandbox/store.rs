@@ -38,7 +38,30 @@ CREATE TABLE IF NOT EXISTS helios (
     acquit BLOB,
     UNIQUE (compte, sha1)
 );
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    compte INTEGER NOT NULL REFERENCES comptes(id),
+    acte INTEGER NOT NULL REFERENCES actes(id),
+    genre INTEGER NOT NULL,
+    archive BLOB NOT NULL,
+    lu INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS annulations (
+    id INTEGER PRIMARY KEY,
+    compte INTEGER NOT NULL REFERENCES comptes(id),
+    acte INTEGER NOT NULL UNIQUE REFERENCES actes(id)
+);
 ";
+
+/// A préfecture document waiting to be read, as listed to the client.
+#[derive(Debug, Clone)]
+pub struct StoredDocument {
+    pub id: i64,
+    pub genre: u8,
+    pub acte_id: i64,
+    pub unique_id: String,
+    pub numero: String,
+}
 
 pub struct Store {
     conn: Connection,
@@ -234,6 +257,65 @@ impl Store {
             params![statut, acquit, id],
         )?;
         Ok(())
+    }
+
+    pub fn add_document(
+        &mut self,
+        account: i64,
+        acte: i64,
+        genre: u8,
+        archive: &[u8],
+    ) -> rusqlite::Result<i64> {
+        self.conn.execute(
+            "INSERT INTO documents (compte, acte, genre, archive) VALUES (?1, ?2, ?3, ?4)",
+            params![account, acte, genre, archive],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn unread_documents(&self, account: i64) -> rusqlite::Result<Vec<StoredDocument>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.id, d.genre, d.acte, a.unique_id, a.numero FROM documents d
+             JOIN actes a ON a.id = d.acte WHERE d.compte = ?1 AND d.lu = 0 ORDER BY d.id",
+        )?;
+        let rows = stmt.query_map([account], |r| {
+            Ok(StoredDocument {
+                id: r.get(0)?,
+                genre: r.get(1)?,
+                acte_id: r.get(2)?,
+                unique_id: r.get(3)?,
+                numero: r.get(4)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    pub fn document(&self, account: i64, id: i64) -> rusqlite::Result<Option<Vec<u8>>> {
+        self.conn
+            .query_row(
+                "SELECT archive FROM documents WHERE compte = ?1 AND id = ?2",
+                params![account, id],
+                |r| r.get(0),
+            )
+            .optional()
+    }
+
+    /// Mark a document read; false when it is not this account's.
+    pub fn mark_read(&mut self, account: i64, id: i64) -> rusqlite::Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE documents SET lu = 1 WHERE compte = ?1 AND id = ?2",
+            params![account, id],
+        )? == 1)
+    }
+
+    /// Record a cancellation request; `None` when one already exists for this act.
+    pub fn add_cancellation(&mut self, account: i64, acte: i64) -> rusqlite::Result<Option<i64>> {
+        let done = self.conn.execute(
+            "INSERT OR IGNORE INTO annulations (compte, acte) VALUES (?1, ?2)",
+            params![account, acte],
+        )?;
+        // Cancellation transactions are numbered after the acts, as S²LOW gives them new ids.
+        Ok((done == 1).then(|| 1_000_000 + self.conn.last_insert_rowid()))
     }
 
     /// How many acts and PES each account holds (tests and the demo's summary).
