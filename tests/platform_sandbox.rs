@@ -118,6 +118,10 @@ struct Workstation {
 
 impl Workstation {
     fn new(dir: &Path, sandbox: &Sandbox) -> Workstation {
+        Workstation::new_with(dir, sandbox, "s2low")
+    }
+
+    fn new_with(dir: &Path, sandbox: &Sandbox, genre: &str) -> Workstation {
         let ws = Workstation {
             dir: dir.to_owned(),
         };
@@ -126,7 +130,7 @@ impl Workstation {
             format!(
                 "[collectivite]\nsiren = \"{SIREN}\"\ndepartement = \"6\"\narrondissement = \"2\"\nnature = \"31\"\nreferent_nom = \"Hélène Müller\"\nemails_retour = [\"actes@mairie-exemple.fr\"]\n\
                  [carte]\nmodule = \"{}\"\njeton = \"{}\"\n\
-                 [plateforme]\nadresse = \"{}\"\nca = \"{}\"\ndelai_secondes = 10\n\
+                 [plateforme]\ngenre = \"{genre}\"\nadresse = \"{}\"\nca = \"{}\"\ndelai_secondes = 10\n\
                  premier_nouvel_essai_secondes = 0.05\ndernier_nouvel_essai_secondes = 0.5\n",
                 softhsm_module().display(),
                 token(),
@@ -641,5 +645,61 @@ fn prefecture_letters_come_back_and_an_acknowledged_act_can_be_cancelled() {
         String::from_utf8_lossy(&out.stderr).contains("seul un acte acquitté"),
         "{}",
         show(&out)
+    );
+}
+
+/// STELA's editor API: the act goes to acknowledged; an upload whose answer was lost is found
+/// again by its number (the platform's list) instead of being sent twice.
+#[test]
+fn stela_act_is_acknowledged_and_a_lost_answer_is_reconciled_by_number() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    {
+        let sandbox = Sandbox::start(tmp.path(), "perte_reponse = 1.0\n");
+        let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
+        ws.add_acte("ST2026_1");
+        let out = ws.spawn_sender(0).wait_with_output().expect("sender");
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let item = ws.outbox().list(&Filter::default()).expect("list")[0].clone();
+        assert_eq!(item.etat, State::Erreur, "answer lost: outcome unknown");
+        assert_eq!(sandbox.counts(), (1, 0), "but the platform has it");
+    }
+    // The platform again, answering this time (same data, new port).
+    let sandbox = Sandbox::start(tmp.path(), "");
+    let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["rapport"]["rapproches"], 1, "{report}");
+    assert_eq!(report["rapport"]["envoyes"], 0, "{report}");
+    let outbox = ws.outbox();
+    let item = outbox.list(&Filter::default()).expect("list")[0].clone();
+    assert_eq!(item.etat, State::Acquitte);
+    assert_eq!(
+        item.id_plateforme.as_deref(),
+        Some("00000000-0000-4000-8000-000000000001")
+    );
+    assert_eq!(sandbox.counts(), (1, 0), "sent once");
+    // A PES cannot go to STELA: said in French, kept in the outbox.
+    let pes = signed_pes(tmp.path(), "pes-stela", "stela");
+    let out = ws.run(&["envois", "ajouter", "pes", pes.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = ws.spawn_sender(0).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let pes_item = ws
+        .outbox()
+        .list(&Filter::default())
+        .expect("list")
+        .into_iter()
+        .find(|i| i.genre == Kind::Pes)
+        .expect("pes item");
+    assert_eq!(pes_item.etat, State::Refuse);
+    let journal = ws.outbox().journal(pes_item.id).expect("journal");
+    assert!(
+        journal
+            .last()
+            .expect("row")
+            .detail
+            .contains("STELA ne reçoit pas les flux Hélios"),
+        "{journal:?}"
     );
 }

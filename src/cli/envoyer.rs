@@ -1,13 +1,12 @@
 //! `paraphe envois ajouter acte|pes …`, `paraphe envois envoyer`, `paraphe bac-a-sable`.
 
-use crate::card::select::open_for_role;
 use crate::certs::Role;
 use crate::messages::{t, tf};
 use crate::outbox::{Kind, NewItem, Outbox, State};
-use crate::platform::s2low::S2low;
+use crate::platform::Platform;
 use crate::platform::sandbox::{SandboxOptions, run as run_sandbox};
-use crate::platform::sender::{Report, Sender, SenderLock};
-use crate::platform::tls::SharedCardKey;
+use crate::platform::send_pending;
+use crate::platform::sender::Report;
 use crate::settings::Settings;
 use serde_json::json;
 use std::net::SocketAddr;
@@ -15,12 +14,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-/// Who acts, for the journal: the session's user.
-pub fn who() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "?".into())
-}
+pub use crate::platform::sender::who;
 
 fn error(message: &str) -> i32 {
     eprintln!("{} : {message}", t("commun.erreur"));
@@ -172,79 +166,45 @@ pub fn envoyer(args: &SendArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return error(&e.to_string()),
     };
-    let data_dir = match crate::settings::data_dir() {
-        Ok(d) => d,
-        Err(e) => return error(&e.to_string()),
-    };
-    let _lock = match SenderLock::acquire(&data_dir.join("envoi.verrou")) {
-        Ok(l) => l,
-        Err(e) => return error(&e.to_string()),
-    };
-    let mut outbox = match Outbox::open_default() {
+    let outbox = match Outbox::open_default() {
         Ok(o) => o,
         Err(e) => return error(&e.to_string()),
     };
-    if outbox.pending_count().unwrap_or(0) == 0 {
+    if outbox.pending_count().unwrap_or(0) == 0 && !outbox.has_acknowledged_actes().unwrap_or(false)
+    {
         return print_report(args.json, &Report::default(), &outbox);
     }
     let platform = match connect(&settings, &args.plateforme) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let cancel = AtomicBool::new(false);
-    let deadline = args
+    let until = args
         .attendre
         .map(|s| Instant::now() + Duration::from_secs(s));
-    let mut total = Report::default();
-    loop {
-        let mut sender = Sender {
-            outbox: &mut outbox,
-            platform: &platform,
-            backoff: settings.plateforme.backoff(),
-            who: who(),
-            unattached_dir: data_dir.join("courriers-non-rattaches"),
-        };
-        match sender.run_once(&cancel) {
-            Ok(r) => merge(&mut total, r),
-            Err(e) => {
-                total.erreurs.push(e.to_string());
-                print_report(args.json, &total, &outbox);
-                return 2;
-            }
+    let cancel = AtomicBool::new(false);
+    match send_pending(&settings, platform.as_ref(), until, &cancel, |_| {}) {
+        Ok(report) => print_report(args.json, &report, &outbox),
+        Err(e) => {
+            let mut report = Report::default();
+            report.erreurs.push(e.to_string());
+            print_report(args.json, &report, &outbox);
+            2
         }
-        let Some(deadline) = deadline else { break };
-        if outbox.pending_count().unwrap_or(0) == 0 || Instant::now() >= deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
     }
-    print_report(args.json, &total, &outbox)
 }
 
-/// The platform client: address and CA from the command line or the settings, the card's
-/// authentication key (one PIN entry for the whole run).
-fn connect(settings: &Settings, args: &PlatformArgs) -> Result<S2low, i32> {
-    let Some(adresse) = args
-        .plateforme
-        .clone()
-        .or_else(|| settings.plateforme.adresse.clone())
-    else {
-        return Err(error(&t("plateforme.non_configuree")));
-    };
-    let ca = args.ca.clone().or_else(|| settings.plateforme.ca.clone());
+/// The platform client from the command line and the settings.
+fn connect(settings: &Settings, args: &PlatformArgs) -> Result<Box<dyn Platform>, i32> {
     let choice = args
         .cle
         .choice(settings, Role::Authentification)
         .map_err(|e| error(&e))?;
-    let key = open_for_role(&choice, Role::Authentification, args.cle.prompt())
-        .map_err(|e| e.to_string())
-        .and_then(|signer| SharedCardKey::new(signer).map_err(|e| e.to_string()))
-        .map_err(|e| error(&e))?;
-    S2low::new(
-        &adresse,
-        ca.as_deref(),
-        Some(key),
-        settings.plateforme.timeout(),
+    crate::platform::connect(
+        settings,
+        args.plateforme.clone(),
+        args.ca.clone(),
+        &choice,
+        args.cle.prompt(),
     )
     .map_err(|e| error(&e.to_string()))
 }
@@ -303,22 +263,6 @@ pub fn annuler(args: &CancelArgs) -> i32 {
             1
         }
     }
-}
-
-fn merge(total: &mut Report, r: Report) {
-    total.envoyes += r.envoyes;
-    total.rapproches += r.rapproches;
-    total.acquittes += r.acquittes;
-    total.refuses += r.refuses;
-    total.nouvels_essais += r.nouvels_essais;
-    total.courriers += r.courriers;
-    // The same error repeats at every retry: keep each once, and only the latest few.
-    for e in r.erreurs {
-        total.erreurs.retain(|known| *known != e);
-        total.erreurs.push(e);
-    }
-    let excess = total.erreurs.len().saturating_sub(10);
-    total.erreurs.drain(..excess);
 }
 
 fn print_report(json: bool, report: &Report, outbox: &Outbox) -> i32 {

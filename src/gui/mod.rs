@@ -220,4 +220,31 @@ mod tests {
         ui.find(t("gui.constats").as_str())
             .expect("findings heading");
     }
+
+    #[test]
+    fn envois_sends_with_the_pin_typed_and_forgets_it() {
+        let mut state = envois::State::default();
+        let mut ui = simulator(state.view());
+        ui.click(t("gui.pin_authentification").as_str())
+            .expect("PIN field");
+        ui.typewrite("1234");
+        ui.click(t("gui.envoyer_maintenant").as_str())
+            .expect("send button");
+        let messages: Vec<envois::Message> = ui.into_messages().collect();
+        assert!(
+            matches!(messages.last(), Some(envois::Message::Send)),
+            "{messages:?}"
+        );
+        let typed = messages.iter().rev().find_map(|m| match m {
+            envois::Message::PinChanged(p) => Some(p.clone()),
+            _ => None,
+        });
+        assert_eq!(typed.as_deref(), Some("1234"));
+        let _ = state.update(envois::Message::PinChanged("1234".into()));
+        let _ = state.update(envois::Message::Send);
+        // While it runs: no PIN kept, "Arrêter" offered instead of the field.
+        let mut ui = simulator(state.view());
+        ui.find(t("gui.arreter").as_str()).expect("stop button");
+        assert!(ui.find(t("gui.pin_authentification").as_str()).is_err());
+    }
 }

@@ -5,18 +5,28 @@
 pub mod s2low;
 pub mod sandbox;
 pub mod sender;
+pub mod stela;
 pub mod tls;
 
 use crate::card::CardError;
+use crate::card::pin::PinPrompt;
+use crate::card::select::{KeyChoice, open_for_role};
+use crate::certs::Role;
 use crate::messages::tf;
+use crate::outbox::Outbox;
+use sender::{Report, Sender, SenderError, SenderLock};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
+use std::time::Instant;
 
 /// `[plateforme]` in the settings.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlatformSettings {
+    /// Which API the platform speaks: `s2low` (ACTES and Hélios) or `stela` (ACTES).
+    pub genre: PlatformKind,
     /// Address of the platform, e.g. `https://s2low.example.fr`.
     pub adresse: Option<String>,
     /// PEM file of the certificate authorities that sign the platform's server certificate
@@ -34,6 +44,7 @@ pub struct PlatformSettings {
 impl Default for PlatformSettings {
     fn default() -> Self {
         PlatformSettings {
+            genre: PlatformKind::S2low,
             adresse: None,
             ca: None,
             identifiant: None,
@@ -56,6 +67,155 @@ impl PlatformSettings {
             last: secs(self.dernier_nouvel_essai_secondes),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformKind {
+    S2low,
+    Stela,
+}
+
+/// What the sender asks of a platform. S²LOW does everything; STELA's editor API carries acts
+/// only (the other calls say so in French).
+pub trait Platform: Send + Sync {
+    fn acte_create(
+        &self,
+        fields: &s2low::ActeFields,
+        acte: &std::path::Path,
+        annexes: &[&std::path::Path],
+        progress: Option<std::sync::Arc<s2low::UploadProgress>>,
+    ) -> Result<String, PlatformError>;
+    fn acte_status(&self, reference: &s2low::Reference)
+    -> Result<s2low::ActeStatus, PlatformError>;
+    /// The platform's reference of an act it holds, found by its IDActe or number; `None` when
+    /// it does not have it.
+    fn acte_find(
+        &self,
+        id_acte: &str,
+        numero: &str,
+    ) -> Result<Option<s2low::Reference>, PlatformError>;
+    fn acte_cancel(&self, transaction: &str) -> Result<String, PlatformError>;
+    fn helios_import(
+        &self,
+        pes: &std::path::Path,
+        progress: Option<std::sync::Arc<s2low::UploadProgress>>,
+    ) -> Result<s2low::HeliosImport, PlatformError>;
+    fn helios_status(&self, id: &str) -> Result<i32, PlatformError>;
+    fn helios_acquit(&self, id: &str) -> Result<Vec<u8>, PlatformError>;
+    fn prefecture_documents(&self) -> Result<Vec<s2low::PrefectureDocument>, PlatformError>;
+    fn prefecture_document(&self, id: &str) -> Result<Vec<u8>, PlatformError>;
+    fn prefecture_mark_read(&self, id: &str) -> Result<(), PlatformError>;
+}
+
+impl Platform for s2low::S2low {
+    fn acte_create(
+        &self,
+        fields: &s2low::ActeFields,
+        acte: &std::path::Path,
+        annexes: &[&std::path::Path],
+        progress: Option<std::sync::Arc<s2low::UploadProgress>>,
+    ) -> Result<String, PlatformError> {
+        s2low::S2low::acte_create(self, fields, acte, annexes, progress)
+    }
+    fn acte_status(
+        &self,
+        reference: &s2low::Reference,
+    ) -> Result<s2low::ActeStatus, PlatformError> {
+        s2low::S2low::acte_status(self, reference)
+    }
+    fn acte_find(
+        &self,
+        id_acte: &str,
+        _numero: &str,
+    ) -> Result<Option<s2low::Reference>, PlatformError> {
+        let reference = s2low::Reference::UniqueId(id_acte.to_owned());
+        match s2low::S2low::acte_status(self, &reference) {
+            Ok(_) => Ok(Some(reference)),
+            Err(PlatformError::Ko(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+    fn acte_cancel(&self, transaction: &str) -> Result<String, PlatformError> {
+        s2low::S2low::acte_cancel(self, transaction)
+    }
+    fn helios_import(
+        &self,
+        pes: &std::path::Path,
+        progress: Option<std::sync::Arc<s2low::UploadProgress>>,
+    ) -> Result<s2low::HeliosImport, PlatformError> {
+        s2low::S2low::helios_import(self, pes, progress)
+    }
+    fn helios_status(&self, id: &str) -> Result<i32, PlatformError> {
+        s2low::S2low::helios_status(self, id)
+    }
+    fn helios_acquit(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
+        s2low::S2low::helios_acquit(self, id)
+    }
+    fn prefecture_documents(&self) -> Result<Vec<s2low::PrefectureDocument>, PlatformError> {
+        s2low::S2low::prefecture_documents(self)
+    }
+    fn prefecture_document(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
+        s2low::S2low::prefecture_document(self, id)
+    }
+    fn prefecture_mark_read(&self, id: &str) -> Result<(), PlatformError> {
+        s2low::S2low::prefecture_mark_read(self, id)
+    }
+}
+
+impl Platform for stela::Stela {
+    fn acte_create(
+        &self,
+        fields: &s2low::ActeFields,
+        acte: &std::path::Path,
+        annexes: &[&std::path::Path],
+        progress: Option<std::sync::Arc<s2low::UploadProgress>>,
+    ) -> Result<String, PlatformError> {
+        stela::Stela::acte_create(self, fields, acte, annexes, progress)
+    }
+    fn acte_status(
+        &self,
+        reference: &s2low::Reference,
+    ) -> Result<s2low::ActeStatus, PlatformError> {
+        stela::Stela::acte_status(self, reference)
+    }
+    fn acte_find(
+        &self,
+        _id_acte: &str,
+        numero: &str,
+    ) -> Result<Option<s2low::Reference>, PlatformError> {
+        stela::Stela::acte_find(self, numero)
+    }
+    fn acte_cancel(&self, transaction: &str) -> Result<String, PlatformError> {
+        stela::Stela::acte_cancel(self, transaction)
+    }
+    fn helios_import(
+        &self,
+        _pes: &std::path::Path,
+        _progress: Option<std::sync::Arc<s2low::UploadProgress>>,
+    ) -> Result<s2low::HeliosImport, PlatformError> {
+        Err(stela_no_helios())
+    }
+    fn helios_status(&self, _id: &str) -> Result<i32, PlatformError> {
+        Err(stela_no_helios())
+    }
+    fn helios_acquit(&self, _id: &str) -> Result<Vec<u8>, PlatformError> {
+        Err(stela_no_helios())
+    }
+    /// The editor API has no listing of the préfecture's documents: nothing to bring back.
+    fn prefecture_documents(&self) -> Result<Vec<s2low::PrefectureDocument>, PlatformError> {
+        Ok(Vec::new())
+    }
+    fn prefecture_document(&self, _id: &str) -> Result<Vec<u8>, PlatformError> {
+        Ok(Vec::new())
+    }
+    fn prefecture_mark_read(&self, _id: &str) -> Result<(), PlatformError> {
+        Ok(())
+    }
+}
+
+fn stela_no_helios() -> PlatformError {
+    PlatformError::Ko(crate::messages::t("plateforme.stela_sans_helios"))
 }
 
 /// What went wrong with the platform, sorted by what the sender may do next.
@@ -87,4 +247,72 @@ impl PlatformError {
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, PlatformError::Unknown(_))
     }
+}
+
+/// The platform client for these settings (address and CA overridable), authenticated with the
+/// card's authentication key: one PIN entry for the whole session.
+pub fn connect(
+    settings: &crate::settings::Settings,
+    address: Option<String>,
+    ca: Option<PathBuf>,
+    choice: &KeyChoice,
+    prompt: Box<dyn PinPrompt>,
+) -> Result<Box<dyn Platform>, PlatformError> {
+    let address = address
+        .or_else(|| settings.plateforme.adresse.clone())
+        .ok_or_else(|| PlatformError::Config(crate::messages::t("plateforme.non_configuree")))?;
+    let ca = ca.or_else(|| settings.plateforme.ca.clone());
+    let signer = open_for_role(choice, Role::Authentification, prompt)?;
+    let key = tls::SharedCardKey::new(signer)?;
+    let timeout = settings.plateforme.timeout();
+    Ok(match settings.plateforme.genre {
+        PlatformKind::S2low => Box::new(s2low::S2low::new(
+            &address,
+            ca.as_deref(),
+            Some(key),
+            timeout,
+        )?),
+        PlatformKind::Stela => Box::new(stela::Stela::new(
+            &address,
+            ca.as_deref(),
+            Some(key),
+            timeout,
+        )?),
+    })
+}
+
+/// Run the sender over the default outbox: one pass, or passes until nothing moves any more or
+/// `until` passes. `progress` sees the running totals after each pass. Holds the sender lock.
+pub fn send_pending(
+    settings: &crate::settings::Settings,
+    platform: &dyn Platform,
+    until: Option<Instant>,
+    cancel: &AtomicBool,
+    mut progress: impl FnMut(&Report),
+) -> Result<Report, SenderError> {
+    let data_dir = crate::settings::data_dir().map_err(|e| PlatformError::Config(e.to_string()))?;
+    let _lock = SenderLock::acquire(&data_dir.join("envoi.verrou"))?;
+    let mut outbox = Outbox::open_default()?;
+    let mut total = Report::default();
+    loop {
+        let mut sender = Sender {
+            outbox: &mut outbox,
+            platform,
+            backoff: settings.plateforme.backoff(),
+            who: sender::who(),
+            unattached_dir: data_dir.join("courriers-non-rattaches"),
+        };
+        let pass = sender.run_once(cancel)?;
+        total.merge(pass);
+        progress(&total);
+        let Some(until) = until else { break };
+        if cancel.load(std::sync::atomic::Ordering::Relaxed)
+            || outbox.pending_count()? == 0
+            || Instant::now() >= until
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(total)
 }

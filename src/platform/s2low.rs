@@ -115,18 +115,7 @@ impl S2low {
         key: Option<SharedCardKey>,
         timeout: Duration,
     ) -> Result<S2low, PlatformError> {
-        let base = url::Url::parse(address).map_err(|e| {
-            PlatformError::Config(tf(
-                "plateforme.adresse_invalide",
-                &[("adresse", address), ("detail", &e.to_string())],
-            ))
-        })?;
-        if base.scheme() != "https" {
-            return Err(PlatformError::Config(tf(
-                "plateforme.https_requis",
-                &[("adresse", address)],
-            )));
-        }
+        let base = https_base(address)?;
         let tls = client_config(ca, key.as_ref())?;
         let http = Client::builder()
             .tls_backend_preconfigured(tls)
@@ -426,8 +415,25 @@ pub fn parse_prefecture_documents(body: &[u8]) -> Result<Vec<PrefectureDocument>
         .collect()
 }
 
+/// The platform's address, which must be HTTPS.
+pub(crate) fn https_base(address: &str) -> Result<url::Url, PlatformError> {
+    let base = url::Url::parse(address).map_err(|e| {
+        PlatformError::Config(tf(
+            "plateforme.adresse_invalide",
+            &[("adresse", address), ("detail", &e.to_string())],
+        ))
+    })?;
+    if base.scheme() != "https" {
+        return Err(PlatformError::Config(tf(
+            "plateforme.https_requis",
+            &[("adresse", address)],
+        )));
+    }
+    Ok(base)
+}
+
 /// A file part streamed from disk (never read whole), counting bytes for the progress bar.
-fn file_part(
+pub(crate) fn file_part(
     path: &Path,
     progress: &Arc<UploadProgress>,
 ) -> Result<multipart::Part, PlatformError> {
@@ -537,7 +543,7 @@ fn excerpt(body: &str) -> String {
     flat.replace(['\n', '\r'], " ").trim().to_owned()
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(s) = source {

@@ -8,8 +8,9 @@
 //! the platform's duplicate detection turns into "doublon détecté" with the original transaction;
 //! (3) only one sender runs at a time on an outbox (a file lock).
 
+use super::Platform;
 use super::PlatformError;
-use super::s2low::{ActeFields, HeliosImport, Reference, S2low};
+use super::s2low::{ActeFields, HeliosImport, Reference};
 use crate::messages::tf;
 use crate::outbox::{Item, Kind, Outbox, OutboxError, State};
 use rand::Rng;
@@ -78,6 +79,32 @@ pub struct Report {
     pub erreurs: Vec<String>,
 }
 
+impl Report {
+    /// Add a pass to the running totals. The same error repeats at every retry: each is kept
+    /// once, and only the latest few.
+    pub fn merge(&mut self, pass: Report) {
+        self.envoyes += pass.envoyes;
+        self.rapproches += pass.rapproches;
+        self.acquittes += pass.acquittes;
+        self.refuses += pass.refuses;
+        self.nouvels_essais += pass.nouvels_essais;
+        self.courriers += pass.courriers;
+        for e in pass.erreurs {
+            self.erreurs.retain(|known| *known != e);
+            self.erreurs.push(e);
+        }
+        let excess = self.erreurs.len().saturating_sub(10);
+        self.erreurs.drain(..excess);
+    }
+}
+
+/// Who acts, for the journal: the session's user.
+pub fn who() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "?".into())
+}
+
 /// The lock that keeps a second sender away from the same outbox while this one lives.
 pub struct SenderLock {
     _file: std::fs::File,
@@ -105,7 +132,7 @@ impl SenderLock {
 
 pub struct Sender<'a> {
     pub outbox: &'a mut Outbox,
-    pub platform: &'a S2low,
+    pub platform: &'a dyn Platform,
     pub backoff: Backoff,
     /// Who acts, for the journal.
     pub who: String,
@@ -378,16 +405,19 @@ impl Sender<'_> {
         match item.genre {
             Kind::Acte => {
                 let data = self.acte_data(item.id)?;
-                let reference = Reference::UniqueId(data.id_acte.clone());
-                match self.platform.acte_status(&reference) {
-                    Ok(_) => {
+                match self.platform.acte_find(&data.id_acte, &data.acte.numero) {
+                    Ok(Some(reference)) => {
                         self.mark_sent(item.id, &reference, &tf("envoi.rapproche", &[]))?;
                         report.rapproches += 1;
                     }
-                    Err(PlatformError::Ko(detail)) => {
-                        // The platform does not know it: send it (again), now.
-                        self.outbox
-                            .transition(item.id, State::EnAttente, &self.who, &detail)?;
+                    Ok(None) => {
+                        // The platform does not have it: send it (again), now.
+                        self.outbox.transition(
+                            item.id,
+                            State::EnAttente,
+                            &self.who,
+                            &tf("envoi.absent_de_la_plateforme", &[]),
+                        )?;
                         self.outbox.clear_schedule(item.id)?;
                     }
                     Err(e) => {
@@ -440,19 +470,19 @@ impl Sender<'_> {
         let status = self.platform.acte_status(reference)?;
         match status.code {
             4 | 5 | 7 | 8 | 21 => {
-                if status.detail.is_empty() {
-                    return Ok(None);
+                // STELA's editor API says the AR came without handing it over.
+                if !status.detail.is_empty() {
+                    self.outbox
+                        .receive(
+                            item.id,
+                            "accuse_reception",
+                            "ARActe.xml",
+                            &super::s2low::to_latin1(&status.detail)
+                                .unwrap_or_else(|_| status.detail.clone().into_bytes()),
+                            &self.who,
+                        )
+                        .map_err(config)?;
                 }
-                self.outbox
-                    .receive(
-                        item.id,
-                        "accuse_reception",
-                        "ARActe.xml",
-                        &super::s2low::to_latin1(&status.detail)
-                            .unwrap_or_else(|_| status.detail.clone().into_bytes()),
-                        &self.who,
-                    )
-                    .map_err(config)?;
                 self.outbox
                     .transition(item.id, State::Acquitte, &self.who, "")
                     .map_err(config)?;

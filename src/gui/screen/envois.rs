@@ -3,8 +3,12 @@
 use crate::gui::{background, theme};
 use crate::messages::{t, tf};
 use crate::outbox::{Filter, Item, Outbox, State as ItemState};
-use iced::widget::{button, column, row, scrollable, text};
+use crate::platform::sender::Report;
+use iced::widget::{button, column, row, scrollable, text, text_input};
 use iced::{Element, Length, Task};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use zeroize::Zeroizing;
 
 const PAGE: usize = 100;
 
@@ -14,6 +18,12 @@ pub struct State {
     counts: Vec<(ItemState, u64)>,
     error: Option<String>,
     page: usize,
+    /// The card PIN for the next sending, wiped once handed over (and when dropped).
+    pin: Zeroizing<String>,
+    /// Set while a sending runs: pressing "Arrêter" sets it.
+    sending: Option<Arc<AtomicBool>>,
+    /// What the last sending did, or why it could not run.
+    last: Option<Result<Report, String>>,
 }
 
 /// One page of items and the counts per state.
@@ -23,6 +33,45 @@ type Page = (Vec<Item>, Vec<(ItemState, u64)>);
 pub enum Message {
     Loaded(Option<Result<Page, String>>),
     Page(usize),
+    PinChanged(String),
+    Send,
+    Stop,
+    Sent(Option<Result<Report, String>>),
+}
+
+/// Send what waits and bring back what came, off the UI thread, with the card's authentication
+/// key (settings' choice) and the PIN typed in the window; at most a minute of waiting for
+/// answers, stoppable.
+fn send(pin: Zeroizing<String>, cancel: Arc<AtomicBool>) -> Task<Message> {
+    Task::perform(
+        background(move || {
+            let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+            let choice = crate::card::select::KeyChoice {
+                module: settings.carte.module.clone(),
+                token: settings.carte.jeton.clone(),
+                cka_id: settings
+                    .carte
+                    .cle_authentification
+                    .as_deref()
+                    .and_then(|h| hex::decode(h.trim()).ok()),
+                p12: None,
+            };
+            let prompt = Box::new(crate::card::pin::FixedPrompt::new(&pin));
+            drop(pin);
+            let platform = crate::platform::connect(&settings, None, None, &choice, prompt)
+                .map_err(|e| e.to_string())?;
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            crate::platform::send_pending(
+                &settings,
+                platform.as_ref(),
+                Some(until),
+                &cancel,
+                |_| {},
+            )
+            .map_err(|e| e.to_string())
+        }),
+        Message::Sent,
+    )
 }
 
 fn load(page: usize) -> Task<Message> {
@@ -65,12 +114,78 @@ impl State {
                 self.page = p;
                 return load(p);
             }
+            Message::PinChanged(pin) => self.pin = Zeroizing::new(pin),
+            Message::Send if self.sending.is_none() => {
+                let cancel = Arc::new(AtomicBool::new(false));
+                self.sending = Some(cancel.clone());
+                self.last = None;
+                let pin = std::mem::take(&mut self.pin);
+                return send(pin, cancel);
+            }
+            Message::Send => {}
+            Message::Stop => {
+                if let Some(cancel) = &self.sending {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+            Message::Sent(result) => {
+                self.sending = None;
+                self.last = result.or_else(|| Some(Err(t("gui.envoi_interrompu"))));
+                return load(self.page);
+            }
         }
         Task::none()
     }
 
+    /// The sending bar: PIN, "Envoyer maintenant" / "Arrêter", and what the last sending did.
+    fn send_bar(&self) -> Element<'_, Message> {
+        let mut bar = row![].spacing(theme::GAP);
+        if self.sending.is_some() {
+            bar = bar
+                .push(text(t("gui.envoi_en_cours")).size(theme::TEXT))
+                .push(button(text(t("gui.arreter"))).on_press(Message::Stop));
+        } else {
+            bar = bar
+                .push(
+                    text_input(&t("gui.pin_authentification"), &self.pin)
+                        .secure(true)
+                        .on_input(Message::PinChanged)
+                        .on_submit(Message::Send)
+                        .width(220),
+                )
+                .push(button(text(t("gui.envoyer_maintenant"))).on_press(Message::Send));
+        }
+        let mut col = column![bar].spacing(theme::GAP);
+        match &self.last {
+            Some(Ok(r)) => {
+                col = col.push(
+                    text(tf(
+                        "gui.envoi_rapport",
+                        &[
+                            ("envoyes", &r.envoyes.to_string()),
+                            ("acquittes", &r.acquittes.to_string()),
+                            ("refuses", &r.refuses.to_string()),
+                            ("courriers", &r.courriers.to_string()),
+                        ],
+                    ))
+                    .size(theme::TEXT),
+                );
+                for e in &r.erreurs {
+                    col = col.push(text(e.clone()).size(theme::SMALL));
+                }
+            }
+            Some(Err(e)) => col = col.push(text(e.clone()).size(theme::TEXT)),
+            None => {}
+        }
+        col.into()
+    }
+
     pub fn view(&self) -> Element<'_, Message> {
-        let mut col = column![text(t("gui.envois_titre")).size(theme::TITLE)].spacing(theme::GAP);
+        let mut col = column![
+            text(t("gui.envois_titre")).size(theme::TITLE),
+            self.send_bar()
+        ]
+        .spacing(theme::GAP);
         if let Some(e) = &self.error {
             col = col.push(text(e.clone()));
         }

@@ -7,6 +7,7 @@
 
 pub mod pki;
 pub mod replies;
+mod stela;
 pub mod store;
 
 use super::tls::{provider, read_pem_certificates};
@@ -126,9 +127,9 @@ pub struct Ready {
     pub demo_p12: PathBuf,
 }
 
-struct Ctx {
-    settings: SandboxSettings,
-    store: Mutex<Store>,
+pub(crate) struct Ctx {
+    pub(crate) settings: SandboxSettings,
+    pub(crate) store: Mutex<Store>,
     depots: PathBuf,
     trust: Option<crate::pes::verify::TrustStore>,
 }
@@ -255,7 +256,7 @@ impl std::error::Error for Cut {}
 
 type Answer = Result<Response<Full<Bytes>>, Cut>;
 
-fn text(body: &str) -> Response<Full<Bytes>> {
+pub(crate) fn text(body: &str) -> Response<Full<Bytes>> {
     // S²LOW answers in ISO-8859-1.
     let bytes: Vec<u8> = body
         .chars()
@@ -274,7 +275,7 @@ fn xml(body: Vec<u8>) -> Response<Full<Bytes>> {
         .unwrap_or_default()
 }
 
-fn html_error(status: StatusCode) -> Response<Full<Bytes>> {
+pub(crate) fn html_error(status: StatusCode) -> Response<Full<Bytes>> {
     let body = format!(
         "<html><head><title>{0}</title></head><body><h1>{0}</h1></body></html>",
         status
@@ -286,11 +287,11 @@ fn html_error(status: StatusCode) -> Response<Full<Bytes>> {
         .unwrap_or_default()
 }
 
-fn draw(probability: f64) -> bool {
+pub(crate) fn draw(probability: f64) -> bool {
     probability > 0.0 && rand::rng().random_bool(probability.min(1.0))
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -422,6 +423,30 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
                 .await
                 .unwrap_or_else(|_| text("KO\nErreur interne\n"))
         }
+        ("POST", "/editeur/api/acte") => match receive_form(&ctx, req).await {
+            Ok(form) => {
+                let ctx = ctx.clone();
+                tokio::task::spawn_blocking(move || stela::create(&ctx, account, form))
+                    .await
+                    .unwrap_or_else(|_| html_error(StatusCode::INTERNAL_SERVER_ERROR))
+            }
+            Err(FormError::TooLarge) => html_error(StatusCode::PAYLOAD_TOO_LARGE),
+            Err(FormError::Cut) => return Err(Cut),
+        },
+        ("GET", "/editeur/api/acte") => {
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || stela::list(&ctx, account))
+                .await
+                .unwrap_or_else(|_| html_error(StatusCode::INTERNAL_SERVER_ERROR))
+        }
+        (method, p) if p.starts_with("/editeur/api/acte/") => {
+            let rest = p.trim_start_matches("/editeur/api/acte/").to_owned();
+            let method = method.to_owned();
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || stela::one(&ctx, account, &method, &rest))
+                .await
+                .unwrap_or_else(|_| html_error(StatusCode::INTERNAL_SERVER_ERROR))
+        }
         _ => html_error(StatusCode::NOT_FOUND),
     };
     if draw(faults.perte_reponse) {
@@ -432,14 +457,14 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
 
 /// A multipart form received: text fields (repeatable) and files saved in the deposit folder.
 #[derive(Default)]
-struct Form {
+pub(crate) struct Form {
     fields: HashMap<String, Vec<Vec<u8>>>,
     /// (field, original name, saved path)
     files: Vec<(String, String, PathBuf)>,
 }
 
 impl Form {
-    fn text(&self, name: &str) -> String {
+    pub(crate) fn text(&self, name: &str) -> String {
         self.fields
             .get(name)
             .and_then(|v| v.first())
@@ -447,7 +472,7 @@ impl Form {
             .unwrap_or_default()
     }
 
-    fn texts(&self, name: &str) -> Vec<String> {
+    pub(crate) fn texts(&self, name: &str) -> Vec<String> {
         self.fields
             .get(name)
             .map(|v| {
@@ -458,7 +483,7 @@ impl Form {
             .unwrap_or_default()
     }
 
-    fn files(&self, field: &str) -> impl Iterator<Item = &(String, String, PathBuf)> {
+    pub(crate) fn files(&self, field: &str) -> impl Iterator<Item = &(String, String, PathBuf)> {
         self.files.iter().filter(move |f| f.0 == field)
     }
 }
@@ -527,7 +552,7 @@ async fn receive_form(ctx: &Ctx, req: Request<Incoming>) -> Result<Form, FormErr
 }
 
 /// The type S²LOW's `mime_content_type` would see, judged by content.
-fn sniff(path: &Path) -> &'static str {
+pub(crate) fn sniff(path: &Path) -> &'static str {
     let mut head = [0u8; 16];
     let n = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
@@ -546,7 +571,7 @@ fn sniff(path: &Path) -> &'static str {
     }
 }
 
-fn number_is_valid(number: &str) -> bool {
+pub(crate) fn number_is_valid(number: &str) -> bool {
     // ^([A-Z0-9][A-Z0-9_]{0,13})?[A-Z0-9]$
     let b = number.as_bytes();
     let ok = |c: &u8| c.is_ascii_uppercase() || c.is_ascii_digit();
@@ -557,7 +582,7 @@ fn number_is_valid(number: &str) -> bool {
         && b.iter().all(|c| ok(c) || *c == b'_')
 }
 
-fn today() -> String {
+pub(crate) fn today() -> String {
     let now = time::OffsetDateTime::now_utc();
     format!(
         "{:04}-{:02}-{:02}",
@@ -692,43 +717,51 @@ fn acte_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Resp
     let Ok(Some(acte)) = store.find_acte(account, id, unique_id) else {
         return text("KO\nNuméro de transaction invalide.\n");
     };
-    let due = acte.recu_ms + (ctx.settings.delai_ar_secondes * 1000.0) as i64;
-    if acte.statut == 1 && now_ms() >= due {
-        let ar = replies::ar_acte(&replies::ActeRecu {
-            id_acte: &acte.unique_id,
-            nature: acte.nature,
-            date_decision: &acte.date_decision,
-            numero: &acte.numero,
-            matieres: &acte.matieres,
-            objet: &acte.objet,
-            fichiers: &acte.fichiers,
-            date_reception: &today(),
-            classification_date: &ctx.settings.date_classification,
-            document_papier: acte.papier,
-        });
-        if store.acknowledge_acte(acte.id, &ar).is_err() {
-            return text("KO\nErreur interne\n");
-        }
-        let letter = match ctx.settings.courrier_apres_ar.as_str() {
-            "courrier_simple" => Some(2),
-            "demande_pieces" => Some(3),
-            _ => None,
-        };
-        if let Some(kind) = letter {
-            let archive = replies::prefecture_document(kind, &acte.unique_id, &today());
-            if store
-                .add_document(account, acte.id, kind, &archive)
-                .is_err()
-            {
-                return text("KO\nErreur interne\n");
-            }
-        }
-        return text(&format!("OK\n4\n{ar}"));
-    }
+    let Ok(acte) = acknowledge_if_due(ctx, &mut store, account, acte) else {
+        return text("KO\nErreur interne\n");
+    };
     match (acte.statut, &acte.ar) {
         (4, Some(ar)) => text(&format!("OK\n4\n{ar}")),
         (statut, _) => text(&format!("OK\n{statut}\n")),
     }
+}
+
+/// The préfecture's part: once the delay has passed, the act gets its AR (and, if set, a letter).
+pub(crate) fn acknowledge_if_due(
+    ctx: &Ctx,
+    store: &mut Store,
+    account: i64,
+    mut acte: store::StoredActe,
+) -> rusqlite::Result<store::StoredActe> {
+    let due = acte.recu_ms + (ctx.settings.delai_ar_secondes * 1000.0) as i64;
+    if acte.statut != 1 || now_ms() < due {
+        return Ok(acte);
+    }
+    let ar = replies::ar_acte(&replies::ActeRecu {
+        id_acte: &acte.unique_id,
+        nature: acte.nature,
+        date_decision: &acte.date_decision,
+        numero: &acte.numero,
+        matieres: &acte.matieres,
+        objet: &acte.objet,
+        fichiers: &acte.fichiers,
+        date_reception: &today(),
+        classification_date: &ctx.settings.date_classification,
+        document_papier: acte.papier,
+    });
+    store.acknowledge_acte(acte.id, &ar)?;
+    let letter = match ctx.settings.courrier_apres_ar.as_str() {
+        "courrier_simple" => Some(2),
+        "demande_pieces" => Some(3),
+        _ => None,
+    };
+    if let Some(kind) = letter {
+        let archive = replies::prefecture_document(kind, &acte.unique_id, &today());
+        store.add_document(account, acte.id, kind, &archive)?;
+    }
+    acte.statut = 4;
+    acte.ar = Some(ar);
+    Ok(acte)
 }
 
 fn cancel_acte(ctx: &Ctx, account: i64, form: &Form) -> Response<Full<Bytes>> {
@@ -755,7 +788,7 @@ fn cancel_acte(ctx: &Ctx, account: i64, form: &Form) -> Response<Full<Bytes>> {
     }
 }
 
-fn json(value: &serde_json::Value) -> Response<Full<Bytes>> {
+pub(crate) fn json(value: &serde_json::Value) -> Response<Full<Bytes>> {
     Response::builder()
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(value.to_string())))

@@ -67,6 +67,28 @@ pub struct Store {
     conn: Connection,
 }
 
+const SELECT_ACTE: &str = "SELECT id, numero, unique_id, nature, date_decision, objet, matieres,
+    fichiers, recu_ms, statut, ar, papier FROM actes";
+
+fn row_to_acte(r: &rusqlite::Row) -> rusqlite::Result<StoredActe> {
+    let matieres: String = r.get(6)?;
+    let fichiers: String = r.get(7)?;
+    Ok(StoredActe {
+        id: r.get(0)?,
+        numero: r.get(1)?,
+        unique_id: r.get(2)?,
+        nature: r.get(3)?,
+        date_decision: r.get(4)?,
+        objet: r.get(5)?,
+        matieres: matieres.split('.').map(str::to_owned).collect(),
+        fichiers: serde_json::from_str(&fichiers).unwrap_or_default(),
+        recu_ms: r.get(8)?,
+        statut: r.get(9)?,
+        ar: r.get(10)?,
+        papier: r.get(11)?,
+    })
+}
+
 /// An act as the sandbox received it.
 #[derive(Debug, Clone)]
 pub struct StoredActe {
@@ -174,30 +196,31 @@ impl Store {
     ) -> rusqlite::Result<Option<StoredActe>> {
         self.conn
             .query_row(
-                "SELECT id, numero, unique_id, nature, date_decision, objet, matieres, fichiers,
-                        recu_ms, statut, ar, papier
-                 FROM actes WHERE compte = ?1 AND (id = ?2 OR unique_id = ?3)",
+                &format!("{SELECT_ACTE} WHERE compte = ?1 AND (id = ?2 OR unique_id = ?3)"),
                 params![account, id, unique_id],
-                |r| {
-                    let matieres: String = r.get(6)?;
-                    let fichiers: String = r.get(7)?;
-                    Ok(StoredActe {
-                        id: r.get(0)?,
-                        numero: r.get(1)?,
-                        unique_id: r.get(2)?,
-                        nature: r.get(3)?,
-                        date_decision: r.get(4)?,
-                        objet: r.get(5)?,
-                        matieres: matieres.split('.').map(str::to_owned).collect(),
-                        fichiers: serde_json::from_str(&fichiers).unwrap_or_default(),
-                        recu_ms: r.get(8)?,
-                        statut: r.get(9)?,
-                        ar: r.get(10)?,
-                        papier: r.get(11)?,
-                    })
-                },
+                row_to_acte,
             )
             .optional()
+    }
+
+    /// Every act of this account, oldest first.
+    pub fn list_actes(&self, account: i64) -> rusqlite::Result<Vec<StoredActe>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{SELECT_ACTE} WHERE compte = ?1 ORDER BY id"))?;
+        let rows = stmt.query_map([account], row_to_acte)?;
+        rows.collect()
+    }
+
+    /// Whether a cancellation was requested for this act.
+    pub fn is_cancelled(&self, acte: i64) -> rusqlite::Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM annulations WHERE acte = ?1", [acte], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some())
     }
 
     pub fn acknowledge_acte(&mut self, id: i64, ar: &str) -> rusqlite::Result<()> {

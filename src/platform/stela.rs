@@ -1,0 +1,254 @@
+//! Client of STELA's editor API for ACTES (reference notes `platform-stela-api.md`): create,
+//! status, cancel, and finding an act by its number (the reconciliation after a 409). Field names
+//! follow STELA's model as the notes read it (`acteHistories` with `status` and `date`); the
+//! sandbox speaks the same. STELA carries no Hélios flow.
+
+use super::PlatformError;
+use super::s2low::{ActeFields, ActeStatus, Reference, UploadProgress, error_chain, file_part};
+use super::tls::{SharedCardKey, client_config};
+use crate::messages::tf;
+use reqwest::blocking::{Client, multipart};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Stela {
+    base: url::Url,
+    http: Client,
+    key: Option<SharedCardKey>,
+}
+
+/// STELA's names for the ACTES natures (enum `ActeNature`).
+pub fn nature_name(code: u8) -> &'static str {
+    match code {
+        1 => "DELIBERATIONS",
+        2 => "ACTES_REGLEMENTAIRES",
+        3 => "ACTES_INDIVIDUELS",
+        4 => "CONTRATS_CONVENTIONS_AVENANTS",
+        5 => "DOCUMENTS_BUDGETAIRES_FINANCIERS",
+        _ => "AUTRES",
+    }
+}
+
+/// `1.2` → `1-2-0-0-0` (STELA's matière codes have five levels).
+pub fn material_code(matiere: &str) -> String {
+    let mut levels: Vec<&str> = matiere.split('.').filter(|l| !l.is_empty()).collect();
+    levels.resize(5, "0");
+    levels.join("-")
+}
+
+/// The last event of an act's history, as an ACTES status code (S²LOW's numbering, which the
+/// sender understands): ACK_RECEIVED → 4, NACK_RECEIVED → -1, CANCELLED → 0, SENT → 3, else 1.
+pub fn status_from_history(act: &serde_json::Value) -> Option<(i32, String)> {
+    let histories = act.get("acteHistories")?.as_array()?;
+    let last = histories.iter().max_by(|a, b| {
+        let date = |v: &serde_json::Value| v["date"].as_str().unwrap_or_default().to_owned();
+        date(a).cmp(&date(b))
+    })?;
+    let status = last["status"].as_str()?;
+    let code = match status {
+        "ACK_RECEIVED" => 4,
+        "NACK_RECEIVED" | "ANTIVIRUS_KO" | "NOT_SENT" => -1,
+        "CANCELLED" => 0,
+        "SENT" => 3,
+        _ => 1,
+    };
+    let message = last["message"].as_str().unwrap_or(status).to_owned();
+    Some((code, message))
+}
+
+impl Stela {
+    pub fn new(
+        address: &str,
+        ca: Option<&Path>,
+        key: Option<SharedCardKey>,
+        timeout: Duration,
+    ) -> Result<Stela, PlatformError> {
+        let base = super::s2low::https_base(address)?;
+        let http = Client::builder()
+            .tls_backend_preconfigured(client_config(ca, key.as_ref())?)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(30)))
+            .user_agent(concat!("Paraphe/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PlatformError::Config(error_chain(&e)))?;
+        Ok(Stela { base, http, key })
+    }
+
+    fn url(&self, path: &str) -> Result<url::Url, PlatformError> {
+        self.base
+            .join(path)
+            .map_err(|e| PlatformError::Config(e.to_string()))
+    }
+
+    fn classify(&self, error: reqwest::Error) -> PlatformError {
+        if let Some(card) = self.key.as_ref().and_then(|k| k.take_error()) {
+            return PlatformError::NotSent(card);
+        }
+        let detail = error_chain(&error);
+        if error.is_connect() {
+            PlatformError::NotSent(detail)
+        } else {
+            PlatformError::Unknown(detail)
+        }
+    }
+
+    /// Status and body; 5xx is an unknown outcome, 4xx the platform's refusal.
+    fn send(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> Result<(u16, Vec<u8>), PlatformError> {
+        let response = request.send().map_err(|e| self.classify(e))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .map_err(|e| PlatformError::Unknown(error_chain(&e)))?
+            .to_vec();
+        if status >= 500 {
+            return Err(PlatformError::Unknown(tf(
+                "plateforme.http",
+                &[
+                    ("code", &status.to_string()),
+                    (
+                        "extrait",
+                        &String::from_utf8_lossy(&body)
+                            .chars()
+                            .take(200)
+                            .collect::<String>(),
+                    ),
+                ],
+            )));
+        }
+        Ok((status, body))
+    }
+
+    pub fn acte_create(
+        &self,
+        fields: &ActeFields,
+        acte: &Path,
+        annexes: &[&Path],
+        progress: Option<Arc<UploadProgress>>,
+    ) -> Result<String, PlatformError> {
+        let progress = progress.unwrap_or_default();
+        let mut form = multipart::Form::new()
+            .text("number", fields.numero.clone())
+            .text("objet", fields.objet.clone())
+            .text("nature", nature_name(fields.nature_code))
+            .text("code", material_code(&fields.matiere))
+            .text("decision", fields.date_decision.clone())
+            .text("fileType", fields.type_acte.clone())
+            .part("file", file_part(acte, &progress)?);
+        for (path, typologie) in annexes.iter().zip(&fields.types_annexes) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            form = form
+                .part("annexes", file_part(path, &progress)?)
+                .text("annexeTypes", format!("{name}:{typologie}"));
+        }
+        let (status, body) = self.send(
+            self.http
+                .post(self.url("/editeur/api/acte")?)
+                .multipart(form),
+        )?;
+        let text = String::from_utf8_lossy(&body)
+            .trim()
+            .trim_matches('"')
+            .to_owned();
+        match status {
+            200 | 201 if !text.is_empty() && !text.starts_with('<') => Ok(text),
+            409 => Err(PlatformError::Duplicate(tf(
+                "plateforme.stela_numero_existant",
+                &[("numero", &fields.numero)],
+            ))),
+            400..=499 => Err(PlatformError::Ko(text)),
+            _ => Err(PlatformError::Unknown(text.chars().take(200).collect())),
+        }
+    }
+
+    pub fn acte_status(&self, reference: &Reference) -> Result<ActeStatus, PlatformError> {
+        let Reference::Transaction(uuid) = reference else {
+            return Err(PlatformError::Config(tf("plateforme.stela_sans_uuid", &[])));
+        };
+        let (status, body) = self.send(
+            self.http
+                .get(self.url(&format!("/editeur/api/acte/{uuid}"))?),
+        )?;
+        if status == 404 {
+            return Err(PlatformError::Ko(tf(
+                "plateforme.stela_inconnu",
+                &[("uuid", uuid)],
+            )));
+        }
+        let act: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+            PlatformError::Unknown(String::from_utf8_lossy(&body).chars().take(200).collect())
+        })?;
+        let (code, message) = status_from_history(&act).ok_or_else(|| {
+            PlatformError::Unknown(String::from_utf8_lossy(&body).chars().take(200).collect())
+        })?;
+        Ok(ActeStatus {
+            code,
+            detail: if code == -1 { message } else { String::new() },
+        })
+    }
+
+    /// The act with this number on the platform, if any (reconciliation after a 409).
+    pub fn acte_find(&self, numero: &str) -> Result<Option<Reference>, PlatformError> {
+        let (_, body) = self.send(self.http.get(self.url("/editeur/api/acte")?))?;
+        let list: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+            PlatformError::Unknown(String::from_utf8_lossy(&body).chars().take(200).collect())
+        })?;
+        Ok(list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["number"].as_str() == Some(numero))
+            .and_then(|a| a["uuid"].as_str())
+            .map(|uuid| Reference::Transaction(uuid.to_owned())))
+    }
+
+    pub fn acte_cancel(&self, uuid: &str) -> Result<String, PlatformError> {
+        let (status, body) = self.send(
+            self.http
+                .post(self.url(&format!("/editeur/api/acte/{uuid}/cancel"))?),
+        )?;
+        match status {
+            200..=299 => Ok(uuid.to_owned()),
+            _ => Err(PlatformError::Ko(
+                String::from_utf8_lossy(&body).trim().to_owned(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natures_and_codes_are_stela_s() {
+        assert_eq!(nature_name(1), "DELIBERATIONS");
+        assert_eq!(nature_name(5), "DOCUMENTS_BUDGETAIRES_FINANCIERS");
+        assert_eq!(material_code("1.1"), "1-1-0-0-0");
+        assert_eq!(material_code("7.1.2.3.4"), "7-1-2-3-4");
+    }
+
+    #[test]
+    fn the_latest_event_gives_the_status() {
+        let act = serde_json::json!({ "acteHistories": [
+            { "status": "CREATED", "date": "2026-11-27T10:00:00" },
+            { "status": "ACK_RECEIVED", "date": "2026-11-27T10:05:00" },
+            { "status": "SENT", "date": "2026-11-27T10:01:00" },
+        ]});
+        assert_eq!(status_from_history(&act).map(|s| s.0), Some(4));
+        let nack = serde_json::json!({ "acteHistories": [
+            { "status": "NACK_RECEIVED", "date": "2026-11-27T10:05:00", "message": "Archive invalide" },
+        ]});
+        assert_eq!(
+            status_from_history(&nack),
+            Some((-1, "Archive invalide".into()))
+        );
+        assert_eq!(status_from_history(&serde_json::json!({})), None);
+    }
+}
