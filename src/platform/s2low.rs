@@ -4,15 +4,14 @@
 //! outcome is unknown, never a success.
 
 use super::PlatformError;
-use super::tls::{SharedCardKey, client_config};
+use super::http::{Field, Http};
+use super::tls::SharedCardKey;
 use crate::messages::tf;
 use quick_xml::events::Event;
-use reqwest::blocking::{Client, Response, multipart};
 use serde::{Deserialize, Serialize};
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
@@ -101,9 +100,7 @@ pub struct UploadProgress {
 
 pub struct S2low {
     base: url::Url,
-    http: Client,
-    key: Option<SharedCardKey>,
-    login: Option<(String, Zeroizing<String>)>,
+    http: Http,
 }
 
 impl S2low {
@@ -115,26 +112,15 @@ impl S2low {
         key: Option<SharedCardKey>,
         timeout: Duration,
     ) -> Result<S2low, PlatformError> {
-        let base = https_base(address)?;
-        let tls = client_config(ca, key.as_ref())?;
-        let http = Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(30)))
-            .user_agent(concat!("Paraphe/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| PlatformError::Config(error_chain(&e)))?;
         Ok(S2low {
-            base,
-            http,
-            key,
-            login: None,
+            base: https_base(address)?,
+            http: Http::new(ca, key, timeout)?,
         })
     }
 
     /// HTTP login in addition to the certificate (accounts that require one).
     pub fn with_login(mut self, user: String, password: Zeroizing<String>) -> S2low {
-        self.login = Some((user, password));
+        self.http.set_login(user, password);
         self
     }
 
@@ -149,36 +135,16 @@ impl S2low {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        let mut request = self.http.get(url);
-        if let Some((user, password)) = &self.login {
-            request = request.basic_auth(user, Some(password.as_str()));
-        }
-        let response = request.send().map_err(|e| self.classify(e))?;
-        read_body(response)
+        success_body(self.http.get(url)?)
     }
 
-    fn post(&self, path: &str, form: multipart::Form) -> Result<Vec<u8>, PlatformError> {
-        let mut request = self.http.post(self.url(path)?).multipart(form);
-        if let Some((user, password)) = &self.login {
-            request = request.basic_auth(user, Some(password.as_str()));
-        }
-        let response = request.send().map_err(|e| self.classify(e))?;
-        read_body(response)
-    }
-
-    /// Sort a transport error: no connection (or a refused handshake) means nothing was sent.
-    fn classify(&self, error: reqwest::Error) -> PlatformError {
-        if let Some(card) = self.key.as_ref().and_then(|k| k.take_error()) {
-            return PlatformError::NotSent(card);
-        }
-        let detail = error_chain(&error);
-        if error.is_connect() {
-            PlatformError::NotSent(detail)
-        } else if error.is_builder() {
-            PlatformError::Config(detail)
-        } else {
-            PlatformError::Unknown(detail)
-        }
+    fn post(
+        &self,
+        path: &str,
+        fields: Vec<Field>,
+        progress: Option<Arc<UploadProgress>>,
+    ) -> Result<Vec<u8>, PlatformError> {
+        success_body(self.http.post(self.url(path)?, fields, progress)?)
     }
 
     /// `GET /api/test-connexion.php`: the body must start with `OK`.
@@ -195,33 +161,33 @@ impl S2low {
         annexes: &[&Path],
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<String, PlatformError> {
-        let mut form = multipart::Form::new()
-            .text("api", "1")
-            .text("nature_code", fields.nature_code.to_string())
-            .text("number", fields.numero.clone())
-            .part("subject", multipart::Part::bytes(to_latin1(&fields.objet)?))
-            .text("decision_date", fields.date_decision.clone())
-            .text(
+        let text =
+            |name: &str, value: &str| Field::Text(name.to_owned(), value.as_bytes().to_vec());
+        let mut fields_out = vec![
+            text("api", "1"),
+            text("nature_code", &fields.nature_code.to_string()),
+            text("number", &fields.numero),
+            Field::Text("subject".into(), to_latin1(&fields.objet)?),
+            text("decision_date", &fields.date_decision),
+            text(
                 "document_papier",
                 if fields.document_papier { "1" } else { "0" },
-            )
-            .text("type_acte", fields.type_acte.clone());
+            ),
+            text("type_acte", &fields.type_acte),
+        ];
         for (i, level) in fields.matiere.split('.').take(5).enumerate() {
-            form = form.text(format!("classif{}", i + 1), level.to_owned());
+            fields_out.push(text(&format!("classif{}", i + 1), level));
         }
-        let total = std::iter::once(acte)
-            .chain(annexes.iter().copied())
-            .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-            .sum();
-        let progress = progress.unwrap_or_default();
-        progress.total.store(total, Ordering::Relaxed);
-        form = form.part("acte_pdf_file", file_part(acte, &progress)?);
+        fields_out.push(Field::File("acte_pdf_file".into(), acte.to_owned()));
         for (path, typologie) in annexes.iter().zip(&fields.types_annexes) {
-            form = form
-                .part("acte_attachments[]", file_part(path, &progress)?)
-                .text("type_pj[]", typologie.clone());
+            fields_out.push(Field::File("acte_attachments[]".into(), path.to_path_buf()));
+            fields_out.push(text("type_pj[]", typologie));
         }
-        let body = latin1(&self.post("/modules/actes/actes_transac_create.php", form)?);
+        let body = latin1(&self.post(
+            "/modules/actes/actes_transac_create.php",
+            fields_out,
+            progress,
+        )?);
         match ok_lines(&body) {
             Ok(lines) => lines
                 .first()
@@ -255,10 +221,11 @@ impl S2low {
 
     /// Ask the préfecture to cancel an acknowledged act; returns the cancellation transaction.
     pub fn acte_cancel(&self, id: &str) -> Result<String, PlatformError> {
-        let form = multipart::Form::new()
-            .text("api", "1")
-            .text("id", id.to_owned());
-        let body = latin1(&self.post("/modules/actes/actes_transac_cancel.php", form)?);
+        let fields = vec![
+            Field::Text("api".into(), b"1".to_vec()),
+            Field::Text("id".into(), id.as_bytes().to_vec()),
+        ];
+        let body = latin1(&self.post("/modules/actes/actes_transac_cancel.php", fields, None)?);
         let lines = ok_lines(&body)?;
         lines
             .first()
@@ -314,15 +281,15 @@ impl S2low {
         pes: &Path,
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<HeliosImport, PlatformError> {
-        let progress = progress.unwrap_or_default();
-        progress.total.store(
-            std::fs::metadata(pes).map(|m| m.len()).unwrap_or(0),
-            Ordering::Relaxed,
-        );
-        let form = multipart::Form::new()
-            .text("api", "1")
-            .part("enveloppe", file_part(pes, &progress)?);
-        let body = self.post("/modules/helios/api/helios_importer_fichier.php", form)?;
+        let fields = vec![
+            Field::Text("api".into(), b"1".to_vec()),
+            Field::File("enveloppe".into(), pes.to_owned()),
+        ];
+        let body = self.post(
+            "/modules/helios/api/helios_importer_fichier.php",
+            fields,
+            progress,
+        )?;
         if body.starts_with(b"KO") {
             return Err(PlatformError::Ko(ko_text(&latin1(&body))));
         }
@@ -432,48 +399,6 @@ pub(crate) fn https_base(address: &str) -> Result<url::Url, PlatformError> {
     Ok(base)
 }
 
-/// A file part streamed from disk (never read whole), counting bytes for the progress bar.
-pub(crate) fn file_part(
-    path: &Path,
-    progress: &Arc<UploadProgress>,
-) -> Result<multipart::Part, PlatformError> {
-    let file = std::fs::File::open(path).map_err(|e| {
-        PlatformError::Config(tf(
-            "plateforme.fichier_illisible",
-            &[
-                ("chemin", &path.display().to_string()),
-                ("detail", &e.to_string()),
-            ],
-        ))
-    })?;
-    let len = file
-        .metadata()
-        .map_err(|e| PlatformError::Config(e.to_string()))?
-        .len();
-    let name = path
-        .file_name()
-        .map(|n| sanitise_name(&n.to_string_lossy()))
-        .unwrap_or_else(|| "fichier".into());
-    let reader = CountingReader {
-        inner: file,
-        progress: progress.clone(),
-    };
-    Ok(multipart::Part::reader_with_length(reader, len).file_name(name))
-}
-
-struct CountingReader<R> {
-    inner: R,
-    progress: Arc<UploadProgress>,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.sent.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
 /// S²LOW keeps `[a-zA-Z0-9._ -]` in uploaded names and turns the rest into `_`.
 pub fn sanitise_name(name: &str) -> String {
     name.chars()
@@ -489,21 +414,17 @@ pub fn sanitise_name(name: &str) -> String {
 
 /// The body of an answer; a non-2xx status is an error whose outcome is unknown (a 500 may come
 /// after the platform acted).
-fn read_body(response: Response) -> Result<Vec<u8>, PlatformError> {
-    let status = response.status();
-    let body = response
-        .bytes()
-        .map_err(|e| PlatformError::Unknown(error_chain(&e)))?;
-    if !status.is_success() {
+fn success_body((status, body): (u16, Vec<u8>)) -> Result<Vec<u8>, PlatformError> {
+    if !(200..300).contains(&status) {
         return Err(PlatformError::Unknown(tf(
             "plateforme.http",
             &[
-                ("code", &status.as_u16().to_string()),
+                ("code", &status.to_string()),
                 ("extrait", &excerpt(&latin1(&body))),
             ],
         )));
     }
-    Ok(body.to_vec())
+    Ok(body)
 }
 
 /// ISO-8859-1 bytes to text (every byte is a character).
@@ -541,17 +462,6 @@ fn ko_text(body: &str) -> String {
 fn excerpt(body: &str) -> String {
     let flat: String = body.chars().take(200).collect();
     flat.replace(['\n', '\r'], " ").trim().to_owned()
-}
-
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text.push_str(" : ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Text of the leaf elements of a small XML answer whose root is `root`. A DTD, a wrong root or a

@@ -4,18 +4,17 @@
 //! sandbox speaks the same. STELA carries no Hélios flow.
 
 use super::PlatformError;
-use super::s2low::{ActeFields, ActeStatus, Reference, UploadProgress, error_chain, file_part};
-use super::tls::{SharedCardKey, client_config};
+use super::http::{Field, Http};
+use super::s2low::{ActeFields, ActeStatus, Reference, UploadProgress};
+use super::tls::SharedCardKey;
 use crate::messages::tf;
-use reqwest::blocking::{Client, multipart};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub struct Stela {
     base: url::Url,
-    http: Client,
-    key: Option<SharedCardKey>,
+    http: Http,
 }
 
 /// STELA's names for the ACTES natures (enum `ActeNature`).
@@ -64,15 +63,10 @@ impl Stela {
         key: Option<SharedCardKey>,
         timeout: Duration,
     ) -> Result<Stela, PlatformError> {
-        let base = super::s2low::https_base(address)?;
-        let http = Client::builder()
-            .tls_backend_preconfigured(client_config(ca, key.as_ref())?)
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(30)))
-            .user_agent(concat!("Paraphe/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| PlatformError::Config(error_chain(&e)))?;
-        Ok(Stela { base, http, key })
+        Ok(Stela {
+            base: super::s2low::https_base(address)?,
+            http: Http::new(ca, key, timeout)?,
+        })
     }
 
     fn url(&self, path: &str) -> Result<url::Url, PlatformError> {
@@ -81,42 +75,12 @@ impl Stela {
             .map_err(|e| PlatformError::Config(e.to_string()))
     }
 
-    fn classify(&self, error: reqwest::Error) -> PlatformError {
-        if let Some(card) = self.key.as_ref().and_then(|k| k.take_error()) {
-            return PlatformError::NotSent(card);
-        }
-        let detail = error_chain(&error);
-        if error.is_connect() {
-            PlatformError::NotSent(detail)
-        } else {
-            PlatformError::Unknown(detail)
-        }
-    }
-
-    /// Status and body; 5xx is an unknown outcome, 4xx the platform's refusal.
-    fn send(
-        &self,
-        request: reqwest::blocking::RequestBuilder,
-    ) -> Result<(u16, Vec<u8>), PlatformError> {
-        let response = request.send().map_err(|e| self.classify(e))?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .map_err(|e| PlatformError::Unknown(error_chain(&e)))?
-            .to_vec();
+    /// 5xx is an unknown outcome; 4xx is for the caller to read.
+    fn checked(&self, (status, body): (u16, Vec<u8>)) -> Result<(u16, Vec<u8>), PlatformError> {
         if status >= 500 {
             return Err(PlatformError::Unknown(tf(
                 "plateforme.http",
-                &[
-                    ("code", &status.to_string()),
-                    (
-                        "extrait",
-                        &String::from_utf8_lossy(&body)
-                            .chars()
-                            .take(200)
-                            .collect::<String>(),
-                    ),
-                ],
+                &[("code", &status.to_string()), ("extrait", &excerpt(&body))],
             )));
         }
         Ok((status, body))
@@ -129,29 +93,27 @@ impl Stela {
         annexes: &[&Path],
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<String, PlatformError> {
-        let progress = progress.unwrap_or_default();
-        let mut form = multipart::Form::new()
-            .text("number", fields.numero.clone())
-            .text("objet", fields.objet.clone())
-            .text("nature", nature_name(fields.nature_code))
-            .text("code", material_code(&fields.matiere))
-            .text("decision", fields.date_decision.clone())
-            .text("fileType", fields.type_acte.clone())
-            .part("file", file_part(acte, &progress)?);
+        let text =
+            |name: &str, value: &str| Field::Text(name.to_owned(), value.as_bytes().to_vec());
+        let mut form = vec![
+            text("number", &fields.numero),
+            text("objet", &fields.objet),
+            text("nature", nature_name(fields.nature_code)),
+            text("code", &material_code(&fields.matiere)),
+            text("decision", &fields.date_decision),
+            text("fileType", &fields.type_acte),
+            Field::File("file".into(), acte.to_owned()),
+        ];
         for (path, typologie) in annexes.iter().zip(&fields.types_annexes) {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            form = form
-                .part("annexes", file_part(path, &progress)?)
-                .text("annexeTypes", format!("{name}:{typologie}"));
+            form.push(Field::File("annexes".into(), path.to_path_buf()));
+            form.push(text("annexeTypes", &format!("{name}:{typologie}")));
         }
-        let (status, body) = self.send(
-            self.http
-                .post(self.url("/editeur/api/acte")?)
-                .multipart(form),
-        )?;
+        let url = self.url("/editeur/api/acte")?;
+        let (status, body) = self.checked(self.http.post(url, form, progress)?)?;
         let text = String::from_utf8_lossy(&body)
             .trim()
             .trim_matches('"')
@@ -163,7 +125,7 @@ impl Stela {
                 &[("numero", &fields.numero)],
             ))),
             400..=499 => Err(PlatformError::Ko(text)),
-            _ => Err(PlatformError::Unknown(text.chars().take(200).collect())),
+            _ => Err(PlatformError::Unknown(excerpt(&body))),
         }
     }
 
@@ -171,22 +133,18 @@ impl Stela {
         let Reference::Transaction(uuid) = reference else {
             return Err(PlatformError::Config(tf("plateforme.stela_sans_uuid", &[])));
         };
-        let (status, body) = self.send(
-            self.http
-                .get(self.url(&format!("/editeur/api/acte/{uuid}"))?),
-        )?;
+        let url = self.url(&format!("/editeur/api/acte/{uuid}"))?;
+        let (status, body) = self.checked(self.http.get(url)?)?;
         if status == 404 {
             return Err(PlatformError::Ko(tf(
                 "plateforme.stela_inconnu",
                 &[("uuid", uuid)],
             )));
         }
-        let act: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
-            PlatformError::Unknown(String::from_utf8_lossy(&body).chars().take(200).collect())
-        })?;
-        let (code, message) = status_from_history(&act).ok_or_else(|| {
-            PlatformError::Unknown(String::from_utf8_lossy(&body).chars().take(200).collect())
-        })?;
+        let act: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
+        let (code, message) =
+            status_from_history(&act).ok_or_else(|| PlatformError::Unknown(excerpt(&body)))?;
         Ok(ActeStatus {
             code,
             detail: if code == -1 { message } else { String::new() },
@@ -195,10 +153,9 @@ impl Stela {
 
     /// The act with this number on the platform, if any (reconciliation after a 409).
     pub fn acte_find(&self, numero: &str) -> Result<Option<Reference>, PlatformError> {
-        let (_, body) = self.send(self.http.get(self.url("/editeur/api/acte")?))?;
-        let list: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
-            PlatformError::Unknown(String::from_utf8_lossy(&body).chars().take(200).collect())
-        })?;
+        let (_, body) = self.checked(self.http.get(self.url("/editeur/api/acte")?)?)?;
+        let list: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
         Ok(list
             .as_array()
             .into_iter()
@@ -209,10 +166,8 @@ impl Stela {
     }
 
     pub fn acte_cancel(&self, uuid: &str) -> Result<String, PlatformError> {
-        let (status, body) = self.send(
-            self.http
-                .post(self.url(&format!("/editeur/api/acte/{uuid}/cancel"))?),
-        )?;
+        let url = self.url(&format!("/editeur/api/acte/{uuid}/cancel"))?;
+        let (status, body) = self.checked(self.http.post(url, Vec::new(), None)?)?;
         match status {
             200..=299 => Ok(uuid.to_owned()),
             _ => Err(PlatformError::Ko(
@@ -220,6 +175,10 @@ impl Stela {
             )),
         }
     }
+}
+
+fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(200).collect()
 }
 
 #[cfg(test)]

@@ -304,6 +304,9 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
         tokio::time::sleep(Duration::from_millis(faults.lenteur_ms)).await;
     }
     if draw(faults.erreur_500) {
+        // As a PHP platform does: the whole request is read, then the error page comes.
+        let mut body = BodyStream::new(req.into_body());
+        while let Some(Ok(_)) = body.next().await {}
         return Ok(html_error(StatusCode::INTERNAL_SERVER_ERROR));
     }
     if draw(faults.coupure) {
