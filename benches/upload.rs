@@ -5,6 +5,7 @@
 
 use paraphe::card::pin::FixedPrompt;
 use paraphe::card::software::SoftwareKey;
+use paraphe::platform::Platform;
 use paraphe::platform::s2low::{ActeFields, S2low};
 use paraphe::platform::sandbox::{SandboxOptions, pki::DEMO_P12_PASSWORD, run};
 use paraphe::platform::tls::SharedCardKey;
@@ -54,7 +55,6 @@ fn main() {
 
     let key = SoftwareKey::open(&p12, &mut FixedPrompt::new(DEMO_P12_PASSWORD)).expect("p12");
     let key = SharedCardKey::new(Box::new(key)).expect("key");
-    let client = S2low::new(&url, Some(&ca), Some(key), Duration::from_secs(120)).expect("client");
     let fields = |n: usize| ActeFields {
         nature_code: 1,
         numero: format!("BENCHP{n}"),
@@ -89,7 +89,10 @@ fn main() {
     let mut paraphe_best = Duration::MAX;
     let mut curl_best = Duration::MAX;
     for round in 0..rounds {
+        // A new client each round: like curl, a new connection and TLS handshake every time.
         let start = Instant::now();
+        let client = S2low::new(&url, Some(&ca), Some(key.clone()), Duration::from_secs(120))
+            .expect("client");
         client
             .acte_create(&fields(round), &pdf, &[], None)
             .expect("paraphe upload");

@@ -29,3 +29,6 @@ echo "Lister $N envois (processus entier, meilleure de 5) :"
 echo "  paraphe envois lister --json : $((p / 1000)) ms (dont démarrage du programme : $((e / 1000)) ms)"
 echo "  python3 sqlite3 + json       : $((q / 1000)) ms"
 awk "BEGIN{printf \"  rapport Paraphe / python : %.2f ; requête seule estimée : %d ms (cible < 20 ms)\n\", $p/$q, ($p-$e)/1000}"
+echo
+# The query alone, in process, against Python's sqlite3 on the same file.
+cargo bench --quiet --bench outbox   # default features: dev-dependencies need them in release

@@ -191,27 +191,33 @@ impl Workstation {
     }
 
     fn spawn_sender(&self, wait: u64) -> Child {
-        let mut child = self
-            .command()
+        let mut command = self.command();
+        command
             .args(["envois", "envoyer", "--pin-stdin", "--json", "--attendre"])
-            .arg(wait.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("sender");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(format!("{USER_PIN}\n").as_bytes())
-            .expect("pin");
-        child
+            .arg(wait.to_string());
+        spawn_with_input(command, USER_PIN)
     }
 
     fn outbox(&self) -> Outbox {
         Outbox::open(&self.dir.join("donnees/envois.sqlite")).expect("outbox")
     }
+}
+
+/// Start `command` with `input` and a newline on its standard input (a PIN, a password).
+fn spawn_with_input(mut command: Command, input: &str) -> Child {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn paraphe");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{input}\n").as_bytes())
+        .expect("write stdin");
+    child
 }
 
 fn show(out: &Output) -> String {
@@ -230,7 +236,8 @@ fn signed_pes(dir: &Path, name: &str, nom_fic: &str) -> PathBuf {
     let plain = dir.join(format!("{name}-non-signe.xml"));
     std::fs::write(&plain, common::pes::latin1(&text)).expect("pes");
     let signed = dir.join(format!("{name}.xml"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
+    command
         .args(["pes", "signer"])
         .arg(&plain)
         .arg("-o")
@@ -244,19 +251,10 @@ fn signed_pes(dir: &Path, name: &str, nom_fic: &str) -> PathBuf {
             "06000",
         ])
         .args(["--pin-stdin", "--p12"])
-        .arg(&TestPki::shared().identity("signature").p12)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .arg(&TestPki::shared().identity("signature").p12);
+    let out = spawn_with_input(command, P12_PASSWORD)
+        .wait_with_output()
         .expect("sign");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{P12_PASSWORD}\n").as_bytes())
-        .expect("password");
-    let out = child.wait_with_output().expect("sign");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     signed
 }
@@ -605,8 +603,8 @@ fn prefecture_letters_come_back_and_an_acknowledged_act_can_be_cancelled() {
     validate_actes_schema(&message);
 
     let cancel = |extra: &[&str]| {
-        let mut child = ws
-            .command()
+        let mut command = ws.command();
+        command
             .args([
                 "envois",
                 "annuler",
@@ -614,19 +612,10 @@ fn prefecture_letters_come_back_and_an_acknowledged_act_can_be_cancelled() {
                 "--pin-stdin",
                 "--json",
             ])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("annuler");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(format!("{USER_PIN}\n").as_bytes())
-            .expect("pin");
-        child.wait_with_output().expect("annuler")
+            .args(extra);
+        spawn_with_input(command, USER_PIN)
+            .wait_with_output()
+            .expect("annuler")
     };
     let out = cancel(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));

@@ -159,6 +159,12 @@ fn file_part(path: &Path, progress: &Arc<UploadProgress>) -> Result<(Part, u64),
     Ok((part, len))
 }
 
+/// `path` under the platform's address.
+pub(crate) fn join(base: &url::Url, path: &str) -> Result<url::Url, PlatformError> {
+    base.join(path)
+        .map_err(|e| PlatformError::Config(e.to_string()))
+}
+
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

@@ -3,9 +3,9 @@
 //! lines or XML, in ISO-8859-1; anything else (an HTML error page, a cut answer) is an error whose
 //! outcome is unknown, never a success.
 
-use super::PlatformError;
 use super::http::{Field, Http};
 use super::tls::SharedCardKey;
+use super::{Platform, PlatformError};
 use crate::messages::tf;
 use quick_xml::events::Event;
 use serde::{Deserialize, Serialize};
@@ -125,9 +125,7 @@ impl S2low {
     }
 
     fn url(&self, path: &str) -> Result<url::Url, PlatformError> {
-        self.base
-            .join(path)
-            .map_err(|e| PlatformError::Config(e.to_string()))
+        super::http::join(&self.base, path)
     }
 
     fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<u8>, PlatformError> {
@@ -152,9 +150,11 @@ impl S2low {
         let body = latin1(&self.get("/api/test-connexion.php", &[])?);
         ok_lines(&body).map(|lines| lines.join("\n").trim().to_owned())
     }
+}
 
+impl Platform for S2low {
     /// Create an act transaction; returns the transaction id.
-    pub fn acte_create(
+    fn acte_create(
         &self,
         fields: &ActeFields,
         acte: &Path,
@@ -202,7 +202,7 @@ impl S2low {
     }
 
     /// `actes_transac_get_status.php` by transaction id or by IDActe.
-    pub fn acte_status(&self, reference: &Reference) -> Result<ActeStatus, PlatformError> {
+    fn acte_status(&self, reference: &Reference) -> Result<ActeStatus, PlatformError> {
         let query = match reference {
             Reference::Transaction(id) => ("transaction", id.as_str()),
             Reference::UniqueId(id) => ("unique_id", id.as_str()),
@@ -219,8 +219,18 @@ impl S2low {
         })
     }
 
+    /// S²LOW finds an act by its IDActe (`unique_id`).
+    fn acte_find(&self, id_acte: &str, _numero: &str) -> Result<Option<Reference>, PlatformError> {
+        let reference = Reference::UniqueId(id_acte.to_owned());
+        match self.acte_status(&reference) {
+            Ok(_) => Ok(Some(reference)),
+            Err(PlatformError::Ko(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Ask the préfecture to cancel an acknowledged act; returns the cancellation transaction.
-    pub fn acte_cancel(&self, id: &str) -> Result<String, PlatformError> {
+    fn acte_cancel(&self, id: &str) -> Result<String, PlatformError> {
         let fields = vec![
             Field::Text("api".into(), b"1".to_vec()),
             Field::Text("id".into(), id.as_bytes().to_vec()),
@@ -235,13 +245,13 @@ impl S2low {
     }
 
     /// The préfecture's documents not read yet.
-    pub fn prefecture_documents(&self) -> Result<Vec<PrefectureDocument>, PlatformError> {
+    fn prefecture_documents(&self) -> Result<Vec<PrefectureDocument>, PlatformError> {
         let body = self.get("/modules/actes/api/list_document_prefecture.php", &[])?;
         parse_prefecture_documents(&body)
     }
 
     /// One préfecture document (a `.tar.gz` of the ACTES message and its files).
-    pub fn prefecture_document(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
+    fn prefecture_document(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
         let body = self.get(
             "/modules/actes/actes_transac_get_document.php",
             &[("id", id)],
@@ -259,7 +269,7 @@ impl S2low {
     }
 
     /// Tell the platform a préfecture document was received.
-    pub fn prefecture_mark_read(&self, id: &str) -> Result<(), PlatformError> {
+    fn prefecture_mark_read(&self, id: &str) -> Result<(), PlatformError> {
         let body = self.get(
             "/modules/actes/api/document_prefecture_mark_as_read.php",
             &[("transaction_id", id)],
@@ -276,7 +286,7 @@ impl S2low {
     }
 
     /// `helios_importer_fichier.php` with the file in field `enveloppe`.
-    pub fn helios_import(
+    fn helios_import(
         &self,
         pes: &Path,
         progress: Option<Arc<UploadProgress>>,
@@ -317,7 +327,7 @@ impl S2low {
     }
 
     /// `helios_transac_get_status.php`: the Hélios status code.
-    pub fn helios_status(&self, id: &str) -> Result<i32, PlatformError> {
+    fn helios_status(&self, id: &str) -> Result<i32, PlatformError> {
         let body = self.get(
             "/modules/helios/api/helios_transac_get_status.php",
             &[("transaction", id)],
@@ -338,7 +348,7 @@ impl S2low {
     }
 
     /// The PES_Acquit of a Hélios transaction, raw.
-    pub fn helios_acquit(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
+    fn helios_acquit(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
         let body = self.get("/modules/helios/helios_download_acquit.php", &[("id", id)])?;
         if body.starts_with(b"KO") {
             return Err(PlatformError::Ko(ko_text(&latin1(&body))));

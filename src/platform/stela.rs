@@ -3,10 +3,12 @@
 //! follow STELA's model as the notes read it (`acteHistories` with `status` and `date`); the
 //! sandbox speaks the same. STELA carries no Hélios flow.
 
-use super::PlatformError;
 use super::http::{Field, Http};
-use super::s2low::{ActeFields, ActeStatus, Reference, UploadProgress};
+use super::s2low::{
+    ActeFields, ActeStatus, HeliosImport, PrefectureDocument, Reference, UploadProgress,
+};
 use super::tls::SharedCardKey;
+use super::{Platform, PlatformError};
 use crate::messages::tf;
 use std::path::Path;
 use std::sync::Arc;
@@ -70,9 +72,7 @@ impl Stela {
     }
 
     fn url(&self, path: &str) -> Result<url::Url, PlatformError> {
-        self.base
-            .join(path)
-            .map_err(|e| PlatformError::Config(e.to_string()))
+        super::http::join(&self.base, path)
     }
 
     /// 5xx is an unknown outcome; 4xx is for the caller to read.
@@ -85,8 +85,10 @@ impl Stela {
         }
         Ok((status, body))
     }
+}
 
-    pub fn acte_create(
+impl Platform for Stela {
+    fn acte_create(
         &self,
         fields: &ActeFields,
         acte: &Path,
@@ -129,7 +131,7 @@ impl Stela {
         }
     }
 
-    pub fn acte_status(&self, reference: &Reference) -> Result<ActeStatus, PlatformError> {
+    fn acte_status(&self, reference: &Reference) -> Result<ActeStatus, PlatformError> {
         let Reference::Transaction(uuid) = reference else {
             return Err(PlatformError::Config(tf("plateforme.stela_sans_uuid", &[])));
         };
@@ -152,7 +154,7 @@ impl Stela {
     }
 
     /// The act with this number on the platform, if any (reconciliation after a 409).
-    pub fn acte_find(&self, numero: &str) -> Result<Option<Reference>, PlatformError> {
+    fn acte_find(&self, _id_acte: &str, numero: &str) -> Result<Option<Reference>, PlatformError> {
         let (_, body) = self.checked(self.http.get(self.url("/editeur/api/acte")?)?)?;
         let list: serde_json::Value =
             serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
@@ -165,7 +167,7 @@ impl Stela {
             .map(|uuid| Reference::Transaction(uuid.to_owned())))
     }
 
-    pub fn acte_cancel(&self, uuid: &str) -> Result<String, PlatformError> {
+    fn acte_cancel(&self, uuid: &str) -> Result<String, PlatformError> {
         let url = self.url(&format!("/editeur/api/acte/{uuid}/cancel"))?;
         let (status, body) = self.checked(self.http.post(url, Vec::new(), None)?)?;
         match status {
@@ -175,6 +177,39 @@ impl Stela {
             )),
         }
     }
+
+    fn helios_import(
+        &self,
+        _pes: &Path,
+        _progress: Option<Arc<UploadProgress>>,
+    ) -> Result<HeliosImport, PlatformError> {
+        Err(no_helios())
+    }
+
+    fn helios_status(&self, _id: &str) -> Result<i32, PlatformError> {
+        Err(no_helios())
+    }
+
+    fn helios_acquit(&self, _id: &str) -> Result<Vec<u8>, PlatformError> {
+        Err(no_helios())
+    }
+
+    /// The editor API has no listing of the préfecture's documents: nothing to bring back.
+    fn prefecture_documents(&self) -> Result<Vec<PrefectureDocument>, PlatformError> {
+        Ok(Vec::new())
+    }
+
+    fn prefecture_document(&self, _id: &str) -> Result<Vec<u8>, PlatformError> {
+        Ok(Vec::new())
+    }
+
+    fn prefecture_mark_read(&self, _id: &str) -> Result<(), PlatformError> {
+        Ok(())
+    }
+}
+
+fn no_helios() -> PlatformError {
+    PlatformError::Ko(crate::messages::t("plateforme.stela_sans_helios"))
 }
 
 fn excerpt(body: &[u8]) -> String {
