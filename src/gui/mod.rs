@@ -33,6 +33,7 @@ enum Screen {
 #[derive(Default)]
 struct Paraphe {
     screen: Screen,
+    demo: screen::accueil::DemoStatus,
     helios: helios::State,
     certificats: certificats::State,
     envois: envois::State,
@@ -44,6 +45,23 @@ enum Message {
     Helios(helios::Message),
     Certificats(certificats::Message),
     Envois(envois::Message),
+    StartDemo,
+    DemoReady(Option<Result<crate::platform::demo::Demo, String>>),
+}
+
+/// Start the demonstration platform and queue a sample act, off the UI thread.
+fn start_demo() -> Task<Message> {
+    Task::perform(
+        background(|| {
+            let data_dir = crate::settings::data_dir().map_err(|e| e.to_string())?;
+            let demo = crate::platform::demo::start(&data_dir).map_err(|e| e.to_string())?;
+            let mut outbox = crate::outbox::Outbox::open_default().map_err(|e| e.to_string())?;
+            crate::platform::demo::queue_sample_act(&demo, &mut outbox)
+                .map_err(|e| e.to_string())?;
+            Ok(demo)
+        }),
+        Message::DemoReady,
+    )
 }
 
 impl Paraphe {
@@ -84,6 +102,23 @@ impl Paraphe {
             Message::Helios(m) => self.helios.update(m).map(Message::Helios),
             Message::Certificats(m) => self.certificats.update(m).map(Message::Certificats),
             Message::Envois(m) => self.envois.update(m).map(Message::Envois),
+            Message::StartDemo => {
+                self.demo = screen::accueil::DemoStatus::Starting;
+                start_demo()
+            }
+            Message::DemoReady(Some(Ok(demo))) => {
+                self.envois.set_demo(demo.clone());
+                self.demo = screen::accueil::DemoStatus::Ready(demo);
+                envois::refresh().map(Message::Envois)
+            }
+            Message::DemoReady(result) => {
+                let error = match result {
+                    Some(Err(e)) => e,
+                    _ => t("demo.pas_de_reponse"),
+                };
+                self.demo = screen::accueil::DemoStatus::Failed(error);
+                Task::none()
+            }
         }
     }
 
@@ -114,7 +149,12 @@ impl Paraphe {
         .padding(theme::PAD)
         .style(container::rounded_box);
         let content: Element<'_, Message> = match self.screen {
-            Screen::Accueil => screen::accueil::view(&self.envois, &self.certificats),
+            Screen::Accueil => screen::accueil::view(
+                &self.envois,
+                &self.certificats,
+                &self.demo,
+                Message::StartDemo,
+            ),
             Screen::Helios => self.helios.view().map(Message::Helios),
             Screen::Envois => self.envois.view().map(Message::Envois),
             Screen::Certificats => self.certificats.view().map(Message::Certificats),
@@ -246,5 +286,37 @@ mod tests {
         let mut ui = simulator(state.view());
         ui.find(t("gui.arreter").as_str()).expect("stop button");
         assert!(ui.find(t("gui.pin_authentification").as_str()).is_err());
+    }
+
+    #[test]
+    fn home_offers_the_demo_and_shows_how_to_use_it() {
+        let app = Paraphe::default();
+        let mut ui = simulator(app.view());
+        ui.click(t("gui.demo_demarrer").as_str())
+            .expect("demo button");
+        let messages: Vec<Message> = ui.into_messages().collect();
+        assert!(
+            matches!(messages.last(), Some(Message::StartDemo)),
+            "{messages:?}"
+        );
+        let app = Paraphe {
+            demo: screen::accueil::DemoStatus::Ready(crate::platform::demo::Demo {
+                adresse: "https://127.0.0.1:4443".into(),
+                ca: "ca.pem".into(),
+                p12: "demo.p12".into(),
+                donnees: "bac".into(),
+            }),
+            ..Default::default()
+        };
+        let mut ui = simulator(app.view());
+        let ready = crate::messages::tf(
+            "gui.demo_prete",
+            &[
+                ("adresse", "https://127.0.0.1:4443"),
+                ("mot_de_passe", "bac-a-sable"),
+            ],
+        );
+        ui.find(ready.as_str()).expect("how to use the demo");
+        assert!(ui.find(t("gui.demo_demarrer").as_str()).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! card's authentication key, the sender that moves outbox items to the platform exactly once, and
 //! the sandbox platform used for demonstrations, training and tests.
 
+pub mod demo;
 mod http;
 pub mod s2low;
 pub mod sandbox;

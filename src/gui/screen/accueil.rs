@@ -3,10 +3,26 @@
 use super::{certificats, envois};
 use crate::gui::theme;
 use crate::messages::{t, tf};
+use crate::platform::demo::Demo;
 use iced::Element;
-use iced::widget::{column, text};
+use iced::widget::{button, column, text};
 
-pub fn view<'a, M: 'a>(envois: &'a envois::State, certs: &'a certificats::State) -> Element<'a, M> {
+/// The demonstration platform, as the home screen shows it.
+#[derive(Debug, Clone, Default)]
+pub enum DemoStatus {
+    #[default]
+    Off,
+    Starting,
+    Ready(Demo),
+    Failed(String),
+}
+
+pub fn view<'a, M: Clone + 'a>(
+    envois: &'a envois::State,
+    certs: &'a certificats::State,
+    demo: &'a DemoStatus,
+    start_demo: M,
+) -> Element<'a, M> {
     let mut items =
         column![text(t("gui.accueil_titre")).size(theme::TITLE)].spacing(theme::GAP * 1.5);
     let mut attention = 0;
@@ -34,5 +50,28 @@ pub fn view<'a, M: 'a>(envois: &'a envois::State, certs: &'a certificats::State)
     if attention == 0 {
         items = items.push(text(t("gui.accueil_rien")).size(theme::TEXT));
     }
+    items = items.push(text(t("gui.demo_titre")).size(theme::HEADING));
+    items = match demo {
+        DemoStatus::Off => items
+            .push(text(t("gui.demo_explication")).size(theme::TEXT))
+            .push(button(text(t("gui.demo_demarrer"))).on_press(start_demo)),
+        DemoStatus::Starting => items.push(text(t("gui.demo_demarrage")).size(theme::TEXT)),
+        DemoStatus::Ready(d) => items.push(
+            text(tf(
+                "gui.demo_prete",
+                &[
+                    ("adresse", &d.adresse),
+                    (
+                        "mot_de_passe",
+                        crate::platform::sandbox::pki::DEMO_P12_PASSWORD,
+                    ),
+                ],
+            ))
+            .size(theme::TEXT),
+        ),
+        DemoStatus::Failed(e) => items
+            .push(text(e.clone()).size(theme::TEXT))
+            .push(button(text(t("gui.demo_demarrer"))).on_press(start_demo)),
+    };
     items.into()
 }

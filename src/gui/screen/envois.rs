@@ -24,6 +24,8 @@ pub struct State {
     sending: Option<Arc<AtomicBool>>,
     /// What the last sending did, or why it could not run.
     last: Option<Result<Report, String>>,
+    /// The demonstration platform, when started: sending goes there with its certificate.
+    demo: Option<crate::platform::demo::Demo>,
 }
 
 /// One page of items and the counts per state.
@@ -42,11 +44,15 @@ pub enum Message {
 /// Send what waits and bring back what came, off the UI thread, with the card's authentication
 /// key (settings' choice) and the PIN typed in the window; at most a minute of waiting for
 /// answers, stoppable.
-fn send(pin: Zeroizing<String>, cancel: Arc<AtomicBool>) -> Task<Message> {
+fn send(
+    pin: Zeroizing<String>,
+    cancel: Arc<AtomicBool>,
+    demo: Option<crate::platform::demo::Demo>,
+) -> Task<Message> {
     Task::perform(
         background(move || {
             let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
-            let choice = crate::card::select::KeyChoice {
+            let mut choice = crate::card::select::KeyChoice {
                 module: settings.carte.module.clone(),
                 token: settings.carte.jeton.clone(),
                 cka_id: settings
@@ -58,7 +64,14 @@ fn send(pin: Zeroizing<String>, cancel: Arc<AtomicBool>) -> Task<Message> {
             };
             let prompt = Box::new(crate::card::pin::FixedPrompt::new(&pin));
             drop(pin);
-            let platform = crate::platform::connect(&settings, None, None, &choice, prompt)
+            let (address, ca) = match demo {
+                Some(d) => {
+                    choice.p12 = Some(d.p12);
+                    (Some(d.adresse), Some(d.ca))
+                }
+                None => (None, None),
+            };
+            let platform = crate::platform::connect(&settings, address, ca, &choice, prompt)
                 .map_err(|e| e.to_string())?;
             let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
             crate::platform::send_pending(
@@ -97,6 +110,11 @@ pub fn refresh() -> Task<Message> {
 }
 
 impl State {
+    /// Send to the demonstration platform from now on.
+    pub fn set_demo(&mut self, demo: crate::platform::demo::Demo) {
+        self.demo = Some(demo);
+    }
+
     pub fn counts(&self) -> &[(ItemState, u64)] {
         &self.counts
     }
@@ -120,7 +138,7 @@ impl State {
                 self.sending = Some(cancel.clone());
                 self.last = None;
                 let pin = std::mem::take(&mut self.pin);
-                return send(pin, cancel);
+                return send(pin, cancel, self.demo.clone());
             }
             Message::Send => {}
             Message::Stop => {
