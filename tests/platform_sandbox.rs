@@ -692,3 +692,79 @@ fn stela_act_is_acknowledged_and_a_lost_answer_is_reconciled_by_number() {
         "{journal:?}"
     );
 }
+
+/// The classification in force comes from the platform and is kept on the workstation: the next
+/// act is checked against it without a file given.
+#[test]
+fn classification_is_downloaded_from_the_platform_and_used() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start_with(tmp.path(), "date_classification = \"2025-06-30\"", "");
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    let mut command = ws.command();
+    command.args([
+        "actes",
+        "classification",
+        "telecharger",
+        "--pin-stdin",
+        "--json",
+    ]);
+    let out = spawn_with_input(command, USER_PIN)
+        .wait_with_output()
+        .expect("telecharger");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["date"], "2025-06-30", "{doc}");
+    assert_eq!(doc["siren"], SIREN);
+    assert_eq!(doc["natures"], 6);
+    let out = ws.run(&["actes", "classification", "chercher", "1.1", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Marchés publics"),
+        "{}",
+        show(&out)
+    );
+    // An act queued with no classification file: checked against the one downloaded.
+    let out = ws.run(&[
+        "envois",
+        "ajouter",
+        "acte",
+        "--nature",
+        "1",
+        "--matiere",
+        "1.1",
+        "--numero",
+        "CL2026_1",
+        "--date",
+        "2020-01-15",
+        "--objet",
+        "Délibération",
+        "--acte",
+        "acte.pdf:99_DE",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = ws.run(&[
+        "envois",
+        "ajouter",
+        "acte",
+        "--nature",
+        "1",
+        "--matiere",
+        "8.8",
+        "--numero",
+        "CL2026_2",
+        "--date",
+        "2020-01-15",
+        "--objet",
+        "Délibération",
+        "--acte",
+        "acte.pdf:99_DE",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "matière unknown to the classification: {}",
+        show(&out)
+    );
+}

@@ -26,6 +26,21 @@ pub enum ClassificationCommand {
     Importer(ImporterArgs),
     /// Cherche une matière dans la dernière classification enregistrée (code ou mots).
     Chercher(ChercherArgs),
+    /// Télécharge de la plateforme la classification en vigueur et l'enregistre sur ce poste.
+    Telecharger(TelechargerArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = crate::cli::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct TelechargerArgs {
+    /// SIREN de la collectivité (sinon : celui des paramètres).
+    #[arg(long, value_name = "SIREN")]
+    pub siren: Option<String>,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub plateforme: crate::cli::envoyer::PlatformArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -60,6 +75,35 @@ pub fn run(command: &ClassificationCommand) -> i32 {
     match command {
         ClassificationCommand::Importer(args) => importer(args),
         ClassificationCommand::Chercher(args) => chercher(args),
+        ClassificationCommand::Telecharger(args) => telecharger(args),
+    }
+}
+
+/// `paraphe actes classification telecharger`
+pub fn telecharger(args: &TelechargerArgs) -> i32 {
+    let siren = match siren(args.siren.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return error(&e),
+    };
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(&e.to_string()),
+    };
+    let platform = match crate::cli::envoyer::connect(&settings, &args.plateforme) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let bytes = match platform.classification() {
+        Ok(b) => b,
+        Err(e) => return error(&e.to_string()),
+    };
+    let store = match store() {
+        Ok(s) => s,
+        Err(e) => return error(&e),
+    };
+    match store.import(&siren, &bytes, &t("actes_classification.source_plateforme")) {
+        Ok(c) => report(&siren, &c, args.json),
+        Err(e) => error(&e.to_string()),
     }
 }
 
@@ -116,8 +160,13 @@ pub fn importer(args: &ImporterArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return error(&e.to_string()),
     };
-    let (natures, matieres, types) = counts(&c);
-    if args.json {
+    report(&siren, &c, args.json)
+}
+
+/// What was kept, for people or as JSON.
+fn report(siren: &str, c: &Classification, json: bool) -> i32 {
+    let (natures, matieres, types) = counts(c);
+    if json {
         let doc = json!({
             "siren": siren,
             "date": iso_date(c.date),
@@ -136,7 +185,7 @@ pub fn importer(args: &ImporterArgs) -> i32 {
             tf(
                 "actes_classification.importee",
                 &[
-                    ("siren", &siren),
+                    ("siren", siren),
                     ("date", &french_date(c.date)),
                     ("natures", &natures.to_string()),
                     ("matieres", &matieres.to_string()),

@@ -194,7 +194,7 @@ pub fn envoyer(args: &SendArgs) -> i32 {
 }
 
 /// The platform client from the command line and the settings.
-fn connect(settings: &Settings, args: &PlatformArgs) -> Result<Box<dyn Platform>, i32> {
+pub(crate) fn connect(settings: &Settings, args: &PlatformArgs) -> Result<Box<dyn Platform>, i32> {
     let choice = args
         .cle
         .choice(settings, Role::Authentification)

@@ -226,6 +226,11 @@ impl Command {
             Command::Envois(e) => {
                 matches!(**e, EnvoisCommand::Envoyer(_) | EnvoisCommand::Annuler(_))
             }
+            Command::Actes(a) => matches!(
+                &**a,
+                ActesCommand::Classification(c)
+                    if matches!(c, actes_classification::ClassificationCommand::Telecharger(_))
+            ),
             _ => false,
         }
     }

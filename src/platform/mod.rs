@@ -98,6 +98,8 @@ pub trait Platform: Send + Sync {
         numero: &str,
     ) -> Result<Option<s2low::Reference>, PlatformError>;
     fn acte_cancel(&self, transaction: &str) -> Result<String, PlatformError>;
+    /// The préfecture's classification in force (`RetourClassification`), raw.
+    fn classification(&self) -> Result<Vec<u8>, PlatformError>;
     fn helios_import(
         &self,
         pes: &std::path::Path,

@@ -229,6 +229,18 @@ impl Platform for S2low {
         }
     }
 
+    /// `actes_classification_fetch.php`: the raw XML (a body starting `KO` is an error).
+    fn classification(&self) -> Result<Vec<u8>, PlatformError> {
+        let body = self.get(
+            "/modules/actes/actes_classification_fetch.php",
+            &[("api", "1")],
+        )?;
+        if body.starts_with(b"KO") {
+            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+        }
+        Ok(body)
+    }
+
     /// Ask the préfecture to cancel an acknowledged act; returns the cancellation transaction.
     fn acte_cancel(&self, id: &str) -> Result<String, PlatformError> {
         let fields = vec![

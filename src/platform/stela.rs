@@ -178,6 +178,13 @@ impl Platform for Stela {
         }
     }
 
+    /// STELA lists its codes matières in its own form, not as an ACTES classification.
+    fn classification(&self) -> Result<Vec<u8>, PlatformError> {
+        Err(PlatformError::Ko(crate::messages::t(
+            "plateforme.stela_sans_classification",
+        )))
+    }
+
     fn helios_import(
         &self,
         _pes: &Path,

@@ -147,64 +147,9 @@ pub fn jpeg_bytes(w: u16, h: u16) -> Vec<u8> {
 }
 
 /// A classification written for the tests (dated `date`), ISO-8859-1.
+/// The sandbox's classification (the library's, so tests and the sandbox agree).
 pub fn classification_xml(date: &str) -> Vec<u8> {
-    let text = format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1"?>
-<actes:RetourClassification xmlns:actes="http://www.interieur.gouv.fr/ACTES#v1.1-20040216">
-  <actes:DateClassification>{date}</actes:DateClassification>
-  <actes:NaturesActes>
-    <actes:NatureActe actes:CodeNatureActe="1" actes:Libelle="Délibérations" actes:TypeAbrege="DE">
-      <actes:TypePJNatureActe actes:CodeTypePJ="99_DE" actes:Libelle="Délibération"/>
-      <actes:TypePJNatureActe actes:CodeTypePJ="21_RP" actes:Libelle="Rapport de présentation"/>
-      <actes:TypePJNatureActe actes:CodeTypePJ="99_SE" actes:Libelle="Fichier de signature électronique"/>
-    </actes:NatureActe>
-    <actes:NatureActe actes:CodeNatureActe="2" actes:Libelle="Actes réglementaires" actes:TypeAbrege="AR">
-      <actes:TypePJNatureActe actes:CodeTypePJ="99_AR" actes:Libelle="Acte réglementaire"/>
-    </actes:NatureActe>
-    <actes:NatureActe actes:CodeNatureActe="3" actes:Libelle="Actes individuels" actes:TypeAbrege="AI">
-      <actes:TypePJNatureActe actes:CodeTypePJ="99_AI" actes:Libelle="Acte individuel"/>
-      <actes:TypePJNatureActe actes:CodeTypePJ="41_NC" actes:Libelle="Notification de création ou de vacance de poste"/>
-    </actes:NatureActe>
-    <actes:NatureActe actes:CodeNatureActe="4" actes:Libelle="Contrats, conventions et avenants" actes:TypeAbrege="CC">
-      <actes:TypePJNatureActe actes:CodeTypePJ="99_DC" actes:Libelle="Document contractuel"/>
-      <actes:TypePJNatureActe actes:CodeTypePJ="11_AE" actes:Libelle="Acte d'engagement"/>
-    </actes:NatureActe>
-    <actes:NatureActe actes:CodeNatureActe="5" actes:Libelle="Documents budgétaires et financiers" actes:TypeAbrege="BF">
-      <actes:TypePJNatureActe actes:CodeTypePJ="99_BU" actes:Libelle="Document budgétaire"/>
-      <actes:TypePJNatureActe actes:CodeTypePJ="70_DE" actes:Libelle="Délibération"/>
-    </actes:NatureActe>
-    <actes:NatureActe actes:CodeNatureActe="6" actes:Libelle="Autres" actes:TypeAbrege="AU">
-      <actes:TypePJNatureActe actes:CodeTypePJ="99_AU" actes:Libelle="Autre document"/>
-    </actes:NatureActe>
-  </actes:NaturesActes>
-  <actes:Matieres>
-    <actes:Matiere1 actes:CodeMatiere="1" actes:Libelle="Commande Publique">
-      <actes:Matiere2 actes:CodeMatiere="1" actes:Libelle="Marchés publics"/>
-      <actes:Matiere2 actes:CodeMatiere="2" actes:Libelle="Délégation de service public"/>
-    </actes:Matiere1>
-    <actes:Matiere1 actes:CodeMatiere="2" actes:Libelle="Urbanisme">
-      <actes:Matiere2 actes:CodeMatiere="1" actes:Libelle="Documents d'urbanisme"/>
-      <actes:Matiere2 actes:CodeMatiere="2" actes:Libelle="Actes relatifs au droit d'occupation ou d'utilisation des sols">
-        <actes:Matiere3 actes:CodeMatiere="1" actes:Libelle="Permis de construire"/>
-      </actes:Matiere2>
-    </actes:Matiere1>
-    <actes:Matiere1 actes:CodeMatiere="4" actes:Libelle="Fonction publique">
-      <actes:Matiere2 actes:CodeMatiere="1" actes:Libelle="Personnels titulaires et stagiaires de la F.P.T."/>
-    </actes:Matiere1>
-    <actes:Matiere1 actes:CodeMatiere="7" actes:Libelle="Finances locales">
-      <actes:Matiere2 actes:CodeMatiere="1" actes:Libelle="Décisions budgétaires"/>
-      <actes:Matiere2 actes:CodeMatiere="10" actes:Libelle="Divers"/>
-    </actes:Matiere1>
-    <actes:Matiere1 actes:CodeMatiere="9" actes:Libelle="Autres domaines de compétences">
-      <actes:Matiere2 actes:CodeMatiere="1" actes:Libelle="Autres domaines de compétences des communes"/>
-    </actes:Matiere1>
-  </actes:Matieres>
-</actes:RetourClassification>
-"#
-    );
-    text.chars()
-        .map(|c| u8::try_from(u32::from(c)).expect("latin-1"))
-        .collect()
+    paraphe::platform::sandbox::replies::classification_xml(date)
 }
 
 pub fn classification(date: &str) -> Classification {

@@ -389,6 +389,9 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
                 .await
                 .unwrap_or_else(|_| text("KO\nErreur interne\n"))
         }
+        ("GET", "/modules/actes/actes_classification_fetch.php") => xml(
+            replies::classification_xml(&ctx.settings.date_classification),
+        ),
         ("GET", "/modules/actes/actes_transac_get_status.php") => {
             let ctx = ctx.clone();
             tokio::task::spawn_blocking(move || acte_status(&ctx, account, &query))
