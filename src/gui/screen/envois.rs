@@ -169,7 +169,7 @@ impl State {
                         .secure(true)
                         .on_input(Message::PinChanged)
                         .on_submit(Message::Send)
-                        .width(220),
+                        .width(260),
                 )
                 .push(button(text(t("gui.envoyer_maintenant"))).on_press(Message::Send));
         }
