@@ -9,12 +9,14 @@ DEB_PACKAGES=(
   softhsm2 opensc gnutls-bin opencryptoki   # PKCS#11 modules and their tools
   openssl xmlsec1 libxml2-utils poppler-utils qpdf curl  # independent verifiers, test PDFs, TLS client
   python3-venv pkg-config perl make gcc        # pyHanko's venv; vendored OpenSSL build
+  help2man dpkg-dev                            # the .deb: man page, shared-library dependencies
 )
 # Commands that prove each package is there (package → command).
 declare -A PROBE=(
   [softhsm2]=softhsm2-util [opensc]=pkcs11-tool [gnutls-bin]=p11tool [opencryptoki]=pkcsconf
   [openssl]=openssl [xmlsec1]=xmlsec1 [libxml2-utils]=xmllint [poppler-utils]=pdfsig [qpdf]=qpdf [curl]=curl
-  [pkg-config]=pkg-config [perl]=perl [make]=make [gcc]=gcc
+  [pkg-config]=pkg-config [perl]=perl [make]=make [gcc]=gcc [help2man]=help2man
+  [dpkg-dev]=dpkg-shlibdeps
 )
 
 missing=()
@@ -67,5 +69,16 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 echo "==> Fuzzing court (quelques secondes par cible ; campagne longue : scripts/fuzz.sh 3600)"
 scripts/fuzz.sh "${PARAPHE_FUZZ_SECONDS:-5}"
+
+if [[ -n "${CI:-}" ]]; then
+  echo "==> Paquet Debian : construction, installation, lancement depuis /usr/bin"
+  deb=$(scripts/package-deb.sh | tail -1)
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO dpkg -i "$deb" || { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -f; }
+  /usr/bin/paraphe --version
+  test -f /usr/share/man/man1/paraphe.1.gz
+  test -f /usr/share/applications/paraphe.desktop
+fi
 
 echo "==> Tout est vert."

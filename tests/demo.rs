@@ -49,7 +49,7 @@ fn demo_act_goes_to_the_sandbox_and_its_ar_comes_back() {
         platform.as_ref(),
         Some(Instant::now() + Duration::from_secs(30)),
         &AtomicBool::new(false),
-        |_| {},
+        &Default::default(),
     )
     .expect("send");
     assert_eq!((report.envoyes, report.acquittes), (1, 1), "{report:?}");

@@ -182,7 +182,13 @@ pub fn envoyer(args: &SendArgs) -> i32 {
         .attendre
         .map(|s| Instant::now() + Duration::from_secs(s));
     let cancel = AtomicBool::new(false);
-    match send_pending(&settings, platform.as_ref(), until, &cancel, |_| {}) {
+    match send_pending(
+        &settings,
+        platform.as_ref(),
+        until,
+        &cancel,
+        &Default::default(),
+    ) {
         Ok(report) => print_report(args.json, &report, &outbox),
         Err(e) => {
             let mut report = Report::default();

@@ -122,6 +122,10 @@ impl Paraphe {
         }
     }
 
+    fn subscription(&self) -> iced::Subscription<Message> {
+        self.envois.subscription().map(Message::Envois)
+    }
+
     fn view(&self) -> Element<'_, Message> {
         let nav = |label: &str, screen: Screen| {
             let b = button(text(t(label)).size(theme::TEXT))
@@ -174,6 +178,7 @@ impl Paraphe {
 pub fn run() -> iced::Result {
     iced::application(Paraphe::boot, Paraphe::update, Paraphe::view)
         .title(|_: &Paraphe| t("application.titre"))
+        .subscription(Paraphe::subscription)
         .window_size((1280.0, 800.0))
         .run()
 }

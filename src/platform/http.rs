@@ -72,6 +72,7 @@ impl Http {
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<(u16, Vec<u8>), PlatformError> {
         let progress = progress.unwrap_or_default();
+        progress.sent.store(0, Ordering::Relaxed);
         let mut total = 0;
         let mut form = Form::new();
         for field in fields {

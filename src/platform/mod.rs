@@ -176,13 +176,13 @@ pub fn connect(
 }
 
 /// Run the sender over the default outbox: one pass, or passes until nothing moves any more or
-/// `until` passes. `progress` sees the running totals after each pass. Holds the sender lock.
+/// `until` passes. `upload` counts the bytes of the upload under way. Holds the sender lock.
 pub fn send_pending(
     settings: &crate::settings::Settings,
     platform: &dyn Platform,
     until: Option<Instant>,
     cancel: &AtomicBool,
-    mut progress: impl FnMut(&Report),
+    upload: &std::sync::Arc<s2low::UploadProgress>,
 ) -> Result<Report, SenderError> {
     let data_dir = crate::settings::data_dir().map_err(|e| PlatformError::Config(e.to_string()))?;
     let _lock = SenderLock::acquire(&data_dir.join("envoi.verrou"))?;
@@ -195,10 +195,10 @@ pub fn send_pending(
             backoff: settings.plateforme.backoff(),
             who: sender::who(),
             unattached_dir: data_dir.join("courriers-non-rattaches"),
+            upload: upload.clone(),
         };
         let pass = sender.run_once(cancel)?;
         total.merge(pass);
-        progress(&total);
         let Some(until) = until else { break };
         if cancel.load(std::sync::atomic::Ordering::Relaxed)
             || outbox.pending_count()? == 0

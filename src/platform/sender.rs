@@ -10,12 +10,13 @@
 
 use super::Platform;
 use super::PlatformError;
-use super::s2low::{ActeFields, HeliosImport, Reference};
+use super::s2low::{ActeFields, HeliosImport, Reference, UploadProgress};
 use crate::messages::tf;
 use crate::outbox::{Item, Kind, Outbox, OutboxError, State};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -138,6 +139,8 @@ pub struct Sender<'a> {
     pub who: String,
     /// Where a préfecture document for an act this outbox does not know is kept.
     pub unattached_dir: PathBuf,
+    /// Bytes of the upload under way (the window's progress bar reads it).
+    pub upload: Arc<UploadProgress>,
 }
 
 impl Sender<'_> {
@@ -357,8 +360,12 @@ impl Sender<'_> {
             .filter(|f| f.role == "annexe")
             .map(|f| f.chemin.as_path())
             .collect();
-        self.platform
-            .acte_create(&data.acte, &acte.chemin, &annexes, None)
+        self.platform.acte_create(
+            &data.acte,
+            &acte.chemin,
+            &annexes,
+            Some(self.upload.clone()),
+        )
     }
 
     fn upload_pes(&mut self, id: i64) -> Result<HeliosImport, PlatformError> {
@@ -366,7 +373,8 @@ impl Sender<'_> {
         let pes = files.iter().find(|f| f.role == "pes").ok_or_else(|| {
             PlatformError::Config(tf("envoi.sans_fichier", &[("id", &id.to_string())]))
         })?;
-        self.platform.helios_import(&pes.chemin, None)
+        self.platform
+            .helios_import(&pes.chemin, Some(self.upload.clone()))
     }
 
     /// Every file of the item still has the hash recorded when it was queued (or the French

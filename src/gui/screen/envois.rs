@@ -3,6 +3,7 @@
 use crate::gui::{background, theme};
 use crate::messages::{t, tf};
 use crate::outbox::{Filter, Item, Outbox, State as ItemState};
+use crate::platform::s2low::UploadProgress;
 use crate::platform::sender::Report;
 use iced::widget::{button, column, row, scrollable, text, text_input};
 use iced::{Element, Length, Task};
@@ -22,6 +23,8 @@ pub struct State {
     pin: Zeroizing<String>,
     /// Set while a sending runs: pressing "Arrêter" sets it.
     sending: Option<Arc<AtomicBool>>,
+    /// Bytes of the upload under way, read at each tick while sending.
+    upload: Arc<UploadProgress>,
     /// What the last sending did, or why it could not run.
     last: Option<Result<Report, String>>,
     /// The demonstration platform, when started: sending goes there with its certificate.
@@ -39,6 +42,8 @@ pub enum Message {
     Send,
     Stop,
     Sent(Option<Result<Report, String>>),
+    /// Redraw the progress while sending.
+    Tick,
 }
 
 /// Send what waits and bring back what came, off the UI thread, with the card's authentication
@@ -47,6 +52,7 @@ pub enum Message {
 fn send(
     pin: Zeroizing<String>,
     cancel: Arc<AtomicBool>,
+    upload: Arc<UploadProgress>,
     demo: Option<crate::platform::demo::Demo>,
 ) -> Task<Message> {
     Task::perform(
@@ -79,7 +85,7 @@ fn send(
                 platform.as_ref(),
                 Some(until),
                 &cancel,
-                |_| {},
+                &upload,
             )
             .map_err(|e| e.to_string())
         }),
@@ -110,6 +116,15 @@ pub fn refresh() -> Task<Message> {
 }
 
 impl State {
+    /// Ticks while a sending runs, to redraw its progress.
+    pub fn subscription(&self) -> iced::Subscription<Message> {
+        if self.sending.is_some() {
+            iced::time::every(std::time::Duration::from_millis(250)).map(|_| Message::Tick)
+        } else {
+            iced::Subscription::none()
+        }
+    }
+
     /// Send to the demonstration platform from now on.
     pub fn set_demo(&mut self, demo: crate::platform::demo::Demo) {
         self.demo = Some(demo);
@@ -138,7 +153,8 @@ impl State {
                 self.sending = Some(cancel.clone());
                 self.last = None;
                 let pin = std::mem::take(&mut self.pin);
-                return send(pin, cancel, self.demo.clone());
+                self.upload = Arc::default();
+                return send(pin, cancel, self.upload.clone(), self.demo.clone());
             }
             Message::Send => {}
             Message::Stop => {
@@ -146,6 +162,7 @@ impl State {
                     cancel.store(true, Ordering::Relaxed);
                 }
             }
+            Message::Tick => {}
             Message::Sent(result) => {
                 self.sending = None;
                 self.last = result.or_else(|| Some(Err(t("gui.envoi_interrompu"))));
@@ -159,8 +176,25 @@ impl State {
     fn send_bar(&self) -> Element<'_, Message> {
         let mut bar = row![].spacing(theme::GAP);
         if self.sending.is_some() {
+            let total = self.upload.total.load(Ordering::Relaxed);
+            let sent = self.upload.sent.load(Ordering::Relaxed).min(total);
+            let status = if total > 0 {
+                tf(
+                    "gui.envoi_progression",
+                    &[
+                        ("envoye", &crate::actes::files::human_size(sent)),
+                        ("total", &crate::actes::files::human_size(total)),
+                    ],
+                )
+            } else {
+                t("gui.envoi_en_cours")
+            };
             bar = bar
-                .push(text(t("gui.envoi_en_cours")).size(theme::TEXT))
+                .push(text(status).size(theme::TEXT))
+                .push(
+                    iced::widget::progress_bar(0.0..=1.0, sent as f32 / total.max(1) as f32)
+                        .length(200),
+                )
                 .push(button(text(t("gui.arreter"))).on_press(Message::Stop));
         } else {
             bar = bar
@@ -254,5 +288,45 @@ fn french_datetime(iso: &str) -> String {
             dt.minute()
         ),
         Err(_) => iso.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iced_test::simulator;
+
+    #[test]
+    fn an_upload_under_way_shows_its_progress_and_can_be_stopped() {
+        let state = State {
+            sending: Some(Arc::new(AtomicBool::new(false))),
+            ..Default::default()
+        };
+        state.upload.total.store(20_000_000, Ordering::Relaxed);
+        state.upload.sent.store(5_000_000, Ordering::Relaxed);
+        let expected = tf(
+            "gui.envoi_progression",
+            &[
+                ("envoye", &crate::actes::files::human_size(5_000_000)),
+                ("total", &crate::actes::files::human_size(20_000_000)),
+            ],
+        );
+        let mut ui = simulator(state.view());
+        ui.find(expected.as_str()).expect("progress text");
+        ui.click(t("gui.arreter").as_str()).expect("stop button");
+        let messages: Vec<Message> = ui.into_messages().collect();
+        assert!(
+            matches!(messages.last(), Some(Message::Stop)),
+            "{messages:?}"
+        );
+        let mut state = state;
+        let _ = state.update(Message::Stop);
+        assert!(
+            state
+                .sending
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed)),
+            "Stop sets the cancel flag the sender reads"
+        );
     }
 }
