@@ -602,6 +602,59 @@ fn prefecture_letters_come_back_and_an_acknowledged_act_can_be_cancelled() {
         .expect("message file");
     validate_actes_schema(&message);
 
+    // Answer the demande de pièces: a letter and a piece, through the platform.
+    let courrier = letters[0]
+        .1
+        .trim_end_matches(".tar.gz")
+        .rsplit('-')
+        .next()
+        .expect("document number")
+        .to_owned();
+    let reply = |courrier: &str| {
+        let mut command = ws.command();
+        command.args([
+            "envois",
+            "repondre",
+            &item.id.to_string(),
+            "--courrier",
+            courrier,
+            "--lettre",
+            "acte.pdf:99_AU",
+            "--piece",
+            "plan.png:21_RP",
+            "--pin-stdin",
+            "--json",
+        ]);
+        spawn_with_input(command, USER_PIN)
+            .wait_with_output()
+            .expect("repondre")
+    };
+    let out = reply(&courrier);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let store =
+        paraphe::platform::sandbox::store::Store::open(&sandbox.data.join("bac-a-sable.sqlite"))
+            .expect("sandbox db");
+    assert_eq!(
+        store.replies().expect("replies"),
+        vec![(courrier.parse::<i64>().expect("number"), "4".to_owned())]
+    );
+    assert!(
+        ws.outbox()
+            .journal(item.id)
+            .expect("journal")
+            .iter()
+            .any(|j| j.evenement == "reponse_prefecture"),
+        "reply journalled"
+    );
+    // A letter the platform does not know: its KO, in its words, nothing recorded.
+    let out = reply("999999");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Numéro de transaction invalide"),
+        "{}",
+        show(&out)
+    );
+
     let cancel = |extra: &[&str]| {
         let mut command = ws.command();
         command

@@ -83,6 +83,31 @@ pub struct CancelArgs {
 
 #[derive(Debug, clap::Args)]
 #[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct ReplyArgs {
+    /// Numéro de l'envoi (l'acte) auquel la préfecture a écrit.
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// Numéro du courrier de la préfecture (donné par la plateforme, dans le nom du courrier reçu).
+    #[arg(long, value_name = "NUMERO")]
+    pub courrier: String,
+    /// La lettre de réponse (PDF) et sa typologie.
+    #[arg(long, value_name = "FICHIER.pdf:TYPE")]
+    pub lettre: String,
+    /// Une pièce complémentaire et sa typologie ; l'option peut être répétée.
+    #[arg(long = "piece", value_name = "FICHIER:TYPE")]
+    pub pieces: Vec<String>,
+    /// Refuse d'envoyer les pièces demandées (la lettre dit pourquoi).
+    #[arg(long)]
+    pub refus: bool,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub plateforme: PlatformArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
 pub struct SandboxArgs {
     /// Adresse et port d'écoute (port 0 : un port libre, affiché au démarrage).
     #[arg(long, value_name = "ADRESSE:PORT", default_value = "127.0.0.1:8443")]
@@ -266,6 +291,84 @@ pub fn annuler(args: &CancelArgs) -> i32 {
             } else {
                 eprintln!("{} : {e}", t("commun.erreur"));
             }
+            1
+        }
+    }
+}
+
+/// `FICHIER:TYPE` → (absolute path, typologie), the file checked readable.
+fn file_and_type(text: &str) -> Result<(PathBuf, String), String> {
+    let (path, typologie) = text
+        .rsplit_once(':')
+        .filter(|(p, t)| !p.is_empty() && !t.is_empty())
+        .ok_or_else(|| tf("envoi.cli.fichier_type", &[("valeur", text)]))?;
+    let path = std::path::absolute(path).map_err(|e| e.to_string())?;
+    std::fs::metadata(&path).map_err(|e| {
+        tf(
+            "plateforme.fichier_illisible",
+            &[
+                ("chemin", &path.display().to_string()),
+                ("detail", &e.to_string()),
+            ],
+        )
+    })?;
+    Ok((path, typologie.to_owned()))
+}
+
+/// `paraphe envois repondre ID --courrier N --lettre F:T [--piece F:T]… [--refus]`
+pub fn repondre(args: &ReplyArgs) -> i32 {
+    let (lettre, type_lettre) = match file_and_type(&args.lettre) {
+        Ok(v) => v,
+        Err(e) => return error(&e),
+    };
+    let mut pieces = Vec::new();
+    for p in &args.pieces {
+        match file_and_type(p) {
+            Ok(v) => pieces.push(v),
+            Err(e) => return error(&e),
+        }
+    }
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(&e.to_string()),
+    };
+    let mut outbox = match Outbox::open_default() {
+        Ok(o) => o,
+        Err(e) => return error(&e.to_string()),
+    };
+    if let Err(e) = outbox.get(args.id) {
+        return error(&e.to_string());
+    }
+    let platform = match connect(&settings, &args.plateforme) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let reply = crate::platform::s2low::Reply {
+        refus: args.refus,
+        lettre,
+        type_lettre,
+        pieces,
+    };
+    match platform.reply(&args.courrier, &reply) {
+        Ok(transaction) => {
+            let detail = tf(
+                "envoi.cli.reponse_envoyee",
+                &[("courrier", &args.courrier), ("transaction", &transaction)],
+            );
+            if let Err(e) = outbox.record(args.id, "reponse_prefecture", &detail, &who()) {
+                return error(&e.to_string());
+            }
+            if args.json {
+                let doc =
+                    json!({ "id": args.id, "courrier": args.courrier, "transaction": transaction });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                println!("{detail}");
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
             1
         }
     }

@@ -101,6 +101,8 @@ pub enum EnvoisCommand {
     Envoyer(envoyer::SendArgs),
     /// Demande à la préfecture l'annulation d'un acte acquitté.
     Annuler(envoyer::CancelArgs),
+    /// Répond à un courrier de la préfecture (lettre, pièces complémentaires ou refus).
+    Repondre(envoyer::ReplyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,7 +226,12 @@ impl Command {
         match self {
             Command::BacASable(_) => true,
             Command::Envois(e) => {
-                matches!(**e, EnvoisCommand::Envoyer(_) | EnvoisCommand::Annuler(_))
+                matches!(
+                    **e,
+                    EnvoisCommand::Envoyer(_)
+                        | EnvoisCommand::Annuler(_)
+                        | EnvoisCommand::Repondre(_)
+                )
             }
             Command::Actes(a) => matches!(
                 &**a,
@@ -253,6 +260,7 @@ pub fn run(command: Command) -> i32 {
             EnvoisCommand::Ajouter(c) => envoyer::ajouter(&c),
             EnvoisCommand::Envoyer(args) => envoyer::envoyer(&args),
             EnvoisCommand::Annuler(args) => envoyer::annuler(&args),
+            EnvoisCommand::Repondre(args) => envoyer::repondre(&args),
         },
         Command::Actes(a) => match *a {
             ActesCommand::Controler(args) => actes::controler(&args),

@@ -402,6 +402,22 @@ impl Outbox {
         Ok(())
     }
 
+    /// A journal row without a change of state (a reply sent to the préfecture, say).
+    pub fn record(
+        &mut self,
+        id: i64,
+        event: &str,
+        detail: &str,
+        qui: &str,
+    ) -> Result<(), OutboxError> {
+        self.get(id)?;
+        self.conn.execute(
+            "INSERT INTO journal (item_id, le, evenement, qui, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, now(), event, qui, detail],
+        )?;
+        Ok(())
+    }
+
     /// Keep something the item received (AR, stamped act, PES_Acquit, letter), with its hash.
     pub fn receive(
         &mut self,

@@ -98,6 +98,9 @@ pub trait Platform: Send + Sync {
         numero: &str,
     ) -> Result<Option<s2low::Reference>, PlatformError>;
     fn acte_cancel(&self, transaction: &str) -> Result<String, PlatformError>;
+    /// Answer a préfecture document (`document`: its transaction id): send the letter and, for a
+    /// demande de pièces, the pieces — or refuse to send them. Returns the reply's transaction.
+    fn reply(&self, document: &str, reply: &s2low::Reply) -> Result<String, PlatformError>;
     /// The préfecture's classification in force (`RetourClassification`), raw.
     fn classification(&self) -> Result<Vec<u8>, PlatformError>;
     fn helios_import(

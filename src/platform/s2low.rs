@@ -91,6 +91,17 @@ pub struct PrefectureDocument {
     pub related_transaction_id: String,
 }
 
+/// An answer to a préfecture document: the letter (with its typologie) and, when sending
+/// pièces complémentaires, the pieces with theirs.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Refuse to send the pièces complémentaires (`type_envoie` 3) instead of sending (4).
+    pub refus: bool,
+    pub lettre: std::path::PathBuf,
+    pub type_lettre: String,
+    pub pieces: Vec<(std::path::PathBuf, String)>,
+}
+
 /// Bytes sent so far / total, for progress bars (read from any thread).
 #[derive(Debug, Default)]
 pub struct UploadProgress {
@@ -227,6 +238,33 @@ impl Platform for S2low {
             Err(PlatformError::Ko(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// `actes_transac_reponse_create.php`.
+    fn reply(&self, document: &str, reply: &Reply) -> Result<String, PlatformError> {
+        let text =
+            |name: &str, value: &str| Field::Text(name.to_owned(), value.as_bytes().to_vec());
+        let mut fields = vec![
+            text("api", "1"),
+            text("id", document),
+            text("type_envoie", if reply.refus { "3" } else { "4" }),
+            text("type_acte", &reply.type_lettre),
+            Field::File("acte_pdf_file".into(), reply.lettre.clone()),
+        ];
+        for (path, typologie) in &reply.pieces {
+            fields.push(Field::File("acte_attachments[]".into(), path.clone()));
+            fields.push(text("type_pj[]", typologie));
+        }
+        let body = latin1(&self.post(
+            "/modules/actes/actes_transac_reponse_create.php",
+            fields,
+            None,
+        )?);
+        ok_lines(&body)?
+            .first()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| PlatformError::Unknown(excerpt(&body)))
     }
 
     /// `actes_classification_fetch.php`: the raw XML (a body starting `KO` is an error).

@@ -178,6 +178,18 @@ impl Platform for Stela {
         }
     }
 
+    /// STELA answers the préfecture under `/courrier-simple`, `/pieces-complementaires`… of an
+    /// act; the notes do not give the fields: not offered yet.
+    fn reply(
+        &self,
+        _document: &str,
+        _reply: &super::s2low::Reply,
+    ) -> Result<String, PlatformError> {
+        Err(PlatformError::Ko(crate::messages::t(
+            "plateforme.stela_sans_reponse",
+        )))
+    }
+
     /// STELA lists its codes matières in its own form, not as an ACTES classification.
     fn classification(&self) -> Result<Vec<u8>, PlatformError> {
         Err(PlatformError::Ko(crate::messages::t(

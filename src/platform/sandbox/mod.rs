@@ -389,6 +389,20 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
                 .await
                 .unwrap_or_else(|_| text("KO\nErreur interne\n"))
         }
+        ("POST", "/modules/actes/actes_transac_reponse_create.php") => {
+            match receive_form(&ctx, req).await {
+                Ok(form) => {
+                    let ctx = ctx.clone();
+                    tokio::task::spawn_blocking(move || reply_to_document(&ctx, account, &form))
+                        .await
+                        .unwrap_or_else(|_| text("KO\nErreur interne\n"))
+                }
+                Err(FormError::TooLarge) => {
+                    text("KO\nLa taille totale des fichiers est trop importante\n")
+                }
+                Err(FormError::Cut) => return Err(Cut),
+            }
+        }
         ("GET", "/modules/actes/actes_classification_fetch.php") => xml(
             replies::classification_xml(&ctx.settings.date_classification),
         ),
@@ -790,6 +804,48 @@ fn cancel_acte(ctx: &Ctx, account: i64, form: &Form) -> Response<Full<Bytes>> {
         Ok(None) => {
             text("KO\nUne demande d'annulation est déjà en cours pour cette transaction.\n")
         }
+        Err(_) => text("KO\nErreur interne\n"),
+    }
+}
+
+/// The collectivité answers a préfecture document: a letter (PDF) and, when it sends pièces
+/// complémentaires, the pieces with their typologies.
+fn reply_to_document(ctx: &Ctx, account: i64, form: &Form) -> Response<Full<Bytes>> {
+    let Ok(document) = form.text("id").parse::<i64>() else {
+        return text("KO\nNuméro de transaction invalide.\n");
+    };
+    let kind = form.text("type_envoie");
+    if kind != "3" && kind != "4" {
+        return text("KO\nType d'envoi incorrect.\n");
+    }
+    let Some((_, name, path)) = form.files("acte_pdf_file").next() else {
+        return text("KO\nAucun fichier acte n'a été posté \n");
+    };
+    if sniff(path) != "application/pdf" {
+        return text(&format!(
+            "KO\nLe fichier de l'acte \" {name} \" est de type \" {} \". Fichier PDF requis.\n",
+            sniff(path)
+        ));
+    }
+    if form.text("type_acte").is_empty() {
+        return text(&format!(
+            "KO\nErreur lors de la réception du fichier {name} : typologie absente\n"
+        ));
+    }
+    let types = form.texts("type_pj[]");
+    for (i, (_, piece, _)) in form.files("acte_attachments[]").enumerate() {
+        if types.get(i).is_none_or(|t| t.is_empty()) {
+            return text(&format!(
+                "KO\nErreur lors de la réception du fichier annexe {piece} : typologie absente\n"
+            ));
+        }
+    }
+    let Ok(mut store) = ctx.store.lock() else {
+        return text("KO\nErreur interne\n");
+    };
+    match store.add_reply(account, document, &kind) {
+        Ok(Some(id)) => text(&format!("OK\n{id}\n")),
+        Ok(None) => text("KO\nNuméro de transaction invalide.\n"),
         Err(_) => text("KO\nErreur interne\n"),
     }
 }

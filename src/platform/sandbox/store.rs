@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS documents (
     archive BLOB NOT NULL,
     lu INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS reponses (
+    id INTEGER PRIMARY KEY,
+    compte INTEGER NOT NULL REFERENCES comptes(id),
+    document INTEGER NOT NULL REFERENCES documents(id),
+    genre TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS annulations (
     id INTEGER PRIMARY KEY,
     compte INTEGER NOT NULL REFERENCES comptes(id),
@@ -329,6 +335,41 @@ impl Store {
             "UPDATE documents SET lu = 1 WHERE compte = ?1 AND id = ?2",
             params![account, id],
         )? == 1)
+    }
+
+    /// Record a reply to one of this account's documents; `None` when the document is not theirs.
+    pub fn add_reply(
+        &mut self,
+        account: i64,
+        document: i64,
+        kind: &str,
+    ) -> rusqlite::Result<Option<i64>> {
+        let known = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM documents WHERE compte = ?1 AND id = ?2",
+                params![account, document],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !known {
+            return Ok(None);
+        }
+        self.conn.execute(
+            "INSERT INTO reponses (compte, document, genre) VALUES (?1, ?2, ?3)",
+            params![account, document, kind],
+        )?;
+        Ok(Some(2_000_000 + self.conn.last_insert_rowid()))
+    }
+
+    /// Replies received, for tests and the trainer: (document, kind).
+    pub fn replies(&self) -> rusqlite::Result<Vec<(i64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT document, genre FROM reponses ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
     }
 
     /// Record a cancellation request; `None` when one already exists for this act.
