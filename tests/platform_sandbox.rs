@@ -821,3 +821,55 @@ fn classification_is_downloaded_from_the_platform_and_used() {
         show(&out)
     );
 }
+
+/// The préfecture knows an older classification than the workstation: an act under a matière it
+/// does not know gets an anomaly, recorded as a refusal with the préfecture's words.
+#[test]
+fn an_unknown_matiere_gets_the_prefecture_s_anomaly() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start(tmp.path(), "");
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    let local = String::from_utf8_lossy(&classification_xml("2026-01-01")).replace(
+        "</actes:Matieres>",
+        "<actes:Matiere1 actes:CodeMatiere=\"8\" actes:Libelle=\"Enseignement\">\
+         <actes:Matiere2 actes:CodeMatiere=\"8\" actes:Libelle=\"Essai\"/></actes:Matiere1>\
+         </actes:Matieres>",
+    );
+    let bytes: Vec<u8> = local.chars().map(|c| c as u32 as u8).collect();
+    std::fs::write(tmp.path().join("locale.xml"), bytes).expect("classification");
+    let out = ws.run(&[
+        "envois",
+        "ajouter",
+        "acte",
+        "--nature",
+        "1",
+        "--matiere",
+        "8.8",
+        "--numero",
+        "AN2026_1",
+        "--date",
+        "2020-01-15",
+        "--objet",
+        "Délibération",
+        "--acte",
+        "acte.pdf:99_DE",
+        "--classification",
+        "locale.xml",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let outbox = ws.outbox();
+    let item = outbox.list(&Filter::default()).expect("list")[0].clone();
+    assert_eq!(item.etat, State::Refuse);
+    let journal = outbox.journal(item.id).expect("journal");
+    assert!(
+        journal
+            .last()
+            .expect("row")
+            .detail
+            .contains("la matière 8.8 n'existe pas"),
+        "{journal:?}"
+    );
+}

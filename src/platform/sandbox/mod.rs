@@ -742,8 +742,26 @@ fn acte_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Resp
     };
     match (acte.statut, &acte.ar) {
         (4, Some(ar)) => text(&format!("OK\n4\n{ar}")),
+        (-1, Some(message)) => text(&format!("OK\n-1\n{message}\n")),
         (statut, _) => text(&format!("OK\n{statut}\n")),
     }
+}
+
+/// Why the préfecture refuses the matière, if it does.
+fn classification_anomaly(ctx: &Ctx, matieres: &[String]) -> Option<String> {
+    let xml = replies::classification_xml(&ctx.settings.date_classification);
+    let classification =
+        crate::actes::classification::Classification::parse(&xml, "bac-a-sable").ok()?;
+    let levels: Vec<u32> = matieres.iter().filter_map(|m| m.parse().ok()).collect();
+    let code = crate::actes::model::CodeMatiere::from_levels(levels)?;
+    if classification.libelle(&code).is_some() {
+        return None;
+    }
+    Some(format!(
+        "Anomalie (nature 012) : la matière {} n'existe pas dans la classification en vigueur du {}.",
+        matieres.join("."),
+        ctx.settings.date_classification
+    ))
 }
 
 /// The préfecture's part: once the delay has passed, the act gets its AR (and, if set, a letter).
@@ -755,6 +773,14 @@ pub(crate) fn acknowledge_if_due(
 ) -> rusqlite::Result<store::StoredActe> {
     let due = acte.recu_ms + (ctx.settings.delai_ar_secondes * 1000.0) as i64;
     if acte.statut != 1 || now_ms() < due {
+        return Ok(acte);
+    }
+    // The préfecture checks the matière against the classification in force: an act classified
+    // under a matière it does not know gets an anomaly instead of an AR.
+    if let Some(message) = classification_anomaly(ctx, &acte.matieres) {
+        store.reject_acte(acte.id, &message)?;
+        acte.statut = -1;
+        acte.ar = Some(message);
         return Ok(acte);
     }
     let ar = replies::ar_acte(&replies::ActeRecu {

@@ -142,6 +142,11 @@ fn history(acte: &StoredActe, cancelled: bool) -> serde_json::Value {
     if acte.statut == 4 {
         events.push(serde_json::json!({ "status": "ACK_RECEIVED", "date": "3" }));
     }
+    if acte.statut == -1 {
+        events.push(serde_json::json!({
+            "status": "NACK_RECEIVED", "date": "3", "message": acte.ar.clone().unwrap_or_default(),
+        }));
+    }
     if cancelled {
         events.push(serde_json::json!({ "status": "CANCELLED", "date": "4" }));
     }

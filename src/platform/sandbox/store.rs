@@ -229,6 +229,15 @@ impl Store {
             .is_some())
     }
 
+    /// The préfecture's anomaly: status -1 with its message.
+    pub fn reject_acte(&mut self, id: i64, message: &str) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "UPDATE actes SET statut = -1, ar = ?1 WHERE id = ?2",
+            params![message, id],
+        )?;
+        Ok(())
+    }
+
     pub fn acknowledge_acte(&mut self, id: i64, ar: &str) -> rusqlite::Result<()> {
         self.conn.execute(
             "UPDATE actes SET statut = 4, ar = ?1 WHERE id = ?2",
