@@ -8,8 +8,9 @@ command -v help2man >/dev/null || { echo "help2man est nécessaire (apt-get inst
 command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
 cargo build --release --quiet
 BIN=target/release/paraphe
-help2man --no-info --no-discard-stderr \
-  --name "télétransmission ACTES et Hélios, signature par carte à puce" \
+# help2man reads its arguments as Latin-1 and the program's output in the locale's encoding.
+NAME=$(printf '%s' "télétransmission ACTES et Hélios, signature par carte à puce" | iconv -f utf-8 -t latin1)
+LC_ALL=C.UTF-8 help2man --locale=C.UTF-8 --no-info --no-discard-stderr --name "$NAME" \
   --version-string "$("$BIN" --version | awk '{print $2}')" \
   "$BIN" | gzip -9n > target/paraphe.1.gz
 cargo deb --no-build --quiet
