@@ -107,6 +107,14 @@ impl Sandbox {
     }
 }
 
+/// A temporary folder, a sandbox in it (with `faults`) and a workstation that talks to it.
+fn setup(faults: &str) -> (tempfile::TempDir, Sandbox, Workstation) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start(tmp.path(), faults);
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    (tmp, sandbox, ws)
+}
+
 fn rusqlite_count(path: &Path) -> (i64, i64) {
     let store = paraphe::platform::sandbox::store::Store::open(path).expect("sandbox db");
     store.counts().expect("counts")
@@ -261,9 +269,7 @@ fn signed_pes(dir: &Path, name: &str, nom_fic: &str) -> PathBuf {
 
 #[test]
 fn act_and_pes_go_from_queued_to_acknowledged_over_mtls_with_a_card_key() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let sandbox = Sandbox::start(tmp.path(), "");
-    let ws = Workstation::new(tmp.path(), &sandbox);
+    let (tmp, sandbox, ws) = setup("");
     ws.add_acte("DEL2026_001");
     let pes = signed_pes(tmp.path(), "pes-signe", "mandats-novembre");
     let out = ws.run(&[
@@ -533,9 +539,7 @@ fn ko_answers_and_html_error_pages_become_clear_states() {
 /// A file changed after it was queued is not sent: what was checked is what goes.
 #[test]
 fn a_file_changed_after_queueing_is_not_sent() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let sandbox = Sandbox::start(tmp.path(), "");
-    let ws = Workstation::new(tmp.path(), &sandbox);
+    let (tmp, sandbox, ws) = setup("");
     ws.add_acte("MOD2026_1");
     std::fs::write(tmp.path().join("acte.pdf"), pdf_bytes("Autre texte")).expect("rewrite");
     let out = ws.spawn_sender(5).wait_with_output().expect("sender");
@@ -826,9 +830,7 @@ fn classification_is_downloaded_from_the_platform_and_used() {
 /// does not know gets an anomaly, recorded as a refusal with the préfecture's words.
 #[test]
 fn an_unknown_matiere_gets_the_prefecture_s_anomaly() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let sandbox = Sandbox::start(tmp.path(), "");
-    let ws = Workstation::new(tmp.path(), &sandbox);
+    let (tmp, _sandbox, ws) = setup("");
     let local = String::from_utf8_lossy(&classification_xml("2026-01-01")).replace(
         "</actes:Matieres>",
         "<actes:Matiere1 actes:CodeMatiere=\"8\" actes:Libelle=\"Enseignement\">\

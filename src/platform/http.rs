@@ -25,6 +25,13 @@ pub enum Field {
     File(String, PathBuf),
 }
 
+impl Field {
+    /// A text field.
+    pub fn text(name: &str, value: &str) -> Field {
+        Field::Text(name.to_owned(), value.as_bytes().to_vec())
+    }
+}
+
 pub struct Http {
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,

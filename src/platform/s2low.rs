@@ -172,8 +172,7 @@ impl Platform for S2low {
         annexes: &[&Path],
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<String, PlatformError> {
-        let text =
-            |name: &str, value: &str| Field::Text(name.to_owned(), value.as_bytes().to_vec());
+        let text = Field::text;
         let mut fields_out = vec![
             text("api", "1"),
             text("nature_code", &fields.nature_code.to_string()),
@@ -242,8 +241,7 @@ impl Platform for S2low {
 
     /// `actes_transac_reponse_create.php`.
     fn reply(&self, document: &str, reply: &Reply) -> Result<String, PlatformError> {
-        let text =
-            |name: &str, value: &str| Field::Text(name.to_owned(), value.as_bytes().to_vec());
+        let text = Field::text;
         let mut fields = vec![
             text("api", "1"),
             text("id", document),
@@ -281,10 +279,7 @@ impl Platform for S2low {
 
     /// Ask the préfecture to cancel an acknowledged act; returns the cancellation transaction.
     fn acte_cancel(&self, id: &str) -> Result<String, PlatformError> {
-        let fields = vec![
-            Field::Text("api".into(), b"1".to_vec()),
-            Field::Text("id".into(), id.as_bytes().to_vec()),
-        ];
+        let fields = vec![Field::text("api", "1"), Field::text("id", id)];
         let body = latin1(&self.post("/modules/actes/actes_transac_cancel.php", fields, None)?);
         let lines = ok_lines(&body)?;
         lines
@@ -342,7 +337,7 @@ impl Platform for S2low {
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<HeliosImport, PlatformError> {
         let fields = vec![
-            Field::Text("api".into(), b"1".to_vec()),
+            Field::text("api", "1"),
             Field::File("enveloppe".into(), pes.to_owned()),
         ];
         let body = self.post(

@@ -95,8 +95,7 @@ impl Platform for Stela {
         annexes: &[&Path],
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<String, PlatformError> {
-        let text =
-            |name: &str, value: &str| Field::Text(name.to_owned(), value.as_bytes().to_vec());
+        let text = Field::text;
         let mut form = vec![
             text("number", &fields.numero),
             text("objet", &fields.objet),
