@@ -141,17 +141,17 @@ fn main() {
         "Envoi d'un acte de {size_mb} Mo en HTTPS avec certificat client (boucle locale, meilleur de {rounds}) :"
     );
     println!(
-        "  Paraphe (client S²LOW) : {:>7.1} Mo/s ({:.0} ms)",
+        "  Paraphe (client S²LOW, connexion comprise) : {:>7.1} Mo/s ({:.0} ms)",
         p,
         paraphe_best.as_secs_f64() * 1000.0
     );
     println!(
-        "  curl (processus entier) : {:>7.1} Mo/s ({:.0} ms)",
+        "  curl (processus entier)                    : {:>7.1} Mo/s ({:.0} ms)",
         c,
         curl_best.as_secs_f64() * 1000.0
     );
     println!(
-        "  rapport Paraphe / curl  : {:.2}× (objectif ≥ 0,8×)",
+        "  rapport Paraphe / curl                     : {:.2}× (objectif ≥ 0,8×)",
         p / c
     );
 }
