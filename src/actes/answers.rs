@@ -350,10 +350,7 @@ impl Answer {
         Ok(match encoding {
             OutputEncoding::Utf8 => x.into_bytes(),
             // Every character above U+00FF was written as a reference by `escape`.
-            OutputEncoding::Latin1 => x
-                .chars()
-                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-                .collect(),
+            OutputEncoding::Latin1 => crate::xml::latin1_lossy(&x),
         })
     }
 }

@@ -258,10 +258,7 @@ type Answer = Result<Response<Full<Bytes>>, Cut>;
 
 pub(crate) fn text(body: &str) -> Response<Full<Bytes>> {
     // S²LOW answers in ISO-8859-1.
-    let bytes: Vec<u8> = body
-        .chars()
-        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-        .collect();
+    let bytes = crate::xml::latin1_lossy(body);
     Response::builder()
         .header("content-type", "text/plain; charset=ISO-8859-1")
         .body(Full::new(Bytes::from(bytes)))
@@ -947,9 +944,7 @@ fn import_answer(id: &str, resultat: &str, message: &str) -> Vec<u8> {
         replies::escape(id),
         replies::escape(message)
     );
-    body.chars()
-        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-        .collect()
+    crate::xml::latin1_lossy(&body)
 }
 
 fn import_pes(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
@@ -1090,9 +1085,7 @@ fn transaction_answer(id: &str, resultat: &str, message: &str, status: Option<i3
         replies::escape(id),
         replies::escape(message)
     );
-    body.chars()
-        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-        .collect()
+    crate::xml::latin1_lossy(&body)
 }
 
 fn pes_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
