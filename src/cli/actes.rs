@@ -3,6 +3,7 @@
 //! a rule blocks, 2 when the command itself cannot run. Nothing is written when the act is
 //! refused.
 
+use super::error;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -62,11 +63,6 @@ pub struct ActesArgs {
     pub signer: bool,
     #[command(flatten)]
     pub cle: super::KeyArgs,
-}
-
-fn error(message: &str) -> i32 {
-    eprintln!("{} : {message}", t("commun.erreur"));
-    2
 }
 
 /// What both commands compute.

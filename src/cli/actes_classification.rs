@@ -4,6 +4,7 @@
 //! code (`2.1`) or by words. Exit code 0 when done (something found), 1 when nothing is found,
 //! 2 when the command cannot run.
 
+use super::error;
 use std::path::PathBuf;
 
 use clap::Subcommand;
@@ -105,11 +106,6 @@ pub fn telecharger(args: &TelechargerArgs) -> i32 {
         Ok(c) => report(&siren, &c, args.json),
         Err(e) => error(&e.to_string()),
     }
-}
-
-fn error(message: &str) -> i32 {
-    eprintln!("{} : {message}", t("commun.erreur"));
-    2
 }
 
 /// The SIREN given, or the one of the settings; 9 digits.

@@ -4,6 +4,7 @@
 //! tiers de télétransmission sends them. Exit code 0 when written, 1 when refused, 2 when the
 //! command cannot run. Nothing is written when refused.
 
+use super::error;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -71,11 +72,6 @@ pub struct ActesAnnulerArgs {
     pub sortie: PathBuf,
     #[command(flatten)]
     pub emetteur: EmetteurArgs,
-}
-
-fn error(message: &str) -> i32 {
-    eprintln!("{} : {message}", t("commun.erreur"));
-    2
 }
 
 fn refused(message: &str, json: bool) -> i32 {

@@ -1,5 +1,6 @@
 //! `paraphe envois ajouter acte|pes …`, `paraphe envois envoyer`, `paraphe bac-a-sable`.
 
+use super::error;
 use crate::certs::Role;
 use crate::messages::{t, tf};
 use crate::outbox::{Kind, NewItem, Outbox, State};
@@ -15,11 +16,6 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 pub use crate::platform::sender::who;
-
-fn error(message: &str) -> i32 {
-    eprintln!("{} : {message}", t("commun.erreur"));
-    2
-}
 
 #[derive(Debug, clap::Subcommand)]
 #[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]

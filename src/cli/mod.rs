@@ -220,6 +220,12 @@ pub struct CartesArgs {
 }
 
 /// Run a sub-command; returns the process exit code.
+/// Say what went wrong (French, on the error output); exit code 2: the command could not run.
+pub(crate) fn error(message: &str) -> i32 {
+    eprintln!("{} : {message}", crate::messages::t("commun.erreur"));
+    2
+}
+
 impl Command {
     /// Commands that hold network connections (the sender, the sandbox server).
     pub fn talks_to_network(&self) -> bool {
