@@ -170,15 +170,16 @@ impl Workstation {
         self.command().args(args).output().expect("run paraphe")
     }
 
-    fn add_acte(&self, numero: &str) {
-        let out = self.run(&[
+    /// `paraphe envois ajouter acte` for a délibération under `matiere`, with `extra` options.
+    fn queue_acte(&self, numero: &str, matiere: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
             "envois",
             "ajouter",
             "acte",
             "--nature",
             "1",
             "--matiere",
-            "1.1",
+            matiere,
             "--numero",
             numero,
             "--date",
@@ -187,12 +188,23 @@ impl Workstation {
             "Délibération budgétaire",
             "--acte",
             "acte.pdf:99_DE",
-            "--annexe",
-            "plan.png:21_RP",
-            "--classification",
-            "classification.xml",
             "--json",
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    fn add_acte(&self, numero: &str) {
+        let out = self.queue_acte(
+            numero,
+            "1.1",
+            &[
+                "--annexe",
+                "plan.png:21_RP",
+                "--classification",
+                "classification.xml",
+            ],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", show(&out));
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         assert_eq!(doc["etat"], "en_attente");
@@ -781,43 +793,9 @@ fn classification_is_downloaded_from_the_platform_and_used() {
         show(&out)
     );
     // An act queued with no classification file: checked against the one downloaded.
-    let out = ws.run(&[
-        "envois",
-        "ajouter",
-        "acte",
-        "--nature",
-        "1",
-        "--matiere",
-        "1.1",
-        "--numero",
-        "CL2026_1",
-        "--date",
-        "2020-01-15",
-        "--objet",
-        "Délibération",
-        "--acte",
-        "acte.pdf:99_DE",
-        "--json",
-    ]);
+    let out = ws.queue_acte("CL2026_1", "1.1", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let out = ws.run(&[
-        "envois",
-        "ajouter",
-        "acte",
-        "--nature",
-        "1",
-        "--matiere",
-        "8.8",
-        "--numero",
-        "CL2026_2",
-        "--date",
-        "2020-01-15",
-        "--objet",
-        "Délibération",
-        "--acte",
-        "acte.pdf:99_DE",
-        "--json",
-    ]);
+    let out = ws.queue_acte("CL2026_2", "8.8", &[]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -839,26 +817,7 @@ fn an_unknown_matiere_gets_the_prefecture_s_anomaly() {
     );
     let bytes: Vec<u8> = local.chars().map(|c| c as u32 as u8).collect();
     std::fs::write(tmp.path().join("locale.xml"), bytes).expect("classification");
-    let out = ws.run(&[
-        "envois",
-        "ajouter",
-        "acte",
-        "--nature",
-        "1",
-        "--matiere",
-        "8.8",
-        "--numero",
-        "AN2026_1",
-        "--date",
-        "2020-01-15",
-        "--objet",
-        "Délibération",
-        "--acte",
-        "acte.pdf:99_DE",
-        "--classification",
-        "locale.xml",
-        "--json",
-    ]);
+    let out = ws.queue_acte("AN2026_1", "8.8", &["--classification", "locale.xml"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let out = ws.spawn_sender(30).wait_with_output().expect("sender");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
