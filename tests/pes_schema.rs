@@ -63,3 +63,88 @@ fn same_valid_invalid_verdict_as_xmllint() {
         "valid/invalid compared: {compared:?}"
     );
 }
+
+/// The first conformance sample `xmllint --stream --schema` accepts, or None (skipped outside CI).
+fn valid_sample(root: &Path, xsd: &Path) -> Option<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(root.join("samples"))
+        .expect("samples")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files.into_iter().find(|file| {
+        Command::new("xmllint")
+            .args(["--noout", "--stream", "--schema"])
+            .arg(xsd)
+            .arg(file)
+            .output()
+            .expect("xmllint")
+            .status
+            .success()
+    })
+}
+
+#[test]
+fn schema_error_line_and_broken_xml_as_xmllint_reports_them() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/pes");
+    if !root.is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared/conformance is missing: CI must have it"
+        );
+        eprintln!("SKIPPED: ../shared/conformance is missing");
+        return;
+    }
+    if !tools(&["xmllint"]) {
+        return;
+    }
+    let xsd = root.join("xsd/Schemas_PES_v471_072015/PES_V2/Rev0/PES_Aller.xsd");
+    let schema = PesSchema::load(&xsd).expect("schema compiles");
+    let sample = valid_sample(&root, &xsd).expect("a valid PES_Aller sample");
+    let bytes = std::fs::read(&sample).expect("sample");
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // An unexpected element two lines below the root's start tag.
+    let root_at = bytes
+        .windows(9)
+        .position(|w| w == b"PES_Aller")
+        .expect("root");
+    let insert_at = root_at
+        + bytes[root_at..]
+            .iter()
+            .position(|b| *b == b'>')
+            .expect("'>'")
+        + 1;
+    let mut wrong = bytes[..insert_at].to_vec();
+    wrong.extend_from_slice(b"\n\n<Inconnu/>");
+    wrong.extend_from_slice(&bytes[insert_at..]);
+    let wrong_path = dir.path().join("element-inconnu.xml");
+    std::fs::write(&wrong_path, &wrong).expect("write");
+    let xmllint = Command::new("xmllint")
+        .args(["--noout", "--stream", "--schema"])
+        .arg(&xsd)
+        .arg(&wrong_path)
+        .output()
+        .expect("xmllint");
+    let stderr = String::from_utf8_lossy(&xmllint.stderr);
+    let marker = format!("{}:", wrong_path.display());
+    let xmllint_line: u64 = stderr
+        .lines()
+        .filter(|l| l.contains("validity error"))
+        .find_map(|l| l.strip_prefix(&marker)?.split(':').next()?.parse().ok())
+        .expect("xmllint names the line");
+    let findings = schema.validate(&wrong_path).expect("validate");
+    assert!(!findings.is_empty(), "the unknown element is an error");
+    assert_eq!(findings[0].lieu.ligne, Some(xmllint_line), "{findings:?}");
+    assert!(
+        findings[0].message.contains("Inconnu"),
+        "{}",
+        findings[0].message
+    );
+
+    // Truncated: not well-formed, so not valid.
+    let truncated_path = dir.path().join("tronque.xml");
+    std::fs::write(&truncated_path, &bytes[..bytes.len() * 2 / 3]).expect("write");
+    let findings = schema.validate(&truncated_path).expect("validate");
+    assert!(!findings.is_empty(), "a truncated file is not valid");
+}
