@@ -5,6 +5,7 @@
 pub mod actes;
 pub mod card;
 pub mod certs;
+pub mod chunks;
 pub mod cli;
 pub mod findings;
 #[cfg(feature = "gui")]

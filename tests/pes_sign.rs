@@ -457,4 +457,29 @@ fn cli_signs_with_a_pkcs12_and_refuses_blocking_findings() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("déjà signé"));
     assert!(!again.exists());
+    // A bordereau without Id stops the signing pass; the review still reads the whole file and
+    // says which bordereau it is (a blocking finding, exit 1), and nothing is written.
+    let original = std::fs::read(dir.join("pes_aller_ok.xml")).expect("sample");
+    let at = original
+        .windows(b"<Bordereau Id=".len())
+        .position(|w| w == b"<Bordereau Id=")
+        .expect("a bordereau with an Id");
+    let mut without_id = original[..at + b"<Bordereau".len()].to_vec();
+    without_id.extend_from_slice(b" Ref=");
+    without_id.extend_from_slice(&original[at + b"<Bordereau Id=".len()..]);
+    // Blank lines before the root's end tag: the file is several read chunks long, so the
+    // review has to be fed past the point where signing stopped.
+    let end = without_id
+        .windows(2)
+        .rposition(|w| w == b"</")
+        .expect("root end tag");
+    without_id.splice(end..end, std::iter::repeat_n(b'\n', 2 * 1024 * 1024));
+    let input = tmp.path().join("sans-id.xml");
+    std::fs::write(&input, &without_id).expect("write");
+    let refused = tmp.path().join("sans-id-signe.xml");
+    let out = run(&input, &refused);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("n'a pas d'attribut Id"), "{stderr}");
+    assert!(!refused.exists());
 }

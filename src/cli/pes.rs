@@ -159,7 +159,7 @@ pub fn controler(args: &super::PesCheckArgs) -> i32 {
 pub fn signer(args: &super::PesSignArgs) -> i32 {
     use crate::card::select::open_for_role;
     use crate::certs::Role;
-    use crate::pes::sign::{Scope, SignRequest, sign_to_pending};
+    use crate::pes::sign::{Scope, SignRequest, sign_with_review};
     use crate::pes::xades::{Profile, SignerDetails};
     let error = |message: String| {
         eprintln!("{} : {message}", t("commun.erreur"));
@@ -206,7 +206,7 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
             postal_code: cp.clone(),
             country: "France".to_owned(),
         },
-        // Bound below, against the hash of the review pass that runs alongside.
+        // The review runs on the same bytes, alongside (sign_with_review).
         reviewed_sha256: None,
         expected: 0,
     };
@@ -217,18 +217,13 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
         );
     };
     let scope_label = args.global;
-    // The review (our checks) and the signing pass run side by side; the signed file is only put in
-    // place when the checks find nothing blocking and both passes read the same bytes.
-    let (summary, signed) = std::thread::scope(|threads| {
-        let review = threads.spawn(|| inspect_file(&args.fichier));
-        let signed = sign_to_pending(&request, signer.as_mut(), &mut progress, &|| false);
-        (review.join(), signed)
-    });
+    // The review (our checks) and the signing pass read the same bytes side by side; the signed
+    // file is only put in place when the checks find nothing blocking.
+    let (summary, signed) = sign_with_review(&request, signer.as_mut(), &mut progress, &|| false);
     eprintln!();
     let summary = match summary {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return error(e.to_string()),
-        Err(_) => return error(t("commun.erreur")),
+        Ok(s) => s,
+        Err(e) => return error(e.to_string()),
     };
     let intent = if scope_label {
         Intent::SignFile
@@ -249,8 +244,7 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
         return 1;
     }
     let signed = match signed {
-        Ok(pending) if pending.report.input_sha256 == summary.sha256 => pending.commit(),
-        Ok(_) => Err(crate::pes::sign::SignError::ChangedSinceReview),
+        Ok(pending) => pending.commit(),
         Err(e) => Err(e),
     };
     match signed {

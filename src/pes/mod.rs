@@ -11,7 +11,7 @@ pub mod xades;
 
 use crate::messages::{t, tf};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 pub use summary::{PesSummary, read_summary};
@@ -52,6 +52,21 @@ pub fn inspect_file(path: &Path) -> Result<PesSummary, PesError> {
     std::io::copy(&mut reader, &mut std::io::sink()).map_err(io_error)?;
     summary.sha256 = reader.into_inner().finish().to_vec();
     summary.iso_8859_1_declared_early = summary::declares_latin1_early(&head[..n]);
+    Ok(summary)
+}
+
+/// Summarise a PES_Aller from the chunks another pass reads (see [`crate::chunks`]); `sha256`
+/// is left empty, since both passes read the same buffers.
+pub fn inspect_chunks(
+    receiver: std::sync::mpsc::Receiver<std::sync::Arc<Vec<u8>>>,
+) -> Result<PesSummary, PesError> {
+    let mut input = crate::chunks::ReceivedChunks::new(receiver);
+    let head = input
+        .fill_buf()
+        .map(|b| b[..b.len().min(50)].to_vec())
+        .unwrap_or_default();
+    let mut summary = read_summary(&mut input)?;
+    summary.iso_8859_1_declared_early = summary::declares_latin1_early(&head);
     Ok(summary)
 }
 

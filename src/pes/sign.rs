@@ -74,7 +74,8 @@ pub struct SignReport {
 struct Tee<R> {
     inner: R,
     pending: Vec<u8>,
-    hasher: openssl::sha::Sha256,
+    /// None when another pass reads the very same buffers (see [`sign_with_review`]).
+    hasher: Option<openssl::sha::Sha256>,
 }
 
 impl<R: BufRead> Read for Tee<R> {
@@ -96,7 +97,9 @@ impl<R: BufRead> BufRead for Tee<R> {
         if let Ok(buf) = self.inner.fill_buf() {
             let n = amount.min(buf.len());
             self.pending.extend_from_slice(&buf[..n]);
-            self.hasher.update(&buf[..n]);
+            if let Some(hasher) = self.hasher.as_mut() {
+                hasher.update(&buf[..n]);
+            }
         }
         self.inner.consume(amount);
     }
@@ -263,16 +266,71 @@ pub fn sign_to_pending(
     progress: &mut dyn FnMut(BatchProgress),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<PendingOutput, SignError> {
-    let read_error = |e: std::io::Error| SignError::Read {
+    let file = std::fs::File::open(request.input).map_err(|e| SignError::Read {
         path: request.input.to_owned(),
         detail: e.to_string(),
+    })?;
+    let source = BufReader::with_capacity(256 * 1024, file);
+    sign_stream(request, source, true, signer, progress, cancelled)
+}
+
+/// Sign while the review pass (the summary the checks run on) reads the very same bytes on
+/// another thread: the file is read once, and the two passes need no hash to agree on what they
+/// read (`input_sha256` and the summary's `sha256` are left empty). The review reads the whole
+/// file even when signing stops early. The signed file is pending: the caller commits it once
+/// the review found nothing blocking.
+pub fn sign_with_review(
+    request: &SignRequest,
+    signer: &mut dyn Signer,
+    progress: &mut dyn FnMut(BatchProgress),
+    cancelled: &dyn Fn() -> bool,
+) -> (
+    Result<super::PesSummary, super::PesError>,
+    Result<PendingOutput, SignError>,
+) {
+    let file = match std::fs::File::open(request.input) {
+        Ok(f) => f,
+        Err(e) => {
+            let error = SignError::Read {
+                path: request.input.to_owned(),
+                detail: e.to_string(),
+            };
+            return (Err(super::PesError::Truncated), Err(error));
+        }
     };
+    // At most this many chunks (256 KiB each) wait for the review: memory stays bounded.
+    let (sender, receiver) = std::sync::mpsc::sync_channel(32);
+    std::thread::scope(|threads| {
+        let review = threads.spawn(move || super::inspect_chunks(receiver));
+        let mut source = crate::chunks::SharedChunks::new(file, sender);
+        let signed = sign_stream(request, &mut source, false, signer, progress, cancelled);
+        if signed.is_err() {
+            // The review still reads to the end: its findings say what is wrong with the file
+            // better than the point where signing stopped.
+            source.share_rest();
+        }
+        // Closes the channel whatever happened, so that the review always ends.
+        drop(source);
+        let summary = review.join().unwrap_or(Err(super::PesError::Truncated));
+        (summary, signed)
+    })
+}
+
+/// The signing pass over `source`, up to a synced temporary file. `hash_input`: compute the
+/// SHA-256 of what was read (to bind a review made earlier).
+fn sign_stream<R: BufRead>(
+    request: &SignRequest,
+    source: R,
+    hash_input: bool,
+    signer: &mut dyn Signer,
+    progress: &mut dyn FnMut(BatchProgress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<PendingOutput, SignError> {
     let out_path = request.output;
     let write_error = |e: std::io::Error| SignError::Write {
         path: out_path.to_owned(),
         detail: e.to_string(),
     };
-    let file = std::fs::File::open(request.input).map_err(read_error)?;
     let dir = out_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -284,9 +342,9 @@ pub fn sign_to_pending(
         .map_err(write_error)?;
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, temp);
     let tee = Tee {
-        inner: BufReader::with_capacity(256 * 1024, file),
+        inner: source,
         pending: Vec::new(),
-        hasher: openssl::sha::Sha256::new(),
+        hasher: hash_input.then(openssl::sha::Sha256::new),
     };
     let mut reader = quick_xml::Reader::from_reader(tee);
     let config = reader.config_mut();
@@ -437,7 +495,11 @@ pub fn sign_to_pending(
     if signed.is_empty() {
         return Err(SignError::NothingToSign);
     }
-    let input_sha256 = reader.into_inner().hasher.finish().to_vec();
+    let input_sha256 = reader
+        .into_inner()
+        .hasher
+        .map(|h| h.finish().to_vec())
+        .unwrap_or_default();
     if let Some(reviewed) = &request.reviewed_sha256
         && reviewed.as_slice() != input_sha256.as_slice()
     {
