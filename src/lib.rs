@@ -12,6 +12,7 @@ pub mod findings;
 pub mod gui;
 pub mod hashing;
 pub mod logging;
+pub mod marches;
 pub mod messages;
 pub mod outbox;
 pub mod pes;

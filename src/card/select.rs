@@ -1,13 +1,14 @@
 //! Choosing and opening the key for a role, from the command line's or the settings' choices:
 //! a PKCS#12 file, or a token (module, label) and a CKA_ID — or the best certificate for the role.
 
-use super::Signer;
 use super::error::CardError;
 use super::inventory::pick_for_role;
 use super::modules::{Origin, SearchPaths, discover};
 use super::pin::PinPrompt;
+use super::pkcs11::CardKey;
 use super::pkcs11::Module;
 use super::software::SoftwareKey;
+use super::{Decrypter, Signer};
 use crate::certs::{CertificateInfo, Role, ValidityState, date_fr};
 use std::path::PathBuf;
 
@@ -50,12 +51,40 @@ pub fn ensure_usable(info: &CertificateInfo, role: Role) -> Result<(), CardError
 pub fn open_for_role(
     choice: &KeyChoice,
     role: Role,
-    mut prompt: Box<dyn PinPrompt>,
+    prompt: Box<dyn PinPrompt>,
 ) -> Result<Box<dyn Signer>, CardError> {
+    Ok(match open_key(choice, role, prompt)? {
+        OpenedKey::Card(key) => Box::new(key),
+        OpenedKey::Software(key) => Box::new(key),
+    })
+}
+
+/// Open the decryption key (role "chiffrement"), logging in once through `prompt`: one PIN for
+/// a whole session of bid opening.
+pub fn open_decrypter(
+    choice: &KeyChoice,
+    prompt: Box<dyn PinPrompt>,
+) -> Result<Box<dyn Decrypter>, CardError> {
+    Ok(match open_key(choice, Role::Chiffrement, prompt)? {
+        OpenedKey::Card(key) => Box::new(key),
+        OpenedKey::Software(key) => Box::new(key),
+    })
+}
+
+enum OpenedKey {
+    Card(CardKey),
+    Software(SoftwareKey),
+}
+
+fn open_key(
+    choice: &KeyChoice,
+    role: Role,
+    mut prompt: Box<dyn PinPrompt>,
+) -> Result<OpenedKey, CardError> {
     if let Some(p12) = &choice.p12 {
         let key = SoftwareKey::open(p12, prompt.as_mut())?;
         ensure_usable(&key.certificate_info()?, role)?;
-        return Ok(Box::new(key));
+        return Ok(OpenedKey::Software(key));
     }
     let candidates = match &choice.module {
         Some(path) => vec![path.clone()],
@@ -100,7 +129,7 @@ pub fn open_for_role(
             })?;
         ensure_usable(&chosen.info, role)?;
         let key = module.open_key(&token, &chosen.cka_id, prompt)?;
-        return Ok(Box::new(key));
+        return Ok(OpenedKey::Card(key));
     }
     Err(last_error)
 }

@@ -7,6 +7,7 @@ pub mod actes_repondre;
 pub mod cartes;
 pub mod envois;
 pub mod envoyer;
+pub mod marches;
 pub mod pes;
 
 use crate::card::pin::{PinPrompt, StdinPrompt, TerminalPrompt};
@@ -61,9 +62,20 @@ pub enum Command {
     /// ACTES : contrôler et préparer un acte, lire ce que la préfecture renvoie.
     #[command(subcommand)]
     Actes(Box<ActesCommand>),
+    /// Marchés publics : ouvrir les plis chiffrés d'une consultation avec la carte.
+    #[command(subcommand)]
+    Marches(Box<MarchesCommand>),
     /// Plateforme d'essai locale (démonstration, formation, tests) : HTTPS avec certificats clients.
     #[command(name = "bac-a-sable")]
     BacASable(envoyer::SandboxArgs),
+}
+
+#[derive(Debug, Subcommand)]
+#[command(help_template = HELP_TEMPLATE, next_help_heading = "Options")]
+pub enum MarchesCommand {
+    /// Ouvre un pli chiffré (ou tous ceux d'un dossier) avec la clé de chiffrement de la carte ;
+    /// écrit les fichiers des plis et le rapport d'ouverture (CSV et HTML).
+    Ouvrir(Box<marches::OuvrirArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +287,9 @@ pub fn run(command: Command) -> i32 {
             ActesCommand::Repondre(args) => actes_repondre::repondre(&args),
             ActesCommand::Annuler(args) => actes_repondre::annuler(&args),
             ActesCommand::Classification(c) => actes_classification::run(&c),
+        },
+        Command::Marches(m) => match *m {
+            MarchesCommand::Ouvrir(args) => marches::ouvrir(&args),
         },
         Command::BacASable(args) => envoyer::bac_a_sable(&args),
     }

@@ -1,0 +1,158 @@
+//! `paraphe marches …`: opening the encrypted bids of a consultation.
+
+use super::KeyArgs;
+use crate::card::select::open_decrypter;
+use crate::certs::Role;
+use crate::marches::{bid_files, open_all, report};
+use crate::messages::tf;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct OuvrirArgs {
+    /// Un pli chiffré, ou le dossier des plis d'une consultation (tous ouverts avec un seul code PIN).
+    #[arg(value_name = "DOSSIER_OU_FICHIER")]
+    pub entree: PathBuf,
+    /// Le dossier où écrire les plis ouverts et le rapport d'ouverture.
+    #[arg(short = 'o', long = "sortie", value_name = "SORTIE")]
+    pub sortie: PathBuf,
+    /// Écrit le résultat en JSON sur la sortie standard.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub cle: KeyArgs,
+}
+
+pub fn ouvrir(args: &OuvrirArgs) -> i32 {
+    let files = match bid_files(&args.entree) {
+        Ok(f) => f,
+        Err(e) => return super::error(&format!("{} : {e}", args.entree.display())),
+    };
+    if files.is_empty() {
+        return super::error(&tf(
+            "marches.cli.aucun_pli",
+            &[("chemin", &args.entree.display().to_string())],
+        ));
+    }
+    let settings = match crate::settings::Settings::load() {
+        Ok(s) => s,
+        Err(e) => return super::error(&e.to_string()),
+    };
+    let choice = match args.cle.choice(&settings, Role::Chiffrement) {
+        Ok(c) => c,
+        Err(message) => return super::error(&message),
+    };
+    let mut key = match open_decrypter(&choice, args.cle.prompt()) {
+        Ok(k) => k,
+        Err(e) => return super::error(&e.to_string()),
+    };
+    let total = files.len().to_string();
+    let outcomes = open_all(
+        &files,
+        &args.sortie,
+        key.as_mut(),
+        &mut |index, file| {
+            eprintln!(
+                "{}",
+                tf(
+                    "marches.cli.ouverture",
+                    &[
+                        ("n", &(index + 1).to_string()),
+                        ("total", &total),
+                        ("nom", &file.display().to_string())
+                    ]
+                )
+            );
+        },
+        &|| false,
+    );
+    drop(key);
+    // UTC, said as such: the local offset cannot be read safely in a multi-threaded process.
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[day]/[month]/[year] à [hour]:[minute]:[second] UTC"
+        ))
+        .unwrap_or_default();
+    let csv_path = args.sortie.join("rapport-ouverture.csv");
+    let html_path = args.sortie.join("rapport-ouverture.html");
+    for (path, text) in [
+        (&csv_path, report::csv(&outcomes)),
+        (&html_path, report::html(&outcomes, &stamp)),
+    ] {
+        if let Err(e) = std::fs::create_dir_all(&args.sortie)
+            .and_then(|_| crate::marches::open::write_private(path, text.as_bytes()))
+        {
+            return super::error(&format!("{} : {e}", path.display()));
+        }
+    }
+    let opened = outcomes.iter().filter(|o| o.result.is_ok()).count();
+    if args.json {
+        let plis: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|o| match &o.result {
+                Ok(bid) => serde_json::json!({
+                    "fichier": o.source,
+                    "ouvert": true,
+                    "format": bid.format,
+                    "chiffrement": bid.chiffrement,
+                    "sha256_pli": bid.sha256_pli,
+                    "dossier": bid.dossier,
+                    "contenu": bid.contenu,
+                    "fichiers": bid.fichiers,
+                }),
+                Err(e) => serde_json::json!({
+                    "fichier": o.source,
+                    "ouvert": false,
+                    "raison": e.to_string(),
+                }),
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "plis": plis,
+                "ouverts": opened,
+                "total": files.len(),
+                "rapport_csv": csv_path,
+                "rapport_html": html_path,
+            })
+        );
+    } else {
+        for outcome in &outcomes {
+            let name = outcome.source.display().to_string();
+            match &outcome.result {
+                Ok(bid) => println!(
+                    "{}",
+                    tf(
+                        "marches.cli.ouvert",
+                        &[
+                            ("nom", &name),
+                            ("dossier", &bid.dossier.display().to_string()),
+                            ("fichiers", &(1 + bid.fichiers.len()).to_string()),
+                            ("chiffrement", &bid.chiffrement),
+                        ]
+                    )
+                ),
+                Err(e) => println!(
+                    "{}",
+                    tf(
+                        "marches.cli.anomalie",
+                        &[("nom", &name), ("raison", &e.to_string())]
+                    )
+                ),
+            }
+        }
+        println!(
+            "{}",
+            tf(
+                "marches.cli.bilan",
+                &[
+                    ("ouverts", &opened.to_string()),
+                    ("total", &files.len().to_string()),
+                    ("rapport", &html_path.display().to_string()),
+                ]
+            )
+        );
+    }
+    if opened == files.len() { 0 } else { 1 }
+}

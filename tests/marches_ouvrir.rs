@@ -1,0 +1,362 @@
+//! Opening bids: made by `openssl cms -encrypt` for the test PKI's encryption certificate, the key
+//! on a SoftHSM token, opened by `paraphe marches ouvrir` through the card. DER, PEM, S/MIME,
+//! BER streaming, AES-CBC and AES-GCM, PKCS#1 v1.5 and OAEP; a ZIP bid unpacked; a bid for
+//! someone else, a truncated bid, a tampered bid and a hostile ZIP each refused in French with
+//! nothing written.
+
+mod common;
+
+use common::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ready() -> bool {
+    tools(&["openssl", "softhsm2-util", "pkcs11-tool"])
+}
+
+/// A token holding the encryption identity (and the authentication one, to which no bid is
+/// addressed); made once per test process.
+fn token() -> String {
+    static LABEL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LABEL
+        .get_or_init(|| {
+            let hsm = SoftHsm::shared();
+            let pki = TestPki::shared();
+            let label = unique_label("plis");
+            hsm.create_token(&label, USER_PIN).expect("create token");
+            for name in ["chiffrement", "authentification"] {
+                hsm.import(&label, USER_PIN, pki.identity(name))
+                    .expect("import");
+            }
+            label
+        })
+        .clone()
+}
+
+/// `openssl cms -encrypt` of `plain` for `recipient` with extra options.
+fn encrypt(plain: &Path, recipient: &str, out: &Path, options: &[&str]) {
+    let cert = &TestPki::shared().identity(recipient).cert_pem;
+    let status = Command::new("openssl")
+        .args(["cms", "-encrypt", "-binary", "-in"])
+        .arg(plain)
+        .arg("-out")
+        .arg(out)
+        .args(options)
+        .arg("-recip")
+        .arg(cert)
+        .status()
+        .expect("openssl cms");
+    assert!(status.success(), "openssl cms -encrypt {options:?}");
+}
+
+fn ouvrir(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let tmp = out.parent().unwrap_or(out).to_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        .args(["marches", "ouvrir"])
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .args(["--module"])
+        .arg(softhsm_module())
+        .args(["--jeton", &token(), "--pin-stdin"])
+        .args(extra)
+        .envs(SoftHsm::shared().env())
+        .env("PARAPHE_CONFIG", tmp.join("absent.toml"))
+        .env("PARAPHE_DONNEES", tmp.join("donnees"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{USER_PIN}").expect("pin");
+    drop(stdin);
+    child.wait_with_output().expect("wait")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Pseudo-random bytes (not compressible), deterministic.
+fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn zip_of(entries: &[(&str, &[u8])], path: &Path) {
+    let file = std::fs::File::create(path).expect("zip");
+    let mut zip = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        zip.start_file(*name, options).expect("entry");
+        zip.write_all(data).expect("write");
+    }
+    zip.finish().expect("finish");
+}
+
+#[test]
+fn every_form_and_cipher_opens_to_the_same_bytes() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.extend(noise(3 * 1024 * 1024 + 17, 1));
+    let plain = dir.path().join("memoire.pdf");
+    std::fs::write(&plain, &pdf).expect("write");
+    let variants: &[(&str, &[&str])] = &[
+        ("der-cbc.pdf.p7m", &["-outform", "DER", "-aes-256-cbc"]),
+        ("pem-cbc128.pdf.pem", &["-outform", "PEM", "-aes-128-cbc"]),
+        ("smime-cbc.pdf.p7m", &["-aes-256-cbc"]),
+        (
+            "ber-stream.pdf.p7m",
+            &["-outform", "DER", "-stream", "-aes-192-cbc"],
+        ),
+        ("gcm.pdf.p7m", &["-outform", "DER", "-aes-256-gcm"]),
+        (
+            "gcm-stream.pdf.pem",
+            &["-outform", "PEM", "-stream", "-aes-128-gcm"],
+        ),
+    ];
+    let plis = dir.path().join("plis");
+    std::fs::create_dir(&plis).expect("dir");
+    for (name, options) in variants {
+        encrypt(&plain, "chiffrement", &plis.join(name), options);
+    }
+    // OAEP (SHA-1: what SoftHSM implements) on its own.
+    let cert = &TestPki::shared().identity("chiffrement").cert_pem;
+    let status = Command::new("openssl")
+        .args([
+            "cms",
+            "-encrypt",
+            "-binary",
+            "-outform",
+            "DER",
+            "-aes-256-cbc",
+            "-in",
+        ])
+        .arg(&plain)
+        .arg("-out")
+        .arg(plis.join("oaep.pdf.p7m"))
+        .arg("-recip")
+        .arg(cert)
+        .args(["-keyopt", "rsa_padding_mode:oaep"])
+        .status()
+        .expect("openssl");
+    assert!(status.success());
+
+    let out = dir.path().join("ouverts");
+    let result = ouvrir(&plis, &out, &["--json"]);
+    let report = json(&result);
+    assert_eq!(result.status.code(), Some(0), "{report}");
+    assert_eq!(report["ouverts"], variants.len() + 1, "{report}");
+    for pli in report["plis"].as_array().expect("plis") {
+        assert_eq!(pli["ouvert"], true, "{pli}");
+        let folder = PathBuf::from(pli["dossier"].as_str().expect("dossier"));
+        let content = folder.join(pli["contenu"]["chemin"].as_str().expect("chemin"));
+        assert_eq!(content.extension().and_then(|e| e.to_str()), Some("pdf"));
+        let opened = std::fs::read(&content).expect("opened file");
+        assert!(
+            opened == pdf,
+            "{} differs from the original",
+            content.display()
+        );
+        // The digest reported is the file's.
+        let sha = openssl_sha256(&content);
+        assert_eq!(pli["contenu"]["sha256"], sha);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&content)
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "decrypted files are private");
+            let mode = std::fs::metadata(&folder)
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "the bid's folder is private");
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(out.join("rapport-ouverture.csv")).expect("report");
+        assert_eq!(
+            meta.permissions().mode() & 0o077,
+            0,
+            "the report is private"
+        );
+    }
+    let csv = std::fs::read_to_string(out.join("rapport-ouverture.csv")).expect("csv");
+    assert!(csv.starts_with("Pli;État;Fichier"), "{csv}");
+    assert_eq!(csv.matches(";ouvert;").count(), variants.len() + 1);
+    let html = std::fs::read_to_string(out.join("rapport-ouverture.html")).expect("html");
+    assert!(html.contains("Rapport d'ouverture des plis"));
+    // Opening again into the same folder is refused: nothing is overwritten.
+    let again = ouvrir(&plis.join("gcm.pdf.p7m"), &out, &[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("existe déjà"));
+}
+
+fn openssl_sha256(path: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["dgst", "-sha256", "-r"])
+        .arg(path)
+        .output()
+        .expect("openssl dgst");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn a_zip_bid_is_unpacked() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let dc1 = b"DC1 - lettre de candidature".repeat(100);
+    let memo = noise(200_000, 2);
+    let zip = dir.path().join("offre.zip");
+    zip_of(&[("DC1.pdf", &dc1), ("technique/memoire.pdf", &memo)], &zip);
+    let pli = dir.path().join("offre.zip.p7m");
+    encrypt(
+        &zip,
+        "chiffrement",
+        &pli,
+        &["-outform", "DER", "-aes-256-cbc"],
+    );
+    let out = dir.path().join("ouverts");
+    let result = ouvrir(&pli, &out, &["--json"]);
+    let report = json(&result);
+    assert_eq!(result.status.code(), Some(0), "{report}");
+    let folder = out.join("offre");
+    assert_eq!(
+        std::fs::read(folder.join("offre.zip")).expect("zip kept"),
+        std::fs::read(&zip).expect("zip")
+    );
+    assert_eq!(
+        std::fs::read(folder.join("fichiers/DC1.pdf")).expect("DC1"),
+        dc1
+    );
+    assert_eq!(
+        std::fs::read(folder.join("fichiers/technique/memoire.pdf")).expect("memoire"),
+        memo
+    );
+    assert_eq!(
+        report["plis"][0]["fichiers"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn bad_bids_are_refused_in_french_and_leave_nothing() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let plain = dir.path().join("offre.pdf");
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.extend(noise(100_000, 3));
+    std::fs::write(&plain, &pdf).expect("write");
+    let out = dir.path().join("ouverts");
+    let refused = |input: &Path, expected: &str| {
+        let result = ouvrir(input, &out, &[]);
+        let stdout = String::from_utf8_lossy(&result.stdout);
+        assert_eq!(result.status.code(), Some(1), "{stdout}");
+        assert!(stdout.contains(expected), "{}: {stdout}", input.display());
+        // Only the reports: no bid folder, no leftover temporary folder.
+        let names: Vec<String> = std::fs::read_dir(&out)
+            .expect("out")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("rapport-ouverture"))
+            .collect();
+        assert!(names.is_empty(), "{}: left {names:?}", input.display());
+    };
+
+    // For someone else.
+    let other = dir.path().join("autre.pdf.p7m");
+    encrypt(&plain, "authentification", &other, &["-outform", "DER"]);
+    refused(
+        &other,
+        "n'est pas chiffré pour le certificat de cette carte",
+    );
+
+    // Truncated.
+    let good = dir.path().join("bon.pdf.p7m");
+    encrypt(
+        &plain,
+        "chiffrement",
+        &good,
+        &["-outform", "DER", "-aes-256-cbc"],
+    );
+    let bytes = std::fs::read(&good).expect("read");
+    let truncated = dir.path().join("tronque.pdf.p7m");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
+    refused(&truncated, "tronqué");
+
+    // Tampered, CBC: the padding byte of the last block is flipped through the previous block.
+    let mut tampered = bytes.clone();
+    let at = tampered.len() - 17;
+    tampered[at] ^= 0xff;
+    let tampered_path = dir.path().join("altere-cbc.pdf.p7m");
+    std::fs::write(&tampered_path, &tampered).expect("write");
+    refused(&tampered_path, "altéré");
+
+    // Tampered, GCM: any byte of the content.
+    let gcm = dir.path().join("gcm.pdf.p7m");
+    encrypt(
+        &plain,
+        "chiffrement",
+        &gcm,
+        &["-outform", "DER", "-aes-256-gcm"],
+    );
+    let mut bytes = std::fs::read(&gcm).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    let gcm_tampered = dir.path().join("altere-gcm.pdf.p7m");
+    std::fs::write(&gcm_tampered, &bytes).expect("write");
+    refused(&gcm_tampered, "altéré");
+
+    // Not a bid at all.
+    refused(&plain, "pas un pli chiffré reconnu");
+
+    // A ZIP that writes outside the bid's folder.
+    let evil_zip = dir.path().join("evil.zip");
+    zip_of(
+        &[("ok.txt", b"ok"), ("../../evasion.txt", b"dehors")],
+        &evil_zip,
+    );
+    let evil = dir.path().join("evil.zip.p7m");
+    encrypt(&evil_zip, "chiffrement", &evil, &["-outform", "DER"]);
+    refused(&evil, "hors du dossier du pli");
+    assert!(!dir.path().join("evasion.txt").exists());
+
+    // A zip bomb: 200 MB of zeros in a few hundred kilobytes.
+    let bomb_zip = dir.path().join("bombe.zip");
+    zip_of(&[("zeros.bin", &vec![0u8; 200 * 1024 * 1024])], &bomb_zip);
+    let bomb = dir.path().join("bombe.zip.p7m");
+    encrypt(&bomb_zip, "chiffrement", &bomb, &["-outform", "DER"]);
+    refused(&bomb, "bombe de décompression");
+}
