@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz the parsers that read untrusted files: PES reader + checks, C14N, signature verifier,
-# PES_Acquit reader. Seeds come from ../shared/conformance (copied into fuzz/corpus, not committed).
+# PES_Acquit reader, encrypted-bid reader. Seeds come from ../shared/conformance and, for the
+# bids, from small bids made here by openssl (copied into fuzz/corpus, not committed).
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     (test.sh runs it for a few seconds; for a real
 #   campaign run e.g. `scripts/fuzz.sh 3600`, and keep fuzz/corpus between runs)
 # cargo fuzz wants nightly flags: the one stable toolchain here accepts them with RUSTC_BOOTSTRAP.
@@ -10,10 +11,24 @@ SECONDS_PER_TARGET=${1:-5}
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 SAMPLES=../shared/conformance
-for target in pes_reader c14n verifier acquit; do
+seed_bids() {
+  local corpus=$1 tmp
+  tmp=$(mktemp -d)
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/k.pem" -out "$tmp/c.pem" -days 2 \
+    -subj "/CN=Fuzz TEST ONLY" 2>/dev/null
+  head -c 3000 /dev/urandom > "$tmp/plain"
+  openssl cms -encrypt -binary -aes-256-cbc -outform DER -in "$tmp/plain" -out "$corpus/der-cbc" "$tmp/c.pem"
+  openssl cms -encrypt -binary -aes-128-gcm -outform DER -stream -in "$tmp/plain" -out "$corpus/ber-gcm" "$tmp/c.pem"
+  openssl cms -encrypt -binary -aes-256-cbc -outform PEM -in "$tmp/plain" -out "$corpus/pem" "$tmp/c.pem"
+  openssl cms -encrypt -binary -aes-256-cbc -in "$tmp/plain" -out "$corpus/smime" "$tmp/c.pem"
+  rm -rf "$tmp"
+}
+for target in pes_reader c14n verifier acquit pli; do
   corpus=fuzz/corpus/$target
   mkdir -p "$corpus"
-  if [[ -d $SAMPLES ]]; then
+  if [[ $target == pli ]]; then
+    seed_bids "$corpus"
+  elif [[ -d $SAMPLES ]]; then
     find "$SAMPLES" -name '*.xml' -size -200k -exec cp -n {} "$corpus/" \;
   fi
   echo "==> fuzz $target (${SECONDS_PER_TARGET} s)"

@@ -10,6 +10,38 @@ pub use open::{BidError, OpenedBid, open_bid};
 use crate::card::Decrypter;
 use std::path::{Path, PathBuf};
 
+/// Read a whole encrypted bid without decrypting it: its form, its head (recipients, algorithm)
+/// and the size of its encrypted content. For describing a bid without the card, and for
+/// fuzzing the readers.
+pub fn scan<R: std::io::BufRead>(
+    mut input: R,
+) -> Result<(armor::Armor, envelope::EnvelopeHead, u64), envelope::EnvelopeError> {
+    use envelope::{Counted, EnvelopeError, read_head, read_mac};
+    let head = input.fill_buf()?;
+    let form = armor::detect(head).ok_or(EnvelopeError::UnknownFormat)?;
+    let source: Box<dyn std::io::Read + '_> = match form {
+        armor::Armor::Der => Box::new(&mut input),
+        text => Box::new(std::io::BufReader::new(armor::Base64Lines::new(
+            &mut input, text,
+        ))),
+    };
+    let mut reader = Counted::new(source);
+    let (head, mut content) = read_head(&mut reader)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = content.read(&mut reader, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+    }
+    if head.authenticated {
+        read_mac(&mut reader, &head)?;
+    }
+    Ok((form, head, size))
+}
+
 /// The outcome for one file of a consultation's folder.
 pub struct BidOutcome {
     pub source: PathBuf,
