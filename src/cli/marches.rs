@@ -156,3 +156,86 @@ pub fn ouvrir(args: &OuvrirArgs) -> i32 {
     }
     if opened == files.len() { 0 } else { 1 }
 }
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct VerifierArgs {
+    /// Un document (ses signatures PAdES et les .p7s / .tsr posés à côté), une signature .p7s
+    /// ou un jeton d'horodatage .tsr / .tst.
+    #[arg(value_name = "FICHIER")]
+    pub fichier: PathBuf,
+    /// Autorités de confiance (un fichier PEM ou un dossier ; sinon : paramètre [verification] confiance).
+    #[arg(long, value_name = "CHEMIN")]
+    pub confiance: Option<PathBuf>,
+    /// Écrit le résultat en JSON sur la sortie standard.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn verifier(args: &VerifierArgs) -> i32 {
+    use crate::marches::verify::verify_path;
+    use crate::messages::t;
+    use crate::pes::verify::TrustStore;
+    let settings = match crate::settings::Settings::load() {
+        Ok(s) => s,
+        Err(e) => return super::error(&e.to_string()),
+    };
+    let trust = match args.confiance.clone().or(settings.verification.confiance) {
+        Some(path) => match TrustStore::load(&path) {
+            Ok(t) => Some(t),
+            Err(e) => return super::error(&e.to_string()),
+        },
+        None => None,
+    };
+    let reports = match verify_path(&args.fichier, trust.as_ref()) {
+        Ok(r) => r,
+        Err(e) => return super::error(&e.to_string()),
+    };
+    let all_valid = reports.iter().all(|r| r.valide);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "valide": all_valid,
+                "signatures": reports,
+                "revocation_verifiee": false,
+            })
+        );
+    } else {
+        for r in &reports {
+            let category = match r.qualifie {
+                Some(true) => t("marches.verif.qualifie"),
+                _ => t("marches.verif.non_qualifie"),
+            };
+            let verdict = if r.valide {
+                t("marches.verif.valide")
+            } else {
+                t("marches.verif.non_valide")
+            };
+            println!(
+                "{}",
+                tf(
+                    "marches.verif.ligne",
+                    &[
+                        ("format", &r.format),
+                        ("signataire", r.signataire.as_deref().unwrap_or("?")),
+                        ("categorie", &category),
+                        ("document", &r.document.display().to_string()),
+                        ("verdict", &verdict),
+                    ]
+                )
+            );
+            if let Some(date) = &r.date_signature {
+                println!("{}", tf("marches.verif.signee_le", &[("date", date)]));
+            }
+            if let Some(date) = &r.horodatage {
+                println!("{}", tf("marches.verif.horodatee_le", &[("date", date)]));
+            }
+            for reason in &r.raisons {
+                println!("{}", tf("marches.verif.raison", &[("raison", reason)]));
+            }
+        }
+        println!("{}", t("marches.verif.non_revocation"));
+    }
+    if all_valid { 0 } else { 1 }
+}

@@ -76,6 +76,9 @@ pub enum MarchesCommand {
     /// Ouvre un pli chiffré (ou tous ceux d'un dossier) avec la clé de chiffrement de la carte ;
     /// écrit les fichiers des plis et le rapport d'ouverture (CSV et HTML).
     Ouvrir(Box<marches::OuvrirArgs>),
+    /// Vérifie les signatures d'un document d'un pli (CAdES .p7s, PAdES) et ses horodatages
+    /// (RFC 3161) : signataire, certificat qualifié ou non, intégrité, validité à la signature.
+    Verifier(marches::VerifierArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,6 +293,7 @@ pub fn run(command: Command) -> i32 {
         },
         Command::Marches(m) => match *m {
             MarchesCommand::Ouvrir(args) => marches::ouvrir(&args),
+            MarchesCommand::Verifier(args) => marches::verifier(&args),
         },
         Command::BacASable(args) => envoyer::bac_a_sable(&args),
     }

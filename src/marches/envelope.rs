@@ -6,6 +6,7 @@
 //! made with `openssl cms -stream` (or by a platform) is indefinite-length BER whose content is
 //! split into many OCTET STRINGs; only the bounded head is ever read whole here.
 
+use super::der::{Der, DerError, dotted};
 use crate::messages::{t, tf};
 use std::io::Read;
 
@@ -26,6 +27,12 @@ pub enum EnvelopeError {
     UnsupportedAlgorithm(String),
     #[error("{}", tf("marches.lecture", &[("detail", .0)]))]
     Io(String),
+}
+
+impl From<DerError> for EnvelopeError {
+    fn from(e: DerError) -> Self {
+        EnvelopeError::Malformed(e.0)
+    }
 }
 
 impl From<std::io::Error> for EnvelopeError {
@@ -227,83 +234,6 @@ const OID_NIST_HASH: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02];
 const OID_NIST_AES: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01];
 const OID_DES_EDE3_CBC: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07];
 
-/// Dotted form of an OID's content bytes, for messages.
-fn dotted(oid: &[u8]) -> String {
-    let mut parts = Vec::new();
-    let mut value = 0u64;
-    for (i, b) in oid.iter().enumerate() {
-        value = (value << 7) | u64::from(b & 0x7f);
-        if b & 0x80 == 0 {
-            if parts.is_empty() && i < oid.len() {
-                let first = (value / 40).min(2);
-                parts.push(first.to_string());
-                parts.push((value - first * 40).to_string());
-            } else {
-                parts.push(value.to_string());
-            }
-            value = 0;
-        }
-    }
-    parts.join(".")
-}
-
-/// Elements of a DER value held in memory (the head's parts).
-struct Der<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Der<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Der { rest: bytes }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
-    fn peek_tag(&self) -> Option<u8> {
-        self.rest.first().copied()
-    }
-
-    /// The next element: (tag, its whole encoding, its value).
-    fn next(&mut self) -> Result<(u8, &'a [u8], &'a [u8]), EnvelopeError> {
-        let bad = || EnvelopeError::Malformed("élément DER incomplet".to_owned());
-        let tag = *self.rest.first().ok_or_else(bad)?;
-        let first = *self.rest.get(1).ok_or_else(bad)?;
-        let (len, header) = if first < 0x80 {
-            (usize::from(first), 2)
-        } else {
-            let count = usize::from(first & 0x7f);
-            if count == 0 || count > 4 {
-                return Err(bad());
-            }
-            let mut len = 0usize;
-            for i in 0..count {
-                len = (len << 8) | usize::from(*self.rest.get(2 + i).ok_or_else(bad)?);
-            }
-            (len, 2 + count)
-        };
-        let end = header.checked_add(len).ok_or_else(bad)?;
-        if end > self.rest.len() {
-            return Err(bad());
-        }
-        let whole = &self.rest[..end];
-        let value = &self.rest[header..end];
-        self.rest = &self.rest[end..];
-        Ok((tag, whole, value))
-    }
-
-    fn expect(&mut self, tag: u8) -> Result<&'a [u8], EnvelopeError> {
-        let (found, _, value) = self.next()?;
-        if found != tag {
-            return Err(EnvelopeError::Malformed(format!(
-                "étiquette {tag:#04x} attendue, {found:#04x} trouvée"
-            )));
-        }
-        Ok(value)
-    }
-}
-
 /// Read the head of an encrypted bid, up to the first byte of its encrypted content.
 pub fn read_head<R: Read>(
     input: &mut Counted<R>,
@@ -376,7 +306,7 @@ fn parse_recipients(set: &[u8]) -> Result<(Vec<Recipient>, Vec<String>), Envelop
     let mut recipients = Vec::new();
     let mut others = Vec::new();
     while !der.is_empty() {
-        let (tag, _, value) = der.next()?;
+        let (tag, _, value) = der.element()?;
         match tag {
             0x30 => recipients.push(parse_key_transport(value)?),
             0xa1 => others.push("accord de clé (kari)".to_owned()),
@@ -395,7 +325,7 @@ fn parse_key_transport(value: &[u8]) -> Result<Recipient, EnvelopeError> {
         Some(0x30) => {
             let isn = der.expect(0x30)?;
             let mut isn = Der::new(isn);
-            let (tag, issuer_der, _) = isn.next()?;
+            let (tag, issuer_der, _) = isn.element()?;
             if tag != 0x30 {
                 return Err(EnvelopeError::Malformed("émetteur attendu".to_owned()));
             }

@@ -1,9 +1,11 @@
 //! Marchés publics, buyer side: opening the encrypted bids (plis) with the card's decryption key.
 
 pub mod armor;
+pub mod der;
 pub mod envelope;
 pub mod open;
 pub mod report;
+pub mod verify;
 
 pub use open::{BidError, OpenedBid, open_bid};
 

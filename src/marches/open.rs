@@ -119,11 +119,17 @@ fn sanitize(name: &str) -> String {
 
 /// Whether our certificate is this recipient.
 fn is_for(recipient: &Recipient, cert_der: &[u8]) -> bool {
+    certificate_is(&recipient.id, cert_der)
+}
+
+/// Whether a certificate is the one named by issuer and serial number, or by key identifier (a
+/// CMS recipient or signer).
+pub fn certificate_is(id: &RecipientId, cert_der: &[u8]) -> bool {
     use x509_parser::prelude::*;
     let Ok((_, cert)) = X509Certificate::from_der(cert_der) else {
         return false;
     };
-    match &recipient.id {
+    match id {
         RecipientId::IssuerSerial { issuer_der, serial } => {
             cert.tbs_certificate.issuer.as_raw() == issuer_der.as_slice()
                 && strip_sign_zero(cert.tbs_certificate.raw_serial()) == strip_sign_zero(serial)

@@ -108,6 +108,43 @@ impl TrustStore {
         }
         Ok(TrustStore { certificates })
     }
+
+    /// Check that `cert` chains to a trusted authority (with `extra` as intermediates), at time
+    /// `at` (the signing time) or now.
+    pub fn check_chain(
+        &self,
+        cert: &X509,
+        extra: &[X509],
+        at: Option<time::OffsetDateTime>,
+    ) -> Result<(), String> {
+        let mut chain = openssl::stack::Stack::new().map_err(|e| e.to_string())?;
+        for c in extra {
+            chain.push(c.clone()).map_err(|e| e.to_string())?;
+        }
+        let mut builder = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+        for trusted in &self.certificates {
+            builder
+                .add_cert(trusted.clone())
+                .map_err(|e| e.to_string())?;
+        }
+        if let Some(t) = at {
+            let mut param =
+                openssl::x509::verify::X509VerifyParam::new().map_err(|e| e.to_string())?;
+            param.set_time(t.unix_timestamp() as _);
+            builder.set_param(&param).map_err(|e| e.to_string())?;
+        }
+        let trusted: X509Store = builder.build();
+        let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
+        ctx.init(&trusted, cert, &chain, |c| {
+            let ok = c.verify_cert()?;
+            Ok(if ok {
+                Ok(())
+            } else {
+                Err(c.error().error_string().to_owned())
+            })
+        })
+        .map_err(|e| e.to_string())?
+    }
 }
 
 /// SHA-1 and SHA-256 of the same bytes.
@@ -753,7 +790,7 @@ fn check_signature(
                     .filter_map(|c| b64(c))
                     .filter_map(|der| X509::from_der(&der).ok())
                     .collect();
-                if let Err(reason) = chain_ok(store, cert, &chain, signing_time) {
+                if let Err(reason) = store.check_chain(cert, &chain, signing_time) {
                     acceptable = false;
                     reasons.push(tf("verification.chaine", &[("detail", &reason)]));
                 }
@@ -797,38 +834,4 @@ fn signature_value_ok(cert: &X509, method: &str, signed_info: &[u8], value_b64: 
     openssl::sign::Verifier::new(md, &key)
         .and_then(|mut v| v.verify_oneshot(&value, signed_info))
         .unwrap_or(false)
-}
-
-fn chain_ok(
-    store: &TrustStore,
-    cert: &X509,
-    extra: &[X509],
-    at: Option<time::OffsetDateTime>,
-) -> Result<(), String> {
-    let mut chain = openssl::stack::Stack::new().map_err(|e| e.to_string())?;
-    for c in extra {
-        chain.push(c.clone()).map_err(|e| e.to_string())?;
-    }
-    let mut builder = X509StoreBuilder::new().map_err(|e| e.to_string())?;
-    for trusted in &store.certificates {
-        builder
-            .add_cert(trusted.clone())
-            .map_err(|e| e.to_string())?;
-    }
-    if let Some(t) = at {
-        let mut param = openssl::x509::verify::X509VerifyParam::new().map_err(|e| e.to_string())?;
-        param.set_time(t.unix_timestamp() as _);
-        builder.set_param(&param).map_err(|e| e.to_string())?;
-    }
-    let trusted: X509Store = builder.build();
-    let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
-    ctx.init(&trusted, cert, &chain, |c| {
-        let ok = c.verify_cert()?;
-        Ok(if ok {
-            Ok(())
-        } else {
-            Err(c.error().error_string().to_owned())
-        })
-    })
-    .map_err(|e| e.to_string())?
 }

@@ -7,6 +7,7 @@ use std::process::Command;
 
 pub use pkcs11_mocks::*;
 
+pub mod pdf;
 pub mod pes;
 
 /// Check that the tools a test needs exist (a missing tool fails in CI, skips loudly elsewhere).

@@ -1,0 +1,809 @@
+//! Checking the signatures of a bid's documents and their timestamps, as the buyer must
+//! (arrêtés du 22 mars 2019): who signed, with what category of certificate, whether the document
+//! is intact, whether the certificate was valid when signing and chains to a trusted authority.
+//!
+//! - CAdES / CMS SignedData, detached (`offre.pdf.p7s` beside `offre.pdf`) or enveloping;
+//! - PAdES: the CMS signatures inside a PDF, over their byte ranges;
+//! - RFC 3161 timestamp tokens (`.tsr` replies or `.tst` tokens) over a document, and the
+//!   signature timestamps inside CAdES signatures (CAdES-T).
+//!
+//! The CMS structures are small (the document is hashed as a stream beside them) and read with
+//! our DER reader; the cryptography is OpenSSL's. Revocation (CRL, OCSP) is not checked: the
+//! report says so.
+
+use super::armor::{self, Armor, Base64Lines};
+use super::der::{Der, DerError, dotted};
+use crate::certs::{CertificateInfo, ValidityState, iso8601};
+use crate::messages::{t, tf};
+use crate::pes::verify::TrustStore;
+use openssl::hash::{Hasher, MessageDigest};
+use openssl::x509::X509;
+use serde::Serialize;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+/// A signature or token file is read whole (the documents never are) up to this size.
+const SIGNATURE_FILE_LIMIT: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("{}", tf("marches.verif.lecture", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
+    Read(PathBuf, String),
+    #[error("{}", tf("marches.verif.mal_forme", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
+    Malformed(PathBuf, String),
+    #[error("{}", tf("marches.verif.pdf_illisible", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
+    UnreadablePdf(PathBuf, String),
+    #[error("{}", tf("marches.verif.document_absent", &[("chemin", &.0.display().to_string())]))]
+    MissingDocument(PathBuf),
+    #[error("{}", tf("marches.verif.aucune_signature", &[("chemin", &.0.display().to_string())]))]
+    NothingToVerify(PathBuf),
+    #[error("{}", tf("marches.verif.trop_gros", &[("chemin", &.0.display().to_string())]))]
+    TooLarge(PathBuf),
+}
+
+/// The verdict on one signature or timestamp.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureReport {
+    /// Where the signature is (the `.p7s`, the PDF, the `.tsr`).
+    pub fichier: PathBuf,
+    /// What it signs.
+    pub document: PathBuf,
+    /// "CAdES détachée", "CAdES enveloppante", "PAdES", "jeton d'horodatage".
+    pub format: String,
+    pub signataire: Option<String>,
+    pub emetteur: Option<String>,
+    /// Qualified certificate (QCStatements, eIDAS).
+    pub qualifie: Option<bool>,
+    /// The signing time the signer claims (signingTime), ISO 8601.
+    pub date_signature: Option<String>,
+    /// The time of a verified timestamp, ISO 8601.
+    pub horodatage: Option<String>,
+    /// Document digest and signature value correct.
+    pub integrite: bool,
+    /// Certificate valid at the signing time (timestamp if any, else the claimed time, else now).
+    pub certificat_valide: bool,
+    /// Chains to a trusted authority; None when no trust store was given.
+    pub chaine: Option<bool>,
+    /// PAdES: the signature covers the whole file (nothing added after it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub couvre_tout_le_fichier: Option<bool>,
+    /// Integrity, certificate and chain all acceptable.
+    pub valide: bool,
+    pub raisons: Vec<String>,
+}
+
+/// Where the signed bytes come from.
+enum Signed<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+    Ranges(&'a [u8], Vec<(usize, usize)>),
+}
+
+impl Signed<'_> {
+    fn digest(&self, md: MessageDigest) -> Result<Vec<u8>, String> {
+        let mut hasher = Hasher::new(md).map_err(|e| e.to_string())?;
+        match self {
+            Signed::File(path) => {
+                let mut file = BufReader::with_capacity(
+                    256 * 1024,
+                    std::fs::File::open(path).map_err(|e| e.to_string())?,
+                );
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buf[..n]).map_err(|e| e.to_string())?;
+                }
+            }
+            Signed::Bytes(bytes) => hasher.update(bytes).map_err(|e| e.to_string())?,
+            Signed::Ranges(bytes, ranges) => {
+                for (start, len) in ranges {
+                    let part = bytes
+                        .get(*start..start.saturating_add(*len))
+                        .ok_or_else(|| t("marches.verif.plage_hors_fichier"))?;
+                    hasher.update(part).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        Ok(hasher.finish().map_err(|e| e.to_string())?.to_vec())
+    }
+}
+
+const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+const OID_TST_INFO: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
+];
+const OID_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
+const OID_SIGNING_TIME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05];
+const OID_SIGNATURE_TIMESTAMP: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x0e,
+];
+const OID_RSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
+const OID_SHA1: &[u8] = &[0x2b, 0x0e, 0x03, 0x02, 0x1a];
+const OID_NIST_HASH: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02];
+
+fn digest_for(oid: &[u8]) -> Option<MessageDigest> {
+    match oid {
+        OID_SHA1 => Some(MessageDigest::sha1()),
+        [prefix @ .., last] if prefix == OID_NIST_HASH => match last {
+            1 => Some(MessageDigest::sha256()),
+            2 => Some(MessageDigest::sha384()),
+            3 => Some(MessageDigest::sha512()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// One SignerInfo, as read.
+struct SignerInfo<'a> {
+    sid: super::envelope::RecipientId,
+    digest_oid: &'a [u8],
+    /// The whole `[0] IMPLICIT` signed attributes element (re-tagged as a SET to verify).
+    signed_attrs: Option<&'a [u8]>,
+    signature_oid: &'a [u8],
+    signature_params: &'a [u8],
+    signature: &'a [u8],
+    unsigned_attrs: Option<&'a [u8]>,
+}
+
+struct SignedData<'a> {
+    content_type: &'a [u8],
+    content: Option<&'a [u8]>,
+    certificates: Vec<&'a [u8]>,
+    signers: Vec<SignerInfo<'a>>,
+}
+
+/// Read a ContentInfo holding a SignedData (trailing zero padding, as in a PDF's /Contents, is
+/// ignored).
+fn parse_signed_data(bytes: &[u8]) -> Result<SignedData<'_>, DerError> {
+    let mut outer = Der::new(bytes);
+    let content_info = outer.expect(0x30)?;
+    let mut ci = Der::new(content_info);
+    if ci.expect(0x06)? != OID_SIGNED_DATA {
+        return Err(DerError(t("marches.verif.pas_signed_data")));
+    }
+    let explicit = ci.expect(0xa0)?;
+    let mut sd = Der::new(Der::new(explicit).expect(0x30)?);
+    sd.expect(0x02)?;
+    sd.expect(0x31)?;
+    let mut encap = Der::new(sd.expect(0x30)?);
+    let content_type = encap.expect(0x06)?;
+    let content = if encap.peek_tag() == Some(0xa0) {
+        let explicit = encap.expect(0xa0)?;
+        Some(Der::new(explicit).expect(0x04)?)
+    } else {
+        None
+    };
+    let mut certificates = Vec::new();
+    if sd.peek_tag() == Some(0xa0) {
+        let mut set = Der::new(sd.expect(0xa0)?);
+        while !set.is_empty() {
+            let (tag, whole, _) = set.element()?;
+            if tag == 0x30 {
+                certificates.push(whole);
+            }
+        }
+    }
+    if sd.peek_tag() == Some(0xa1) {
+        sd.expect(0xa1)?;
+    }
+    let mut signers = Vec::new();
+    let mut set = Der::new(sd.expect(0x31)?);
+    while !set.is_empty() {
+        signers.push(parse_signer(set.expect(0x30)?)?);
+    }
+    Ok(SignedData {
+        content_type,
+        content,
+        certificates,
+        signers,
+    })
+}
+
+fn parse_signer(value: &[u8]) -> Result<SignerInfo<'_>, DerError> {
+    use super::envelope::RecipientId;
+    let mut der = Der::new(value);
+    der.expect(0x02)?;
+    let sid = match der.peek_tag() {
+        Some(0x30) => {
+            let mut isn = Der::new(der.expect(0x30)?);
+            let (_, issuer, _) = isn.element()?;
+            let serial = isn.expect(0x02)?;
+            RecipientId::IssuerSerial {
+                issuer_der: issuer.to_vec(),
+                serial: serial.to_vec(),
+            }
+        }
+        Some(0x80) => RecipientId::KeyIdentifier(der.expect(0x80)?.to_vec()),
+        _ => return Err(DerError("signataire illisible".to_owned())),
+    };
+    let digest_oid = Der::new(der.expect(0x30)?).expect(0x06)?;
+    let signed_attrs = if der.peek_tag() == Some(0xa0) {
+        let (_, whole, _) = der.element()?;
+        Some(whole)
+    } else {
+        None
+    };
+    let mut alg = Der::new(der.expect(0x30)?);
+    let signature_oid = alg.expect(0x06)?;
+    let signature_params = if alg.is_empty() {
+        &[][..]
+    } else {
+        alg.element()?.1
+    };
+    let signature = der.expect(0x04)?;
+    let unsigned_attrs = if der.peek_tag() == Some(0xa1) {
+        Some(der.expect(0xa1)?)
+    } else {
+        None
+    };
+    Ok(SignerInfo {
+        sid,
+        digest_oid,
+        signed_attrs,
+        signature_oid,
+        signature_params,
+        signature,
+        unsigned_attrs,
+    })
+}
+
+/// The values of attribute `oid` in a sequence of attributes (the content of a SET or of an
+/// implicit [0]/[1]).
+fn attribute<'a>(attrs: &'a [u8], oid: &[u8]) -> Result<Option<&'a [u8]>, DerError> {
+    let mut der = Der::new(attrs);
+    while !der.is_empty() {
+        let mut attr = Der::new(der.expect(0x30)?);
+        if attr.expect(0x06)? == oid {
+            return Ok(Some(attr.expect(0x31)?));
+        }
+    }
+    Ok(None)
+}
+
+/// UTCTime (0x17) or GeneralizedTime (0x18).
+fn parse_time(tag: u8, value: &[u8]) -> Option<OffsetDateTime> {
+    let text = std::str::from_utf8(value).ok()?;
+    let text = text.strip_suffix('Z')?;
+    let (main, _fraction) = text.split_once('.').unwrap_or((text, ""));
+    let (year, rest) = match tag {
+        0x17 => {
+            let yy: i32 = main.get(..2)?.parse().ok()?;
+            (if yy < 50 { 2000 + yy } else { 1900 + yy }, main.get(2..)?)
+        }
+        0x18 => (main.get(..4)?.parse().ok()?, main.get(4..)?),
+        _ => return None,
+    };
+    let field = |i: usize| -> Option<u8> { rest.get(i..i + 2)?.parse().ok() };
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(field(0)?).ok()?, field(2)?)
+            .ok()?;
+    let clock = time::Time::from_hms(field(4)?, field(6)?, field(8).unwrap_or(0)).ok()?;
+    Some(date.with_time(clock).assume_utc())
+}
+
+fn find_certificate<'a>(
+    sid: &super::envelope::RecipientId,
+    certificates: &[&'a [u8]],
+) -> Option<&'a [u8]> {
+    certificates
+        .iter()
+        .copied()
+        .find(|der| super::open::certificate_is(sid, der))
+}
+
+/// Check a signature value over `data` with the certificate's key.
+fn signature_ok(
+    cert: &X509,
+    md: MessageDigest,
+    signer: &SignerInfo,
+    data: &[u8],
+) -> Result<bool, String> {
+    let key = cert.public_key().map_err(|e| e.to_string())?;
+    let mut verifier = openssl::sign::Verifier::new(md, &key).map_err(|e| e.to_string())?;
+    if signer.signature_oid == OID_RSA_PSS {
+        verifier
+            .set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS)
+            .map_err(|e| e.to_string())?;
+        verifier
+            .set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)
+            .map_err(|e| e.to_string())?;
+        let _ = signer.signature_params;
+    }
+    Ok(verifier
+        .verify_oneshot(signer.signature, data)
+        .unwrap_or(false))
+}
+
+/// What checking one SignerInfo found.
+struct SignerVerdict {
+    report: SignatureReport,
+    /// The verified time of a timestamp token (its genTime), for the caller.
+    gen_time: Option<OffsetDateTime>,
+}
+
+/// Verify every signer of a SignedData over `signed`.
+fn verify_signed_data(
+    bytes: &[u8],
+    signed: &Signed,
+    file: &Path,
+    document: &Path,
+    format: &str,
+    trust: Option<&TrustStore>,
+) -> Result<Vec<SignerVerdict>, VerifyError> {
+    let malformed = |e: DerError| VerifyError::Malformed(file.to_owned(), e.0);
+    let sd = parse_signed_data(bytes).map_err(malformed)?;
+    if sd.signers.is_empty() {
+        return Err(VerifyError::NothingToVerify(file.to_owned()));
+    }
+    let mut verdicts = Vec::new();
+    for signer in &sd.signers {
+        verdicts.push(verify_signer(
+            &sd, signer, signed, file, document, format, trust,
+        ));
+    }
+    Ok(verdicts)
+}
+
+fn verify_signer(
+    sd: &SignedData,
+    signer: &SignerInfo,
+    signed: &Signed,
+    file: &Path,
+    document: &Path,
+    format: &str,
+    trust: Option<&TrustStore>,
+) -> SignerVerdict {
+    let mut report = SignatureReport {
+        fichier: file.to_owned(),
+        document: document.to_owned(),
+        format: format.to_owned(),
+        signataire: None,
+        emetteur: None,
+        qualifie: None,
+        date_signature: None,
+        horodatage: None,
+        integrite: false,
+        certificat_valide: false,
+        chaine: None,
+        couvre_tout_le_fichier: None,
+        valide: false,
+        raisons: Vec::new(),
+    };
+    let mut gen_time = None;
+    let Some(md) = digest_for(signer.digest_oid) else {
+        report.raisons.push(tf(
+            "marches.verif.algorithme_inconnu",
+            &[("algorithme", &dotted(signer.digest_oid))],
+        ));
+        return SignerVerdict { report, gen_time };
+    };
+    let Some(cert_der) = find_certificate(&signer.sid, &sd.certificates) else {
+        report.raisons.push(t("marches.verif.certificat_absent"));
+        return SignerVerdict { report, gen_time };
+    };
+    let (Ok(cert), Ok(info)) = (
+        X509::from_der(cert_der),
+        CertificateInfo::from_der(cert_der),
+    ) else {
+        report.raisons.push(t("marches.verif.certificat_illisible"));
+        return SignerVerdict { report, gen_time };
+    };
+    report.signataire = Some(info.display_name().to_owned());
+    report.emetteur = Some(info.issuer.clone());
+    report.qualifie = Some(info.is_qualified());
+
+    // Integrity: the document's digest, then the signature value.
+    let digest = match signed.digest(md) {
+        Ok(d) => d,
+        Err(e) => {
+            report
+                .raisons
+                .push(tf("marches.verif.document_illisible", &[("detail", &e)]));
+            return SignerVerdict { report, gen_time };
+        }
+    };
+    let mut claimed_time = None;
+    let signature_valid = match signer.signed_attrs {
+        Some(attrs) => {
+            let inner = Der::new(attrs).expect(0xa0).unwrap_or_default();
+            let message_digest = attribute(inner, OID_MESSAGE_DIGEST)
+                .ok()
+                .flatten()
+                .and_then(|set| Der::new(set).expect(0x04).ok());
+            if let Some(set) = attribute(inner, OID_SIGNING_TIME).ok().flatten()
+                && let Ok((tag, _, value)) = Der::new(set).element()
+            {
+                claimed_time = parse_time(tag, value);
+            }
+            if message_digest != Some(digest.as_slice()) {
+                report.raisons.push(t("marches.verif.empreinte"));
+                false
+            } else {
+                // Signed attributes are signed as a SET (RFC 5652 §5.4).
+                let mut as_set = attrs.to_vec();
+                as_set[0] = 0x31;
+                signature_ok(&cert, md, signer, &as_set).unwrap_or(false)
+            }
+        }
+        None => match signed {
+            Signed::Bytes(b) => signature_ok(&cert, md, signer, b).unwrap_or(false),
+            _ => {
+                // Without signed attributes the whole document would be signed directly: not a
+                // CAdES/PAdES form; refused rather than read whole.
+                report.raisons.push(t("marches.verif.sans_attributs"));
+                false
+            }
+        },
+    };
+    if !signature_valid && report.raisons.is_empty() {
+        report.raisons.push(t("marches.verif.valeur_signature"));
+    }
+    let digest_matches = !report
+        .raisons
+        .iter()
+        .any(|r| *r == t("marches.verif.empreinte"));
+    report.integrite = signature_valid && digest_matches;
+    report.date_signature = claimed_time.map(iso8601);
+
+    // A signature timestamp (CAdES-T) over the signature value.
+    if let Some(unsigned) = signer.unsigned_attrs
+        && let Ok(Some(set)) = attribute(unsigned, OID_SIGNATURE_TIMESTAMP)
+        && let Ok((_, token, _)) = Der::new(set).element()
+    {
+        match verify_token(
+            token,
+            &Signed::Bytes(signer.signature),
+            file,
+            document,
+            trust,
+        ) {
+            Ok(ts) if ts.report.integrite => {
+                gen_time = ts.gen_time;
+                report.horodatage = ts.gen_time.map(iso8601);
+                if ts.report.chaine == Some(false) {
+                    report
+                        .raisons
+                        .push(t("marches.verif.horodatage_non_fiable"));
+                }
+            }
+            Ok(ts) => report.raisons.push(tf(
+                "marches.verif.horodatage_invalide",
+                &[("detail", &ts.report.raisons.join(" ; "))],
+            )),
+            Err(e) => report.raisons.push(tf(
+                "marches.verif.horodatage_invalide",
+                &[("detail", &e.to_string())],
+            )),
+        }
+    }
+
+    // The certificate at the signing time: the timestamp's, else the claimed one, else now.
+    let at = gen_time
+        .or(claimed_time)
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    match info.validity_at(at) {
+        ValidityState::Valide | ValidityState::ExpireBientot { .. } => {
+            report.certificat_valide = true
+        }
+        ValidityState::Expire => report.raisons.push(tf(
+            "marches.verif.certificat_expire",
+            &[("date", &crate::certs::date_fr(info.not_after))],
+        )),
+        ValidityState::PasEncoreValide => report.raisons.push(tf(
+            "marches.verif.certificat_pas_encore",
+            &[("date", &crate::certs::date_fr(info.not_before))],
+        )),
+    }
+    if let Some(store) = trust {
+        let others: Vec<X509> = sd
+            .certificates
+            .iter()
+            .filter(|c| **c != cert_der)
+            .filter_map(|c| X509::from_der(c).ok())
+            .collect();
+        match store.check_chain(&cert, &others, Some(at)) {
+            Ok(()) => report.chaine = Some(true),
+            Err(reason) => {
+                report.chaine = Some(false);
+                report
+                    .raisons
+                    .push(tf("marches.verif.chaine", &[("detail", &reason)]));
+            }
+        }
+    } else {
+        report.raisons.push(t("marches.verif.sans_confiance"));
+    }
+    report.valide = report.integrite && report.certificat_valide && report.chaine == Some(true);
+    SignerVerdict { report, gen_time }
+}
+
+/// Verify an RFC 3161 token (a SignedData over a TSTInfo) against `data`.
+fn verify_token(
+    token: &[u8],
+    data: &Signed,
+    file: &Path,
+    document: &Path,
+    trust: Option<&TrustStore>,
+) -> Result<SignerVerdict, VerifyError> {
+    let malformed = |e: DerError| VerifyError::Malformed(file.to_owned(), e.0);
+    let sd = parse_signed_data(token).map_err(malformed)?;
+    if sd.content_type != OID_TST_INFO {
+        return Err(VerifyError::Malformed(
+            file.to_owned(),
+            t("marches.verif.pas_jeton"),
+        ));
+    }
+    let tst_info = sd
+        .content
+        .ok_or_else(|| VerifyError::Malformed(file.to_owned(), t("marches.verif.pas_jeton")))?;
+    // TSTInfo: version, policy, messageImprint, serialNumber, genTime, …
+    let mut info = Der::new(Der::new(tst_info).expect(0x30).map_err(malformed)?);
+    info.expect(0x02).map_err(malformed)?;
+    info.expect(0x06).map_err(malformed)?;
+    let mut imprint = Der::new(info.expect(0x30).map_err(malformed)?);
+    let hash_oid = Der::new(imprint.expect(0x30).map_err(malformed)?)
+        .expect(0x06)
+        .map_err(malformed)?;
+    let hashed = imprint.expect(0x04).map_err(malformed)?;
+    info.expect(0x02).map_err(malformed)?;
+    let (tag, _, value) = info.element().map_err(malformed)?;
+    let gen_time = parse_time(tag, value);
+    let mut verdicts = verify_signed_data(
+        token,
+        &Signed::Bytes(tst_info),
+        file,
+        document,
+        "Jeton d'horodatage",
+        trust,
+    )?;
+    let mut verdict = verdicts.remove(0);
+    // A timestamp counts only from an authority whose certificate is for timestamping.
+    let tsa_purpose = sd
+        .signers
+        .first()
+        .and_then(|s| find_certificate(&s.sid, &sd.certificates))
+        .and_then(|der| CertificateInfo::from_der(der).ok())
+        .and_then(|info| info.extended_key_usage)
+        .is_some_and(|eku| eku.iter().any(|e| e == "timeStamping"));
+    if !tsa_purpose {
+        verdict.report.valide = false;
+        verdict.report.raisons.push(t("marches.verif.pas_une_tsa"));
+    }
+    match digest_for(hash_oid).map(|md| data.digest(md)) {
+        Some(Ok(d)) if d == hashed => {}
+        Some(Ok(_)) => {
+            verdict.report.integrite = false;
+            verdict.report.valide = false;
+            verdict
+                .report
+                .raisons
+                .push(t("marches.verif.empreinte_horodatee"));
+        }
+        Some(Err(e)) => {
+            verdict.report.integrite = false;
+            verdict.report.valide = false;
+            verdict
+                .report
+                .raisons
+                .push(tf("marches.verif.document_illisible", &[("detail", &e)]));
+        }
+        None => {
+            verdict.report.integrite = false;
+            verdict.report.valide = false;
+            verdict.report.raisons.push(tf(
+                "marches.verif.algorithme_inconnu",
+                &[("algorithme", &dotted(hash_oid))],
+            ));
+        }
+    }
+    verdict.gen_time = gen_time;
+    verdict.report.horodatage = gen_time.map(iso8601);
+    Ok(verdict)
+}
+
+/// Read a signature or token file whole (bounded), decoding PEM or S/MIME.
+fn read_signature_file(path: &Path) -> Result<Vec<u8>, VerifyError> {
+    let read_error = |e: std::io::Error| VerifyError::Read(path.to_owned(), e.to_string());
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    if file.metadata().map_err(read_error)?.len() > SIGNATURE_FILE_LIMIT {
+        return Err(VerifyError::TooLarge(path.to_owned()));
+    }
+    let mut raw = Vec::new();
+    file.take(SIGNATURE_FILE_LIMIT)
+        .read_to_end(&mut raw)
+        .map_err(read_error)?;
+    match armor::detect(&raw) {
+        Some(Armor::Der) | None => Ok(raw),
+        Some(text) => {
+            let mut decoded = Vec::new();
+            Base64Lines::new(raw.as_slice(), text)
+                .read_to_end(&mut decoded)
+                .map_err(read_error)?;
+            Ok(decoded)
+        }
+    }
+}
+
+/// The document a detached signature or token file is about: its name without the last
+/// extension (`offre.pdf.p7s` → `offre.pdf`).
+fn document_for(signature: &Path) -> PathBuf {
+    signature.with_extension("")
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Is this DER a timestamp (TimeStampResp or a token) rather than a signature?
+fn timestamp_token(bytes: &[u8]) -> Option<&[u8]> {
+    let mut outer = Der::new(bytes);
+    let (_, whole, value) = outer.element().ok()?;
+    let mut inner = Der::new(value);
+    match inner.peek_tag()? {
+        // TimeStampResp: PKIStatusInfo, then the token.
+        0x30 => {
+            let status = inner.expect(0x30).ok()?;
+            let granted = Der::new(status).expect(0x02).ok()?;
+            if !matches!(granted, [0] | [1]) {
+                return None;
+            }
+            let (_, token, _) = inner.element().ok()?;
+            let sd = parse_signed_data(token).ok()?;
+            (sd.content_type == OID_TST_INFO).then_some(token)
+        }
+        0x06 => {
+            let sd = parse_signed_data(whole).ok()?;
+            (sd.content_type == OID_TST_INFO).then_some(whole)
+        }
+        _ => None,
+    }
+}
+
+/// Verify what `path` is or carries: a signature file (`.p7s`, `.p7m`, `.sig`), a timestamp
+/// (`.tsr`, `.tst`), a PDF (its PAdES signatures), or a document with such files beside it.
+pub fn verify_path(
+    path: &Path,
+    trust: Option<&TrustStore>,
+) -> Result<Vec<SignatureReport>, VerifyError> {
+    let ext = extension(path);
+    let mut reports = Vec::new();
+    if matches!(ext.as_str(), "p7s" | "p7m" | "sig" | "tsr" | "tst" | "p7") {
+        reports.extend(verify_signature_file(path, trust)?);
+        return Ok(reports);
+    }
+    if !path.is_file() {
+        return Err(VerifyError::Read(
+            path.to_owned(),
+            t("marches.verif.introuvable"),
+        ));
+    }
+    // A PDF that cannot be parsed has no readable PAdES signature; its companions may still be
+    // checked, and the reason is given if there is nothing else.
+    let mut pdf_error = None;
+    if is_pdf(path) {
+        match verify_pdf(path, trust) {
+            Ok(found) => reports.extend(found),
+            Err(e) => pdf_error = Some(e),
+        }
+    }
+    for companion in ["p7s", "sig", "tsr", "tst"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".");
+        name.push(companion);
+        let beside = PathBuf::from(name);
+        if beside.is_file() {
+            reports.extend(verify_signature_file(&beside, trust)?);
+        }
+    }
+    if reports.is_empty() {
+        return Err(pdf_error.unwrap_or_else(|| VerifyError::NothingToVerify(path.to_owned())));
+    }
+    Ok(reports)
+}
+
+fn is_pdf(path: &Path) -> bool {
+    let mut head = [0u8; 5];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == b"%PDF-"
+}
+
+fn verify_signature_file(
+    path: &Path,
+    trust: Option<&TrustStore>,
+) -> Result<Vec<SignatureReport>, VerifyError> {
+    let bytes = read_signature_file(path)?;
+    let document = document_for(path);
+    if let Some(token) = timestamp_token(&bytes) {
+        if !document.is_file() {
+            return Err(VerifyError::MissingDocument(document));
+        }
+        let verdict = verify_token(token, &Signed::File(&document), path, &document, trust)?;
+        return Ok(vec![verdict.report]);
+    }
+    let sd = parse_signed_data(&bytes).map_err(|e| VerifyError::Malformed(path.to_owned(), e.0))?;
+    let verdicts = match sd.content {
+        Some(content) => verify_signed_data(
+            &bytes,
+            &Signed::Bytes(content),
+            path,
+            path,
+            "CAdES enveloppante",
+            trust,
+        )?,
+        None => {
+            if !document.is_file() {
+                return Err(VerifyError::MissingDocument(document));
+            }
+            verify_signed_data(
+                &bytes,
+                &Signed::File(&document),
+                path,
+                &document,
+                "CAdES détachée",
+                trust,
+            )?
+        }
+    };
+    Ok(verdicts.into_iter().map(|v| v.report).collect())
+}
+
+/// The PAdES signatures of a PDF: each signature dictionary's /ByteRange and /Contents.
+fn verify_pdf(
+    path: &Path,
+    trust: Option<&TrustStore>,
+) -> Result<Vec<SignatureReport>, VerifyError> {
+    let read_error = |e: std::io::Error| VerifyError::Read(path.to_owned(), e.to_string());
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    let document = lopdf::Document::load_mem(&bytes)
+        .map_err(|e| VerifyError::UnreadablePdf(path.to_owned(), e.to_string()))?;
+    let mut reports = Vec::new();
+    for object in document.objects.values() {
+        let Ok(dict) = object.as_dict() else { continue };
+        let (Ok(range), Ok(contents)) = (dict.get(b"ByteRange"), dict.get(b"Contents")) else {
+            continue;
+        };
+        let Ok(range) = range.as_array() else {
+            continue;
+        };
+        let numbers: Vec<i64> = range.iter().filter_map(|o| o.as_i64().ok()).collect();
+        let Ok(cms) = contents.as_str() else { continue };
+        if numbers.len() != 4 || numbers.iter().any(|n| *n < 0) {
+            continue;
+        }
+        let ranges = vec![
+            (numbers[0] as usize, numbers[1] as usize),
+            (numbers[2] as usize, numbers[3] as usize),
+        ];
+        let covers_all = numbers[0] == 0 && (numbers[2] + numbers[3]) as usize == bytes.len();
+        let signed = Signed::Ranges(&bytes, ranges);
+        for verdict in verify_signed_data(cms, &signed, path, path, "PAdES", trust)? {
+            let mut report = verdict.report;
+            report.couvre_tout_le_fichier = Some(covers_all);
+            reports.push(report);
+        }
+    }
+    Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asn1_times() {
+        let t = parse_time(0x17, b"261127231500Z").expect("utc time");
+        assert_eq!(iso8601(t), "2026-11-27T23:15:00Z");
+        let t = parse_time(0x18, b"20261127231500.123Z").expect("generalized");
+        assert_eq!(iso8601(t), "2026-11-27T23:15:00Z");
+        assert!(parse_time(0x18, b"20261327231500Z").is_none());
+    }
+}
