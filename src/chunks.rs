@@ -2,7 +2,7 @@
 //! reviewing it): the reading pass hands every chunk it reads, as is, to the other one. Both see
 //! the same bytes by construction, the file is read once, and memory is bounded by the channel.
 
-use std::io::{BufRead, Read};
+use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 
@@ -38,17 +38,11 @@ impl<R: Read> SharedChunks<R> {
 
     /// A full chunk (or what is left of the file), read and shared.
     fn next_chunk(&mut self) -> std::io::Result<()> {
-        let mut chunk = vec![0u8; CHUNK];
-        let mut filled = 0;
-        while filled < CHUNK {
-            match self.inner.read(&mut chunk[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        chunk.truncate(filled);
+        // read_to_end fills spare capacity without zeroing it first.
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let filled = (&mut self.inner)
+            .take(CHUNK as u64)
+            .read_to_end(&mut chunk)?;
         self.current = Arc::new(chunk);
         self.position = 0;
         if filled == 0 {
@@ -141,6 +135,104 @@ impl BufRead for ReceivedChunks {
     }
 }
 
+/// A `Write` whose bytes reach `inner` from another thread: the caller only copies into a block
+/// (256 KiB), the system calls happen beside it. Blocks are recycled, so memory stays at a few
+/// blocks.
+pub struct BackgroundWriter<W: Write + Send + 'static> {
+    block: Vec<u8>,
+    full: Option<SyncSender<Vec<u8>>>,
+    empty: Receiver<Vec<u8>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<W>>>,
+}
+
+impl<W: Write + Send + 'static> BackgroundWriter<W> {
+    pub fn new(mut inner: W) -> Self {
+        let (full, blocks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (recycle, empty) = std::sync::mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::spawn(move || {
+            for mut block in blocks {
+                inner.write_all(&block)?;
+                block.clear();
+                // The writer may be gone already (finished or failed): nothing to recycle for.
+                let _ = recycle.send(block);
+            }
+            inner.flush()?;
+            Ok(inner)
+        });
+        BackgroundWriter {
+            block: Vec::with_capacity(CHUNK),
+            full: Some(full),
+            empty,
+            thread: Some(thread),
+        }
+    }
+
+    fn send_block(&mut self) -> std::io::Result<()> {
+        let next = self
+            .empty
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        let block = std::mem::replace(&mut self.block, next);
+        let sent = self.full.as_ref().map(|full| full.send(block));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The thread stopped on an error: say which.
+            _ => {
+                self.full = None;
+                let stopped = self.thread.take().map(|t| t.join());
+                Err(match stopped {
+                    Some(Ok(Err(e))) => e,
+                    _ => std::io::Error::other("écriture interrompue"),
+                })
+            }
+        }
+    }
+
+    /// Write what is left, wait for the thread and give `inner` back (or the first error).
+    pub fn finish(mut self) -> std::io::Result<W> {
+        let flushed = if self.block.is_empty() {
+            Ok(())
+        } else {
+            self.send_block()
+        };
+        self.full = None;
+        let joined = match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("écriture interrompue"))),
+            None => Err(std::io::Error::other("écriture interrompue")),
+        };
+        let inner = joined?;
+        flushed.map(|()| inner)
+    }
+}
+
+impl<W: Write + Send + 'static> Write for BackgroundWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = CHUNK - self.block.len();
+        let n = room.min(buf.len());
+        self.block.extend_from_slice(&buf[..n]);
+        if self.block.len() >= CHUNK {
+            self.send_block()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: Write + Send + 'static> Drop for BackgroundWriter<W> {
+    fn drop(&mut self) {
+        // Dropped without finish (an error elsewhere): end the thread, ignore what it says.
+        self.full = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +256,35 @@ mod tests {
             other.join().expect("thread").expect("read")
         });
         assert_eq!(received, data);
+    }
+
+    #[test]
+    fn background_writer_writes_everything_in_order() {
+        let data: Vec<u8> = (0..(CHUNK * 5 + 77)).map(|i| (i % 253) as u8).collect();
+        let mut writer = BackgroundWriter::new(Vec::new());
+        for piece in data.chunks(1000) {
+            writer.write_all(piece).expect("write");
+        }
+        assert_eq!(writer.finish().expect("finish"), data);
+    }
+
+    #[test]
+    fn background_writer_reports_the_inner_error() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disque plein"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut writer = BackgroundWriter::new(Full);
+        let error = writer
+            .write_all(&vec![1u8; CHUNK * 8])
+            .expect_err("an error while writing");
+        assert!(error.to_string().contains("disque plein"), "{error}");
+        assert!(writer.finish().is_err());
     }
 
     #[test]

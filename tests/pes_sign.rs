@@ -482,4 +482,25 @@ fn cli_signs_with_a_pkcs12_and_refuses_blocking_findings() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("n'a pas d'attribut Id"), "{stderr}");
     assert!(!refused.exists());
+
+    // A bordereau placed after the PJ section (which the signing pass copies without parsing):
+    // the count of signatures differs from the review's, nothing is written.
+    let misplaced = format!(
+        "{}{}</PES_DepenseAller><PES_PJ><EnTetePES_PJ><IdVer V=\"1\"/></EnTetePES_PJ></PES_PJ>\
+         <PES_RecetteAller><EnTeteRecette><IdVer V=\"2\"/></EnTeteRecette>{}</PES_RecetteAller></n:PES_Aller>\n",
+        common::pes::HEAD,
+        common::pes::bordereau("B1", 1, &["10.00"]),
+        common::pes::bordereau("B2", 1, &["20.00"]),
+    );
+    let input = tmp.path().join("mal-place.xml");
+    std::fs::write(&input, common::pes::latin1(&misplaced)).expect("write");
+    let refused = tmp.path().join("mal-place-signe.xml");
+    let out = run(&input, &refused);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("1 signature(s) faite(s) pour 2 bordereau(x)"),
+        "{stderr}"
+    );
+    assert!(!refused.exists(), "{stderr}");
 }

@@ -244,6 +244,16 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
         return 1;
     }
     let signed = match signed {
+        // Every bordereau the review saw has its signature (none was left unparsed).
+        Ok(pending) if !scope_label && pending.report.signed.len() != summary.bordereaux.len() => {
+            return error(tf(
+                "signature.compte_different",
+                &[
+                    ("signes", &pending.report.signed.len().to_string()),
+                    ("bordereaux", &summary.bordereaux.len().to_string()),
+                ],
+            ));
+        }
         Ok(pending) => pending.commit(),
         Err(e) => Err(e),
     };

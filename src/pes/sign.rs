@@ -47,6 +47,8 @@ pub enum SignError {
     Encoding,
     #[error("{}", t("carte.operation_annulee"))]
     Cancelled,
+    #[error("{}", t("signature.carte_arretee"))]
+    SignerStopped,
 }
 
 /// What to sign and how.
@@ -271,7 +273,7 @@ pub fn sign_to_pending(
         detail: e.to_string(),
     })?;
     let source = BufReader::with_capacity(256 * 1024, file);
-    sign_stream(request, source, true, signer, progress, cancelled)
+    sign_stream(request, source, false, signer, progress, cancelled)
 }
 
 /// Sign while the review pass (the summary the checks run on) reads the very same bytes on
@@ -303,7 +305,7 @@ pub fn sign_with_review(
     std::thread::scope(|threads| {
         let review = threads.spawn(move || super::inspect_chunks(receiver));
         let mut source = crate::chunks::SharedChunks::new(file, sender);
-        let signed = sign_stream(request, &mut source, false, signer, progress, cancelled);
+        let signed = sign_stream(request, &mut source, true, signer, progress, cancelled);
         if signed.is_err() {
             // The review still reads to the end: its findings say what is wrong with the file
             // better than the point where signing stopped.
@@ -316,13 +318,177 @@ pub fn sign_with_review(
     })
 }
 
-/// The signing pass over `source`, up to a synced temporary file. `hash_input`: compute the
-/// SHA-256 of what was read (to bind a review made earlier).
+/// One signature for the card thread to make.
+struct SignJob {
+    id: String,
+    signature_id: String,
+    digest: Vec<u8>,
+    encoding: Encoding,
+}
+
+/// The signing pass over `source`, up to a synced temporary file.
+///
+/// `reviewed_alongside`: a review reads the very same bytes on another thread
+/// ([`sign_with_review`]) and checks the whole file, so the input needs no hash and, when signing
+/// bordereaux, the PJ section (after the last place a bordereau may be) is copied without being
+/// parsed. Otherwise the input's SHA-256 is computed (to bind a review made earlier) and the
+/// whole file is parsed here.
+///
+/// The card works on its own thread: while it signs a bordereau the parser goes on with the next
+/// one, and the bytes after a bordereau wait in memory (bounded) until its signature is back.
 fn sign_stream<R: BufRead>(
     request: &SignRequest,
     source: R,
-    hash_input: bool,
+    reviewed_alongside: bool,
     signer: &mut dyn Signer,
+    progress: &mut dyn FnMut(BatchProgress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<PendingOutput, SignError> {
+    let signing_time = OffsetDateTime::now_utc();
+    let (jobs, job_queue) = std::sync::mpsc::channel::<SignJob>();
+    let (results, done) = std::sync::mpsc::channel::<Result<Vec<u8>, SignError>>();
+    let profile = request.profile;
+    let details = &request.details;
+    std::thread::scope(|threads| {
+        threads.spawn(move || {
+            for job in job_queue {
+                let built = xades::build(
+                    &mut *signer,
+                    profile,
+                    details,
+                    &job.id,
+                    &job.signature_id,
+                    &job.digest,
+                    signing_time,
+                )
+                .map(|b| encode_for(&b.element, job.encoding))
+                .map_err(SignError::from);
+                let failed = built.is_err();
+                // A failure ends the batch: the card is not asked again (wrong PIN, card out).
+                if results.send(built).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let outcome = parse_and_write(
+            request,
+            source,
+            reviewed_alongside,
+            &jobs,
+            &done,
+            progress,
+            cancelled,
+        );
+        // Ends the card thread's queue whatever happened.
+        drop(jobs);
+        outcome
+    })
+}
+
+/// Bytes waiting for a signature: the output is written in order, so once a bordereau is sent
+/// to the card everything after it waits here until its signature is back.
+struct DeferredOutput<W: Write> {
+    out: W,
+    /// The destination, for messages.
+    path: PathBuf,
+    queue: std::collections::VecDeque<Segment>,
+    queued_bytes: usize,
+    awaited: usize,
+    resolved: usize,
+}
+
+enum Segment {
+    Bytes(Vec<u8>),
+    Signature,
+}
+
+/// Beyond this much waiting output, the parser waits for the card.
+const DEFERRED_LIMIT: usize = 8 * 1024 * 1024;
+
+impl<W: Write> DeferredOutput<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.awaited == 0 {
+            return self.out.write_all(bytes);
+        }
+        self.queued_bytes += bytes.len();
+        match self.queue.back_mut() {
+            Some(Segment::Bytes(last)) => last.extend_from_slice(bytes),
+            _ => self.queue.push_back(Segment::Bytes(bytes.to_vec())),
+        }
+        Ok(())
+    }
+
+    fn await_signature(&mut self) {
+        self.awaited += 1;
+        self.queue.push_back(Segment::Signature);
+    }
+
+    /// The oldest awaited signature is here: write it and what waited behind it, up to the next
+    /// awaited one.
+    fn resolve(&mut self, signature: &[u8]) -> std::io::Result<()> {
+        let mut placed = false;
+        while let Some(segment) = self.queue.pop_front() {
+            match segment {
+                Segment::Bytes(bytes) => {
+                    self.queued_bytes -= bytes.len();
+                    self.out.write_all(&bytes)?;
+                }
+                Segment::Signature if !placed => {
+                    self.out.write_all(signature)?;
+                    self.awaited -= 1;
+                    self.resolved += 1;
+                    placed = true;
+                }
+                Segment::Signature => {
+                    self.queue.push_front(Segment::Signature);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Take the signatures that are back; wait for them when too much output waits or `all`.
+    fn collect(
+        &mut self,
+        done: &std::sync::mpsc::Receiver<Result<Vec<u8>, SignError>>,
+        all: bool,
+        progress: &mut dyn FnMut(BatchProgress),
+        total: usize,
+    ) -> Result<(), SignError> {
+        while self.awaited > 0 {
+            let must_wait = all || self.queued_bytes > DEFERRED_LIMIT;
+            let result = if must_wait {
+                done.recv().map_err(|_| SignError::SignerStopped)?
+            } else {
+                match done.try_recv() {
+                    Ok(r) => r,
+                    Err(std::sync::mpsc::TryRecvError::Empty) => return Ok(()),
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        return Err(SignError::SignerStopped);
+                    }
+                }
+            };
+            let signature = result?;
+            self.resolve(&signature).map_err(|e| SignError::Write {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            })?;
+            progress(BatchProgress {
+                done: self.resolved,
+                total: total.max(self.resolved + self.awaited),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn parse_and_write<R: BufRead>(
+    request: &SignRequest,
+    source: R,
+    reviewed_alongside: bool,
+    jobs: &std::sync::mpsc::Sender<SignJob>,
+    done: &std::sync::mpsc::Receiver<Result<Vec<u8>, SignError>>,
     progress: &mut dyn FnMut(BatchProgress),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<PendingOutput, SignError> {
@@ -340,11 +506,19 @@ fn sign_stream<R: BufRead>(
         .prefix(".paraphe-signature-")
         .tempfile_in(dir)
         .map_err(write_error)?;
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, temp);
+    let mut out = DeferredOutput {
+        // The system calls of writing happen on their own thread, off the parser's.
+        out: crate::chunks::BackgroundWriter::new(temp),
+        path: out_path.to_owned(),
+        queue: std::collections::VecDeque::new(),
+        queued_bytes: 0,
+        awaited: 0,
+        resolved: 0,
+    };
     let tee = Tee {
         inner: source,
         pending: Vec::new(),
-        hasher: hash_input.then(openssl::sha::Sha256::new),
+        hasher: (!reviewed_alongside).then(openssl::sha::Sha256::new),
     };
     let mut reader = quick_xml::Reader::from_reader(tee);
     let config = reader.config_mut();
@@ -354,7 +528,6 @@ fn sign_stream<R: BufRead>(
         inclusive_prefixes: Vec::new(),
     };
     let hash = request.profile.hash();
-    let signing_time = OffsetDateTime::now_utc();
     let mut encoding = Encoding::Utf8;
     let mut scopes = NamespaceScopes::new();
     // Depth, and the local names of the open elements near the root (the only ones a target's
@@ -367,6 +540,7 @@ fn sign_stream<R: BufRead>(
     let mut signed = Vec::new();
     let mut buf = Vec::new();
     let total = request.expected;
+    let mut tail_copied = false;
     loop {
         let event = reader
             .read_event_into(&mut buf)
@@ -439,6 +613,12 @@ fn sign_stream<R: BufRead>(
         if tracks_scope && let Some(e) = &utf8 {
             scopes.apply(e)?;
         }
+        // Signing bordereaux with a review alongside: once the PJ section starts, nothing else
+        // is to be signed.
+        let starts_pj = reviewed_alongside
+            && request.scope == Scope::Bordereaux
+            && depth == 1
+            && matches!(&event, Event::Start(s) if local_name(s.name().as_ref()) == b"PES_PJ");
         match &event {
             Event::Start(s) => {
                 if depth <= TRACKED {
@@ -461,35 +641,48 @@ fn sign_stream<R: BufRead>(
             }
             let o = open.take().ok_or(SignError::NothingToSign)?;
             let digest = o.canon.finish()?.finish();
-            let signature_id = format!("{}_SIG_1", o.id);
-            let built = xades::build(
-                signer,
-                request.profile,
-                &request.details,
-                &o.id,
-                &signature_id,
-                &digest,
-                signing_time,
-            )?;
+            jobs.send(SignJob {
+                signature_id: format!("{}_SIG_1", o.id),
+                id: o.id.clone(),
+                digest,
+                encoding,
+            })
+            .map_err(|_| SignError::SignerStopped)?;
             // `raw` is the end tag: the signature goes right before it.
             let end_len = end_tag_len(raw);
             let (before, end_tag) = raw.split_at(raw.len() - end_len);
-            out.write_all(before).map_err(write_error)?;
-            out.write_all(&encode_for(&built.element, encoding))
-                .map_err(write_error)?;
-            out.write_all(end_tag).map_err(write_error)?;
+            out.write(before).map_err(write_error)?;
+            out.await_signature();
+            out.write(end_tag).map_err(write_error)?;
             signed.push(o.id);
-            progress(BatchProgress {
-                done: signed.len(),
-                total: total.max(signed.len()),
-            });
         } else {
-            out.write_all(raw).map_err(write_error)?;
+            out.write(raw).map_err(write_error)?;
         }
         raw.clear();
         buf.clear();
+        out.collect(done, false, progress, total)?;
+        if starts_pj {
+            // No bordereau can follow: the rest is copied as it is (the review parses it).
+            let source = &mut reader.get_mut().inner;
+            loop {
+                let chunk = source.fill_buf().map_err(|e| SignError::Read {
+                    path: request.input.to_owned(),
+                    detail: e.to_string(),
+                })?;
+                if chunk.is_empty() {
+                    break;
+                }
+                out.write(chunk).map_err(write_error)?;
+                let n = chunk.len();
+                source.consume(n);
+                out.collect(done, false, progress, total)?;
+            }
+            tail_copied = true;
+            break;
+        }
     }
-    if depth != 0 || open.is_some() {
+    out.collect(done, true, progress, total)?;
+    if !tail_copied && (depth != 0 || open.is_some()) {
         return Err(SignError::Parse(t("pes.tronque")));
     }
     if signed.is_empty() {
@@ -505,7 +698,7 @@ fn sign_stream<R: BufRead>(
     {
         return Err(SignError::ChangedSinceReview);
     }
-    let temp = out.into_inner().map_err(|e| write_error(e.into_error()))?;
+    let temp = out.out.finish().map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;
     Ok(PendingOutput {
         temp,
