@@ -239,3 +239,142 @@ pub fn verifier(args: &VerifierArgs) -> i32 {
     }
     if all_valid { 0 } else { 1 }
 }
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct DceArgs {
+    /// La description de la consultation (consultation.toml : consultation, lots, pièces, réponse).
+    #[arg(value_name = "DESCRIPTION")]
+    pub description: PathBuf,
+    /// Le fichier ZIP du DCE à écrire.
+    #[arg(
+        short = 'o',
+        long = "sortie",
+        value_name = "SORTIE",
+        required_unless_present = "controler"
+    )]
+    pub sortie: Option<PathBuf>,
+    /// Contrôle seulement (aucun fichier écrit).
+    #[arg(long)]
+    pub controler: bool,
+    /// Signe le manifeste avec la clé de signature de la carte (manifeste.json.p7s).
+    #[arg(long)]
+    pub signer: bool,
+    /// Écrit le résultat en JSON sur la sortie standard.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub cle: KeyArgs,
+}
+
+pub fn dce(args: &DceArgs) -> i32 {
+    use crate::marches::dce::{build, check, load};
+    use crate::messages::t;
+    let description = match load(&args.description) {
+        Ok(d) => d,
+        Err(message) => return super::error(&message),
+    };
+    let base = args
+        .description
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let now = time::OffsetDateTime::now_utc();
+    let checked = check(&description, base, now);
+    if !args.json {
+        for f in &checked.constats {
+            let level = if f.is_blocking() {
+                t("commun.erreur")
+            } else {
+                t("commun.avertissement")
+            };
+            eprintln!(
+                "{}",
+                tf(
+                    "marches.dce.cli.constat",
+                    &[
+                        ("gravite", &level),
+                        ("element", f.lieu.element.as_deref().unwrap_or("")),
+                        ("message", &f.message)
+                    ]
+                )
+            );
+        }
+    }
+    let blocking = checked.is_blocking();
+    let built = match (&args.sortie, args.controler || blocking) {
+        (Some(output), false) => {
+            let result = if args.signer {
+                let settings = match crate::settings::Settings::load() {
+                    Ok(s) => s,
+                    Err(e) => return super::error(&e.to_string()),
+                };
+                let choice = match args.cle.choice(&settings, Role::Signature) {
+                    Ok(c) => c,
+                    Err(message) => return super::error(&message),
+                };
+                let mut signer = match crate::card::select::open_for_role(
+                    &choice,
+                    Role::Signature,
+                    args.cle.prompt(),
+                ) {
+                    Ok(s) => s,
+                    Err(e) => return super::error(&e.to_string()),
+                };
+                let mut sign = |digest: &[u8]| {
+                    crate::actes::cms::sign_digest(
+                        signer.as_mut(),
+                        digest,
+                        &crate::actes::cms::CmsOptions::default(),
+                    )
+                    .map_err(|e| e.to_string())
+                };
+                build(&description, &checked, output, now, Some(&mut sign))
+            } else {
+                build(&description, &checked, output, now, None)
+            };
+            match result {
+                Ok(b) => Some(b),
+                Err(message) => return super::error(&message),
+            }
+        }
+        _ => None,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "bloquant": blocking,
+                "constats": checked.constats,
+                "pieces": checked.pieces,
+                "certificats": checked.certificats,
+                "dce": built,
+            })
+        );
+    } else if blocking {
+        eprintln!("{}", t("marches.dce.cli.bloquant"));
+    } else if let Some(b) = &built {
+        println!(
+            "{}",
+            tf(
+                "marches.dce.cli.construit",
+                &[
+                    ("chemin", &b.fichier.display().to_string()),
+                    ("n", &b.pieces.len().to_string()),
+                    ("empreinte", &b.manifeste_sha256),
+                    (
+                        "signe",
+                        &if b.signe {
+                            t("marches.dce.cli.signe")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                ]
+            )
+        );
+    } else {
+        println!("{}", t("marches.dce.cli.controle_ok"));
+    }
+    if blocking { 1 } else { 0 }
+}

@@ -79,6 +79,9 @@ pub enum MarchesCommand {
     /// Vérifie les signatures d'un document d'un pli (CAdES .p7s, PAdES) et ses horodatages
     /// (RFC 3161) : signataire, certificat qualifié ou non, intégrité, validité à la signature.
     Verifier(marches::VerifierArgs),
+    /// Contrôle la description d'une consultation et construit le DCE (ZIP avec manifeste des
+    /// empreintes, signé sur demande).
+    Dce(Box<marches::DceArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -294,6 +297,7 @@ pub fn run(command: Command) -> i32 {
         Command::Marches(m) => match *m {
             MarchesCommand::Ouvrir(args) => marches::ouvrir(&args),
             MarchesCommand::Verifier(args) => marches::verifier(&args),
+            MarchesCommand::Dce(args) => marches::dce(&args),
         },
         Command::BacASable(args) => envoyer::bac_a_sable(&args),
     }

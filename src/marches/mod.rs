@@ -1,6 +1,7 @@
 //! Marchés publics, buyer side: opening the encrypted bids (plis) with the card's decryption key.
 
 pub mod armor;
+pub mod dce;
 pub mod der;
 pub mod envelope;
 pub mod open;
