@@ -67,24 +67,10 @@ pub fn ouvrir(args: &OuvrirArgs) -> i32 {
         &|| false,
     );
     drop(key);
-    // UTC, said as such: the local offset cannot be read safely in a multi-threaded process.
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[day]/[month]/[year] à [hour]:[minute]:[second] UTC"
-        ))
-        .unwrap_or_default();
-    let csv_path = args.sortie.join("rapport-ouverture.csv");
-    let html_path = args.sortie.join("rapport-ouverture.html");
-    for (path, text) in [
-        (&csv_path, report::csv(&outcomes)),
-        (&html_path, report::html(&outcomes, &stamp)),
-    ] {
-        if let Err(e) = std::fs::create_dir_all(&args.sortie)
-            .and_then(|_| crate::marches::open::write_private(path, text.as_bytes()))
-        {
-            return super::error(&format!("{} : {e}", path.display()));
-        }
-    }
+    let (csv_path, html_path) = match report::write_reports(&outcomes, &args.sortie) {
+        Ok(paths) => paths,
+        Err(e) => return super::error(&format!("{} : {e}", args.sortie.display())),
+    };
     let opened = outcomes.iter().filter(|o| o.result.is_ok()).count();
     if args.json {
         let plis: Vec<serde_json::Value> = outcomes

@@ -27,6 +27,7 @@ enum Screen {
     Accueil,
     Helios,
     Envois,
+    Marches,
     Certificats,
 }
 
@@ -37,6 +38,7 @@ struct Paraphe {
     helios: helios::State,
     certificats: certificats::State,
     envois: envois::State,
+    marches: screen::marches::State,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +47,7 @@ enum Message {
     Helios(helios::Message),
     Certificats(certificats::Message),
     Envois(envois::Message),
+    Marches(screen::marches::Message),
     StartDemo,
     DemoReady(Option<Result<crate::platform::demo::Demo, String>>),
 }
@@ -77,6 +80,7 @@ impl Paraphe {
             Ok("helios") => Screen::Helios,
             Ok("envois") => Screen::Envois,
             Ok("certificats") => Screen::Certificats,
+            Ok("marches") => Screen::Marches,
             _ => Screen::Accueil,
         };
         if let Ok(path) = std::env::var("PARAPHE_PES") {
@@ -102,6 +106,7 @@ impl Paraphe {
             Message::Helios(m) => self.helios.update(m).map(Message::Helios),
             Message::Certificats(m) => self.certificats.update(m).map(Message::Certificats),
             Message::Envois(m) => self.envois.update(m).map(Message::Envois),
+            Message::Marches(m) => self.marches.update(m).map(Message::Marches),
             Message::StartDemo => {
                 self.demo = screen::accueil::DemoStatus::Starting;
                 start_demo()
@@ -123,7 +128,10 @@ impl Paraphe {
     }
 
     fn subscription(&self) -> iced::Subscription<Message> {
-        self.envois.subscription().map(Message::Envois)
+        iced::Subscription::batch([
+            self.envois.subscription().map(Message::Envois),
+            self.marches.subscription().map(Message::Marches),
+        ])
     }
 
     fn view(&self) -> Element<'_, Message> {
@@ -144,6 +152,7 @@ impl Paraphe {
                 nav("gui.nav_accueil", Screen::Accueil),
                 nav("gui.nav_helios", Screen::Helios),
                 nav("gui.nav_envois", Screen::Envois),
+                nav("gui.nav_marches", Screen::Marches),
                 nav("gui.nav_certificats", Screen::Certificats),
             ]
             .spacing(theme::GAP),
@@ -161,6 +170,7 @@ impl Paraphe {
             ),
             Screen::Helios => self.helios.view().map(Message::Helios),
             Screen::Envois => self.envois.view().map(Message::Envois),
+            Screen::Marches => self.marches.view().map(Message::Marches),
             Screen::Certificats => self.certificats.view().map(Message::Certificats),
         };
         row![

@@ -137,6 +137,25 @@ pub fn html(outcomes: &[BidOutcome], opened_at: &str) -> String {
     out
 }
 
+/// Write `rapport-ouverture.csv` and `.html` in `out_dir` (private files), stamped now (UTC: the
+/// local offset cannot be read safely in a multi-threaded process). Returns (csv, html).
+pub fn write_reports(
+    outcomes: &[BidOutcome],
+    out_dir: &Path,
+) -> std::io::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[day]/[month]/[year] à [hour]:[minute]:[second] UTC"
+        ))
+        .unwrap_or_default();
+    std::fs::create_dir_all(out_dir)?;
+    let csv_path = out_dir.join("rapport-ouverture.csv");
+    let html_path = out_dir.join("rapport-ouverture.html");
+    super::open::write_private(&csv_path, csv(outcomes).as_bytes())?;
+    super::open::write_private(&html_path, html(outcomes, &stamp).as_bytes())?;
+    Ok((csv_path, html_path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,3 +4,4 @@ pub mod accueil;
 pub mod certificats;
 pub mod envois;
 pub mod helios;
+pub mod marches;
