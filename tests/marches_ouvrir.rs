@@ -51,6 +51,11 @@ fn encrypt(plain: &Path, recipient: &str, out: &Path, options: &[&str]) {
 }
 
 fn ouvrir(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    ouvrir_with(&softhsm_module(), input, out, extra)
+}
+
+/// `paraphe marches ouvrir` through the PKCS#11 module `module` (SoftHSM, or the proxy before it).
+fn ouvrir_with(module: &Path, input: &Path, out: &Path, extra: &[&str]) -> Output {
     let tmp = out.parent().unwrap_or(out).to_owned();
     let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
         .args(["marches", "ouvrir"])
@@ -58,7 +63,7 @@ fn ouvrir(input: &Path, out: &Path, extra: &[&str]) -> Output {
         .arg("-o")
         .arg(out)
         .args(["--module"])
-        .arg(softhsm_module())
+        .arg(module)
         .args(["--jeton", &token(), "--pin-stdin"])
         .args(extra)
         .envs(SoftHsm::shared().env())
@@ -359,4 +364,90 @@ fn bad_bids_are_refused_in_french_and_leave_nothing() {
     let bomb = dir.path().join("bombe.zip.p7m");
     encrypt(&bomb_zip, "chiffrement", &bomb, &["-outform", "DER"]);
     refused(&bomb, "bombe de décompression");
+}
+
+#[test]
+fn one_pin_for_a_folder_and_a_card_pulled_out_stops_cleanly() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let plain = dir.path().join("offre.pdf");
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.extend(noise(50_000, 4));
+    std::fs::write(&plain, &pdf).expect("write");
+    let plis = dir.path().join("plis");
+    std::fs::create_dir(&plis).expect("dir");
+    for name in ["a.pdf.p7m", "b.pdf.p7m", "c.pdf.p7m"] {
+        encrypt(
+            &plain,
+            "chiffrement",
+            &plis.join(name),
+            &["-outform", "DER"],
+        );
+    }
+
+    // Three bids, one login, three card decryptions.
+    let stats = dir.path().join("stats.json");
+    let counting = proxy_copy(
+        dir.path(),
+        "compte",
+        &format!(
+            "module = \"{}\"\nstats_file = \"{}\"\n",
+            softhsm_module().display(),
+            stats.display()
+        ),
+    );
+    let out = dir.path().join("ouverts");
+    let result = ouvrir_with(&counting, &plis, &out, &["--json"]);
+    let report = json(&result);
+    assert_eq!(result.status.code(), Some(0), "{report}");
+    let s = proxy_stats(&stats);
+    assert_eq!(stat(&s, "C_Login"), 1, "one PIN for the folder");
+    // One decryption per bid (C_Decrypt is called twice each: length, then result).
+    assert_eq!(
+        stat(&s, "C_DecryptInit"),
+        3,
+        "only the content keys go through the card"
+    );
+
+    // The card is pulled out after the first bid: the second fails in French, the third is not
+    // tried, nothing half-written is left.
+    let pulled = proxy_copy(
+        dir.path(),
+        "retrait",
+        &format!(
+            "module = \"{}\"\nremove_after_ops = 1\n",
+            softhsm_module().display()
+        ),
+    );
+    let out = dir.path().join("retrait");
+    let result = ouvrir_with(&pulled, &plis, &out, &["--json"]);
+    let report = json(&result);
+    assert_eq!(result.status.code(), Some(1), "{report}");
+    let plis_report = report["plis"].as_array().expect("plis");
+    assert_eq!(
+        plis_report.len(),
+        2,
+        "stopped after the card left: {report}"
+    );
+    assert_eq!(plis_report[0]["ouvert"], true);
+    assert_eq!(plis_report[1]["ouvert"], false);
+    assert!(
+        plis_report[1]["raison"]
+            .as_str()
+            .is_some_and(|r| r.contains("retirée")),
+        "{report}"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(&out)
+        .expect("out")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["a", "rapport-ouverture.csv", "rapport-ouverture.html"],
+        "only the opened bid and the reports"
+    );
 }
