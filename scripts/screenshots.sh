@@ -45,7 +45,7 @@ for i, (genre, libelle, etat, numero) in enumerate(rows):
 db.commit()
 PY
 
-for screen in accueil helios envois marches certificats; do
+for screen in accueil helios envois marches dce certificats; do
   PARAPHE_ECRAN=$screen PARAPHE_PES=$W/demo.xml xvfb-run -a -s "-screen 0 1280x800x24" \
     bash -c "\"$BIN\" & pid=\$!; sleep 6; import -window root \"$OUT/$screen.png\"; kill \$pid" >/dev/null 2>&1 || true
   echo "$OUT/$screen.png"

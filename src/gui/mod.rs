@@ -28,6 +28,7 @@ enum Screen {
     Helios,
     Envois,
     Marches,
+    Dce,
     Certificats,
 }
 
@@ -39,6 +40,7 @@ struct Paraphe {
     certificats: certificats::State,
     envois: envois::State,
     marches: screen::marches::State,
+    dce: screen::dce::State,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +50,7 @@ enum Message {
     Certificats(certificats::Message),
     Envois(envois::Message),
     Marches(screen::marches::Message),
+    Dce(screen::dce::Message),
     StartDemo,
     DemoReady(Option<Result<crate::platform::demo::Demo, String>>),
 }
@@ -81,6 +84,7 @@ impl Paraphe {
             Ok("envois") => Screen::Envois,
             Ok("certificats") => Screen::Certificats,
             Ok("marches") => Screen::Marches,
+            Ok("dce") => Screen::Dce,
             _ => Screen::Accueil,
         };
         if let Ok(path) = std::env::var("PARAPHE_PES") {
@@ -107,6 +111,7 @@ impl Paraphe {
             Message::Certificats(m) => self.certificats.update(m).map(Message::Certificats),
             Message::Envois(m) => self.envois.update(m).map(Message::Envois),
             Message::Marches(m) => self.marches.update(m).map(Message::Marches),
+            Message::Dce(m) => self.dce.update(m).map(Message::Dce),
             Message::StartDemo => {
                 self.demo = screen::accueil::DemoStatus::Starting;
                 start_demo()
@@ -153,6 +158,7 @@ impl Paraphe {
                 nav("gui.nav_helios", Screen::Helios),
                 nav("gui.nav_envois", Screen::Envois),
                 nav("gui.nav_marches", Screen::Marches),
+                nav("gui.nav_dce", Screen::Dce),
                 nav("gui.nav_certificats", Screen::Certificats),
             ]
             .spacing(theme::GAP),
@@ -171,6 +177,7 @@ impl Paraphe {
             Screen::Helios => self.helios.view().map(Message::Helios),
             Screen::Envois => self.envois.view().map(Message::Envois),
             Screen::Marches => self.marches.view().map(Message::Marches),
+            Screen::Dce => self.dce.view().map(Message::Dce),
             Screen::Certificats => self.certificats.view().map(Message::Certificats),
         };
         row![

@@ -189,6 +189,44 @@ impl DceCheck {
     }
 }
 
+/// A deadline typed as French users write it (`15/01/2027`, `12:00`), as RFC 3339 in Paris time
+/// (+01:00 in winter, +02:00 in summer: from the last Sunday of March to the last Sunday of
+/// October, the switch taken at 03:00 local time).
+pub fn paris_deadline(date: &str, hour: &str) -> Result<String, String> {
+    let bad = || t("marches.dce.date_limite_illisible_fr");
+    let date = time::Date::parse(
+        date.trim(),
+        time::macros::format_description!("[day]/[month]/[year]"),
+    )
+    .map_err(|_| bad())?;
+    let clock = time::Time::parse(
+        hour.trim(),
+        time::macros::format_description!("[hour]:[minute]"),
+    )
+    .map_err(|_| bad())?;
+    let last_sunday = |month: time::Month| -> Option<time::Date> {
+        let mut day = time::Date::from_calendar_date(date.year(), month, 31).ok()?;
+        while day.weekday() != time::Weekday::Sunday {
+            day = day.previous_day()?;
+        }
+        Some(day)
+    };
+    let (Some(spring), Some(autumn)) = (
+        last_sunday(time::Month::March),
+        last_sunday(time::Month::October),
+    ) else {
+        return Err(bad());
+    };
+    let switch = time::Time::from_hms(3, 0, 0).map_err(|_| bad())?;
+    let summer = (date > spring || (date == spring && clock >= switch))
+        && (date < autumn || (date == autumn && clock < switch));
+    let offset = time::UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).map_err(|_| bad())?;
+    date.with_time(clock)
+        .assume_offset(offset)
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|_| bad())
+}
+
 /// Read `consultation.toml`.
 pub fn load(path: &Path) -> Result<DceDescription, String> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -735,4 +773,40 @@ pub fn build(
         manifeste_sha256: hex::encode(manifest_sha256),
         signe: signed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::paris_deadline;
+
+    #[test]
+    fn paris_deadlines_follow_summer_time() {
+        assert_eq!(
+            paris_deadline("15/01/2027", "12:00").as_deref(),
+            Ok("2027-01-15T12:00:00+01:00")
+        );
+        assert_eq!(
+            paris_deadline("15/07/2027", "12:00").as_deref(),
+            Ok("2027-07-15T12:00:00+02:00")
+        );
+        // 2027: summer time from Sunday 28 March to Sunday 31 October.
+        assert_eq!(
+            paris_deadline("28/03/2027", "10:00").as_deref(),
+            Ok("2027-03-28T10:00:00+02:00")
+        );
+        assert_eq!(
+            paris_deadline("27/03/2027", "10:00").as_deref(),
+            Ok("2027-03-27T10:00:00+01:00")
+        );
+        assert_eq!(
+            paris_deadline("31/10/2027", "10:00").as_deref(),
+            Ok("2027-10-31T10:00:00+01:00")
+        );
+        assert_eq!(
+            paris_deadline("30/10/2027", "23:59").as_deref(),
+            Ok("2027-10-30T23:59:00+02:00")
+        );
+        assert!(paris_deadline("31/02/2027", "12:00").is_err());
+        assert!(paris_deadline("15/01/2027", "midi").is_err());
+    }
 }

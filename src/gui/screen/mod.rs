@@ -2,6 +2,7 @@
 
 pub mod accueil;
 pub mod certificats;
+pub mod dce;
 pub mod envois;
 pub mod helios;
 pub mod marches;
