@@ -334,3 +334,99 @@ fn pades_made_by_pyhanko_is_checked() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json["signatures"][0]["integrite"], false, "{json}");
 }
+
+/// A XAdES-BES detached signature of `document` (reference to the file beside it, and to the
+/// signed properties: signing time and certificate digest), made and signed by xmlsec1.
+fn xades_by_xmlsec1(document: &Path, who: &str, out: &Path) {
+    let id = TestPki::shared().identity(who);
+    let der = std::fs::read(&id.cert_der).expect("cert der");
+    let b64 = |bytes: &[u8]| {
+        let out = Command::new("openssl")
+            .args(["base64", "-A"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().expect("stdin").write_all(bytes)?;
+                child.wait_with_output()
+            })
+            .expect("openssl base64");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let digest = Command::new("openssl")
+        .args(["dgst", "-sha256", "-binary"])
+        .arg(&id.cert_der)
+        .output()
+        .expect("openssl dgst")
+        .stdout;
+    let name = document
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("now");
+    let template = format!(
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="SIG1"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="{name}"><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference><ds:Reference Type="http://uri.etsi.org/01903#SignedProperties" URI="#SP1"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo><ds:Object><xad:QualifyingProperties xmlns:xad="http://uri.etsi.org/01903/v1.3.2#" Target="#SIG1"><xad:SignedProperties Id="SP1"><xad:SignedSignatureProperties><xad:SigningTime>{now}</xad:SigningTime><xad:SigningCertificate><xad:Cert><xad:CertDigest><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>{digest}</ds:DigestValue></xad:CertDigest></xad:Cert></xad:SigningCertificate></xad:SignedSignatureProperties></xad:SignedProperties></xad:QualifyingProperties></ds:Object></ds:Signature>
+"##,
+        cert = b64(&der),
+        digest = b64(&digest),
+    );
+    let dir = document.parent().expect("dir");
+    let template_path = dir.join("modele-xades.xml");
+    std::fs::write(&template_path, template).expect("template");
+    // xmlsec1 resolves the file reference from its working directory.
+    let status = Command::new("xmlsec1")
+        .current_dir(dir)
+        .args(["--sign", "--privkey-pem"])
+        .arg(&id.key_pem)
+        .args(["--id-attr:Id", "SignedProperties", "--output"])
+        .arg(out)
+        .arg(&template_path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("xmlsec1");
+    assert!(status.success(), "xmlsec1 --sign");
+}
+
+#[test]
+fn xades_detached_made_by_xmlsec1_is_checked() {
+    if !tools(&["openssl", "xmlsec1"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let pki = TestPki::shared();
+    let trust = pki.ca_bundle_pem();
+    let doc = document(dir.path(), "memoire technique.txt");
+    let xades = dir.path().join("memoire technique.txt.xml");
+    xades_by_xmlsec1(&doc, "qualifie", &xades);
+
+    // Given the document, the .xml signature beside it is found.
+    let (out, json) = verifier(&doc, Some(&trust));
+    let s = &json["signatures"][0];
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(s["format"], "XAdES détachée");
+    assert_eq!(s["signataire"], pki.identity("qualifie").cn.as_str());
+    assert_eq!(s["qualifie"], true);
+    assert_eq!(s["chaine"], true);
+    assert_eq!(s["valide"], true, "{}", reasons(s));
+
+    // The document changed: the file reference no longer matches.
+    std::fs::write(&doc, b"autre contenu").expect("write");
+    let (out, json) = verifier(&xades, Some(&trust));
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    assert_eq!(json["signatures"][0]["integrite"], false);
+
+    // A reference that tries to leave the folder is not followed.
+    let escaping = std::fs::read_to_string(&xades)
+        .expect("read")
+        .replace("URI=\"memoire technique.txt\"", "URI=\"../secret.txt\"");
+    let escaping_path = dir.path().join("evasion.txt.xml");
+    std::fs::write(&escaping_path, escaping).expect("write");
+    let (out, json) = verifier(&escaping_path, Some(&trust));
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    assert_eq!(json["signatures"][0]["integrite"], false);
+}

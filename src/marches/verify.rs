@@ -5,7 +5,8 @@
 //! - CAdES / CMS SignedData, detached (`offre.pdf.p7s` beside `offre.pdf`) or enveloping;
 //! - PAdES: the CMS signatures inside a PDF, over their byte ranges;
 //! - RFC 3161 timestamp tokens (`.tsr` replies or `.tst` tokens) over a document, and the
-//!   signature timestamps inside CAdES signatures (CAdES-T).
+//!   signature timestamps inside CAdES signatures (CAdES-T);
+//! - XAdES detached signatures (`offre.pdf.xml`), through the PES verifier's XML signature code.
 //!
 //! The CMS structures are small (the document is hashed as a stream beside them) and read with
 //! our DER reader; the cryptography is OpenSSL's. Revocation (CRL, OCSP) is not checked: the
@@ -678,6 +679,13 @@ pub fn verify_path(
         reports.extend(verify_signature_file(path, trust)?);
         return Ok(reports);
     }
+    if ext == "xml" && is_xml_signature(path) {
+        reports.extend(verify_xades(path, trust)?);
+        if reports.is_empty() {
+            return Err(VerifyError::NothingToVerify(path.to_owned()));
+        }
+        return Ok(reports);
+    }
     if !path.is_file() {
         return Err(VerifyError::Read(
             path.to_owned(),
@@ -693,12 +701,20 @@ pub fn verify_path(
             Err(e) => pdf_error = Some(e),
         }
     }
-    for companion in ["p7s", "sig", "tsr", "tst"] {
+    for companion in ["p7s", "sig", "tsr", "tst", "xml"] {
         let mut name = path.as_os_str().to_owned();
         name.push(".");
         name.push(companion);
         let beside = PathBuf::from(name);
-        if beside.is_file() {
+        if !beside.is_file() {
+            continue;
+        }
+        if companion == "xml" {
+            // Any XML file may sit beside a document: only a signature counts.
+            if is_xml_signature(&beside) {
+                reports.extend(verify_xades(&beside, trust)?);
+            }
+        } else {
             reports.extend(verify_signature_file(&beside, trust)?);
         }
     }
@@ -706,6 +722,61 @@ pub fn verify_path(
         return Err(pdf_error.unwrap_or_else(|| VerifyError::NothingToVerify(path.to_owned())));
     }
     Ok(reports)
+}
+
+/// Does this XML file hold an XML signature (a `Signature` element of the xmldsig namespace)?
+fn is_xml_signature(path: &Path) -> bool {
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
+    read.is_ok()
+        && memchr::memmem::find(&head, b"http://www.w3.org/2000/09/xmldsig#").is_some()
+        && memchr::memmem::find(&head, b"Signature").is_some()
+}
+
+/// XAdES detached signatures in an XML file (references to files beside it), through the PES
+/// verifier's XML signature machinery with an optional policy.
+fn verify_xades(
+    path: &Path,
+    trust: Option<&TrustStore>,
+) -> Result<Vec<SignatureReport>, VerifyError> {
+    let verdict = crate::pes::verify::verify_detached(path, trust)
+        .map_err(|e| VerifyError::Malformed(path.to_owned(), e.to_string()))?;
+    let document = document_for(path);
+    Ok(verdict
+        .signatures
+        .into_iter()
+        .map(|v| {
+            let info = v
+                .certificat
+                .as_deref()
+                .and_then(|der| CertificateInfo::from_der(der).ok());
+            let signed_at = v.date_signature.as_deref().and_then(|d| {
+                OffsetDateTime::parse(d.trim(), &time::format_description::well_known::Rfc3339).ok()
+            });
+            let certificate_valid = info.as_ref().is_some_and(|i| {
+                matches!(
+                    i.validity_at(signed_at.unwrap_or_else(OffsetDateTime::now_utc)),
+                    ValidityState::Valide | ValidityState::ExpireBientot { .. }
+                )
+            });
+            SignatureReport {
+                fichier: path.to_owned(),
+                document: document.clone(),
+                format: "XAdES détachée".to_owned(),
+                signataire: v.signataire.clone(),
+                emetteur: info.as_ref().map(|i| i.issuer.clone()),
+                qualifie: info.as_ref().map(CertificateInfo::is_qualified),
+                date_signature: v.date_signature.clone(),
+                horodatage: None,
+                integrite: v.integrite,
+                certificat_valide: certificate_valid,
+                chaine: v.chaine,
+                couvre_tout_le_fichier: None,
+                valide: v.valide && certificate_valid,
+                raisons: v.raison.clone(),
+            }
+        })
+        .collect())
 }
 
 fn is_pdf(path: &Path) -> bool {

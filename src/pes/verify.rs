@@ -63,6 +63,12 @@ pub struct SignatureVerdict {
     pub date_signature: Option<String>,
     pub role: Option<String>,
     pub politique: Option<String>,
+    /// The signer's certificate (DER), for callers that describe it further.
+    #[serde(skip)]
+    pub certificat: Option<Vec<u8>>,
+    /// The certificate chains to the trust store at signing time; None without a trust store.
+    #[serde(skip)]
+    pub chaine: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -341,12 +347,97 @@ pub fn verify_file(path: &Path, trust: Option<&TrustStore>) -> Result<FileVerdic
     )
 }
 
+/// What a signature must have beyond integrity, and where its external references are.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks<'a> {
+    /// A known Hélios signature policy is required (PES); otherwise a policy is optional
+    /// (XAdES-BES, as in public procurement).
+    pub helios_policy: bool,
+    /// The folder that external references (`URI="offre.pdf"`) are files of; None refuses them.
+    pub external_base: Option<&'a Path>,
+}
+
+impl Checks<'_> {
+    /// A PES: same-document references only, Hélios policy required.
+    pub const HELIOS: Checks<'static> = Checks {
+        helios_policy: true,
+        external_base: None,
+    };
+}
+
 /// Verify a document read from `input`; `needs` (from [`prescan`]) limits the work to what the
 /// signatures reference, `None` canonicalises every candidate in both modes.
 pub fn verify_reader<R: std::io::Read>(
     input: R,
     trust: Option<&TrustStore>,
     needs: Option<&Needs>,
+) -> Result<FileVerdict, VerifyError> {
+    verify_reader_with(input, trust, needs, Checks::HELIOS)
+}
+
+/// Verify a detached XAdES signature file (a `ds:Signature` whose references name files beside
+/// it, e.g. a bid's `offre.pdf.xml`): integrity of every file and of the signed properties,
+/// signature value, signing certificate, chain; a signature policy is optional.
+pub fn verify_detached(
+    path: &Path,
+    trust: Option<&TrustStore>,
+) -> Result<FileVerdict, VerifyError> {
+    let read_error =
+        |e: std::io::Error| VerifyError::Read(path.display().to_string(), e.to_string());
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    verify_reader_with(
+        BufReader::new(file),
+        trust,
+        None,
+        Checks {
+            helios_policy: false,
+            external_base: Some(base),
+        },
+    )
+}
+
+/// The digest of a file named by an external reference: a plain file name (percent-encoded as in
+/// a URI) in `base`, nothing that leaves it.
+fn external_digest(base: &Path, uri: &str, md: MessageDigest) -> Option<Vec<u8>> {
+    let mut name = Vec::with_capacity(uri.len());
+    let bytes = uri.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            name.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            name.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let name = String::from_utf8(name).ok()?;
+    if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', ':']) {
+        return None;
+    }
+    let mut file = std::fs::File::open(base.join(name)).ok()?;
+    let mut hasher = openssl::hash::Hasher::new(md).ok()?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]).ok()?;
+    }
+    hasher.finish().ok().map(|d| d.to_vec())
+}
+
+fn verify_reader_with<R: std::io::Read>(
+    input: R,
+    trust: Option<&TrustStore>,
+    needs: Option<&Needs>,
+    checks: Checks,
 ) -> Result<FileVerdict, VerifyError> {
     let mut reader = XmlReader::new(input)?;
     let mut frames: Vec<Frame> = Vec::new();
@@ -495,12 +586,13 @@ pub fn verify_reader<R: std::io::Read>(
                     frame.id.as_deref(),
                     digests.as_ref(),
                     trust,
+                    checks,
                 ));
             }
         }
     }
     for p in pending {
-        verdicts.push(check_signature(&p, None, None, trust));
+        verdicts.push(check_signature(&p, None, None, trust, checks));
     }
     let valide = !verdicts.is_empty() && verdicts.iter().all(|v| v.valide);
     Ok(FileVerdict {
@@ -649,6 +741,7 @@ fn check_signature(
     parent_id: Option<&str>,
     parent_digests: Option<&Digests>,
     trust: Option<&TrustStore>,
+    checks: Checks,
 ) -> SignatureVerdict {
     let parsed = parse_signature(&p.full);
     let mut reasons: Vec<String> = Vec::new();
@@ -670,7 +763,7 @@ fn check_signature(
         } else {
             INCLUSIVE_C14N
         };
-        let Some((alg, _)) = digest_algorithm(&r.digest_method) else {
+        let Some((alg, md)) = digest_algorithm(&r.digest_method) else {
             integrity = false;
             reasons.push(tf(
                 "verification.algorithme_inconnu",
@@ -678,7 +771,14 @@ fn check_signature(
             ));
             continue;
         };
-        let computed = if Some(id) == parent_id && enveloped {
+        let external = !r.uri.is_empty() && !r.uri.starts_with('#');
+        let computed = if external {
+            // A file beside the signature, taken as it is (no transform applies to it here).
+            match checks.external_base {
+                Some(base) if r.transforms.is_empty() => external_digest(base, &r.uri, md),
+                _ => None,
+            }
+        } else if Some(id) == parent_id && enveloped {
             target = Some(id.to_owned());
             parent_digests.and_then(|d| d.0.get(&(c14n, alg)).cloned())
         } else {
@@ -748,6 +848,8 @@ fn check_signature(
     }
     let policy = parsed.policy_id.clone();
     match (&policy, &parsed.policy_hash) {
+        // Outside Hélios a policy is optional; one that is given is only reported.
+        _ if !checks.helios_policy => {}
         (Some(id), Some((alg, value))) => {
             let known = POLICIES.iter().find(|(pid, _, _)| pid == id);
             match known {
@@ -776,6 +878,7 @@ fn check_signature(
         reasons.push(t("verification.sans_date"));
     }
     // Certificate: valid at signing time and chained to a trusted authority.
+    let mut chained = None;
     if let Some(cert) = &cert {
         match trust {
             None => {
@@ -790,7 +893,9 @@ fn check_signature(
                     .filter_map(|c| b64(c))
                     .filter_map(|der| X509::from_der(&der).ok())
                     .collect();
-                if let Err(reason) = store.check_chain(cert, &chain, signing_time) {
+                let checked = store.check_chain(cert, &chain, signing_time);
+                chained = Some(checked.is_ok());
+                if let Err(reason) = checked {
                     acceptable = false;
                     reasons.push(tf("verification.chaine", &[("detail", &reason)]));
                 }
@@ -807,6 +912,8 @@ fn check_signature(
         date_signature: parsed.signing_time.clone(),
         role: parsed.role.clone(),
         politique: policy,
+        certificat: cert.as_ref().and_then(|c| c.to_der().ok()),
+        chaine: chained,
     }
 }
 
