@@ -451,3 +451,97 @@ fn one_pin_for_a_folder_and_a_card_pulled_out_stops_cleanly() {
         "only the opened bid and the reports"
     );
 }
+
+#[test]
+fn opened_documents_have_their_signatures_checked_and_late_deposits_are_flagged() {
+    if !ready() || !tools(&["xmlsec1"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let pki = TestPki::shared();
+    // The bid: an acte d'engagement signed (CAdES, detached) and a memo not signed, in a ZIP.
+    let ae = b"%PDF-1.7\nActe d'engagement de l'entreprise TEST\n".to_vec();
+    let memo = noise(10_000, 5);
+    let ae_path = dir.path().join("AE.pdf");
+    std::fs::write(&ae_path, &ae).expect("write");
+    let signer = pki.identity("qualifie");
+    let status = Command::new("openssl")
+        .args(["cms", "-sign", "-binary", "-outform", "DER", "-in"])
+        .arg(&ae_path)
+        .arg("-signer")
+        .arg(&signer.cert_pem)
+        .arg("-inkey")
+        .arg(&signer.key_pem)
+        .arg("-certfile")
+        .arg(&signer.chain_pem)
+        .arg("-out")
+        .arg(dir.path().join("AE.pdf.p7s"))
+        .status()
+        .expect("openssl cms -sign");
+    assert!(status.success());
+    let p7s = std::fs::read(dir.path().join("AE.pdf.p7s")).expect("p7s");
+    let zip = dir.path().join("offre.zip");
+    zip_of(
+        &[
+            ("AE.pdf", &ae),
+            ("AE.pdf.p7s", &p7s),
+            ("memoire.bin", &memo),
+        ],
+        &zip,
+    );
+    let plis = dir.path().join("plis");
+    std::fs::create_dir(&plis).expect("dir");
+    let pli = plis.join("offre.zip.p7m");
+    encrypt(&zip, "chiffrement", &pli, &["-outform", "DER"]);
+    // The platform's deposit timestamp over the encrypted file, beside it.
+    let authority = common::tsa::tsa(dir.path());
+    common::tsa::timestamp(&authority, &pli, &plis.join("offre.zip.p7m.tsr"));
+    // Trust: the test PKI and the TSA.
+    let trust = dir.path().join("confiance.pem");
+    let mut bundle = std::fs::read(pki.ca_bundle_pem()).expect("bundle");
+    bundle.extend(std::fs::read(&authority.cert).expect("tsa"));
+    std::fs::write(&trust, bundle).expect("trust");
+
+    let out = dir.path().join("ouverts");
+    let result = ouvrir(
+        &plis,
+        &out,
+        &[
+            "--json",
+            "--confiance",
+            trust.to_str().expect("path"),
+            "--date-limite",
+            "2020-01-01T12:00:00+01:00",
+        ],
+    );
+    let report = json(&result);
+    // One bid (the .tsr is its deposit timestamp, not another bid), opened.
+    assert_eq!(report["total"], 1, "{report}");
+    assert_eq!(report["ouverts"], 1, "{report}");
+    let bid = &report["plis"][0];
+    let signatures = bid["signatures"].as_array().expect("signatures");
+    assert_eq!(signatures.len(), 1, "{bid}");
+    assert_eq!(signatures[0]["format"], "CAdES détachée");
+    assert_eq!(signatures[0]["qualifie"], true);
+    assert_eq!(signatures[0]["valide"], true, "{bid}");
+    let unsigned = bid["non_signes"].as_array().expect("non_signes");
+    assert_eq!(unsigned.len(), 1, "{bid}");
+    assert!(
+        unsigned[0]
+            .as_str()
+            .is_some_and(|p| p.ends_with("memoire.bin"))
+    );
+    // Deposited (now) after a deadline in 2020: flagged late.
+    assert_eq!(bid["depot"]["valide"], true, "{bid}");
+    assert_eq!(bid["depot"]["hors_delai"], true, "{bid}");
+    assert!(
+        bid["anomalies"]
+            .to_string()
+            .contains("après la date limite"),
+        "{bid}"
+    );
+    let csv = std::fs::read_to_string(out.join("rapport-ouverture.csv")).expect("csv");
+    assert!(csv.contains(";signature;"), "{csv}");
+    assert!(csv.contains("non signé"), "{csv}");
+    assert!(csv.contains("après la date limite"), "{csv}");
+}

@@ -6,6 +6,7 @@
 mod common;
 
 use common::pdf::{make_pdf, pyhanko};
+use common::tsa::{timestamp, tsa};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -170,78 +171,6 @@ fn cades_detached_and_attached_are_checked() {
         .expect("paraphe");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("introuvable"));
-}
-
-/// A test-only TSA: key, certificate with the timeStamping purpose, `openssl ts` configuration.
-struct Tsa {
-    key: PathBuf,
-    cert: PathBuf,
-    config: PathBuf,
-}
-
-fn tsa(dir: &Path) -> Tsa {
-    let key = dir.join("tsa.key");
-    let cert = dir.join("tsa.pem");
-    let status = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .args([
-            "-subj",
-            "/CN=Horodatage TEST ONLY/O=Paraphe TEST ONLY",
-            "-addext",
-            "extendedKeyUsage=critical,timeStamping",
-            "-addext",
-            "keyUsage=critical,digitalSignature",
-        ])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl req");
-    assert!(status.success());
-    let serial = dir.join("tsa.serial");
-    std::fs::write(&serial, "01\n").expect("serial");
-    let config = dir.join("tsa.cnf");
-    std::fs::write(
-        &config,
-        format!(
-            "[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = {}\ncrypto_device = builtin\n\
-             signer_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\n\
-             ess_cert_id_alg = sha256\naccuracy = secs:1\n",
-            serial.display()
-        ),
-    )
-    .expect("config");
-    Tsa { key, cert, config }
-}
-
-fn timestamp(tsa: &Tsa, document: &Path, out: &Path) {
-    let query = out.with_extension("tsq");
-    let status = Command::new("openssl")
-        .args(["ts", "-query", "-sha256", "-cert", "-data"])
-        .arg(document)
-        .arg("-out")
-        .arg(&query)
-        .status()
-        .expect("openssl ts -query");
-    assert!(status.success());
-    let status = Command::new("openssl")
-        .args(["ts", "-reply", "-queryfile"])
-        .arg(&query)
-        .arg("-inkey")
-        .arg(&tsa.key)
-        .arg("-signer")
-        .arg(&tsa.cert)
-        .arg("-config")
-        .arg(&tsa.config)
-        .arg("-out")
-        .arg(out)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl ts -reply");
-    assert!(status.success());
 }
 
 #[test]

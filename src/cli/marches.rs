@@ -16,6 +16,14 @@ pub struct OuvrirArgs {
     /// Le dossier où écrire les plis ouverts et le rapport d'ouverture.
     #[arg(short = 'o', long = "sortie", value_name = "SORTIE")]
     pub sortie: PathBuf,
+    /// Autorités de confiance pour les signatures des pièces et les horodatages (un fichier PEM ou
+    /// un dossier ; sinon : paramètre [verification] confiance).
+    #[arg(long, value_name = "CHEMIN")]
+    pub confiance: Option<PathBuf>,
+    /// Date limite de remise des offres (2027-01-15T12:00:00+01:00) : un pli horodaté après est
+    /// signalé hors délai (horodatage de dépôt pli.p7m.tsr posé à côté du pli).
+    #[arg(long = "date-limite", value_name = "DATE")]
+    pub date_limite: Option<String>,
     /// Écrit le résultat en JSON sur la sortie standard.
     #[arg(long)]
     pub json: bool,
@@ -42,6 +50,33 @@ pub fn ouvrir(args: &OuvrirArgs) -> i32 {
         Ok(c) => c,
         Err(message) => return super::error(&message),
     };
+    let deadline = match &args.date_limite {
+        Some(text) => {
+            match time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    return super::error(&crate::messages::t("marches.dce.date_limite_illisible"));
+                }
+            }
+        }
+        None => None,
+    };
+    let trust = match args
+        .confiance
+        .clone()
+        .or(settings.verification.confiance.clone())
+    {
+        Some(path) => match crate::pes::verify::TrustStore::load(&path) {
+            Ok(t) => Some(t),
+            Err(e) => return super::error(&e.to_string()),
+        },
+        None => None,
+    };
+    let review = crate::marches::Review {
+        trust: trust.as_ref(),
+        deadline,
+    };
     let mut key = match open_decrypter(&choice, args.cle.prompt()) {
         Ok(k) => k,
         Err(e) => return super::error(&e.to_string()),
@@ -51,6 +86,7 @@ pub fn ouvrir(args: &OuvrirArgs) -> i32 {
         &files,
         &args.sortie,
         key.as_mut(),
+        &review,
         &mut |index, file| {
             eprintln!(
                 "{}",
@@ -85,11 +121,17 @@ pub fn ouvrir(args: &OuvrirArgs) -> i32 {
                     "dossier": bid.dossier,
                     "contenu": bid.contenu,
                     "fichiers": bid.fichiers,
+                    "signatures": o.signatures,
+                    "non_signes": o.non_signes,
+                    "depot": o.depot,
+                    "anomalies": o.anomalies,
                 }),
                 Err(e) => serde_json::json!({
                     "fichier": o.source,
                     "ouvert": false,
                     "raison": e.to_string(),
+                    "depot": o.depot,
+                    "anomalies": o.anomalies,
                 }),
             })
             .collect();

@@ -49,10 +49,51 @@ pub fn scan<R: std::io::BufRead>(
 pub struct BidOutcome {
     pub source: PathBuf,
     pub result: Result<OpenedBid, BidError>,
+    /// The signatures and timestamps of the documents of the bid, as checked after opening.
+    pub signatures: Vec<verify::SignatureReport>,
+    /// The documents of the bid that carry no signature (the buyer judges whether one was due).
+    pub non_signes: Vec<PathBuf>,
+    /// The deposit timestamp found beside the encrypted file (`pli.p7m.tsr`), if any.
+    pub depot: Option<Deposit>,
+    /// What the buyer should look at: unreadable signatures, late or undated deposit…
+    pub anomalies: Vec<String>,
+}
+
+/// When the bid was deposited, from a timestamp token over the encrypted file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Deposit {
+    /// The token's time, ISO 8601; None when the token did not verify.
+    pub horodatage: Option<String>,
+    /// The token verified (imprint of the encrypted file, TSA signature).
+    pub valide: bool,
+    /// After the deadline given; None without a deadline.
+    pub hors_delai: Option<bool>,
+}
+
+/// What is checked on each opened bid besides its decryption.
+#[derive(Default, Clone, Copy)]
+pub struct Review<'a> {
+    /// Trusted authorities for the documents' signatures and the timestamps.
+    pub trust: Option<&'a crate::pes::verify::TrustStore>,
+    /// The deadline for bids: a deposit timestamped after it is flagged.
+    pub deadline: Option<time::OffsetDateTime>,
+}
+
+const TOKEN_EXTENSIONS: &[&str] = &["tsr", "tst"];
+
+/// The deposit timestamp file beside an encrypted bid (`pli.p7m.tsr` or `.tst`).
+fn deposit_token(bid: &Path) -> Option<PathBuf> {
+    TOKEN_EXTENSIONS.iter().find_map(|ext| {
+        let mut name = bid.as_os_str().to_owned();
+        name.push(".");
+        name.push(ext);
+        let path = PathBuf::from(name);
+        path.is_file().then_some(path)
+    })
 }
 
 /// The files to open: `input` itself, or the regular, non-hidden files of the folder `input`,
-/// in name order.
+/// in name order — a bid's deposit timestamp (`pli.p7m.tsr`) is not a bid.
 pub fn bid_files(input: &Path) -> std::io::Result<Vec<PathBuf>> {
     if !input.is_dir() {
         return Ok(vec![input.to_owned()]);
@@ -64,16 +105,112 @@ pub fn bid_files(input: &Path) -> std::io::Result<Vec<PathBuf>> {
         .map(|e| e.path())
         .collect();
     files.sort();
-    Ok(files)
+    let is_token_of_another = |path: &PathBuf| {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        TOKEN_EXTENSIONS.contains(&ext.as_str()) && path.with_extension("").is_file()
+    };
+    Ok(files
+        .into_iter()
+        .filter(|f| !is_token_of_another(f))
+        .collect())
 }
 
-/// Open every bid of `files` into `out_dir` with one key (one PIN for the session). A bid that
-/// cannot be opened is reported and the others are still opened; cancellation stops after the
-/// current one.
+/// Check the signatures of the documents of an opened bid. A signature file is checked with its
+/// document (beside it), or alone when its document is missing (which is then an anomaly).
+fn check_documents(
+    bid: &OpenedBid,
+    trust: Option<&crate::pes::verify::TrustStore>,
+) -> (Vec<verify::SignatureReport>, Vec<PathBuf>, Vec<String>) {
+    let mut signatures = Vec::new();
+    let mut unsigned = Vec::new();
+    let mut anomalies = Vec::new();
+    let documents: Vec<PathBuf> = if bid.fichiers.is_empty() {
+        vec![bid.dossier.join(&bid.contenu.chemin)]
+    } else {
+        bid.fichiers
+            .iter()
+            .map(|f| bid.dossier.join(&f.chemin))
+            .collect()
+    };
+    for path in &documents {
+        if verify::is_signature_file(path) && verify::document_for(path).is_file() {
+            // Checked with its document.
+            continue;
+        }
+        match verify::verify_path(path, trust) {
+            Ok(found) => signatures.extend(found),
+            Err(verify::VerifyError::NothingToVerify(_)) => unsigned.push(path.clone()),
+            Err(e) => anomalies.push(e.to_string()),
+        }
+    }
+    (signatures, unsigned, anomalies)
+}
+
+/// The deposit timestamp of a bid, checked against the encrypted file and the deadline.
+fn check_deposit(bid: &Path, review: &Review) -> (Option<Deposit>, Vec<String>) {
+    let Some(token) = deposit_token(bid) else {
+        let anomalies = review
+            .deadline
+            .map(|_| vec![crate::messages::t("marches.rapport.sans_horodatage")])
+            .unwrap_or_default();
+        return (None, anomalies);
+    };
+    let mut anomalies = Vec::new();
+    let report = match verify::verify_path(&token, review.trust) {
+        Ok(mut reports) if !reports.is_empty() => reports.remove(0),
+        Ok(_) => return (None, anomalies),
+        Err(e) => {
+            anomalies.push(e.to_string());
+            return (
+                Some(Deposit {
+                    horodatage: None,
+                    valide: false,
+                    hors_delai: None,
+                }),
+                anomalies,
+            );
+        }
+    };
+    let time = report.horodatage.as_deref().and_then(|t| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    });
+    let late = match (review.deadline, time) {
+        (Some(deadline), Some(at)) => Some(at > deadline),
+        _ => None,
+    };
+    if !report.integrite {
+        anomalies.push(crate::messages::tf(
+            "marches.rapport.horodatage_invalide",
+            &[("raison", &report.raisons.join(" ; "))],
+        ));
+    }
+    if late == Some(true) {
+        anomalies.push(crate::messages::tf(
+            "marches.rapport.hors_delai",
+            &[("heure", report.horodatage.as_deref().unwrap_or("?"))],
+        ));
+    }
+    (
+        Some(Deposit {
+            horodatage: report.horodatage.clone(),
+            valide: report.integrite,
+            hors_delai: late,
+        }),
+        anomalies,
+    )
+}
+
+/// Open every bid of `files` into `out_dir` with one key (one PIN for the session), then check
+/// the signatures of its documents and its deposit timestamp. A bid that cannot be opened is
+/// reported and the others are still opened; cancellation stops after the current one.
 pub fn open_all(
     files: &[PathBuf],
     out_dir: &Path,
     key: &mut dyn Decrypter,
+    review: &Review,
     progress: &mut dyn FnMut(usize, &Path),
     cancelled: &dyn Fn() -> bool,
 ) -> Vec<BidOutcome> {
@@ -91,9 +228,19 @@ pub fn open_all(
                 crate::card::CardError::TokenRemoved | crate::card::CardError::PinLocked
             ))
         );
+        let (signatures, non_signes, mut anomalies) = match &result {
+            Ok(bid) => check_documents(bid, review.trust),
+            Err(_) => Default::default(),
+        };
+        let (depot, deposit_anomalies) = check_deposit(file, review);
+        anomalies.extend(deposit_anomalies);
         outcomes.push(BidOutcome {
             source: file.clone(),
             result,
+            signatures,
+            non_signes,
+            depot,
+            anomalies,
         });
         if card_gone {
             break;

@@ -48,18 +48,34 @@ fn rows(outcomes: &[BidOutcome]) -> Vec<[String; 6]> {
                     format!("{} · {}", bid.format, bid.chiffrement),
                 ]);
                 for file in std::iter::once(&bid.contenu).chain(&bid.fichiers) {
+                    let path = bid.dossier.join(&file.chemin);
+                    let unsigned = outcome.non_signes.contains(&path);
                     rows.push([
                         pli.clone(),
                         t("marches.rapport.fichier"),
-                        bid.dossier.join(&file.chemin).display().to_string(),
+                        path.display().to_string(),
                         file.taille.to_string(),
                         file.sha256.clone(),
+                        if unsigned {
+                            t("marches.rapport.non_signe")
+                        } else {
+                            String::new()
+                        },
+                    ]);
+                }
+                for s in &outcome.signatures {
+                    rows.push([
+                        pli.clone(),
+                        t("marches.rapport.signature"),
+                        s.document.display().to_string(),
                         String::new(),
+                        String::new(),
+                        signature_summary(s),
                     ]);
                 }
             }
             Err(e) => rows.push([
-                pli,
+                pli.clone(),
                 t("marches.rapport.anomalie"),
                 outcome.source.display().to_string(),
                 String::new(),
@@ -67,8 +83,54 @@ fn rows(outcomes: &[BidOutcome]) -> Vec<[String; 6]> {
                 e.to_string(),
             ]),
         }
+        if let Some(d) = &outcome.depot {
+            rows.push([
+                pli.clone(),
+                t("marches.rapport.depot"),
+                outcome.source.display().to_string(),
+                String::new(),
+                String::new(),
+                d.horodatage.clone().unwrap_or_default(),
+            ]);
+        }
+        for a in &outcome.anomalies {
+            rows.push([
+                pli.clone(),
+                t("marches.rapport.anomalie"),
+                outcome.source.display().to_string(),
+                String::new(),
+                String::new(),
+                a.clone(),
+            ]);
+        }
     }
     rows
+}
+
+/// « CAdES détachée de Camille (certificat qualifié) : valide — raisons ».
+fn signature_summary(s: &super::verify::SignatureReport) -> String {
+    let category = match s.qualifie {
+        Some(true) => t("marches.verif.qualifie"),
+        _ => t("marches.verif.non_qualifie"),
+    };
+    let verdict = if s.valide {
+        t("marches.verif.valide")
+    } else {
+        t("marches.verif.non_valide")
+    };
+    let mut text = format!(
+        "{} — {} ({category}) : {verdict}",
+        s.format,
+        s.signataire.as_deref().unwrap_or("?")
+    );
+    if let Some(at) = &s.horodatage {
+        text.push_str(&format!(" · {at}"));
+    }
+    if !s.raisons.is_empty() {
+        text.push_str(" — ");
+        text.push_str(&s.raisons.join(" ; "));
+    }
+    text
 }
 
 fn headers() -> [String; 6] {

@@ -632,7 +632,7 @@ fn read_signature_file(path: &Path) -> Result<Vec<u8>, VerifyError> {
 
 /// The document a detached signature or token file is about: its name without the last
 /// extension (`offre.pdf.p7s` → `offre.pdf`).
-fn document_for(signature: &Path) -> PathBuf {
+pub fn document_for(signature: &Path) -> PathBuf {
     signature.with_extension("")
 }
 
@@ -722,6 +722,15 @@ pub fn verify_path(
         return Err(pdf_error.unwrap_or_else(|| VerifyError::NothingToVerify(path.to_owned())));
     }
     Ok(reports)
+}
+
+/// Is this file a signature or a timestamp of another file (rather than a document)?
+pub fn is_signature_file(path: &Path) -> bool {
+    match extension(path).as_str() {
+        "p7s" | "sig" | "tsr" | "tst" => true,
+        "xml" => is_xml_signature(path),
+        _ => false,
+    }
 }
 
 /// Does this XML file hold an XML signature (a `Signature` element of the xmldsig namespace)?

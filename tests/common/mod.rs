@@ -9,6 +9,7 @@ pub use pkcs11_mocks::*;
 
 pub mod pdf;
 pub mod pes;
+pub mod tsa;
 
 /// Check that the tools a test needs exist (a missing tool fails in CI, skips loudly elsewhere).
 pub fn tools(names: &[&str]) -> bool {

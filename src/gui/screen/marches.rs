@@ -99,10 +99,22 @@ pub fn open_bids(job: Job) -> Result<Opened, String> {
         crate::card::select::open_decrypter(&choice, prompt).map_err(|e| e.to_string())?;
     let done = job.done.clone();
     let cancel = job.cancel.clone();
+    let trust = match crate::settings::Settings::load()
+        .ok()
+        .and_then(|s| s.verification.confiance)
+    {
+        Some(path) => Some(crate::pes::verify::TrustStore::load(&path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let review = crate::marches::Review {
+        trust: trust.as_ref(),
+        deadline: None,
+    };
     let outcomes: Vec<BidOutcome> = open_all(
         &files,
         &job.sortie,
         key.as_mut(),
+        &review,
         &mut |index, _| done.store(index, Ordering::Relaxed),
         &|| cancel.load(Ordering::Relaxed),
     );
