@@ -359,3 +359,60 @@ fn xades_detached_made_by_xmlsec1_is_checked() {
     assert_eq!(out.status.code(), Some(1), "{json}");
     assert_eq!(json["signatures"][0]["integrite"], false);
 }
+
+#[test]
+fn pades_with_a_signature_timestamp_is_checked() {
+    if !tools(&["openssl", "python3"]) {
+        return;
+    }
+    let Some(pyhanko) = pyhanko() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let pki = TestPki::shared();
+    let id = pki.identity("signature");
+    let authority = tsa(dir.path());
+    let server = common::tsa::serve(&authority);
+    let input = dir.path().join("acte.pdf");
+    make_pdf(&input, 1, false);
+    let signed = dir.path().join("acte-horodate.pdf");
+    let status = Command::new(&pyhanko)
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            "Sig1",
+            "--timestamp-url",
+            &server.url,
+        ])
+        .args(["pemder", "--no-pass", "--key"])
+        .arg(&id.key_pem)
+        .arg("--cert")
+        .arg(&id.cert_pem)
+        .arg("--chain")
+        .arg(&id.chain_pem)
+        .arg(&input)
+        .arg(&signed)
+        .status()
+        .expect("pyhanko");
+    assert!(status.success(), "pyhanko sign addsig --timestamp-url");
+    // Trust: the test PKI and the TSA.
+    let trust = dir.path().join("confiance.pem");
+    let mut bundle = std::fs::read(pki.ca_bundle_pem()).expect("bundle");
+    bundle.extend(std::fs::read(&authority.cert).expect("tsa"));
+    std::fs::write(&trust, bundle).expect("trust");
+    let (out, json) = verifier(&signed, Some(&trust));
+    let s = &json["signatures"][0];
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(s["format"], "PAdES");
+    assert_eq!(s["valide"], true, "{}", reasons(s));
+    // The signature timestamp (CAdES-T inside the PDF's CMS) was found and verified.
+    let when = s["horodatage"].as_str().expect("signature timestamp");
+    let year = time::OffsetDateTime::now_utc().year().to_string();
+    assert!(when.starts_with(&year), "{when}");
+
+    // Without the TSA among the trusted authorities, the timestamp is said not trusted.
+    let (_, json) = verifier(&signed, Some(&pki.ca_bundle_pem()));
+    assert!(
+        reasons(&json["signatures"][0]).contains("autorité d'horodatage"),
+        "{json}"
+    );
+}

@@ -78,3 +78,62 @@ pub fn timestamp(tsa: &Tsa, document: &Path, out: &Path) {
         .expect("openssl ts -reply");
     assert!(status.success());
 }
+
+/// The TSA over HTTP (RFC 3161 §3.4: a query POSTed, the reply returned), for tools that ask a
+/// timestamp server by URL; stopped when dropped.
+pub struct TsaServer {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for TsaServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn serve(tsa: &Tsa) -> TsaServer {
+    use std::io::BufRead;
+    let script = format!(
+        r#"
+import http.server, subprocess, tempfile, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        query = self.rfile.read(int(self.headers["Content-Length"]))
+        with tempfile.TemporaryDirectory() as d:
+            open(d + "/q.tsq", "wb").write(query)
+            subprocess.run(["openssl", "ts", "-reply", "-queryfile", d + "/q.tsq", "-inkey", {key:?},
+                            "-signer", {cert:?}, "-config", {config:?}, "-out", d + "/r.tsr"],
+                           check=True, stderr=subprocess.DEVNULL)
+            reply = open(d + "/r.tsr", "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/timestamp-reply")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#,
+        key = tsa.key.display().to_string(),
+        cert = tsa.cert.display().to_string(),
+        config = tsa.config.display().to_string(),
+    );
+    let mut child = Command::new("python3")
+        .args(["-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 TSA server");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("port");
+    TsaServer {
+        child,
+        url: format!("http://127.0.0.1:{}/", line.trim()),
+    }
+}
