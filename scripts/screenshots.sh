@@ -46,7 +46,12 @@ db.commit()
 PY
 
 for screen in accueil helios envois marches dce certificats; do
-  PARAPHE_ECRAN=$screen PARAPHE_PES=$W/demo.xml xvfb-run -a -s "-screen 0 1280x800x24" \
-    bash -c "\"$BIN\" & pid=\$!; sleep 6; import -window root \"$OUT/$screen.png\"; kill \$pid" >/dev/null 2>&1 || true
+  # A busy machine may not have drawn the first frame yet: wait longer and try again when the
+  # picture is still blank (a few hundred bytes).
+  for wait in 6 12 20; do
+    PARAPHE_ECRAN=$screen PARAPHE_PES=$W/demo.xml xvfb-run -a -s "-screen 0 1280x800x24" \
+      bash -c "\"$BIN\" & pid=\$!; sleep $wait; import -window root \"$OUT/$screen.png\"; kill \$pid" >/dev/null 2>&1 || true
+    [[ -f $OUT/$screen.png && $(stat -c %s "$OUT/$screen.png") -gt 2000 ]] && break
+  done
   echo "$OUT/$screen.png"
 done

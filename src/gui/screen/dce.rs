@@ -21,13 +21,23 @@ pub enum Tab {
     Publication,
 }
 
-const PROCEDURES: [&str; 6] = [
-    "adaptee",
-    "ouverte",
-    "restreinte",
-    "negociee",
-    "dialogue_competitif",
-    "concours",
+/// A procedure as the list shows it (its French name) and as the description stores it (its code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Procedure(&'static str);
+
+impl std::fmt::Display for Procedure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&t(&format!("gui.dce_procedure_{}", self.0)))
+    }
+}
+
+const PROCEDURES: [Procedure; 6] = [
+    Procedure("adaptee"),
+    Procedure("ouverte"),
+    Procedure("restreinte"),
+    Procedure("negociee"),
+    Procedure("dialogue_competitif"),
+    Procedure("concours"),
 ];
 const TYPES: [&str; 16] = [
     "RC", "CCAP", "CCTP", "CCAG", "AE", "ATTRI1", "BPU", "DPGF", "DQE", "DC1", "DC2", "DC4",
@@ -38,7 +48,7 @@ pub struct State {
     tab: Tab,
     objet: String,
     reference: String,
-    procedure: &'static str,
+    procedure: Procedure,
     acheteur: String,
     date_limite: String,
     heure_limite: String,
@@ -66,7 +76,7 @@ impl Default for State {
             tab: Tab::default(),
             objet: String::new(),
             reference: String::new(),
-            procedure: "adaptee",
+            procedure: PROCEDURES[0],
             acheteur: String::new(),
             date_limite: String::new(),
             heure_limite: "12:00".to_owned(),
@@ -95,7 +105,7 @@ pub enum Message {
     Tab(Tab),
     Objet(String),
     Reference(String),
-    Procedure(&'static str),
+    Procedure(Procedure),
     Acheteur(String),
     DateLimite(String),
     HeureLimite(String),
@@ -190,7 +200,7 @@ impl State {
             consultation: Consultation {
                 objet: self.objet.trim().to_owned(),
                 reference: self.reference.trim().to_owned(),
-                procedure: self.procedure.to_owned(),
+                procedure: self.procedure.0.to_owned(),
                 acheteur: Some(self.acheteur.trim().to_owned()).filter(|a| !a.is_empty()),
                 date_publication: None,
                 // An unreadable date is reported by the rules, which name the field.
@@ -341,12 +351,13 @@ impl State {
                 text(t("gui.dce_procedure")).size(theme::TEXT),
                 pick_list(PROCEDURES, Some(self.procedure), Message::Procedure),
             ]
-            .spacing(theme::GAP),
+            .spacing(theme::GAP)
+            .align_y(iced::alignment::Vertical::Center),
             text_input(&t("gui.dce_acheteur"), &self.acheteur).on_input(Message::Acheteur),
             row![
                 text_input(&t("gui.dce_date_limite"), &self.date_limite)
                     .on_input(Message::DateLimite)
-                    .width(200),
+                    .width(280),
                 text_input(&t("gui.dce_heure_limite"), &self.heure_limite)
                     .on_input(Message::HeureLimite)
                     .width(100),
@@ -539,7 +550,7 @@ mod tests {
         // Consultation tab.
         let _ = state.update(Message::Objet("Réfection de la voirie".to_owned()));
         let _ = state.update(Message::Reference("2027-VOI-01".to_owned()));
-        let _ = state.update(Message::Procedure("ouverte"));
+        let _ = state.update(Message::Procedure(PROCEDURES[1]));
         let _ = state.update(Message::DateLimite("15/01/2099".to_owned()));
         let _ = state.update(Message::NewLot("Voirie".to_owned()));
         let _ = state.update(Message::AddLot);

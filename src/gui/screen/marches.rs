@@ -243,7 +243,7 @@ impl State {
                             .secure(true)
                             .on_input(Message::PinChanged)
                             .on_submit(Message::Ouvrir)
-                            .width(260),
+                            .width(340),
                         if ready {
                             open.on_press(Message::Ouvrir)
                         } else {
