@@ -94,6 +94,8 @@ pub enum SettingsError {
     NoHome,
     #[error("{}", crate::messages::tf("commun.fichier_reglages_invalide", &[("chemin", &.path.display().to_string()), ("detail", .detail)]))]
     Invalid { path: PathBuf, detail: String },
+    #[error("{}", crate::messages::tf("commun.reglages_ecriture", &[("chemin", &.path.display().to_string()), ("detail", .detail)]))]
+    Write { path: PathBuf, detail: String },
 }
 
 fn project_dirs() -> Option<directories::ProjectDirs> {
@@ -141,9 +143,63 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// Write the settings to their file.
+    pub fn save(&self) -> Result<PathBuf, SettingsError> {
+        let path = config_file()?;
+        self.save_to(&path)?;
+        Ok(path)
+    }
+
+    /// Write the settings to `path`: readable by the user only (the file names the user's card,
+    /// platform account and collectivité), written beside it then renamed, so that a crash never
+    /// leaves half a file.
+    pub fn save_to(&self, path: &Path) -> Result<(), SettingsError> {
+        let error = |detail: String| SettingsError::Write {
+            path: path.to_owned(),
+            detail,
+        };
+        let text = toml::to_string_pretty(self).map_err(|e| error(e.to_string()))?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".paraphe-reglages-")
+            .tempfile_in(dir)
+            .map_err(|e| error(e.to_string()))?;
+        std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(|e| error(e.to_string()))?;
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| error(e.to_string()))?;
+        temp.persist(path).map_err(|e| error(e.error.to_string()))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn saved_settings_read_back_the_same_and_are_private() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("sous-dossier/paraphe.toml");
+        let mut settings = Settings::default();
+        settings.collectivite.siren = Some("210600730".to_owned());
+        settings.collectivite.emails_retour = vec!["actes@mairie.test".to_owned()];
+        settings.plateforme.adresse = Some("https://s2low.example.test".to_owned());
+        settings.carte.jeton = Some("MAIRIE".to_owned());
+        settings.save_to(&path).expect("save");
+        assert_eq!(Settings::load_from(&path).expect("load"), settings);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o077, 0, "private");
+        }
+    }
 
     #[test]
     fn missing_file_is_defaults_and_bad_file_is_a_french_error() {

@@ -30,6 +30,7 @@ enum Screen {
     Marches,
     Dce,
     Certificats,
+    Parametres,
 }
 
 #[derive(Default)]
@@ -41,6 +42,7 @@ struct Paraphe {
     envois: envois::State,
     marches: screen::marches::State,
     dce: screen::dce::State,
+    parametres: screen::parametres::State,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +53,7 @@ enum Message {
     Envois(envois::Message),
     Marches(screen::marches::Message),
     Dce(screen::dce::Message),
+    Parametres(screen::parametres::Message),
     StartDemo,
     DemoReady(Option<Result<crate::platform::demo::Demo, String>>),
 }
@@ -85,6 +88,7 @@ impl Paraphe {
             Ok("certificats") => Screen::Certificats,
             Ok("marches") => Screen::Marches,
             Ok("dce") => Screen::Dce,
+            Ok("parametres") => Screen::Parametres,
             _ => Screen::Accueil,
         };
         if let Ok(path) = std::env::var("PARAPHE_PES") {
@@ -104,6 +108,10 @@ impl Paraphe {
                 self.screen = screen;
                 match screen {
                     Screen::Envois | Screen::Accueil => envois::refresh().map(Message::Envois),
+                    Screen::Parametres => self
+                        .parametres
+                        .update(screen::parametres::Message::Load)
+                        .map(Message::Parametres),
                     _ => Task::none(),
                 }
             }
@@ -112,6 +120,7 @@ impl Paraphe {
             Message::Envois(m) => self.envois.update(m).map(Message::Envois),
             Message::Marches(m) => self.marches.update(m).map(Message::Marches),
             Message::Dce(m) => self.dce.update(m).map(Message::Dce),
+            Message::Parametres(m) => self.parametres.update(m).map(Message::Parametres),
             Message::StartDemo => {
                 self.demo = screen::accueil::DemoStatus::Starting;
                 start_demo()
@@ -160,6 +169,7 @@ impl Paraphe {
                 nav("gui.nav_marches", Screen::Marches),
                 nav("gui.nav_dce", Screen::Dce),
                 nav("gui.nav_certificats", Screen::Certificats),
+                nav("gui.nav_parametres", Screen::Parametres),
             ]
             .spacing(theme::GAP),
         )
@@ -179,6 +189,7 @@ impl Paraphe {
             Screen::Marches => self.marches.view().map(Message::Marches),
             Screen::Dce => self.dce.view().map(Message::Dce),
             Screen::Certificats => self.certificats.view().map(Message::Certificats),
+            Screen::Parametres => self.parametres.view().map(Message::Parametres),
         };
         row![
             sidebar,

@@ -6,3 +6,4 @@ pub mod dce;
 pub mod envois;
 pub mod helios;
 pub mod marches;
+pub mod parametres;
