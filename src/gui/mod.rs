@@ -80,6 +80,9 @@ impl Paraphe {
         let mut tasks = vec![
             envois::refresh().map(Message::Envois),
             certificats::scan().map(Message::Certificats),
+            app.parametres
+                .update(screen::parametres::Message::Load)
+                .map(Message::Parametres),
         ];
         // For screenshots, demos and support: start on a given screen, with a PES already open.
         app.screen = match std::env::var("PARAPHE_ECRAN").as_deref() {

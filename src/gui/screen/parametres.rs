@@ -364,6 +364,13 @@ impl State {
             }
             None => {}
         }
+        // Room on the right for the scroll bar.
+        let col = col.padding(iced::Padding {
+            top: 0.0,
+            right: 18.0,
+            bottom: 0.0,
+            left: 0.0,
+        });
         scrollable(col).height(Length::Fill).into()
     }
 }
