@@ -11,7 +11,7 @@
 use super::xades::{EXC_C14N, NS_DS};
 use crate::card::digest::ecdsa_raw_to_der;
 use crate::messages::{t, tf};
-use crate::xml::{C14nError, C14nMode, Canonicalizer, Progress, XmlReader};
+use crate::xml::{C14nError, C14nMode, Canonicalizer, Progress, StartTag, XmlReader};
 use openssl::hash::MessageDigest;
 use openssl::x509::store::{X509Store, X509StoreBuilder};
 use openssl::x509::{X509, X509StoreContext};
@@ -153,16 +153,40 @@ impl TrustStore {
     }
 }
 
-/// SHA-1 and SHA-256 of the same bytes.
-#[derive(Default)]
+/// SHA-256 and, when some signature may use it, SHA-1 of the same bytes.
 struct MultiHash {
-    sha1: openssl::sha::Sha1,
+    sha1: Option<openssl::sha::Sha1>,
     sha256: openssl::sha::Sha256,
+}
+
+impl Default for MultiHash {
+    fn default() -> Self {
+        MultiHash::new(true)
+    }
+}
+
+impl MultiHash {
+    fn new(with_sha1: bool) -> Self {
+        MultiHash {
+            sha1: with_sha1.then(openssl::sha::Sha1::new),
+            sha256: openssl::sha::Sha256::new(),
+        }
+    }
+
+    /// The digests by algorithm URI.
+    fn finish(self, c14n: &'static str, map: &mut HashMap<(&'static str, &'static str), Vec<u8>>) {
+        if let Some(sha1) = self.sha1 {
+            map.insert((c14n, SHA1), sha1.finish().to_vec());
+        }
+        map.insert((c14n, SHA256), self.sha256.finish().to_vec());
+    }
 }
 
 impl Write for MultiHash {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.sha1.update(buf);
+        if let Some(sha1) = self.sha1.as_mut() {
+            sha1.update(buf);
+        }
         self.sha256.update(buf);
         Ok(buf.len())
     }
@@ -178,10 +202,8 @@ struct Digests(HashMap<(&'static str, &'static str), Vec<u8>>);
 impl Digests {
     fn from_hashes(exc: MultiHash, inc: MultiHash) -> Self {
         let mut map = HashMap::new();
-        map.insert((EXC_C14N, SHA1), exc.sha1.finish().to_vec());
-        map.insert((EXC_C14N, SHA256), exc.sha256.finish().to_vec());
-        map.insert((INCLUSIVE_C14N, SHA1), inc.sha1.finish().to_vec());
-        map.insert((INCLUSIVE_C14N, SHA256), inc.sha256.finish().to_vec());
+        exc.finish(EXC_C14N, &mut map);
+        inc.finish(INCLUSIVE_C14N, &mut map);
         Digests(map)
     }
 
@@ -217,9 +239,9 @@ struct Pair<W: Write> {
 }
 
 impl<W: Write> Pair<W> {
-    fn feed(&mut self, event: &Event) -> Result<bool, C14nError> {
-        let a = self.exc.feed(event)?;
-        let b = self.inc.feed(event)?;
+    fn feed(&mut self, event: &Event, tag: Option<&StartTag>) -> Result<bool, C14nError> {
+        let a = self.exc.feed_parsed(event, tag)?;
+        let b = self.inc.feed_parsed(event, tag)?;
         Ok(a == Progress::Done && b == Progress::Done)
     }
 }
@@ -232,23 +254,19 @@ struct TargetHash {
 }
 
 impl TargetHash {
-    fn feed(&mut self, event: &Event) -> Result<(), C14nError> {
-        self.exc.feed(event)?;
+    fn feed(&mut self, event: &Event, tag: Option<&StartTag>) -> Result<(), C14nError> {
+        self.exc.feed_parsed(event, tag)?;
         if let Some(inc) = self.inc.as_mut() {
-            inc.feed(event)?;
+            inc.feed_parsed(event, tag)?;
         }
         Ok(())
     }
 
     fn finish(self) -> Result<Digests, C14nError> {
-        let exc = self.exc.finish()?;
         let mut map = HashMap::new();
-        map.insert((EXC_C14N, SHA1), exc.sha1.finish().to_vec());
-        map.insert((EXC_C14N, SHA256), exc.sha256.finish().to_vec());
+        self.exc.finish()?.finish(EXC_C14N, &mut map);
         if let Some(inc) = self.inc {
-            let inc = inc.finish()?;
-            map.insert((INCLUSIVE_C14N, SHA1), inc.sha1.finish().to_vec());
-            map.insert((INCLUSIVE_C14N, SHA256), inc.sha256.finish().to_vec());
+            inc.finish()?.finish(INCLUSIVE_C14N, &mut map);
         }
         Ok(Digests(map))
     }
@@ -261,6 +279,8 @@ impl TargetHash {
 pub struct Needs {
     ids: std::collections::HashSet<String>,
     inclusive: bool,
+    /// Some signature names SHA-1 (the older Hélios profile).
+    sha1: bool,
 }
 
 /// Scan the file's bytes for `URI="#…"` references and for the inclusive C14N algorithm URI.
@@ -270,6 +290,7 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
     let mut needs = Needs::default();
     let uri = memchr::memmem::Finder::new(b"URI=");
     let inclusive = memchr::memmem::Finder::new(INCLUSIVE_C14N.as_bytes());
+    let sha1 = memchr::memmem::Finder::new(SHA1.as_bytes());
     // Overlapping windows so that a pattern across a block boundary is still seen.
     const BLOCK: usize = 1 << 20;
     const OVERLAP: usize = 512;
@@ -283,6 +304,9 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
         let window = &buf[..kept + n];
         if inclusive.find(window).is_some() {
             needs.inclusive = true;
+        }
+        if !needs.sha1 && sha1.find(window).is_some() {
+            needs.sha1 = true;
         }
         for at in uri.find_iter(window) {
             let rest = &window[at + 4..];
@@ -440,6 +464,8 @@ fn verify_reader_with<R: std::io::Read>(
     checks: Checks,
 ) -> Result<FileVerdict, VerifyError> {
     let mut reader = XmlReader::new(input)?;
+    // SHA-1 only when the prescan saw it named (or without a prescan).
+    let hashes = || MultiHash::new(needs.is_none_or(|n| n.sha1));
     let mut frames: Vec<Frame> = Vec::new();
     let mut capture: Option<Capture> = None;
     let mut pending: Vec<Pending> = Vec::new();
@@ -462,6 +488,8 @@ fn verify_reader_with<R: std::io::Read>(
             .flatten()
             .map(str::to_owned);
         let context = || info.apex_context();
+        // The start tag as the reader parsed and checked it, handed to the canonicalisers.
+        let tag = info.start_tag();
         // Entering a signature?
         if let (Event::Start(_), Some((Some(ns), local)), None) = (&event, &name, &capture)
             && ns == NS_DS
@@ -489,10 +517,10 @@ fn verify_reader_with<R: std::io::Read>(
                 });
             let target = if is_target {
                 Some(TargetHash {
-                    exc: Canonicalizer::subtree(&exclusive(), &context(), MultiHash::default())
+                    exc: Canonicalizer::subtree(&exclusive(), &context(), hashes())
                         .exclude_signature_children(true),
                     inc: needs.is_none_or(|n| n.inclusive).then(|| {
-                        Canonicalizer::subtree(&inclusive(), &context(), MultiHash::default())
+                        Canonicalizer::subtree(&inclusive(), &context(), hashes())
                             .exclude_signature_children(true)
                     }),
                 })
@@ -526,9 +554,9 @@ fn verify_reader_with<R: std::io::Read>(
                     ));
                 }
             }
-            c.full.feed(&event).map_err(|e| e.or_at(at()))?;
+            c.full.feed_parsed(&event, tag).map_err(|e| e.or_at(at()))?;
             if let Some(si) = c.signed_info.as_mut()
-                && si.feed(&event).map_err(|e| e.or_at(at()))?
+                && si.feed(&event, tag).map_err(|e| e.or_at(at()))?
             {
                 let si = c
                     .signed_info
@@ -538,7 +566,7 @@ fn verify_reader_with<R: std::io::Read>(
             }
             let mut finished = Vec::new();
             for (i, (_, pair)) in c.inner.iter_mut().enumerate() {
-                if pair.feed(&event).map_err(|e| e.or_at(at()))? {
+                if pair.feed(&event, tag).map_err(|e| e.or_at(at()))? {
                     finished.push(i);
                 }
             }
@@ -552,7 +580,7 @@ fn verify_reader_with<R: std::io::Read>(
         }
         for frame in frames.iter_mut() {
             if let Some(target) = frame.target.as_mut() {
-                target.feed(&event).map_err(|e| e.or_at(at()))?;
+                target.feed(&event, tag).map_err(|e| e.or_at(at()))?;
             }
         }
         if let Event::End(_) = &event {

@@ -335,6 +335,17 @@ impl<W: Write> Canonicalizer<W> {
 
     /// Processes one event.
     pub fn feed(&mut self, event: &Event<'_>) -> Result<Progress, C14nError> {
+        self.feed_parsed(event, None)
+    }
+
+    /// Like [`feed`](Self::feed), with the event's start tag already parsed and checked by the
+    /// [`XmlReader`](super::XmlReader) that produced it: it is not parsed a second time (the
+    /// verifier feeds every start tag of a bordereau to its canonicaliser).
+    pub fn feed_parsed(
+        &mut self,
+        event: &Event<'_>,
+        parsed: Option<&StartTag>,
+    ) -> Result<Progress, C14nError> {
         if self.phase == Phase::Finished {
             return Err(C14nError::Usage(
                 "un événement a été fourni après la fin de la forme canonique".to_owned(),
@@ -355,11 +366,13 @@ impl<W: Write> Canonicalizer<W> {
             }
             return Ok(Progress::Continue);
         }
-        let progress = match event {
-            Event::Start(e) => self.start_element(e, false)?,
-            Event::Empty(e) => self.start_element(e, true)?,
-            Event::End(e) => self.end_element(e)?,
-            Event::Text(e) => {
+        let progress = match (event, parsed) {
+            (Event::Start(_), Some(tag)) => self.start_parsed(tag, false)?,
+            (Event::Empty(_), Some(tag)) => self.start_parsed(tag, true)?,
+            (Event::Start(e), None) => self.start_element(e, false)?,
+            (Event::Empty(e), None) => self.start_element(e, true)?,
+            (Event::End(e), _) => self.end_element(e)?,
+            (Event::Text(e), _) => {
                 let text = syntax::utf8(e).map_err(lexical)?;
                 if self.phase == Phase::InRoot {
                     syntax::check_text(text).map_err(lexical)?;
@@ -369,7 +382,7 @@ impl<W: Write> Canonicalizer<W> {
                 }
                 Progress::Continue
             }
-            Event::CData(e) => {
+            (Event::CData(e), _) => {
                 if self.phase != Phase::InRoot {
                     return Err(self.outside("une section CDATA"));
                 }
@@ -378,7 +391,7 @@ impl<W: Write> Canonicalizer<W> {
                 syntax::escape_raw_text(text, &mut self.buf);
                 Progress::Continue
             }
-            Event::GeneralRef(e) => {
+            (Event::GeneralRef(e), _) => {
                 if self.phase != Phase::InRoot {
                     return Err(self.outside("une référence"));
                 }
@@ -388,7 +401,7 @@ impl<W: Write> Canonicalizer<W> {
                 syntax::escape_text(c.encode_utf8(&mut tmp), &mut self.buf);
                 Progress::Continue
             }
-            Event::Comment(e) => {
+            (Event::Comment(e), _) => {
                 let text = syntax::utf8(e).map_err(lexical)?;
                 syntax::check_comment(text).map_err(lexical)?;
                 if self.with_comments {
@@ -400,7 +413,7 @@ impl<W: Write> Canonicalizer<W> {
                 }
                 Progress::Continue
             }
-            Event::PI(e) => {
+            (Event::PI(e), _) => {
                 let (target, data) = syntax::parse_pi(e).map_err(lexical)?;
                 self.before_top_level_node();
                 self.buf.extend_from_slice(b"<?");
@@ -413,7 +426,7 @@ impl<W: Write> Canonicalizer<W> {
                 self.after_top_level_node();
                 Progress::Continue
             }
-            Event::Decl(e) => {
+            (Event::Decl(e), _) => {
                 if self.is_subtree || !first {
                     return Err(C14nError::malformed(
                         "la déclaration XML n'est permise qu'au tout début du document",
@@ -422,8 +435,8 @@ impl<W: Write> Canonicalizer<W> {
                 syntax::check_declaration(e).map_err(lexical)?;
                 Progress::Continue
             }
-            Event::DocType(_) => return Err(C14nError::DocType { position: None }),
-            Event::Eof => {
+            (Event::DocType(_), _) => return Err(C14nError::DocType { position: None }),
+            (Event::Eof, _) => {
                 if self.is_subtree {
                     return Err(C14nError::malformed(
                         "fin de document avant la fin de l'élément canonisé",
@@ -480,7 +493,7 @@ impl<W: Write> Canonicalizer<W> {
         }
     }
 
-    fn start_element(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<Progress, C14nError> {
+    fn enter_root(&mut self) -> Result<(), C14nError> {
         match self.phase {
             Phase::AfterRoot => {
                 return Err(C14nError::malformed("un seul élément racine est permis"));
@@ -488,20 +501,27 @@ impl<W: Write> Canonicalizer<W> {
             Phase::BeforeRoot => self.phase = Phase::InRoot,
             _ => {}
         }
+        Ok(())
+    }
+
+    fn start_element(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<Progress, C14nError> {
+        self.enter_root()?;
         // The reused tag is taken out of `self` while in use.
         let mut tag = std::mem::take(&mut self.tag);
-        let result = self.element(&mut tag, e, empty);
+        let result = tag
+            .parse_into(e)
+            .map_err(lexical)
+            .and_then(|()| self.element(&tag, empty));
         self.tag = tag;
         result
     }
 
-    fn element(
-        &mut self,
-        tag: &mut StartTag,
-        e: &BytesStart<'_>,
-        empty: bool,
-    ) -> Result<Progress, C14nError> {
-        tag.parse_into(e).map_err(lexical)?;
+    fn start_parsed(&mut self, tag: &StartTag, empty: bool) -> Result<Progress, C14nError> {
+        self.enter_root()?;
+        self.element(tag, empty)
+    }
+
+    fn element(&mut self, tag: &StartTag, empty: bool) -> Result<Progress, C14nError> {
         self.ns.push(tag.namespaces());
         let is_dsig = match resolve(&self.ns, tag) {
             Ok(uri) => uri == DSIG_NAMESPACE,
