@@ -47,6 +47,26 @@ pub fn ensure_usable(info: &CertificateInfo, role: Role) -> Result<(), CardError
     Ok(())
 }
 
+impl KeyChoice {
+    /// The choice the settings make for `role` (module, token, the CKA_ID chosen for the role);
+    /// an unreadable CKA_ID counts as no choice, so the best certificate for the role is taken.
+    pub fn from_settings(card: &crate::settings::CardSettings, role: Role) -> KeyChoice {
+        let configured = match role {
+            Role::Signature => &card.cle_signature,
+            Role::Authentification => &card.cle_authentification,
+            Role::Chiffrement => &card.cle_chiffrement,
+        };
+        KeyChoice {
+            module: card.module.clone(),
+            token: card.jeton.clone(),
+            cka_id: configured
+                .as_deref()
+                .and_then(|h| hex::decode(h.trim()).ok()),
+            p12: None,
+        }
+    }
+}
+
 /// Open the key for `role`, logging in once through `prompt`.
 pub fn open_for_role(
     choice: &KeyChoice,

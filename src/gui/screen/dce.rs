@@ -165,16 +165,10 @@ pub fn build_dce(
         None => build(&description, &checked, &output, now, None),
         Some(pin) => {
             let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
-            let choice = crate::card::select::KeyChoice {
-                module: settings.carte.module.clone(),
-                token: settings.carte.jeton.clone(),
-                cka_id: settings
-                    .carte
-                    .cle_signature
-                    .as_deref()
-                    .and_then(|h| hex::decode(h.trim()).ok()),
-                p12: None,
-            };
+            let choice = crate::card::select::KeyChoice::from_settings(
+                &settings.carte,
+                crate::certs::Role::Signature,
+            );
             let prompt = Box::new(crate::card::pin::FixedPrompt::new(&pin));
             drop(pin);
             let mut signer =

@@ -58,16 +58,10 @@ fn send(
     Task::perform(
         background(move || {
             let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
-            let mut choice = crate::card::select::KeyChoice {
-                module: settings.carte.module.clone(),
-                token: settings.carte.jeton.clone(),
-                cka_id: settings
-                    .carte
-                    .cle_authentification
-                    .as_deref()
-                    .and_then(|h| hex::decode(h.trim()).ok()),
-                p12: None,
-            };
+            let mut choice = crate::card::select::KeyChoice::from_settings(
+                &settings.carte,
+                crate::certs::Role::Authentification,
+            );
             let prompt = Box::new(crate::card::pin::FixedPrompt::new(&pin));
             drop(pin);
             let (address, ca) = match demo {

@@ -81,16 +81,10 @@ pub fn open_bids(job: Job) -> Result<Opened, String> {
         Some(c) => c,
         None => {
             let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
-            crate::card::select::KeyChoice {
-                module: settings.carte.module.clone(),
-                token: settings.carte.jeton.clone(),
-                cka_id: settings
-                    .carte
-                    .cle_chiffrement
-                    .as_deref()
-                    .and_then(|h| hex::decode(h.trim()).ok()),
-                p12: None,
-            }
+            crate::card::select::KeyChoice::from_settings(
+                &settings.carte,
+                crate::certs::Role::Chiffrement,
+            )
         }
     };
     let prompt = Box::new(crate::card::pin::FixedPrompt::new(&job.pin));
