@@ -62,16 +62,9 @@ pub fn ouvrir(args: &OuvrirArgs) -> i32 {
         }
         None => None,
     };
-    let trust = match args
-        .confiance
-        .clone()
-        .or(settings.verification.confiance.clone())
-    {
-        Some(path) => match crate::pes::verify::TrustStore::load(&path) {
-            Ok(t) => Some(t),
-            Err(e) => return super::error(&e.to_string()),
-        },
-        None => None,
+    let trust = match crate::pes::verify::TrustStore::chosen(args.confiance.as_deref(), &settings) {
+        Ok(t) => t,
+        Err(e) => return super::error(&e.to_string()),
     };
     let review = crate::marches::Review {
         trust: trust.as_ref(),
@@ -208,12 +201,9 @@ pub fn verifier(args: &VerifierArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return super::error(&e.to_string()),
     };
-    let trust = match args.confiance.clone().or(settings.verification.confiance) {
-        Some(path) => match TrustStore::load(&path) {
-            Ok(t) => Some(t),
-            Err(e) => return super::error(&e.to_string()),
-        },
-        None => None,
+    let trust = match TrustStore::chosen(args.confiance.as_deref(), &settings) {
+        Ok(t) => t,
+        Err(e) => return super::error(&e.to_string()),
     };
     let reports = match verify_path(&args.fichier, trust.as_ref()) {
         Ok(r) => r,

@@ -285,12 +285,9 @@ pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return error(e.to_string()),
     };
-    let trust = match args.confiance.clone().or(settings.verification.confiance) {
-        Some(path) => match TrustStore::load(&path) {
-            Ok(t) => Some(t),
-            Err(e) => return error(e.to_string()),
-        },
-        None => None,
+    let trust = match TrustStore::chosen(args.confiance.as_deref(), &settings) {
+        Ok(t) => t,
+        Err(e) => return error(e.to_string()),
     };
     let verdict = match verify_file(&args.fichier, trust.as_ref()) {
         Ok(v) => v,

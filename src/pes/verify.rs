@@ -115,6 +115,18 @@ impl TrustStore {
         Ok(TrustStore { certificates })
     }
 
+    /// The trust store named on the command line, else in the settings (`[verification]
+    /// confiance`); None when neither names one.
+    pub fn chosen(
+        explicit: Option<&Path>,
+        settings: &crate::settings::Settings,
+    ) -> Result<Option<TrustStore>, VerifyError> {
+        explicit
+            .or(settings.verification.confiance.as_deref())
+            .map(TrustStore::load)
+            .transpose()
+    }
+
     /// Check that `cert` chains to a trusted authority (with `extra` as intermediates), at time
     /// `at` (the signing time) or now.
     pub fn check_chain(

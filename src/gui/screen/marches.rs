@@ -93,13 +93,9 @@ pub fn open_bids(job: Job) -> Result<Opened, String> {
         crate::card::select::open_decrypter(&choice, prompt).map_err(|e| e.to_string())?;
     let done = job.done.clone();
     let cancel = job.cancel.clone();
-    let trust = match crate::settings::Settings::load()
-        .ok()
-        .and_then(|s| s.verification.confiance)
-    {
-        Some(path) => Some(crate::pes::verify::TrustStore::load(&path).map_err(|e| e.to_string())?),
-        None => None,
-    };
+    let settings = crate::settings::Settings::load().unwrap_or_default();
+    let trust =
+        crate::pes::verify::TrustStore::chosen(None, &settings).map_err(|e| e.to_string())?;
     let review = crate::marches::Review {
         trust: trust.as_ref(),
         deadline: None,
