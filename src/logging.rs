@@ -19,6 +19,22 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Write (or replace) a file readable by its owner only (reports, keys, files received), and
+/// sync it to disk before returning: the caller may then tell others it is safely kept.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 /// Start logging. `verbosity` counts `-v` flags: 0 = file only (info), 1 = also stderr (info),
 /// 2+ = debug everywhere. A log folder that cannot be created only disables the file.
 pub fn init(verbosity: u8, data_dir: Option<PathBuf>) -> LogGuard {

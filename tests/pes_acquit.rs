@@ -106,3 +106,53 @@ fn refusals_are_explained_and_other_files_refused() {
     let err = read_acquit(&b"<?xml version=\"1.0\"?><!DOCTYPE x><x/>"[..]).expect_err("doctype");
     assert!(err.to_string().contains("DOCTYPE"));
 }
+
+/// Every PES_Retour sample is read; its bordereaux and pieces agree with libxml2's count.
+#[test]
+fn returns_agree_with_xmllint() {
+    let Some(dir) = samples() else { return };
+    if !tools(&["xmllint"]) {
+        return;
+    }
+    let mut read = 0;
+    for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+        let file = entry.path();
+        if xpath(&file, "local-name(/*)") != "PES_Retour" {
+            continue;
+        }
+        let retour = paraphe::pes::retour::read_retour(std::fs::File::open(&file).expect("open"))
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let name = file.display().to_string();
+        let bordereaux: usize = xpath(&file, "count(//*[local-name()='Bordereau'])")
+            .parse()
+            .expect("count");
+        let pieces: usize = xpath(&file, "count(//*[local-name()='Piece'])")
+            .parse()
+            .expect("count");
+        assert_eq!(retour.bordereaux.len(), bordereaux, "{name}");
+        assert_eq!(
+            retour
+                .bordereaux
+                .iter()
+                .map(|b| b.pieces.len())
+                .sum::<usize>(),
+            pieces,
+            "{name}"
+        );
+        assert_eq!(
+            retour.id_coll.as_deref().unwrap_or(""),
+            xpath(
+                &file,
+                "string(//*[local-name()='EnTetePES']/*[local-name()='IdColl']/@V)"
+            ),
+            "{name}"
+        );
+        assert_eq!(
+            retour.bordereaux[0].numero.as_deref().unwrap_or(""),
+            xpath(&file, "string((//*[local-name()='IdBord'])[1]/@V)"),
+            "{name}"
+        );
+        read += 1;
+    }
+    assert!(read >= 2, "the conformance set has two PES_Retour samples");
+}

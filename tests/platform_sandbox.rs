@@ -336,6 +336,26 @@ fn act_and_pes_go_from_queued_to_acknowledged_over_mtls_with_a_card_key() {
                     text.contains("actes:IDActe=\"006-210600730-20200115-DEL2026_001-DE\""),
                     "{text}"
                 );
+                // The platform's bordereau and the stamped act (PDF only: the PNG annexe has
+                // no stamped copy), read by poppler, not by our code.
+                let kinds: Vec<&str> = received.iter().map(|r| r.0.as_str()).collect();
+                let (_, _, bordereau) = received
+                    .iter()
+                    .find(|r| r.0 == "bordereau")
+                    .unwrap_or_else(|| panic!("bordereau kept: {kinds:?}"));
+                let words = pdf_text(tmp.path(), "bordereau.pdf", bordereau);
+                assert!(
+                    words.contains("006-210600730-20200115-DEL2026_001-DE"),
+                    "{words}"
+                );
+                let stamped: Vec<_> = received.iter().filter(|r| r.0 == "acte_tamponne").collect();
+                assert_eq!(stamped.len(), 1, "{kinds:?}");
+                assert!(stamped[0].1.ends_with(".pdf"), "{:?}", stamped[0].1);
+                let words = pdf_text(tmp.path(), "tamponne.pdf", &stamped[0].2);
+                assert!(
+                    words.contains("Reçu en préfecture le") && words.contains("Deliberation"),
+                    "stamp and original text: {words}"
+                );
             }
             (Kind::Pes, "mandats-novembre") => {
                 assert_eq!(item.etat, State::Acquitte, "{item:?}");
@@ -363,6 +383,55 @@ fn act_and_pes_go_from_queued_to_acknowledged_over_mtls_with_a_card_key() {
         }
     }
     assert_eq!(sandbox.counts(), (1, 2));
+
+    // The comptable's PES_Retour for the accepted PES came back, kept privately, and the
+    // platform was told it was read.
+    assert_eq!(report["rapport"]["retours_pes"], 1, "{report}");
+    let retours: Vec<PathBuf> = std::fs::read_dir(ws.dir.join("donnees/pes-retours"))
+        .expect("retours folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(retours.len(), 1, "{retours:?}");
+    assert!(retours[0].to_string_lossy().ends_with(".xml"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&retours[0])
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "private file: {mode:o}");
+    }
+    let out = ws.run(&[
+        "pes",
+        "retour",
+        retours[0].to_str().expect("path"),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let retour: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(retour["bordereaux"][0]["numero"], "7", "{retour}");
+    assert_eq!(
+        retour["bordereaux"][0]["pieces"][0]["etat"], "01",
+        "{retour}"
+    );
+    let store =
+        paraphe::platform::sandbox::store::Store::open(&sandbox.data.join("bac-a-sable.sqlite"))
+            .expect("sandbox db");
+    assert_eq!(store.retours().expect("retours"), vec![(1, true)]);
+}
+
+/// The text of a PDF as poppler's `pdftotext` reads it.
+fn pdf_text(dir: &Path, name: &str, pdf: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, pdf).expect("write pdf");
+    let out = Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed");
+    assert!(out.status.success(), "pdftotext: {}", show(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn validate_actes_schema(path: &Path) {
@@ -833,4 +902,164 @@ fn an_unknown_matiere_gets_the_prefecture_s_anomaly() {
             .contains("la matière 8.8 n'existe pas"),
         "{journal:?}"
     );
+}
+
+/// An account with a login: the password is asked (first line of standard input, before the
+/// PIN), every request carries it, and each act created waiting is confirmed with a nonce login
+/// before the préfecture sees it. A wrong password stops before anything moves.
+#[test]
+fn a_login_account_confirms_each_transmission_with_a_nonce() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start_with(
+        tmp.path(),
+        "identifiant = \"mairie\"\nmot_de_passe = \"s3cret:é\"",
+        "",
+    );
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    let settings = ws.dir.join("paraphe.toml");
+    let text = std::fs::read_to_string(&settings).expect("settings");
+    std::fs::write(
+        &settings,
+        text.replace(
+            "[plateforme]\n",
+            "[plateforme]\nidentifiant = \"mairie\"\nconfirmation = true\n",
+        ),
+    )
+    .expect("settings");
+    ws.add_acte("CONF2026_1");
+
+    let mut command = ws.command();
+    command.args([
+        "envois",
+        "envoyer",
+        "--pin-stdin",
+        "--json",
+        "--attendre",
+        "5",
+    ]);
+    let out = spawn_with_input(command, &format!("mauvais\n{USER_PIN}"))
+        .wait_with_output()
+        .expect("sender");
+    assert_ne!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Échec de l'authentification"),
+        "{}",
+        show(&out)
+    );
+    let outbox = ws.outbox();
+    let item = &outbox.list(&Filter::default()).expect("list")[0];
+    assert_eq!(item.etat, State::EnAttente, "nothing moved: {item:?}");
+    assert_eq!(sandbox.counts(), (0, 0));
+
+    let mut command = ws.command();
+    command.args([
+        "envois",
+        "envoyer",
+        "--pin-stdin",
+        "--json",
+        "--attendre",
+        "30",
+    ]);
+    let out = spawn_with_input(command, &format!("s3cret:é\n{USER_PIN}"))
+        .wait_with_output()
+        .expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let outbox = ws.outbox();
+    let item = &outbox.list(&Filter::default()).expect("list")[0];
+    assert_eq!(item.etat, State::Acquitte, "{item:?}");
+    let journal = outbox.journal(item.id).expect("journal");
+    let confirmations = journal.iter().filter(|j| j.evenement == "confirme").count();
+    assert_eq!(confirmations, 1, "{journal:?}");
+    assert_eq!(sandbox.counts(), (1, 0));
+}
+
+/// `HTTPS_PROXY` from the environment is used: the whole exchange goes through a CONNECT tunnel
+/// (a minimal proxy in this test, which sees only the encrypted bytes).
+#[test]
+fn an_https_proxy_from_the_environment_carries_the_exchange() {
+    let (_tmp, sandbox, ws) = setup("");
+    ws.add_acte("PROXY2026_1");
+    let (proxy, tunnels) = connect_proxy();
+    let mut command = ws.command();
+    command
+        .env("HTTPS_PROXY", format!("http://{proxy}"))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env_remove("https_proxy")
+        .args([
+            "envois",
+            "envoyer",
+            "--pin-stdin",
+            "--json",
+            "--attendre",
+            "30",
+        ]);
+    let out = spawn_with_input(command, USER_PIN)
+        .wait_with_output()
+        .expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let outbox = ws.outbox();
+    let item = &outbox.list(&Filter::default()).expect("list")[0];
+    assert_eq!(item.etat, State::Acquitte, "{item:?}");
+    let target = sandbox
+        .address
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
+    let seen = tunnels.lock().expect("tunnels").clone();
+    assert!(!seen.is_empty(), "no CONNECT reached the proxy");
+    assert!(seen.iter().all(|t| t == target), "{seen:?} vs {target}");
+}
+
+/// A CONNECT-only proxy on a free port; returns its address and the targets it tunnelled to.
+fn connect_proxy() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+    let address = listener.local_addr().expect("addr");
+    let tunnels = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = tunnels.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match client.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let mut words = head.split_whitespace();
+                if words.next() != Some("CONNECT") {
+                    let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n");
+                    return;
+                }
+                let target = words.next().unwrap_or_default().to_owned();
+                let Ok(upstream) = TcpStream::connect(&target) else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                    return;
+                };
+                seen.lock().expect("tunnels").push(target);
+                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                let (mut c2, mut u2) = (
+                    client.try_clone().expect("clone"),
+                    upstream.try_clone().expect("clone"),
+                );
+                let mut upstream = upstream;
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut u2, &mut c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut client, &mut upstream);
+                let _ = upstream.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (address, tunnels)
 }

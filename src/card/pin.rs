@@ -17,6 +17,8 @@ pub enum PinPurpose {
     Signature,
     /// The password of a software certificate file.
     Password,
+    /// The password of the platform account (login besides the certificate).
+    PlatformPassword,
 }
 
 /// What the prompt shows the user before asking.
@@ -37,6 +39,7 @@ impl PinRequest {
             PinPurpose::Login => "saisie.demande_pin",
             PinPurpose::Signature => "saisie.demande_pin_signature",
             PinPurpose::Password => "saisie.demande_mot_de_passe",
+            PinPurpose::PlatformPassword => "saisie.demande_mot_de_passe_plateforme",
         };
         tf(key, &[("label", &self.label), ("chemin", &self.label)])
     }
@@ -84,9 +87,11 @@ impl PinPrompt for StdinPrompt {
     }
 }
 
-/// Gives a fixed PIN once per request (tests, demo mode). Counts how often it was asked.
+/// Gives a fixed PIN once per request (tests, demo mode, the window's PIN field), and the
+/// platform password when one was given. Counts how often it was asked.
 pub struct FixedPrompt {
     pin: Pin,
+    platform_password: Option<Pin>,
     pub asked: usize,
 }
 
@@ -94,15 +99,30 @@ impl FixedPrompt {
     pub fn new(pin: &str) -> Self {
         FixedPrompt {
             pin: Pin::from(pin.to_owned()),
+            platform_password: None,
             asked: 0,
         }
+    }
+
+    /// The answer to [`PinPurpose::PlatformPassword`] (otherwise that request is cancelled:
+    /// the card's PIN is never sent to the platform).
+    pub fn with_platform_password(mut self, password: &str) -> Self {
+        self.platform_password = Some(Pin::from(password.to_owned()));
+        self
     }
 }
 
 impl PinPrompt for FixedPrompt {
-    fn ask(&mut self, _request: &PinRequest) -> Result<Pin, CardError> {
+    fn ask(&mut self, request: &PinRequest) -> Result<Pin, CardError> {
         use secrecy::ExposeSecret;
         self.asked += 1;
-        Ok(Pin::from(self.pin.expose_secret().to_owned()))
+        let answer = match request.purpose {
+            PinPurpose::PlatformPassword => self
+                .platform_password
+                .as_ref()
+                .ok_or(CardError::PinCancelled)?,
+            _ => &self.pin,
+        };
+        Ok(Pin::from(answer.expose_secret().to_owned()))
     }
 }

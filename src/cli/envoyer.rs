@@ -398,6 +398,21 @@ fn print_report(json: bool, report: &Report, outbox: &Outbox) -> i32 {
                 )
             );
         }
+        if report.retours_pes > 0 {
+            let folder = crate::settings::data_dir()
+                .map(|d| d.join("pes-retours").display().to_string())
+                .unwrap_or_default();
+            println!(
+                "{}",
+                tf(
+                    "envoi.cli.retours_pes",
+                    &[
+                        ("nombre", &report.retours_pes.to_string()),
+                        ("chemin", &folder)
+                    ]
+                )
+            );
+        }
         let mut seen = std::collections::BTreeSet::new();
         for e in &report.erreurs {
             if seen.insert(e) {

@@ -137,6 +137,8 @@ pub enum PesCommand {
     Verifier(PesVerifyArgs),
     /// Lit un PES_Acquit : bordereaux et pièces acceptés ou refusés, avec les erreurs.
     Acquit(PesFileArgs),
+    /// Lit un PES_Retour du comptable : bordereaux et état de chaque pièce.
+    Retour(PesFileArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -276,6 +278,7 @@ pub fn run(command: Command) -> i32 {
             PesCommand::Signer(args) => pes::signer(&args),
             PesCommand::Verifier(args) => pes::verifier(&args),
             PesCommand::Acquit(args) => pes::acquit(&args.fichier, args.json),
+            PesCommand::Retour(args) => pes::retour(&args.fichier, args.json),
         },
         Command::Envois(e) => match *e {
             EnvoisCommand::Lister(args) => envois::lister(&args),

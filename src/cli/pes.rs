@@ -385,3 +385,66 @@ pub fn acquit(path: &Path, as_json: bool) -> i32 {
     }
     if acquit.accepted() { 0 } else { 1 }
 }
+
+pub fn retour(path: &Path, as_json: bool) -> i32 {
+    let read = std::fs::File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| {
+            crate::pes::retour::read_retour(std::io::BufReader::new(f)).map_err(|e| e.to_string())
+        });
+    let retour = match read {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            return 2;
+        }
+    };
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&retour).unwrap_or_default()
+        );
+        return 0;
+    }
+    let unknown = || "?".to_owned();
+    println!(
+        "{}",
+        tf(
+            "retour.entete",
+            &[
+                ("type", &retour.type_fichier.clone().unwrap_or_else(unknown)),
+                ("date", &retour.date.clone().unwrap_or_else(unknown)),
+                (
+                    "collectivite",
+                    &retour.id_coll.clone().unwrap_or_else(unknown)
+                ),
+            ],
+        )
+    );
+    for b in &retour.bordereaux {
+        println!(
+            "{}",
+            tf(
+                "acquit.ligne_bordereau",
+                &[
+                    ("numero", b.numero.as_deref().unwrap_or("?")),
+                    ("exercice", b.exercice.as_deref().unwrap_or("?")),
+                ],
+            )
+        );
+        for p in &b.pieces {
+            println!(
+                "    {}",
+                tf(
+                    "retour.piece",
+                    &[
+                        ("id", p.id.as_deref().unwrap_or("?")),
+                        ("etat", p.etat.as_deref().unwrap_or("?")),
+                        ("objet", p.objet.as_deref().unwrap_or("")),
+                    ],
+                )
+            );
+        }
+    }
+    0
+}

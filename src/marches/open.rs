@@ -399,18 +399,6 @@ pub fn open_bid(
     })
 }
 
-/// Write (or replace) a file readable by its owner only, e.g. the opening report.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
-}
-
 /// A new file readable by its owner only.
 fn private_file(path: &Path) -> std::io::Result<File> {
     let mut options = std::fs::OpenOptions::new();

@@ -213,8 +213,8 @@ pub fn write_reports(
     std::fs::create_dir_all(out_dir)?;
     let csv_path = out_dir.join("rapport-ouverture.csv");
     let html_path = out_dir.join("rapport-ouverture.html");
-    super::open::write_private(&csv_path, csv(outcomes).as_bytes())?;
-    super::open::write_private(&html_path, html(outcomes, &stamp).as_bytes())?;
+    crate::logging::write_private(&csv_path, csv(outcomes).as_bytes())?;
+    crate::logging::write_private(&html_path, html(outcomes, &stamp).as_bytes())?;
     Ok((csv_path, html_path))
 }
 

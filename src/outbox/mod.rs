@@ -611,6 +611,19 @@ impl Outbox {
             .is_some())
     }
 
+    /// Whether any PES reached the platform (the comptable may send PES_Retour back).
+    pub fn has_sent_pes(&self) -> Result<bool, OutboxError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM items WHERE genre = 'pes' AND id_plateforme IS NOT NULL LIMIT 1",
+                [],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Items sent and waiting for the platform's answer.
     pub fn to_poll(&self) -> Result<Vec<Item>, OutboxError> {
         self.select_where("etat = 'envoye' ORDER BY id", params![])

@@ -3,6 +3,7 @@
 pub mod acquit;
 pub mod amount;
 pub mod checks;
+pub mod retour;
 pub mod schema;
 pub mod sign;
 pub mod summary;

@@ -32,6 +32,12 @@ impl Field {
     }
 }
 
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    body: Vec<u8>,
+}
+
 pub struct Http {
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
@@ -50,6 +56,9 @@ impl Http {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(30)))
             .user_agent(concat!("Paraphe/", env!("CARGO_PKG_VERSION")))
+            // A redirect is an answer to read (S²LOW's confirmation answers with one), never a
+            // place to send the login to.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| PlatformError::Config(error_chain(&e)))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -70,6 +79,13 @@ impl Http {
 
     pub fn get(&self, url: url::Url) -> Result<(u16, Vec<u8>), PlatformError> {
         self.send(self.client.get(url))
+            .map(|answer| (answer.status, answer.body))
+    }
+
+    /// A GET whose answer is a redirect: its status and `Location`.
+    pub fn get_redirect(&self, url: url::Url) -> Result<(u16, Option<String>), PlatformError> {
+        self.send(self.client.get(url))
+            .map(|answer| (answer.status, answer.location))
     }
 
     pub fn post(
@@ -94,9 +110,10 @@ impl Http {
         }
         progress.total.store(total, Ordering::Relaxed);
         self.send(self.client.post(url).multipart(form))
+            .map(|answer| (answer.status, answer.body))
     }
 
-    fn send(&self, request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), PlatformError> {
+    fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, PlatformError> {
         let request = match &self.login {
             Some((user, password)) => request.basic_auth(user, Some(password.as_str())),
             None => request,
@@ -104,11 +121,20 @@ impl Http {
         self.runtime.block_on(async {
             let response = request.send().await.map_err(|e| self.classify(e))?;
             let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let body = response
                 .bytes()
                 .await
                 .map_err(|e| PlatformError::Unknown(error_chain(&e)))?;
-            Ok((status, body.to_vec()))
+            Ok(Answer {
+                status,
+                location,
+                body: body.to_vec(),
+            })
         })
     }
 

@@ -34,8 +34,12 @@ pub struct PlatformSettings {
     /// PEM file of the certificate authorities that sign the platform's server certificate
     /// (otherwise the system's trust store).
     pub ca: Option<PathBuf>,
-    /// Optional HTTP login (some accounts require one besides the certificate).
+    /// Optional HTTP login (some accounts require one besides the certificate); its password is
+    /// asked at connection, never stored.
     pub identifiant: Option<String>,
+    /// The account requires each transmission to be confirmed with the login (S²LOW's nonce
+    /// confirmation): acts are created waiting, then confirmed.
+    pub confirmation: bool,
     /// Seconds before a request with no answer is abandoned.
     pub delai_secondes: u64,
     /// Wait before the first new attempt after a failure (doubling up to the last).
@@ -50,6 +54,7 @@ impl Default for PlatformSettings {
             adresse: None,
             ca: None,
             identifiant: None,
+            confirmation: false,
             delai_secondes: 60,
             premier_nouvel_essai_secondes: 5.0,
             dernier_nouvel_essai_secondes: 900.0,
@@ -113,6 +118,40 @@ pub trait Platform: Send + Sync {
     fn prefecture_documents(&self) -> Result<Vec<s2low::PrefectureDocument>, PlatformError>;
     fn prefecture_document(&self, id: &str) -> Result<Vec<u8>, PlatformError>;
     fn prefecture_mark_read(&self, id: &str) -> Result<(), PlatformError>;
+    /// Confirm a transmission the platform holds waiting for the user's authentication.
+    fn acte_confirm(&self, _transaction: &str) -> Result<(), PlatformError> {
+        Err(PlatformError::Config(crate::messages::t(
+            "plateforme.confirmation_non_prise_en_charge",
+        )))
+    }
+    /// The platform's bordereau (PDF) of an acknowledged act; `None` when it gives none.
+    fn acte_bordereau(
+        &self,
+        _reference: &s2low::Reference,
+    ) -> Result<Option<Vec<u8>>, PlatformError> {
+        Ok(None)
+    }
+    /// The act and annexes as stamped by the platform (file name, PDF); empty when it gives none.
+    fn acte_stamped_files(
+        &self,
+        _reference: &s2low::Reference,
+    ) -> Result<Vec<(String, Vec<u8>)>, PlatformError> {
+        Ok(Vec::new())
+    }
+    /// The PES_Retour waiting to be read (none on a platform without Hélios).
+    fn helios_retours(&self) -> Result<Vec<s2low::PesRetourEntry>, PlatformError> {
+        Ok(Vec::new())
+    }
+    fn helios_retour(&self, _id: &str) -> Result<Vec<u8>, PlatformError> {
+        Err(PlatformError::Config(crate::messages::t(
+            "plateforme.retour_non_pris_en_charge",
+        )))
+    }
+    fn helios_retour_mark_read(&self, _id: &str) -> Result<(), PlatformError> {
+        Err(PlatformError::Config(crate::messages::t(
+            "plateforme.retour_non_pris_en_charge",
+        )))
+    }
 }
 
 /// What went wrong with the platform, sorted by what the sender may do next.
@@ -159,16 +198,35 @@ pub fn connect(
         .or_else(|| settings.plateforme.adresse.clone())
         .ok_or_else(|| PlatformError::Config(crate::messages::t("plateforme.non_configuree")))?;
     let ca = ca.or_else(|| settings.plateforme.ca.clone());
+    let mut prompt = prompt;
+    // The platform password is asked before the card's PIN (with `--pin-stdin`: first line).
+    let login = match &settings.plateforme.identifiant {
+        Some(user) => Some((user.clone(), ask_password(prompt.as_mut(), user, &address)?)),
+        None => None,
+    };
+    if settings.plateforme.confirmation && login.is_none() {
+        return Err(PlatformError::Config(crate::messages::t(
+            "plateforme.confirmation_sans_identifiant",
+        )));
+    }
     let signer = open_for_role(choice, Role::Authentification, prompt)?;
     let key = tls::SharedCardKey::new(signer)?;
     let timeout = settings.plateforme.timeout();
     Ok(match settings.plateforme.genre {
-        PlatformKind::S2low => Box::new(s2low::S2low::new(
-            &address,
-            ca.as_deref(),
-            Some(key),
-            timeout,
-        )?),
+        PlatformKind::S2low => {
+            let client = s2low::S2low::new(&address, ca.as_deref(), Some(key), timeout)?
+                .with_confirmation(settings.plateforme.confirmation);
+            match login {
+                // A wrong password is found here, before any item moves: every request would
+                // be refused with the same words.
+                Some((user, password)) => {
+                    let client = client.with_login(user, password);
+                    client.test_connection()?;
+                    Box::new(client)
+                }
+                None => Box::new(client),
+            }
+        }
         PlatformKind::Stela => Box::new(stela::Stela::new(
             &address,
             ca.as_deref(),
@@ -176,6 +234,22 @@ pub fn connect(
             timeout,
         )?),
     })
+}
+
+/// The platform account's password, asked once per connection.
+fn ask_password(
+    prompt: &mut dyn PinPrompt,
+    user: &str,
+    address: &str,
+) -> Result<zeroize::Zeroizing<String>, PlatformError> {
+    use secrecy::ExposeSecret;
+    let request = crate::card::pin::PinRequest {
+        label: format!("{user} @ {address}"),
+        purpose: crate::card::pin::PinPurpose::PlatformPassword,
+        state: Default::default(),
+    };
+    let secret = prompt.ask(&request)?;
+    Ok(zeroize::Zeroizing::new(secret.expose_secret().to_owned()))
 }
 
 /// Run the sender over the default outbox: one pass, or passes until nothing moves any more or
@@ -198,6 +272,7 @@ pub fn send_pending(
             backoff: settings.plateforme.backoff(),
             who: sender::who(),
             unattached_dir: data_dir.join("courriers-non-rattaches"),
+            retours_dir: data_dir.join("pes-retours"),
             upload: upload.clone(),
         };
         let pass = sender.run_once(cancel)?;

@@ -112,6 +112,27 @@ pub struct UploadProgress {
 pub struct S2low {
     base: url::Url,
     http: Http,
+    /// The account's login and password: HTTP authentication, and the nonce answer of the
+    /// transmission confirmation.
+    login: Option<(String, Zeroizing<String>)>,
+    /// Acts are created waiting (`en_attente=1`) and confirmed with a nonce login.
+    confirmation: bool,
+}
+
+/// A PES_Retour the platform holds for the collectivité (`helios_get_list.php`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PesRetourEntry {
+    pub id: String,
+    pub nom: String,
+    pub date: String,
+}
+
+/// A file of an act as the platform lists it (`actes_transac_get_files_list.php`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActeFile {
+    pub id: String,
+    pub name: String,
+    pub mimetype: String,
 }
 
 impl S2low {
@@ -126,12 +147,22 @@ impl S2low {
         Ok(S2low {
             base: https_base(address)?,
             http: Http::new(ca, key, timeout)?,
+            login: None,
+            confirmation: false,
         })
     }
 
     /// HTTP login in addition to the certificate (accounts that require one).
     pub fn with_login(mut self, user: String, password: Zeroizing<String>) -> S2low {
-        self.http.set_login(user, password);
+        self.http.set_login(user.clone(), password.clone());
+        self.login = Some((user, password));
+        self
+    }
+
+    /// Create acts waiting and confirm each with a nonce login (accounts whose transmissions
+    /// need the user's authentication, "authentication_for_teletransmisson").
+    pub fn with_confirmation(mut self, confirmation: bool) -> S2low {
+        self.confirmation = confirmation;
         self
     }
 
@@ -154,6 +185,39 @@ impl S2low {
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<Vec<u8>, PlatformError> {
         success_body(self.http.post(self.url(path)?, fields, progress)?)
+    }
+
+    /// A raw file answer that must start with `magic` (a PDF, a gzip); `KO…` is the platform's
+    /// refusal, anything else unreadable.
+    fn get_file(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        magic: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        let body = self.get(path, query)?;
+        if body.starts_with(b"KO") {
+            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+        }
+        if !body.starts_with(magic) {
+            return Err(PlatformError::Unknown(tf(
+                "plateforme.reponse_illisible",
+                &[("extrait", &excerpt(&latin1(&body)))],
+            )));
+        }
+        Ok(body)
+    }
+
+    /// The files of an act transaction: element 0 the message, 1 the act, then the annexes.
+    pub fn acte_files(&self, transaction: &str) -> Result<Vec<ActeFile>, PlatformError> {
+        let body = self.get(
+            "/modules/actes/actes_transac_get_files_list.php",
+            &[("transaction", transaction)],
+        )?;
+        if body.starts_with(b"KO") {
+            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+        }
+        parse_acte_files(&body)
     }
 
     /// `GET /api/test-connexion.php`: the body must start with `OK`.
@@ -184,6 +248,7 @@ impl Platform for S2low {
                 if fields.document_papier { "1" } else { "0" },
             ),
             text("type_acte", &fields.type_acte),
+            text("en_attente", if self.confirmation { "1" } else { "0" }),
         ];
         for (i, level) in fields.matiere.split('.').take(5).enumerate() {
             fields_out.push(text(&format!("classif{}", i + 1), level));
@@ -263,6 +328,128 @@ impl Platform for S2low {
             .map(|l| l.trim().to_owned())
             .filter(|l| !l.is_empty())
             .ok_or_else(|| PlatformError::Unknown(excerpt(&body)))
+    }
+
+    /// `actes_transac_post_confirm_api.php` with a nonce login: the platform answers with a
+    /// redirect to `url_return` carrying `ERROR` (0 = confirmed) and `MESSAGE`. Never followed.
+    fn acte_confirm(&self, transaction: &str) -> Result<(), PlatformError> {
+        let Some((login, password)) = &self.login else {
+            return Err(PlatformError::Config(crate::messages::t(
+                "plateforme.confirmation_sans_identifiant",
+            )));
+        };
+        let body = self.get("/api/get-nounce.php", &[])?;
+        let unreadable = |body: &[u8]| {
+            PlatformError::Unknown(tf(
+                "plateforme.reponse_illisible",
+                &[("extrait", &excerpt(&latin1(body)))],
+            ))
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| unreadable(&body))?;
+        let nonce = match &value["nounce"] {
+            serde_json::Value::String(s) if !s.is_empty() => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return Err(unreadable(&body)),
+        };
+        let hash = nonce_hash(password, &nonce);
+        let mut url = self.url("/modules/actes/actes_transac_post_confirm_api.php")?;
+        url.query_pairs_mut().extend_pairs([
+            ("id", transaction),
+            ("nounce", nonce.as_str()),
+            ("login", login.as_str()),
+            ("hash", hash.as_str()),
+            ("url_return", CONFIRMATION_RETURN),
+        ]);
+        let (status, location) = self.http.get_redirect(url)?;
+        let location = location
+            .filter(|_| (300..400).contains(&status))
+            .and_then(|l| url::Url::parse(&l).ok())
+            .ok_or_else(|| {
+                PlatformError::Unknown(tf(
+                    "plateforme.http",
+                    &[("code", &status.to_string()), ("extrait", "")],
+                ))
+            })?;
+        let pairs: std::collections::HashMap<String, String> =
+            location.query_pairs().into_owned().collect();
+        match pairs.get("erreur").map(String::as_str) {
+            Some("0") => Ok(()),
+            Some(_) => Err(PlatformError::Ko(
+                pairs.get("message").cloned().unwrap_or_default(),
+            )),
+            None => Err(PlatformError::Unknown(excerpt(location.as_str()))),
+        }
+    }
+
+    /// `actes_create_pdf.php`: the platform's bordereau of the transmission (needs the
+    /// transaction id; an act known only by its IDActe has none to ask with).
+    fn acte_bordereau(&self, reference: &Reference) -> Result<Option<Vec<u8>>, PlatformError> {
+        let Reference::Transaction(id) = reference else {
+            return Ok(None);
+        };
+        self.get_file(
+            "/modules/actes/actes_create_pdf.php",
+            &[("trans_id", id)],
+            b"%PDF-",
+        )
+        .map(Some)
+    }
+
+    /// The act and its annexes stamped by the platform (`tampon=true`), PDF files only, as
+    /// S²LOW gives them: element 0 of the list is the message and is skipped.
+    fn acte_stamped_files(
+        &self,
+        reference: &Reference,
+    ) -> Result<Vec<(String, Vec<u8>)>, PlatformError> {
+        let Reference::Transaction(id) = reference else {
+            return Ok(Vec::new());
+        };
+        let mut stamped = Vec::new();
+        for file in self.acte_files(id)?.into_iter().skip(1) {
+            if file.mimetype != "application/pdf" {
+                continue;
+            }
+            let pdf = self.get_file(
+                "/modules/actes/actes_download_file.php",
+                &[("file", &file.id), ("tampon", "true")],
+                b"%PDF-",
+            )?;
+            stamped.push((file.name, pdf));
+        }
+        Ok(stamped)
+    }
+
+    /// `helios_get_list.php`: the PES_Retour not read yet.
+    fn helios_retours(&self) -> Result<Vec<PesRetourEntry>, PlatformError> {
+        let body = self.get("/modules/helios/api/helios_get_list.php", &[])?;
+        parse_pes_retour_list(&body)
+    }
+
+    /// `helios_get_retour.php`: one PES_Retour, raw (an XML `get_retour` with KO is a refusal).
+    fn helios_retour(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
+        let body = self.get("/modules/helios/api/helios_get_retour.php", &[("id", id)])?;
+        if let Ok(fields) = xml_fields(&body, "get_retour") {
+            return Err(PlatformError::Ko(
+                fields.get("message").cloned().unwrap_or_default(),
+            ));
+        }
+        Ok(body)
+    }
+
+    /// `helios_change_status.php`: the PES_Retour is marked read.
+    fn helios_retour_mark_read(&self, id: &str) -> Result<(), PlatformError> {
+        let body = self.get(
+            "/modules/helios/api/helios_change_status.php",
+            &[("id", id)],
+        )?;
+        let fields = xml_fields(&body, "transaction")?;
+        match fields.get("resultat").map(String::as_str) {
+            Some("OK") => Ok(()),
+            _ => Err(PlatformError::Ko(
+                fields.get("message").cloned().unwrap_or_default(),
+            )),
+        }
     }
 
     /// `actes_classification_fetch.php`: the raw XML (a body starting `KO` is an error).
@@ -437,6 +624,76 @@ pub fn parse_prefecture_documents(body: &[u8]) -> Result<Vec<PrefectureDocument>
         .collect()
 }
 
+/// Where S²LOW is told to send the browser after a confirmation; Paraphe reads the redirect
+/// instead of following it, so the host is never contacted.
+const CONFIRMATION_RETURN: &str =
+    "https://paraphe.invalid/confirmation?erreur=%%ERROR%%&message=%%MESSAGE%%";
+
+/// The answer to the platform's nonce: SHA-256 of `password:nonce`, in hexadecimal.
+pub fn nonce_hash(password: &str, nonce: &str) -> String {
+    let phrase = Zeroizing::new(format!("{password}:{nonce}"));
+    hex::encode(openssl::sha::sha256(phrase.as_bytes()))
+}
+
+/// The JSON list of an act's files; ids may be strings or numbers.
+pub fn parse_acte_files(body: &[u8]) -> Result<Vec<ActeFile>, PlatformError> {
+    let unreadable = || {
+        PlatformError::Unknown(tf(
+            "plateforme.reponse_illisible",
+            &[("extrait", &excerpt(&latin1(body)))],
+        ))
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| unreadable())?;
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    value
+        .as_array()
+        .ok_or_else(unreadable)?
+        .iter()
+        .map(|f| {
+            let file = ActeFile {
+                id: text(&f["id"]),
+                name: text(&f["name"]),
+                mimetype: text(&f["mimetype"]),
+            };
+            if file.id.is_empty() {
+                return Err(unreadable());
+            }
+            Ok(file)
+        })
+        .collect()
+}
+
+/// `<liste>` of `helios_get_list.php`: `resultat` KO is a refusal; each `pes_retour` an entry.
+pub fn parse_pes_retour_list(body: &[u8]) -> Result<Vec<PesRetourEntry>, PlatformError> {
+    let (fields, records) = xml_fields_and_records(body, "liste", "pes_retour")?;
+    if fields.get("resultat").map(String::as_str) == Some("KO") {
+        return Err(PlatformError::Ko(
+            fields.get("message").cloned().unwrap_or_default(),
+        ));
+    }
+    records
+        .into_iter()
+        .map(|r| {
+            let entry = PesRetourEntry {
+                id: r.get("id").cloned().unwrap_or_default(),
+                nom: r.get("nom").cloned().unwrap_or_default(),
+                date: r.get("date").cloned().unwrap_or_default(),
+            };
+            if entry.id.is_empty() {
+                return Err(PlatformError::Unknown(tf(
+                    "plateforme.reponse_illisible",
+                    &[("extrait", &excerpt(&latin1(body)))],
+                )));
+            }
+            Ok(entry)
+        })
+        .collect()
+}
+
 /// The platform's address, which must be HTTPS.
 pub(crate) fn https_base(address: &str) -> Result<url::Url, PlatformError> {
     let base = url::Url::parse(address).map_err(|e| {
@@ -521,10 +778,20 @@ fn excerpt(body: &str) -> String {
 
 /// Text of the leaf elements of a small XML answer whose root is `root`. A DTD, a wrong root or a
 /// cut document is an error whose outcome is unknown.
-pub fn xml_fields(
+pub fn xml_fields(body: &[u8], root: &str) -> Result<Fields, PlatformError> {
+    xml_fields_and_records(body, root, "").map(|(fields, _)| fields)
+}
+
+/// Leaf elements of a small XML answer, as text by name.
+pub type Fields = std::collections::HashMap<String, String>;
+
+/// Like [`xml_fields`], and also each `record` child of the root as its own fields (a list
+/// answer such as `<liste>…<pes_retour>…</pes_retour>…</liste>`).
+pub fn xml_fields_and_records(
     body: &[u8],
     root: &str,
-) -> Result<std::collections::HashMap<String, String>, PlatformError> {
+    record: &str,
+) -> Result<(Fields, Vec<Fields>), PlatformError> {
     let unreadable = |detail: String| {
         PlatformError::Unknown(tf(
             "plateforme.reponse_illisible",
@@ -533,7 +800,8 @@ pub fn xml_fields(
     };
     let mut reader = quick_xml::Reader::from_reader(body);
     let mut buf = Vec::new();
-    let mut fields = std::collections::HashMap::new();
+    let mut fields = Fields::new();
+    let mut records: Vec<Fields> = Vec::new();
     let mut path: Vec<String> = Vec::new();
     let mut text = String::new();
     let mut closed_root = false;
@@ -544,6 +812,9 @@ pub fn xml_fields(
                 if path.is_empty() && name != root {
                     return Err(unreadable(format!("racine {name}")));
                 }
+                if path.len() == 1 && !record.is_empty() && name == record {
+                    records.push(Fields::new());
+                }
                 path.push(name);
                 text.clear();
             }
@@ -552,7 +823,16 @@ pub fn xml_fields(
                 if path.is_empty() {
                     return Err(unreadable(format!("racine {name}")));
                 }
-                fields.entry(name).or_insert_with(String::new);
+                match (path.len(), records.last_mut()) {
+                    (1, _) if !record.is_empty() && name == record => records.push(Fields::new()),
+                    (1, _) => {
+                        fields.entry(name).or_default();
+                    }
+                    (2, Some(current)) if path[1] == record => {
+                        current.entry(name).or_default();
+                    }
+                    _ => {}
+                }
             }
             Ok(Event::Text(t)) => {
                 let decoded = t.decode().map_err(|e| unreadable(e.to_string()))?;
@@ -572,8 +852,17 @@ pub fn xml_fields(
             }
             Ok(Event::End(_)) => {
                 if let Some(name) = path.pop() {
-                    if path.len() == 1 {
-                        fields.entry(name).or_insert_with(|| text.trim().to_owned());
+                    let in_record = path.len() == 2 && !record.is_empty() && path[1] == record;
+                    match records.last_mut() {
+                        Some(current) if in_record => {
+                            current
+                                .entry(name)
+                                .or_insert_with(|| text.trim().to_owned());
+                        }
+                        _ if path.len() == 1 && (record.is_empty() || name != record) => {
+                            fields.entry(name).or_insert_with(|| text.trim().to_owned());
+                        }
+                        _ => {}
                     }
                     if path.is_empty() {
                         closed_root = true;
@@ -591,7 +880,7 @@ pub fn xml_fields(
     if !closed_root {
         return Err(unreadable("document incomplet".into()));
     }
-    Ok(fields)
+    Ok((fields, records))
 }
 
 #[cfg(test)]
@@ -625,6 +914,39 @@ mod tests {
                 "import"
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn pes_retour_lists_are_read_entry_by_entry() {
+        let list = parse_pes_retour_list(
+            "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><liste><idColl>21</idColl><resultat></resultat><message>liste réussi</message><dateDemande>2026-11-28</dateDemande><pes_retour><id>7</id><nom>R1.xml</nom><date>2026-11-27</date></pes_retour><pes_retour><id>9</id><nom>R2.xml</nom><date>2026-11-28</date></pes_retour></liste>".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1].id, "9");
+        assert_eq!(list[0].nom, "R1.xml");
+        assert!(
+            parse_pes_retour_list(b"<liste><idColl/><resultat/><message/></liste>")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(matches!(
+            parse_pes_retour_list(b"<liste><resultat>KO</resultat><message>refus</message></liste>"),
+            Err(PlatformError::Ko(m)) if m == "refus"
+        ));
+        assert!(
+            parse_pes_retour_list(b"<liste><pes_retour><nom>x</nom></pes_retour></liste>").is_err()
+        );
+        assert!(parse_pes_retour_list(b"<liste><pes_retour><id>1</id>").is_err());
+    }
+
+    #[test]
+    fn nonce_answer_is_the_sha256_of_password_colon_nonce() {
+        // Independent value: printf 'secret:abc' | sha256sum
+        assert_eq!(
+            nonce_hash("secret", "abc"),
+            "7fd728468c310896116d2643be7c17f02fdedaa766b231cbf81401ff25bc6e25"
         );
     }
 

@@ -10,7 +10,7 @@
 
 use super::Platform;
 use super::PlatformError;
-use super::s2low::{ActeFields, HeliosImport, Reference, UploadProgress};
+use super::s2low::{ActeFields, HeliosImport, PesRetourEntry, Reference, UploadProgress};
 use crate::messages::tf;
 use crate::outbox::{Item, Kind, Outbox, OutboxError, State};
 use rand::Rng;
@@ -77,6 +77,8 @@ pub struct Report {
     pub nouvels_essais: u32,
     /// Préfecture documents brought back (courriers, demandes de pièces…).
     pub courriers: u32,
+    /// PES_Retour brought back from the comptable.
+    pub retours_pes: u32,
     pub erreurs: Vec<String>,
 }
 
@@ -90,6 +92,7 @@ impl Report {
         self.refuses += pass.refuses;
         self.nouvels_essais += pass.nouvels_essais;
         self.courriers += pass.courriers;
+        self.retours_pes += pass.retours_pes;
         for e in pass.erreurs {
             self.erreurs.retain(|known| *known != e);
             self.erreurs.push(e);
@@ -139,6 +142,8 @@ pub struct Sender<'a> {
     pub who: String,
     /// Where a préfecture document for an act this outbox does not know is kept.
     pub unattached_dir: PathBuf,
+    /// Where the PES_Retour the comptable sends back are kept (they belong to no item).
+    pub retours_dir: PathBuf,
     /// Bytes of the upload under way (the window's progress bar reads it).
     pub upload: Arc<UploadProgress>,
 }
@@ -171,7 +176,77 @@ impl Sender<'_> {
         if had_actes || self.outbox.has_acknowledged_actes()? {
             self.fetch_prefecture_documents(&mut report, cancel)?;
         }
+        if self.outbox.has_sent_pes()? {
+            self.fetch_pes_retours(&mut report, cancel)?;
+        }
         Ok(report)
+    }
+
+    /// Bring back the PES_Retour waiting on the platform: each is written (privately) to the
+    /// retours folder and synced before the platform is told it was read, so a crash in between
+    /// only fetches it again.
+    fn fetch_pes_retours(
+        &mut self,
+        report: &mut Report,
+        cancel: &AtomicBool,
+    ) -> Result<(), SenderError> {
+        let entries = match self.platform.helios_retours() {
+            Ok(entries) => entries,
+            Err(e @ (PlatformError::Card(_) | PlatformError::Config(_))) => return Err(e.into()),
+            Err(e) => {
+                report.erreurs.push(e.to_string());
+                return Ok(());
+            }
+        };
+        for entry in entries {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            match self.fetch_pes_retour(&entry) {
+                Ok(()) => report.retours_pes += 1,
+                Err(e @ (PlatformError::Card(_) | PlatformError::Config(_))) => {
+                    return Err(e.into());
+                }
+                Err(e) => report.erreurs.push(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    fn fetch_pes_retour(&mut self, entry: &PesRetourEntry) -> Result<(), PlatformError> {
+        let content = self.platform.helios_retour(&entry.id)?;
+        // Kept only if it is a PES_Retour (or its acknowledgement): an error page is not a file.
+        crate::pes::retour::read_retour(content.as_slice()).map_err(|e| {
+            PlatformError::Unknown(tf(
+                "plateforme.retour_illisible",
+                &[("id", &entry.id), ("detail", &e.to_string())],
+            ))
+        })?;
+        let name = format!(
+            "{}-{}",
+            super::s2low::sanitise_name(&entry.id),
+            retour_file_name(&entry.nom)
+        );
+        crate::logging::create_private_dir(&self.retours_dir).map_err(|e| {
+            PlatformError::Config(tf(
+                "plateforme.fichier_illisible",
+                &[
+                    ("chemin", &self.retours_dir.display().to_string()),
+                    ("detail", &e.to_string()),
+                ],
+            ))
+        })?;
+        let path = self.retours_dir.join(name);
+        crate::logging::write_private(&path, &content).map_err(|e| {
+            PlatformError::Config(tf(
+                "plateforme.fichier_illisible",
+                &[
+                    ("chemin", &path.display().to_string()),
+                    ("detail", &e.to_string()),
+                ],
+            ))
+        })?;
+        self.platform.helios_retour_mark_read(&entry.id)
     }
 
     /// Bring back the préfecture's documents and attach each to its act. A document for an act
@@ -227,7 +302,7 @@ impl Sender<'_> {
                     let path = self
                         .unattached_dir
                         .join(crate::platform::s2low::sanitise_name(&name));
-                    std::fs::write(&path, &archive)
+                    crate::logging::write_private(&path, &archive)
                         .map_err(|e| OutboxError::File(path.clone(), e.to_string()))?;
                     report.erreurs.push(tf(
                         "envoi.courrier_non_rattache",
@@ -477,7 +552,32 @@ impl Sender<'_> {
     ) -> Result<Option<State>, PlatformError> {
         let status = self.platform.acte_status(reference)?;
         match status.code {
+            // Created waiting for the user's confirmation (accounts that require it): confirm,
+            // once — a lost answer is seen at the next poll as status 1.
+            17 => {
+                if let Reference::Transaction(id) = reference {
+                    self.platform.acte_confirm(id)?;
+                    self.outbox
+                        .record(item.id, "confirme", &tf("envoi.confirmee", &[]), &self.who)
+                        .map_err(config)?;
+                }
+                Ok(None)
+            }
             4 | 5 | 7 | 8 | 21 => {
+                // Everything the platform hands over with the AR is fetched before anything is
+                // kept: a failure leaves the act to poll again, never half received.
+                let bordereau = self.platform.acte_bordereau(reference)?;
+                let stamped = self.platform.acte_stamped_files(reference)?;
+                if let Some(pdf) = bordereau {
+                    self.outbox
+                        .receive(item.id, "bordereau", "bordereau.pdf", &pdf, &self.who)
+                        .map_err(config)?;
+                }
+                for (name, pdf) in &stamped {
+                    self.outbox
+                        .receive(item.id, "acte_tamponne", name, pdf, &self.who)
+                        .map_err(config)?;
+                }
                 // STELA's editor API says the AR came without handing it over.
                 if !status.detail.is_empty() {
                     self.outbox
@@ -540,6 +640,17 @@ impl Sender<'_> {
             .transition(item.id, outcome, &self.who, &detail)
             .map_err(config)?;
         Ok(Some(outcome))
+    }
+}
+
+/// A file name for a PES_Retour as the platform names it: kept to safe characters, ending `.xml`.
+fn retour_file_name(nom: &str) -> String {
+    let base = super::s2low::sanitise_name(nom.rsplit(['/', '\\']).next().unwrap_or(""));
+    let base = base.trim_start_matches('.');
+    match base {
+        "" => "PES_Retour.xml".to_owned(),
+        b if b.to_ascii_lowercase().ends_with(".xml") => b.to_owned(),
+        b => format!("{b}.xml"),
     }
 }
 

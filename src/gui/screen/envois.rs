@@ -21,6 +21,10 @@ pub struct State {
     page: usize,
     /// The card PIN for the next sending, wiped once handed over (and when dropped).
     pin: Zeroizing<String>,
+    /// The platform account's password, asked only when the settings name a login.
+    password: Zeroizing<String>,
+    /// The platform login of the settings, if any (read with each page).
+    login: Option<String>,
     /// Set while a sending runs: pressing "Arrêter" sets it.
     sending: Option<Arc<AtomicBool>>,
     /// Bytes of the upload under way, read at each tick while sending.
@@ -31,14 +35,15 @@ pub struct State {
     demo: Option<crate::platform::demo::Demo>,
 }
 
-/// One page of items and the counts per state.
-type Page = (Vec<Item>, Vec<(ItemState, u64)>);
+/// One page of items, the counts per state and the platform login of the settings.
+type Page = (Vec<Item>, Vec<(ItemState, u64)>, Option<String>);
 
 #[derive(Debug, Clone)]
 pub enum Message {
     Loaded(Option<Result<Page, String>>),
     Page(usize),
     PinChanged(String),
+    PasswordChanged(String),
     Send,
     Stop,
     Sent(Option<Result<Report, String>>),
@@ -51,6 +56,7 @@ pub enum Message {
 /// answers, stoppable.
 fn send(
     pin: Zeroizing<String>,
+    password: Zeroizing<String>,
     cancel: Arc<AtomicBool>,
     upload: Arc<UploadProgress>,
     demo: Option<crate::platform::demo::Demo>,
@@ -62,8 +68,13 @@ fn send(
                 &settings.carte,
                 crate::certs::Role::Authentification,
             );
-            let prompt = Box::new(crate::card::pin::FixedPrompt::new(&pin));
+            let mut prompt = crate::card::pin::FixedPrompt::new(&pin);
+            if settings.plateforme.identifiant.is_some() {
+                prompt = prompt.with_platform_password(&password);
+            }
+            let prompt = Box::new(prompt);
             drop(pin);
+            drop(password);
             let (address, ca) = match demo {
                 Some(d) => {
                     choice.p12 = Some(d.p12);
@@ -99,7 +110,10 @@ fn load(page: usize) -> Task<Message> {
                 })
                 .map_err(|e| e.to_string())?;
             let counts = outbox.counts().map_err(|e| e.to_string())?;
-            Ok((items, counts))
+            let login = crate::settings::Settings::load()
+                .ok()
+                .and_then(|s| s.plateforme.identifiant);
+            Ok((items, counts, login))
         }),
         Message::Loaded,
     )
@@ -130,9 +144,10 @@ impl State {
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
-            Message::Loaded(Some(Ok((items, counts)))) => {
+            Message::Loaded(Some(Ok((items, counts, login)))) => {
                 self.items = items;
                 self.counts = counts;
+                self.login = login;
                 self.error = None;
             }
             Message::Loaded(Some(Err(e))) => self.error = Some(e),
@@ -142,13 +157,21 @@ impl State {
                 return load(p);
             }
             Message::PinChanged(pin) => self.pin = Zeroizing::new(pin),
+            Message::PasswordChanged(p) => self.password = Zeroizing::new(p),
             Message::Send if self.sending.is_none() => {
                 let cancel = Arc::new(AtomicBool::new(false));
                 self.sending = Some(cancel.clone());
                 self.last = None;
                 let pin = std::mem::take(&mut self.pin);
+                let password = std::mem::take(&mut self.password);
                 self.upload = Arc::default();
-                return send(pin, cancel, self.upload.clone(), self.demo.clone());
+                return send(
+                    pin,
+                    password,
+                    cancel,
+                    self.upload.clone(),
+                    self.demo.clone(),
+                );
             }
             Message::Send => {}
             Message::Stop => {
@@ -191,15 +214,26 @@ impl State {
                 )
                 .push(button(text(t("gui.arreter"))).on_press(Message::Stop));
         } else {
-            bar = bar
-                .push(
-                    text_input(&t("gui.pin_authentification"), &self.pin)
-                        .secure(true)
-                        .on_input(Message::PinChanged)
-                        .on_submit(Message::Send)
-                        .width(260),
-                )
-                .push(button(text(t("gui.envoyer_maintenant"))).on_press(Message::Send));
+            bar = bar.push(
+                text_input(&t("gui.pin_authentification"), &self.pin)
+                    .secure(true)
+                    .on_input(Message::PinChanged)
+                    .on_submit(Message::Send)
+                    .width(260),
+            );
+            if let Some(login) = &self.login {
+                bar = bar.push(
+                    text_input(
+                        &tf("gui.mot_de_passe_plateforme", &[("identifiant", login)]),
+                        &self.password,
+                    )
+                    .secure(true)
+                    .on_input(Message::PasswordChanged)
+                    .on_submit(Message::Send)
+                    .width(300),
+                );
+            }
+            bar = bar.push(button(text(t("gui.envoyer_maintenant"))).on_press(Message::Send));
         }
         let mut col = column![bar].spacing(theme::GAP);
         match &self.last {
@@ -212,6 +246,7 @@ impl State {
                             ("acquittes", &r.acquittes.to_string()),
                             ("refuses", &r.refuses.to_string()),
                             ("courriers", &r.courriers.to_string()),
+                            ("retours", &r.retours_pes.to_string()),
                         ],
                     ))
                     .size(theme::TEXT),

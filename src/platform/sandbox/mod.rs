@@ -5,8 +5,11 @@
 //! be injected by configuration (500s, cuts mid-upload, answers lost after the work was done, slow
 //! answers, KO answers) to test the sender.
 
+mod confirmation;
+pub mod fichiers;
 pub mod pki;
 pub mod replies;
+pub mod retours;
 mod stela;
 pub mod store;
 
@@ -48,6 +51,12 @@ pub struct SandboxSettings {
     /// What the préfecture sends after each AR: "" (nothing), "courrier_simple" or
     /// "demande_pieces" (training and tests of the préfecture's letters).
     pub courrier_apres_ar: String,
+    /// A login every request must carry (HTTP authentication), and its password: accounts whose
+    /// transmissions are confirmed with a nonce login. Empty: certificate only.
+    pub identifiant: String,
+    pub mot_de_passe: String,
+    /// The comptable sends a PES_Retour after each PES accepted.
+    pub retour_apres_acquit: bool,
     pub pannes: Faults,
 }
 
@@ -61,6 +70,9 @@ impl Default for SandboxSettings {
             taille_max_octets: 150 * 1024 * 1024,
             date_classification: "2024-01-01".into(),
             courrier_apres_ar: String::new(),
+            identifiant: String::new(),
+            mot_de_passe: String::new(),
+            retour_apres_acquit: true,
             pannes: Faults::default(),
         }
     }
@@ -92,6 +104,11 @@ taille_max_octets = 157286400
 date_classification = \"2024-01-01\"
 # Après chaque accusé de réception, la préfecture peut envoyer : \"courrier_simple\" ou \"demande_pieces\".
 courrier_apres_ar = \"\"
+# Compte avec identifiant (authentification HTTP et confirmation de chaque télétransmission).
+identifiant = \"\"
+mot_de_passe = \"\"
+# Le comptable renvoie un PES_Retour après chaque PES accepté.
+retour_apres_acquit = true
 
 # Pannes simulées, probabilités de 0 à 1 par requête (tests et formation).
 [pannes]
@@ -132,6 +149,8 @@ pub(crate) struct Ctx {
     pub(crate) store: Mutex<Store>,
     depots: PathBuf,
     trust: Option<crate::pes::verify::TrustStore>,
+    /// Nonces handed out and not used yet (confirmation of transmissions).
+    nonces: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Load (or write the default) settings of a sandbox data folder.
@@ -193,6 +212,7 @@ pub fn run(options: SandboxOptions, on_ready: impl FnOnce(&Ready)) -> Result<(),
         store: Mutex::new(store),
         depots,
         trust,
+        nonces: Mutex::new(Default::default()),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -329,6 +349,13 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
             Err(_) => return Ok(html_error(StatusCode::INTERNAL_SERVER_ERROR)),
         }
     };
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    if !confirmation::login_ok(&ctx, authorization) {
+        return Ok(text("KO\nÉchec de l'authentification\n"));
+    }
     let path = req.uri().path().to_owned();
     let query: HashMap<String, String> = req
         .uri()
@@ -342,6 +369,28 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
     let answer = match (req.method().as_str(), path.as_str()) {
         ("GET", "/api/test-connexion.php") => text("OK\nBac à sable Paraphe\n"),
         ("GET", "/admin/users/api-list-login.php") => text("OK\n"),
+        ("GET", "/api/get-nounce.php") => confirmation::nonce(&ctx),
+        ("GET", "/modules/actes/actes_transac_post_confirm_api.php") => {
+            blocking(&ctx, move |ctx| confirmation::confirm(ctx, account, &query)).await
+        }
+        ("GET", "/modules/actes/actes_create_pdf.php") => {
+            blocking(&ctx, move |ctx| fichiers::bordereau(ctx, account, &query)).await
+        }
+        ("GET", "/modules/actes/actes_transac_get_files_list.php") => {
+            blocking(&ctx, move |ctx| fichiers::list(ctx, account, &query)).await
+        }
+        ("GET", "/modules/actes/actes_download_file.php") => {
+            blocking(&ctx, move |ctx| fichiers::download(ctx, account, &query)).await
+        }
+        ("GET", "/modules/helios/api/helios_get_list.php") => {
+            blocking(&ctx, move |ctx| retours::list(ctx, account)).await
+        }
+        ("GET", "/modules/helios/api/helios_get_retour.php") => {
+            blocking(&ctx, move |ctx| retours::get(ctx, account, &query)).await
+        }
+        ("GET", "/modules/helios/api/helios_change_status.php") => {
+            blocking(&ctx, move |ctx| retours::mark_read(ctx, account, &query)).await
+        }
         ("POST", "/modules/actes/actes_transac_create.php") => {
             match receive_form(&ctx, req).await {
                 Ok(form) => {
@@ -470,6 +519,17 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
         return Err(Cut);
     }
     Ok(answer)
+}
+
+/// Run a handler that touches the store or the disk off the server's event loop.
+async fn blocking(
+    ctx: &Arc<Ctx>,
+    handler: impl FnOnce(&Ctx) -> Response<Full<Bytes>> + Send + 'static,
+) -> Response<Full<Bytes>> {
+    let ctx = ctx.clone();
+    tokio::task::spawn_blocking(move || handler(&ctx))
+        .await
+        .unwrap_or_else(|_| text("KO\nErreur interne\n"))
 }
 
 /// A multipart form received: text fields (repeatable) and files saved in the deposit folder.
@@ -712,7 +772,23 @@ fn create_acte(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
         papier,
         now_ms(),
     ) {
-        Ok(Inserted::New(id)) => text(&format!("OK\n{id}\n\n")),
+        Ok(Inserted::New(id)) => {
+            let waiting = form.text("en_attente") == "1";
+            if waiting && store.hold_acte(id).is_err() {
+                return ko("Erreur interne");
+            }
+            drop(store);
+            let saved: Vec<&Path> = form
+                .files("acte_pdf_file")
+                .take(1)
+                .chain(form.files("acte_attachments[]"))
+                .map(|(_, _, path)| path.as_path())
+                .collect();
+            // The files are kept for the bordereau and the stamped copies; a failure here
+            // only means those cannot be given later.
+            let _ = fichiers::keep(ctx, id, &saved, &names);
+            text(&format!("OK\n{id}\n\n"))
+        }
         Ok(Inserted::Existing(_)) => ko(
             "Un acte portant le même numéro interne existe déjà dans la base de données.\nIl faut peut-être ajouter un suffixe au numéro.",
         ),
@@ -1004,7 +1080,7 @@ fn import_pes(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
 }
 
 /// Play the DGFiP: one acquit line per bordereau, refused when its signature is missing or bad.
-fn judge_pes(ctx: &Ctx, path: &Path) -> (i32, Vec<u8>) {
+fn judge_pes(ctx: &Ctx, path: &Path) -> (i32, Vec<u8>, crate::pes::PesSummary) {
     let summary = std::fs::File::open(path)
         .map_err(|e| e.to_string())
         .and_then(|f| {
@@ -1019,7 +1095,8 @@ fn judge_pes(ctx: &Ctx, path: &Path) -> (i32, Vec<u8>) {
             exercice: None,
             erreur: Some(("ERREUR_XSD".into(), "Fichier non conforme au schéma".into())),
         };
-        return (6, replies::pes_acquit(&empty, &today(), &[line]));
+        let acquit = replies::pes_acquit(&empty, &today(), &[line]);
+        return (6, acquit, empty);
     };
     let verdict = crate::pes::verify::verify_file(path, ctx.trust.as_ref()).ok();
     let valid_targets: Vec<String> = verdict
@@ -1073,7 +1150,8 @@ fn judge_pes(ctx: &Ctx, path: &Path) -> (i32, Vec<u8>) {
     } else {
         6
     };
-    (status, replies::pes_acquit(&summary, &today(), &lines))
+    let acquit = replies::pes_acquit(&summary, &today(), &lines);
+    (status, acquit, summary)
 }
 
 fn transaction_answer(id: &str, resultat: &str, message: &str, status: Option<i32>) -> Vec<u8> {
@@ -1113,11 +1191,16 @@ fn pes_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Respo
     let due = pes.recu_ms + (ctx.settings.delai_acquit_secondes * 1000.0) as i64;
     let mut status = pes.statut;
     if pes.statut == 1 && now_ms() >= due {
-        let (judged, acquit) = judge_pes(ctx, Path::new(&pes.chemin));
-        if let Ok(mut store) = ctx.store.lock()
-            && store.acknowledge_pes(pes.id, judged, &acquit).is_ok()
-        {
+        let (judged, acquit, summary) = judge_pes(ctx, Path::new(&pes.chemin));
+        let acknowledged = ctx
+            .store
+            .lock()
+            .is_ok_and(|mut store| store.acknowledge_pes(pes.id, judged, &acquit).is_ok());
+        if acknowledged {
             status = judged;
+            if judged == 4 {
+                retours::make_for_accepted_pes(ctx, account, pes.id, &summary);
+            }
         }
     }
     xml(transaction_answer(

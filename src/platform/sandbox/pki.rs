@@ -129,24 +129,12 @@ fn make(pki: &SandboxPki) -> Result<(), Box<dyn std::error::Error>> {
         .ca(chain)
         .build2(DEMO_P12_PASSWORD)?;
     let dir = pki.ca_pem.parent().unwrap_or(Path::new("."));
-    write_private(&dir.join("ca.key"), &ca_key.private_key_to_pem_pkcs8()?)?;
-    write_private(&pki.server_key, &server_key.private_key_to_pem_pkcs8()?)?;
-    write_private(&pki.demo_p12, &p12.to_der()?)?;
+    crate::logging::write_private(&dir.join("ca.key"), &ca_key.private_key_to_pem_pkcs8()?)?;
+    crate::logging::write_private(&pki.server_key, &server_key.private_key_to_pem_pkcs8()?)?;
+    crate::logging::write_private(&pki.demo_p12, &p12.to_der()?)?;
     let mut server_chain = server.to_pem()?;
     server_chain.extend(ca.to_pem()?);
-    write_private(&pki.server_pem, &server_chain)?;
-    write_private(&pki.ca_pem, &ca.to_pem()?)?;
+    crate::logging::write_private(&pki.server_pem, &server_chain)?;
+    crate::logging::write_private(&pki.ca_pem, &ca.to_pem()?)?;
     Ok(())
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    use std::io::Write;
-    options.open(path)?.write_all(bytes)
 }

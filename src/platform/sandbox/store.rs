@@ -52,6 +52,14 @@ CREATE TABLE IF NOT EXISTS reponses (
     document INTEGER NOT NULL REFERENCES documents(id),
     genre TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS retours (
+    id INTEGER PRIMARY KEY,
+    compte INTEGER NOT NULL REFERENCES comptes(id),
+    nom TEXT NOT NULL,
+    date TEXT NOT NULL,
+    contenu BLOB NOT NULL,
+    lu INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS annulations (
     id INTEGER PRIMARY KEY,
     compte INTEGER NOT NULL REFERENCES comptes(id),
@@ -244,6 +252,73 @@ impl Store {
             params![ar, id],
         )?;
         Ok(())
+    }
+
+    /// A transmission created waiting for confirmation (status 17).
+    pub fn hold_acte(&mut self, id: i64) -> rusqlite::Result<()> {
+        self.conn
+            .execute("UPDATE actes SET statut = 17 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Confirm a waiting transmission: it is posted now (status 1, the AR delay starts).
+    /// False when it was not waiting.
+    pub fn confirm_acte(&mut self, account: i64, id: i64, now_ms: i64) -> rusqlite::Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE actes SET statut = 1, recu_ms = ?1 WHERE compte = ?2 AND id = ?3 AND statut = 17",
+            params![now_ms, account, id],
+        )? == 1)
+    }
+
+    /// A PES_Retour for the account, unread.
+    pub fn add_retour(
+        &mut self,
+        account: i64,
+        nom: &str,
+        date: &str,
+        contenu: &[u8],
+    ) -> rusqlite::Result<i64> {
+        self.conn.execute(
+            "INSERT INTO retours (compte, nom, date, contenu) VALUES (?1, ?2, ?3, ?4)",
+            params![account, nom, date, contenu],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Unread PES_Retour of the account: (id, name, date).
+    pub fn unread_retours(&self, account: i64) -> rusqlite::Result<Vec<(i64, String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, nom, date FROM retours WHERE compte = ?1 AND lu = 0 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([account], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect()
+    }
+
+    pub fn retour(&self, account: i64, id: i64) -> rusqlite::Result<Option<Vec<u8>>> {
+        self.conn
+            .query_row(
+                "SELECT contenu FROM retours WHERE compte = ?1 AND id = ?2",
+                params![account, id],
+                |r| r.get(0),
+            )
+            .optional()
+    }
+
+    /// Mark a PES_Retour read; false when it is not this account's.
+    pub fn mark_retour_read(&mut self, account: i64, id: i64) -> rusqlite::Result<bool> {
+        Ok(self.conn.execute(
+            "UPDATE retours SET lu = 1 WHERE compte = ?1 AND id = ?2",
+            params![account, id],
+        )? == 1)
+    }
+
+    /// Every PES_Retour ever made, read or not: (id, read).
+    pub fn retours(&self) -> rusqlite::Result<Vec<(i64, bool)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, lu FROM retours ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? == 1)))?;
+        rows.collect()
     }
 
     pub fn insert_pes(
