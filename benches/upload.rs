@@ -94,7 +94,16 @@ fn main() {
         let client = S2low::new(&url, Some(&ca), Some(key.clone()), Duration::from_secs(120))
             .expect("client");
         client
-            .acte_create(&fields(round), &pdf, &[], None)
+            .acte_create(
+                &fields(round),
+                &paraphe::platform::s2low::ActeFiles {
+                    acte: &pdf,
+                    annexes: &[],
+                    acte_signature: None,
+                    annexes_signatures: &[],
+                },
+                None,
+            )
             .expect("paraphe upload");
         paraphe_best = paraphe_best.min(start.elapsed());
 

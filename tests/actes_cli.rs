@@ -39,12 +39,15 @@ impl Env {
     }
 
     fn run(&self, command: &str, extra: &[&str]) -> Output {
+        self.paraphe(&[&["actes", command], extra].concat())
+    }
+
+    fn paraphe(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_paraphe"))
             .env("PARAPHE_CONFIG", self.path("paraphe.toml"))
             .env("PARAPHE_DONNEES", self.path("donnees"))
             .current_dir(self.dir.path())
-            .args(["actes", command])
-            .args(extra)
+            .args(args)
             .output()
             .expect("run paraphe")
     }
@@ -173,6 +176,69 @@ fn controler_then_preparer_then_number_used() {
     }
 }
 
+/// One numéro per collectivité across the workstation: a number queued in the outbox is refused
+/// by `actes controler` and `actes preparer` (nothing written), and a number reserved by
+/// `actes preparer` is refused by `envois ajouter acte` (nothing queued).
+#[test]
+fn numbers_are_unique_across_prepared_archives_and_the_outbox() {
+    let env = Env::new();
+    let queued = [
+        &["envois", "ajouter", "acte"][..],
+        &act_args("ENV2020_001", "Mis en file")[..],
+        &["--classification", "classification.xml", "--json"][..],
+    ]
+    .concat();
+    let o = env.paraphe(&queued);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let id = json(&o)["id"].as_i64().expect("id");
+
+    let mut again = act_args("ENV2020_001", "Même numéro");
+    again.extend(["--classification", "classification.xml"]);
+    let o = env.run("controler", &again);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "« ENV2020_001 » est déjà celui de l'envoi n° {id}"
+        )),
+        "{}",
+        text(&o)
+    );
+    let mut prep = again.clone();
+    prep.extend(["-o", "sortie"]);
+    let o = env.run("preparer", &prep);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("Rien n'a été écrit."), "{}", text(&o));
+    assert!(env.sortie().is_empty(), "{:?}", env.sortie());
+
+    let mut prepared = act_args("PRE2020_001", "Préparé");
+    prepared.extend(["--classification", "classification.xml", "-o", "sortie"]);
+    let o = env.run("preparer", &prepared);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let queued = [
+        &["envois", "ajouter", "acte"][..],
+        &act_args("PRE2020_001", "Même numéro")[..],
+        &["--json"][..],
+    ]
+    .concat();
+    let o = env.paraphe(&queued);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let doc = json(&o);
+    assert!(
+        doc["constats"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|c| c["code"] == "actes.numero_utilise"),
+        "{doc:#}"
+    );
+    let o = env.paraphe(&["envois", "lister", "--json"]);
+    assert_eq!(
+        json(&o)["envois"].as_array().map(Vec::len),
+        Some(1),
+        "only the first one queued"
+    );
+}
+
 fn assert_refused(env: &Env, args: &[&str], code: &str, phrase: &str) {
     let mut prep = args.to_vec();
     prep.extend(["--classification", "classification.xml", "-o", "sortie"]);
@@ -279,6 +345,20 @@ fn classification_with_doctype_is_refused() {
             .any(|c| c["code"] == "actes.classification_absente")
     );
     assert!(env.sortie().is_empty());
+    // In words, and through the import command: refused, nothing kept.
+    args.retain(|a| *a != "--json");
+    let o = env.run("preparer", &args);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("DOCTYPE") && text(&o).contains("Rien n'a été écrit."),
+        "{}",
+        text(&o)
+    );
+    let o = env.paraphe(&["actes", "classification", "importer", "piege.xml"]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("DOCTYPE"), "{}", text(&o));
+    let o = env.paraphe(&["actes", "classification", "chercher", "1.1"]);
+    assert_ne!(o.status.code(), Some(0), "nothing imported: {}", text(&o));
 }
 
 #[test]

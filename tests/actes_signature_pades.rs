@@ -601,3 +601,90 @@ fn bad_options_are_refused_and_nothing_is_written() {
     assert_french(&err);
     assert!(!again.exists());
 }
+
+/// `paraphe actes signer` from the command line: a visible PAdES signature made with a
+/// software certificate (password on standard input), valid for pdfsig and pyHanko, the original
+/// bytes kept; a bad zone is refused in French with nothing written.
+#[test]
+fn the_command_line_signs_an_act_pdf_visibly() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = dir.path().join("deliberation.pdf");
+    let output = dir.path().join("deliberation-signee.pdf");
+    make_pdf(&input, 2, false);
+    let run = |extra: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .env("PARAPHE_CONFIG", dir.path().join("absent.toml"))
+            .env("PARAPHE_DONNEES", dir.path().join("donnees"))
+            .args(["actes", "signer"])
+            .arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .args(extra)
+            .arg("--p12")
+            .arg(&TestPki::shared().identity("signature").p12)
+            .arg("--pin-stdin")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run paraphe");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{P12_PASSWORD}\n").as_bytes())
+            .expect("password");
+        child.wait_with_output().expect("wait")
+    };
+    // A page the file does not have: refused, nothing written.
+    let out = run(&["--visible", "5:20,20,200,70", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Rien n'a été écrit"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!output.exists(), "nothing written");
+
+    let out = run(&[
+        "--visible",
+        "2:20,20,200,70",
+        "--raison",
+        "Certifié exécutoire",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["signe"], true);
+    assert_eq!(doc["visible"], true);
+    assert_prefix(&input, &output);
+    assert_byte_range_covers_all_but_contents(&output);
+    let pdfsig = PdfSig::run(&output);
+    pdfsig.assert_all_valid(1);
+    if let Some(report) = pyhanko_validate(&output) {
+        assert!(report.contains("judged VALID"), "{report}");
+    }
+    let signed = Document::load(&output).expect("load");
+    let page2 = *signed.get_pages().get(&2).expect("page 2");
+    assert_eq!(signed.get_page_annotations(page2).expect("annots").len(), 1);
+
+    std::fs::remove_file(&output).expect("rm");
+    let out = run(&["--visible", "0:1,2,3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("attendu PAGE:X1,Y1,X2,Y2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!output.exists(), "nothing written");
+}

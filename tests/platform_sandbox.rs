@@ -1063,3 +1063,75 @@ fn connect_proxy() -> (
     });
     (address, tunnels)
 }
+
+/// `envois ajouter acte --signer`: detached CMS signatures of the act and its annexe are made at
+/// queueing (signature certificate), travel as `acte_pdf_file_sign` / `acte_attachments_sign[]`,
+/// and what the platform holds verifies with `openssl cms -verify` against the test PKI.
+#[test]
+fn a_signed_act_reaches_the_platform_with_its_detached_signatures() {
+    let (tmp, sandbox, ws) = setup("");
+    let mut command = ws.command();
+    command
+        .args([
+            "envois",
+            "ajouter",
+            "acte",
+            "--nature",
+            "1",
+            "--matiere",
+            "1.1",
+        ])
+        .args(["--numero", "SIG2026_1", "--date", "2020-01-15"])
+        .args(["--objet", "Délibération signée", "--acte", "acte.pdf:99_DE"])
+        .args([
+            "--annexe",
+            "plan.png:21_RP",
+            "--classification",
+            "classification.xml",
+        ])
+        .args(["--signer", "--pin-stdin", "--json", "--p12"])
+        .arg(&TestPki::shared().identity("signature").p12);
+    let out = spawn_with_input(command, P12_PASSWORD)
+        .wait_with_output()
+        .expect("queue");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let outbox = ws.outbox();
+    let item = &outbox.list(&Filter::default()).expect("list")[0];
+    let roles: Vec<String> = outbox
+        .files(item.id)
+        .expect("files")
+        .into_iter()
+        .map(|f| f.role)
+        .collect();
+    assert_eq!(
+        roles,
+        ["acte", "annexe", "signature_acte", "signature_annexe"],
+        "{roles:?}"
+    );
+
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let item = &ws.outbox().list(&Filter::default()).expect("list")[0];
+    assert_eq!(item.etat, State::Acquitte, "{item:?}");
+    let held = sandbox.data.join("depots/actes/1");
+    let mut names: Vec<String> = std::fs::read_dir(&held)
+        .expect("act folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 4, "{names:?}");
+    for signature in names.iter().filter(|n| n.ends_with(".p7s")) {
+        let content = held.join(signature.trim_end_matches(".p7s"));
+        let out = Command::new("openssl")
+            .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+            .arg(held.join(signature))
+            .arg("-content")
+            .arg(&content)
+            .args(["-out", "/dev/null", "-purpose", "any", "-CAfile"])
+            .arg(TestPki::shared().ca_bundle_pem())
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "{signature}: {}", show(&out));
+    }
+    drop(tmp);
+}

@@ -173,6 +173,16 @@ fn prepare(args: &ActesArgs, for_sending: bool) -> Result<Prepared, i32> {
             controle.acte = None;
         }
     }
+    if let Some(finding) = controle
+        .acte
+        .as_ref()
+        .and_then(|a| number_in_outbox(&collectivite.siren, &a.numero))
+    {
+        if finding.is_blocking() {
+            controle.acte = None;
+        }
+        controle.constats.insert(0, finding);
+    }
     if let Some(a) = controle.acte.as_mut() {
         a.document_papier = args.document_papier;
     }
@@ -185,6 +195,34 @@ fn prepare(args: &ActesArgs, for_sending: bool) -> Result<Prepared, i32> {
         store,
         classification,
     })
+}
+
+/// The numéro interne is unique for the collectivité across everything prepared or sent from
+/// this workstation: the register of prepared archives (a rule) and the outbox (here).
+fn number_in_outbox(siren: &str, numero: &str) -> Option<Finding> {
+    let field = t("actes.champs.numero");
+    let location = Location {
+        element: Some(field),
+        ..Default::default()
+    };
+    let found = crate::outbox::Outbox::open_default_if_exists()
+        .and_then(|o| o.map(|o| o.find_by_number(siren, numero)).transpose());
+    match found {
+        Ok(Some(Some(item))) => Some(Finding::blocking(
+            "actes.numero_utilise",
+            tf(
+                "actes.regles.numero_dans_les_envois",
+                &[
+                    ("numero", numero),
+                    ("id", &item.id.to_string()),
+                    ("etat", &item.etat.label()),
+                ],
+            ),
+            location,
+        )),
+        Ok(_) => None,
+        Err(e) => Some(Finding::warning("actes.registre", e.to_string(), location)),
+    }
 }
 
 fn print_findings(findings: &[Finding]) {
@@ -273,6 +311,44 @@ fn sign_files(args: &ActesArgs, settings: &Settings, acte: &Acte) -> Result<Sign
         document: Some(document),
         annexes,
     })
+}
+
+/// Keep the detached signatures of a queued act in the data folder (private files), named after
+/// the file each signs; returns them as outbox files (`signature_acte`, `signature_annexe`).
+fn write_signatures(
+    siren: &str,
+    acte: &Acte,
+    signatures: &Signatures,
+) -> Result<Vec<(String, PathBuf)>, String> {
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let dir = crate::settings::data_dir()
+        .map_err(|e| e.to_string())?
+        .join("signatures")
+        .join(crate::platform::s2low::sanitise_name(&format!(
+            "{siren}-{}-{stamp}",
+            acte.numero
+        )));
+    crate::logging::create_private_dir(&dir).map_err(|e| e.to_string())?;
+    let write = |role: &str, signed: &std::path::Path, cms: &[u8]| {
+        let name = signed
+            .file_name()
+            .map(|n| format!("{}.p7s", n.to_string_lossy()))
+            .unwrap_or_else(|| "signature.p7s".into());
+        let path = dir.join(crate::platform::s2low::sanitise_name(&name));
+        crate::logging::write_private(&path, cms)
+            .map(|()| (role.to_owned(), path.clone()))
+            .map_err(|e| format!("{} : {e}", path.display()))
+    };
+    let mut out = Vec::new();
+    if let Some(cms) = &signatures.document {
+        out.push(write("signature_acte", &acte.document.chemin, cms)?);
+    }
+    for (annexe, cms) in acte.annexes.iter().zip(&signatures.annexes) {
+        if let Some(cms) = cms {
+            out.push(write("signature_annexe", &annexe.chemin, cms)?);
+        }
+    }
+    Ok(out)
 }
 
 /// `paraphe actes preparer … -o ARCHIVE.tar.gz`
@@ -468,6 +544,14 @@ pub fn mettre_en_file(args: &ActesArgs) -> i32 {
             .iter()
             .map(|a| ("annexe".to_owned(), a.chemin.clone())),
     );
+    if args.signer {
+        match sign_files(args, &p.settings, &acte)
+            .and_then(|s| write_signatures(&p.collectivite.siren, &acte, &s))
+        {
+            Ok(signatures) => fichiers.extend(signatures),
+            Err(message) => return error(&format!("{message} {}", t("actes.cli.rien_en_file"))),
+        }
+    }
     let mut outbox = match Outbox::open_default() {
         Ok(o) => o,
         Err(e) => return error(&e.to_string()),

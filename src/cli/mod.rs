@@ -4,6 +4,7 @@ pub mod actes;
 pub mod actes_classification;
 pub mod actes_lire;
 pub mod actes_repondre;
+pub mod actes_signer;
 pub mod cartes;
 pub mod envois;
 pub mod envoyer;
@@ -97,6 +98,8 @@ pub enum ActesCommand {
     Repondre(Box<actes_repondre::ActesRepondreArgs>),
     /// Annule un acte transmis (6-1) : archive .tar.gz.
     Annuler(Box<actes_repondre::ActesAnnulerArgs>),
+    /// Signe le PDF d'un acte (PAdES, visible ou invisible) avec la carte, avant de le préparer.
+    Signer(Box<actes_signer::ActesSignerArgs>),
     /// Classification de la préfecture : l'enregistrer sur ce poste, y chercher une matière.
     #[command(subcommand)]
     Classification(actes_classification::ClassificationCommand),
@@ -295,6 +298,7 @@ pub fn run(command: Command) -> i32 {
             ActesCommand::Lire(args) => actes_lire::lire(&args),
             ActesCommand::Repondre(args) => actes_repondre::repondre(&args),
             ActesCommand::Annuler(args) => actes_repondre::annuler(&args),
+            ActesCommand::Signer(args) => actes_signer::signer(&args),
             ActesCommand::Classification(c) => actes_classification::run(&c),
         },
         Command::Marches(m) => match *m {

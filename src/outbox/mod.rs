@@ -547,15 +547,30 @@ impl Outbox {
 
     /// Whether a numéro interne was already used for this SIREN (cancelled items excepted).
     pub fn number_used(&self, siren: &str, numero: &str) -> Result<bool, OutboxError> {
+        Ok(self.find_by_number(siren, numero)?.is_some())
+    }
+
+    /// The item (not cancelled) that holds this numéro interne for this SIREN.
+    pub fn find_by_number(&self, siren: &str, numero: &str) -> Result<Option<Item>, OutboxError> {
         Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM items WHERE siren = ?1 AND numero_interne = ?2 AND etat != 'annule'",
+            .select_where(
+                "siren = ?1 AND numero_interne = ?2 AND etat != 'annule'",
                 params![siren, numero],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+            )?
+            .into_iter()
+            .next())
+    }
+
+    /// The default outbox, only if it was ever created (checks must not create one).
+    pub fn open_default_if_exists() -> Result<Option<Outbox>, OutboxError> {
+        let dir = crate::settings::data_dir()
+            .map_err(|e| OutboxError::File(PathBuf::new(), e.to_string()))?;
+        let path = dir.join("envois.sqlite");
+        if path.exists() {
+            Self::open(&path).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     /// The item's data (what the platform needs besides its files).

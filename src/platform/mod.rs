@@ -89,8 +89,7 @@ pub trait Platform: Send + Sync {
     fn acte_create(
         &self,
         fields: &s2low::ActeFields,
-        acte: &std::path::Path,
-        annexes: &[&std::path::Path],
+        files: &s2low::ActeFiles,
         progress: Option<std::sync::Arc<s2low::UploadProgress>>,
     ) -> Result<String, PlatformError>;
     fn acte_status(&self, reference: &s2low::Reference)

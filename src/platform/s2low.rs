@@ -38,6 +38,16 @@ pub struct ActeFields {
     pub document_papier: bool,
 }
 
+/// The files of an act as they are uploaded: the act, its annexes, and the detached CMS
+/// signatures (`.p7s`) when the act was signed — then one per file, in the same order.
+#[derive(Debug, Clone, Copy)]
+pub struct ActeFiles<'a> {
+    pub acte: &'a Path,
+    pub annexes: &'a [&'a Path],
+    pub acte_signature: Option<&'a Path>,
+    pub annexes_signatures: &'a [&'a Path],
+}
+
 /// How an item is known to the platform: the transaction id it gave, or the ACTES identifier
 /// (`IDActe`, known in advance) when the transaction was found by reconciliation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,8 +242,7 @@ impl Platform for S2low {
     fn acte_create(
         &self,
         fields: &ActeFields,
-        acte: &Path,
-        annexes: &[&Path],
+        files: &ActeFiles,
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<String, PlatformError> {
         let text = Field::text;
@@ -253,10 +262,22 @@ impl Platform for S2low {
         for (i, level) in fields.matiere.split('.').take(5).enumerate() {
             fields_out.push(text(&format!("classif{}", i + 1), level));
         }
-        fields_out.push(Field::File("acte_pdf_file".into(), acte.to_owned()));
-        for (path, typologie) in annexes.iter().zip(&fields.types_annexes) {
+        fields_out.push(Field::File("acte_pdf_file".into(), files.acte.to_owned()));
+        if let Some(signature) = files.acte_signature {
+            fields_out.push(Field::File(
+                "acte_pdf_file_sign".into(),
+                signature.to_owned(),
+            ));
+        }
+        for (path, typologie) in files.annexes.iter().zip(&fields.types_annexes) {
             fields_out.push(Field::File("acte_attachments[]".into(), path.to_path_buf()));
             fields_out.push(text("type_pj[]", typologie));
+        }
+        for signature in files.annexes_signatures {
+            fields_out.push(Field::File(
+                "acte_attachments_sign[]".into(),
+                signature.to_path_buf(),
+            ));
         }
         let body = latin1(&self.post(
             "/modules/actes/actes_transac_create.php",

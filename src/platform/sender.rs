@@ -10,7 +10,9 @@
 
 use super::Platform;
 use super::PlatformError;
-use super::s2low::{ActeFields, HeliosImport, PesRetourEntry, Reference, UploadProgress};
+use super::s2low::{
+    ActeFields, ActeFiles, HeliosImport, PesRetourEntry, Reference, UploadProgress,
+};
 use crate::messages::tf;
 use crate::outbox::{Item, Kind, Outbox, OutboxError, State};
 use rand::Rng;
@@ -430,17 +432,26 @@ impl Sender<'_> {
         let acte = files.iter().find(|f| f.role == "acte").ok_or_else(|| {
             PlatformError::Config(tf("envoi.sans_fichier", &[("id", &id.to_string())]))
         })?;
-        let annexes: Vec<&Path> = files
-            .iter()
-            .filter(|f| f.role == "annexe")
-            .map(|f| f.chemin.as_path())
-            .collect();
-        self.platform.acte_create(
-            &data.acte,
-            &acte.chemin,
-            &annexes,
-            Some(self.upload.clone()),
-        )
+        let with_role = |role: &str| -> Vec<&Path> {
+            files
+                .iter()
+                .filter(|f| f.role == role)
+                .map(|f| f.chemin.as_path())
+                .collect()
+        };
+        let annexes = with_role("annexe");
+        let annexes_signatures = with_role("signature_annexe");
+        let upload = ActeFiles {
+            acte: &acte.chemin,
+            annexes: &annexes,
+            acte_signature: files
+                .iter()
+                .find(|f| f.role == "signature_acte")
+                .map(|f| f.chemin.as_path()),
+            annexes_signatures: &annexes_signatures,
+        };
+        self.platform
+            .acte_create(&data.acte, &upload, Some(self.upload.clone()))
     }
 
     fn upload_pes(&mut self, id: i64) -> Result<HeliosImport, PlatformError> {

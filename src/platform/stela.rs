@@ -5,7 +5,7 @@
 
 use super::http::{Field, Http};
 use super::s2low::{
-    ActeFields, ActeStatus, HeliosImport, PrefectureDocument, Reference, UploadProgress,
+    ActeFields, ActeFiles, ActeStatus, HeliosImport, PrefectureDocument, Reference, UploadProgress,
 };
 use super::tls::SharedCardKey;
 use super::{Platform, PlatformError};
@@ -91,10 +91,12 @@ impl Platform for Stela {
     fn acte_create(
         &self,
         fields: &ActeFields,
-        acte: &Path,
-        annexes: &[&Path],
+        files: &ActeFiles,
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<String, PlatformError> {
+        // The notes do not say how STELA's editor API takes detached signatures: the act goes
+        // without them (a signed PDF carries its own).
+        let (acte, annexes) = (files.acte, files.annexes);
         let text = Field::text;
         let mut form = vec![
             text("number", &fields.numero),

@@ -784,9 +784,34 @@ fn create_acte(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
                 .chain(form.files("acte_attachments[]"))
                 .map(|(_, _, path)| path.as_path())
                 .collect();
+            // The detached signatures sit beside the file each signs, as `<name>.p7s`.
+            let signatures: Vec<&Path> = form
+                .files("acte_pdf_file_sign")
+                .take(1)
+                .map(|(_, _, path)| path.as_path())
+                .collect();
+            let annexes_signatures: Vec<&Path> = form
+                .files("acte_attachments_sign[]")
+                .map(|(_, _, path)| path.as_path())
+                .collect();
+            let signed_names = |first: usize, count: usize| -> Vec<String> {
+                names
+                    .iter()
+                    .skip(first)
+                    .take(count)
+                    .map(|n| format!("{n}.p7s"))
+                    .collect()
+            };
             // The files are kept for the bordereau and the stamped copies; a failure here
             // only means those cannot be given later.
             let _ = fichiers::keep(ctx, id, &saved, &names);
+            let _ = fichiers::keep(ctx, id, &signatures, &signed_names(0, signatures.len()));
+            let _ = fichiers::keep(
+                ctx,
+                id,
+                &annexes_signatures,
+                &signed_names(1, annexes_signatures.len()),
+            );
             text(&format!("OK\n{id}\n\n"))
         }
         Ok(Inserted::Existing(_)) => ko(
