@@ -434,3 +434,51 @@ fn nothing_is_written_when_building_fails() {
     assert!(err.to_string().contains("entre 1 et 9999"));
     assert_eq!(entries(&out).len(), 1);
 }
+
+/// A budget document sent as XML (nature 5, matière 7.1) with PDF annexes: the only case where
+/// the act is not a PDF; the archive keeps the XML as is and stays schema-valid.
+#[test]
+fn a_budget_document_in_xml_with_pdf_annexes_is_schema_valid() {
+    let Some(xsd) = xsd() else { return };
+    let schema = PesSchema::load(&xsd).expect("schema compiles");
+    let dir = tempfile::tempdir().expect("tmp");
+    let budget = file(
+        dir.path(),
+        "budget.xml",
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DocumentBudgetaire xmlns=\"http://www.minefi.gouv.fr/cp/demat/docbudgetaire\"><VersionSchema V=\"98\"/></DocumentBudgetaire>\n",
+    );
+    let saisie = Saisie {
+        nature: Some("5".to_owned()),
+        matiere: Some("7.1".to_owned()),
+        numero: Some("BP2026".to_owned()),
+        date: Some("2026-03-02".to_owned()),
+        objet: Some("Budget primitif 2026".to_owned()),
+        acte: Some(piece(&budget, None)),
+        annexes: vec![piece(&annex(dir.path(), 0), Some("70_DE"))],
+    };
+    let c = classification("2019-03-01");
+    let controle = check(&saisie, &contexte(Some(&c), None));
+    assert_eq!(controle.blocking(), 0, "{:#?}", controle.constats);
+    let acte = controle.acte.expect("acte");
+    let out = dir.path().join("sortie");
+    std::fs::create_dir(&out).expect("mkdir");
+    let built = build(&acte, &Nommage::default(), 1, &Signatures::default(), &out);
+    assert!(built.noms.document.ends_with(".xml"), "{:?}", built.noms);
+    let members = members(&built.chemin);
+    let extracted = dir.path().join("extrait");
+    std::fs::create_dir(&extracted).expect("mkdir");
+    for (name, bytes) in &members {
+        std::fs::write(extracted.join(name), bytes).expect("write");
+    }
+    assert_schema_valid(&schema, &xsd, &extracted.join(&built.noms.enveloppe));
+    assert_schema_valid(&schema, &xsd, &extracted.join(&built.noms.message));
+    assert_eq!(members[2].1, std::fs::read(&budget).expect("read"));
+
+    // With an XML act, a PNG annexe is refused (S²LOW's rule).
+    let saisie = Saisie {
+        annexes: vec![piece(&annex(dir.path(), 1), Some("70_DE"))],
+        ..saisie
+    };
+    let controle = check(&saisie, &contexte(Some(&c), None));
+    assert!(controle.blocking() > 0, "{:#?}", controle.constats);
+}

@@ -484,3 +484,48 @@ fn preparer_signer_attaches_verifiable_detached_signatures() {
         );
     }
 }
+
+/// The collectivité given on the command line overrides the settings; an explicit typology on
+/// the act (`FICHIER:TYPE`) is kept, and one the nature does not allow is refused.
+#[test]
+fn command_line_collectivite_and_explicit_typology() {
+    let env = Env::new();
+    let mut args = act_args("DEL2020_010", "Objet");
+    args.retain(|a| *a != "acte.pdf");
+    let position = args.iter().position(|a| *a == "--acte").expect("--acte") + 1;
+    args.insert(position, "acte.pdf:99_DE");
+    args.extend([
+        "--classification",
+        "classification.xml",
+        "--siren",
+        "213401722",
+        "--departement",
+        "34",
+        "--arrondissement",
+        "3",
+        "--nature-collectivite",
+        "25",
+        "--json",
+    ]);
+    let o = env.run("controler", &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let doc = json(&o);
+    assert_eq!(
+        doc["id_acte"], "034-213401722-20200115-DEL2020_010-DE",
+        "{doc:#}"
+    );
+    assert_eq!(doc["acte"]["document"]["typologie"], "99_DE", "{doc:#}");
+
+    let refused: Vec<&str> = args
+        .iter()
+        .map(|a| {
+            if *a == "acte.pdf:99_DE" {
+                "acte.pdf:99_BU"
+            } else {
+                a
+            }
+        })
+        .collect();
+    let o = env.run("controler", &refused);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}

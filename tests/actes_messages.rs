@@ -583,3 +583,62 @@ fn schema_departures_agree_with_xmllint_on_mutated_samples() {
         disagreements.join("\n")
     );
 }
+
+/// The conformance set has no 6-2 (accusé de réception d'annulation) nor 7-3 (classification
+/// sans changement): both are written here from the schema, checked valid by xmllint first, then
+/// read by Paraphe (library and `actes lire --json`) with their act, date and French label.
+#[test]
+fn cancellation_acknowledgement_and_unchanged_classification_are_read() {
+    if samples().is_none() || !tools(&["xmllint"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let ns = "http://www.interieur.gouv.fr/ACTES#v1.1-20040216";
+    let cases = [
+        (
+            "6-2",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<actes:ARAnnulation xmlns:actes=\"{ns}\" actes:IDActe=\"034-210000000-20261120-DEL42-DE\" actes:DateReception=\"2026-11-27\"/>\n"
+            ),
+            Some("034-210000000-20261120-DEL42-DE"),
+            "2026-11-27",
+        ),
+        (
+            "7-3",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<actes:ReponseClassificationSansChangement xmlns:actes=\"{ns}\"><actes:DateClassification>2024-01-01</actes:DateClassification></actes:ReponseClassificationSansChangement>\n"
+            ),
+            None,
+            "2024-01-01",
+        ),
+    ];
+    for (code, xml, id_acte, date) in cases {
+        let path = dir.path().join(format!("{code}.xml"));
+        std::fs::write(&path, &xml).expect("write");
+        assert!(schema_valid(&path), "{code} must be schema-valid: {xml}");
+        let m = read_message(std::fs::File::open(&path).expect("open"))
+            .unwrap_or_else(|e| panic!("{code}: {e}"));
+        assert_eq!(m.kind.code(), code);
+        assert_eq!(m.id_acte.as_deref(), id_acte, "{code}");
+        assert_eq!(m.date.as_deref(), Some(date), "{code}");
+        assert!(
+            m.avertissements.is_empty(),
+            "{code}: {:?}",
+            m.avertissements
+        );
+        assert!(
+            !m.libelle.is_empty() && !m.libelle.starts_with('⟦'),
+            "{code}"
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .args(["actes", "lire"])
+            .arg(&path)
+            .arg("--json")
+            .output()
+            .expect("paraphe");
+        assert_eq!(out.status.code(), Some(0), "{code}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(doc["type"], code);
+        assert_eq!(doc["id_acte"].as_str(), id_acte, "{doc}");
+    }
+}
