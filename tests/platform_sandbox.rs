@@ -1135,3 +1135,43 @@ fn a_signed_act_reaches_the_platform_with_its_detached_signatures() {
     }
     drop(tmp);
 }
+
+/// A platform slower than the workstation's timeout: the outcome is unknown, the act is kept
+/// to reconcile (never sent twice); once the platform answers in time again, the act is found
+/// or sent, and the platform holds it exactly once.
+#[test]
+fn a_timeout_leaves_the_act_to_reconcile_and_it_arrives_once() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let slow = Sandbox::start(tmp.path(), "lenteur_ms = 2500\n");
+    let ws = Workstation::new(tmp.path(), &slow);
+    let settings = ws.dir.join("paraphe.toml");
+    let text = std::fs::read_to_string(&settings).expect("settings");
+    std::fs::write(
+        &settings,
+        text.replace("delai_secondes = 10", "delai_secondes = 1"),
+    )
+    .expect("settings");
+    ws.add_acte("LENT2026_1");
+    let out = ws.spawn_sender(0).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        report["rapport"]["erreurs"]
+            .to_string()
+            .contains("On ne sait pas si la plateforme a reçu l'envoi"),
+        "{report}"
+    );
+    let item = &ws.outbox().list(&Filter::default()).expect("list")[0];
+    assert_eq!(item.etat, State::Erreur, "{item:?}");
+    let old_address = slow.address.clone();
+    drop(slow);
+
+    let fast = Sandbox::start(tmp.path(), "");
+    let text = std::fs::read_to_string(&settings).expect("settings");
+    std::fs::write(&settings, text.replace(&old_address, &fast.address)).expect("settings");
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let item = &ws.outbox().list(&Filter::default()).expect("list")[0];
+    assert_eq!(item.etat, State::Acquitte, "{item:?}");
+    assert_eq!(fast.counts(), (1, 0), "exactly once on the platform");
+}
