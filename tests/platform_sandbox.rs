@@ -1175,3 +1175,59 @@ fn a_timeout_leaves_the_act_to_reconcile_and_it_arrives_once() {
     assert_eq!(item.etat, State::Acquitte, "{item:?}");
     assert_eq!(fast.counts(), (1, 0), "exactly once on the platform");
 }
+
+/// `envois tester` (S²LOW and STELA) and `actes classification demander` over mTLS; a platform
+/// whose certificate is not signed by the configured authority is refused in French.
+#[test]
+fn connection_test_and_classification_request() {
+    let (tmp, sandbox, ws) = setup("");
+    let run_with_pin = |args: &[&str]| {
+        let mut command = ws.command();
+        command.args(args).arg("--pin-stdin");
+        spawn_with_input(command, USER_PIN)
+            .wait_with_output()
+            .expect("paraphe")
+    };
+    let out = run_with_pin(&["envois", "tester", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["connexion"], true);
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Bac à sable"),
+        "{doc}"
+    );
+    let out = run_with_pin(&["actes", "classification", "demander"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Demande de classification transmise"));
+
+    // The wrong authority: the server is not trusted.
+    let other_ca = TestPki::shared()
+        .root
+        .cert_pem
+        .to_str()
+        .expect("path")
+        .to_owned();
+    let out = run_with_pin(&["envois", "tester", "--ca", &other_ca]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("La plateforme n'a pas été jointe"),
+        "{}",
+        show(&out)
+    );
+
+    let stela = Workstation::new_with(tmp.path(), &sandbox, "stela");
+    let mut command = stela.command();
+    command.args(["envois", "tester", "--pin-stdin"]);
+    let out = spawn_with_input(command, USER_PIN)
+        .wait_with_output()
+        .expect("paraphe");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("STELA répond (0 acte(s)"),
+        "{}",
+        show(&out)
+    );
+}

@@ -29,6 +29,15 @@ pub enum ClassificationCommand {
     Chercher(ChercherArgs),
     /// Télécharge de la plateforme la classification en vigueur et l'enregistre sur ce poste.
     Telecharger(TelechargerArgs),
+    /// Demande à la préfecture, par la plateforme, de renvoyer sa classification à jour.
+    Demander(DemanderArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = crate::cli::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct DemanderArgs {
+    #[command(flatten)]
+    pub plateforme: crate::cli::envoyer::PlatformArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,7 +85,27 @@ pub fn run(command: &ClassificationCommand) -> i32 {
     match command {
         ClassificationCommand::Importer(args) => importer(args),
         ClassificationCommand::Chercher(args) => chercher(args),
+        ClassificationCommand::Demander(args) => demander(args),
         ClassificationCommand::Telecharger(args) => telecharger(args),
+    }
+}
+
+/// `paraphe actes classification demander`
+pub fn demander(args: &DemanderArgs) -> i32 {
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(&e.to_string()),
+    };
+    let platform = match crate::cli::envoyer::connect(&settings, &args.plateforme) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    match platform.classification_request() {
+        Ok(()) => {
+            println!("{}", t("actes_classification.demande_envoyee"));
+            0
+        }
+        Err(e) => error(&e.to_string()),
     }
 }
 

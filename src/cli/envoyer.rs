@@ -66,6 +66,16 @@ pub struct SendArgs {
 
 #[derive(Debug, clap::Args)]
 #[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct TestArgs {
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub plateforme: PlatformArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
 pub struct CancelArgs {
     /// Numéro de l'envoi (un acte acquitté) dont la préfecture doit recevoir l'annulation.
     #[arg(value_name = "ID")]
@@ -217,6 +227,35 @@ pub fn envoyer(args: &SendArgs) -> i32 {
             print_report(args.json, &report, &outbox);
             2
         }
+    }
+}
+
+/// `paraphe envois tester`: connect with the card (and the login) and ask the platform's test
+/// call. Exit code 0 when the platform answers yes, 2 otherwise.
+pub fn tester(args: &TestArgs) -> i32 {
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(&e.to_string()),
+    };
+    let result = connect(&settings, &args.plateforme)
+        .map_err(|_| None)
+        .and_then(|p| p.test_connection().map_err(|e| Some(e.to_string())));
+    match result {
+        Ok(words) => {
+            if args.json {
+                let doc = serde_json::json!({ "connexion": true, "message": words });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                println!(
+                    "{}",
+                    tf("envoi.cli.connexion_reussie", &[("message", &words)])
+                );
+            }
+            0
+        }
+        // connect() already said why in French.
+        Err(None) => 2,
+        Err(Some(e)) => error(&e),
     }
 }
 

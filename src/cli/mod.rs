@@ -120,6 +120,8 @@ pub enum EnvoisCommand {
     /// Envoie ce qui attend et rapporte accusés de réception et PES_Acquit (carte
     /// d'authentification).
     Envoyer(envoyer::SendArgs),
+    /// Vérifie la connexion à la plateforme (certificat d'authentification, compte).
+    Tester(envoyer::TestArgs),
     /// Demande à la préfecture l'annulation d'un acte acquitté.
     Annuler(envoyer::CancelArgs),
     /// Répond à un courrier de la préfecture (lettre, pièces complémentaires ou refus).
@@ -258,6 +260,7 @@ impl Command {
                 matches!(
                     **e,
                     EnvoisCommand::Envoyer(_)
+                        | EnvoisCommand::Tester(_)
                         | EnvoisCommand::Annuler(_)
                         | EnvoisCommand::Repondre(_)
                 )
@@ -265,7 +268,11 @@ impl Command {
             Command::Actes(a) => matches!(
                 &**a,
                 ActesCommand::Classification(c)
-                    if matches!(c, actes_classification::ClassificationCommand::Telecharger(_))
+                    if matches!(
+                        c,
+                        actes_classification::ClassificationCommand::Telecharger(_)
+                            | actes_classification::ClassificationCommand::Demander(_)
+                    )
             ),
             _ => false,
         }
@@ -289,6 +296,7 @@ pub fn run(command: Command) -> i32 {
             EnvoisCommand::Importer(args) => envois::importer(&args),
             EnvoisCommand::Ajouter(c) => envoyer::ajouter(&c),
             EnvoisCommand::Envoyer(args) => envoyer::envoyer(&args),
+            EnvoisCommand::Tester(args) => envoyer::tester(&args),
             EnvoisCommand::Annuler(args) => envoyer::annuler(&args),
             EnvoisCommand::Repondre(args) => envoyer::repondre(&args),
         },

@@ -117,6 +117,14 @@ pub trait Platform: Send + Sync {
     fn prefecture_documents(&self) -> Result<Vec<s2low::PrefectureDocument>, PlatformError>;
     fn prefecture_document(&self, id: &str) -> Result<Vec<u8>, PlatformError>;
     fn prefecture_mark_read(&self, id: &str) -> Result<(), PlatformError>;
+    /// Check the connection and the account (TLS with the card, login): the platform's words.
+    fn test_connection(&self) -> Result<String, PlatformError>;
+    /// Ask the préfecture for a new classification (it arrives later as a 7-2 message).
+    fn classification_request(&self) -> Result<(), PlatformError> {
+        Err(PlatformError::Config(crate::messages::t(
+            "plateforme.demande_classification_non_prise_en_charge",
+        )))
+    }
     /// Confirm a transmission the platform holds waiting for the user's authentication.
     fn acte_confirm(&self, _transaction: &str) -> Result<(), PlatformError> {
         Err(PlatformError::Config(crate::messages::t(

@@ -229,15 +229,24 @@ impl S2low {
         }
         parse_acte_files(&body)
     }
-
-    /// `GET /api/test-connexion.php`: the body must start with `OK`.
-    pub fn test_connection(&self) -> Result<String, PlatformError> {
-        let body = latin1(&self.get("/api/test-connexion.php", &[])?);
-        ok_lines(&body).map(|lines| lines.join("\n").trim().to_owned())
-    }
 }
 
 impl Platform for S2low {
+    /// `GET /api/test-connexion.php`: the body must start with `OK`.
+    fn test_connection(&self) -> Result<String, PlatformError> {
+        let body = latin1(&self.get("/api/test-connexion.php", &[])?);
+        ok_lines(&body).map(|lines| lines.join("\n").trim().to_owned())
+    }
+
+    /// `actes_classification_request.php`: the body must start with `OK`.
+    fn classification_request(&self) -> Result<(), PlatformError> {
+        let body = latin1(&self.get(
+            "/modules/actes/actes_classification_request.php",
+            &[("api", "1")],
+        )?);
+        ok_lines(&body).map(|_| ())
+    }
+
     /// Create an act transaction; returns the transaction id.
     fn acte_create(
         &self,

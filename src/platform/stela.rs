@@ -88,6 +88,25 @@ impl Stela {
 }
 
 impl Platform for Stela {
+    /// STELA's editor API has no test call: listing the account's acts proves the certificate
+    /// and the account (a JSON list is expected).
+    fn test_connection(&self) -> Result<String, PlatformError> {
+        let (status, body) = self.checked(self.http.get(self.url("/editeur/api/acte")?)?)?;
+        if !(200..300).contains(&status) {
+            return Err(PlatformError::Ko(excerpt(&body)));
+        }
+        let list: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
+        let count = list
+            .as_array()
+            .map(Vec::len)
+            .ok_or_else(|| PlatformError::Unknown(excerpt(&body)))?;
+        Ok(tf(
+            "plateforme.stela_connexion",
+            &[("nombre", &count.to_string())],
+        ))
+    }
+
     fn acte_create(
         &self,
         fields: &ActeFields,

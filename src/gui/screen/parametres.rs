@@ -168,6 +168,12 @@ pub struct State {
     path: Option<PathBuf>,
     busy: bool,
     status: Option<Result<String, Vec<String>>>,
+    /// The card PIN and the platform password for the connection test, wiped once handed over.
+    pin: zeroize::Zeroizing<String>,
+    password: zeroize::Zeroizing<String>,
+    /// A connection test under way, or what the last one said.
+    testing: bool,
+    tested: Option<Result<String, String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -197,6 +203,28 @@ pub enum Message {
     Genre(Kind),
     Save,
     Saved(Option<Result<PathBuf, String>>),
+    PinChanged(String),
+    PasswordChanged(String),
+    Test,
+    Tested(Option<Result<String, String>>),
+}
+
+/// Connect with the settings as typed (saved or not) and the card's authentication key, and
+/// ask the platform's test call.
+fn test_platform(
+    settings: Settings,
+    pin: zeroize::Zeroizing<String>,
+    password: zeroize::Zeroizing<String>,
+) -> Result<String, String> {
+    let choice = crate::card::select::KeyChoice::from_settings(
+        &settings.carte,
+        crate::certs::Role::Authentification,
+    );
+    let prompt = crate::card::pin::FixedPrompt::new(&pin).with_platform_password(&password);
+    drop((pin, password));
+    let platform = crate::platform::connect(&settings, None, None, &choice, Box::new(prompt))
+        .map_err(|e| e.to_string())?;
+    platform.test_connection().map_err(|e| e.to_string())
 }
 
 fn read(path: Option<PathBuf>) -> Result<Box<Settings>, String> {
@@ -264,6 +292,29 @@ impl State {
                 return Task::perform(background(move || write(settings, path)), Message::Saved);
             }
             Message::Save => {}
+            Message::PinChanged(pin) => self.pin = zeroize::Zeroizing::new(pin),
+            Message::PasswordChanged(p) => self.password = zeroize::Zeroizing::new(p),
+            Message::Test if !self.testing => {
+                let problems = self.fields.problems();
+                if !problems.is_empty() {
+                    self.status = Some(Err(problems));
+                    return Task::none();
+                }
+                self.testing = true;
+                self.tested = None;
+                let settings = self.fields.apply(self.loaded.clone().unwrap_or_default());
+                let pin = std::mem::take(&mut self.pin);
+                let password = std::mem::take(&mut self.password);
+                return Task::perform(
+                    background(move || test_platform(settings, pin, password)),
+                    Message::Tested,
+                );
+            }
+            Message::Test => {}
+            Message::Tested(result) => {
+                self.testing = false;
+                self.tested = Some(result.unwrap_or_else(|| Err(t("gui.parametres_interrompu"))));
+            }
             Message::Saved(result) => {
                 self.busy = false;
                 self.status = Some(match result {
@@ -284,6 +335,54 @@ impl State {
         .spacing(theme::GAP)
         .align_y(iced::alignment::Vertical::Center)
         .into()
+    }
+
+    /// PIN (and password when a login is set), "Tester la connexion", and what the test said.
+    fn connection_test(&self) -> Element<'_, Message> {
+        let mut bar = row![
+            text_input(&t("gui.pin_authentification"), &self.pin)
+                .secure(true)
+                .on_input(Message::PinChanged)
+                .on_submit(Message::Test)
+                .width(240)
+        ]
+        .spacing(theme::GAP)
+        .align_y(iced::alignment::Vertical::Center);
+        if !self.fields.identifiant.trim().is_empty() {
+            bar = bar.push(
+                text_input(
+                    &tf(
+                        "gui.mot_de_passe_plateforme",
+                        &[("identifiant", self.fields.identifiant.trim())],
+                    ),
+                    &self.password,
+                )
+                .secure(true)
+                .on_input(Message::PasswordChanged)
+                .on_submit(Message::Test)
+                .width(280),
+            );
+        }
+        let label = if self.testing {
+            t("gui.parametres_test_en_cours")
+        } else {
+            t("gui.parametres_tester")
+        };
+        let mut press = button(text(label));
+        if !self.testing {
+            press = press.on_press(Message::Test);
+        }
+        let mut col = column![bar.push(press)].spacing(theme::GAP);
+        match &self.tested {
+            Some(Ok(words)) => {
+                col = col.push(
+                    text(tf("gui.parametres_test_reussi", &[("message", words)])).size(theme::TEXT),
+                )
+            }
+            Some(Err(e)) => col = col.push(text(e.clone()).size(theme::TEXT)),
+            None => {}
+        }
+        col.into()
     }
 
     pub fn view(&self) -> Element<'_, Message> {
@@ -339,6 +438,7 @@ impl State {
                 &f.identifiant,
                 Field::Identifiant
             ),
+            self.connection_test(),
             text(t("gui.parametres_carte")).size(theme::HEADING),
             self.input("gui.parametres_champ_module", &f.module, Field::Module),
             self.input("gui.parametres_champ_jeton", &f.jeton, Field::Jeton),
@@ -437,5 +537,49 @@ mod tests {
             &[("chemin", &path.display().to_string())],
         );
         assert!(ui.find(expected.as_str()).is_ok());
+    }
+
+    /// The connection test runs with the settings as typed; a login brings a password field;
+    /// a platform that cannot be reached is said in French, and the PIN is not kept.
+    #[test]
+    fn connection_test_says_what_the_platform_answered() {
+        let mut state = State::default();
+        let _ = state.update(Message::Loaded(Some(Ok(Box::default()))));
+        {
+            let mut ui = simulator(state.view());
+            assert!(ui.find(t("gui.parametres_tester").as_str()).is_ok());
+            let password = tf("gui.mot_de_passe_plateforme", &[("identifiant", "mairie")]);
+            assert!(
+                ui.find(password.as_str()).is_err(),
+                "no login, no password field"
+            );
+        }
+        let _ = state.update(Message::Edit(Field::Identifiant, "mairie".to_owned()));
+        let _ = state.update(Message::PinChanged("1234".to_owned()));
+        {
+            let mut ui = simulator(state.view());
+            let password = tf("gui.mot_de_passe_plateforme", &[("identifiant", "mairie")]);
+            assert!(
+                ui.find(password.as_str()).is_ok(),
+                "login set: password field"
+            );
+        }
+        let _ = state.update(Message::Test);
+        assert!(state.testing, "the test runs in the background");
+        assert!(state.pin.is_empty(), "the PIN was handed over, not kept");
+        // What the background task gives back (no address set: nothing to reach).
+        let result = test_platform(
+            state.fields.apply(Settings::default()),
+            zeroize::Zeroizing::new(String::new()),
+            zeroize::Zeroizing::new(String::new()),
+        );
+        let _ = state.update(Message::Tested(Some(result)));
+        assert!(!state.testing);
+        let mut ui = simulator(state.view());
+        assert!(
+            ui.find(t("plateforme.non_configuree").as_str()).is_ok(),
+            "{:?}",
+            state.tested
+        );
     }
 }

@@ -370,6 +370,9 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
         ("GET", "/api/test-connexion.php") => text("OK\nBac à sable Paraphe\n"),
         ("GET", "/admin/users/api-list-login.php") => text("OK\n"),
         ("GET", "/api/get-nounce.php") => confirmation::nonce(&ctx),
+        ("GET", "/modules/actes/actes_classification_request.php") => {
+            text("OK\nDemande de classification transmise\n")
+        }
         ("GET", "/modules/actes/actes_transac_post_confirm_api.php") => {
             blocking(&ctx, move |ctx| confirmation::confirm(ctx, account, &query)).await
         }
