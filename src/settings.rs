@@ -13,6 +13,20 @@ pub struct Settings {
     pub pes: PesSettings,
     pub collectivite: CollectiviteSettings,
     pub plateforme: crate::platform::PlatformSettings,
+    pub signature: SignatureSettings,
+}
+
+/// `[signature]`: who signs PES bordereaux and where (XAdES SignerRole and
+/// SignatureProductionPlace), and the profile; the command line may override each.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignatureSettings {
+    /// Qualité du signataire, e.g. « Ordonnateur », « Maire ».
+    pub role: Option<String>,
+    pub ville: Option<String>,
+    pub code_postal: Option<String>,
+    /// `sha256` (policy 1.7, default) or `sha1` (policy 1.4).
+    pub profil: Option<String>,
 }
 
 /// The collectivité that sends acts (ACTES envelope) and how its archives are named.

@@ -504,3 +504,65 @@ fn cli_signs_with_a_pkcs12_and_refuses_blocking_findings() {
     );
     assert!(!refused.exists(), "{stderr}");
 }
+
+/// Who signs and where, and the profile, come from the settings' `[signature]` when the command
+/// line does not give them; with neither, the command says what to give, and writes nothing.
+#[test]
+fn cli_takes_role_place_and_profile_from_the_settings() {
+    let Some(dir) = conformance_dir() else { return };
+    if !tools(&["xmlsec1", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = |settings: &str, output: &Path| {
+        let config = tmp.path().join("paraphe.toml");
+        std::fs::write(&config, settings).expect("settings");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .args(["pes", "signer"])
+            .arg(dir.join("pes_aller_ok.xml"))
+            .arg("-o")
+            .arg(output)
+            .args(["--pin-stdin", "--p12"])
+            .arg(&TestPki::shared().identity("signature").p12)
+            .env("PARAPHE_CONFIG", &config)
+            .env("PARAPHE_DONNEES", tmp.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{P12_PASSWORD}").expect("password");
+        drop(stdin);
+        child.wait_with_output().expect("wait")
+    };
+    let missing = tmp.path().join("sans-role.xml");
+    let out = run("", &missing);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("[signature] role"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!missing.exists());
+
+    let output = tmp.path().join("signe.xml");
+    let out = run(
+        "[signature]\nrole = \"Maire\"\nville = \"Sète\"\ncode_postal = \"34200\"\nprofil = \"sha1\"\n",
+        &output,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    xmlsec_verifies(&output, "BORD1093357910_SIG_1").expect("signature from settings");
+    let signed = String::from_utf8_lossy(&std::fs::read(&output).expect("read")).into_owned();
+    assert!(signed.contains(">Maire<"), "ClaimedRole from the settings");
+    assert!(signed.contains("34200"), "postal code from the settings");
+    assert!(
+        signed.contains("http://www.w3.org/2000/09/xmldsig#sha1"),
+        "SHA-1 profile from the settings"
+    );
+}

@@ -3,7 +3,7 @@
 use super::error;
 use crate::certs::Role;
 use crate::messages::{t, tf};
-use crate::outbox::{Kind, NewItem, Outbox, State};
+use crate::outbox::{Kind, Outbox, State};
 use crate::platform::Platform;
 use crate::platform::sandbox::{SandboxOptions, run as run_sandbox};
 use crate::platform::send_pending;
@@ -134,48 +134,14 @@ pub fn ajouter(command: &AddCommand) -> i32 {
 }
 
 fn ajouter_pes(args: &PesAddArgs) -> i32 {
-    // Read it first: a file that is not a PES_Aller is refused here, not by the platform.
-    let summary = match std::fs::File::open(&args.fichier)
-        .map_err(|e| e.to_string())
-        .and_then(|f| {
-            crate::pes::read_summary(std::io::BufReader::new(f)).map_err(|e| e.to_string())
-        }) {
-        Ok(s) => s,
-        Err(e) => {
-            return error(&tf(
-                "envoi.cli.pes_illisible",
-                &[
-                    ("chemin", &args.fichier.display().to_string()),
-                    ("detail", &e),
-                ],
-            ));
-        }
-    };
-    let libelle = summary
-        .enveloppe
-        .nom_fic
-        .clone()
-        .unwrap_or_else(|| args.fichier.display().to_string());
     let mut outbox = match Outbox::open_default() {
         Ok(o) => o,
         Err(e) => return error(&e.to_string()),
     };
-    let fichier = std::path::absolute(&args.fichier).unwrap_or_else(|_| args.fichier.clone());
-    let id = match outbox.add(NewItem {
-        genre: Kind::Pes,
-        libelle: &libelle,
-        siren: None,
-        numero_interne: None,
-        donnees: json!({ "bordereaux": summary.bordereaux.len() }),
-        fichiers: vec![("pes".into(), fichier)],
-        qui: &who(),
-    }) {
-        Ok(id) => id,
+    let (id, libelle) = match outbox.queue_pes(&args.fichier, &who()) {
+        Ok(queued) => queued,
         Err(e) => return error(&e.to_string()),
     };
-    if let Err(e) = outbox.transition(id, State::EnAttente, &who(), "") {
-        return error(&e.to_string());
-    }
     if args.json {
         let doc = json!({ "id": id, "etat": State::EnAttente, "libelle": libelle });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());

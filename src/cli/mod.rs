@@ -192,9 +192,10 @@ pub struct PesSignArgs {
     /// Signe le fichier entier (une signature globale) au lieu de chaque bordereau.
     #[arg(long)]
     pub global: bool,
-    /// Profil : sha256 (politique 1.7, par défaut) ou sha1 (politique 1.4).
-    #[arg(long, value_name = "sha256|sha1", default_value = "sha256")]
-    pub profil: String,
+    /// Profil : sha256 (politique 1.7, par défaut) ou sha1 (politique 1.4) ; sinon celui du
+    /// paramètre [signature] profil.
+    #[arg(long, value_name = "sha256|sha1")]
+    pub profil: Option<String>,
     /// Qualité du signataire (ClaimedRole), par exemple « Ordonnateur » ou « Maire ».
     #[arg(long, value_name = "ROLE")]
     pub role: Option<String>,

@@ -159,28 +159,38 @@ pub fn controler(args: &super::PesCheckArgs) -> i32 {
 pub fn signer(args: &super::PesSignArgs) -> i32 {
     use crate::card::select::open_for_role;
     use crate::certs::Role;
-    use crate::pes::sign::{Scope, SignRequest, sign_with_review};
+    use crate::pes::sign::{Scope, SignError, SignRequest, sign_checked};
     use crate::pes::xades::{Profile, SignerDetails};
     let error = |message: String| {
         eprintln!("{} : {message}", t("commun.erreur"));
         2
     };
-    let (Some(role), Some(ville), Some(cp)) = (&args.role, &args.ville, &args.code_postal) else {
-        return error(t("signature.role_requis"));
-    };
-    let profile = match args.profil.as_str() {
-        "sha256" => Profile::Sha256,
-        "sha1" => Profile::Sha1,
-        other => {
-            return error(tf(
-                "ligne_de_commande.valeur_invalide",
-                &[("valeur", other)],
-            ));
-        }
-    };
     let settings = match crate::settings::Settings::load() {
         Ok(s) => s,
         Err(e) => return error(e.to_string()),
+    };
+    // The command line first, then the settings' [signature].
+    let given = |arg: &Option<String>, set: &Option<String>| {
+        arg.clone()
+            .or_else(|| set.clone())
+            .filter(|v| !v.trim().is_empty())
+    };
+    let s = &settings.signature;
+    let (Some(role), Some(ville), Some(cp)) = (
+        given(&args.role, &s.role),
+        given(&args.ville, &s.ville),
+        given(&args.code_postal, &s.code_postal),
+    ) else {
+        return error(t("signature.role_requis"));
+    };
+    let profile = match Profile::parse(given(&args.profil, &s.profil).as_deref()) {
+        Some(p) => p,
+        None => {
+            return error(tf(
+                "ligne_de_commande.valeur_invalide",
+                &[("valeur", args.profil.as_deref().unwrap_or_default())],
+            ));
+        }
     };
     let choice = match args.cle.choice(&settings, Role::Signature) {
         Ok(c) => c,
@@ -201,9 +211,9 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
         scope,
         profile,
         details: SignerDetails {
-            role: role.clone(),
-            city: ville.clone(),
-            postal_code: cp.clone(),
+            role,
+            city: ville,
+            postal_code: cp,
             country: "France".to_owned(),
         },
         // The review runs on the same bytes, alongside (sign_with_review).
@@ -216,60 +226,41 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
             tf("signature.progression", &[("fait", &p.done.to_string())])
         );
     };
-    let scope_label = args.global;
     // The review (our checks) and the signing pass read the same bytes side by side; the signed
     // file is only put in place when the checks find nothing blocking.
-    let (summary, signed) = sign_with_review(&request, signer.as_mut(), &mut progress, &|| false);
+    let signed = sign_checked(&request, signer.as_mut(), &mut progress, &|| false);
     eprintln!();
-    let summary = match summary {
-        Ok(s) => s,
-        Err(e) => return error(e.to_string()),
-    };
-    let intent = if scope_label {
-        Intent::SignFile
-    } else {
-        Intent::SignBordereaux
-    };
-    let findings = check(&summary, intent);
-    for f in &findings {
-        let level = if f.is_blocking() {
-            t("commun.erreur")
-        } else {
-            t("commun.avertissement")
-        };
-        eprintln!("{level} : {}", f.message);
-    }
-    if findings.iter().any(Finding::is_blocking) {
-        eprintln!("{}", t("signature.bloquant"));
-        return 1;
-    }
-    let signed = match signed {
-        // Every bordereau the review saw has its signature (none was left unparsed).
-        Ok(pending) if !scope_label && pending.report.signed.len() != summary.bordereaux.len() => {
-            return error(tf(
-                "signature.compte_different",
-                &[
-                    ("signes", &pending.report.signed.len().to_string()),
-                    ("bordereaux", &summary.bordereaux.len().to_string()),
-                ],
-            ));
+    let print_findings = |findings: &[Finding]| {
+        for f in findings {
+            let level = if f.is_blocking() {
+                t("commun.erreur")
+            } else {
+                t("commun.avertissement")
+            };
+            eprintln!("{level} : {}", f.message);
         }
-        Ok(pending) => pending.commit(),
-        Err(e) => Err(e),
     };
     match signed {
-        Ok(report) => {
+        Ok(done) => {
+            print_findings(&done.findings);
             println!(
                 "{}",
                 tf(
                     "signature.signe",
                     &[
-                        ("n", &report.signed.len().to_string()),
+                        ("n", &done.report.signed.len().to_string()),
                         ("chemin", &args.sortie.display().to_string())
                     ]
                 )
             );
             0
+        }
+        Err(e @ SignError::Blocked(_)) => {
+            if let SignError::Blocked(findings) = &e {
+                print_findings(findings);
+            }
+            eprintln!("{e}");
+            1
         }
         Err(e) => error(e.to_string()),
     }

@@ -147,6 +147,7 @@ impl Paraphe {
     fn subscription(&self) -> iced::Subscription<Message> {
         iced::Subscription::batch([
             self.envois.subscription().map(Message::Envois),
+            self.helios.subscription().map(Message::Helios),
             self.marches.subscription().map(Message::Marches),
         ])
     }
@@ -295,6 +296,87 @@ mod tests {
             .expect("amounts in French");
         ui.find(t("gui.constats").as_str())
             .expect("findings heading");
+    }
+
+    /// The main Hélios path: open a PES, fill who signs, "Signer" with a PKCS#12 key (TEST
+    /// identity), progress and "Arrêter" while it runs, then every bordereau shown valid by the
+    /// verifier and the signed file offered for sending.
+    #[test]
+    fn helios_signs_each_bordereau_with_a_p12_and_shows_them_valid() {
+        use screen::signature::{Field, Message as Sig};
+        let dir = tempfile::tempdir().expect("tmp");
+        let pes = dir.path().join("mandats.xml");
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<n:PES_Aller xmlns:n=\"http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller\"><Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESALR2\"/><NomFic V=\"mandats\"/></Parametres></Enveloppe><EnTetePES><DteStr V=\"2026-11-27\"/><IdPost V=\"034000\"/><IdColl V=\"21340172200016\"/><CodCol V=\"123\"/></EnTetePES><PES_DepenseAller><EnTeteDepense><IdVer V=\"2\"/><InfoDematerialisee V=\"1\"/></EnTeteDepense>",
+        );
+        for n in 1..=2 {
+            xml.push_str(&format!(
+                "<Bordereau Id=\"BX{n}\"><BlocBordereau><Exer V=\"2026\"/><IdBord V=\"{n}\"/><DteBordEm V=\"2026-11-27\"/><TypBord V=\"01\"/><NbrPce V=\"1\"/><MtBordHT V=\"10.00\"/></BlocBordereau><Piece><BlocPiece><InfoPce><IdPce V=\"1\"/><TypPce V=\"01\"/><NatPce V=\"01\"/><Obj V=\"Essai\"/></InfoPce></BlocPiece><LigneDePiece><BlocLignePiece><InfoLignePce><IdLigne V=\"1\"/><MtHT V=\"10.00\"/></InfoLignePce></BlocLignePiece></LigneDePiece></Piece></Bordereau>"
+            ));
+        }
+        xml.push_str("</PES_DepenseAller></n:PES_Aller>\n");
+        std::fs::write(&pes, xml).expect("write pes");
+
+        let mut state = helios::State::default();
+        let _ = state.update(helios::Message::PathChanged(pes.display().to_string()));
+        let _ = state.update(helios::Message::Open);
+        let summary = crate::pes::inspect_file(&pes).expect("summary");
+        let findings =
+            crate::pes::checks::check(&summary, crate::pes::checks::Intent::SignBordereaux);
+        assert!(
+            !findings.iter().any(crate::findings::Finding::is_blocking),
+            "{findings:?}"
+        );
+        let _ = state.update(helios::Message::Opened(Some(Ok((
+            std::sync::Arc::new(summary),
+            findings,
+        )))));
+        let pki = pkcs11_mocks::TestPki::shared();
+        for (field, value) in [
+            (Field::Role, "Ordonnateur".to_owned()),
+            (Field::Ville, "Montpellier".to_owned()),
+            (Field::CodePostal, "34000".to_owned()),
+            (
+                Field::P12,
+                pki.identity("signature").p12.display().to_string(),
+            ),
+            (Field::Pin, pkcs11_mocks::P12_PASSWORD.to_owned()),
+        ] {
+            let _ = state.update(helios::Message::Signature(Sig::Edit(field, value)));
+        }
+        {
+            let mut ui = simulator(state.view());
+            ui.click(t("gui.signer").as_str()).expect("Signer button");
+            let messages: Vec<helios::Message> = ui.into_messages().collect();
+            assert!(
+                matches!(messages.last(), Some(helios::Message::Signature(Sig::Sign))),
+                "{messages:?}"
+            );
+        }
+        let job = state.signing_job().expect("a job");
+        {
+            let mut ui = simulator(state.view());
+            ui.find(t("gui.arreter").as_str())
+                .expect("Arrêter while signing");
+            assert!(
+                ui.find(t("gui.pin_signature").as_str()).is_err(),
+                "no PIN field"
+            );
+        }
+        let mut settings = crate::settings::Settings::default();
+        settings.verification.confiance = Some(pki.ca_bundle_pem());
+        let result = screen::signature::run(job, &settings);
+        let _ = state.update(helios::Message::Signature(Sig::Done(Some(result))));
+        let mut ui = simulator(state.view());
+        ui.find(t("gui.signature_toutes_valides").as_str())
+            .expect("every signature valid");
+        for id in ["BX1", "BX2"] {
+            ui.find(format!("{id} : {}", t("gui.signature_valide")).as_str())
+                .expect("bordereau valid");
+        }
+        ui.find(t("gui.mettre_en_file").as_str())
+            .expect("queue button");
+        assert!(dir.path().join("mandats-signe.xml").is_file());
     }
 
     #[test]

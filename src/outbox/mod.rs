@@ -176,6 +176,8 @@ pub enum OutboxError {
     TooNew(i64),
     #[error("{0}")]
     Lot(String),
+    #[error("{}", tf("envoi.cli.pes_illisible", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
+    NotPes(PathBuf, String),
 }
 
 /// A file attached to an item, with its hash at the time it was attached.
@@ -559,6 +561,35 @@ impl Outbox {
             )?
             .into_iter()
             .next())
+    }
+
+    /// Queue a PES_Aller for sending (state `en_attente`); returns its id and its label (the
+    /// file's NomFic). A file that is not a readable PES_Aller is refused here, not by the
+    /// platform.
+    pub fn queue_pes(&mut self, file: &Path, qui: &str) -> Result<(i64, String), OutboxError> {
+        let summary = std::fs::File::open(file)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                crate::pes::read_summary(std::io::BufReader::new(f)).map_err(|e| e.to_string())
+            })
+            .map_err(|e| OutboxError::NotPes(file.to_owned(), e))?;
+        let libelle = summary
+            .enveloppe
+            .nom_fic
+            .clone()
+            .unwrap_or_else(|| file.display().to_string());
+        let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+        let id = self.add(NewItem {
+            genre: Kind::Pes,
+            libelle: &libelle,
+            siren: None,
+            numero_interne: None,
+            donnees: serde_json::json!({ "bordereaux": summary.bordereaux.len() }),
+            fichiers: vec![("pes".into(), absolute)],
+            qui,
+        })?;
+        self.transition(id, State::EnAttente, qui, "")?;
+        Ok((id, libelle))
     }
 
     /// The default outbox, only if it was ever created (checks must not create one).

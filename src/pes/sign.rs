@@ -49,6 +49,60 @@ pub enum SignError {
     Cancelled,
     #[error("{}", t("signature.carte_arretee"))]
     SignerStopped,
+    /// The review could not read the file (its own French words).
+    #[error("{0}")]
+    Review(String),
+    /// The review found blocking problems: nothing was put in place.
+    #[error("{}", t("signature.bloquant"))]
+    Blocked(Vec<crate::findings::Finding>),
+    /// Fewer signatures than bordereaux (one stood where signing does not look).
+    #[error("{}", tf("signature.compte_different", &[("signes", &.signed.to_string()), ("bordereaux", &.bordereaux.to_string())]))]
+    WrongCount { signed: usize, bordereaux: usize },
+}
+
+/// A signed file put in place after its review: what was reviewed, the findings (warnings
+/// only, since blocking ones stop the signing), and the signatures made.
+pub struct CheckedSigning {
+    pub summary: super::PesSummary,
+    pub findings: Vec<crate::findings::Finding>,
+    pub report: SignReport,
+}
+
+/// Signing as the user asks for it, for the command line and the window alike: the review and
+/// the signature read the same bytes ([`sign_with_review`]), the review's checks run, and the
+/// signed file is put in place only when nothing blocks and, per bordereau, every bordereau the
+/// review saw got its signature.
+pub fn sign_checked(
+    request: &SignRequest,
+    signer: &mut dyn Signer,
+    progress: &mut dyn FnMut(BatchProgress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<CheckedSigning, SignError> {
+    use super::checks::{Intent, check};
+    let (summary, signed) = sign_with_review(request, signer, progress, cancelled);
+    let summary = summary.map_err(|e| SignError::Review(e.to_string()))?;
+    let intent = match request.scope {
+        Scope::File => Intent::SignFile,
+        Scope::Bordereaux => Intent::SignBordereaux,
+    };
+    let findings = check(&summary, intent);
+    if findings.iter().any(crate::findings::Finding::is_blocking) {
+        return Err(SignError::Blocked(findings));
+    }
+    let pending = signed?;
+    if request.scope == Scope::Bordereaux && pending.report.signed.len() != summary.bordereaux.len()
+    {
+        return Err(SignError::WrongCount {
+            signed: pending.report.signed.len(),
+            bordereaux: summary.bordereaux.len(),
+        });
+    }
+    let report = pending.commit()?;
+    Ok(CheckedSigning {
+        summary,
+        findings,
+        report,
+    })
 }
 
 /// What to sign and how.

@@ -28,6 +28,16 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// `sha256` or `sha1` as written in the settings or on the command line; none means the
+    /// default (SHA-256).
+    pub fn parse(text: Option<&str>) -> Option<Profile> {
+        match text.map(str::trim) {
+            None | Some("sha256") => Some(Profile::Sha256),
+            Some("sha1") => Some(Profile::Sha1),
+            Some(_) => None,
+        }
+    }
+
     pub fn hash(&self) -> HashAlg {
         match self {
             Profile::Sha256 => HashAlg::Sha256,

@@ -1,4 +1,5 @@
-//! Hélios: open a PES, see the bordereaux and the findings before signing.
+//! Hélios: open a PES, see the bordereaux and the findings, sign (per bordereau or the whole
+//! file) and see each signature verified, then put the signed file in the outbox.
 
 use crate::findings::Finding;
 use crate::gui::{background, theme};
@@ -16,6 +17,9 @@ pub struct State {
     summary: Option<Arc<PesSummary>>,
     findings: Vec<Finding>,
     error: Option<String>,
+    /// The file the summary was read from.
+    opened: Option<std::path::PathBuf>,
+    signature: super::signature::Panel,
 }
 
 /// A file read and checked.
@@ -26,6 +30,7 @@ pub enum Message {
     PathChanged(String),
     Open,
     Opened(Option<Result<Opened, String>>),
+    Signature(super::signature::Message),
 }
 
 impl State {
@@ -45,14 +50,24 @@ impl State {
                 self.loading = true;
                 self.error = None;
                 let path = std::path::PathBuf::from(self.path.trim());
-                Task::perform(
+                self.opened = Some(path.clone());
+                let defaults = super::signature::Panel::load_defaults().map(Message::Signature);
+                let open = Task::perform(
                     background(move || {
                         let summary = inspect_file(&path).map_err(|e| e.to_string())?;
                         let findings = check(&summary, Intent::SignBordereaux);
                         Ok((Arc::new(summary), findings))
                     }),
                     Message::Opened,
-                )
+                );
+                Task::batch([open, defaults])
+            }
+            Message::Signature(m) => {
+                let input = match (&self.opened, &self.summary) {
+                    (Some(path), Some(summary)) => Some((path.as_path(), summary.bordereaux.len())),
+                    _ => None,
+                };
+                self.signature.update(m, input).map(Message::Signature)
             }
             Message::Opened(result) => {
                 self.loading = false;
@@ -163,7 +178,20 @@ impl State {
                 };
                 col = col.push(text(format!("{level} : {}", f.message)).size(theme::SMALL));
             }
+            let can_sign = !self.findings.iter().any(Finding::is_blocking);
+            col = col.push(self.signature.view(can_sign).map(Message::Signature));
         }
         scrollable(col).into()
+    }
+
+    /// The signing job the "Signer" button would start (tests run it without a window).
+    #[cfg(test)]
+    pub fn signing_job(&mut self) -> Option<super::signature::Job> {
+        let (path, summary) = (self.opened.as_ref()?, self.summary.as_ref()?);
+        self.signature.job(path, summary.bordereaux.len())
+    }
+
+    pub fn subscription(&self) -> iced::Subscription<Message> {
+        self.signature.subscription().map(Message::Signature)
     }
 }

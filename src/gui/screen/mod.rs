@@ -7,3 +7,4 @@ pub mod envois;
 pub mod helios;
 pub mod marches;
 pub mod parametres;
+pub mod signature;

@@ -44,6 +44,9 @@ struct Fields {
     jeton: String,
     confiance: String,
     schema: String,
+    role: String,
+    ville: String,
+    code_postal: String,
 }
 
 fn text_of(value: &Option<String>) -> String {
@@ -85,6 +88,9 @@ impl Fields {
             jeton: text_of(&s.carte.jeton),
             confiance: path_of(&s.verification.confiance),
             schema: path_of(&s.pes.schema),
+            role: text_of(&s.signature.role),
+            ville: text_of(&s.signature.ville),
+            code_postal: text_of(&s.signature.code_postal),
         }
     }
 
@@ -109,6 +115,10 @@ impl Fields {
         let nature = self.nature.trim();
         if !nature.is_empty() && !digits(nature, 2) {
             problems.push(t("gui.parametres_nature"));
+        }
+        let code_postal = self.code_postal.trim();
+        if !code_postal.is_empty() && !digits(code_postal, 5) {
+            problems.push(t("gui.parametres_code_postal"));
         }
         let adresse = self.adresse.trim();
         if !adresse.is_empty() && !adresse.starts_with("https://") {
@@ -155,6 +165,9 @@ impl Fields {
         s.carte.jeton = optional(&self.jeton);
         s.verification.confiance = optional_path(&self.confiance);
         s.pes.schema = optional_path(&self.schema);
+        s.signature.role = optional(&self.role);
+        s.signature.ville = optional(&self.ville);
+        s.signature.code_postal = optional(&self.code_postal);
         s
     }
 }
@@ -193,6 +206,9 @@ pub enum Field {
     Jeton,
     Confiance,
     Schema,
+    Role,
+    Ville,
+    CodePostal,
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +291,9 @@ impl State {
                     Field::Jeton => &mut f.jeton,
                     Field::Confiance => &mut f.confiance,
                     Field::Schema => &mut f.schema,
+                    Field::Role => &mut f.role,
+                    Field::Ville => &mut f.ville,
+                    Field::CodePostal => &mut f.code_postal,
                 };
                 *slot = value;
                 self.status = None;
@@ -448,6 +467,14 @@ impl State {
                 Field::Confiance
             ),
             self.input("gui.parametres_champ_schema", &f.schema, Field::Schema),
+            text(t("gui.parametres_signature")).size(theme::HEADING),
+            self.input("gui.signature_role", &f.role, Field::Role),
+            self.input("gui.signature_ville", &f.ville, Field::Ville),
+            self.input(
+                "gui.signature_code_postal",
+                &f.code_postal,
+                Field::CodePostal
+            ),
             button(text(t("gui.parametres_enregistrer"))).on_press(Message::Save),
         ]
         .spacing(theme::GAP);
@@ -517,6 +544,8 @@ mod tests {
             "https://s2low.example.test".to_owned(),
         ));
         let _ = state.update(Message::Genre(KINDS[1]));
+        let _ = state.update(Message::Edit(Field::Role, "Maire".to_owned()));
+        let _ = state.update(Message::Edit(Field::CodePostal, "06000".to_owned()));
         let _ = state.update(Message::Edit(
             Field::EmailsRetour,
             "actes@mairie.test; dgs@mairie.test".to_owned(),
@@ -531,6 +560,8 @@ mod tests {
             ["actes@mairie.test", "dgs@mairie.test"]
         );
         assert_eq!(after.carte.cle_signature.as_deref(), Some("0a0b"));
+        assert_eq!(after.signature.role.as_deref(), Some("Maire"));
+        assert_eq!(after.signature.code_postal.as_deref(), Some("06000"));
         let mut ui = simulator(state.view());
         let expected = tf(
             "gui.parametres_enregistres",

@@ -1,0 +1,412 @@
+//! The signature panel of the Hélios screen: who signs and where (from the settings, editable),
+//! per bordereau or the whole file, the key (the card chosen in the settings, or a `.p12`), the
+//! PIN; then signing off the UI thread with progress and "Arrêter", the signatures verified at
+//! once, and the signed file put in the outbox.
+
+use crate::gui::{background, theme};
+use crate::messages::{t, tf};
+use crate::pes::verify::FileVerdict;
+use iced::widget::{button, checkbox, column, row, text, text_input};
+use iced::{Element, Task};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use zeroize::Zeroizing;
+
+#[derive(Default)]
+pub struct Panel {
+    role: String,
+    ville: String,
+    code_postal: String,
+    global: bool,
+    sha1: bool,
+    /// A software certificate instead of the card.
+    p12: String,
+    /// PIN or password, wiped once handed to the key (and when dropped).
+    pin: Zeroizing<String>,
+    /// Set while signing: "Arrêter" sets it.
+    running: Option<Arc<AtomicBool>>,
+    /// Signatures made so far, and how many are expected.
+    done: Arc<AtomicUsize>,
+    expected: usize,
+    result: Option<Result<Signed, String>>,
+    queued: Option<Result<i64, String>>,
+}
+
+/// A signed file and what the verifier says of it.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub sortie: PathBuf,
+    pub signatures: usize,
+    pub warnings: Vec<String>,
+    pub verdict: Result<Arc<FileVerdict>, String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Field {
+    Role,
+    Ville,
+    CodePostal,
+    P12,
+    Pin,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// The settings' [signature] defaults, read at opening.
+    Defaults(Option<Result<crate::settings::SignatureSettings, String>>),
+    Edit(Field, String),
+    Global(bool),
+    Sha1(bool),
+    Sign,
+    Stop,
+    Tick,
+    Done(Option<Result<Signed, String>>),
+    Queue,
+    Queued(Option<Result<i64, String>>),
+}
+
+/// Where the signed file goes: beside the original, `-signe` added to its name.
+pub fn signed_path(input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pes".into());
+    input.with_file_name(format!("{stem}-signe.xml"))
+}
+
+/// What one signing needs, gathered on the UI thread.
+pub struct Job {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub global: bool,
+    pub sha1: bool,
+    pub details: crate::pes::xades::SignerDetails,
+    pub p12: Option<PathBuf>,
+    pub pin: Zeroizing<String>,
+    pub expected: usize,
+    pub cancel: Arc<AtomicBool>,
+    pub done: Arc<AtomicUsize>,
+}
+
+/// Sign with the checks of the review, then verify what was written (the settings' trust store).
+pub fn run(job: Job, settings: &crate::settings::Settings) -> Result<Signed, String> {
+    use crate::card::select::{KeyChoice, open_for_role};
+    use crate::certs::Role;
+    use crate::pes::sign::{Scope, SignRequest, sign_checked};
+    use crate::pes::verify::{TrustStore, verify_file};
+    use crate::pes::xades::Profile;
+    let mut choice = KeyChoice::from_settings(&settings.carte, Role::Signature);
+    if job.p12.is_some() {
+        choice.p12 = job.p12.clone();
+    }
+    let prompt = Box::new(crate::card::pin::FixedPrompt::new(&job.pin));
+    drop(job.pin);
+    let mut key = open_for_role(&choice, Role::Signature, prompt).map_err(|e| e.to_string())?;
+    let request = SignRequest {
+        input: &job.input,
+        output: &job.output,
+        scope: if job.global {
+            Scope::File
+        } else {
+            Scope::Bordereaux
+        },
+        profile: if job.sha1 {
+            Profile::Sha1
+        } else {
+            Profile::Sha256
+        },
+        details: job.details,
+        reviewed_sha256: None,
+        expected: job.expected,
+    };
+    let done = job.done.clone();
+    let mut progress = move |p: crate::card::BatchProgress| done.store(p.done, Ordering::Relaxed);
+    let cancel = job.cancel.clone();
+    let signed = sign_checked(&request, key.as_mut(), &mut progress, &|| {
+        cancel.load(Ordering::Relaxed)
+    })
+    .map_err(|e| e.to_string())?;
+    let verdict = TrustStore::chosen(None, settings)
+        .map_err(|e| e.to_string())
+        .and_then(|trust| verify_file(&job.output, trust.as_ref()).map_err(|e| e.to_string()))
+        .map(Arc::new);
+    Ok(Signed {
+        sortie: job.output,
+        signatures: signed.report.signed.len(),
+        warnings: signed.findings.into_iter().map(|f| f.message).collect(),
+        verdict,
+    })
+}
+
+impl Panel {
+    /// Read the settings' defaults (role, place, profile) off the UI thread.
+    pub fn load_defaults() -> Task<Message> {
+        Task::perform(
+            background(|| {
+                crate::settings::Settings::load()
+                    .map(|s| s.signature)
+                    .map_err(|e| e.to_string())
+            }),
+            Message::Defaults,
+        )
+    }
+
+    pub fn subscription(&self) -> iced::Subscription<Message> {
+        if self.running.is_some() {
+            iced::time::every(std::time::Duration::from_millis(200)).map(|_| Message::Tick)
+        } else {
+            iced::Subscription::none()
+        }
+    }
+
+    /// The signing job for `input` (None while one runs or a field is missing).
+    pub fn job(&mut self, input: &Path, bordereaux: usize) -> Option<Job> {
+        let filled = [&self.role, &self.ville, &self.code_postal]
+            .iter()
+            .all(|v| !v.trim().is_empty());
+        if self.running.is_some() || !filled {
+            return None;
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.running = Some(cancel.clone());
+        self.done = Arc::default();
+        self.expected = if self.global { 1 } else { bordereaux };
+        self.result = None;
+        self.queued = None;
+        Some(Job {
+            input: input.to_owned(),
+            output: signed_path(input),
+            global: self.global,
+            sha1: self.sha1,
+            details: crate::pes::xades::SignerDetails {
+                role: self.role.trim().to_owned(),
+                city: self.ville.trim().to_owned(),
+                postal_code: self.code_postal.trim().to_owned(),
+                country: "France".to_owned(),
+            },
+            p12: Some(self.p12.trim())
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
+            pin: std::mem::take(&mut self.pin),
+            expected: self.expected,
+            cancel,
+            done: self.done.clone(),
+        })
+    }
+
+    /// `input` and its bordereau count come from the Hélios screen (the file opened).
+    pub fn update(&mut self, message: Message, input: Option<(&Path, usize)>) -> Task<Message> {
+        match message {
+            Message::Defaults(Some(Ok(s))) => {
+                let keep = |field: &mut String, value: Option<String>| {
+                    if field.is_empty() {
+                        *field = value.unwrap_or_default();
+                    }
+                };
+                keep(&mut self.role, s.role);
+                keep(&mut self.ville, s.ville);
+                keep(&mut self.code_postal, s.code_postal);
+                self.sha1 = s.profil.as_deref() == Some("sha1");
+            }
+            Message::Defaults(_) => {}
+            Message::Edit(field, value) => match field {
+                Field::Role => self.role = value,
+                Field::Ville => self.ville = value,
+                Field::CodePostal => self.code_postal = value,
+                Field::P12 => self.p12 = value,
+                Field::Pin => self.pin = Zeroizing::new(value),
+            },
+            Message::Global(g) => self.global = g,
+            Message::Sha1(s) => self.sha1 = s,
+            Message::Sign => {
+                if let Some(job) = input.and_then(|(path, n)| self.job(path, n)) {
+                    return Task::perform(
+                        background(move || {
+                            let settings =
+                                crate::settings::Settings::load().map_err(|e| e.to_string())?;
+                            run(job, &settings)
+                        }),
+                        Message::Done,
+                    );
+                }
+            }
+            Message::Stop => {
+                if let Some(cancel) = &self.running {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+            Message::Tick => {}
+            Message::Done(result) => {
+                self.running = None;
+                self.result = Some(result.unwrap_or_else(|| Err(t("gui.signature_interrompue"))));
+            }
+            Message::Queue => {
+                if let Some(Ok(signed)) = &self.result {
+                    let path = signed.sortie.clone();
+                    return Task::perform(
+                        background(move || {
+                            let mut outbox =
+                                crate::outbox::Outbox::open_default().map_err(|e| e.to_string())?;
+                            outbox
+                                .queue_pes(&path, &crate::platform::sender::who())
+                                .map(|(id, _)| id)
+                                .map_err(|e| e.to_string())
+                        }),
+                        Message::Queued,
+                    );
+                }
+            }
+            Message::Queued(result) => {
+                self.queued = Some(result.unwrap_or_else(|| Err(t("gui.signature_interrompue"))));
+            }
+        }
+        Task::none()
+    }
+
+    fn input<'a>(&self, label: &str, value: &'a str, field: Field) -> Element<'a, Message> {
+        text_input(&t(label), value)
+            .on_input(move |v| Message::Edit(field.clone(), v))
+            .padding(theme::PAD)
+            .into()
+    }
+
+    pub fn view(&self, can_sign: bool) -> Element<'_, Message> {
+        let mut col =
+            column![text(t("gui.signature_titre")).size(theme::HEADING)].spacing(theme::GAP);
+        col = col.push(
+            row![
+                self.input("gui.signature_role", &self.role, Field::Role),
+                self.input("gui.signature_ville", &self.ville, Field::Ville),
+                self.input(
+                    "gui.signature_code_postal",
+                    &self.code_postal,
+                    Field::CodePostal
+                ),
+            ]
+            .spacing(theme::GAP),
+        );
+        col = col.push(
+            row![
+                checkbox(self.global)
+                    .label(t("gui.signature_globale"))
+                    .on_toggle(Message::Global),
+                checkbox(self.sha1)
+                    .label(t("gui.signature_sha1"))
+                    .on_toggle(Message::Sha1),
+            ]
+            .spacing(theme::GAP * 2.0),
+        );
+        col = col.push(self.input("gui.signature_p12", &self.p12, Field::P12));
+        if let Some(_cancel) = &self.running {
+            let done = self.done.load(Ordering::Relaxed);
+            col = col.push(
+                row![
+                    text(tf(
+                        "gui.signature_progression",
+                        &[
+                            ("fait", &done.to_string()),
+                            ("total", &self.expected.to_string())
+                        ],
+                    ))
+                    .size(theme::TEXT),
+                    iced::widget::progress_bar(
+                        0.0..=1.0,
+                        done as f32 / self.expected.max(1) as f32
+                    )
+                    .length(200),
+                    button(text(t("gui.arreter"))).on_press(Message::Stop),
+                ]
+                .spacing(theme::GAP),
+            );
+        } else {
+            let filled = [&self.role, &self.ville, &self.code_postal]
+                .iter()
+                .all(|v| !v.trim().is_empty());
+            col = col.push(
+                row![
+                    text_input(&t("gui.pin_signature"), &self.pin)
+                        .secure(true)
+                        .on_input(|v| Message::Edit(Field::Pin, v))
+                        .on_submit(Message::Sign)
+                        .width(260)
+                        .padding(theme::PAD),
+                    button(text(t("gui.signer")))
+                        .padding(theme::PAD)
+                        .on_press_maybe((can_sign && filled).then_some(Message::Sign)),
+                ]
+                .spacing(theme::GAP),
+            );
+        }
+        match &self.result {
+            Some(Ok(signed)) => col = col.push(self.signed_view(signed)),
+            Some(Err(e)) => col = col.push(text(e.clone()).size(theme::TEXT)),
+            None => {}
+        }
+        col.into()
+    }
+
+    /// The signed file, the verifier's verdict per signature, and "Mettre en file d'envoi".
+    fn signed_view<'a>(&'a self, signed: &'a Signed) -> Element<'a, Message> {
+        let mut col = column![
+            text(tf(
+                "signature.signe",
+                &[
+                    ("n", &signed.signatures.to_string()),
+                    ("chemin", &signed.sortie.display().to_string()),
+                ],
+            ))
+            .size(theme::TEXT)
+        ]
+        .spacing(4);
+        for w in &signed.warnings {
+            col = col.push(text(format!("{} : {w}", t("commun.avertissement"))).size(theme::SMALL));
+        }
+        match &signed.verdict {
+            Ok(verdict) => {
+                col = col.push(
+                    text(if verdict.valide {
+                        t("gui.signature_toutes_valides")
+                    } else {
+                        t("gui.signature_des_invalides")
+                    })
+                    .size(theme::TEXT),
+                );
+                for s in &verdict.signatures {
+                    let state = if s.valide {
+                        t("gui.signature_valide")
+                    } else {
+                        t("gui.signature_invalide")
+                    };
+                    let target = s
+                        .cible
+                        .clone()
+                        .unwrap_or_else(|| t("gui.signature_fichier"));
+                    let mut line = format!("{target} : {state}");
+                    if !s.raison.is_empty() {
+                        line.push_str(&format!(" ({})", s.raison.join(" ; ")));
+                    }
+                    col = col.push(text(line).size(theme::SMALL));
+                }
+            }
+            Err(e) => col = col.push(text(e.clone()).size(theme::SMALL)),
+        }
+        match &self.queued {
+            Some(Ok(id)) => {
+                col = col.push(
+                    text(tf(
+                        "envoi.cli.en_file",
+                        &[
+                            ("id", &id.to_string()),
+                            ("libelle", &signed.sortie.display().to_string()),
+                        ],
+                    ))
+                    .size(theme::TEXT),
+                )
+            }
+            Some(Err(e)) => col = col.push(text(e.clone()).size(theme::TEXT)),
+            None => col = col.push(button(text(t("gui.mettre_en_file"))).on_press(Message::Queue)),
+        }
+        col.into()
+    }
+}
