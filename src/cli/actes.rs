@@ -12,7 +12,8 @@ use crate::actes::archive::{self, Envoi, Signatures};
 use crate::actes::classification::{Classification, ClassificationStore};
 use crate::actes::model::{Acte, Collectivite, PieceSaisie, Saisie, french_date, today};
 use crate::actes::names::{Nommage, StyleNoms};
-use crate::actes::rules::{self, Contexte, Controle, Registre, ReserveError};
+use crate::actes::preparation::{Demande, check_act, queue_act};
+use crate::actes::rules::{Controle, Registre, ReserveError};
 use crate::findings::{Finding, Location};
 use crate::messages::{t, tf};
 use crate::settings::Settings;
@@ -84,8 +85,8 @@ fn note(code: &'static str, message: String, blocking: bool) -> Finding {
     }
 }
 
-/// Loads settings, classification and register, then runs every rule. `for_sending`: the
-/// register is required (a number must be reserved).
+/// Loads the settings and the collectivité (options first), then checks the act with the
+/// library (`actes::preparation`). `for_sending`: the register is required.
 fn prepare(args: &ActesArgs, for_sending: bool) -> Result<Prepared, i32> {
     let settings = Settings::load().map_err(|e| error(&e.to_string()))?;
     let collectivite = super::actes_repondre::collectivite(&args.emetteur, &settings);
@@ -93,53 +94,6 @@ fn prepare(args: &ActesArgs, for_sending: bool) -> Result<Prepared, i32> {
         Some(s) => StyleNoms::parse(s)
             .ok_or_else(|| error(&tf("ligne_de_commande.valeur_invalide", &[("valeur", s)])))?,
         None => settings.collectivite.style_noms,
-    };
-    let aujourdhui = today();
-    let mut extra = Vec::new();
-    let (registre, store) = match rules::default_database() {
-        Ok(db) => {
-            let registre = Registre::open(&db);
-            let store = ClassificationStore::open(&db);
-            if let Err(e) = &registre {
-                extra.push(note("actes.registre", e.to_string(), for_sending));
-            }
-            (registre.ok(), store.ok())
-        }
-        Err(e) => {
-            extra.push(note("actes.registre", e.to_string(), for_sending));
-            (None, None)
-        }
-    };
-    let siren = collectivite.siren.clone();
-    let stored = match &store {
-        Some(s) => match s.in_force_at(&siren, aujourdhui) {
-            Ok(c) => c,
-            Err(e) => {
-                extra.push(note("actes.classification", e.to_string(), false));
-                None
-            }
-        },
-        None => None,
-    };
-    let (classification, newer) = match &args.classification {
-        Some(path) => match Classification::read_file(path) {
-            Ok(c) => {
-                let newer = stored.as_ref().map(|s| s.date).filter(|d| *d > c.date);
-                (Some(c), newer)
-            }
-            Err(e) => {
-                extra.push(Finding::blocking(
-                    "actes.classification",
-                    e.to_string(),
-                    Location {
-                        element: Some(t("actes.champs.classification")),
-                        ..Default::default()
-                    },
-                ));
-                (None, None)
-            }
-        },
-        None => (stored, None),
     };
     let saisie = Saisie {
         nature: args.nature.clone(),
@@ -150,79 +104,26 @@ fn prepare(args: &ActesArgs, for_sending: bool) -> Result<Prepared, i32> {
         acte: args.acte.as_deref().map(PieceSaisie::parse),
         annexes: args.annexes.iter().map(|a| PieceSaisie::parse(a)).collect(),
     };
-    let ctx = Contexte {
-        aujourdhui,
-        limite_octets: settings.collectivite.limite_envoi_octets,
-        classification: classification.as_ref(),
-        classification_plus_recente: newer,
-        registre: registre.as_ref(),
-        style,
-    };
-    let mut controle = rules::check(&saisie, &collectivite, &ctx);
-    // A classification that could not be read already says so: no need to add "absent".
-    if args.classification.is_some() && classification.is_none() {
-        controle
-            .constats
-            .retain(|f| f.code != "actes.classification_absente");
-    }
-    if !extra.is_empty() {
-        let blocking = extra.iter().any(Finding::is_blocking);
-        extra.append(&mut controle.constats);
-        controle.constats = extra;
-        if blocking {
-            controle.acte = None;
-        }
-    }
-    if let Some(finding) = controle
-        .acte
-        .as_ref()
-        .and_then(|a| number_in_outbox(&collectivite.siren, &a.numero))
-    {
-        if finding.is_blocking() {
-            controle.acte = None;
-        }
-        controle.constats.insert(0, finding);
-    }
-    if let Some(a) = controle.acte.as_mut() {
-        a.document_papier = args.document_papier;
-    }
+    let checked = check_act(
+        &saisie,
+        &Demande {
+            settings: &settings,
+            collectivite: &collectivite,
+            style,
+            classification: args.classification.as_deref(),
+            for_sending,
+            document_papier: args.document_papier,
+        },
+    );
     Ok(Prepared {
         settings,
         collectivite,
         style,
-        controle,
-        registre,
-        store,
-        classification,
+        controle: checked.controle,
+        registre: checked.registre,
+        store: checked.store,
+        classification: checked.classification,
     })
-}
-
-/// The numéro interne is unique for the collectivité across everything prepared or sent from
-/// this workstation: the register of prepared archives (a rule) and the outbox (here).
-fn number_in_outbox(siren: &str, numero: &str) -> Option<Finding> {
-    let field = t("actes.champs.numero");
-    let location = Location {
-        element: Some(field),
-        ..Default::default()
-    };
-    let found = crate::outbox::Outbox::open_default_if_exists()
-        .and_then(|o| o.map(|o| o.find_by_number(siren, numero)).transpose());
-    match found {
-        Ok(Some(Some(item))) => Some(Finding::blocking(
-            "actes.numero_utilise",
-            tf(
-                "actes.regles.numero_dans_les_envois",
-                &[
-                    ("numero", numero),
-                    ("id", &item.id.to_string()),
-                    ("etat", &item.etat.label()),
-                ],
-            ),
-            location,
-        )),
-        Ok(_) => None,
-        Err(e) => Some(Finding::warning("actes.registre", e.to_string(), location)),
-    }
 }
 
 fn print_findings(findings: &[Finding]) {
@@ -311,44 +212,6 @@ fn sign_files(args: &ActesArgs, settings: &Settings, acte: &Acte) -> Result<Sign
         document: Some(document),
         annexes,
     })
-}
-
-/// Keep the detached signatures of a queued act in the data folder (private files), named after
-/// the file each signs; returns them as outbox files (`signature_acte`, `signature_annexe`).
-fn write_signatures(
-    siren: &str,
-    acte: &Acte,
-    signatures: &Signatures,
-) -> Result<Vec<(String, PathBuf)>, String> {
-    let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    let dir = crate::settings::data_dir()
-        .map_err(|e| e.to_string())?
-        .join("signatures")
-        .join(crate::platform::s2low::sanitise_name(&format!(
-            "{siren}-{}-{stamp}",
-            acte.numero
-        )));
-    crate::logging::create_private_dir(&dir).map_err(|e| e.to_string())?;
-    let write = |role: &str, signed: &std::path::Path, cms: &[u8]| {
-        let name = signed
-            .file_name()
-            .map(|n| format!("{}.p7s", n.to_string_lossy()))
-            .unwrap_or_else(|| "signature.p7s".into());
-        let path = dir.join(crate::platform::s2low::sanitise_name(&name));
-        crate::logging::write_private(&path, cms)
-            .map(|()| (role.to_owned(), path.clone()))
-            .map_err(|e| format!("{} : {e}", path.display()))
-    };
-    let mut out = Vec::new();
-    if let Some(cms) = &signatures.document {
-        out.push(write("signature_acte", &acte.document.chemin, cms)?);
-    }
-    for (annexe, cms) in acte.annexes.iter().zip(&signatures.annexes) {
-        if let Some(cms) = cms {
-            out.push(write("signature_annexe", &annexe.chemin, cms)?);
-        }
-    }
-    Ok(out)
 }
 
 /// `paraphe actes preparer … -o ARCHIVE.tar.gz`
@@ -492,9 +355,7 @@ pub fn preparer(args: &ActesArgs) -> i32 {
 /// `paraphe envois ajouter acte …`: every rule checked, then the act goes to the outbox, waiting
 /// to be sent (`paraphe envois envoyer`). Exit code 1 and nothing queued when a rule blocks.
 pub fn mettre_en_file(args: &ActesArgs) -> i32 {
-    use crate::outbox::{Kind, NewItem, Outbox, State};
-    use crate::platform::s2low::ActeFields;
-    use crate::platform::sender::ActeData;
+    use crate::outbox::State;
     let p = match prepare(args, false) {
         Ok(p) => p,
         Err(code) => return code,
@@ -518,62 +379,25 @@ pub fn mettre_en_file(args: &ActesArgs) -> i32 {
         }
         return 1;
     };
-    let id_acte = acte.id_acte(&p.collectivite);
-    let data = ActeData {
-        acte: ActeFields {
-            nature_code: acte.nature.code(),
-            numero: acte.numero.clone(),
-            objet: acte.objet.clone(),
-            date_decision: crate::actes::model::iso_date(acte.date_decision),
-            matiere: acte
-                .matiere
-                .levels()
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join("."),
-            type_acte: acte.document.typologie.clone(),
-            types_annexes: acte.annexes.iter().map(|a| a.typologie.clone()).collect(),
-            document_papier: acte.document_papier,
-        },
-        id_acte: id_acte.clone(),
-    };
-    let mut fichiers = vec![("acte".to_owned(), acte.document.chemin.clone())];
-    fichiers.extend(
-        acte.annexes
-            .iter()
-            .map(|a| ("annexe".to_owned(), a.chemin.clone())),
-    );
-    if args.signer {
-        match sign_files(args, &p.settings, &acte)
-            .and_then(|s| write_signatures(&p.collectivite.siren, &acte, &s))
-        {
-            Ok(signatures) => fichiers.extend(signatures),
+    let signatures = if args.signer {
+        match sign_files(args, &p.settings, &acte) {
+            Ok(s) => Some(s),
             Err(message) => return error(&format!("{message} {}", t("actes.cli.rien_en_file"))),
         }
-    }
-    let mut outbox = match Outbox::open_default() {
-        Ok(o) => o,
-        Err(e) => return error(&e.to_string()),
+    } else {
+        None
     };
-    let donnees = match serde_json::to_value(&data) {
-        Ok(v) => v,
-        Err(e) => return error(&e.to_string()),
-    };
-    let added = outbox.add(NewItem {
-        genre: Kind::Acte,
-        libelle: &acte.objet,
-        siren: Some(&p.collectivite.siren),
-        numero_interne: Some(&acte.numero),
-        donnees,
-        fichiers,
-        qui: &crate::cli::envoyer::who(),
-    });
-    let id = match added {
-        Ok(id) => id,
+    let queued = queue_act(
+        &acte,
+        &p.collectivite,
+        signatures.as_ref(),
+        &crate::cli::envoyer::who(),
+    );
+    let (id, id_acte) = match queued {
+        Ok(q) => q,
         Err(e) => {
             if args.emetteur.json {
-                let doc = json!({ "valide": false, "id": null, "erreur": e.to_string() });
+                let doc = json!({ "valide": false, "id": null, "erreur": e });
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else {
                 eprintln!("{} : {e}", t("commun.erreur"));
@@ -581,9 +405,6 @@ pub fn mettre_en_file(args: &ActesArgs) -> i32 {
             return 1;
         }
     };
-    if let Err(e) = outbox.transition(id, State::EnAttente, &crate::cli::envoyer::who(), "") {
-        return error(&e.to_string());
-    }
     if args.emetteur.json {
         let doc = json!({
             "valide": true,
