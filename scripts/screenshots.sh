@@ -45,7 +45,7 @@ for i, (genre, libelle, etat, numero) in enumerate(rows):
 db.commit()
 PY
 
-for screen in accueil helios envois marches dce certificats parametres; do
+for screen in accueil actes helios envois marches dce certificats parametres; do
   # A busy machine may not have drawn the first frame yet: wait longer and try again when the
   # picture is still blank (a few hundred bytes).
   for wait in 6 12 20; do

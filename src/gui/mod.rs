@@ -1,7 +1,7 @@
 //! The window (iced). Screens are thin: they send messages and show results; card, disk and
 //! network work runs on worker threads through [`background`], never on the UI thread.
 
-mod screen;
+pub mod screen;
 mod theme;
 
 use crate::messages::t;
@@ -25,6 +25,7 @@ pub(crate) fn background<T: Send + 'static>(
 enum Screen {
     #[default]
     Accueil,
+    Actes,
     Helios,
     Envois,
     Marches,
@@ -37,6 +38,7 @@ enum Screen {
 struct Paraphe {
     screen: Screen,
     demo: screen::accueil::DemoStatus,
+    actes: screen::actes::State,
     helios: helios::State,
     certificats: certificats::State,
     envois: envois::State,
@@ -48,6 +50,7 @@ struct Paraphe {
 #[derive(Debug, Clone)]
 enum Message {
     Show(Screen),
+    Actes(screen::actes::Message),
     Helios(helios::Message),
     Certificats(certificats::Message),
     Envois(envois::Message),
@@ -87,6 +90,7 @@ impl Paraphe {
         // For screenshots, demos and support: start on a given screen, with a PES already open.
         app.screen = match std::env::var("PARAPHE_ECRAN").as_deref() {
             Ok("helios") => Screen::Helios,
+            Ok("actes") => Screen::Actes,
             Ok("envois") => Screen::Envois,
             Ok("certificats") => Screen::Certificats,
             Ok("marches") => Screen::Marches,
@@ -102,6 +106,11 @@ impl Paraphe {
                     .map(Message::Helios),
             );
         }
+        tasks.push(
+            app.actes
+                .update(screen::actes::Message::Load)
+                .map(Message::Actes),
+        );
         (app, Task::batch(tasks))
     }
 
@@ -115,8 +124,23 @@ impl Paraphe {
                         .parametres
                         .update(screen::parametres::Message::Load)
                         .map(Message::Parametres),
+                    // The classification may have been downloaded or imported meanwhile.
+                    Screen::Actes => self
+                        .actes
+                        .update(screen::actes::Message::Load)
+                        .map(Message::Actes),
                     _ => Task::none(),
                 }
+            }
+            Message::Actes(m) => {
+                let queued = matches!(m, screen::actes::Message::Queued(Some(Ok(_))));
+                let task = self.actes.update(m).map(Message::Actes);
+                if queued && self.actes.take_send_after() {
+                    // « Télétransmettre »: the act is in the outbox; Envois sends it (PIN there).
+                    self.screen = Screen::Envois;
+                    return Task::batch([task, envois::refresh().map(Message::Envois)]);
+                }
+                task
             }
             Message::Helios(m) => self.helios.update(m).map(Message::Helios),
             Message::Certificats(m) => self.certificats.update(m).map(Message::Certificats),
@@ -149,6 +173,18 @@ impl Paraphe {
             self.envois.subscription().map(Message::Envois),
             self.helios.subscription().map(Message::Helios),
             self.marches.subscription().map(Message::Marches),
+            // A file dropped on the window goes to the act form when it is shown.
+            if self.screen == Screen::Actes {
+                iced::event::listen_with(|event, _status, _window| match event {
+                    iced::Event::Window(iced::window::Event::FileDropped(path)) => {
+                        Some(screen::actes::Message::Dropped(path))
+                    }
+                    _ => None,
+                })
+                .map(Message::Actes)
+            } else {
+                iced::Subscription::none()
+            },
         ])
     }
 
@@ -168,6 +204,7 @@ impl Paraphe {
             column![
                 text(t("application.titre")).size(theme::TITLE),
                 nav("gui.nav_accueil", Screen::Accueil),
+                nav("gui.nav_actes", Screen::Actes),
                 nav("gui.nav_helios", Screen::Helios),
                 nav("gui.nav_envois", Screen::Envois),
                 nav("gui.nav_marches", Screen::Marches),
@@ -188,6 +225,7 @@ impl Paraphe {
                 &self.demo,
                 Message::StartDemo,
             ),
+            Screen::Actes => self.actes.view().map(Message::Actes),
             Screen::Helios => self.helios.view().map(Message::Helios),
             Screen::Envois => self.envois.view().map(Message::Envois),
             Screen::Marches => self.marches.view().map(Message::Marches),

@@ -1,6 +1,7 @@
 //! One module per screen; each has its own `State`, `Message` and `update` returning a `Task`.
 
 pub mod accueil;
+pub mod actes;
 pub mod certificats;
 pub mod dce;
 pub mod envois;

@@ -1,0 +1,552 @@
+//! Actes: the six-field form (nature, classification with its picker, numéro interne, date,
+//! objet, the act file) and the annexes with their typology; every rule checked off the UI
+//! thread as the user types, each finding shown under its field; "Préparer" puts the act in the
+//! outbox, "Télétransmettre" does the same and opens the Envois screen to send it. A file
+//! dropped on the window becomes the act, then the next annexe.
+
+use crate::actes::classification::{Classification, Resultat};
+use crate::actes::model::{Nature, PieceSaisie, Saisie};
+use crate::findings::Finding;
+use crate::gui::{background, theme};
+use crate::messages::{t, tf};
+use iced::widget::{button, column, pick_list, row, scrollable, text, text_input};
+use iced::{Element, Length, Task};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A nature as the list shows it: « 1 — Délibérations ».
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NatureChoice(pub Nature);
+
+impl std::fmt::Display for NatureChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} — {}", self.0.code(), self.0.label())
+    }
+}
+
+/// Where a finding shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Nature,
+    Matiere,
+    Numero,
+    Date,
+    Objet,
+    Acte,
+    Annexe(usize),
+    Other,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Annexe {
+    chemin: String,
+    typologie: String,
+}
+
+#[derive(Default)]
+pub struct State {
+    nature: Option<NatureChoice>,
+    matiere: String,
+    recherche: String,
+    numero: String,
+    date: String,
+    objet: String,
+    acte: String,
+    acte_type: String,
+    annexes: Vec<Annexe>,
+    /// The classification in force on this workstation, for the picker.
+    classification: Option<Arc<Classification>>,
+    findings: Vec<Finding>,
+    /// Each check is numbered; an answer to an older one is dropped.
+    generation: u64,
+    checking: bool,
+    busy: bool,
+    /// After "Télétransmettre": open Envois once queued.
+    send_after: bool,
+    result: Option<Result<String, String>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Field {
+    Matiere,
+    Numero,
+    Date,
+    Objet,
+    Acte,
+    ActeType,
+    AnnexeChemin(usize),
+    AnnexeType(usize),
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Read the classification in force (screen opened).
+    Load,
+    Loaded(Option<Result<Option<Arc<Classification>>, String>>),
+    Nature(NatureChoice),
+    Edit(Field, String),
+    Search(String),
+    Pick(String),
+    AddAnnexe,
+    RemoveAnnexe(usize),
+    Dropped(PathBuf),
+    Checked(u64, Option<Result<Vec<Finding>, String>>),
+    Prepare,
+    Transmit,
+    Queued(Option<Result<(i64, String), String>>),
+}
+
+impl State {
+    fn saisie(&self) -> Saisie {
+        let piece = |chemin: &str, typologie: &str| PieceSaisie {
+            chemin: PathBuf::from(chemin.trim()),
+            typologie: Some(typologie.trim().to_owned()).filter(|t| !t.is_empty()),
+        };
+        let filled = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        Saisie {
+            nature: self.nature.map(|n| n.0.code().to_string()),
+            matiere: filled(&self.matiere),
+            numero: filled(&self.numero),
+            date: filled(&self.date),
+            objet: filled(&self.objet),
+            acte: filled(&self.acte).map(|a| piece(&a, &self.acte_type)),
+            annexes: self
+                .annexes
+                .iter()
+                .filter(|a| !a.chemin.trim().is_empty())
+                .map(|a| piece(&a.chemin, &a.typologie))
+                .collect(),
+        }
+    }
+
+    /// Whether the user has typed anything (an empty form shows no findings).
+    fn started(&self) -> bool {
+        self.nature.is_some()
+            || [
+                &self.matiere,
+                &self.numero,
+                &self.date,
+                &self.objet,
+                &self.acte,
+            ]
+            .iter()
+            .any(|v| !v.trim().is_empty())
+    }
+
+    /// Run every rule on the form as it is now, off the UI thread.
+    fn check(&mut self) -> Task<Message> {
+        self.generation += 1;
+        self.result = None;
+        if !self.started() {
+            self.findings.clear();
+            return Task::none();
+        }
+        self.checking = true;
+        let generation = self.generation;
+        let saisie = self.saisie();
+        Task::perform(
+            background(move || check(&saisie, false).map(|(findings, _)| findings)),
+            move |r| Message::Checked(generation, r),
+        )
+    }
+
+    /// The check the last edit started, run in place (the window runs it in the background):
+    /// its number and its answer.
+    pub fn check_now(&self) -> (u64, Result<Vec<Finding>, String>) {
+        let result = check(&self.saisie(), false).map(|(findings, _)| findings);
+        (self.generation, result)
+    }
+
+    /// The classification the screen loads when shown, read in place.
+    pub fn load_now(&self) -> Result<Option<Arc<Classification>>, String> {
+        load_classification()
+    }
+
+    /// What « Préparer » does in the background, run in place.
+    pub fn queue_now(&self) -> Result<(i64, String), String> {
+        queue(&self.saisie())
+    }
+
+    /// The findings as the screen shows them.
+    pub fn findings_text(&self) -> Vec<String> {
+        self.findings.iter().map(finding_text).collect()
+    }
+
+    /// Whether a queued act should open Envois now (the app reads it after `Queued`).
+    pub fn take_send_after(&mut self) -> bool {
+        std::mem::take(&mut self.send_after)
+    }
+
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Load => {
+                return Task::perform(background(load_classification), Message::Loaded);
+            }
+            Message::Loaded(Some(Ok(c))) => self.classification = c,
+            Message::Loaded(_) => {}
+            Message::Nature(n) => {
+                self.nature = Some(n);
+                return self.check();
+            }
+            Message::Edit(field, value) => {
+                match field {
+                    Field::Matiere => self.matiere = value,
+                    Field::Numero => self.numero = value,
+                    Field::Date => self.date = value,
+                    Field::Objet => self.objet = value,
+                    Field::Acte => self.acte = value,
+                    Field::ActeType => self.acte_type = value,
+                    Field::AnnexeChemin(i) | Field::AnnexeType(i) if i >= self.annexes.len() => {}
+                    Field::AnnexeChemin(i) => self.annexes[i].chemin = value,
+                    Field::AnnexeType(i) => self.annexes[i].typologie = value,
+                }
+                return self.check();
+            }
+            Message::Search(q) => self.recherche = q,
+            Message::Pick(code) => {
+                self.matiere = code;
+                self.recherche.clear();
+                return self.check();
+            }
+            Message::AddAnnexe => self.annexes.push(Annexe::default()),
+            Message::RemoveAnnexe(i) => {
+                if i < self.annexes.len() {
+                    self.annexes.remove(i);
+                    return self.check();
+                }
+            }
+            Message::Dropped(path) => {
+                let path = path.display().to_string();
+                if self.acte.trim().is_empty() {
+                    self.acte = path;
+                } else {
+                    self.annexes.push(Annexe {
+                        chemin: path,
+                        typologie: String::new(),
+                    });
+                }
+                return self.check();
+            }
+            Message::Checked(generation, result) => {
+                if generation == self.generation {
+                    self.checking = false;
+                    match result {
+                        Some(Ok(findings)) => self.findings = findings,
+                        Some(Err(e)) => self.result = Some(Err(e)),
+                        None => {}
+                    }
+                }
+            }
+            Message::Prepare | Message::Transmit if !self.busy => {
+                self.busy = true;
+                self.send_after = matches!(message, Message::Transmit);
+                self.result = None;
+                let saisie = self.saisie();
+                return Task::perform(background(move || queue(&saisie)), Message::Queued);
+            }
+            Message::Prepare | Message::Transmit => {}
+            Message::Queued(result) => {
+                self.busy = false;
+                match result {
+                    Some(Ok((id, id_acte))) => {
+                        self.result = Some(Ok(tf(
+                            "gui.actes_en_file",
+                            &[("id", &id.to_string()), ("id_acte", &id_acte)],
+                        )));
+                        // A new act starts from a clean form (the nature stays).
+                        let nature = self.nature;
+                        let classification = self.classification.take();
+                        *self = State {
+                            nature,
+                            classification,
+                            result: self.result.take(),
+                            send_after: self.send_after,
+                            generation: self.generation + 1,
+                            ..State::default()
+                        };
+                    }
+                    Some(Err(e)) => {
+                        self.send_after = false;
+                        self.result = Some(Err(e));
+                    }
+                    None => self.send_after = false,
+                }
+            }
+        }
+        Task::none()
+    }
+
+    /// Which field of the form a finding belongs to, from the place the rules name.
+    fn place_of(&self, element: &str) -> Place {
+        let champ = |key: &str| t(&format!("actes.champs.{key}"));
+        // A named file's place starts like « fichier de l'acte « » or « annexe 2 « ».
+        let prefix = |named: String| named.trim_end_matches(['»', ' ']).to_owned();
+        for (key, place) in [
+            ("nature", Place::Nature),
+            ("matiere", Place::Matiere),
+            ("classification", Place::Matiere),
+            ("numero", Place::Numero),
+            ("date", Place::Date),
+            ("objet", Place::Objet),
+            ("acte", Place::Acte),
+        ] {
+            if element == champ(key) {
+                return place;
+            }
+        }
+        if element.starts_with(&prefix(tf("actes.champs.acte_nomme", &[("fichier", "")]))) {
+            return Place::Acte;
+        }
+        (0..self.annexes.len())
+            .find(|i| {
+                let named = tf(
+                    "actes.champs.annexe",
+                    &[("numero", &(i + 1).to_string()), ("fichier", "")],
+                );
+                element.starts_with(&prefix(named))
+            })
+            .map_or(Place::Other, Place::Annexe)
+    }
+
+    /// The findings shown under `place`.
+    fn findings_at(&self, place: Place) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| {
+                let at = f
+                    .lieu
+                    .element
+                    .as_deref()
+                    .map_or(Place::Other, |e| self.place_of(e));
+                at == place
+            })
+            .collect()
+    }
+
+    fn field<'a>(
+        &'a self,
+        label: &str,
+        input: Element<'a, Message>,
+        findings: Vec<&'a Finding>,
+    ) -> Element<'a, Message> {
+        let mut col = column![
+            row![text(t(label)).width(220).size(theme::TEXT), input]
+                .spacing(theme::GAP)
+                .align_y(iced::alignment::Vertical::Center)
+        ]
+        .spacing(2);
+        for f in findings {
+            col = col.push(finding_line(f));
+        }
+        col.into()
+    }
+
+    fn input<'a>(&self, placeholder: &str, value: &'a str, field: Field) -> Element<'a, Message> {
+        text_input(placeholder, value)
+            .on_input(move |v| Message::Edit(field.clone(), v))
+            .padding(theme::PAD)
+            .into()
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        let mut col = column![text(t("gui.actes_titre")).size(theme::TITLE)].spacing(theme::GAP);
+        let natures: Vec<NatureChoice> = Nature::ALL.into_iter().map(NatureChoice).collect();
+        col = col.push(
+            self.field(
+                "gui.actes_nature",
+                pick_list(natures, self.nature, Message::Nature)
+                    .placeholder(t("gui.actes_nature_choisir"))
+                    .into(),
+                self.findings_at(Place::Nature),
+            ),
+        );
+        col = col.push(
+            self.field(
+                "gui.actes_matiere",
+                row![
+                    self.input("1.2.3", &self.matiere, Field::Matiere),
+                    text_input(&t("gui.actes_recherche"), &self.recherche)
+                        .on_input(Message::Search)
+                        .padding(theme::PAD),
+                ]
+                .spacing(theme::GAP)
+                .into(),
+                self.findings_at(Place::Matiere),
+            ),
+        );
+        if let Some(found) = self.search_results() {
+            let mut list = column![].spacing(2);
+            for r in found {
+                list = list.push(
+                    button(text(format!("{} — {}", r.code, r.chemin)).size(theme::SMALL))
+                        .on_press(Message::Pick(r.code.clone()))
+                        .style(button::text),
+                );
+            }
+            col = col.push(list);
+        }
+        col = col.push(self.field(
+            "gui.actes_numero",
+            self.input("DEL2026_042", &self.numero, Field::Numero),
+            self.findings_at(Place::Numero),
+        ));
+        col = col.push(self.field(
+            "gui.actes_date",
+            self.input("AAAA-MM-JJ", &self.date, Field::Date),
+            self.findings_at(Place::Date),
+        ));
+        col = col.push(self.field(
+            "gui.actes_objet",
+            self.input(&t("gui.actes_objet_aide"), &self.objet, Field::Objet),
+            self.findings_at(Place::Objet),
+        ));
+        col = col.push(
+            self.field(
+                "gui.actes_fichier",
+                row![
+                    self.input(&t("gui.actes_deposer"), &self.acte, Field::Acte),
+                    text_input("99_DE", &self.acte_type)
+                        .on_input(|v| Message::Edit(Field::ActeType, v))
+                        .width(100)
+                        .padding(theme::PAD),
+                ]
+                .spacing(theme::GAP)
+                .into(),
+                self.findings_at(Place::Acte),
+            ),
+        );
+        for (i, a) in self.annexes.iter().enumerate() {
+            col = col.push(
+                self.field(
+                    "gui.actes_annexe",
+                    row![
+                        self.input(&t("gui.actes_deposer"), &a.chemin, Field::AnnexeChemin(i)),
+                        text_input("21_RP", &a.typologie)
+                            .on_input(move |v| Message::Edit(Field::AnnexeType(i), v))
+                            .width(100)
+                            .padding(theme::PAD),
+                        button(text(t("gui.retirer"))).on_press(Message::RemoveAnnexe(i)),
+                    ]
+                    .spacing(theme::GAP)
+                    .into(),
+                    self.findings_at(Place::Annexe(i)),
+                ),
+            );
+        }
+        col = col.push(button(text(t("gui.actes_ajouter_annexe"))).on_press(Message::AddAnnexe));
+        // Findings without a field of the form (the collectivité, the total size…).
+        for f in self.findings_at(Place::Other) {
+            col = col.push(finding_line(f));
+        }
+        let blocking = self.findings.iter().any(Finding::is_blocking);
+        let ready = self.started() && !blocking && !self.checking && !self.busy;
+        let status = if self.checking {
+            t("gui.actes_controle_en_cours")
+        } else if !self.started() {
+            String::new()
+        } else if blocking {
+            t("gui.actes_a_corriger")
+        } else {
+            t("gui.actes_pret")
+        };
+        col = col.push(text(status).size(theme::TEXT));
+        col = col.push(
+            row![
+                button(text(t("gui.actes_preparer")))
+                    .on_press_maybe(ready.then_some(Message::Prepare)),
+                button(text(t("gui.actes_teletransmettre")))
+                    .on_press_maybe(ready.then_some(Message::Transmit)),
+            ]
+            .spacing(theme::GAP),
+        );
+        match &self.result {
+            Some(Ok(m)) | Some(Err(m)) => col = col.push(text(m.clone()).size(theme::TEXT)),
+            None => {}
+        }
+        let col = col.padding(iced::Padding {
+            top: 0.0,
+            right: 18.0,
+            bottom: 0.0,
+            left: 0.0,
+        });
+        scrollable(col).height(Length::Fill).into()
+    }
+
+    /// Up to 12 matières matching what is typed in the search box.
+    fn search_results(&self) -> Option<Vec<Resultat>> {
+        let query = self.recherche.trim();
+        if query.chars().count() < 2 {
+            return None;
+        }
+        let c = self.classification.as_ref()?;
+        Some(c.search(query).into_iter().take(12).collect())
+    }
+}
+
+fn finding_text(f: &Finding) -> String {
+    let level = if f.is_blocking() {
+        t("commun.erreur")
+    } else {
+        t("commun.avertissement")
+    };
+    format!("{level} : {}", f.message)
+}
+
+fn finding_line(f: &Finding) -> Element<'_, Message> {
+    text(finding_text(f)).size(theme::SMALL).into()
+}
+
+/// The classification in force for the settings' collectivité, if one was ever kept.
+fn load_classification() -> Result<Option<Arc<Classification>>, String> {
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    let siren = settings.collectivite.siren.clone().unwrap_or_default();
+    let db = crate::actes::rules::default_database().map_err(|e| e.to_string())?;
+    let store =
+        crate::actes::classification::ClassificationStore::open(&db).map_err(|e| e.to_string())?;
+    store
+        .in_force_at(&siren, crate::actes::model::today())
+        .map(|c| c.map(Arc::new))
+        .map_err(|e| e.to_string())
+}
+
+/// An act that passed every rule, and the collectivité it is from.
+type Ready = (crate::actes::model::Acte, crate::actes::model::Collectivite);
+
+/// Every rule on the form, with the settings' collectivité; the act when nothing blocks.
+fn check(saisie: &Saisie, for_sending: bool) -> Result<(Vec<Finding>, Option<Ready>), String> {
+    use crate::actes::preparation::{Demande, check_act};
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    let collectivite = crate::actes::model::Collectivite::from_settings(&settings.collectivite);
+    let prepared = check_act(
+        saisie,
+        &Demande {
+            settings: &settings,
+            collectivite: &collectivite,
+            style: settings.collectivite.style_noms,
+            classification: None,
+            for_sending,
+            document_papier: false,
+        },
+    );
+    let acte = prepared.controle.acte.map(|a| (a, collectivite));
+    Ok((prepared.controle.constats, acte))
+}
+
+/// Check again (the files may have changed) and put the act in the outbox.
+fn queue(saisie: &Saisie) -> Result<(i64, String), String> {
+    let (findings, acte) = check(saisie, true)?;
+    let Some((acte, collectivite)) = acte else {
+        let first = findings
+            .iter()
+            .find(|f| f.is_blocking())
+            .map(|f| f.message.clone())
+            .unwrap_or_default();
+        return Err(tf("gui.actes_refuse", &[("detail", &first)]));
+    };
+    crate::actes::preparation::queue_act(
+        &acte,
+        &collectivite,
+        None,
+        &crate::platform::sender::who(),
+    )
+}
