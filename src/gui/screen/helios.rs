@@ -181,6 +181,13 @@ impl State {
             let can_sign = !self.findings.iter().any(Finding::is_blocking);
             col = col.push(self.signature.view(can_sign).map(Message::Signature));
         }
+        // Room on the right for the scroll bar.
+        let col = col.padding(iced::Padding {
+            top: 0.0,
+            right: 18.0,
+            bottom: 0.0,
+            left: 0.0,
+        });
         scrollable(col).into()
     }
 

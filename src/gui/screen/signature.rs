@@ -323,13 +323,16 @@ impl Panel {
             let filled = [&self.role, &self.ville, &self.code_postal]
                 .iter()
                 .all(|v| !v.trim().is_empty());
+            if !filled {
+                col = col.push(text(t("gui.signature_a_remplir")).size(theme::SMALL));
+            }
             col = col.push(
                 row![
                     text_input(&t("gui.pin_signature"), &self.pin)
                         .secure(true)
                         .on_input(|v| Message::Edit(Field::Pin, v))
                         .on_submit(Message::Sign)
-                        .width(260)
+                        .width(340)
                         .padding(theme::PAD),
                     button(text(t("gui.signer")))
                         .padding(theme::PAD)
