@@ -33,6 +33,10 @@ pub struct State {
     last: Option<Result<Report, String>>,
     /// The demonstration platform, when started: sending goes there with its certificate.
     demo: Option<crate::platform::demo::Demo>,
+    /// The item opened in detail (acquit, documents received, journal).
+    detail: Option<Result<Box<super::envoi_detail::Detail>, String>>,
+    /// What opening a received document said.
+    opened: Option<Result<String, String>>,
 }
 
 /// One page of items, the counts per state and the platform login of the settings.
@@ -49,6 +53,11 @@ pub enum Message {
     Sent(Option<Result<Report, String>>),
     /// Redraw the progress while sending.
     Tick,
+    Select(i64),
+    Selected(Option<Result<Box<super::envoi_detail::Detail>, String>>),
+    CloseDetail,
+    OpenReceived(i64, usize),
+    OpenedReceived(Option<Result<std::path::PathBuf, String>>),
 }
 
 /// Send what waits and bring back what came, off the UI thread, with the card's authentication
@@ -180,6 +189,36 @@ impl State {
                 }
             }
             Message::Tick => {}
+            Message::Select(id) => {
+                self.opened = None;
+                return Task::perform(
+                    background(move || super::envoi_detail::load(id).map(Box::new)),
+                    Message::Selected,
+                );
+            }
+            Message::Selected(result) => {
+                self.detail = Some(result.unwrap_or_else(|| Err(t("gui.envoi_interrompu"))));
+            }
+            Message::CloseDetail => {
+                self.detail = None;
+                self.opened = None;
+            }
+            Message::OpenReceived(id, index) => {
+                return Task::perform(
+                    background(move || super::envoi_detail::open_received(id, index)),
+                    Message::OpenedReceived,
+                );
+            }
+            Message::OpenedReceived(result) => {
+                self.opened = Some(match result {
+                    Some(Ok(path)) => Ok(tf(
+                        "gui.envoi_document_ouvert",
+                        &[("chemin", &path.display().to_string())],
+                    )),
+                    Some(Err(e)) => Err(e),
+                    None => Err(t("gui.envoi_interrompu")),
+                });
+            }
             Message::Sent(result) => {
                 self.sending = None;
                 self.last = result.or_else(|| Some(Err(t("gui.envoi_interrompu"))));
@@ -270,15 +309,39 @@ impl State {
         if let Some(e) = &self.error {
             col = col.push(text(e.clone()));
         }
+        match &self.detail {
+            Some(Ok(detail)) => {
+                let id = detail.item.id;
+                col = col.push(super::envoi_detail::view(
+                    detail,
+                    move |i| Message::OpenReceived(id, i),
+                    Message::CloseDetail,
+                ));
+                match &self.opened {
+                    Some(Ok(m)) | Some(Err(m)) => {
+                        col = col.push(text(m.clone()).size(theme::SMALL))
+                    }
+                    None => {}
+                }
+                let nav = row![button(text(t("gui.fermer"))).on_press(Message::CloseDetail)];
+                return column![scrollable(col).height(Length::Fill), nav]
+                    .spacing(theme::GAP)
+                    .into();
+            }
+            Some(Err(e)) => col = col.push(text(e.clone()).size(theme::TEXT)),
+            None => {}
+        }
         if self.items.is_empty() {
             col = col.push(text(t("gui.envois_vide")).size(theme::TEXT));
         }
         for item in &self.items {
             col = col.push(
                 row![
-                    text(item.libelle.clone())
-                        .width(Length::FillPortion(3))
-                        .size(theme::TEXT),
+                    button(text(item.libelle.clone()).size(theme::TEXT))
+                        .on_press(Message::Select(item.id))
+                        .style(button::text)
+                        .padding(0)
+                        .width(Length::FillPortion(3)),
                     text(item.numero_interne.clone().unwrap_or_default())
                         .width(Length::FillPortion(1))
                         .size(theme::TEXT),

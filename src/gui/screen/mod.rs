@@ -4,6 +4,7 @@ pub mod accueil;
 pub mod actes;
 pub mod certificats;
 pub mod dce;
+pub mod envoi_detail;
 pub mod envois;
 pub mod helios;
 pub mod marches;

@@ -1,0 +1,187 @@
+//! One item of the outbox in detail: its state and platform id, the PES_Acquit read per
+//! bordereau with the comptable's errors, what the platform and the préfecture sent back (AR,
+//! bordereau, stamped act, letters) each openable with the system viewer, and the journal.
+
+use crate::gui::theme;
+use crate::messages::{t, tf};
+use crate::outbox::{Item, JournalEntry, Outbox};
+use crate::pes::acquit::{Acquit, read_acquit};
+use iced::widget::{button, column, row, text};
+use iced::{Element, Length};
+use std::path::PathBuf;
+
+/// Something the item received, as listed (the content stays in the outbox until opened).
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub genre: String,
+    pub nom: String,
+    pub taille: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub item: Item,
+    pub recus: Vec<Received>,
+    /// The PES_Acquit, read, when one came.
+    pub acquit: Option<Acquit>,
+    pub journal: Vec<JournalEntry>,
+}
+
+/// Read everything about item `id` (off the UI thread).
+pub fn load(id: i64) -> Result<Detail, String> {
+    let outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    let item = outbox.get(id).map_err(|e| e.to_string())?;
+    let received = outbox.received(id).map_err(|e| e.to_string())?;
+    let acquit = received
+        .iter()
+        .rev()
+        .find(|(genre, _, _)| genre == "pes_acquit")
+        .and_then(|(_, _, bytes)| read_acquit(bytes.as_slice()).ok());
+    let recus = received
+        .iter()
+        .map(|(genre, nom, bytes)| Received {
+            genre: genre.clone(),
+            nom: nom.clone(),
+            taille: bytes.len(),
+        })
+        .collect();
+    let journal = outbox.journal(id).map_err(|e| e.to_string())?;
+    Ok(Detail {
+        item,
+        recus,
+        acquit,
+        journal,
+    })
+}
+
+/// Write what item `id` received as `nom` to a private folder of the data directory, then hand
+/// it to the system's viewer. Returns the file written.
+pub fn open_received(id: i64, index: usize) -> Result<PathBuf, String> {
+    let outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    let received = outbox.received(id).map_err(|e| e.to_string())?;
+    let (_, nom, bytes) = received
+        .get(index)
+        .ok_or_else(|| t("gui.envoi_document_absent"))?;
+    let dir = crate::settings::data_dir()
+        .map_err(|e| e.to_string())?
+        .join("recus")
+        .join(id.to_string());
+    crate::logging::create_private_dir(&dir).map_err(|e| e.to_string())?;
+    let path = dir.join(crate::platform::s2low::sanitise_name(nom));
+    crate::logging::write_private(&path, bytes).map_err(|e| e.to_string())?;
+    open_with_system(&path)?;
+    Ok(path)
+}
+
+/// The desktop's viewer for a file (a separate process: the window does not wait for it).
+fn open_with_system(path: &std::path::Path) -> Result<(), String> {
+    let mut command = if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    command.arg(path).spawn().map(drop).map_err(|e| {
+        tf(
+            "gui.envoi_ouverture_impossible",
+            &[("detail", &e.to_string())],
+        )
+    })
+}
+
+/// What a received document is, in words.
+fn kind_label(genre: &str) -> String {
+    let key = format!("gui.recu_{genre}");
+    let label = t(&key);
+    if label.starts_with('⟦') {
+        genre.replace('_', " ")
+    } else {
+        label
+    }
+}
+
+pub fn view<'a, M: Clone + 'a>(
+    detail: &'a Detail,
+    open: impl Fn(usize) -> M + 'a,
+    close: M,
+) -> Element<'a, M> {
+    let item = &detail.item;
+    let mut col = column![
+        row![
+            text(item.libelle.clone()).size(theme::HEADING),
+            button(text(t("gui.fermer"))).on_press(close),
+        ]
+        .spacing(theme::GAP),
+        text(tf(
+            "gui.envoi_etat",
+            &[
+                ("etat", &item.etat.label()),
+                ("plateforme", item.id_plateforme.as_deref().unwrap_or("—")),
+            ],
+        ))
+        .size(theme::TEXT),
+    ]
+    .spacing(theme::GAP);
+    if let Some(acquit) = &detail.acquit {
+        col = col.push(text(t("gui.envoi_acquit")).size(theme::HEADING));
+        for e in &acquit.elements {
+            let what = match (&e.bordereau, &e.id_unique) {
+                (Some(n), _) => tf(
+                    "acquit.ligne_bordereau",
+                    &[
+                        ("numero", n),
+                        ("exercice", e.exercice.as_deref().unwrap_or("?")),
+                    ],
+                ),
+                (None, Some(id)) => tf("acquit.ligne_pj", &[("id", id)]),
+                (None, None) => e.domaine_libelle.clone(),
+            };
+            let state = if e.etat {
+                t("acquit.accepte")
+            } else {
+                t("acquit.refuse")
+            };
+            col = col.push(text(format!("{what} : {state}")).size(theme::TEXT));
+            for err in &e.erreurs {
+                col = col.push(
+                    text(format!("    {} — {}", err.code, err.explication)).size(theme::SMALL),
+                );
+            }
+        }
+    }
+    if !detail.recus.is_empty() {
+        col = col.push(text(t("gui.envoi_recus")).size(theme::HEADING));
+        for (i, r) in detail.recus.iter().enumerate() {
+            col = col.push(
+                row![
+                    text(format!(
+                        "{} — {} ({})",
+                        kind_label(&r.genre),
+                        r.nom,
+                        crate::actes::files::human_size(r.taille as u64)
+                    ))
+                    .width(Length::Fill)
+                    .size(theme::TEXT),
+                    button(text(t("gui.ouvrir"))).on_press(open(i)),
+                ]
+                .spacing(theme::GAP)
+                .align_y(iced::alignment::Vertical::Center),
+            );
+        }
+    }
+    col = col.push(text(t("gui.envoi_journal")).size(theme::HEADING));
+    for j in &detail.journal {
+        let mut line = format!("{} — {}", j.le, j.evenement);
+        if let Some(after) = j.etat_apres {
+            line.push_str(&format!(" → {}", after.label()));
+        }
+        if !j.detail.is_empty() {
+            line.push_str(&format!(" : {}", j.detail));
+        }
+        col = col.push(text(line).size(theme::SMALL));
+    }
+    col.into()
+}

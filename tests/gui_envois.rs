@@ -1,0 +1,98 @@
+//! The Envois screen's detail of an item (iced_test simulator, no display), on a workstation of
+//! its own: the PES_Acquit read per bordereau with the comptable's error, what came back listed
+//! with an « Ouvrir » button, and the journal.
+#![cfg(feature = "gui")]
+
+use iced_test::simulator;
+use paraphe::gui::screen::{envoi_detail, envois};
+use paraphe::messages::{t, tf};
+use paraphe::outbox::{Kind, NewItem, Outbox, State};
+use paraphe::platform::sandbox::replies::{AckLine, pes_acquit};
+
+#[test]
+fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // This test binary holds this one test: the process's environment is its own.
+    unsafe {
+        std::env::set_var("PARAPHE_CONFIG", dir.path().join("absent.toml"));
+        std::env::set_var("PARAPHE_DONNEES", dir.path().join("donnees"));
+    }
+    let pes = dir.path().join("mandats.xml");
+    std::fs::write(&pes, b"<PES_Aller/>").expect("file");
+    let mut outbox = Outbox::open_default().expect("outbox");
+    let id = outbox
+        .add(NewItem {
+            genre: Kind::Pes,
+            libelle: "Mandats de novembre",
+            siren: None,
+            numero_interne: None,
+            donnees: serde_json::json!({}),
+            fichiers: vec![("pes".into(), pes)],
+            qui: "test",
+        })
+        .expect("add");
+    // The acquit as Hélios writes it: one bordereau accepted, one refused for its signature.
+    let summary = paraphe::pes::PesSummary::default();
+    let acquit = pes_acquit(
+        &summary,
+        "2026-11-27",
+        &[
+            AckLine {
+                domaine: 5,
+                accepte: true,
+                bordereau: Some("12".into()),
+                exercice: Some("2026".into()),
+                erreur: None,
+            },
+            AckLine {
+                domaine: 3,
+                accepte: false,
+                bordereau: Some("13".into()),
+                exercice: Some("2026".into()),
+                erreur: Some((
+                    "ERREUR_SIGNATURE_BORDEREAU_INVALIDE".into(),
+                    "Signature du bordereau invalide".into(),
+                )),
+            },
+        ],
+    );
+    outbox
+        .receive(id, "pes_acquit", "PES_Acquit.xml", &acquit, "test")
+        .expect("receive");
+    for (to, note) in [
+        (State::EnAttente, ""),
+        (State::EnCours, ""),
+        (State::Envoye, ""),
+        (State::Refuse, "ERREUR_SIGNATURE_BORDEREAU_INVALIDE"),
+    ] {
+        outbox.transition(id, to, "test", note).expect("transition");
+    }
+
+    let mut state = envois::State::default();
+    let detail = envoi_detail::load(id).map(Box::new);
+    let _ = state.update(envois::Message::Selected(Some(detail)));
+    let mut ui = simulator(state.view());
+    let accepted = tf(
+        "acquit.ligne_bordereau",
+        &[("numero", "12"), ("exercice", "2026")],
+    );
+    ui.find(format!("{accepted} : {}", t("acquit.accepte")).as_str())
+        .expect("accepted bordereau");
+    let refused = tf(
+        "acquit.ligne_bordereau",
+        &[("numero", "13"), ("exercice", "2026")],
+    );
+    ui.find(format!("{refused} : {}", t("acquit.refuse")).as_str())
+        .expect("refused bordereau");
+    let explanation =
+        paraphe::pes::acquit::error_explanation("ERREUR_SIGNATURE_BORDEREAU_INVALIDE");
+    ui.find(format!("    ERREUR_SIGNATURE_BORDEREAU_INVALIDE — {explanation}").as_str())
+        .expect("the error in French");
+    ui.find(t("gui.envoi_journal").as_str()).expect("journal");
+    ui.click(t("gui.ouvrir").as_str()).expect("open button");
+    let messages: Vec<envois::Message> = ui.into_messages().collect();
+    assert!(
+        matches!(messages.last(), Some(envois::Message::OpenReceived(i, 0)) if *i == id),
+        "{messages:?}"
+    );
+}
