@@ -69,6 +69,31 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
     }
 
     let mut state = envois::State::default();
+    // The home screen says what came back this week.
+    let received = outbox
+        .received_since("2000-01-01T00:00:00Z")
+        .expect("received");
+    assert_eq!(received, [("pes_acquit".to_owned(), 1)]);
+    let items = outbox.list(&Default::default()).expect("list");
+    let counts = outbox.counts().expect("counts");
+    let _ = state.update(envois::Message::Loaded(Some(Ok((
+        items, counts, None, received,
+    )))));
+    {
+        let certs = paraphe::gui::screen::certificats::State::default();
+        let demo = paraphe::gui::screen::accueil::DemoStatus::Off;
+        let mut ui = simulator(paraphe::gui::screen::accueil::view(
+            &state,
+            &certs,
+            &demo,
+            (),
+        ));
+        let line = tf(
+            "gui.accueil_recus",
+            &[("n", "1"), ("quoi", &t("gui.recu_pes_acquit"))],
+        );
+        ui.find(line.as_str()).expect("home screen line");
+    }
     let detail = envoi_detail::load(id).map(Box::new);
     let _ = state.update(envois::Message::Selected(Some(detail)));
     let mut ui = simulator(state.view());

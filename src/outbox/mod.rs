@@ -547,6 +547,18 @@ impl Outbox {
         Ok(out)
     }
 
+    /// What came back since `since` (RFC 3339), by kind of document (`accuse_reception`,
+    /// `pes_acquit`, `courrier_prefecture_2`…), for the home screen.
+    pub fn received_since(&self, since: &str) -> Result<Vec<(String, u64)>, OutboxError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT genre, COUNT(*) FROM recus WHERE le >= ?1 GROUP BY genre ORDER BY genre",
+        )?;
+        let rows = stmt.query_map([since], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Whether a numéro interne was already used for this SIREN (cancelled items excepted).
     pub fn number_used(&self, siren: &str, numero: &str) -> Result<bool, OutboxError> {
         Ok(self.find_by_number(siren, numero)?.is_some())

@@ -43,6 +43,19 @@ pub fn view<'a, M: Clone + 'a>(
             );
         }
     }
+    for (genre, count) in envois.received() {
+        attention += 1;
+        items = items.push(
+            text(tf(
+                "gui.accueil_recus",
+                &[
+                    ("n", &count.to_string()),
+                    ("quoi", &super::envoi_detail::kind_label(genre)),
+                ],
+            ))
+            .size(theme::TEXT),
+        );
+    }
     for warning in certs.warnings() {
         attention += 1;
         items = items.push(text(warning).size(theme::TEXT));

@@ -93,7 +93,7 @@ fn open_with_system(path: &std::path::Path) -> Result<(), String> {
 }
 
 /// What a received document is, in words.
-fn kind_label(genre: &str) -> String {
+pub fn kind_label(genre: &str) -> String {
     let key = format!("gui.recu_{genre}");
     let label = t(&key);
     if label.starts_with('⟦') {

@@ -33,14 +33,22 @@ pub struct State {
     last: Option<Result<Report, String>>,
     /// The demonstration platform, when started: sending goes there with its certificate.
     demo: Option<crate::platform::demo::Demo>,
+    /// What came back in the last seven days, by kind (the home screen shows it).
+    received: Vec<(String, u64)>,
     /// The item opened in detail (acquit, documents received, journal).
     detail: Option<Result<Box<super::envoi_detail::Detail>, String>>,
     /// What opening a received document said.
     opened: Option<Result<String, String>>,
 }
 
-/// One page of items, the counts per state and the platform login of the settings.
-type Page = (Vec<Item>, Vec<(ItemState, u64)>, Option<String>);
+/// One page of items, the counts per state, the platform login of the settings, and what came
+/// back in the last seven days by kind.
+type Page = (
+    Vec<Item>,
+    Vec<(ItemState, u64)>,
+    Option<String>,
+    Vec<(String, u64)>,
+);
 
 #[derive(Debug, Clone)]
 pub enum Message {
@@ -122,7 +130,13 @@ fn load(page: usize) -> Task<Message> {
             let login = crate::settings::Settings::load()
                 .ok()
                 .and_then(|s| s.plateforme.identifiant);
-            Ok((items, counts, login))
+            let week_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(7))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let received = outbox
+                .received_since(&week_ago)
+                .map_err(|e| e.to_string())?;
+            Ok((items, counts, login, received))
         }),
         Message::Loaded,
     )
@@ -151,12 +165,17 @@ impl State {
         &self.counts
     }
 
+    pub fn received(&self) -> &[(String, u64)] {
+        &self.received
+    }
+
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
-            Message::Loaded(Some(Ok((items, counts, login)))) => {
+            Message::Loaded(Some(Ok((items, counts, login, received)))) => {
                 self.items = items;
                 self.counts = counts;
                 self.login = login;
+                self.received = received;
                 self.error = None;
             }
             Message::Loaded(Some(Err(e))) => self.error = Some(e),
