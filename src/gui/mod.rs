@@ -34,9 +34,25 @@ enum Screen {
     Parametres,
 }
 
+/// What `PARAPHE_MESURE` asks for (scripts/bench-app.sh): the time to the first frame, or the
+/// time to show the summary of the PES given in `PARAPHE_PES`; printed, then the window closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Measure {
+    #[default]
+    None,
+    FirstFrame,
+    Summary,
+}
+
+/// When the program started (for `PARAPHE_MESURE`).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 #[derive(Default)]
 struct Paraphe {
     screen: Screen,
+    measure: Measure,
+    /// When the PES given at start was asked to open.
+    opening_since: Option<std::time::Instant>,
     demo: screen::accueil::DemoStatus,
     actes: screen::actes::State,
     helios: helios::State,
@@ -59,6 +75,7 @@ enum Message {
     Parametres(screen::parametres::Message),
     StartDemo,
     DemoReady(Option<Result<crate::platform::demo::Demo, String>>),
+    FirstFrame,
 }
 
 /// Start the demonstration platform and queue a sample act, off the UI thread.
@@ -78,7 +95,14 @@ fn start_demo() -> Task<Message> {
 
 impl Paraphe {
     fn boot() -> (Self, Task<Message>) {
-        let mut app = Paraphe::default();
+        let mut app = Paraphe {
+            measure: match std::env::var("PARAPHE_MESURE").as_deref() {
+                Ok("premiere-image") => Measure::FirstFrame,
+                Ok("resume") => Measure::Summary,
+                _ => Measure::None,
+            },
+            ..Paraphe::default()
+        };
         // The home screen needs the outbox counts and the certificates: fetch both off-thread.
         let mut tasks = vec![
             envois::refresh().map(Message::Envois),
@@ -99,6 +123,7 @@ impl Paraphe {
             _ => Screen::Accueil,
         };
         if let Ok(path) = std::env::var("PARAPHE_PES") {
+            app.opening_since = Some(std::time::Instant::now());
             let _ = app.helios.update(helios::Message::PathChanged(path));
             tasks.push(
                 app.helios
@@ -142,7 +167,26 @@ impl Paraphe {
                 }
                 task
             }
-            Message::Helios(m) => self.helios.update(m).map(Message::Helios),
+            Message::Helios(m) => {
+                let opened = matches!(m, helios::Message::Opened(_));
+                let task = self.helios.update(m).map(Message::Helios);
+                if opened
+                    && self.measure == Measure::Summary
+                    && let Some(since) = self.opening_since.take()
+                {
+                    println!("resume_ms={:.1}", since.elapsed().as_secs_f64() * 1000.0);
+                    return iced::exit();
+                }
+                task
+            }
+            Message::FirstFrame => {
+                if self.measure == Measure::FirstFrame {
+                    let started = STARTED.get_or_init(std::time::Instant::now);
+                    println!("premiere_image_ms={:.1}", started.elapsed().as_secs_f64() * 1000.0);
+                    return iced::exit();
+                }
+                Task::none()
+            }
             Message::Certificats(m) => self.certificats.update(m).map(Message::Certificats),
             Message::Envois(m) => self.envois.update(m).map(Message::Envois),
             Message::Marches(m) => self.marches.update(m).map(Message::Marches),
@@ -173,6 +217,11 @@ impl Paraphe {
             self.envois.subscription().map(Message::Envois),
             self.helios.subscription().map(Message::Helios),
             self.marches.subscription().map(Message::Marches),
+            if self.measure == Measure::FirstFrame {
+                iced::window::frames().map(|_| Message::FirstFrame)
+            } else {
+                iced::Subscription::none()
+            },
             // A file dropped on the window goes to the act form when it is shown.
             if self.screen == Screen::Actes {
                 iced::event::listen_with(|event, _status, _window| match event {
@@ -246,6 +295,7 @@ impl Paraphe {
 
 /// Open the window and run until it is closed.
 pub fn run() -> iced::Result {
+    STARTED.get_or_init(std::time::Instant::now);
     iced::application(Paraphe::boot, Paraphe::update, Paraphe::view)
         .title(|_: &Paraphe| t("application.titre"))
         .subscription(Paraphe::subscription)
