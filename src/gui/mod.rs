@@ -182,7 +182,10 @@ impl Paraphe {
             Message::FirstFrame => {
                 if self.measure == Measure::FirstFrame {
                     let started = STARTED.get_or_init(std::time::Instant::now);
-                    println!("premiere_image_ms={:.1}", started.elapsed().as_secs_f64() * 1000.0);
+                    println!(
+                        "premiere_image_ms={:.1}",
+                        started.elapsed().as_secs_f64() * 1000.0
+                    );
                     return iced::exit();
                 }
                 Task::none()

@@ -1,4 +1,4 @@
-//! One place for the look: spacing and type scale.
+//! One place for the look: spacing and type scale, and how dates are written (27/11/2026).
 
 pub const TITLE: f32 = 26.0;
 pub const HEADING: f32 = 20.0;
@@ -6,3 +6,26 @@ pub const TEXT: f32 = 15.0;
 pub const SMALL: f32 = 13.0;
 pub const PAD: f32 = 10.0;
 pub const GAP: f32 = 8.0;
+
+/// `2026-11-27T10:00:00Z` → `27/11/2026 10:00` (UTC shown in local time would need the time zone
+/// database; the outbox stores UTC and says so).
+pub fn french_datetime(iso: &str) -> String {
+    match time::OffsetDateTime::parse(iso, &time::format_description::well_known::Rfc3339) {
+        Ok(dt) => format!(
+            "{} {:02}:{:02} UTC",
+            crate::certs::date_fr(dt),
+            dt.hour(),
+            dt.minute()
+        ),
+        Err(_) => iso.to_owned(),
+    }
+}
+
+/// `2026-11-27` → `27/11/2026` (anything else is shown as written).
+pub fn french_date(iso: &str) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(iso.trim(), &format) {
+        Ok(d) => crate::actes::model::french_date(d),
+        Err(_) => iso.to_owned(),
+    }
+}

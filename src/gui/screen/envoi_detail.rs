@@ -174,7 +174,7 @@ pub fn view<'a, M: Clone + 'a>(
     }
     col = col.push(text(t("gui.envoi_journal")).size(theme::HEADING));
     for j in &detail.journal {
-        let mut line = format!("{} — {}", j.le, j.evenement);
+        let mut line = format!("{} — {}", theme::french_datetime(&j.le), j.evenement);
         if let Some(after) = j.etat_apres {
             line.push_str(&format!(" → {}", after.label()));
         }

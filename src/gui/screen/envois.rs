@@ -367,7 +367,7 @@ impl State {
                     text(item.etat.label())
                         .width(Length::FillPortion(2))
                         .size(theme::TEXT),
-                    text(french_datetime(&item.modifie_le))
+                    text(theme::french_datetime(&item.modifie_le))
                         .width(Length::FillPortion(2))
                         .size(theme::SMALL),
                 ]
@@ -385,20 +385,6 @@ impl State {
         column![scrollable(col).height(Length::Fill), nav]
             .spacing(theme::GAP)
             .into()
-    }
-}
-
-/// `2026-11-27T10:00:00Z` → `27/11/2026 10:00` (UTC shown in local time would need the time zone
-/// database; the outbox stores UTC and says so).
-fn french_datetime(iso: &str) -> String {
-    match time::OffsetDateTime::parse(iso, &time::format_description::well_known::Rfc3339) {
-        Ok(dt) => format!(
-            "{} {:02}:{:02} UTC",
-            crate::certs::date_fr(dt),
-            dt.hour(),
-            dt.minute()
-        ),
-        Err(_) => iso.to_owned(),
     }
 }
 

@@ -149,7 +149,7 @@ impl State {
                         text(bordereau_label(b))
                             .width(Length::FillPortion(4))
                             .size(theme::SMALL),
-                        text(b.date.clone().unwrap_or_default())
+                        text(theme::french_date(b.date.as_deref().unwrap_or_default()))
                             .width(Length::FillPortion(2))
                             .size(theme::SMALL),
                         text(pieces)
