@@ -59,6 +59,16 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
     outbox
         .receive(id, "pes_acquit", "PES_Acquit.xml", &acquit, "test")
         .expect("receive");
+    // A demande de pièces came back too: it can be answered from the window.
+    outbox
+        .receive(
+            id,
+            "courrier_prefecture_3",
+            "034-210000000-20261120-DEL42-DE-courrier-17.tar.gz",
+            b"\x1f\x8b",
+            "test",
+        )
+        .expect("receive letter");
     for (to, note) in [
         (State::EnAttente, ""),
         (State::EnCours, ""),
@@ -73,7 +83,13 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
     let received = outbox
         .received_since("2000-01-01T00:00:00Z")
         .expect("received");
-    assert_eq!(received, [("pes_acquit".to_owned(), 1)]);
+    assert_eq!(
+        received,
+        [
+            ("courrier_prefecture_3".to_owned(), 1),
+            ("pes_acquit".to_owned(), 1)
+        ]
+    );
     let items = outbox.list(&Default::default()).expect("list");
     let counts = outbox.counts().expect("counts");
     let _ = state.update(envois::Message::Loaded(Some(Ok((
@@ -115,9 +131,36 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
         .expect("the error in French");
     ui.find(t("gui.envoi_journal").as_str()).expect("journal");
     ui.click(t("gui.ouvrir").as_str()).expect("open button");
+    ui.click(t("gui.repondre").as_str()).expect("answer button");
     let messages: Vec<envois::Message> = ui.into_messages().collect();
     assert!(
-        matches!(messages.last(), Some(envois::Message::OpenReceived(i, 0)) if *i == id),
+        messages
+            .iter()
+            .any(|m| matches!(m, envois::Message::OpenReceived(i, 0) if *i == id)),
+        "{messages:?}"
+    );
+    assert!(
+        matches!(messages.last(), Some(envois::Message::ReplyTo(1))),
+        "{messages:?}"
+    );
+    let _ = state.update(envois::Message::ReplyTo(1));
+    let _ = state.update(envois::Message::ReplyEdit(
+        envois::ReplyField::Lettre,
+        "/tmp/lettre.pdf".into(),
+    ));
+    let _ = state.update(envois::Message::ReplyEdit(
+        envois::ReplyField::TypeLettre,
+        "99_AU".into(),
+    ));
+    let mut ui = simulator(state.view());
+    ui.find(tf("gui.reponse_titre", &[("courrier", "17")]).as_str())
+        .expect("the answer form names the letter");
+    ui.find(t("gui.reponse_refus").as_str())
+        .expect("a demande de pièces may be refused");
+    ui.click(t("gui.reponse_envoyer").as_str()).expect("send");
+    let messages: Vec<envois::Message> = ui.into_messages().collect();
+    assert!(
+        matches!(messages.last(), Some(envois::Message::SendReply)),
         "{messages:?}"
     );
 }

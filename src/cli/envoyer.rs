@@ -350,21 +350,28 @@ pub fn repondre(args: &ReplyArgs) -> i32 {
         type_lettre,
         pieces,
     };
-    match platform.reply(&args.courrier, &reply) {
+    let sent = crate::platform::reply_to_courrier(
+        &mut outbox,
+        platform.as_ref(),
+        args.id,
+        &args.courrier,
+        &reply,
+        &who(),
+    );
+    match sent {
         Ok(transaction) => {
-            let detail = tf(
-                "envoi.cli.reponse_envoyee",
-                &[("courrier", &args.courrier), ("transaction", &transaction)],
-            );
-            if let Err(e) = outbox.record(args.id, "reponse_prefecture", &detail, &who()) {
-                return error(&e.to_string());
-            }
             if args.json {
                 let doc =
                     json!({ "id": args.id, "courrier": args.courrier, "transaction": transaction });
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else {
-                println!("{detail}");
+                println!(
+                    "{}",
+                    tf(
+                        "envoi.cli.reponse_envoyee",
+                        &[("courrier", &args.courrier), ("transaction", &transaction)],
+                    )
+                );
             }
             0
         }

@@ -243,6 +243,35 @@ pub fn connect(
     })
 }
 
+/// The préfecture document number in the name a received letter is kept under
+/// (`…-courrier-N.tar.gz`): what a reply is addressed to.
+pub fn courrier_number(name: &str) -> Option<&str> {
+    let n = name.rsplit_once("-courrier-")?.1.strip_suffix(".tar.gz")?;
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(n)
+}
+
+/// Answer a préfecture letter about outbox item `item` and note it in the item's journal.
+/// Returns the reply's transaction.
+pub fn reply_to_courrier(
+    outbox: &mut Outbox,
+    platform: &dyn Platform,
+    item: i64,
+    courrier: &str,
+    reply: &s2low::Reply,
+    who: &str,
+) -> Result<String, String> {
+    outbox.get(item).map_err(|e| e.to_string())?;
+    let transaction = platform.reply(courrier, reply).map_err(|e| e.to_string())?;
+    let detail = tf(
+        "envoi.cli.reponse_envoyee",
+        &[("courrier", courrier), ("transaction", &transaction)],
+    );
+    outbox
+        .record(item, "reponse_prefecture", &detail, who)
+        .map_err(|e| e.to_string())?;
+    Ok(transaction)
+}
+
 /// The platform account's password, asked once per connection.
 fn ask_password(
     prompt: &mut dyn PinPrompt,
@@ -294,4 +323,18 @@ pub fn send_pending(
         std::thread::sleep(Duration::from_millis(200));
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_letter_s_number_is_read_from_its_name() {
+        assert_eq!(
+            super::courrier_number("034-210000000-20261120-DEL42-DE-courrier-17.tar.gz"),
+            Some("17")
+        );
+        assert_eq!(super::courrier_number("ARActe.xml"), None);
+        assert_eq!(super::courrier_number("x-courrier-.tar.gz"), None);
+        assert_eq!(super::courrier_number("x-courrier-1a.tar.gz"), None);
+    }
 }

@@ -106,6 +106,7 @@ pub fn kind_label(genre: &str) -> String {
 pub fn view<'a, M: Clone + 'a>(
     detail: &'a Detail,
     open: impl Fn(usize) -> M + 'a,
+    reply: impl Fn(usize) -> M + 'a,
     close: M,
 ) -> Element<'a, M> {
     let item = &detail.item;
@@ -155,21 +156,28 @@ pub fn view<'a, M: Clone + 'a>(
     if !detail.recus.is_empty() {
         col = col.push(text(t("gui.envoi_recus")).size(theme::HEADING));
         for (i, r) in detail.recus.iter().enumerate() {
-            col = col.push(
-                row![
-                    text(format!(
-                        "{} — {} ({})",
-                        kind_label(&r.genre),
-                        r.nom,
-                        crate::actes::files::human_size(r.taille as u64)
-                    ))
-                    .width(Length::Fill)
-                    .size(theme::TEXT),
-                    button(text(t("gui.ouvrir"))).on_press(open(i)),
-                ]
-                .spacing(theme::GAP)
-                .align_y(iced::alignment::Vertical::Center),
-            );
+            let mut line = row![
+                text(format!(
+                    "{} — {} ({})",
+                    kind_label(&r.genre),
+                    r.nom,
+                    crate::actes::files::human_size(r.taille as u64)
+                ))
+                .width(Length::Fill)
+                .size(theme::TEXT),
+                button(text(t("gui.ouvrir"))).on_press(open(i)),
+            ]
+            .spacing(theme::GAP)
+            .align_y(iced::alignment::Vertical::Center);
+            // A courrier simple or a demande de pièces can be answered.
+            if matches!(
+                r.genre.as_str(),
+                "courrier_prefecture_2" | "courrier_prefecture_3"
+            ) && crate::platform::courrier_number(&r.nom).is_some()
+            {
+                line = line.push(button(text(t("gui.repondre"))).on_press(reply(i)));
+            }
+            col = col.push(line);
         }
     }
     col = col.push(text(t("gui.envoi_journal")).size(theme::HEADING));

@@ -39,6 +39,32 @@ pub struct State {
     detail: Option<Result<Box<super::envoi_detail::Detail>, String>>,
     /// What opening a received document said.
     opened: Option<Result<String, String>>,
+    /// An answer to a préfecture letter being written.
+    reply: Option<ReplyForm>,
+}
+
+/// The answer to a préfecture letter: the letter (and, for a demande de pièces, the pieces or
+/// the refusal to send them).
+#[derive(Debug, Clone, Default)]
+pub struct ReplyForm {
+    pub item: i64,
+    pub courrier: String,
+    /// 3: demande de pièces complémentaires (pieces or refusal), 2: courrier simple.
+    pub demande_pieces: bool,
+    pub lettre: String,
+    pub type_lettre: String,
+    /// `FICHIER:TYPE`, separated by `;`.
+    pub pieces: String,
+    pub refus: bool,
+    pub sending: bool,
+    pub result: Option<Result<String, String>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ReplyField {
+    Lettre,
+    TypeLettre,
+    Pieces,
 }
 
 /// One page of items, the counts per state, the platform login of the settings, and what came
@@ -66,6 +92,61 @@ pub enum Message {
     CloseDetail,
     OpenReceived(i64, usize),
     OpenedReceived(Option<Result<std::path::PathBuf, String>>),
+    ReplyTo(usize),
+    ReplyEdit(ReplyField, String),
+    ReplyRefus(bool),
+    SendReply,
+    ReplySent(Option<Result<String, String>>),
+    CancelReply,
+}
+
+/// Connect with the card's authentication key and send the answer (off the UI thread).
+fn send_reply(
+    form: ReplyForm,
+    pin: Zeroizing<String>,
+    password: Zeroizing<String>,
+) -> Result<String, String> {
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    let choice = crate::card::select::KeyChoice::from_settings(
+        &settings.carte,
+        crate::certs::Role::Authentification,
+    );
+    let mut prompt = crate::card::pin::FixedPrompt::new(&pin);
+    if settings.plateforme.identifiant.is_some() {
+        prompt = prompt.with_platform_password(&password);
+    }
+    drop((pin, password));
+    let split = |text: &str| -> Result<(std::path::PathBuf, String), String> {
+        match text.trim().rsplit_once(':') {
+            Some((path, code)) if code.len() == 5 && !path.is_empty() => {
+                Ok((std::path::PathBuf::from(path), code.to_owned()))
+            }
+            _ => Err(tf("envoi.cli.fichier_type", &[("valeur", text.trim())])),
+        }
+    };
+    let pieces = form
+        .pieces
+        .split([';', '\n'])
+        .filter(|l| !l.trim().is_empty())
+        .map(split)
+        .collect::<Result<Vec<_>, _>>()?;
+    let reply = crate::platform::s2low::Reply {
+        refus: form.refus,
+        lettre: std::path::PathBuf::from(form.lettre.trim()),
+        type_lettre: form.type_lettre.trim().to_owned(),
+        pieces,
+    };
+    let platform = crate::platform::connect(&settings, None, None, &choice, Box::new(prompt))
+        .map_err(|e| e.to_string())?;
+    let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    crate::platform::reply_to_courrier(
+        &mut outbox,
+        platform.as_ref(),
+        form.item,
+        &form.courrier,
+        &reply,
+        &crate::platform::sender::who(),
+    )
 }
 
 /// Send what waits and bring back what came, off the UI thread, with the card's authentication
@@ -144,6 +225,53 @@ fn load(page: usize) -> Task<Message> {
 
 pub fn refresh() -> Task<Message> {
     load(0)
+}
+
+/// The answer form: the letter and its typology, the pieces (demande de pièces) or the refusal.
+/// The PIN is the one of the bar above.
+fn reply_view(form: &ReplyForm) -> Element<'_, Message> {
+    let mut col = column![
+        text(tf("gui.reponse_titre", &[("courrier", &form.courrier)])).size(theme::HEADING),
+        row![
+            text_input(&t("gui.reponse_lettre"), &form.lettre)
+                .on_input(|v| Message::ReplyEdit(ReplyField::Lettre, v))
+                .padding(theme::PAD),
+            text_input("99_AU", &form.type_lettre)
+                .on_input(|v| Message::ReplyEdit(ReplyField::TypeLettre, v))
+                .width(100)
+                .padding(theme::PAD),
+        ]
+        .spacing(theme::GAP),
+    ]
+    .spacing(theme::GAP);
+    if form.demande_pieces {
+        col = col
+            .push(
+                text_input(&t("gui.reponse_pieces"), &form.pieces)
+                    .on_input(|v| Message::ReplyEdit(ReplyField::Pieces, v))
+                    .padding(theme::PAD),
+            )
+            .push(
+                iced::widget::checkbox(form.refus)
+                    .label(t("gui.reponse_refus"))
+                    .on_toggle(Message::ReplyRefus),
+            );
+    }
+    let ready =
+        !form.sending && !form.lettre.trim().is_empty() && form.type_lettre.trim().len() == 5;
+    col = col.push(
+        row![
+            button(text(t("gui.reponse_envoyer")))
+                .on_press_maybe(ready.then_some(Message::SendReply)),
+            button(text(t("gui.annuler"))).on_press(Message::CancelReply),
+        ]
+        .spacing(theme::GAP),
+    );
+    match &form.result {
+        Some(Ok(m)) | Some(Err(m)) => col = col.push(text(m.clone()).size(theme::TEXT)),
+        None => {}
+    }
+    col.into()
 }
 
 impl State {
@@ -238,6 +366,62 @@ impl State {
                     None => Err(t("gui.envoi_interrompu")),
                 });
             }
+            Message::ReplyTo(index) => {
+                if let Some(Ok(detail)) = &self.detail
+                    && let Some(r) = detail.recus.get(index)
+                    && let Some(n) = crate::platform::courrier_number(&r.nom)
+                {
+                    self.reply = Some(ReplyForm {
+                        item: detail.item.id,
+                        courrier: n.to_owned(),
+                        demande_pieces: r.genre == "courrier_prefecture_3",
+                        ..ReplyForm::default()
+                    });
+                }
+            }
+            Message::ReplyEdit(field, value) => {
+                if let Some(form) = self.reply.as_mut() {
+                    match field {
+                        ReplyField::Lettre => form.lettre = value,
+                        ReplyField::TypeLettre => form.type_lettre = value,
+                        ReplyField::Pieces => form.pieces = value,
+                    }
+                }
+            }
+            Message::ReplyRefus(refus) => {
+                if let Some(form) = self.reply.as_mut() {
+                    form.refus = refus;
+                }
+            }
+            Message::SendReply => {
+                if let Some(form) = self.reply.as_mut()
+                    && !form.sending
+                {
+                    form.sending = true;
+                    form.result = None;
+                    let form = form.clone();
+                    let pin = std::mem::take(&mut self.pin);
+                    let password = std::mem::take(&mut self.password);
+                    return Task::perform(
+                        background(move || send_reply(form, pin, password)),
+                        Message::ReplySent,
+                    );
+                }
+            }
+            Message::ReplySent(result) => {
+                if let Some(form) = self.reply.as_mut() {
+                    form.sending = false;
+                    form.result = Some(match result {
+                        Some(Ok(transaction)) => Ok(tf(
+                            "envoi.cli.reponse_envoyee",
+                            &[("courrier", &form.courrier), ("transaction", &transaction)],
+                        )),
+                        Some(Err(e)) => Err(e),
+                        None => Err(t("gui.envoi_interrompu")),
+                    });
+                }
+            }
+            Message::CancelReply => self.reply = None,
             Message::Sent(result) => {
                 self.sending = None;
                 self.last = result.or_else(|| Some(Err(t("gui.envoi_interrompu"))));
@@ -331,9 +515,14 @@ impl State {
         match &self.detail {
             Some(Ok(detail)) => {
                 let id = detail.item.id;
+                // The answer being written comes first, where the eye is.
+                if let Some(form) = &self.reply {
+                    col = col.push(reply_view(form));
+                }
                 col = col.push(super::envoi_detail::view(
                     detail,
                     move |i| Message::OpenReceived(id, i),
+                    Message::ReplyTo,
                     Message::CloseDetail,
                 ));
                 match &self.opened {
