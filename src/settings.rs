@@ -54,6 +54,8 @@ pub struct CollectiviteSettings {
     pub limite_envoi_octets: u64,
     /// How archive members are named: `s2low` (decision date) or `stela` (current date).
     pub style_noms: crate::actes::names::StyleNoms,
+    /// Document files named with their typology code first (`99_DE-…`, the default).
+    pub prefixe_typologie: bool,
 }
 
 impl Default for CollectiviteSettings {
@@ -71,6 +73,7 @@ impl Default for CollectiviteSettings {
             application: "TACT".to_owned(),
             limite_envoi_octets: 20_000_000,
             style_noms: crate::actes::names::StyleNoms::S2low,
+            prefixe_typologie: true,
         }
     }
 }

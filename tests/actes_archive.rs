@@ -207,6 +207,7 @@ fn names_in_both_styles() {
         application: "EACT".to_owned(),
         trigramme: "SIC".to_owned(),
         style: StyleNoms::Stela,
+        prefixe_typologie: true,
     };
     let built = build(&acte, &stela, 1, &Signatures::default(), dir.path());
     assert_eq!(built.noms.archive, "SIC-EACT--210600730--20260310-1.tar.gz");
@@ -237,6 +238,34 @@ fn names_in_both_styles() {
             "<actes:NomFichier>006-210600730-20260310-N1_2-DE-1-1_0.xml</actes:NomFichier>"
         )
     );
+    // The older names, without the typology in front, when configured; the message names the
+    // same files and stays schema-valid.
+    let sans_prefixe = Nommage {
+        prefixe_typologie: false,
+        ..Nommage::default()
+    };
+    let out = dir.path().join("sans-prefixe");
+    std::fs::create_dir(&out).expect("mkdir");
+    let built = build(&acte, &sans_prefixe, 2, &Signatures::default(), &out);
+    assert_eq!(
+        built.noms.document,
+        "006-210600730-20260302-N1_2-DE-1-1_1.pdf"
+    );
+    assert_eq!(
+        built.noms.annexes[1],
+        "006-210600730-20260302-N1_2-DE-1-1_3.png"
+    );
+    let members = members(&built.chemin);
+    let names: Vec<&str> = members.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(names[2], built.noms.document);
+    let message = String::from_utf8_lossy(&members[1].1).into_owned();
+    assert!(message.contains(&built.noms.document), "{message}");
+    if let Some(xsd) = xsd() {
+        let schema = PesSchema::load(&xsd).expect("schema");
+        let extracted = out.join(&built.noms.message);
+        std::fs::write(&extracted, &members[1].1).expect("write");
+        assert_schema_valid(&schema, &xsd, &extracted);
+    }
 }
 
 #[test]

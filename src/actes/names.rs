@@ -47,6 +47,9 @@ pub struct Nommage {
     /// `PAR`, `SIC`…
     pub trigramme: String,
     pub style: StyleNoms,
+    /// Document files start with their typology code (`99_DE-…`), as since the typologies;
+    /// false gives the older names (`…-1-1_1.pdf`).
+    pub prefixe_typologie: bool,
 }
 
 impl Default for Nommage {
@@ -55,6 +58,7 @@ impl Default for Nommage {
             application: "TACT".to_owned(),
             trigramme: "PAR".to_owned(),
             style: StyleNoms::S2low,
+            prefixe_typologie: true,
         }
     }
 }
@@ -65,6 +69,7 @@ impl Nommage {
             application: s.application.clone(),
             trigramme: s.trigramme.clone(),
             style: s.style_noms,
+            prefixe_typologie: s.prefixe_typologie,
         }
     }
 }
@@ -149,16 +154,23 @@ pub fn names(
         StyleNoms::Stela => envoi,
     };
     let stem = message_stem(acte, collectivite, date);
-    let document = format!(
-        "{}-{stem}_1.{}",
-        acte.document.typologie,
-        acte.document.format.extension()
+    let file = |typologie: &str, n: usize, extension: &str| {
+        if nommage.prefixe_typologie {
+            format!("{typologie}-{stem}_{n}.{extension}")
+        } else {
+            format!("{stem}_{n}.{extension}")
+        }
+    };
+    let document = file(
+        &acte.document.typologie,
+        1,
+        acte.document.format.extension(),
     );
     let annexes = acte
         .annexes
         .iter()
         .enumerate()
-        .map(|(i, p)| format!("{}-{stem}_{}.{}", p.typologie, i + 2, p.format.extension()))
+        .map(|(i, p)| file(&p.typologie, i + 2, p.format.extension()))
         .collect();
     Ok(Noms {
         archive,
