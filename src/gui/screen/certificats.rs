@@ -1,10 +1,11 @@
-//! Certificats: modules, tokens, certificates by role, expiry, PIN state.
+//! Certificats: modules, tokens, certificates by role, expiry, PIN state; the certificate used
+//! for each role chosen here (written to the settings).
 
 use crate::card::inventory::{ModuleReport, scan as scan_inventory};
 use crate::certs::{Role, ValidityState, date_fr};
 use crate::gui::{background, theme};
 use crate::messages::{t, tf};
-use iced::widget::{button, column, scrollable, text};
+use iced::widget::{button, column, row, scrollable, text};
 use iced::{Element, Task};
 use std::sync::Arc;
 
@@ -12,13 +13,58 @@ use std::sync::Arc;
 pub struct State {
     reports: Option<Arc<Vec<ModuleReport>>>,
     scanning: bool,
+    /// The card settings read with the last scan (which key is chosen for each role).
+    carte: crate::settings::CardSettings,
+    /// What the last choice did.
+    chosen: Option<Result<String, String>>,
+}
+
+/// A certificate chosen for a role: where it lives and its CKA_ID.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub role: Role,
+    pub module: std::path::PathBuf,
+    pub jeton: String,
+    pub cka_id: String,
+    pub nom: String,
+}
+
+/// Write the choice to the settings (module, token and the role's key), keeping the rest.
+pub fn choose(choice: &Choice) -> Result<crate::settings::CardSettings, String> {
+    let mut settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    let carte = &mut settings.carte;
+    carte.module = Some(choice.module.clone());
+    carte.jeton = Some(choice.jeton.clone());
+    let slot = match choice.role {
+        Role::Signature => &mut carte.cle_signature,
+        Role::Authentification => &mut carte.cle_authentification,
+        Role::Chiffrement => &mut carte.cle_chiffrement,
+    };
+    *slot = Some(choice.cka_id.clone());
+    let carte = settings.carte.clone();
+    settings.save().map_err(|e| e.to_string())?;
+    Ok(carte)
+}
+
+/// The role's key chosen in the card settings, if any.
+fn chosen_id(carte: &crate::settings::CardSettings, role: Role) -> Option<&str> {
+    match role {
+        Role::Signature => carte.cle_signature.as_deref(),
+        Role::Authentification => carte.cle_authentification.as_deref(),
+        Role::Chiffrement => carte.cle_chiffrement.as_deref(),
+    }
 }
 
 #[derive(Debug, Clone)]
 pub enum Message {
     Rescan,
-    Scanned(Option<Arc<Vec<ModuleReport>>>),
+    Scanned(Option<Scan>),
+    Choose(Choice),
+    Chosen(Option<Result<(crate::settings::CardSettings, String), String>>),
 }
+
+/// What a scan found, and the card settings of the moment.
+pub type Scan = (Arc<Vec<ModuleReport>>, crate::settings::CardSettings);
 
 impl std::fmt::Debug for ModuleReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,10 +76,11 @@ impl std::fmt::Debug for ModuleReport {
 pub fn scan() -> Task<Message> {
     Task::perform(
         background(|| {
-            let configured = crate::settings::Settings::load()
-                .ok()
-                .and_then(|s| s.carte.module);
-            Arc::new(scan_inventory(None, configured))
+            let carte = crate::settings::Settings::load()
+                .map(|s| s.carte)
+                .unwrap_or_default();
+            let reports = Arc::new(scan_inventory(None, carte.module.clone()));
+            (reports, carte)
         }),
         Message::Scanned,
     )
@@ -46,9 +93,33 @@ impl State {
                 self.scanning = true;
                 scan()
             }
-            Message::Scanned(reports) => {
+            Message::Scanned(scan) => {
                 self.scanning = false;
-                self.reports = reports;
+                if let Some((reports, carte)) = scan {
+                    self.reports = Some(reports);
+                    self.carte = carte;
+                }
+                Task::none()
+            }
+            Message::Choose(choice) => Task::perform(
+                background(move || {
+                    let said = tf(
+                        "gui.certificat_choisi",
+                        &[("nom", &choice.nom), ("role", &choice.role.label())],
+                    );
+                    choose(&choice).map(|carte| (carte, said))
+                }),
+                Message::Chosen,
+            ),
+            Message::Chosen(result) => {
+                self.chosen = Some(match result {
+                    Some(Ok((carte, said))) => {
+                        self.carte = carte;
+                        Ok(said)
+                    }
+                    Some(Err(e)) => Err(e),
+                    None => Err(t("gui.parametres_interrompu")),
+                });
                 Task::none()
             }
         }
@@ -103,6 +174,10 @@ impl State {
             .on_press_maybe((!self.scanning).then_some(Message::Rescan)),
         ]
         .spacing(theme::GAP);
+        match &self.chosen {
+            Some(Ok(m)) | Some(Err(m)) => col = col.push(text(m.clone()).size(theme::TEXT)),
+            None => {}
+        }
         match &self.reports {
             None => col = col.push(text(t("gui.recherche"))),
             Some(reports) if reports.iter().all(|r| r.tokens.is_empty()) => {
@@ -142,6 +217,38 @@ impl State {
                                     &[("date", &date_fr(c.info.not_after))],
                                 ),
                             };
+                            let cka_id = hex::encode(&c.cka_id);
+                            let mut choices = row![].spacing(theme::GAP);
+                            for role in &c.info.roles {
+                                if chosen_id(&self.carte, *role) == Some(cka_id.as_str()) {
+                                    choices = choices.push(
+                                        text(tf(
+                                            "gui.certificat_utilise",
+                                            &[("role", &role.label())],
+                                        ))
+                                        .size(theme::SMALL),
+                                    );
+                                } else {
+                                    choices = choices.push(
+                                        button(
+                                            text(tf(
+                                                "gui.certificat_utiliser",
+                                                &[("role", &role.label())],
+                                            ))
+                                            .size(theme::SMALL),
+                                        )
+                                        .on_press(
+                                            Message::Choose(Choice {
+                                                role: *role,
+                                                module: r.candidate.path.clone(),
+                                                jeton: tr.token.label.clone(),
+                                                cka_id: cka_id.clone(),
+                                                nom: c.info.display_name().to_owned(),
+                                            }),
+                                        ),
+                                    );
+                                }
+                            }
                             col = col.push(
                                 column![
                                     text(c.info.display_name().to_owned()).size(theme::TEXT),
@@ -156,6 +263,7 @@ impl State {
                                         c.info.key_type
                                     ))
                                     .size(theme::SMALL),
+                                    choices,
                                 ]
                                 .spacing(2),
                             );
