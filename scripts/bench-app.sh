@@ -13,11 +13,8 @@ SIZE=${1:-100}
 if ! command -v xmessage >/dev/null; then
   apt-get install -y -qq x11-utils >/dev/null 2>&1 || sudo apt-get install -y -qq x11-utils >/dev/null
 fi
-for tool in xvfb-run xmllint xmessage xdotool python3; do
-  if ! command -v "$tool" >/dev/null; then
-    apt-get install -y -qq xdotool >/dev/null 2>&1 || true
-    command -v "$tool" >/dev/null || { echo "outil manquant : $tool" >&2; exit 1; }
-  fi
+for tool in xvfb-run xmllint xmessage xwininfo python3; do
+  command -v "$tool" >/dev/null || { echo "outil manquant : $tool" >&2; exit 1; }
 done
 
 cargo build --release --quiet
@@ -40,10 +37,10 @@ for i in 1 2 3 4 5; do
   wall=$(( (t1 - t0) / 1000 ))
   (( wall < best_wall )) && best_wall=$wall
   inner=${inner%.*}; (( inner < best_paraphe )) && best_paraphe=$inner
-  # Baseline: xmessage until its window is mapped (xdotool waits for it).
+  # Baseline: xmessage until its window is viewable (polled every 5 ms with xwininfo).
   t0=$(ms)
   xmessage -name banc "Banc" & pid=$!
-  xdotool search --sync --onlyvisible --classname banc >/dev/null
+  until xwininfo -name banc 2>/dev/null | grep -q IsViewable; do sleep 0.005; done
   t1=$(ms)
   kill $pid; wait $pid 2>/dev/null || true
   x=$(( (t1 - t0) / 1000 )); (( x < best_xmessage )) && best_xmessage=$x
