@@ -110,6 +110,16 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
         );
         ui.find(line.as_str()).expect("home screen line");
     }
+    {
+        // The list: the item's title opens its detail.
+        let mut ui = simulator(state.view());
+        ui.click("Mandats de novembre").expect("item title");
+        let messages: Vec<envois::Message> = ui.into_messages().collect();
+        assert!(
+            matches!(messages.last(), Some(envois::Message::Select(i)) if *i == id),
+            "{messages:?}"
+        );
+    }
     let detail = envoi_detail::load(id).map(Box::new);
     let _ = state.update(envois::Message::Selected(Some(detail)));
     let mut ui = simulator(state.view());

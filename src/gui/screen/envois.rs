@@ -13,6 +13,32 @@ use zeroize::Zeroizing;
 
 const PAGE: usize = 100;
 
+/// A filter choice as the lists show it: « Tous » or one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choix<T> {
+    Tous,
+    Un(T),
+}
+
+impl std::fmt::Display for Choix<crate::outbox::Kind> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&match self {
+            Choix::Tous => t("gui.filtre_tous_genres"),
+            Choix::Un(crate::outbox::Kind::Acte) => t("gui.filtre_actes"),
+            Choix::Un(crate::outbox::Kind::Pes) => t("gui.filtre_pes"),
+        })
+    }
+}
+
+impl std::fmt::Display for Choix<ItemState> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&match self {
+            Choix::Tous => t("gui.filtre_tous_etats"),
+            Choix::Un(state) => state.label(),
+        })
+    }
+}
+
 #[derive(Default)]
 pub struct State {
     items: Vec<Item>,
@@ -41,6 +67,9 @@ pub struct State {
     opened: Option<Result<String, String>>,
     /// An answer to a préfecture letter being written.
     reply: Option<ReplyForm>,
+    /// Which items the list shows.
+    genre: Option<crate::outbox::Kind>,
+    etat: Option<ItemState>,
 }
 
 /// The answer to a préfecture letter: the letter (and, for a demande de pièces, the pieces or
@@ -98,6 +127,8 @@ pub enum Message {
     SendReply,
     ReplySent(Option<Result<String, String>>),
     CancelReply,
+    FilterKind(Choix<crate::outbox::Kind>),
+    FilterState(Choix<ItemState>),
 }
 
 /// Connect with the card's authentication key and send the answer (off the UI thread).
@@ -196,12 +227,14 @@ fn send(
     )
 }
 
-fn load(page: usize) -> Task<Message> {
+fn load(page: usize, genre: Option<crate::outbox::Kind>, etat: Option<ItemState>) -> Task<Message> {
     Task::perform(
         background(move || {
             let outbox = Outbox::open_default().map_err(|e| e.to_string())?;
             let items = outbox
                 .list(&Filter {
+                    genre,
+                    etats: etat.into_iter().collect(),
                     limite: Some(PAGE),
                     decalage: page * PAGE,
                     ..Default::default()
@@ -224,7 +257,7 @@ fn load(page: usize) -> Task<Message> {
 }
 
 pub fn refresh() -> Task<Message> {
-    load(0)
+    load(0, None, None)
 }
 
 /// The answer form: the letter and its typology, the pieces (demande de pièces) or the refusal.
@@ -310,7 +343,23 @@ impl State {
             Message::Loaded(None) => {}
             Message::Page(p) => {
                 self.page = p;
-                return load(p);
+                return load(p, self.genre, self.etat);
+            }
+            Message::FilterKind(choix) => {
+                self.genre = match choix {
+                    Choix::Tous => None,
+                    Choix::Un(k) => Some(k),
+                };
+                self.page = 0;
+                return load(0, self.genre, self.etat);
+            }
+            Message::FilterState(choix) => {
+                self.etat = match choix {
+                    Choix::Tous => None,
+                    Choix::Un(e) => Some(e),
+                };
+                self.page = 0;
+                return load(0, self.genre, self.etat);
             }
             Message::PinChanged(pin) => self.pin = Zeroizing::new(pin),
             Message::PasswordChanged(p) => self.password = Zeroizing::new(p),
@@ -425,7 +474,7 @@ impl State {
             Message::Sent(result) => {
                 self.sending = None;
                 self.last = result.or_else(|| Some(Err(t("gui.envoi_interrompu"))));
-                return load(self.page);
+                return load(self.page, self.genre, self.etat);
             }
         }
         Task::none()
@@ -539,6 +588,29 @@ impl State {
             Some(Err(e)) => col = col.push(text(e.clone()).size(theme::TEXT)),
             None => {}
         }
+        let genres = vec![
+            Choix::Tous,
+            Choix::Un(crate::outbox::Kind::Acte),
+            Choix::Un(crate::outbox::Kind::Pes),
+        ];
+        let etats: Vec<Choix<ItemState>> = std::iter::once(Choix::Tous)
+            .chain(ItemState::ALL.into_iter().map(Choix::Un))
+            .collect();
+        col = col.push(
+            row![
+                iced::widget::pick_list(
+                    genres,
+                    Some(self.genre.map_or(Choix::Tous, Choix::Un)),
+                    Message::FilterKind
+                ),
+                iced::widget::pick_list(
+                    etats,
+                    Some(self.etat.map_or(Choix::Tous, Choix::Un)),
+                    Message::FilterState
+                ),
+            ]
+            .spacing(theme::GAP),
+        );
         if self.items.is_empty() {
             col = col.push(text(t("gui.envois_vide")).size(theme::TEXT));
         }
