@@ -217,7 +217,7 @@ impl Sender<'_> {
 
     fn fetch_pes_retour(&mut self, entry: &PesRetourEntry) -> Result<(), PlatformError> {
         let content = self.platform.helios_retour(&entry.id)?;
-        // Kept only if it is a PES_Retour (or its acknowledgement): an error page is not a file.
+        // Kept only if it reads as a PES_Retour: an error page is not a file to keep.
         crate::pes::retour::read_retour(content.as_slice()).map_err(|e| {
             PlatformError::Unknown(tf(
                 "plateforme.retour_illisible",
