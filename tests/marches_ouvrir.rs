@@ -55,7 +55,14 @@ fn ouvrir(input: &Path, out: &Path, extra: &[&str]) -> Output {
 }
 
 /// `paraphe marches ouvrir` through the PKCS#11 module `module` (SoftHSM, or the proxy before it).
+/// One at a time: SoftHSM's file store rewrites the token's state at each login, and another
+/// process reading the token folder at that moment may not see the token at all (seen once in
+/// CI as « La carte … n'est pas détectée »); the product is not at stake, the test harness is.
 fn ouvrir_with(module: &Path, input: &Path, out: &Path, extra: &[&str]) -> Output {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = out.parent().unwrap_or(out).to_owned();
     let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
         .args(["marches", "ouvrir"])
