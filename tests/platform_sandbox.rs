@@ -1231,3 +1231,91 @@ fn connection_test_and_classification_request() {
         show(&out)
     );
 }
+
+/// With the ACTES schema configured, the sandbox's préfecture checks what reaches it: an act
+/// whose objet is longer than the schema allows — sent straight to the API with curl, since
+/// Paraphe itself refuses it before sending — gets an anomaly naming the schema, not an AR.
+#[test]
+fn an_act_that_fails_the_actes_schema_gets_an_anomaly() {
+    let Some(xsd) = common::conformance("actes/xsd") else {
+        return;
+    };
+    if !common::tools(&["curl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start_with(
+        tmp.path(),
+        &format!("schema_actes = \"{}\"", xsd.join("actesv1_1.xsd").display()),
+        "",
+    );
+    std::fs::write(tmp.path().join("acte.pdf"), pdf_bytes("Deliberation")).expect("pdf");
+    let id = TestPki::shared().identity("authentification");
+    let curl = |args: &[&str]| {
+        let out = Command::new("curl")
+            .args(["-s", "--cacert"])
+            .arg(sandbox.data.join("pki/ca.pem"))
+            .arg("--cert")
+            .arg(&id.cert_pem)
+            .arg("--key")
+            .arg(&id.key_pem)
+            .args(args)
+            .current_dir(tmp.path())
+            .output()
+            .expect("curl");
+        assert!(out.status.success(), "{}", show(&out));
+        // S²LOW answers in ISO-8859-1.
+        out.stdout
+            .iter()
+            .map(|&b| char::from(b))
+            .collect::<String>()
+    };
+    let create = |numero: &str, objet: &str| {
+        let answer = curl(&[
+            "-F",
+            "api=1",
+            "-F",
+            "nature_code=1",
+            "-F",
+            &format!("number={numero}"),
+            "-F",
+            &format!("subject={objet}"),
+            "-F",
+            "decision_date=2020-01-15",
+            "-F",
+            "classif1=1",
+            "-F",
+            "classif2=1",
+            "-F",
+            "type_acte=99_DE",
+            "-F",
+            "acte_pdf_file=@acte.pdf",
+            &format!("{}/modules/actes/actes_transac_create.php", sandbox.address),
+        ]);
+        let mut lines = answer.lines();
+        assert_eq!(lines.next(), Some("OK"), "{answer}");
+        lines.next().expect("transaction id").trim().to_owned()
+    };
+    let status = |transaction: &str| {
+        curl(&[&format!(
+            "{}/modules/actes/actes_transac_get_status.php?transaction={transaction}",
+            sandbox.address
+        )])
+    };
+    let too_long = create("LONG2026_1", &"x".repeat(600));
+    let fine = create("COURT2026_1", "Objet ordinaire");
+    std::thread::sleep(Duration::from_millis(600));
+    let answer = status(&too_long);
+    assert!(
+        answer.starts_with("OK\n-1\n")
+            && answer.contains("schéma ACTES")
+            && answer.contains("Objet")
+            && !answer.contains("PES"),
+        "{answer}"
+    );
+    let answer = status(&fine);
+    assert!(
+        answer.starts_with("OK\n4\n"),
+        "an ordinary act still gets its AR: {answer}"
+    );
+}

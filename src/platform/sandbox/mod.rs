@@ -57,6 +57,9 @@ pub struct SandboxSettings {
     pub mot_de_passe: String,
     /// The comptable sends a PES_Retour after each PES accepted.
     pub retour_apres_acquit: bool,
+    /// The ACTES schema (`actesv1_1.xsd`): when given, the préfecture checks what it receives
+    /// against it and answers an anomaly to an act that does not conform. Empty: no check.
+    pub schema_actes: String,
     pub pannes: Faults,
 }
 
@@ -73,6 +76,7 @@ impl Default for SandboxSettings {
             identifiant: String::new(),
             mot_de_passe: String::new(),
             retour_apres_acquit: true,
+            schema_actes: String::new(),
             pannes: Faults::default(),
         }
     }
@@ -109,6 +113,8 @@ identifiant = \"\"
 mot_de_passe = \"\"
 # Le comptable renvoie un PES_Retour après chaque PES accepté.
 retour_apres_acquit = true
+# Schéma ACTES (actesv1_1.xsd) : la préfecture répond une anomalie à un acte non conforme.
+schema_actes = \"\"
 
 # Pannes simulées, probabilités de 0 à 1 par requête (tests et formation).
 [pannes]
@@ -848,6 +854,37 @@ fn acte_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Resp
     }
 }
 
+/// Why what the préfecture received does not conform to the ACTES schema, if it does not (and a
+/// schema is configured).
+fn schema_anomaly(ctx: &Ctx, ar: &str) -> Option<String> {
+    if ctx.settings.schema_actes.is_empty() {
+        return None;
+    }
+    let check = || -> Result<Vec<crate::findings::Finding>, String> {
+        let schema = crate::pes::schema::PesSchema::load(Path::new(&ctx.settings.schema_actes))
+            .map_err(|e| e.to_string())?;
+        let mut file = tempfile::NamedTempFile::new_in(&ctx.depots).map_err(|e| e.to_string())?;
+        std::io::Write::write_all(&mut file, &crate::xml::latin1_lossy(ar))
+            .map_err(|e| e.to_string())?;
+        schema.validate(file.path()).map_err(|e| e.to_string())
+    };
+    match check() {
+        // The validator's sentence names the PES schema it usually serves: only libxml2's own
+        // words (after the first colon) are kept.
+        Ok(findings) => findings.first().map(|f| {
+            let detail = f
+                .message
+                .split_once(" : ")
+                .map_or(f.message.as_str(), |(_, d)| d);
+            format!(
+                "Anomalie (nature 020) : l'acte reçu n'est pas conforme au schéma ACTES : {detail}"
+            )
+        }),
+        // A schema that cannot be used is the sandbox's problem, not the act's.
+        Err(_) => None,
+    }
+}
+
 /// Why the préfecture refuses the matière, if it does.
 fn classification_anomaly(ctx: &Ctx, matieres: &[String]) -> Option<String> {
     let xml = replies::classification_xml(&ctx.settings.date_classification);
@@ -896,6 +933,14 @@ pub(crate) fn acknowledge_if_due(
         classification_date: &ctx.settings.date_classification,
         document_papier: acte.papier,
     });
+    // The préfecture's check of what reaches it: the act's data as the AR carries them must
+    // conform to the ACTES schema (an objet longer than it allows, for instance).
+    if let Some(message) = schema_anomaly(ctx, &ar) {
+        store.reject_acte(acte.id, &message)?;
+        acte.statut = -1;
+        acte.ar = Some(message);
+        return Ok(acte);
+    }
     store.acknowledge_acte(acte.id, &ar)?;
     let letter = match ctx.settings.courrier_apres_ar.as_str() {
         "courrier_simple" => Some(2),
