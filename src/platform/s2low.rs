@@ -210,10 +210,7 @@ impl S2low {
             return Err(PlatformError::Ko(ko_text(&latin1(&body))));
         }
         if !body.starts_with(magic) {
-            return Err(PlatformError::Unknown(tf(
-                "plateforme.reponse_illisible",
-                &[("extrait", &excerpt(&latin1(&body)))],
-            )));
+            return Err(unreadable(&body));
         }
         Ok(body)
     }
@@ -369,19 +366,12 @@ impl Platform for S2low {
             )));
         };
         let body = self.get("/api/get-nounce.php", &[])?;
-        let unreadable = |body: &[u8]| {
-            PlatformError::Unknown(tf(
-                "plateforme.reponse_illisible",
-                &[("extrait", &excerpt(&latin1(body)))],
-            ))
-        };
         let value: serde_json::Value =
             serde_json::from_slice(&body).map_err(|_| unreadable(&body))?;
-        let nonce = match &value["nounce"] {
-            serde_json::Value::String(s) if !s.is_empty() => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => return Err(unreadable(&body)),
-        };
+        let nonce = json_text(&value["nounce"]);
+        if nonce.is_empty() {
+            return Err(unreadable(&body));
+        }
         let hash = nonce_hash(password, &nonce);
         let mut url = self.url("/modules/actes/actes_transac_post_confirm_api.php")?;
         url.query_pairs_mut().extend_pairs([
@@ -514,20 +504,11 @@ impl Platform for S2low {
 
     /// One préfecture document (a `.tar.gz` of the ACTES message and its files).
     fn prefecture_document(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
-        let body = self.get(
+        self.get_file(
             "/modules/actes/actes_transac_get_document.php",
             &[("id", id)],
-        )?;
-        if body.starts_with(b"KO") {
-            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
-        }
-        if !body.starts_with(&[0x1f, 0x8b]) {
-            return Err(PlatformError::Unknown(tf(
-                "plateforme.reponse_illisible",
-                &[("extrait", &excerpt(&latin1(&body)))],
-            )));
-        }
-        Ok(body)
+            &[0x1f, 0x8b],
+        )
     }
 
     /// Tell the platform a préfecture document was received.
@@ -619,39 +600,51 @@ impl Platform for S2low {
     }
 }
 
-/// The JSON list of préfecture documents; S²LOW prints numbers as strings or numbers.
+/// The JSON list of préfecture documents.
 pub fn parse_prefecture_documents(body: &[u8]) -> Result<Vec<PrefectureDocument>, PlatformError> {
-    let unreadable = || {
-        PlatformError::Unknown(tf(
-            "plateforme.reponse_illisible",
-            &[("extrait", &excerpt(&latin1(body)))],
-        ))
-    };
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| unreadable())?;
-    let text = |v: &serde_json::Value| match v {
+    json_list(body, |d| {
+        let id = json_text(&d["id"]);
+        let kind = json_text(&d["type"]).parse().ok()?;
+        (!id.is_empty()).then(|| PrefectureDocument {
+            id,
+            kind,
+            unique_id: json_text(&d["unique_id"]),
+            numero: json_text(&d["number"]),
+            related_transaction_id: json_text(&d["related_transaction_id"]),
+        })
+    })
+}
+
+/// A JSON array answer, each element read by `read`; an element it cannot read (None), or an
+/// answer that is not an array, is unreadable.
+fn json_list<T>(
+    body: &[u8],
+    read: impl Fn(&serde_json::Value) -> Option<T>,
+) -> Result<Vec<T>, PlatformError> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| unreadable(body))?;
+    value
+        .as_array()
+        .ok_or_else(|| unreadable(body))?
+        .iter()
+        .map(|element| read(element).ok_or_else(|| unreadable(body)))
+        .collect()
+}
+
+/// A JSON value as text: S²LOW prints numbers as strings or as numbers; anything else is empty.
+fn json_text(value: &serde_json::Value) -> String {
+    match value {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Number(n) => n.to_string(),
         _ => String::new(),
-    };
-    value
-        .as_array()
-        .ok_or_else(unreadable)?
-        .iter()
-        .map(|d| {
-            let id = text(&d["id"]);
-            let kind = text(&d["type"]).parse().map_err(|_| unreadable())?;
-            if id.is_empty() {
-                return Err(unreadable());
-            }
-            Ok(PrefectureDocument {
-                id,
-                kind,
-                unique_id: text(&d["unique_id"]),
-                numero: text(&d["number"]),
-                related_transaction_id: text(&d["related_transaction_id"]),
-            })
-        })
-        .collect()
+    }
+}
+
+/// An answer that cannot be read: its outcome is unknown (an excerpt says what came).
+fn unreadable(body: &[u8]) -> PlatformError {
+    PlatformError::Unknown(tf(
+        "plateforme.reponse_illisible",
+        &[("extrait", &excerpt(&latin1(body)))],
+    ))
 }
 
 /// Where S²LOW is told to send the browser after a confirmation; Paraphe reads the redirect
@@ -667,34 +660,14 @@ pub fn nonce_hash(password: &str, nonce: &str) -> String {
 
 /// The JSON list of an act's files; ids may be strings or numbers.
 pub fn parse_acte_files(body: &[u8]) -> Result<Vec<ActeFile>, PlatformError> {
-    let unreadable = || {
-        PlatformError::Unknown(tf(
-            "plateforme.reponse_illisible",
-            &[("extrait", &excerpt(&latin1(body)))],
-        ))
-    };
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| unreadable())?;
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    };
-    value
-        .as_array()
-        .ok_or_else(unreadable)?
-        .iter()
-        .map(|f| {
-            let file = ActeFile {
-                id: text(&f["id"]),
-                name: text(&f["name"]),
-                mimetype: text(&f["mimetype"]),
-            };
-            if file.id.is_empty() {
-                return Err(unreadable());
-            }
-            Ok(file)
-        })
-        .collect()
+    json_list(body, |f| {
+        let file = ActeFile {
+            id: json_text(&f["id"]),
+            name: json_text(&f["name"]),
+            mimetype: json_text(&f["mimetype"]),
+        };
+        (!file.id.is_empty()).then_some(file)
+    })
 }
 
 /// `<liste>` of `helios_get_list.php`: `resultat` KO is a refusal; each `pes_retour` an entry.
@@ -714,10 +687,7 @@ pub fn parse_pes_retour_list(body: &[u8]) -> Result<Vec<PesRetourEntry>, Platfor
                 date: r.get("date").cloned().unwrap_or_default(),
             };
             if entry.id.is_empty() {
-                return Err(PlatformError::Unknown(tf(
-                    "plateforme.reponse_illisible",
-                    &[("extrait", &excerpt(&latin1(body)))],
-                )));
+                return Err(unreadable(body));
             }
             Ok(entry)
         })
