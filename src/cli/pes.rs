@@ -321,21 +321,25 @@ pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
     if verdict.valide { 0 } else { 1 }
 }
 
+/// Open `path` and read it with `read`; on failure the error is printed and the exit code (2)
+/// returned.
+fn read_file<T, E: std::fmt::Display>(
+    path: &Path,
+    read: impl FnOnce(std::io::BufReader<std::fs::File>) -> Result<T, E>,
+) -> Result<T, i32> {
+    std::fs::File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| read(std::io::BufReader::new(f)).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            2
+        })
+}
+
 pub fn acquit(path: &Path, as_json: bool) -> i32 {
-    use crate::pes::acquit::read_acquit;
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("{} : {e}", t("commun.erreur"));
-            return 2;
-        }
-    };
-    let acquit = match read_acquit(std::io::BufReader::new(file)) {
+    let acquit = match read_file(path, crate::pes::acquit::read_acquit) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("{} : {e}", t("commun.erreur"));
-            return 2;
-        }
+        Err(code) => return code,
     };
     if as_json {
         println!(
@@ -378,17 +382,9 @@ pub fn acquit(path: &Path, as_json: bool) -> i32 {
 }
 
 pub fn retour(path: &Path, as_json: bool) -> i32 {
-    let read = std::fs::File::open(path)
-        .map_err(|e| e.to_string())
-        .and_then(|f| {
-            crate::pes::retour::read_retour(std::io::BufReader::new(f)).map_err(|e| e.to_string())
-        });
-    let retour = match read {
+    let retour = match read_file(path, crate::pes::retour::read_retour) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("{} : {e}", t("commun.erreur"));
-            return 2;
-        }
+        Err(code) => return code,
     };
     if as_json {
         println!(
