@@ -7,6 +7,19 @@ pub const SMALL: f32 = 13.0;
 pub const PAD: f32 = 10.0;
 pub const GAP: f32 = 8.0;
 
+/// A screen's column in a vertical scroll area, with room on the right so that the scroll bar
+/// never covers the fields.
+pub fn scrolling<'a, M: 'a>(
+    content: iced::widget::Column<'a, M>,
+) -> iced::widget::Scrollable<'a, M> {
+    iced::widget::scrollable(content.padding(iced::Padding {
+        top: 0.0,
+        right: 18.0,
+        bottom: 0.0,
+        left: 0.0,
+    }))
+}
+
 /// `2026-11-27T10:00:00Z` → `27/11/2026 10:00` (UTC shown in local time would need the time zone
 /// database; the outbox stores UTC and says so).
 pub fn french_datetime(iso: &str) -> String {

@@ -9,7 +9,7 @@ use crate::actes::model::{Nature, PieceSaisie, Saisie};
 use crate::findings::Finding;
 use crate::gui::{background, theme};
 use crate::messages::{t, tf};
-use iced::widget::{button, column, pick_list, row, scrollable, text, text_input};
+use iced::widget::{button, column, pick_list, row, text, text_input};
 use iced::{Element, Length, Task};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -463,13 +463,7 @@ impl State {
             Some(Ok(m)) | Some(Err(m)) => col = col.push(text(m.clone()).size(theme::TEXT)),
             None => {}
         }
-        let col = col.padding(iced::Padding {
-            top: 0.0,
-            right: 18.0,
-            bottom: 0.0,
-            left: 0.0,
-        });
-        scrollable(col).height(Length::Fill).into()
+        theme::scrolling(col).height(Length::Fill).into()
     }
 
     /// Up to 12 matières matching what is typed in the search box.

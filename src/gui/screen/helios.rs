@@ -6,7 +6,7 @@ use crate::gui::{background, theme};
 use crate::messages::{t, tf};
 use crate::pes::checks::{Intent, bordereau_label, check};
 use crate::pes::{PesSummary, inspect_file};
-use iced::widget::{button, column, row, scrollable, text, text_input};
+use iced::widget::{button, column, row, text, text_input};
 use iced::{Element, Length, Task};
 use std::sync::Arc;
 
@@ -181,14 +181,7 @@ impl State {
             let can_sign = !self.findings.iter().any(Finding::is_blocking);
             col = col.push(self.signature.view(can_sign).map(Message::Signature));
         }
-        // Room on the right for the scroll bar.
-        let col = col.padding(iced::Padding {
-            top: 0.0,
-            right: 18.0,
-            bottom: 0.0,
-            left: 0.0,
-        });
-        scrollable(col).into()
+        theme::scrolling(col).into()
     }
 
     /// The signing job the "Signer" button would start (tests run it without a window).

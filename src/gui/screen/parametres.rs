@@ -6,7 +6,7 @@ use crate::gui::{background, theme};
 use crate::messages::{t, tf};
 use crate::platform::PlatformKind;
 use crate::settings::Settings;
-use iced::widget::{button, column, pick_list, row, scrollable, text, text_input};
+use iced::widget::{button, column, pick_list, row, text, text_input};
 use iced::{Element, Length, Task};
 use std::path::PathBuf;
 
@@ -491,14 +491,7 @@ impl State {
             }
             None => {}
         }
-        // Room on the right for the scroll bar.
-        let col = col.padding(iced::Padding {
-            top: 0.0,
-            right: 18.0,
-            bottom: 0.0,
-            left: 0.0,
-        });
-        scrollable(col).height(Length::Fill).into()
+        theme::scrolling(col).height(Length::Fill).into()
     }
 }
 
