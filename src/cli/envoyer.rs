@@ -297,34 +297,15 @@ pub fn annuler(args: &CancelArgs) -> i32 {
     }
 }
 
-/// `FICHIER:TYPE` → (absolute path, typologie), the file checked readable.
-fn file_and_type(text: &str) -> Result<(PathBuf, String), String> {
-    let (path, typologie) = text
-        .rsplit_once(':')
-        .filter(|(p, t)| !p.is_empty() && !t.is_empty())
-        .ok_or_else(|| tf("envoi.cli.fichier_type", &[("valeur", text)]))?;
-    let path = std::path::absolute(path).map_err(|e| e.to_string())?;
-    std::fs::metadata(&path).map_err(|e| {
-        tf(
-            "plateforme.fichier_illisible",
-            &[
-                ("chemin", &path.display().to_string()),
-                ("detail", &e.to_string()),
-            ],
-        )
-    })?;
-    Ok((path, typologie.to_owned()))
-}
-
 /// `paraphe envois repondre ID --courrier N --lettre F:T [--piece F:T]… [--refus]`
 pub fn repondre(args: &ReplyArgs) -> i32 {
-    let (lettre, type_lettre) = match file_and_type(&args.lettre) {
+    let (lettre, type_lettre) = match crate::platform::s2low::file_with_typology(&args.lettre) {
         Ok(v) => v,
         Err(e) => return error(&e),
     };
     let mut pieces = Vec::new();
     for p in &args.pieces {
-        match file_and_type(p) {
+        match crate::platform::s2low::file_with_typology(p) {
             Ok(v) => pieces.push(v),
             Err(e) => return error(&e),
         }

@@ -21,6 +21,33 @@ pub(crate) fn background<T: Send + 'static>(
     async move { rx.await.ok() }
 }
 
+/// The platform client for what a screen does (off the UI thread): the card's authentication
+/// key chosen in the settings — or the demonstration identity and platform — with the PIN and
+/// the platform password typed in the window, both wiped once handed over.
+pub(crate) fn connect_platform(
+    settings: &crate::settings::Settings,
+    pin: zeroize::Zeroizing<String>,
+    password: zeroize::Zeroizing<String>,
+    demo: Option<crate::platform::demo::Demo>,
+) -> Result<Box<dyn crate::platform::Platform>, String> {
+    let mut choice = crate::card::select::KeyChoice::from_settings(
+        &settings.carte,
+        crate::certs::Role::Authentification,
+    );
+    // The password is only asked when the settings name a login.
+    let prompt = crate::card::pin::FixedPrompt::new(&pin).with_platform_password(&password);
+    drop((pin, password));
+    let (address, ca) = match demo {
+        Some(d) => {
+            choice.p12 = Some(d.p12);
+            (Some(d.adresse), Some(d.ca))
+        }
+        None => (None, None),
+    };
+    crate::platform::connect(settings, address, ca, &choice, Box::new(prompt))
+        .map_err(|e| e.to_string())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Screen {
     #[default]

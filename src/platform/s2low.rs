@@ -112,6 +112,26 @@ pub struct Reply {
     pub pieces: Vec<(std::path::PathBuf, String)>,
 }
 
+/// `FICHIER:TYPE` (a letter or a piece of a reply) → the file's absolute path, which must exist,
+/// and its typology; a French sentence otherwise.
+pub fn file_with_typology(text: &str) -> Result<(std::path::PathBuf, String), String> {
+    let (path, typologie) = text
+        .rsplit_once(':')
+        .filter(|(p, t)| !p.is_empty() && !t.is_empty())
+        .ok_or_else(|| tf("envoi.cli.fichier_type", &[("valeur", text)]))?;
+    let path = std::path::absolute(path).map_err(|e| e.to_string())?;
+    std::fs::metadata(&path).map_err(|e| {
+        tf(
+            "plateforme.fichier_illisible",
+            &[
+                ("chemin", &path.display().to_string()),
+                ("detail", &e.to_string()),
+            ],
+        )
+    })?;
+    Ok((path, typologie.to_owned()))
+}
+
 /// Bytes sent so far / total, for progress bars (read from any thread).
 #[derive(Debug, Default)]
 pub struct UploadProgress {

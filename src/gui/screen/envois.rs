@@ -138,37 +138,28 @@ fn send_reply(
     password: Zeroizing<String>,
 ) -> Result<String, String> {
     let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
-    let choice = crate::card::select::KeyChoice::from_settings(
-        &settings.carte,
-        crate::certs::Role::Authentification,
-    );
-    let mut prompt = crate::card::pin::FixedPrompt::new(&pin);
-    if settings.plateforme.identifiant.is_some() {
-        prompt = prompt.with_platform_password(&password);
-    }
-    drop((pin, password));
-    let split = |text: &str| -> Result<(std::path::PathBuf, String), String> {
-        match text.trim().rsplit_once(':') {
-            Some((path, code)) if code.len() == 5 && !path.is_empty() => {
-                Ok((std::path::PathBuf::from(path), code.to_owned()))
-            }
-            _ => Err(tf("envoi.cli.fichier_type", &[("valeur", text.trim())])),
+    // A piece is `FICHIER:TYPE` as on the command line; the window also wants the 5-character
+    // typology code S²LOW uses.
+    let piece = |text: &str| {
+        let (path, code) = crate::platform::s2low::file_with_typology(text.trim())?;
+        if code.len() != 5 {
+            return Err(tf("envoi.cli.fichier_type", &[("valeur", text.trim())]));
         }
+        Ok((path, code))
     };
     let pieces = form
         .pieces
         .split([';', '\n'])
         .filter(|l| !l.trim().is_empty())
-        .map(split)
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(piece)
+        .collect::<Result<Vec<_>, String>>()?;
     let reply = crate::platform::s2low::Reply {
         refus: form.refus,
         lettre: std::path::PathBuf::from(form.lettre.trim()),
         type_lettre: form.type_lettre.trim().to_owned(),
         pieces,
     };
-    let platform = crate::platform::connect(&settings, None, None, &choice, Box::new(prompt))
-        .map_err(|e| e.to_string())?;
+    let platform = crate::gui::connect_platform(&settings, pin, password, None)?;
     let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
     crate::platform::reply_to_courrier(
         &mut outbox,
@@ -193,26 +184,7 @@ fn send(
     Task::perform(
         background(move || {
             let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
-            let mut choice = crate::card::select::KeyChoice::from_settings(
-                &settings.carte,
-                crate::certs::Role::Authentification,
-            );
-            let mut prompt = crate::card::pin::FixedPrompt::new(&pin);
-            if settings.plateforme.identifiant.is_some() {
-                prompt = prompt.with_platform_password(&password);
-            }
-            let prompt = Box::new(prompt);
-            drop(pin);
-            drop(password);
-            let (address, ca) = match demo {
-                Some(d) => {
-                    choice.p12 = Some(d.p12);
-                    (Some(d.adresse), Some(d.ca))
-                }
-                None => (None, None),
-            };
-            let platform = crate::platform::connect(&settings, address, ca, &choice, prompt)
-                .map_err(|e| e.to_string())?;
+            let platform = crate::gui::connect_platform(&settings, pin, password, demo)?;
             let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
             crate::platform::send_pending(
                 &settings,

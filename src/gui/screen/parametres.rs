@@ -232,14 +232,7 @@ fn test_platform(
     pin: zeroize::Zeroizing<String>,
     password: zeroize::Zeroizing<String>,
 ) -> Result<String, String> {
-    let choice = crate::card::select::KeyChoice::from_settings(
-        &settings.carte,
-        crate::certs::Role::Authentification,
-    );
-    let prompt = crate::card::pin::FixedPrompt::new(&pin).with_platform_password(&password);
-    drop((pin, password));
-    let platform = crate::platform::connect(&settings, None, None, &choice, Box::new(prompt))
-        .map_err(|e| e.to_string())?;
+    let platform = crate::gui::connect_platform(&settings, pin, password, None)?;
     platform.test_connection().map_err(|e| e.to_string())
 }
 
