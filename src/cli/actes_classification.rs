@@ -92,11 +92,7 @@ pub fn run(command: &ClassificationCommand) -> i32 {
 
 /// `paraphe actes classification demander`
 pub fn demander(args: &DemanderArgs) -> i32 {
-    let settings = match Settings::load() {
-        Ok(s) => s,
-        Err(e) => return error(&e.to_string()),
-    };
-    let platform = match crate::cli::envoyer::connect(&settings, &args.plateforme) {
+    let platform = match crate::cli::envoyer::connect_configured(&args.plateforme) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -115,11 +111,7 @@ pub fn telecharger(args: &TelechargerArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return error(&e),
     };
-    let settings = match Settings::load() {
-        Ok(s) => s,
-        Err(e) => return error(&e.to_string()),
-    };
-    let platform = match crate::cli::envoyer::connect(&settings, &args.plateforme) {
+    let platform = match crate::cli::envoyer::connect_configured(&args.plateforme) {
         Ok(p) => p,
         Err(code) => return code,
     };

@@ -199,14 +199,11 @@ pub fn envoyer(args: &SendArgs) -> i32 {
 /// `paraphe envois tester`: connect with the card (and the login) and ask the platform's test
 /// call. Exit code 0 when the platform answers yes, 2 otherwise.
 pub fn tester(args: &TestArgs) -> i32 {
-    let settings = match Settings::load() {
-        Ok(s) => s,
-        Err(e) => return error(&e.to_string()),
+    let platform = match connect_configured(&args.plateforme) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    let result = connect(&settings, &args.plateforme)
-        .map_err(|_| None)
-        .and_then(|p| p.test_connection().map_err(|e| Some(e.to_string())));
-    match result {
+    match platform.test_connection() {
         Ok(words) => {
             if args.json {
                 let doc = serde_json::json!({ "connexion": true, "message": words });
@@ -219,10 +216,15 @@ pub fn tester(args: &TestArgs) -> i32 {
             }
             0
         }
-        // connect() already said why in French.
-        Err(None) => 2,
-        Err(Some(e)) => error(&e),
+        Err(e) => error(&e.to_string()),
     }
+}
+
+/// The settings read, then the platform client; a failure is already said in French and its
+/// exit code returned.
+pub(crate) fn connect_configured(args: &PlatformArgs) -> Result<Box<dyn Platform>, i32> {
+    let settings = Settings::load().map_err(|e| error(&e.to_string()))?;
+    connect(&settings, args)
 }
 
 /// The platform client from the command line and the settings.
