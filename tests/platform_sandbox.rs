@@ -210,12 +210,17 @@ impl Workstation {
         assert_eq!(doc["etat"], "en_attente");
     }
 
-    fn spawn_sender(&self, wait: u64) -> Child {
+    /// `paraphe envois envoyer --pin-stdin --json --attendre WAIT`, not started.
+    fn sender_command(&self, wait: u64) -> Command {
         let mut command = self.command();
         command
             .args(["envois", "envoyer", "--pin-stdin", "--json", "--attendre"])
             .arg(wait.to_string());
-        spawn_with_input(command, USER_PIN)
+        command
+    }
+
+    fn spawn_sender(&self, wait: u64) -> Child {
+        spawn_with_input(self.sender_command(wait), USER_PIN)
     }
 
     fn outbox(&self) -> Outbox {
@@ -928,16 +933,7 @@ fn a_login_account_confirms_each_transmission_with_a_nonce() {
     .expect("settings");
     ws.add_acte("CONF2026_1");
 
-    let mut command = ws.command();
-    command.args([
-        "envois",
-        "envoyer",
-        "--pin-stdin",
-        "--json",
-        "--attendre",
-        "5",
-    ]);
-    let out = spawn_with_input(command, &format!("mauvais\n{USER_PIN}"))
+    let out = spawn_with_input(ws.sender_command(5), &format!("mauvais\n{USER_PIN}"))
         .wait_with_output()
         .expect("sender");
     assert_ne!(out.status.code(), Some(0), "{}", show(&out));
@@ -951,16 +947,7 @@ fn a_login_account_confirms_each_transmission_with_a_nonce() {
     assert_eq!(item.etat, State::EnAttente, "nothing moved: {item:?}");
     assert_eq!(sandbox.counts(), (0, 0));
 
-    let mut command = ws.command();
-    command.args([
-        "envois",
-        "envoyer",
-        "--pin-stdin",
-        "--json",
-        "--attendre",
-        "30",
-    ]);
-    let out = spawn_with_input(command, &format!("s3cret:é\n{USER_PIN}"))
+    let out = spawn_with_input(ws.sender_command(30), &format!("s3cret:é\n{USER_PIN}"))
         .wait_with_output()
         .expect("sender");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -980,20 +967,12 @@ fn an_https_proxy_from_the_environment_carries_the_exchange() {
     let (_tmp, sandbox, ws) = setup("");
     ws.add_acte("PROXY2026_1");
     let (proxy, tunnels) = connect_proxy();
-    let mut command = ws.command();
+    let mut command = ws.sender_command(30);
     command
         .env("HTTPS_PROXY", format!("http://{proxy}"))
         .env_remove("NO_PROXY")
         .env_remove("no_proxy")
-        .env_remove("https_proxy")
-        .args([
-            "envois",
-            "envoyer",
-            "--pin-stdin",
-            "--json",
-            "--attendre",
-            "30",
-        ]);
+        .env_remove("https_proxy");
     let out = spawn_with_input(command, USER_PIN)
         .wait_with_output()
         .expect("sender");
