@@ -615,7 +615,8 @@ fn the_command_line_signs_an_act_pdf_visibly() {
     let output = dir.path().join("deliberation-signee.pdf");
     make_pdf(&input, 2, false);
     let run = |extra: &[&str]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
+        command
             .env("PARAPHE_CONFIG", dir.path().join("absent.toml"))
             .env("PARAPHE_DONNEES", dir.path().join("donnees"))
             .args(["actes", "signer"])
@@ -625,20 +626,10 @@ fn the_command_line_signs_an_act_pdf_visibly() {
             .args(extra)
             .arg("--p12")
             .arg(&TestPki::shared().identity("signature").p12)
-            .arg("--pin-stdin")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("run paraphe");
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(format!("{P12_PASSWORD}\n").as_bytes())
-            .expect("password");
-        child.wait_with_output().expect("wait")
+            .arg("--pin-stdin");
+        spawn_with_input(command, P12_PASSWORD)
+            .wait_with_output()
+            .expect("wait")
     };
     // A page the file does not have: refused, nothing written.
     let out = run(&["--visible", "5:20,20,200,70", "--json"]);

@@ -414,7 +414,8 @@ fn cli_signs_with_a_pkcs12_and_refuses_blocking_findings() {
     }
     let tmp = tempfile::tempdir().expect("tmp");
     let run = |input: &Path, output: &Path| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
+        command
             .args(["pes", "signer"])
             .arg(input)
             .arg("-o")
@@ -431,17 +432,10 @@ fn cli_signs_with_a_pkcs12_and_refuses_blocking_findings() {
             ])
             .arg(&TestPki::shared().identity("signature").p12)
             .env("PARAPHE_CONFIG", tmp.path().join("absent.toml"))
-            .env("PARAPHE_DONNEES", tmp.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        writeln!(stdin, "{P12_PASSWORD}").expect("password");
-        drop(stdin);
-        child.wait_with_output().expect("wait")
+            .env("PARAPHE_DONNEES", tmp.path());
+        spawn_with_input(command, P12_PASSWORD)
+            .wait_with_output()
+            .expect("wait")
     };
     let output = tmp.path().join("signe.xml");
     let out = run(&dir.join("pes_aller_ok.xml"), &output);
@@ -517,7 +511,8 @@ fn cli_takes_role_place_and_profile_from_the_settings() {
     let run = |settings: &str, output: &Path| {
         let config = tmp.path().join("paraphe.toml");
         std::fs::write(&config, settings).expect("settings");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
+        command
             .args(["pes", "signer"])
             .arg(dir.join("pes_aller_ok.xml"))
             .arg("-o")
@@ -525,17 +520,10 @@ fn cli_takes_role_place_and_profile_from_the_settings() {
             .args(["--pin-stdin", "--p12"])
             .arg(&TestPki::shared().identity("signature").p12)
             .env("PARAPHE_CONFIG", &config)
-            .env("PARAPHE_DONNEES", tmp.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        writeln!(stdin, "{P12_PASSWORD}").expect("password");
-        drop(stdin);
-        child.wait_with_output().expect("wait")
+            .env("PARAPHE_DONNEES", tmp.path());
+        spawn_with_input(command, P12_PASSWORD)
+            .wait_with_output()
+            .expect("wait")
     };
     let missing = tmp.path().join("sans-role.xml");
     let out = run("", &missing);

@@ -9,6 +9,7 @@ mod actes_support;
 mod common;
 
 use actes_support::{classification_xml, pdf_bytes, png_bytes};
+use common::spawn_with_input;
 use paraphe::outbox::{Filter, Kind, Outbox, State};
 use pkcs11_mocks::{P12_PASSWORD, SoftHsm, TestPki, USER_PIN, softhsm_module, unique_label};
 use std::io::{BufRead, BufReader, Write};
@@ -226,23 +227,6 @@ impl Workstation {
     fn outbox(&self) -> Outbox {
         Outbox::open(&self.dir.join("donnees/envois.sqlite")).expect("outbox")
     }
-}
-
-/// Start `command` with `input` and a newline on its standard input (a PIN, a password).
-fn spawn_with_input(mut command: Command, input: &str) -> Child {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn paraphe");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{input}\n").as_bytes())
-        .expect("write stdin");
-    child
 }
 
 fn show(out: &Output) -> String {

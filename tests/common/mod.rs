@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 pub use pkcs11_mocks::*;
 
@@ -138,4 +138,23 @@ pub fn conformance(sub: &str) -> Option<PathBuf> {
         eprintln!("SKIPPED: ../shared/conformance/{sub} is missing");
         None
     }
+}
+
+/// Start `command` with `input` and a newline on its standard input (a PIN, a password), its
+/// output captured; standard input is closed after.
+pub fn spawn_with_input(mut command: Command, input: &str) -> Child {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn paraphe");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{input}\n").as_bytes())
+        .expect("write stdin");
+    child
 }
