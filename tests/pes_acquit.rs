@@ -21,6 +21,16 @@ fn xpath(file: &Path, expr: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// The samples whose root element (as libxml2 reads it) `accept`s.
+fn rooted(dir: &Path, accept: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|file| accept(&xpath(file, "local-name(/*)")))
+        .collect()
+}
+
 #[test]
 fn acknowledgements_agree_with_xmllint() {
     let Some(dir) = samples() else { return };
@@ -28,11 +38,7 @@ fn acknowledgements_agree_with_xmllint() {
         return;
     }
     let mut read = 0;
-    for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
-        let file = entry.path();
-        if !xpath(&file, "local-name(/*)").starts_with("PES_ACQUIT") {
-            continue;
-        }
+    for file in rooted(&dir, |root| root.starts_with("PES_ACQUIT")) {
         let acquit = read_acquit(std::fs::File::open(&file).expect("open"))
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let name = file.display().to_string();
@@ -115,11 +121,7 @@ fn returns_agree_with_xmllint() {
         return;
     }
     let mut read = 0;
-    for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
-        let file = entry.path();
-        if xpath(&file, "local-name(/*)") != "PES_Retour" {
-            continue;
-        }
+    for file in rooted(&dir, |root| root == "PES_Retour") {
         let retour = paraphe::pes::retour::read_retour(std::fs::File::open(&file).expect("open"))
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let name = file.display().to_string();
