@@ -158,11 +158,14 @@ impl Paraphe {
                     .map(Message::Helios),
             );
         }
-        tasks.push(
-            app.actes
-                .update(screen::actes::Message::Load)
-                .map(Message::Actes),
-        );
+        // The act form reads its classification when shown; at start only if it is the screen.
+        if app.screen == Screen::Actes {
+            tasks.push(
+                app.actes
+                    .update(screen::actes::Message::Load)
+                    .map(Message::Actes),
+            );
+        }
         (app, Task::batch(tasks))
     }
 
