@@ -13,6 +13,7 @@ use iced::widget::{button, column, pick_list, row, text, text_input};
 use iced::{Element, Length, Task};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// A nature as the list shows it: « 1 — Délibérations ».
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +58,9 @@ pub struct State {
     /// The classification in force on this workstation, for the picker.
     classification: Option<Arc<Classification>>,
     findings: Vec<Finding>,
-    /// Each check is numbered; an answer to an older one is dropped.
-    generation: u64,
+    /// Each check is numbered; an answer to an older one is dropped, and a check that a newer
+    /// edit overtakes while it waits is not run (shared with the checking thread).
+    generation: Arc<std::sync::atomic::AtomicU64>,
     checking: bool,
     busy: bool,
     /// After "Télétransmettre": open Envois once queued.
@@ -135,17 +137,25 @@ impl State {
 
     /// Run every rule on the form as it is now, off the UI thread.
     fn check(&mut self) -> Task<Message> {
-        self.generation += 1;
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.result = None;
         if !self.started() {
             self.findings.clear();
             return Task::none();
         }
         self.checking = true;
-        let generation = self.generation;
         let saisie = self.saisie();
+        let latest = self.generation.clone();
         Task::perform(
-            background(move || check(&saisie, false).map(|(findings, _)| findings)),
+            background(move || {
+                // While the user types, only the last edit's check runs: the files are read and
+                // parsed once the typing pauses, not at every keystroke.
+                std::thread::sleep(std::time::Duration::from_millis(250));
+                if latest.load(Ordering::SeqCst) != generation {
+                    return Ok(Vec::new());
+                }
+                check(&saisie, false).map(|(findings, _)| findings)
+            }),
             move |r| Message::Checked(generation, r),
         )
     }
@@ -154,7 +164,7 @@ impl State {
     /// its number and its answer.
     pub fn check_now(&self) -> (u64, Result<Vec<Finding>, String>) {
         let result = check(&self.saisie(), false).map(|(findings, _)| findings);
-        (self.generation, result)
+        (self.generation.load(Ordering::SeqCst), result)
     }
 
     /// The classification the screen loads when shown, read in place.
@@ -228,7 +238,7 @@ impl State {
                 return self.check();
             }
             Message::Checked(generation, result) => {
-                if generation == self.generation {
+                if generation == self.generation.load(Ordering::SeqCst) {
                     self.checking = false;
                     match result {
                         Some(Ok(findings)) => self.findings = findings,
@@ -256,12 +266,14 @@ impl State {
                         // A new act starts from a clean form (the nature stays).
                         let nature = self.nature;
                         let classification = self.classification.take();
+                        // Any check still under way is about the act just queued.
+                        self.generation.fetch_add(1, Ordering::SeqCst);
                         *self = State {
                             nature,
                             classification,
                             result: self.result.take(),
                             send_after: self.send_after,
-                            generation: self.generation + 1,
+                            generation: self.generation.clone(),
                             ..State::default()
                         };
                     }
