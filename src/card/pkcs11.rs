@@ -21,6 +21,15 @@ use zeroize::Zeroizing;
 /// Modules are loaded and initialised once per process and never finalised: a second
 /// `C_Initialize` fails, and finalising one context would pull the rug from under every other
 /// session on the same module.
+/// How many keys are open on each token (module, slot). PKCS#11 login belongs to the process,
+/// shared by all its sessions on a token: the last key closed logs out, not the first — which
+/// would leave the others unable to sign (CKR_OBJECT_HANDLE_INVALID), e.g. a signing batch while
+/// the window sends with the authentication key of the same card.
+fn open_keys() -> &'static Mutex<HashMap<(PathBuf, u64), usize>> {
+    static OPEN: OnceLock<Mutex<HashMap<(PathBuf, u64), usize>>> = OnceLock::new();
+    OPEN.get_or_init(Default::default)
+}
+
 fn loaded_modules() -> &'static Mutex<HashMap<PathBuf, Pkcs11>> {
     static LOADED: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     LOADED.get_or_init(|| Mutex::new(HashMap::new()))
@@ -291,6 +300,11 @@ impl Module {
             Some([Attribute::AlwaysAuthenticate(true)])
         );
         tracing::info!(token = %token.label, cka_id = %cka_hex, always_authenticate, "clé ouverte");
+        *open_keys()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry((self.path.clone(), token.slot.id()))
+            .or_default() += 1;
         Ok(CardKey {
             module: self.clone(),
             token: token.clone(),
@@ -412,8 +426,23 @@ impl CardKey {
 
 impl Drop for CardKey {
     fn drop(&mut self) {
-        // The token may be gone already; nothing useful to do with an error here.
-        let _ = self.session.logout();
+        let last = {
+            let mut open = open_keys()
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = (self.module.path.clone(), self.token.slot.id());
+            let count = open.entry(key.clone()).or_insert(1);
+            *count = count.saturating_sub(1);
+            let last = *count == 0;
+            if last {
+                open.remove(&key);
+            }
+            last
+        };
+        if last {
+            // The token may be gone already; nothing useful to do with an error here.
+            let _ = self.session.logout();
+        }
     }
 }
 
