@@ -61,8 +61,50 @@ cargo fmt --all -- --check
 echo "==> Module PKCS#11 de test (proxy)"
 cargo build -p paraphe-p11-proxy
 
-echo "==> Tests"
-cargo test --workspace --all-targets
+# Each test target runs on its own with a time limit: a test that hangs fails the run with its name
+# and the stacks of its threads (gdb, when present), instead of eating the whole CI budget.
+TEST_LIMIT="${PARAPHE_TEST_LIMIT:-900}"
+
+descendants() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
+run_limited() {
+  local label=$1
+  shift
+  local started=$SECONDS
+  "$@" &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS - started > TEST_LIMIT)); then
+      echo "ERREUR : « $label » tourne depuis plus de ${TEST_LIMIT} s ; processus encore en vie :" >&2
+      local p
+      for p in $(descendants "$pid"); do
+        ps -o pid=,etimes=,args= -p "$p" >&2 || true
+        if command -v gdb >/dev/null 2>&1; then
+          timeout 60 gdb -q -batch -p "$p" -ex "thread apply all bt 30" 2>&1 | grep -E "^(Thread|#)" >&2 || true
+        fi
+      done
+      kill -- $(descendants "$pid") "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+      return 124
+    fi
+    sleep 2
+  done
+  wait "$pid"
+}
+
+echo "==> Tests (limite : ${TEST_LIMIT} s par cible)"
+run_limited "tests unitaires" cargo test --workspace --lib --bins --benches --examples
+# --workspace keeps the features of a whole-workspace build: nothing is compiled twice.
+for target in tests/*.rs pkcs11-mocks/tests/*.rs; do
+  name=$(basename "$target" .rs)
+  run_limited "$target" cargo test --workspace --test "$name"
+done
 
 echo "==> Clippy"
 cargo clippy --workspace --all-targets -- -D warnings

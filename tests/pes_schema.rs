@@ -148,3 +148,49 @@ fn schema_error_line_and_broken_xml_as_xmllint_reports_them() {
     let findings = schema.validate(&truncated_path).expect("validate");
     assert!(!findings.is_empty(), "a truncated file is not valid");
 }
+
+/// libxml2 2.9 initialises its catalogs and XSD types lazily and unsafely: schemas compiled in
+/// several threads at once deadlocked or saw half-built types (`'1' is not a valid value of
+/// V_Num2`) before Paraphe initialised the library once. Eight threads, each its own compilation
+/// and validation of the same valid sample, must all agree with xmllint that it is valid (a
+/// deadlock is caught by the time limit of `scripts/test.sh`).
+#[test]
+fn schemas_compiled_in_several_threads_at_once_agree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/pes");
+    if !root.is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared/conformance is missing: CI must have it"
+        );
+        eprintln!("SKIPPED: ../shared/conformance is missing");
+        return;
+    }
+    if !tools(&["xmllint"]) {
+        return;
+    }
+    let xsd = root.join("xsd/Schemas_PES_v471_072015/PES_V2/Rev0/PES_Aller.xsd");
+    let sample = valid_sample(&root, &xsd).expect("a valid PES_Aller sample");
+    // Several rounds: a library unloaded between rounds would start its set-up again.
+    for _round in 0..30 {
+        compile_and_validate_together(&xsd, &sample);
+    }
+}
+
+fn compile_and_validate_together(xsd: &Path, sample: &Path) {
+    let start = std::sync::Barrier::new(8);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    let schema = PesSchema::load(xsd).expect("schema compiles");
+                    schema.validate(sample).expect("validate")
+                })
+            })
+            .collect();
+        for worker in workers {
+            let findings = worker.join().expect("worker");
+            assert!(findings.is_empty(), "{}: {findings:?}", sample.display());
+        }
+    });
+}

@@ -11,7 +11,7 @@ use libloading::{Library, Symbol};
 use std::ffi::{CStr, CString, c_char, c_int, c_ulong, c_void};
 use std::io::Read;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// libxml2's `xmlError` (layout stable since 2.6).
 #[repr(C)]
@@ -171,7 +171,7 @@ pub enum SchemaError {
 
 /// A compiled schema, reusable for many files.
 pub struct PesSchema {
-    lib: Library,
+    lib: &'static Library,
     schema: *mut c_void,
     path: String,
 }
@@ -181,7 +181,41 @@ pub struct PesSchema {
 unsafe impl Send for PesSchema {}
 unsafe impl Sync for PesSchema {}
 
-fn load_library() -> Result<Library, SchemaError> {
+/// libxml2, loaded once for the process and initialised before any thread uses it.
+///
+/// libxml2 2.9 sets up its global state lazily and not safely when two threads make their first
+/// call at the same time: two schemas compiled together each created the catalog's mutex and
+/// deadlocked for good in `xmlCatalogResolve` (seen in CI, reproduced here: two threads parked
+/// in `xmlRMutexLock`), or one saw the other's half-built XSD types and refused `1` as a number.
+/// `xmlInitParser`, `xmlInitializeCatalog` and `xmlSchemaInitTypes`, called once here under the
+/// `OnceLock`, do that set-up before any other use; the library is never unloaded. Compiling a
+/// schema is also done one at a time (`COMPILING`): it is rare, and validation, which shares the
+/// compiled schema between threads, is what libxml2 documents as safe.
+fn libxml2() -> Result<&'static Library, SchemaError> {
+    static LIBXML2: OnceLock<Result<Library, String>> = OnceLock::new();
+    LIBXML2
+        .get_or_init(|| {
+            let lib = open_library()?;
+            // SAFETY: both take nothing and have no preconditions; called once, before any
+            // other use of the library.
+            unsafe {
+                for name in [
+                    &b"xmlInitParser\0"[..],
+                    &b"xmlInitializeCatalog\0"[..],
+                    &b"xmlSchemaInitTypes\0"[..],
+                ] {
+                    let init: Symbol<unsafe extern "C" fn()> =
+                        lib.get(name).map_err(|e| e.to_string())?;
+                    init();
+                }
+            }
+            Ok(lib)
+        })
+        .as_ref()
+        .map_err(|e| SchemaError::Library(e.clone()))
+}
+
+fn open_library() -> Result<Library, String> {
     let names: &[&str] = if cfg!(windows) {
         &["libxml2.dll", "libxml2-2.dll"]
     } else if cfg!(target_os = "macos") {
@@ -197,7 +231,7 @@ fn load_library() -> Result<Library, SchemaError> {
             Err(e) => last = e.to_string(),
         }
     }
-    Err(SchemaError::Library(last))
+    Err(last)
 }
 
 /// Keep libxml2's thread-wide messages (such as "failed to load external entity" for the schema's
@@ -217,7 +251,9 @@ fn silence_global_errors(lib: &Library) {
 impl PesSchema {
     /// Compile the schema at `xsd` (e.g. `PES_Aller.xsd`; its includes are read beside it).
     pub fn load(xsd: &Path) -> Result<PesSchema, SchemaError> {
-        let lib = load_library()?;
+        static COMPILING: Mutex<()> = Mutex::new(());
+        let lib = libxml2()?;
+        let _one_at_a_time = COMPILING.lock().unwrap_or_else(|e| e.into_inner());
         let path = xsd.display().to_string();
         let err = |d: &str| SchemaError::Schema(path.clone(), d.to_owned());
         let c_path = CString::new(path.clone()).map_err(|_| err("chemin invalide"))?;
@@ -236,7 +272,7 @@ impl PesSchema {
             let free_ctxt: Symbol<unsafe extern "C" fn(*mut c_void)> = lib
                 .get(b"xmlSchemaFreeParserCtxt\0")
                 .map_err(|e| err(&e.to_string()))?;
-            silence_global_errors(&lib);
+            silence_global_errors(lib);
             let ctxt = new_ctxt(c_path.as_ptr());
             if ctxt.is_null() {
                 return Err(err("contexte"));
@@ -274,7 +310,7 @@ impl PesSchema {
         let mut input = std::fs::File::open(file).map_err(|e| err(&e.to_string()))?;
         let collected = Box::new(Mutex::new(Collected::default()));
         let ctx = &*collected as *const Mutex<Collected> as *mut c_void;
-        let api = SaxApi::load(&self.lib).map_err(|e| err(&e))?;
+        let api = SaxApi::load(self.lib).map_err(|e| err(&e))?;
         // The SAX handler the validator wraps: every callback empty (nothing is built), marked
         // as a SAX2 handler. Larger than libxml2's struct, all zero.
         let mut handler = vec![0usize; 64].into_boxed_slice();
@@ -292,7 +328,7 @@ impl PesSchema {
         // SAFETY: libxml2's public API (xmlschemas.h, parser.h, SAX2.h). Everything created here
         // is freed below in reverse order, before `handler` and `collected` are dropped.
         let valid = unsafe {
-            silence_global_errors(&self.lib);
+            silence_global_errors(self.lib);
             let vctxt = (api.new_valid_ctxt)(self.schema);
             if vctxt.is_null() {
                 return Err(err("contexte de validation"));
@@ -305,7 +341,7 @@ impl PesSchema {
             let plug = (api.sax_plug)(vctxt, &mut sax, &mut user_data);
             if plug.is_null() {
                 (api.free_valid_ctxt)(vctxt);
-                silence_global_errors(&self.lib);
+                silence_global_errors(self.lib);
                 return Err(err("activation du schéma"));
             }
             let pctxt = (api.create_push)(
@@ -349,7 +385,7 @@ impl PesSchema {
                 (api.free_parser)(pctxt);
             }
             (api.free_valid_ctxt)(vctxt);
-            silence_global_errors(&self.lib);
+            silence_global_errors(self.lib);
             valid
         };
         let collected = collected.into_inner().unwrap_or_default();
