@@ -98,6 +98,9 @@ run_limited() {
   wait "$pid"
 }
 
+echo "==> Construction des tests"
+cargo test --workspace --all-targets --no-run
+
 echo "==> Tests (limite : ${TEST_LIMIT} s par cible)"
 run_limited "tests unitaires" cargo test --workspace --lib --bins --benches --examples
 # --workspace keeps the features of a whole-workspace build: nothing is compiled twice.

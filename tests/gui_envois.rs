@@ -9,6 +9,34 @@ use paraphe::messages::{t, tf};
 use paraphe::outbox::{Kind, NewItem, Outbox, State};
 use paraphe::platform::sandbox::replies::{AckLine, pes_acquit};
 
+/// Deliver `message`, then run the Tasks it starts (their work off the UI thread) and deliver
+/// what they produce, until nothing more comes: the window's runtime, without a window.
+fn settle(state: &mut envois::State, message: envois::Message) {
+    let task = state.update(message);
+    let Some(stream) = iced_runtime::task::into_stream(task) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let outputs: Vec<envois::Message> = runtime.block_on(async {
+        use futures_util::StreamExt;
+        stream
+            .filter_map(|action| async move {
+                match action {
+                    iced_runtime::Action::Output(m) => Some(m),
+                    _ => None,
+                }
+            })
+            .collect()
+            .await
+    });
+    for output in outputs {
+        settle(state, output);
+    }
+}
+
 #[test]
 fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -173,4 +201,127 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
         matches!(messages.last(), Some(envois::Message::SendReply)),
         "{messages:?}"
     );
+
+    let _ = state.update(envois::Message::CancelReply);
+
+    // More items: a PES waiting after a failed attempt, an act prepared; the first one last
+    // changed in October.
+    let later = dir.path().join("titres.xml");
+    std::fs::write(&later, b"<PES_Aller/>").expect("file");
+    let waiting = outbox
+        .add(NewItem {
+            genre: Kind::Pes,
+            libelle: "Titres de novembre",
+            siren: None,
+            numero_interne: None,
+            donnees: serde_json::json!({}),
+            fichiers: vec![("pes".into(), later)],
+            qui: "test",
+        })
+        .expect("add");
+    outbox
+        .transition(waiting, State::EnAttente, "test", "")
+        .expect("queue");
+    outbox
+        .schedule(waiting, "2999-01-01T00:00:00Z", false)
+        .expect("backoff");
+    drop(outbox);
+    let db = rusqlite::Connection::open(dir.path().join("donnees/envois.sqlite")).expect("db");
+    db.execute(
+        "UPDATE items SET modifie_le = '2026-10-01T09:00:00Z' WHERE id = ?1",
+        [id],
+    )
+    .expect("date");
+    drop(db);
+
+    // The period: a date that does not read says so; from 01/11/2026 the October item is gone.
+    settle(&mut state, envois::Message::CloseDetail);
+    settle(&mut state, envois::Message::FilterFrom("31/11/2026".into()));
+    assert!(shows(
+        &state,
+        &tf("gui.envois_date_illisible", &[("valeur", "31/11/2026")])
+    ));
+    settle(&mut state, envois::Message::FilterFrom("01/11/2026".into()));
+    assert!(shows(&state, "Titres de novembre"), "November item listed");
+    assert!(
+        !shows(&state, "Mandats de novembre"),
+        "the item changed in October is filtered out"
+    );
+    settle(&mut state, envois::Message::FilterFrom(String::new()));
+    assert!(
+        shows(&state, "Mandats de novembre"),
+        "no period: listed again"
+    );
+
+    // « Réessayer maintenant » makes the backed-off PES due now; « Retirer de la file » takes
+    // it out, and the buttons follow its state.
+    settle(&mut state, envois::Message::Select(waiting));
+    click(&mut state, &t("gui.envoi_relancer"));
+    let outbox = Outbox::open_default().expect("outbox");
+    let due: Vec<i64> = outbox
+        .due_for_sending("2026-11-28T00:00:00Z")
+        .expect("due")
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(due, vec![waiting], "due now");
+    assert!(shows(
+        &state,
+        &tf(
+            "envois.etat_maintenant",
+            &[
+                ("id", &waiting.to_string()),
+                ("etat", &t("envois.etat_en_attente"))
+            ],
+        )
+    ));
+    click(&mut state, &t("gui.envoi_retirer"));
+    assert_eq!(outbox.get(waiting).expect("item").etat, State::Annule);
+    assert!(
+        !shows(&state, &t("gui.envoi_retirer")),
+        "a cancelled item has no « Retirer » any more"
+    );
+    // The refused PES offers no cancellation with the préfecture (acts only).
+    settle(&mut state, envois::Message::Select(id));
+    assert!(!shows(&state, &t("gui.envoi_demander_annulation")));
+    settle(&mut state, envois::Message::CloseDetail);
+
+    // A lot of what is listed, written to a file and read back as new items.
+    let lot = dir.path().join("lot-novembre.paraphe");
+    settle(
+        &mut state,
+        envois::Message::LotPath(lot.display().to_string()),
+    );
+    settle(
+        &mut state,
+        envois::Message::FilterState(envois::Choix::Un(State::Annule)),
+    );
+    click(&mut state, &tf("gui.envois_lot_exporter", &[("n", "1")]));
+    assert!(lot.is_file(), "the lot is written");
+    let before = outbox.list(&Default::default()).expect("list").len();
+    click(&mut state, &t("gui.envois_lot_importer"));
+    assert!(shows(&state, &tf("envois.lot_importe", &[("n", "1")])));
+    assert_eq!(
+        outbox.list(&Default::default()).expect("list").len(),
+        before + 1
+    );
+}
+
+/// Whether the screen shows `what` now.
+fn shows(state: &envois::State, what: &str) -> bool {
+    let mut ui = simulator(state.view());
+    ui.find(what).is_ok()
+}
+
+/// Click `what` on the screen and deliver what it does, Tasks included.
+fn click(state: &mut envois::State, what: &str) {
+    let messages: Vec<envois::Message> = {
+        let mut ui = simulator(state.view());
+        ui.click(what)
+            .unwrap_or_else(|_| panic!("no « {what} » to click"));
+        ui.into_messages().collect()
+    };
+    for message in messages {
+        settle(state, message);
+    }
 }

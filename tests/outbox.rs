@@ -322,3 +322,123 @@ fn command_line_lists_exports_and_imports() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("« D1 »"));
 }
+
+/// « Retirer de la file » and « Réessayer maintenant », from the library and the command line:
+/// only what has not left can be withdrawn; a retry makes a backed-off item due now, puts an
+/// error with a known outcome back in the queue, and leaves one with an unknown outcome to be
+/// reconciled first.
+#[test]
+fn withdraw_and_retry_follow_the_state_rules() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("poste");
+    let acte = write(dir.path(), "acte.pdf", b"%PDF-1.4 acte");
+    let mut outbox = Outbox::open(&data.join("envois.sqlite")).expect("open");
+    let mut add = |n: &str| {
+        outbox
+            .add(item(n, Some(n), vec![("acte".into(), acte.clone())]))
+            .expect("add")
+    };
+    let (waiting, known_error, unknown_error, sent, draft) =
+        (add("A1"), add("A2"), add("A3"), add("A4"), add("A5"));
+    for id in [waiting, known_error, unknown_error, sent] {
+        outbox
+            .transition(id, State::EnAttente, "t", "")
+            .expect("queue");
+    }
+    for id in [known_error, unknown_error, sent] {
+        outbox.transition(id, State::EnCours, "t", "").expect("go");
+    }
+    outbox
+        .transition(known_error, State::Erreur, "t", "")
+        .expect("err");
+    outbox
+        .transition(unknown_error, State::Erreur, "t", "")
+        .expect("err");
+    outbox
+        .transition(sent, State::Envoye, "t", "")
+        .expect("sent");
+    let tomorrow = "2999-01-01T00:00:00Z";
+    outbox.schedule(waiting, tomorrow, false).expect("backoff");
+    outbox
+        .schedule(known_error, tomorrow, false)
+        .expect("backoff");
+    outbox
+        .schedule(unknown_error, tomorrow, true)
+        .expect("backoff");
+    let now = "2026-11-28T12:00:00Z";
+    let due = |o: &Outbox| -> Vec<i64> {
+        o.due_for_sending(now)
+            .expect("due")
+            .iter()
+            .map(|i| i.id)
+            .collect()
+    };
+    assert!(due(&outbox).is_empty(), "everything backed off");
+    drop(outbox);
+
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .args(args)
+            .env("PARAPHE_DONNEES", &data)
+            .env("PARAPHE_CONFIG", data.join("absent.toml"))
+            .output()
+            .expect("run paraphe")
+    };
+    let json = |out: &std::process::Output| -> serde_json::Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    for id in [waiting, known_error, unknown_error] {
+        json(&run(&["envois", "relancer", &id.to_string(), "--json"]));
+    }
+    let outbox = Outbox::open(&data.join("envois.sqlite")).expect("reopen");
+    assert_eq!(due(&outbox), vec![waiting, known_error]);
+    assert_eq!(
+        outbox.get(known_error).expect("item").etat,
+        State::EnAttente
+    );
+    assert_eq!(outbox.get(unknown_error).expect("item").etat, State::Erreur);
+    let to_reconcile: Vec<i64> = outbox
+        .to_reconcile()
+        .expect("reconcile")
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(to_reconcile, vec![unknown_error]);
+    assert!(
+        outbox
+            .journal(unknown_error)
+            .expect("journal")
+            .iter()
+            .any(|j| j.evenement == "relance"),
+        "the retry is journalled"
+    );
+    drop(outbox);
+
+    // A sent item is neither retried nor withdrawn: French refusals, exit 1, nothing changes.
+    for verb in ["relancer", "retirer"] {
+        let out = run(&["envois", verb, &sent.to_string()]);
+        assert_eq!(out.status.code(), Some(1), "{verb}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("Impossible de passer de l'état « transmis »"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for id in [draft, waiting] {
+        let doc = json(&run(&["envois", "retirer", &id.to_string(), "--json"]));
+        assert_eq!(doc["etat"], "annule");
+    }
+    let outbox = Outbox::open(&data.join("envois.sqlite")).expect("reopen");
+    assert_eq!(outbox.get(sent).expect("item").etat, State::Envoye);
+    assert_eq!(due(&outbox), vec![known_error]);
+    // Cancelling with the préfecture is for an acknowledged act only, refused before any card.
+    let out = run(&["envois", "annuler", &sent.to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("seul un acte acquitté"));
+}

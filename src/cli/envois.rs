@@ -1,4 +1,4 @@
-//! `paraphe envois lister|exporter|importer`
+//! `paraphe envois lister|exporter|importer|retirer|relancer`
 
 use crate::messages::{t, tf};
 use crate::outbox::lot::{export, import};
@@ -30,6 +30,16 @@ pub struct ExportArgs {
     /// Nom du lot.
     #[arg(long, default_value = "lot")]
     pub nom: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ItemArgs {
+    /// Numéro de l'envoi (voir `paraphe envois lister`).
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,4 +157,46 @@ pub fn importer(args: &ImportArgs) -> i32 {
             1
         }
     }
+}
+
+/// `paraphe envois retirer ID` and `paraphe envois relancer ID`: what the window's buttons do.
+fn change_item(
+    args: &ItemArgs,
+    change: fn(&mut Outbox, i64, &str) -> Result<(), crate::outbox::OutboxError>,
+) -> i32 {
+    let mut outbox = match open() {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let who = crate::platform::sender::who();
+    let result = change(&mut outbox, args.id, &who).and_then(|()| outbox.get(args.id));
+    match result {
+        Ok(item) => {
+            if args.json {
+                let doc = serde_json::json!({ "id": item.id, "etat": item.etat });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                println!(
+                    "{}",
+                    tf(
+                        "envois.etat_maintenant",
+                        &[("id", &item.id.to_string()), ("etat", &item.etat.label())]
+                    )
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            1
+        }
+    }
+}
+
+pub fn retirer(args: &ItemArgs) -> i32 {
+    change_item(args, Outbox::withdraw)
+}
+
+pub fn relancer(args: &ItemArgs) -> i32 {
+    change_item(args, Outbox::retry_now)
 }

@@ -3,7 +3,7 @@
 use super::error;
 use crate::certs::Role;
 use crate::messages::{t, tf};
-use crate::outbox::{Kind, Outbox, State};
+use crate::outbox::{Outbox, State};
 use crate::platform::Platform;
 use crate::platform::sandbox::{SandboxOptions, run as run_sandbox};
 use crate::platform::send_pending;
@@ -253,43 +253,36 @@ pub fn annuler(args: &CancelArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return error(&e.to_string()),
     };
-    let item = match outbox.get(args.id) {
-        Ok(i) => i,
+    let etat = match outbox.get(args.id) {
+        Ok(i) => i.etat,
         Err(e) => return error(&e.to_string()),
     };
-    let transaction = match (&item.genre, item.etat, item.id_plateforme.as_deref()) {
-        (Kind::Acte, State::Acquitte, Some(id)) if !id.starts_with("unique_id:") => id.to_owned(),
-        _ => {
-            return error(&tf(
-                "envoi.cli.annulation_impossible",
-                &[("id", &args.id.to_string()), ("etat", &item.etat.label())],
-            ));
-        }
-    };
+    if let Err(e) = crate::platform::cancellable_act(&outbox, args.id) {
+        return error(&e);
+    }
     let platform = match connect(&settings, &args.plateforme) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    match platform.acte_cancel(&transaction) {
+    match crate::platform::cancel_act(&mut outbox, platform.as_ref(), args.id, &who()) {
         Ok(cancel_id) => {
-            let detail = tf(
-                "envoi.cli.annulation_demandee",
-                &[("transaction", &cancel_id)],
-            );
-            if let Err(e) = outbox.transition(args.id, State::Annule, &who(), &detail) {
-                return error(&e.to_string());
-            }
             if args.json {
                 let doc = json!({ "id": args.id, "etat": State::Annule, "transaction_annulation": cancel_id });
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else {
-                println!("{detail}");
+                println!(
+                    "{}",
+                    tf(
+                        "envoi.cli.annulation_demandee",
+                        &[("transaction", &cancel_id)]
+                    )
+                );
             }
             0
         }
         Err(e) => {
             if args.json {
-                let doc = json!({ "id": args.id, "etat": item.etat, "erreur": e.to_string() });
+                let doc = json!({ "id": args.id, "etat": etat, "erreur": e });
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else {
                 eprintln!("{} : {e}", t("commun.erreur"));

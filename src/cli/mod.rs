@@ -114,6 +114,10 @@ pub enum EnvoisCommand {
     Exporter(envois::ExportArgs),
     /// Importe un lot exporté par un autre poste (refusé s'il a été modifié).
     Importer(envois::ImportArgs),
+    /// Retire de la file un envoi qui n'est pas encore parti (il reste, annulé, avec son journal).
+    Retirer(envois::ItemArgs),
+    /// Fait partir au prochain envoi un envoi en attente ou en erreur, sans attendre le délai.
+    Relancer(envois::ItemArgs),
     /// Met un acte ou un PES dans la file d'envoi.
     #[command(subcommand)]
     Ajouter(Box<envoyer::AddCommand>),
@@ -295,6 +299,8 @@ pub fn run(command: Command) -> i32 {
             EnvoisCommand::Lister(args) => envois::lister(&args),
             EnvoisCommand::Exporter(args) => envois::exporter(&args),
             EnvoisCommand::Importer(args) => envois::importer(&args),
+            EnvoisCommand::Retirer(args) => envois::retirer(&args),
+            EnvoisCommand::Relancer(args) => envois::relancer(&args),
             EnvoisCommand::Ajouter(c) => envoyer::ajouter(&c),
             EnvoisCommand::Envoyer(args) => envoyer::envoyer(&args),
             EnvoisCommand::Tester(args) => envoyer::tester(&args),

@@ -404,6 +404,49 @@ impl Outbox {
         Ok(())
     }
 
+    /// Take an item that has not left for the platform out of the queue: it goes to « annulé »,
+    /// kept with its files and journal. An item already sent is cancelled with the préfecture
+    /// instead (`platform::cancel_act`).
+    pub fn withdraw(&mut self, id: i64, qui: &str) -> Result<(), OutboxError> {
+        let item = self.get(id)?;
+        if !matches!(
+            item.etat,
+            State::Brouillon | State::Prepare | State::Signe | State::EnAttente
+        ) {
+            return Err(OutboxError::Transition(item.etat, State::Annule));
+        }
+        self.transition(id, State::Annule, qui, &t("envois.retire"))
+    }
+
+    /// Make an item due at the next sending instead of after its back-off: one waiting for a
+    /// new attempt, or in error. An error whose outcome is known goes back to « en attente »;
+    /// one whose outcome is unknown stays to be reconciled first (nothing is sent twice).
+    pub fn retry_now(&mut self, id: i64, qui: &str) -> Result<(), OutboxError> {
+        let item = self.get(id)?;
+        let reconcile: bool =
+            self.conn
+                .query_row("SELECT a_rapprocher FROM items WHERE id = ?1", [id], |r| {
+                    r.get::<_, i64>(0).map(|v| v != 0)
+                })?;
+        match item.etat {
+            State::Erreur if !reconcile => {
+                self.transition(id, State::EnAttente, qui, &t("envois.relance"))?;
+            }
+            State::EnAttente | State::Erreur => {
+                let note = if reconcile {
+                    t("envois.relance_rapprochement")
+                } else {
+                    t("envois.relance")
+                };
+                self.record(id, "relance", &note, qui)?;
+            }
+            other => return Err(OutboxError::Transition(other, State::EnAttente)),
+        }
+        self.conn
+            .execute("UPDATE items SET prochain_essai = NULL WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
     /// A journal row without a change of state (a reply sent to the préfecture, say).
     pub fn record(
         &mut self,

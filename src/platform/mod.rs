@@ -272,6 +272,45 @@ pub fn reply_to_courrier(
     Ok(transaction)
 }
 
+/// The act of outbox item `item` as the préfecture must be asked to cancel it: an acknowledged
+/// act whose transaction the platform gave. Checked before anything is asked of the card.
+pub fn cancellable_act(outbox: &Outbox, item: i64) -> Result<String, String> {
+    let found = outbox.get(item).map_err(|e| e.to_string())?;
+    match (&found.genre, found.etat, found.id_plateforme.as_deref()) {
+        (crate::outbox::Kind::Acte, crate::outbox::State::Acquitte, Some(id))
+            if !id.starts_with("unique_id:") =>
+        {
+            Ok(id.to_owned())
+        }
+        _ => Err(tf(
+            "envoi.cli.annulation_impossible",
+            &[("id", &item.to_string()), ("etat", &found.etat.label())],
+        )),
+    }
+}
+
+/// Ask the préfecture to cancel the acknowledged act of outbox item `item`; the item goes to
+/// « annulé » with the cancellation's transaction in its journal. Returns that transaction.
+pub fn cancel_act(
+    outbox: &mut Outbox,
+    platform: &dyn Platform,
+    item: i64,
+    who: &str,
+) -> Result<String, String> {
+    let transaction = cancellable_act(outbox, item)?;
+    let cancel_id = platform
+        .acte_cancel(&transaction)
+        .map_err(|e| e.to_string())?;
+    let detail = tf(
+        "envoi.cli.annulation_demandee",
+        &[("transaction", &cancel_id)],
+    );
+    outbox
+        .transition(item, crate::outbox::State::Annule, who, &detail)
+        .map_err(|e| e.to_string())?;
+    Ok(cancel_id)
+}
+
 /// The platform account's password, asked once per connection.
 fn ask_password(
     prompt: &mut dyn PinPrompt,

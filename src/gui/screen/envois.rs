@@ -70,6 +70,15 @@ pub struct State {
     /// Which items the list shows.
     genre: Option<crate::outbox::Kind>,
     etat: Option<ItemState>,
+    /// The dates typed for the period (JJ/MM/AAAA), applied when they read as dates.
+    du: String,
+    au: String,
+    /// The lot file to write or read.
+    lot: String,
+    /// What the last action on the list or an item said (lot, withdrawal, retry, cancellation).
+    action: Option<Result<String, String>>,
+    /// An action under way (the buttons wait).
+    busy: bool,
 }
 
 /// The answer to a préfecture letter: the letter (and, for a demande de pièces, the pieces or
@@ -129,6 +138,32 @@ pub enum Message {
     CancelReply,
     FilterKind(Choix<crate::outbox::Kind>),
     FilterState(Choix<ItemState>),
+    FilterFrom(String),
+    FilterTo(String),
+    LotPath(String),
+    ExportLot,
+    ImportLot,
+    Withdraw(i64),
+    RetryNow(i64),
+    CancelAct(i64),
+    /// An action done (off the UI thread): what to tell, and the item to show again.
+    ActionDone(Option<Result<String, String>>, Option<i64>),
+}
+
+/// One bound of the period: empty (no bound) or a date as French users write it; the time
+/// makes the bound include the whole day in the outbox's UTC timestamps.
+fn period_bound(text: &str, time_of_day: &str) -> Result<Option<String>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::actes::model::parse_date(text)
+        .map(|d| {
+            Some(format!(
+                "{}T{time_of_day}Z",
+                crate::actes::model::iso_date(d)
+            ))
+        })
+        .ok_or_else(|| tf("gui.envois_date_illisible", &[("valeur", text.trim())]))
 }
 
 /// Connect with the card's authentication key and send the answer (off the UI thread).
@@ -199,19 +234,11 @@ fn send(
     )
 }
 
-fn load(page: usize, genre: Option<crate::outbox::Kind>, etat: Option<ItemState>) -> Task<Message> {
+fn load(filter: Filter) -> Task<Message> {
     Task::perform(
         background(move || {
             let outbox = Outbox::open_default().map_err(|e| e.to_string())?;
-            let items = outbox
-                .list(&Filter {
-                    genre,
-                    etats: etat.into_iter().collect(),
-                    limite: Some(PAGE),
-                    decalage: page * PAGE,
-                    ..Default::default()
-                })
-                .map_err(|e| e.to_string())?;
+            let items = outbox.list(&filter).map_err(|e| e.to_string())?;
             let counts = outbox.counts().map_err(|e| e.to_string())?;
             let login = crate::settings::Settings::load()
                 .ok()
@@ -229,7 +256,73 @@ fn load(page: usize, genre: Option<crate::outbox::Kind>, etat: Option<ItemState>
 }
 
 pub fn refresh() -> Task<Message> {
-    load(0, None, None)
+    load(Filter {
+        limite: Some(PAGE),
+        ..Default::default()
+    })
+}
+
+/// Write the items listed to a lot file (off the UI thread).
+fn export_lot(ids: Vec<i64>, dest: std::path::PathBuf) -> Result<String, String> {
+    let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    let name = dest
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "lot".to_owned());
+    crate::outbox::lot::export(&mut outbox, &name, &ids, &dest).map_err(|e| e.to_string())?;
+    Ok(tf(
+        "envois.lot_exporte",
+        &[("chemin", &dest.display().to_string())],
+    ))
+}
+
+/// Read a lot exported by another workstation into the outbox (off the UI thread).
+fn import_lot(lot: std::path::PathBuf) -> Result<String, String> {
+    let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    let dest = crate::settings::data_dir()
+        .map_err(|e| e.to_string())?
+        .join("lots");
+    let ids = crate::outbox::lot::import(&mut outbox, &lot, &dest, &crate::platform::sender::who())
+        .map_err(|e| e.to_string())?;
+    Ok(tf("envois.lot_importe", &[("n", &ids.len().to_string())]))
+}
+
+/// Withdraw or retry item `id` (off the UI thread); says the item's state afterwards.
+fn change_item(
+    id: i64,
+    change: fn(&mut Outbox, i64, &str) -> Result<(), crate::outbox::OutboxError>,
+) -> Result<String, String> {
+    let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    change(&mut outbox, id, &crate::platform::sender::who()).map_err(|e| e.to_string())?;
+    let item = outbox.get(id).map_err(|e| e.to_string())?;
+    Ok(tf(
+        "envois.etat_maintenant",
+        &[("id", &id.to_string()), ("etat", &item.etat.label())],
+    ))
+}
+
+/// Ask the préfecture to cancel an acknowledged act, with the card's authentication key.
+fn cancel_act(
+    id: i64,
+    pin: Zeroizing<String>,
+    password: Zeroizing<String>,
+    demo: Option<crate::platform::demo::Demo>,
+) -> Result<String, String> {
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    // Refused before the card is asked for anything.
+    crate::platform::cancellable_act(&Outbox::open_default().map_err(|e| e.to_string())?, id)?;
+    let platform = crate::gui::connect_platform(&settings, pin, password, demo)?;
+    let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    let transaction = crate::platform::cancel_act(
+        &mut outbox,
+        platform.as_ref(),
+        id,
+        &crate::platform::sender::who(),
+    )?;
+    Ok(tf(
+        "envoi.cli.annulation_demandee",
+        &[("transaction", &transaction)],
+    ))
 }
 
 /// The answer form: the letter and its typology, the pieces (demande de pièces) or the refusal.
@@ -302,6 +395,26 @@ impl State {
         &self.received
     }
 
+    /// The list's filter: kind, state, the period typed (when it reads as dates), the page.
+    fn filter(&self) -> Result<Filter, String> {
+        Ok(Filter {
+            genre: self.genre,
+            etats: self.etat.into_iter().collect(),
+            depuis: period_bound(&self.du, "00:00:00")?,
+            jusqu_a: period_bound(&self.au, "23:59:59")?,
+            limite: Some(PAGE),
+            decalage: self.page * PAGE,
+        })
+    }
+
+    /// Read the list again with the filters; a date that does not read yet leaves it as it is.
+    fn reload(&self) -> Task<Message> {
+        match self.filter() {
+            Ok(filter) => load(filter),
+            Err(_) => Task::none(),
+        }
+    }
+
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::Loaded(Some(Ok((items, counts, login, received)))) => {
@@ -315,7 +428,7 @@ impl State {
             Message::Loaded(None) => {}
             Message::Page(p) => {
                 self.page = p;
-                return load(p, self.genre, self.etat);
+                return self.reload();
             }
             Message::FilterKind(choix) => {
                 self.genre = match choix {
@@ -323,7 +436,7 @@ impl State {
                     Choix::Un(k) => Some(k),
                 };
                 self.page = 0;
-                return load(0, self.genre, self.etat);
+                return self.reload();
             }
             Message::FilterState(choix) => {
                 self.etat = match choix {
@@ -331,7 +444,67 @@ impl State {
                     Choix::Un(e) => Some(e),
                 };
                 self.page = 0;
-                return load(0, self.genre, self.etat);
+                return self.reload();
+            }
+            Message::FilterFrom(text) => {
+                self.du = text;
+                self.page = 0;
+                return self.reload();
+            }
+            Message::FilterTo(text) => {
+                self.au = text;
+                self.page = 0;
+                return self.reload();
+            }
+            Message::LotPath(path) => self.lot = path,
+            Message::ExportLot if !self.busy && !self.lot.trim().is_empty() => {
+                self.busy = true;
+                let ids = self.items.iter().map(|i| i.id).collect();
+                let dest = std::path::PathBuf::from(self.lot.trim());
+                return Task::perform(background(move || export_lot(ids, dest)), |r| {
+                    Message::ActionDone(r, None)
+                });
+            }
+            Message::ImportLot if !self.busy && !self.lot.trim().is_empty() => {
+                self.busy = true;
+                let lot = std::path::PathBuf::from(self.lot.trim());
+                return Task::perform(background(move || import_lot(lot)), |r| {
+                    Message::ActionDone(r, None)
+                });
+            }
+            Message::ExportLot | Message::ImportLot => {}
+            Message::Withdraw(id) | Message::RetryNow(id) if !self.busy => {
+                self.busy = true;
+                let change = if matches!(message, Message::Withdraw(_)) {
+                    Outbox::withdraw
+                } else {
+                    Outbox::retry_now
+                };
+                return Task::perform(background(move || change_item(id, change)), move |r| {
+                    Message::ActionDone(r, Some(id))
+                });
+            }
+            Message::CancelAct(id) if !self.busy => {
+                self.busy = true;
+                let pin = std::mem::take(&mut self.pin);
+                let password = std::mem::take(&mut self.password);
+                let demo = self.demo.clone();
+                return Task::perform(
+                    background(move || cancel_act(id, pin, password, demo)),
+                    move |r| Message::ActionDone(r, Some(id)),
+                );
+            }
+            Message::Withdraw(_) | Message::RetryNow(_) | Message::CancelAct(_) => {}
+            Message::ActionDone(result, item) => {
+                self.busy = false;
+                self.action = Some(result.unwrap_or_else(|| Err(t("gui.envoi_interrompu"))));
+                let mut tasks = vec![self.reload()];
+                if let Some(id) = item
+                    && self.detail.is_some()
+                {
+                    tasks.push(Task::done(Message::Select(id)));
+                }
+                return Task::batch(tasks);
             }
             Message::PinChanged(pin) => self.pin = Zeroizing::new(pin),
             Message::PasswordChanged(p) => self.password = Zeroizing::new(p),
@@ -446,7 +619,7 @@ impl State {
             Message::Sent(result) => {
                 self.sending = None;
                 self.last = result.or_else(|| Some(Err(t("gui.envoi_interrompu"))));
-                return load(self.page, self.genre, self.etat);
+                return self.reload();
             }
         }
         Task::none()
@@ -524,6 +697,53 @@ impl State {
         col.into()
     }
 
+    /// What can be done with the item shown: withdraw it before it leaves, send it again now,
+    /// or ask the préfecture to cancel an acknowledged act (with the PIN of the bar above).
+    fn item_actions(&self, item: &Item) -> Element<'_, Message> {
+        let id = item.id;
+        let ready = |m: Message| (!self.busy).then_some(m);
+        let mut actions = row![].spacing(theme::GAP);
+        if matches!(
+            item.etat,
+            ItemState::Brouillon | ItemState::Prepare | ItemState::Signe | ItemState::EnAttente
+        ) {
+            actions = actions.push(
+                button(text(t("gui.envoi_retirer"))).on_press_maybe(ready(Message::Withdraw(id))),
+            );
+        }
+        if matches!(item.etat, ItemState::EnAttente | ItemState::Erreur) {
+            actions = actions.push(
+                button(text(t("gui.envoi_relancer"))).on_press_maybe(ready(Message::RetryNow(id))),
+            );
+        }
+        if item.genre == crate::outbox::Kind::Acte && item.etat == ItemState::Acquitte {
+            actions = actions.push(
+                button(text(t("gui.envoi_demander_annulation")))
+                    .on_press_maybe(ready(Message::CancelAct(id))),
+            );
+        }
+        actions.into()
+    }
+
+    /// The lot: a file path, « Exporter » the items listed, « Importer » a lot from elsewhere.
+    fn lot_bar(&self) -> Element<'_, Message> {
+        let ready = !self.busy && !self.lot.trim().is_empty();
+        row![
+            text_input(&t("gui.envois_lot_fichier"), &self.lot)
+                .on_input(Message::LotPath)
+                .width(Length::Fill),
+            button(text(tf(
+                "gui.envois_lot_exporter",
+                &[("n", &self.items.len().to_string())]
+            )))
+            .on_press_maybe((ready && !self.items.is_empty()).then_some(Message::ExportLot)),
+            button(text(t("gui.envois_lot_importer")))
+                .on_press_maybe(ready.then_some(Message::ImportLot)),
+        ]
+        .spacing(theme::GAP)
+        .into()
+    }
+
     pub fn view(&self) -> Element<'_, Message> {
         let mut col = column![
             text(t("gui.envois_titre")).size(theme::TITLE),
@@ -533,6 +753,10 @@ impl State {
         if let Some(e) = &self.error {
             col = col.push(text(e.clone()));
         }
+        match &self.action {
+            Some(Ok(m)) | Some(Err(m)) => col = col.push(text(m.clone()).size(theme::TEXT)),
+            None => {}
+        }
         match &self.detail {
             Some(Ok(detail)) => {
                 let id = detail.item.id;
@@ -540,6 +764,7 @@ impl State {
                 if let Some(form) = &self.reply {
                     col = col.push(reply_view(form));
                 }
+                col = col.push(self.item_actions(&detail.item));
                 col = col.push(super::envoi_detail::view(
                     detail,
                     move |i| Message::OpenReceived(id, i),
@@ -580,9 +805,22 @@ impl State {
                     Some(self.etat.map_or(Choix::Tous, Choix::Un)),
                     Message::FilterState
                 ),
+                text(t("gui.envois_du")).size(theme::TEXT),
+                text_input(&t("gui.format_date"), &self.du)
+                    .on_input(Message::FilterFrom)
+                    .width(130),
+                text(t("gui.envois_au")).size(theme::TEXT),
+                text_input(&t("gui.format_date"), &self.au)
+                    .on_input(Message::FilterTo)
+                    .width(130),
             ]
-            .spacing(theme::GAP),
+            .spacing(theme::GAP)
+            .align_y(iced::Alignment::Center),
         );
+        if let Err(e) = self.filter() {
+            col = col.push(text(e).size(theme::SMALL));
+        }
+        col = col.push(self.lot_bar());
         if self.items.is_empty() {
             col = col.push(text(t("gui.envois_vide")).size(theme::TEXT));
         }
