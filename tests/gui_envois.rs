@@ -9,30 +9,12 @@ use paraphe::messages::{t, tf};
 use paraphe::outbox::{Kind, NewItem, Outbox, State};
 use paraphe::platform::sandbox::replies::{AckLine, pes_acquit};
 
-/// Deliver `message`, then run the Tasks it starts (their work off the UI thread) and deliver
-/// what they produce, until nothing more comes: the window's runtime, without a window.
+mod gui_support;
+
+/// Deliver `message`, then run the Tasks it starts and deliver what they produce, until nothing
+/// more comes: the window's runtime, without a window.
 fn settle(state: &mut envois::State, message: envois::Message) {
-    let task = state.update(message);
-    let Some(stream) = iced_runtime::task::into_stream(task) else {
-        return;
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let outputs: Vec<envois::Message> = runtime.block_on(async {
-        use futures_util::StreamExt;
-        stream
-            .filter_map(|action| async move {
-                match action {
-                    iced_runtime::Action::Output(m) => Some(m),
-                    _ => None,
-                }
-            })
-            .collect()
-            .await
-    });
-    for output in outputs {
+    for output in gui_support::run_task(state.update(message)) {
         settle(state, output);
     }
 }

@@ -226,3 +226,117 @@ fn bad_input_is_refused_with_french_errors() {
     assert!(codes.contains(&"pes.id_duplique"), "{codes:?}");
     assert!(codes.contains(&"pes.pj_base64"), "{codes:?}");
 }
+
+/// Pièces justificatives made as the format says by independent tools (`gzip`, then `base64`,
+/// which wraps its lines) come out byte for byte, from the library and from
+/// `paraphe pes extraire`; a damaged one is a French error that names it.
+#[test]
+fn pj_made_by_gzip_and_base64_are_extracted_byte_for_byte() {
+    if !common::tools(&["gzip", "base64"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    // A document that compresses (text) followed by bytes that do not.
+    let mut original = b"%PDF-1.4\n% facture de test\n".repeat(500);
+    original.extend((0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    std::fs::write(dir.path().join("facture.pdf"), &original).expect("write");
+    let gzip = std::process::Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(dir.path().join("facture.pdf"))
+        .output()
+        .expect("gzip");
+    assert!(gzip.status.success());
+    std::fs::write(dir.path().join("facture.pdf.gz"), &gzip.stdout).expect("write");
+    let encoded = std::process::Command::new("base64")
+        .arg(dir.path().join("facture.pdf.gz"))
+        .output()
+        .expect("base64");
+    assert!(encoded.status.success());
+    let base64_text = String::from_utf8(encoded.stdout).expect("ascii");
+    assert!(base64_text.trim().contains('\n'), "base64 wraps its lines");
+
+    let mut bytes = doc(&bordereau("B1", 1, &["1"]));
+    let pj = format!(
+        "<PES_PJ><EnTetePES_PJ><IdVer V=\"1\"/></EnTetePES_PJ>\
+         <PJ><Contenu><Fichier MIMEType=\"application/pdf\">{base64_text}</Fichier></Contenu><IdUnique V=\"u1\"/><NomPJ V=\"facture.pdf\"/></PJ>\
+         <PJ><Contenu><Fichier MIMEType=\"application/pdf\">H4sI!!!%%</Fichier></Contenu><IdUnique V=\"u2\"/><NomPJ V=\"abimee.pdf\"/></PJ>\
+         <PJ><IdUnique V=\"u3\"/><NomPJ V=\"vide.pdf\"/></PJ></PES_PJ>"
+    );
+    let end = bytes.len() - "</n:PES_Aller>".len();
+    bytes.splice(end..end, pj.bytes());
+    let pes = dir.path().join("pes.xml");
+    std::fs::write(&pes, &bytes).expect("pes");
+    let summary = paraphe::pes::inspect_file(&pes).expect("read");
+    assert_eq!(summary.pj.len(), 3);
+    assert_eq!(summary.pj[0].taille, gzip.stdout.len() as u64);
+
+    let limit = paraphe::pes::pj::PJ_LIMIT;
+    let out = paraphe::pes::pj::extract(&pes, &summary.pj[0], limit).expect("extract");
+    assert!(out == original, "the original document, byte for byte");
+    let damaged = paraphe::pes::pj::extract(&pes, &summary.pj[1], limit)
+        .expect_err("damaged")
+        .to_string();
+    assert!(
+        damaged.contains("« abimee.pdf »") && damaged.contains("base64"),
+        "{damaged}"
+    );
+    let empty = paraphe::pes::pj::extract(&pes, &summary.pj[2], limit)
+        .expect_err("no content")
+        .to_string();
+    assert!(empty.contains("« vide.pdf »"), "{empty}");
+    // Bounded: a limit below the document refuses it without decompressing it all.
+    let small = paraphe::pes::pj::extract(&pes, &summary.pj[0], 1000)
+        .expect_err("limit")
+        .to_string();
+    assert!(small.contains("dépasse"), "{small}");
+
+    // The command line: one PJ by its IdUnique, into a private file.
+    let sortie = dir.path().join("pj");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        .args(["pes", "extraire", "--pj", "u1", "--json", "-o"])
+        .arg(&sortie)
+        .arg(&pes)
+        .output()
+        .expect("paraphe");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(json["pj"][0]["id_unique"], "u1");
+    assert_eq!(json["pj"][0]["taille"], original.len());
+    let written = std::fs::read(sortie.join("facture.pdf")).expect("written");
+    assert!(written == original);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(sortie.join("facture.pdf"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "private: {mode:o}");
+    }
+    // All of them: the damaged one stops the extraction with exit 1 and a French message.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        .args(["pes", "extraire", "-o"])
+        .arg(&sortie)
+        .arg(&pes)
+        .output()
+        .expect("paraphe");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("« abimee.pdf »"));
+    assert!(
+        sortie.join("2-facture.pdf").is_file(),
+        "a second copy gets a new name"
+    );
+    // An unknown IdUnique is refused before anything is written.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        .args(["pes", "extraire", "--pj", "u9", "-o"])
+        .arg(dir.path().join("rien"))
+        .arg(&pes)
+        .output()
+        .expect("paraphe");
+    assert_eq!(run.status.code(), Some(2));
+    assert!(!dir.path().join("rien").exists());
+}

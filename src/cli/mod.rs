@@ -148,6 +148,8 @@ pub enum PesCommand {
     Acquit(PesFileArgs),
     /// Lit un PES_Retour du comptable : bordereaux et état de chaque pièce.
     Retour(PesFileArgs),
+    /// Extrait les pièces justificatives (PES_PJ) dans un dossier, décompressées.
+    Extraire(pes::ExtractArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -294,6 +296,7 @@ pub fn run(command: Command) -> i32 {
             PesCommand::Verifier(args) => pes::verifier(&args),
             PesCommand::Acquit(args) => pes::acquit(&args.fichier, args.json),
             PesCommand::Retour(args) => pes::retour(&args.fichier, args.json),
+            PesCommand::Extraire(args) => pes::extraire(&args),
         },
         Command::Envois(e) => match *e {
             EnvoisCommand::Lister(args) => envois::lister(&args),

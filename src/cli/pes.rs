@@ -5,7 +5,7 @@ use crate::messages::{t, tf};
 use crate::pes::checks::{Intent, bordereau_label, check};
 use crate::pes::{PesSummary, inspect_file};
 use serde_json::json;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn load(path: &Path) -> Result<PesSummary, i32> {
     inspect_file(path).map_err(|e| {
@@ -432,6 +432,91 @@ pub fn retour(path: &Path, as_json: bool) -> i32 {
                 )
             );
         }
+    }
+    0
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExtractArgs {
+    /// Le fichier PES_Aller.
+    #[arg(value_name = "FICHIER")]
+    pub fichier: PathBuf,
+    /// Seulement cette pièce justificative (son IdUnique) ; l'option peut être répétée.
+    #[arg(long = "pj", value_name = "IDUNIQUE")]
+    pub pj: Vec<String>,
+    /// Le dossier où écrire les pièces (créé au besoin).
+    #[arg(short = 'o', long = "sortie", value_name = "DOSSIER")]
+    pub sortie: PathBuf,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `paraphe pes extraire FICHIER [--pj IDUNIQUE]… -o DOSSIER [--json]`
+pub fn extraire(args: &ExtractArgs) -> i32 {
+    let summary = match crate::pes::inspect_file(&args.fichier) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            return 2;
+        }
+    };
+    for wanted in &args.pj {
+        if !summary
+            .pj
+            .iter()
+            .any(|p| p.id_unique.as_deref() == Some(wanted))
+        {
+            eprintln!(
+                "{} : {}",
+                t("commun.erreur"),
+                tf("pj.inconnue", &[("id", wanted)])
+            );
+            return 2;
+        }
+    }
+    let mut written = Vec::new();
+    for pj in &summary.pj {
+        if !args.pj.is_empty() && !args.pj.iter().any(|w| pj.id_unique.as_deref() == Some(w)) {
+            continue;
+        }
+        match crate::pes::pj::save(&args.fichier, pj, &args.sortie) {
+            Ok(path) => {
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                if !args.json {
+                    println!(
+                        "{}",
+                        tf(
+                            "pj.extraite",
+                            &[
+                                ("nom", &crate::pes::pj::display_name(pj)),
+                                ("chemin", &path.display().to_string()),
+                                ("taille", &crate::actes::files::human_size(size)),
+                            ],
+                        )
+                    );
+                }
+                written.push(serde_json::json!({
+                    "id_unique": pj.id_unique,
+                    "nom": pj.nom,
+                    "type_mime": pj.type_mime,
+                    "chemin": path,
+                    "taille": size,
+                }));
+            }
+            Err(e) => {
+                eprintln!("{} : {e}", t("commun.erreur"));
+                return 1;
+            }
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "pj": written })).unwrap_or_default()
+        );
+    } else if written.is_empty() {
+        println!("{}", t("pj.aucune"));
     }
     0
 }

@@ -21,6 +21,31 @@ pub(crate) fn background<T: Send + 'static>(
     async move { rx.await.ok() }
 }
 
+/// The desktop's viewer for a file (a separate process: the window does not wait for it).
+/// `PARAPHE_OUVRIR` names another program to hand files to (a kiosk's viewer; the tests).
+pub(crate) fn open_with_system(path: &std::path::Path) -> Result<(), String> {
+    let mut command = if let Some(viewer) = std::env::var_os("PARAPHE_OUVRIR") {
+        std::process::Command::new(viewer)
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    let mut viewer = command.arg(path).spawn().map_err(|e| {
+        crate::messages::tf(
+            "gui.envoi_ouverture_impossible",
+            &[("detail", &e.to_string())],
+        )
+    })?;
+    // Reaped when it ends, so that no zombie is left behind.
+    std::thread::spawn(move || viewer.wait());
+    Ok(())
+}
+
 /// The platform client for what a screen does (off the UI thread): the card's authentication
 /// key chosen in the settings — or the demonstration identity and platform — with the PIN and
 /// the platform password typed in the window, both wiped once handed over.

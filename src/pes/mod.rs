@@ -3,6 +3,7 @@
 pub mod acquit;
 pub mod amount;
 pub mod checks;
+pub mod pj;
 pub mod retour;
 pub mod schema;
 pub mod sign;

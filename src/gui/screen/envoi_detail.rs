@@ -69,27 +69,8 @@ pub fn open_received(id: i64, index: usize) -> Result<PathBuf, String> {
     crate::logging::create_private_dir(&dir).map_err(|e| e.to_string())?;
     let path = dir.join(crate::platform::s2low::sanitise_name(nom));
     crate::logging::write_private(&path, bytes).map_err(|e| e.to_string())?;
-    open_with_system(&path)?;
+    crate::gui::open_with_system(&path)?;
     Ok(path)
-}
-
-/// The desktop's viewer for a file (a separate process: the window does not wait for it).
-fn open_with_system(path: &std::path::Path) -> Result<(), String> {
-    let mut command = if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
-        c
-    } else if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else {
-        std::process::Command::new("xdg-open")
-    };
-    command.arg(path).spawn().map(drop).map_err(|e| {
-        tf(
-            "gui.envoi_ouverture_impossible",
-            &[("detail", &e.to_string())],
-        )
-    })
 }
 
 /// What a received document is, in words.

@@ -20,7 +20,15 @@ pub struct State {
     /// The file the summary was read from.
     opened: Option<std::path::PathBuf>,
     signature: super::signature::Panel,
+    /// The bordereau whose pieces are shown (its index in the summary).
+    shown: Option<usize>,
+    /// What opening a pièce justificative said.
+    pj_opened: Option<Result<String, String>>,
 }
+
+/// Pieces listed at once under a bordereau; the rest is counted (a bordereau of thousands of
+/// mandats stays readable and quick to draw).
+const PIECES_SHOWN: usize = 200;
 
 /// A file read and checked.
 type Opened = (Arc<PesSummary>, Vec<Finding>);
@@ -31,6 +39,34 @@ pub enum Message {
     Open,
     Opened(Option<Result<Opened, String>>),
     Signature(super::signature::Message),
+    /// Show (or hide) the pieces of bordereau n.
+    ShowBordereau(usize),
+    /// Take PJ n out of the file and hand it to the system's viewer.
+    OpenPj(usize),
+    PjOpened(Option<Result<std::path::PathBuf, String>>),
+}
+
+/// Write PJ `index` of `file` to a private folder of the data directory and open it.
+fn open_pj(
+    file: std::path::PathBuf,
+    summary: Arc<PesSummary>,
+    index: usize,
+) -> Result<std::path::PathBuf, String> {
+    let pj = summary
+        .pj
+        .get(index)
+        .ok_or_else(|| t("gui.envoi_document_absent"))?;
+    let stem = file
+        .file_stem()
+        .map(|s| crate::platform::s2low::sanitise_name(&s.to_string_lossy()))
+        .unwrap_or_default();
+    let dir = crate::settings::data_dir()
+        .map_err(|e| e.to_string())?
+        .join("pj")
+        .join(stem);
+    let path = crate::pes::pj::save(&file, pj, &dir).map_err(|e| e.to_string())?;
+    crate::gui::open_with_system(&path)?;
+    Ok(path)
 }
 
 impl State {
@@ -69,8 +105,35 @@ impl State {
                 };
                 self.signature.update(m, input).map(Message::Signature)
             }
+            Message::ShowBordereau(n) => {
+                self.shown = (self.shown != Some(n)).then_some(n);
+                Task::none()
+            }
+            Message::OpenPj(index) => match (&self.opened, &self.summary) {
+                (Some(file), Some(summary)) => {
+                    let (file, summary) = (file.clone(), summary.clone());
+                    Task::perform(
+                        background(move || open_pj(file, summary, index)),
+                        Message::PjOpened,
+                    )
+                }
+                _ => Task::none(),
+            },
+            Message::PjOpened(result) => {
+                self.pj_opened = Some(match result {
+                    Some(Ok(path)) => Ok(tf(
+                        "gui.envoi_document_ouvert",
+                        &[("chemin", &path.display().to_string())],
+                    )),
+                    Some(Err(e)) => Err(e),
+                    None => Err(t("gui.envoi_interrompu")),
+                });
+                Task::none()
+            }
             Message::Opened(result) => {
                 self.loading = false;
+                self.shown = None;
+                self.pj_opened = None;
                 match result {
                     Some(Ok((summary, findings))) => {
                         self.summary = Some(summary);
@@ -133,7 +196,7 @@ impl State {
             ]
             .spacing(theme::GAP);
             let mut table = column![header].spacing(4);
-            for b in &summary.bordereaux {
+            for (n, b) in summary.bordereaux.iter().enumerate() {
                 let pieces = match b.nb_pieces {
                     Some(n) if n != b.nb_pieces_calcule => format!("{} / {n}", b.nb_pieces_calcule),
                     _ => b.nb_pieces_calcule.to_string(),
@@ -146,9 +209,11 @@ impl State {
                 };
                 table = table.push(
                     row![
-                        text(bordereau_label(b))
-                            .width(Length::FillPortion(4))
-                            .size(theme::SMALL),
+                        button(text(bordereau_label(b)).size(theme::SMALL))
+                            .on_press(Message::ShowBordereau(n))
+                            .style(button::text)
+                            .padding(0)
+                            .width(Length::FillPortion(4)),
                         text(theme::french_date(b.date.as_deref().unwrap_or_default()))
                             .width(Length::FillPortion(2))
                             .size(theme::SMALL),
@@ -164,8 +229,14 @@ impl State {
                     ]
                     .spacing(theme::GAP),
                 );
+                if self.shown == Some(n) {
+                    table = table.push(pieces_view(b));
+                }
             }
             col = col.push(table);
+            if !summary.pj.is_empty() {
+                col = col.push(self.pj_view(summary));
+            }
             col = col.push(text(t("gui.constats")).size(theme::HEADING));
             if self.findings.is_empty() {
                 col = col.push(text(t("pes_cli.aucun_constat")).size(theme::TEXT));
@@ -184,6 +255,42 @@ impl State {
         theme::scrolling(col).into()
     }
 
+    /// The pièces justificatives: name, kind, size, each with « Ouvrir ».
+    fn pj_view<'a>(&'a self, summary: &'a PesSummary) -> Element<'a, Message> {
+        let mut list = column![
+            text(tf(
+                "gui.helios_pj_titre",
+                &[("n", &summary.pj.len().to_string())]
+            ))
+            .size(theme::HEADING)
+        ]
+        .spacing(4);
+        for (i, pj) in summary.pj.iter().enumerate() {
+            list = list.push(
+                row![
+                    text(crate::pes::pj::display_name(pj))
+                        .width(Length::FillPortion(4))
+                        .size(theme::SMALL),
+                    text(pj.type_mime.clone().unwrap_or_default())
+                        .width(Length::FillPortion(2))
+                        .size(theme::SMALL),
+                    text(crate::actes::files::human_size(pj.taille))
+                        .width(Length::FillPortion(1))
+                        .size(theme::SMALL),
+                    button(text(t("gui.helios_pj_afficher")).size(theme::SMALL))
+                        .on_press(Message::OpenPj(i)),
+                ]
+                .spacing(theme::GAP)
+                .align_y(iced::Alignment::Center),
+            );
+        }
+        match &self.pj_opened {
+            Some(Ok(m)) | Some(Err(m)) => list = list.push(text(m.clone()).size(theme::SMALL)),
+            None => {}
+        }
+        list.into()
+    }
+
     /// The signing job the "Signer" button would start (tests run it without a window).
     #[cfg(test)]
     pub fn signing_job(&mut self) -> Option<super::signature::Job> {
@@ -194,4 +301,37 @@ impl State {
     pub fn subscription(&self) -> iced::Subscription<Message> {
         self.signature.subscription().map(Message::Signature)
     }
+}
+
+/// A bordereau's pieces: number, object, tiers, amount, the PJ they cite.
+fn pieces_view(b: &crate::pes::summary::Bordereau) -> Element<'_, Message> {
+    let mut list = column![].spacing(2).padding([0, 24]);
+    if b.pieces.is_empty() && b.nb_pieces_calcule > 0 {
+        list = list.push(text(t("gui.helios_pieces_non_detaillees")).size(theme::SMALL));
+    }
+    for p in b.pieces.iter().take(PIECES_SHOWN) {
+        let mut line = tf(
+            "gui.helios_piece",
+            &[
+                ("numero", p.id_pce.as_deref().unwrap_or("?")),
+                ("objet", p.objet.as_deref().unwrap_or("—")),
+                ("tiers", &p.tiers.join(", ")),
+                ("montant", &p.montant_ht.french()),
+            ],
+        );
+        if !p.pj.is_empty() {
+            line.push_str(&tf("gui.helios_piece_pj", &[("pj", &p.pj.join(", "))]));
+        }
+        list = list.push(text(line).size(theme::SMALL));
+    }
+    if b.pieces.len() > PIECES_SHOWN {
+        list = list.push(
+            text(tf(
+                "gui.helios_pieces_autres",
+                &[("n", &(b.pieces.len() - PIECES_SHOWN).to_string())],
+            ))
+            .size(theme::SMALL),
+        );
+    }
+    list.into()
 }
