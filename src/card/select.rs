@@ -1,7 +1,7 @@
 //! Choosing and opening the key for a role, from the command line's or the settings' choices:
 //! a PKCS#12 file, or a token (module, label) and a CKA_ID — or the best certificate for the role.
 
-use super::error::CardError;
+use super::error::{CardError, PinState};
 use super::inventory::pick_for_role;
 use super::modules::{Origin, SearchPaths, discover};
 use super::pin::PinPrompt;
@@ -106,6 +106,16 @@ fn open_key(
         ensure_usable(&key.certificate_info()?, role)?;
         return Ok(OpenedKey::Software(key));
     }
+    let (module, token, cka_id) = find_card_key(choice, role)?;
+    let key = module.open_key(&token, &cka_id, prompt)?;
+    Ok(OpenedKey::Card(key))
+}
+
+/// The module, the token and the key id the card key for `role` is at (nothing is logged in).
+fn find_card_key(
+    choice: &KeyChoice,
+    role: Role,
+) -> Result<(Module, crate::card::pkcs11::Token, Vec<u8>), CardError> {
     let candidates = match &choice.module {
         Some(path) => vec![path.clone()],
         None => discover(None::<(PathBuf, Origin)>, &SearchPaths::system())
@@ -148,8 +158,23 @@ fn open_key(
                 }
             })?;
         ensure_usable(&chosen.info, role)?;
-        let key = module.open_key(&token, &chosen.cka_id, prompt)?;
-        return Ok(OpenedKey::Card(key));
+        let cka_id = chosen.cka_id.clone();
+        return Ok((module, token, cka_id));
     }
     Err(last_error)
+}
+
+/// The card that would be asked for the PIN for `role`: its label and what it says of the tries
+/// left, read before any PIN is typed (so that the window can warn of a last try). `None` for a
+/// software certificate, which has no counter.
+pub fn card_pin_state(
+    choice: &KeyChoice,
+    role: Role,
+) -> Result<Option<(String, PinState)>, CardError> {
+    if choice.p12.is_some() {
+        return Ok(None);
+    }
+    let (module, token, _) = find_card_key(choice, role)?;
+    let state = module.pin_state(&token)?;
+    Ok(Some((token.label, state)))
 }

@@ -31,6 +31,9 @@ pub struct Panel {
     expected: usize,
     result: Option<Result<Signed, String>>,
     queued: Option<Result<i64, String>>,
+    /// The signature card and what it says of the PIN tries left, read when the panel opens
+    /// and after each signing (None: not read yet, or a software certificate).
+    card: Option<Result<(String, crate::card::PinState), String>>,
 }
 
 /// A signed file and what the verifier says of it.
@@ -64,6 +67,27 @@ pub enum Message {
     Done(Option<Result<Signed, String>>),
     Queue,
     Queued(Option<Result<i64, String>>),
+    CardState(Option<CardStatus>),
+}
+
+/// The signature card's label and PIN state; `Ok(None)` for a software certificate.
+pub type CardStatus = Result<Option<(String, crate::card::PinState)>, String>;
+
+/// Read the PIN state of the card the signature would use (off the UI thread, nothing logged
+/// in): the window warns before the PIN is typed when a wrong one would lock the card.
+pub fn read_card_state() -> Task<Message> {
+    Task::perform(
+        background(|| {
+            let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+            let choice = crate::card::select::KeyChoice::from_settings(
+                &settings.carte,
+                crate::certs::Role::Signature,
+            );
+            crate::card::select::card_pin_state(&choice, crate::certs::Role::Signature)
+                .map_err(|e| e.to_string())
+        }),
+        Message::CardState,
+    )
 }
 
 /// Where the signed file goes: beside the original, `-signe` added to its name.
@@ -142,14 +166,17 @@ pub fn run(job: Job, settings: &crate::settings::Settings) -> Result<Signed, Str
 impl Panel {
     /// Read the settings' defaults (role, place, profile) off the UI thread.
     pub fn load_defaults() -> Task<Message> {
-        Task::perform(
-            background(|| {
-                crate::settings::Settings::load()
-                    .map(|s| s.signature)
-                    .map_err(|e| e.to_string())
-            }),
-            Message::Defaults,
-        )
+        Task::batch([
+            Task::perform(
+                background(|| {
+                    crate::settings::Settings::load()
+                        .map(|s| s.signature)
+                        .map_err(|e| e.to_string())
+                }),
+                Message::Defaults,
+            ),
+            read_card_state(),
+        ])
     }
 
     pub fn subscription(&self) -> iced::Subscription<Message> {
@@ -240,6 +267,17 @@ impl Panel {
             Message::Done(result) => {
                 self.running = None;
                 self.result = Some(result.unwrap_or_else(|| Err(t("gui.signature_interrompue"))));
+                // A wrong PIN changed the counter: read it again (never retried).
+                if self.p12.trim().is_empty() {
+                    return read_card_state();
+                }
+            }
+            Message::CardState(state) => {
+                self.card = match state {
+                    Some(Ok(Some(card))) => Some(Ok(card)),
+                    Some(Ok(None)) | None => None,
+                    Some(Err(e)) => Some(Err(e)),
+                };
             }
             Message::Queue => {
                 if let Some(Ok(signed)) = &self.result {
@@ -326,6 +364,20 @@ impl Panel {
             if !filled {
                 col = col.push(text(t("gui.signature_a_remplir")).size(theme::SMALL));
             }
+            let mut locked = false;
+            if self.p12.trim().is_empty() {
+                match &self.card {
+                    Some(Ok((label, state))) => {
+                        locked = state.locked;
+                        if let Some(line) = pin_warning(label, state) {
+                            col = col.push(text(line).size(theme::TEXT));
+                        }
+                    }
+                    Some(Err(e)) => col = col.push(text(e.clone()).size(theme::SMALL)),
+                    None => {}
+                }
+            }
+            let can_sign = can_sign && !locked;
             col = col.push(
                 row![
                     text_input(&t("gui.pin_signature"), &self.pin)
@@ -411,5 +463,21 @@ impl Panel {
             None => col = col.push(button(text(t("gui.mettre_en_file"))).on_press(Message::Queue)),
         }
         col.into()
+    }
+}
+
+/// What the card says of the PIN before it is typed: locked, last try, tries already lost, or
+/// typed on the reader's pad.
+fn pin_warning(label: &str, state: &crate::card::PinState) -> Option<String> {
+    if state.locked {
+        Some(tf("gui.pin_bloque", &[("label", label)]))
+    } else if state.final_try {
+        Some(tf("gui.pin_dernier_essai", &[("label", label)]))
+    } else if state.count_low {
+        Some(tf("gui.pin_bas", &[("label", label)]))
+    } else if state.pin_pad {
+        Some(tf("saisie.pin_sur_lecteur", &[("label", label)]))
+    } else {
+        None
     }
 }
