@@ -121,6 +121,10 @@ fn the_panel_warns_of_tries_left_and_a_locked_card_cannot_sign() {
         !sign_with(&mut state, USER_PIN),
         "a locked card is not asked to sign"
     );
-    assert_eq!(stat(&proxy_stats(&stats), "C_Login"), 3, "nothing sent to it");
+    assert_eq!(
+        stat(&proxy_stats(&stats), "C_Login"),
+        3,
+        "nothing sent to it"
+    );
     assert!(!dir.path().join("mandats-signe.xml").exists());
 }

@@ -128,6 +128,8 @@ enum Message {
     StartDemo,
     DemoReady(Option<Result<crate::platform::demo::Demo, String>>),
     FirstFrame,
+    /// Escape: the open dialog or detail of the screen shown closes.
+    Escape,
 }
 
 /// Start the demonstration platform and queue a sample act, off the UI thread.
@@ -245,6 +247,11 @@ impl Paraphe {
                 }
                 Task::none()
             }
+            Message::Escape => match self.screen {
+                Screen::Envois => self.envois.escape().map(Message::Envois),
+                Screen::Helios => self.helios.escape().map(Message::Helios),
+                _ => Task::none(),
+            },
             Message::Certificats(m) => self.certificats.update(m).map(Message::Certificats),
             Message::Envois(m) => self.envois.update(m).map(Message::Envois),
             Message::Marches(m) => self.marches.update(m).map(Message::Marches),
@@ -280,6 +287,14 @@ impl Paraphe {
             } else {
                 iced::Subscription::none()
             },
+            // Escape closes what is open (a keypress no field took).
+            iced::keyboard::listen().filter_map(|event| match event {
+                iced::keyboard::Event::KeyPressed {
+                    key: iced::keyboard::Key::Named(iced::keyboard::key::Named::Escape),
+                    ..
+                } => Some(Message::Escape),
+                _ => None,
+            }),
             // A file dropped on the window goes to the act form when it is shown.
             if self.screen == Screen::Actes {
                 iced::event::listen_with(|event, _status, _window| match event {
@@ -357,8 +372,28 @@ pub fn run() -> iced::Result {
     iced::application(Paraphe::boot, Paraphe::update, Paraphe::view)
         .title(|_: &Paraphe| t("application.titre"))
         .subscription(Paraphe::subscription)
-        .window_size((1280.0, 800.0))
+        .window(iced::window::Settings {
+            size: iced::Size::new(1280.0, 800.0),
+            min_size: Some(iced::Size::new(1024.0, 640.0)),
+            icon: window_icon(),
+            ..Default::default()
+        })
         .run()
+}
+
+/// The window's icon: `assets/paraphe-64.png`, drawn from `packaging/paraphe.svg`.
+fn window_icon() -> Option<iced::window::Icon> {
+    let decoder = png::Decoder::new(std::io::Cursor::new(
+        include_bytes!("../../assets/paraphe-64.png").as_slice(),
+    ));
+    let mut reader = decoder.read_info().ok()?;
+    let mut rgba = vec![0; reader.output_buffer_size()?];
+    let frame = reader.next_frame(&mut rgba).ok()?;
+    if frame.color_type != png::ColorType::Rgba || frame.bit_depth != png::BitDepth::Eight {
+        return None;
+    }
+    rgba.truncate(frame.buffer_size());
+    iced::window::icon::from_rgba(rgba, frame.width, frame.height).ok()
 }
 
 #[cfg(test)]
@@ -550,6 +585,54 @@ mod tests {
         let mut ui = simulator(state.view());
         ui.find(t("gui.arreter").as_str()).expect("stop button");
         assert!(ui.find(t("gui.pin_authentification").as_str()).is_err());
+    }
+
+    #[test]
+    fn the_window_icon_is_read_from_its_png() {
+        let icon = window_icon();
+        assert!(
+            icon.is_some(),
+            "assets/paraphe-64.png decodes as 8-bit RGBA"
+        );
+    }
+
+    /// Escape closes the Envois answer form, then the item's detail; on Hélios it hides the
+    /// bordereau's pieces; elsewhere it does nothing.
+    #[test]
+    fn escape_closes_what_is_open_on_the_screen_shown() {
+        let mut app = Paraphe {
+            screen: Screen::Envois,
+            ..Default::default()
+        };
+        let detail = screen::envoi_detail::Detail {
+            item: crate::outbox::Item {
+                id: 7,
+                genre: crate::outbox::Kind::Acte,
+                libelle: "Délibération".into(),
+                etat: crate::outbox::State::Acquitte,
+                cree_le: String::new(),
+                modifie_le: String::new(),
+                lot_id: None,
+                siren: None,
+                numero_interne: None,
+                id_plateforme: None,
+            },
+            recus: Vec::new(),
+            acquit: None,
+            journal: Vec::new(),
+        };
+        let _ = app
+            .envois
+            .update(envois::Message::Selected(Some(Ok(Box::new(detail)))));
+        let shows_detail = |app: &Paraphe| {
+            let mut ui = simulator(app.envois.view());
+            ui.find(t("gui.envoi_demander_annulation").as_str()).is_ok()
+        };
+        assert!(shows_detail(&app));
+        let _ = app.update(Message::Escape);
+        assert!(!shows_detail(&app), "the detail closed");
+        let _ = app.update(Message::Show(Screen::Actes));
+        let _ = app.update(Message::Escape);
     }
 
     #[test]

@@ -387,6 +387,17 @@ impl State {
         self.demo = Some(demo);
     }
 
+    /// Escape: the answer being written closes first, then the item's detail.
+    pub fn escape(&mut self) -> Task<Message> {
+        if self.reply.is_some() {
+            self.update(Message::CancelReply)
+        } else if self.detail.is_some() {
+            self.update(Message::CloseDetail)
+        } else {
+            Task::none()
+        }
+    }
+
     pub fn counts(&self) -> &[(ItemState, u64)] {
         &self.counts
     }

@@ -76,6 +76,12 @@ impl State {
         &self.path
     }
 
+    /// Escape: the pieces of the bordereau shown are hidden.
+    pub fn escape(&mut self) -> Task<Message> {
+        self.shown = None;
+        Task::none()
+    }
+
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::PathChanged(p) => {
