@@ -126,13 +126,15 @@ enum Message {
     Dce(screen::dce::Message),
     Parametres(screen::parametres::Message),
     StartDemo,
-    DemoReady(Option<Result<crate::platform::demo::Demo, String>>),
+    /// The demonstration platform started, with the sample PES written for Hélios.
+    DemoReady(Option<Result<(crate::platform::demo::Demo, std::path::PathBuf), String>>),
     FirstFrame,
     /// Escape: the open dialog or detail of the screen shown closes.
     Escape,
 }
 
-/// Start the demonstration platform and queue a sample act, off the UI thread.
+/// Start the demonstration platform, queue a sample act and write a sample PES to sign, off the
+/// UI thread.
 fn start_demo() -> Task<Message> {
     Task::perform(
         background(|| {
@@ -141,7 +143,8 @@ fn start_demo() -> Task<Message> {
             let mut outbox = crate::outbox::Outbox::open_default().map_err(|e| e.to_string())?;
             crate::platform::demo::queue_sample_act(&demo, &mut outbox)
                 .map_err(|e| e.to_string())?;
-            Ok(demo)
+            let pes = crate::platform::demo::write_sample_pes(&demo).map_err(|e| e.to_string())?;
+            Ok((demo, pes))
         }),
         Message::DemoReady,
     )
@@ -261,8 +264,9 @@ impl Paraphe {
                 self.demo = screen::accueil::DemoStatus::Starting;
                 start_demo()
             }
-            Message::DemoReady(Some(Ok(demo))) => {
+            Message::DemoReady(Some(Ok((demo, pes)))) => {
                 self.envois.set_demo(demo.clone());
+                self.helios.set_demo(&demo, pes);
                 self.demo = screen::accueil::DemoStatus::Ready(demo);
                 envois::refresh().map(Message::Envois)
             }
@@ -651,6 +655,7 @@ mod tests {
                 adresse: "https://127.0.0.1:4443".into(),
                 ca: "ca.pem".into(),
                 p12: "demo.p12".into(),
+                p12_signature: "demo-signature.p12".into(),
                 donnees: "bac".into(),
             }),
             ..Default::default()

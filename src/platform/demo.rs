@@ -18,6 +18,8 @@ pub struct Demo {
     pub ca: PathBuf,
     /// The demonstration identity (PKCS#12; password [`super::sandbox::pki::DEMO_P12_PASSWORD`]).
     pub p12: PathBuf,
+    /// The demonstration signer for PES (non-repudiation; same password).
+    pub p12_signature: PathBuf,
     pub donnees: PathBuf,
 }
 
@@ -39,6 +41,7 @@ pub fn start(data_dir: &Path) -> Result<Demo, SandboxError> {
                     ready.adresse,
                     ready.ca.clone(),
                     ready.demo_p12.clone(),
+                    ready.demo_signature_p12.clone(),
                 )));
             });
             if let Err(e) = outcome {
@@ -47,10 +50,11 @@ pub fn start(data_dir: &Path) -> Result<Demo, SandboxError> {
         })
         .map_err(|e| SandboxError::Data(donnees.clone(), e.to_string()))?;
     match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok((adresse, ca, p12))) => Ok(Demo {
+        Ok(Ok((adresse, ca, p12, p12_signature))) => Ok(Demo {
             adresse: format!("https://{adresse}"),
             ca,
             p12,
+            p12_signature,
             donnees,
         }),
         Ok(Err(e)) => Err(e),
@@ -116,4 +120,139 @@ pub fn queue_sample_act(demo: &Demo, outbox: &mut Outbox) -> Result<i64, OutboxE
         &t("demo.journal"),
     )?;
     Ok(id)
+}
+
+/// Write a sample PES_Aller to sign in the demonstration: two bordereaux of mandats with their
+/// tiers and a facture as pièce justificative, in ISO-8859-1 as Hélios files are. Returns its
+/// path (a new file each time, in the sandbox's `exemples/`).
+pub fn write_sample_pes(demo: &Demo) -> std::io::Result<PathBuf> {
+    use std::fmt::Write as _;
+    let dir = demo.donnees.join("exemples");
+    crate::logging::create_private_dir(&dir)?;
+    let now = time::OffsetDateTime::now_utc();
+    let date = format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        now.month() as u8,
+        now.day()
+    );
+    let stamp = format!(
+        "{:02}{:02}{:02}{:02}",
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let facture = replies::letter_pdf(&[
+        "Facture n° 2026-118 — Papeterie du Centre",
+        "Fournitures scolaires, école Jules-Ferry : 1 250,40 euros HT",
+    ]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &facture)?;
+    let facture_b64 = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(gz.finish()?)
+    };
+    let bordereaux: [(&str, &[SamplePiece]); 2] = [
+        (
+            "1",
+            &[
+                (
+                    "Fournitures scolaires école Jules-Ferry",
+                    "Papeterie du Centre",
+                    "1250.40",
+                    true,
+                ),
+                (
+                    "Entretien des espaces verts (octobre)",
+                    "Jardins de l'Hérault",
+                    "3480.00",
+                    false,
+                ),
+                (
+                    "Repas du restaurant scolaire",
+                    "Cuisine Centrale Sud",
+                    "5212.75",
+                    false,
+                ),
+            ],
+        ),
+        (
+            "2",
+            &[
+                (
+                    "Électricité de la mairie (septembre)",
+                    "Énergie Occitanie",
+                    "812.19",
+                    false,
+                ),
+                (
+                    "Réparation de la chaudière du gymnase",
+                    "Chauffage Martin & Fils",
+                    "2145.00",
+                    false,
+                ),
+            ],
+        ),
+    ];
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n\
+<n:PES_Aller xmlns:n=\"http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller\">\n\
+<Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESALR2\"/><NomFic V=\"PES_demo_{stamp}\"/></Parametres></Enveloppe>\n\
+<EnTetePES><DteStr V=\"{date}\"/><IdPost V=\"034000\"/><IdColl V=\"21340172200016\"/><CodCol V=\"123\"/><CodBud V=\"01\"/><LibelleColBud V=\"Commune de Démonstration\"/></EnTetePES>\n\
+<PES_DepenseAller><EnTeteDepense><IdVer V=\"2\"/><InfoDematerialisee V=\"1\"/></EnTeteDepense>\n"
+    );
+    for (numero, pieces) in bordereaux {
+        let total: i64 = pieces.iter().map(|p| cents(p.2)).sum();
+        let _ = writeln!(
+            xml,
+            "<Bordereau Id=\"BORD{numero}\"><BlocBordereau><Exer V=\"{year}\"/><IdBord V=\"{numero}\"/><DteBordEm V=\"{date}\"/><TypBord V=\"01\"/><NbrPce V=\"{n}\"/><MtBordHT V=\"{euros}.{centimes:02}\"/></BlocBordereau>",
+            year = now.year(),
+            n = pieces.len(),
+            euros = total / 100,
+            centimes = total % 100
+        );
+        for (i, (objet, tiers, montant, pj)) in pieces.iter().enumerate() {
+            let pj_ref = if *pj {
+                "<PJRef><Support V=\"01\"/><IdUnique V=\"FACT2026118\"/><NomPJ V=\"facture.pdf\"/></PJRef>"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                xml,
+                "<Piece><BlocPiece><InfoPce><IdPce V=\"{id}\"/><TypPce V=\"01\"/><NatPce V=\"01\"/><Obj V=\"{objet}\"/>{pj_ref}</InfoPce></BlocPiece><LigneDePiece><BlocLignePiece><InfoLignePce><IdLigne V=\"1\"/><Nature V=\"6068\"/><Fonction V=\"020\"/><ModRegl V=\"03\"/><TVAIntraCom V=\"0\"/><MtHT V=\"{montant}\"/></InfoLignePce></BlocLignePiece><Tiers><InfoTiers><RefTiers V=\"{id}{numero}\"/><CatTiers V=\"01\"/><NatJur V=\"01\"/><Nom V=\"{tiers}\"/></InfoTiers><Adresse><TypAdr V=\"1\"/><Adr2 V=\"1 place de la Mairie\"/><CP V=\"34000\"/><Ville V=\"MONTPELLIER\"/><CodRes V=\"0\"/></Adresse></Tiers></LigneDePiece></Piece>",
+                id = i + 1,
+                objet = xml_escape(objet),
+                tiers = xml_escape(tiers),
+            );
+        }
+        xml.push_str("</Bordereau>\n");
+    }
+    let _ = write!(
+        xml,
+        "</PES_DepenseAller>\n<PES_PJ><EnTetePES_PJ><IdVer V=\"1\"/></EnTetePES_PJ><PJ><Contenu><Fichier MIMEType=\"application/pdf\">{facture_b64}</Fichier></Contenu><IdUnique V=\"FACT2026118\"/><NomPJ V=\"facture.pdf\"/><TypePJ V=\"003\"/><Description V=\"Facture de la Papeterie du Centre\"/></PJ></PES_PJ>\n</n:PES_Aller>\n"
+    );
+    // Every character above is Latin-1: ISO-8859-1 is one byte per character.
+    let bytes: Vec<u8> = xml
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect();
+    let path = dir.join(format!("PES_demo_{stamp}.xml"));
+    crate::logging::write_private(&path, &bytes)?;
+    Ok(path)
+}
+
+/// A sample piece: object, tiers, amount HT, whether it cites the facture.
+type SamplePiece = (&'static str, &'static str, &'static str, bool);
+
+/// `"1250.40"` → 125040.
+fn cents(amount: &str) -> i64 {
+    let (euros, centimes) = amount.split_once('.').unwrap_or((amount, "0"));
+    euros.parse::<i64>().unwrap_or(0) * 100 + centimes.parse::<i64>().unwrap_or(0)
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;")
 }

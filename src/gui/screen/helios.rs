@@ -76,6 +76,13 @@ impl State {
         &self.path
     }
 
+    /// The demonstration: the sample PES ready to open, signed with the demonstration signer,
+    /// verified against the sandbox's authority.
+    pub fn set_demo(&mut self, demo: &crate::platform::demo::Demo, pes: std::path::PathBuf) {
+        self.path = pes.display().to_string();
+        self.signature.set_demo(demo);
+    }
+
     /// Escape: the pieces of the bordereau shown are hidden.
     pub fn escape(&mut self) -> Task<Message> {
         self.shown = None;

@@ -34,6 +34,10 @@ pub struct Panel {
     /// The signature card and what it says of the PIN tries left, read when the panel opens
     /// and after each signing (None: not read yet, or a software certificate).
     card: Option<Result<(String, crate::card::PinState), String>>,
+    /// Authorities to verify the signatures against instead of the settings' (the demo's).
+    trust: Option<PathBuf>,
+    /// In the demonstration: its signer's password is shown, as on the home screen.
+    demo: bool,
 }
 
 /// A signed file and what the verifier says of it.
@@ -111,6 +115,8 @@ pub struct Job {
     pub expected: usize,
     pub cancel: Arc<AtomicBool>,
     pub done: Arc<AtomicUsize>,
+    /// Authorities for the verification after signing, instead of the settings' ones.
+    pub trust: Option<PathBuf>,
 }
 
 /// Sign with the checks of the review, then verify what was written (the settings' trust store).
@@ -151,7 +157,7 @@ pub fn run(job: Job, settings: &crate::settings::Settings) -> Result<Signed, Str
         cancel.load(Ordering::Relaxed)
     })
     .map_err(|e| e.to_string())?;
-    let verdict = TrustStore::chosen(None, settings)
+    let verdict = TrustStore::chosen(job.trust.as_deref(), settings)
         .map_err(|e| e.to_string())
         .and_then(|trust| verify_file(&job.output, trust.as_ref()).map_err(|e| e.to_string()))
         .map(Arc::new);
@@ -219,7 +225,26 @@ impl Panel {
             expected: self.expected,
             cancel,
             done: self.done.clone(),
+            trust: self.trust.clone(),
         })
+    }
+
+    /// Sign with the demonstration signer (a software certificate) and verify against the
+    /// sandbox's authority; who signs is filled in when empty.
+    pub fn set_demo(&mut self, demo: &crate::platform::demo::Demo) {
+        self.p12 = demo.p12_signature.display().to_string();
+        self.trust = Some(demo.ca.clone());
+        self.demo = true;
+        self.card = None;
+        for (field, value) in [
+            (&mut self.role, t("demo.role")),
+            (&mut self.ville, t("demo.ville")),
+            (&mut self.code_postal, t("demo.code_postal")),
+        ] {
+            if field.trim().is_empty() {
+                *field = value;
+            }
+        }
     }
 
     /// `input` and its bordereau count come from the Hélios screen (the file opened).
@@ -363,6 +388,18 @@ impl Panel {
                 .all(|v| !v.trim().is_empty());
             if !filled {
                 col = col.push(text(t("gui.signature_a_remplir")).size(theme::SMALL));
+            }
+            if self.demo {
+                col = col.push(
+                    text(tf(
+                        "gui.signature_demo",
+                        &[(
+                            "mot_de_passe",
+                            crate::platform::sandbox::pki::DEMO_P12_PASSWORD,
+                        )],
+                    ))
+                    .size(theme::SMALL),
+                );
             }
             let mut locked = false;
             if self.p12.trim().is_empty() {

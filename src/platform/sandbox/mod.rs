@@ -148,6 +148,8 @@ pub struct Ready {
     pub ca: PathBuf,
     /// A client identity the sandbox accepts (demo mode).
     pub demo_p12: PathBuf,
+    /// A signature identity whose PES signatures the sandbox accepts (demo mode).
+    pub demo_signature_p12: PathBuf,
 }
 
 pub(crate) struct Ctx {
@@ -236,6 +238,7 @@ pub fn run(options: SandboxOptions, on_ready: impl FnOnce(&Ready)) -> Result<(),
             adresse,
             ca: pki.ca_pem.clone(),
             demo_p12: pki.demo_p12.clone(),
+            demo_signature_p12: pki.demo_signature_p12.clone(),
         });
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         loop {

@@ -1,6 +1,7 @@
 //! The sandbox's own small PKI, made on first use in `<données>/pki/`: an authority, the server's
-//! certificate (localhost, 127.0.0.1, ::1) and a demonstration client identity (PKCS#12, password
-//! `bac-a-sable`) whose certificate the sandbox accepts. Nothing here is meant for production: the
+//! certificate (localhost, 127.0.0.1, ::1), a demonstration client identity (PKCS#12, password
+//! `bac-a-sable`) whose certificate the sandbox accepts, and a demonstration signature identity
+//! (RSA, non-repudiation, same password) for signing PES in the demo. Nothing here is meant for production: the
 //! keys are written to disk, readable by the user only.
 
 use openssl::asn1::Asn1Time;
@@ -23,6 +24,8 @@ pub struct SandboxPki {
     pub server_pem: PathBuf,
     pub server_key: PathBuf,
     pub demo_p12: PathBuf,
+    /// The demonstration signature identity (non-repudiation), for the Hélios demo.
+    pub demo_signature_p12: PathBuf,
 }
 
 impl SandboxPki {
@@ -32,17 +35,21 @@ impl SandboxPki {
             server_pem: dir.join("serveur.pem"),
             server_key: dir.join("serveur.key"),
             demo_p12: dir.join("demo-client.p12"),
+            demo_signature_p12: dir.join("demo-signature.p12"),
         }
     }
 
     /// The PKI in `dir`, made if absent.
     pub fn ensure(dir: &Path) -> Result<SandboxPki, String> {
         let pki = SandboxPki::paths(dir);
-        if pki.ca_pem.exists() && pki.server_pem.exists() && pki.server_key.exists() {
-            return Ok(pki);
+        if !(pki.ca_pem.exists() && pki.server_pem.exists() && pki.server_key.exists()) {
+            crate::logging::create_private_dir(dir).map_err(|e| e.to_string())?;
+            make(&pki).map_err(|e| e.to_string())?;
         }
-        crate::logging::create_private_dir(dir).map_err(|e| e.to_string())?;
-        make(&pki).map_err(|e| e.to_string())?;
+        // Added after the first PKIs were made: an older sandbox gets it on its next start.
+        if !pki.demo_signature_p12.exists() {
+            make_signature_identity(&pki).map_err(|e| e.to_string())?;
+        }
         Ok(pki)
     }
 }
@@ -136,5 +143,34 @@ fn make(pki: &SandboxPki) -> Result<(), Box<dyn std::error::Error>> {
     server_chain.extend(ca.to_pem()?);
     crate::logging::write_private(&pki.server_pem, &server_chain)?;
     crate::logging::write_private(&pki.ca_pem, &ca.to_pem()?)?;
+    Ok(())
+}
+
+/// The demonstration signer: an RSA key (the Hélios policy's algorithm) with a certificate for
+/// non-repudiation only, issued by the sandbox's authority (which the sandbox trusts for PES
+/// signatures), as a PKCS#12 with the demo password.
+fn make_signature_identity(pki: &SandboxPki) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = pki.ca_pem.parent().unwrap_or(Path::new("."));
+    let ca = X509::from_pem(&std::fs::read(&pki.ca_pem)?)?;
+    let ca_key = PKey::private_key_from_pem(&std::fs::read(dir.join("ca.key"))?)?;
+    let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048)?)?;
+    let cert = certificate(
+        "Camille Démo (démonstration)",
+        &key,
+        Some((&ca, &ca_key)),
+        |b| {
+            b.append_extension(BasicConstraints::new().critical().build()?)?;
+            b.append_extension(KeyUsage::new().critical().non_repudiation().build()?)
+        },
+    )?;
+    let mut chain = openssl::stack::Stack::new()?;
+    chain.push(ca)?;
+    let p12 = openssl::pkcs12::Pkcs12::builder()
+        .name("Camille Démo (démonstration)")
+        .pkey(&key)
+        .cert(&cert)
+        .ca(chain)
+        .build2(DEMO_P12_PASSWORD)?;
+    crate::logging::write_private(&pki.demo_signature_p12, &p12.to_der()?)?;
     Ok(())
 }
