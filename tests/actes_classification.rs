@@ -215,6 +215,23 @@ fn versions_are_kept_per_siren() {
             .is_current(siren, date!(2019 - 03 - 01), date!(2026 - 01 - 01))
             .expect("q")
     );
+    // What the home screen says: none for another SIREN; the newest kept (2019-03-01) is over a
+    // year old 366 days later (2020-03-01, a leap year), still recent after 365 days.
+    use paraphe::actes::classification::Staleness;
+    assert_eq!(
+        store
+            .staleness("000000000", date!(2026 - 01 - 01))
+            .expect("q"),
+        Staleness::Missing
+    );
+    assert_eq!(
+        store.staleness(siren, date!(2020 - 03 - 01)).expect("q"),
+        Staleness::Old(date!(2019 - 03 - 01))
+    );
+    assert_eq!(
+        store.staleness(siren, date!(2020 - 02 - 29)).expect("q"),
+        Staleness::Current
+    );
     // A DOCTYPE file is not stored.
     let xml = String::from_utf8_lossy(&classification_xml("2021-01-01")).into_owned();
     let bad = xml.replacen("<actes:Retour", "<!DOCTYPE x><actes:Retour", 1);

@@ -572,6 +572,16 @@ impl ClassificationStore {
         Ok(out)
     }
 
+    /// What the home screen should say of `siren`'s classification on `day`: none kept yet, or
+    /// the newest one older than a year (préfectures change theirs; a stale one gets acts refused).
+    pub fn staleness(&self, siren: &str, day: Date) -> Result<Staleness, BaseError> {
+        Ok(match self.versions(siren)?.last() {
+            None => Staleness::Missing,
+            Some(latest) if (day - *latest).whole_days() > 365 => Staleness::Old(*latest),
+            Some(_) => Staleness::Current,
+        })
+    }
+
     /// The newest version kept for `siren`.
     pub fn latest(&self, siren: &str) -> Result<Option<Classification>, ClassificationError> {
         self.load_where(siren, None)
@@ -678,4 +688,12 @@ mod tests {
         let err = Classification::parse(doc.as_bytes(), "t.xml").expect_err("doctype");
         assert!(matches!(err, ClassificationError::Doctype { .. }));
     }
+}
+
+/// How recent the classification kept for a collectivité is (see [`ClassificationStore::staleness`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staleness {
+    Missing,
+    Old(Date),
+    Current,
 }

@@ -592,6 +592,22 @@ mod tests {
     }
 
     #[test]
+    fn home_says_when_the_classification_needs_attention() {
+        let mut app = Paraphe::default();
+        let notice = crate::messages::tf(
+            "gui.accueil_classification_ancienne",
+            &[("date", "01/03/2019")],
+        );
+        let _ = app
+            .envois
+            .update(envois::Message::Classification(Some(Some(notice.clone()))));
+        let mut ui = simulator(app.view());
+        ui.find(notice.as_str())
+            .expect("the notice on the home screen");
+        assert!(ui.find(t("gui.accueil_rien").as_str()).is_err());
+    }
+
+    #[test]
     fn the_window_icon_is_read_from_its_png() {
         let icon = window_icon();
         assert!(

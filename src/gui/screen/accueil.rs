@@ -56,6 +56,10 @@ pub fn view<'a, M: Clone + 'a>(
             .size(theme::TEXT),
         );
     }
+    if let Some(notice) = envois.classification_notice() {
+        attention += 1;
+        items = items.push(text(notice.to_owned()).size(theme::TEXT));
+    }
     for warning in certs.warnings() {
         attention += 1;
         items = items.push(text(warning).size(theme::TEXT));

@@ -79,6 +79,8 @@ pub struct State {
     action: Option<Result<String, String>>,
     /// An action under way (the buttons wait).
     busy: bool,
+    /// What the home screen says of the classification (none kept, or old), if anything.
+    classification: Option<String>,
 }
 
 /// The answer to a préfecture letter: the letter (and, for a demande de pièces, the pieces or
@@ -148,6 +150,26 @@ pub enum Message {
     CancelAct(i64),
     /// An action done (off the UI thread): what to tell, and the item to show again.
     ActionDone(Option<Result<String, String>>, Option<i64>),
+    /// The home screen's word on the classification, read off the UI thread.
+    Classification(Option<Option<String>>),
+}
+
+/// The classification of the settings' collectivité, as the home screen speaks of it: nothing
+/// when no SIREN is set (no ACTES here) or when it is recent.
+fn classification_notice() -> Option<String> {
+    use crate::actes::classification::{ClassificationStore, Staleness};
+    let settings = crate::settings::Settings::load().ok()?;
+    let siren = settings.collectivite.siren?;
+    let db = crate::actes::rules::default_database().ok()?;
+    let store = ClassificationStore::open(&db).ok()?;
+    match store.staleness(&siren, crate::actes::model::today()).ok()? {
+        Staleness::Missing => Some(t("gui.accueil_classification_absente")),
+        Staleness::Old(date) => Some(tf(
+            "gui.accueil_classification_ancienne",
+            &[("date", &crate::actes::model::french_date(date))],
+        )),
+        Staleness::Current => None,
+    }
 }
 
 /// One bound of the period: empty (no bound) or a date as French users write it; the time
@@ -256,10 +278,13 @@ fn load(filter: Filter) -> Task<Message> {
 }
 
 pub fn refresh() -> Task<Message> {
-    load(Filter {
-        limite: Some(PAGE),
-        ..Default::default()
-    })
+    Task::batch([
+        load(Filter {
+            limite: Some(PAGE),
+            ..Default::default()
+        }),
+        Task::perform(background(classification_notice), Message::Classification),
+    ])
 }
 
 /// Write the items listed to a lot file (off the UI thread).
@@ -398,6 +423,11 @@ impl State {
         }
     }
 
+    /// What the home screen says of the classification, if anything.
+    pub fn classification_notice(&self) -> Option<&str> {
+        self.classification.as_deref()
+    }
+
     pub fn counts(&self) -> &[(ItemState, u64)] {
         &self.counts
     }
@@ -506,6 +536,7 @@ impl State {
                 );
             }
             Message::Withdraw(_) | Message::RetryNow(_) | Message::CancelAct(_) => {}
+            Message::Classification(notice) => self.classification = notice.flatten(),
             Message::ActionDone(result, item) => {
                 self.busy = false;
                 self.action = Some(result.unwrap_or_else(|| Err(t("gui.envoi_interrompu"))));
