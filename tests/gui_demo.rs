@@ -9,7 +9,7 @@ mod common;
 mod gui_support;
 
 use iced_test::simulator;
-use paraphe::gui::screen::signature::{Field, Message as Sig};
+use paraphe::gui::screen::signature::Message as Sig;
 use paraphe::gui::screen::{envois, helios};
 use paraphe::messages::t;
 use paraphe::outbox::{Filter, Kind, Outbox, State};
@@ -78,7 +78,7 @@ fn the_demo_pes_is_signed_sent_and_its_acquit_comes_back() {
     settle_helios(&mut helios, helios::Message::Open);
     settle_helios(
         &mut helios,
-        helios::Message::Signature(Sig::Edit(Field::Pin, DEMO_P12_PASSWORD.to_owned())),
+        helios::Message::Signature(Sig::Pin(DEMO_P12_PASSWORD.into())),
     );
     click_helios(&mut helios, &t("gui.signer"));
     {

@@ -11,7 +11,7 @@ use common::pes::{HEAD, bordereau};
 use common::{proxy_copy, proxy_stats, stat};
 use iced_test::simulator;
 use paraphe::gui::screen::helios;
-use paraphe::gui::screen::signature::{Field, Message as Sig};
+use paraphe::gui::screen::signature::Message as Sig;
 use paraphe::messages::{t, tf};
 use pkcs11_mocks::{SoftHsm, TestPki, USER_PIN, softhsm_module, unique_label};
 
@@ -28,10 +28,7 @@ fn shows(state: &helios::State, what: &str) -> bool {
 
 /// Type `pin` in the panel and press « Signer »; false when the button cannot be pressed.
 fn sign_with(state: &mut helios::State, pin: &str) -> bool {
-    settle(
-        state,
-        helios::Message::Signature(Sig::Edit(Field::Pin, pin.to_owned())),
-    );
+    settle(state, helios::Message::Signature(Sig::Pin(pin.into())));
     let messages: Vec<helios::Message> = {
         let mut ui = simulator(state.view());
         if ui.click(t("gui.signer").as_str()).is_err() {

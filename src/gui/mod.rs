@@ -21,6 +21,40 @@ pub(crate) fn background<T: Send + 'static>(
     async move { rx.await.ok() }
 }
 
+/// A PIN or a password as typed in a field: wiped when dropped, and never shown by `Debug`
+/// (messages are `Debug`; a PIN must not end up in a log or a panic message).
+#[derive(Clone, Default)]
+pub struct Secret(zeroize::Zeroizing<String>);
+
+impl Secret {
+    /// The text, for handing to the card or the platform.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_zeroizing(self) -> zeroize::Zeroizing<String> {
+        self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(text: String) -> Self {
+        Secret(zeroize::Zeroizing::new(text))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(text: &str) -> Self {
+        Secret(zeroize::Zeroizing::new(text.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
 /// The desktop's viewer for a file (a separate process: the window does not wait for it).
 /// `PARAPHE_OUVRIR` names another program to hand files to (a kiosk's viewer; the tests).
 pub(crate) fn open_with_system(path: &std::path::Path) -> Result<(), String> {
@@ -525,10 +559,12 @@ mod tests {
                 Field::P12,
                 pki.identity("signature").p12.display().to_string(),
             ),
-            (Field::Pin, pkcs11_mocks::P12_PASSWORD.to_owned()),
         ] {
             let _ = state.update(helios::Message::Signature(Sig::Edit(field, value)));
         }
+        let _ = state.update(helios::Message::Signature(Sig::Pin(
+            pkcs11_mocks::P12_PASSWORD.into(),
+        )));
         {
             let mut ui = simulator(state.view());
             ui.click(t("gui.signer").as_str()).expect("Signer button");
@@ -579,7 +615,7 @@ mod tests {
             "{messages:?}"
         );
         let typed = messages.iter().rev().find_map(|m| match m {
-            envois::Message::PinChanged(p) => Some(p.clone()),
+            envois::Message::PinChanged(p) => Some(p.expose().to_owned()),
             _ => None,
         });
         assert_eq!(typed.as_deref(), Some("1234"));
@@ -605,6 +641,23 @@ mod tests {
         ui.find(notice.as_str())
             .expect("the notice on the home screen");
         assert!(ui.find(t("gui.accueil_rien").as_str()).is_err());
+    }
+
+    /// Messages are `Debug`; a PIN or a password typed in a field must never show there.
+    #[test]
+    fn a_pin_in_a_message_is_never_shown_by_debug() {
+        let shown = format!(
+            "{:?} {:?} {:?} {:?} {:?}",
+            envois::Message::PinChanged("4821".into()),
+            envois::Message::PasswordChanged("motdepasse".into()),
+            screen::signature::Message::Pin("4821".into()),
+            screen::marches::Message::PinChanged("4821".into()),
+            screen::dce::Message::Pin("4821".into()),
+        );
+        assert!(
+            !shown.contains("4821") && !shown.contains("motdepasse"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub enum Message {
     RemoveCertificat(usize),
     Sortie(String),
     Signer(bool),
-    Pin(String),
+    Pin(crate::gui::Secret),
     Check,
     Checked(Option<Result<Vec<Finding>, String>>),
     Build,
@@ -266,7 +266,7 @@ impl State {
             Message::RemoveLot(_) | Message::RemovePiece(_) | Message::RemoveCertificat(_) => {}
             Message::Sortie(v) => self.sortie = v,
             Message::Signer(v) => self.signer = v,
-            Message::Pin(v) => self.pin = Zeroizing::new(v),
+            Message::Pin(v) => self.pin = v.into_zeroizing(),
             Message::Check if !self.busy => {
                 self.busy = true;
                 let description = self.description();
@@ -460,7 +460,7 @@ impl State {
                     .on_toggle(Message::Signer),
                 text_input(&t("gui.pin_signature"), &self.pin)
                     .secure(true)
-                    .on_input(Message::Pin)
+                    .on_input(|v| Message::Pin(v.into()))
                     .width(240),
             ]
             .spacing(theme::GAP),

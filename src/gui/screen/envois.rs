@@ -120,8 +120,8 @@ type Page = (
 pub enum Message {
     Loaded(Option<Result<Page, String>>),
     Page(usize),
-    PinChanged(String),
-    PasswordChanged(String),
+    PinChanged(crate::gui::Secret),
+    PasswordChanged(crate::gui::Secret),
     Send,
     Stop,
     Sent(Option<Result<Report, String>>),
@@ -548,8 +548,8 @@ impl State {
                 }
                 return Task::batch(tasks);
             }
-            Message::PinChanged(pin) => self.pin = Zeroizing::new(pin),
-            Message::PasswordChanged(p) => self.password = Zeroizing::new(p),
+            Message::PinChanged(pin) => self.pin = pin.into_zeroizing(),
+            Message::PasswordChanged(p) => self.password = p.into_zeroizing(),
             Message::Send if self.sending.is_none() => {
                 let cancel = Arc::new(AtomicBool::new(false));
                 self.sending = Some(cancel.clone());
@@ -695,7 +695,7 @@ impl State {
             bar = bar.push(
                 text_input(&t("gui.pin_authentification"), &self.pin)
                     .secure(true)
-                    .on_input(Message::PinChanged)
+                    .on_input(|v| Message::PinChanged(v.into()))
                     .on_submit(Message::Send)
                     .width(260),
             );
@@ -706,7 +706,7 @@ impl State {
                         &self.password,
                     )
                     .secure(true)
-                    .on_input(Message::PasswordChanged)
+                    .on_input(|v| Message::PasswordChanged(v.into()))
                     .on_submit(Message::Send)
                     .width(300),
                 );

@@ -49,7 +49,7 @@ pub struct State {
 pub enum Message {
     EntreeChanged(String),
     SortieChanged(String),
-    PinChanged(String),
+    PinChanged(crate::gui::Secret),
     Ouvrir,
     Arreter,
     Tick,
@@ -174,7 +174,7 @@ impl State {
         match message {
             Message::EntreeChanged(v) => self.entree = v,
             Message::SortieChanged(v) => self.sortie = v,
-            Message::PinChanged(pin) => self.pin = Zeroizing::new(pin),
+            Message::PinChanged(pin) => self.pin = pin.into_zeroizing(),
             Message::Ouvrir => {
                 if let Some(job) = self.job() {
                     return Task::perform(background(move || open_bids(job)), Message::Fini);
@@ -231,7 +231,7 @@ impl State {
                     row![
                         text_input(&t("gui.pin_chiffrement"), &self.pin)
                             .secure(true)
-                            .on_input(Message::PinChanged)
+                            .on_input(|v| Message::PinChanged(v.into()))
                             .on_submit(Message::Ouvrir)
                             .width(340),
                         if ready {
@@ -333,7 +333,7 @@ mod tests {
         let sortie = dir.path().join("ouverts");
         let _ = state.update(Message::EntreeChanged(plis.display().to_string()));
         let _ = state.update(Message::SortieChanged(sortie.display().to_string()));
-        let _ = state.update(Message::PinChanged(P12_PASSWORD.to_owned()));
+        let _ = state.update(Message::PinChanged(P12_PASSWORD.into()));
         let job = state
             .job()
             .expect("both paths given: the button starts an opening");

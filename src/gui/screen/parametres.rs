@@ -219,8 +219,8 @@ pub enum Message {
     Genre(Kind),
     Save,
     Saved(Option<Result<PathBuf, String>>),
-    PinChanged(String),
-    PasswordChanged(String),
+    PinChanged(crate::gui::Secret),
+    PasswordChanged(crate::gui::Secret),
     Test,
     Tested(Option<Result<String, String>>),
 }
@@ -304,8 +304,8 @@ impl State {
                 return Task::perform(background(move || write(settings, path)), Message::Saved);
             }
             Message::Save => {}
-            Message::PinChanged(pin) => self.pin = zeroize::Zeroizing::new(pin),
-            Message::PasswordChanged(p) => self.password = zeroize::Zeroizing::new(p),
+            Message::PinChanged(pin) => self.pin = pin.into_zeroizing(),
+            Message::PasswordChanged(p) => self.password = p.into_zeroizing(),
             Message::Test if !self.testing => {
                 let problems = self.fields.problems();
                 if !problems.is_empty() {
@@ -354,7 +354,7 @@ impl State {
         let mut bar = row![
             text_input(&t("gui.pin_authentification"), &self.pin)
                 .secure(true)
-                .on_input(Message::PinChanged)
+                .on_input(|v| Message::PinChanged(v.into()))
                 .on_submit(Message::Test)
                 .width(240)
         ]
@@ -370,7 +370,7 @@ impl State {
                     &self.password,
                 )
                 .secure(true)
-                .on_input(Message::PasswordChanged)
+                .on_input(|v| Message::PasswordChanged(v.into()))
                 .on_submit(Message::Test)
                 .width(280),
             );
@@ -572,7 +572,7 @@ mod tests {
             );
         }
         let _ = state.update(Message::Edit(Field::Identifiant, "mairie".to_owned()));
-        let _ = state.update(Message::PinChanged("1234".to_owned()));
+        let _ = state.update(Message::PinChanged("1234".into()));
         {
             let mut ui = simulator(state.view());
             let password = tf("gui.mot_de_passe_plateforme", &[("identifiant", "mairie")]);

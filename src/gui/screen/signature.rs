@@ -55,7 +55,6 @@ pub enum Field {
     Ville,
     CodePostal,
     P12,
-    Pin,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +62,8 @@ pub enum Message {
     /// The settings' [signature] defaults, read at opening.
     Defaults(Option<Result<crate::settings::SignatureSettings, String>>),
     Edit(Field, String),
+    /// The PIN (or the `.p12` password) as typed.
+    Pin(crate::gui::Secret),
     Global(bool),
     Sha1(bool),
     Sign,
@@ -267,8 +268,8 @@ impl Panel {
                 Field::Ville => self.ville = value,
                 Field::CodePostal => self.code_postal = value,
                 Field::P12 => self.p12 = value,
-                Field::Pin => self.pin = Zeroizing::new(value),
             },
+            Message::Pin(pin) => self.pin = pin.into_zeroizing(),
             Message::Global(g) => self.global = g,
             Message::Sha1(s) => self.sha1 = s,
             Message::Sign => {
@@ -419,7 +420,7 @@ impl Panel {
                 row![
                     text_input(&t("gui.pin_signature"), &self.pin)
                         .secure(true)
-                        .on_input(|v| Message::Edit(Field::Pin, v))
+                        .on_input(|v| Message::Pin(v.into()))
                         .on_submit(Message::Sign)
                         .width(340)
                         .padding(theme::PAD),
