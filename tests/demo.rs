@@ -15,18 +15,7 @@ use std::time::{Duration, Instant};
 #[test]
 fn demo_act_goes_to_the_sandbox_and_its_ar_comes_back() {
     let tmp = tempfile::tempdir().expect("tmp");
-    // SAFETY: the only test of this binary; set before any thread reads the environment.
-    unsafe {
-        std::env::set_var("PARAPHE_DONNEES", tmp.path());
-        std::env::set_var("PARAPHE_CONFIG", tmp.path().join("absent.toml"));
-    }
-    std::fs::create_dir_all(tmp.path().join("bac-a-sable")).expect("mkdir");
-    std::fs::write(
-        tmp.path().join("bac-a-sable/bac-a-sable.toml"),
-        "delai_ar_secondes = 0.2\n",
-    )
-    .expect("settings");
-    let demo = demo::start(tmp.path()).expect("sandbox starts");
+    let demo = common::start_demo(tmp.path());
     let mut outbox = Outbox::open_default().expect("outbox");
     let id = demo::queue_sample_act(&demo, &mut outbox).expect("sample act");
     assert_eq!(outbox.get(id).expect("item").etat, State::EnAttente);

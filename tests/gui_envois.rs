@@ -11,13 +11,7 @@ use paraphe::platform::sandbox::replies::{AckLine, pes_acquit};
 
 mod gui_support;
 
-/// Deliver `message`, then run the Tasks it starts and deliver what they produce, until nothing
-/// more comes: the window's runtime, without a window.
-fn settle(state: &mut envois::State, message: envois::Message) {
-    for output in gui_support::run_task(state.update(message)) {
-        settle(state, output);
-    }
-}
+use gui_support::{click, settle, shows};
 
 #[test]
 fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
@@ -287,23 +281,4 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
         outbox.list(&Default::default()).expect("list").len(),
         before + 1
     );
-}
-
-/// Whether the screen shows `what` now.
-fn shows(state: &envois::State, what: &str) -> bool {
-    let mut ui = simulator(state.view());
-    ui.find(what).is_ok()
-}
-
-/// Click `what` on the screen and deliver what it does, Tasks included.
-fn click(state: &mut envois::State, what: &str) {
-    let messages: Vec<envois::Message> = {
-        let mut ui = simulator(state.view());
-        ui.click(what)
-            .unwrap_or_else(|_| panic!("no « {what} » to click"));
-        ui.into_messages().collect()
-    };
-    for message in messages {
-        settle(state, message);
-    }
 }

@@ -7,33 +7,10 @@ mod common;
 mod gui_support;
 
 use common::pes::{HEAD, bordereau};
-use iced_test::simulator;
+use gui_support::{click, settle, shows};
 use paraphe::gui::screen::helios;
 use paraphe::messages::{t, tf};
 use std::time::{Duration, Instant};
-
-fn settle(state: &mut helios::State, message: helios::Message) {
-    for output in gui_support::run_task(state.update(message)) {
-        settle(state, output);
-    }
-}
-
-fn shows(state: &helios::State, what: &str) -> bool {
-    let mut ui = simulator(state.view());
-    ui.find(what).is_ok()
-}
-
-fn click(state: &mut helios::State, what: &str) {
-    let messages: Vec<helios::Message> = {
-        let mut ui = simulator(state.view());
-        ui.click(what)
-            .unwrap_or_else(|_| panic!("no « {what} » to click"));
-        ui.into_messages().collect()
-    };
-    for message in messages {
-        settle(state, message);
-    }
-}
 
 #[test]
 fn a_bordereau_shows_its_pieces_and_a_pj_opens_in_the_viewer() {

@@ -9,40 +9,16 @@ mod gui_support;
 
 use common::pes::{HEAD, bordereau};
 use common::{proxy_copy, proxy_stats, stat};
-use iced_test::simulator;
+use gui_support::{settle, shows, try_click};
 use paraphe::gui::screen::helios;
 use paraphe::gui::screen::signature::Message as Sig;
 use paraphe::messages::{t, tf};
 use pkcs11_mocks::{SoftHsm, TestPki, USER_PIN, softhsm_module, unique_label};
 
-fn settle(state: &mut helios::State, message: helios::Message) {
-    for output in gui_support::run_task(state.update(message)) {
-        settle(state, output);
-    }
-}
-
-fn shows(state: &helios::State, what: &str) -> bool {
-    let mut ui = simulator(state.view());
-    ui.find(what).is_ok()
-}
-
 /// Type `pin` in the panel and press « Signer »; false when the button cannot be pressed.
 fn sign_with(state: &mut helios::State, pin: &str) -> bool {
     settle(state, helios::Message::Signature(Sig::Pin(pin.into())));
-    let messages: Vec<helios::Message> = {
-        let mut ui = simulator(state.view());
-        if ui.click(t("gui.signer").as_str()).is_err() {
-            return false;
-        }
-        ui.into_messages().collect()
-    };
-    let pressed = messages
-        .iter()
-        .any(|m| matches!(m, helios::Message::Signature(Sig::Sign)));
-    for message in messages {
-        settle(state, message);
-    }
-    pressed
+    try_click(state, &t("gui.signer"))
 }
 
 #[test]

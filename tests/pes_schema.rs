@@ -9,15 +9,9 @@ use std::process::Command;
 
 #[test]
 fn same_valid_invalid_verdict_as_xmllint() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/pes");
-    if !root.is_dir() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "../shared/conformance is missing: CI must have it"
-        );
-        eprintln!("SKIPPED: ../shared/conformance is missing");
+    let Some(root) = common::conformance("pes") else {
         return;
-    }
+    };
     if !tools(&["xmllint"]) {
         return;
     }
@@ -86,15 +80,9 @@ fn valid_sample(root: &Path, xsd: &Path) -> Option<std::path::PathBuf> {
 
 #[test]
 fn schema_error_line_and_broken_xml_as_xmllint_reports_them() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/pes");
-    if !root.is_dir() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "../shared/conformance is missing: CI must have it"
-        );
-        eprintln!("SKIPPED: ../shared/conformance is missing");
+    let Some(root) = common::conformance("pes") else {
         return;
-    }
+    };
     if !tools(&["xmllint"]) {
         return;
     }
@@ -156,15 +144,9 @@ fn schema_error_line_and_broken_xml_as_xmllint_reports_them() {
 /// deadlock is caught by the time limit of `scripts/test.sh`).
 #[test]
 fn schemas_compiled_in_several_threads_at_once_agree() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/pes");
-    if !root.is_dir() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "../shared/conformance is missing: CI must have it"
-        );
-        eprintln!("SKIPPED: ../shared/conformance is missing");
+    let Some(root) = common::conformance("pes") else {
         return;
-    }
+    };
     if !tools(&["xmllint"]) {
         return;
     }

@@ -158,3 +158,21 @@ pub fn spawn_with_input(mut command: Command, input: &str) -> Child {
         .expect("write stdin");
     child
 }
+
+/// The demonstration started as the window starts it, with `dir` as this process's data folder
+/// (`PARAPHE_DONNEES`, no settings file) and the sandbox's AR after 0.2 s. Only for a test binary
+/// that holds one test: it sets the process's environment.
+pub fn start_demo(dir: &Path) -> paraphe::platform::demo::Demo {
+    // SAFETY: the only test of its binary; set before any thread reads the environment.
+    unsafe {
+        std::env::set_var("PARAPHE_DONNEES", dir);
+        std::env::set_var("PARAPHE_CONFIG", dir.join("absent.toml"));
+    }
+    std::fs::create_dir_all(dir.join("bac-a-sable")).expect("mkdir");
+    std::fs::write(
+        dir.join("bac-a-sable/bac-a-sable.toml"),
+        "delai_ar_secondes = 0.2\n",
+    )
+    .expect("settings");
+    paraphe::platform::demo::start(dir).expect("sandbox starts")
+}

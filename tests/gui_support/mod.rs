@@ -1,8 +1,42 @@
-//! Runs a screen's Tasks in a test as the window's runtime would: the work they start off the
-//! UI thread is done, and the messages they produce are handed back.
+#![allow(dead_code)] // each test binary uses its part
+
+//! Runs a screen in a test as the window's runtime would, without a window: messages delivered,
+//! the Tasks they start run to the end (their work off the UI thread included), and what those
+//! produce delivered in turn.
+
+use iced::{Element, Task};
+use iced_test::simulator;
+use paraphe::gui::screen::{envois, helios};
+
+/// A screen of the window: what the tests need of it.
+pub trait Screen {
+    type Message: Send + 'static;
+    fn update(&mut self, message: Self::Message) -> Task<Self::Message>;
+    fn view(&self) -> Element<'_, Self::Message>;
+}
+
+impl Screen for helios::State {
+    type Message = helios::Message;
+    fn update(&mut self, message: helios::Message) -> Task<helios::Message> {
+        helios::State::update(self, message)
+    }
+    fn view(&self) -> Element<'_, helios::Message> {
+        helios::State::view(self)
+    }
+}
+
+impl Screen for envois::State {
+    type Message = envois::Message;
+    fn update(&mut self, message: envois::Message) -> Task<envois::Message> {
+        envois::State::update(self, message)
+    }
+    fn view(&self) -> Element<'_, envois::Message> {
+        envois::State::view(self)
+    }
+}
 
 /// The messages `task` produces, once all its work is done.
-pub fn run_task<M: Send + 'static>(task: iced::Task<M>) -> Vec<M> {
+pub fn run_task<M: Send + 'static>(task: Task<M>) -> Vec<M> {
     let Some(stream) = iced_runtime::task::into_stream(task) else {
         return Vec::new();
     };
@@ -22,4 +56,39 @@ pub fn run_task<M: Send + 'static>(task: iced::Task<M>) -> Vec<M> {
             .collect()
             .await
     })
+}
+
+/// Deliver `message`, then what its Tasks produce, until nothing more comes.
+pub fn settle<S: Screen>(screen: &mut S, message: S::Message) {
+    for output in run_task(screen.update(message)) {
+        settle(screen, output);
+    }
+}
+
+/// Whether the screen shows `what` now.
+pub fn shows<S: Screen>(screen: &S, what: &str) -> bool {
+    let mut ui = simulator(screen.view());
+    ui.find(what).is_ok()
+}
+
+/// Click `what`; false when nothing was produced (absent or disabled). What the click produced
+/// is delivered, Tasks included.
+pub fn try_click<S: Screen>(screen: &mut S, what: &str) -> bool {
+    let messages: Vec<S::Message> = {
+        let mut ui = simulator(screen.view());
+        if ui.click(what).is_err() {
+            return false;
+        }
+        ui.into_messages().collect()
+    };
+    let produced = !messages.is_empty();
+    for message in messages {
+        settle(screen, message);
+    }
+    produced
+}
+
+/// Click `what`, which must be there.
+pub fn click<S: Screen>(screen: &mut S, what: &str) {
+    assert!(try_click(screen, what), "no « {what} » to click");
 }
