@@ -31,11 +31,40 @@ fn a_certificate_is_chosen_for_a_role_and_written_to_the_settings() {
         hsm.import(&label, USER_PIN, pki.identity(name))
             .expect("import");
     }
+    // A second token holding only an authority's certificate: a store, not a card.
+    let store = unique_label("magasin");
+    hsm.create_token(&store, USER_PIN).expect("token");
+    let ca_der = dir.path().join("ca.der");
+    let converted = std::process::Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(pki.ca_bundle_pem())
+        .arg("-out")
+        .arg(&ca_der)
+        .status()
+        .expect("openssl");
+    assert!(converted.success());
+    let written = std::process::Command::new("pkcs11-tool")
+        .envs(hsm.env())
+        .arg("--module")
+        .arg(softhsm_module())
+        .args(["--token-label", &store, "--login", "--pin", USER_PIN])
+        .args(["--write-object"])
+        .arg(&ca_der)
+        .args(["--type", "cert", "--id", "99", "--label", "autorite"])
+        .output()
+        .expect("pkcs11-tool");
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
     let reports = std::sync::Arc::new(paraphe::card::inventory::scan(Some(softhsm_module()), None));
     let mut state = State::default();
     let _ = state.update(Message::Scanned(Some((reports, Default::default()))));
     let signature = t("roles.signature");
     let mut ui = simulator(state.view());
+    ui.find(tf("gui.certificats_magasin", &[("label", &store), ("n", "1")]).as_str())
+        .expect("the store in one line");
     ui.click(tf("gui.certificat_utiliser", &[("role", &signature)]).as_str())
         .expect("a certificate offers the signature role");
     let messages: Vec<Message> = ui.into_messages().collect();

@@ -82,6 +82,11 @@ fn a_bordereau_shows_its_pieces_and_a_pj_opens_in_the_viewer() {
     assert!(!shows(&state, &piece), "hidden again");
 
     assert!(shows(&state, &tf("gui.helios_pj_titre", &[("n", "1")])));
+    assert!(
+        !shows(&state, &t("gui.helios_pj_afficher")),
+        "the list is folded at first"
+    );
+    click(&mut state, &t("gui.deplier"));
     click(&mut state, &t("gui.helios_pj_afficher"));
     // The viewer runs on its own; give it a moment.
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -404,7 +404,7 @@ impl State {
         ));
         col = col.push(self.field(
             "gui.actes_date",
-            self.input("AAAA-MM-JJ", &self.date, Field::Date),
+            self.input(&t("gui.format_date"), &self.date, Field::Date),
             self.findings_at(Place::Date),
         ));
         col = col.push(self.field(

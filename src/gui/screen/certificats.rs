@@ -5,8 +5,8 @@ use crate::card::inventory::{ModuleReport, scan as scan_inventory};
 use crate::certs::{Role, ValidityState, date_fr};
 use crate::gui::{background, theme};
 use crate::messages::{t, tf};
-use iced::widget::{button, column, row, scrollable, text};
-use iced::{Element, Task};
+use iced::widget::{button, column, row, text};
+use iced::{Element, Length, Task};
 use std::sync::Arc;
 
 #[derive(Default)]
@@ -195,6 +195,23 @@ impl State {
                         } else {
                             t("cartes.etat_pin_ok")
                         };
+                        // A store of authorities (p11-kit's « System Trust », say) is no card:
+                        // one line, not hundreds of certificates nobody can sign with.
+                        if !tr.certificates.is_empty()
+                            && tr.certificates.iter().all(|c| c.info.roles.is_empty())
+                        {
+                            col = col.push(
+                                text(tf(
+                                    "gui.certificats_magasin",
+                                    &[
+                                        ("label", &tr.token.label),
+                                        ("n", &tr.certificates.len().to_string()),
+                                    ],
+                                ))
+                                .size(theme::SMALL),
+                            );
+                            continue;
+                        }
                         col = col.push(
                             text(format!(
                                 "« {} » — {} {} — {pin}",
@@ -272,6 +289,8 @@ impl State {
                 }
             }
         }
-        scrollable(col).into()
+        theme::scrolling(col.width(Length::Fill))
+            .width(Length::Fill)
+            .into()
     }
 }

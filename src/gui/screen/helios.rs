@@ -24,6 +24,9 @@ pub struct State {
     shown: Option<usize>,
     /// What opening a pièce justificative said.
     pj_opened: Option<Result<String, String>>,
+    /// The list of pièces justificatives is unfolded (folded by default: a PES can carry
+    /// hundreds, and the signature comes first).
+    pj_shown: bool,
 }
 
 /// Pieces listed at once under a bordereau; the rest is counted (a bordereau of thousands of
@@ -41,6 +44,8 @@ pub enum Message {
     Signature(super::signature::Message),
     /// Show (or hide) the pieces of bordereau n.
     ShowBordereau(usize),
+    /// Fold or unfold the list of pièces justificatives.
+    TogglePj,
     /// Take PJ n out of the file and hand it to the system's viewer.
     OpenPj(usize),
     PjOpened(Option<Result<std::path::PathBuf, String>>),
@@ -120,6 +125,10 @@ impl State {
             }
             Message::ShowBordereau(n) => {
                 self.shown = (self.shown != Some(n)).then_some(n);
+                Task::none()
+            }
+            Message::TogglePj => {
+                self.pj_shown = !self.pj_shown;
                 Task::none()
             }
             Message::OpenPj(index) => match (&self.opened, &self.summary) {
@@ -247,9 +256,6 @@ impl State {
                 }
             }
             col = col.push(table);
-            if !summary.pj.is_empty() {
-                col = col.push(self.pj_view(summary));
-            }
             col = col.push(text(t("gui.constats")).size(theme::HEADING));
             if self.findings.is_empty() {
                 col = col.push(text(t("pes_cli.aucun_constat")).size(theme::TEXT));
@@ -264,20 +270,36 @@ impl State {
             }
             let can_sign = !self.findings.iter().any(Finding::is_blocking);
             col = col.push(self.signature.view(can_sign).map(Message::Signature));
+            if !summary.pj.is_empty() {
+                col = col.push(self.pj_view(summary));
+            }
         }
         theme::scrolling(col).into()
     }
 
     /// The pièces justificatives: name, kind, size, each with « Ouvrir ».
     fn pj_view<'a>(&'a self, summary: &'a PesSummary) -> Element<'a, Message> {
+        let title = tf(
+            "gui.helios_pj_titre",
+            &[("n", &summary.pj.len().to_string())],
+        );
+        let fold = if self.pj_shown {
+            t("gui.replier")
+        } else {
+            t("gui.deplier")
+        };
         let mut list = column![
-            text(tf(
-                "gui.helios_pj_titre",
-                &[("n", &summary.pj.len().to_string())]
-            ))
-            .size(theme::HEADING)
+            row![
+                text(title).size(theme::HEADING),
+                button(text(fold).size(theme::SMALL)).on_press(Message::TogglePj),
+            ]
+            .spacing(theme::GAP)
+            .align_y(iced::Alignment::Center)
         ]
         .spacing(4);
+        if !self.pj_shown {
+            return list.into();
+        }
         for (i, pj) in summary.pj.iter().enumerate() {
             list = list.push(
                 row![
