@@ -8,7 +8,7 @@
 mod common;
 mod gui_support;
 
-use gui_support::{click, settle};
+use gui_support::{click, settle, shows};
 
 use iced_test::simulator;
 use paraphe::gui::screen::signature::Message as Sig;
@@ -54,6 +54,33 @@ fn the_demo_pes_is_signed_sent_and_its_acquit_comes_back() {
             .expect("every signature valid against the sandbox's authority");
     }
     click(&mut helios, &t("gui.mettre_en_file"));
+
+    // The signed file opened again: its signatures are there and verify; a copy changed by one
+    // amount after signing does not.
+    let signed = paraphe::gui::screen::signature::signed_path(&pes);
+    let bytes = std::fs::read(&signed).expect("signed");
+    let at = bytes
+        .windows(7)
+        .position(|w| w == b"3480.00")
+        .expect("an amount");
+    let mut tampered = bytes.clone();
+    tampered[at] = b'9';
+    let tampered_path = tmp.path().join("PES_modifie.xml");
+    std::fs::write(&tampered_path, &tampered).expect("write");
+    for (file, expected) in [
+        (&signed, "gui.signature_toutes_valides"),
+        (&tampered_path, "gui.signature_des_invalides"),
+    ] {
+        let mut reopened = helios::State::default();
+        reopened.set_demo(&demo, file.clone());
+        settle(&mut reopened, helios::Message::Open);
+        assert!(shows(
+            &reopened,
+            &paraphe::messages::tf("gui.signatures_existantes", &[("n", "2")])
+        ));
+        click(&mut reopened, &t("gui.verifier_signatures"));
+        assert!(shows(&reopened, &t(expected)), "{}", file.display());
+    }
     let outbox = Outbox::open_default().expect("outbox");
     let queued = outbox
         .list(&Filter {

@@ -24,6 +24,9 @@ pub struct State {
     shown: Option<usize>,
     /// What opening a pièce justificative said.
     pj_opened: Option<Result<String, String>>,
+    /// The verifier's verdict on the signatures the file already carries, once asked for.
+    verdict: Option<Result<Arc<crate::pes::verify::FileVerdict>, String>>,
+    verifying: bool,
     /// The list of pièces justificatives is unfolded (folded by default: a PES can carry
     /// hundreds, and the signature comes first).
     pj_shown: bool,
@@ -46,6 +49,9 @@ pub enum Message {
     ShowBordereau(usize),
     /// Fold or unfold the list of pièces justificatives.
     TogglePj,
+    /// Verify the signatures the opened file carries (the settings' trust store).
+    Verify,
+    Verified(Option<Result<Arc<crate::pes::verify::FileVerdict>, String>>),
     /// Take PJ n out of the file and hand it to the system's viewer.
     OpenPj(usize),
     PjOpened(Option<Result<std::path::PathBuf, String>>),
@@ -127,6 +133,35 @@ impl State {
                 self.shown = (self.shown != Some(n)).then_some(n);
                 Task::none()
             }
+            Message::Verify => match &self.opened {
+                Some(file) if !self.verifying => {
+                    self.verifying = true;
+                    self.verdict = None;
+                    let file = file.clone();
+                    let chosen = self.signature.trust_override();
+                    Task::perform(
+                        background(move || {
+                            let settings =
+                                crate::settings::Settings::load().map_err(|e| e.to_string())?;
+                            let trust = crate::pes::verify::TrustStore::chosen(
+                                chosen.as_deref(),
+                                &settings,
+                            )
+                            .map_err(|e| e.to_string())?;
+                            crate::pes::verify::verify_file(&file, trust.as_ref())
+                                .map(Arc::new)
+                                .map_err(|e| e.to_string())
+                        }),
+                        Message::Verified,
+                    )
+                }
+                _ => Task::none(),
+            },
+            Message::Verified(result) => {
+                self.verifying = false;
+                self.verdict = Some(result.unwrap_or_else(|| Err(t("gui.signature_interrompue"))));
+                Task::none()
+            }
             Message::TogglePj => {
                 self.pj_shown = !self.pj_shown;
                 Task::none()
@@ -156,6 +191,7 @@ impl State {
                 self.loading = false;
                 self.shown = None;
                 self.pj_opened = None;
+                self.verdict = None;
                 match result {
                     Some(Ok((summary, findings))) => {
                         self.summary = Some(summary);
@@ -268,6 +304,9 @@ impl State {
                 };
                 col = col.push(text(format!("{level} : {}", f.message)).size(theme::SMALL));
             }
+            if !summary.signatures.is_empty() {
+                col = col.push(self.existing_signatures(summary.signatures.len()));
+            }
             let can_sign = !self.findings.iter().any(Finding::is_blocking);
             col = col.push(self.signature.view(can_sign).map(Message::Signature));
             if !summary.pj.is_empty() {
@@ -275,6 +314,29 @@ impl State {
             }
         }
         theme::scrolling(col).into()
+    }
+
+    /// The signatures the file already carries: how many, « Vérifier les signatures », and the
+    /// verdict once it came.
+    fn existing_signatures(&self, n: usize) -> Element<'_, Message> {
+        let mut col = column![
+            row![
+                text(tf("gui.signatures_existantes", &[("n", &n.to_string())])).size(theme::TEXT),
+                button(text(if self.verifying {
+                    t("gui.verification_en_cours")
+                } else {
+                    t("gui.verifier_signatures")
+                }))
+                .on_press_maybe((!self.verifying).then_some(Message::Verify)),
+            ]
+            .spacing(theme::GAP)
+            .align_y(iced::Alignment::Center)
+        ]
+        .spacing(4);
+        if let Some(verdict) = &self.verdict {
+            col = col.push(super::signature::verdict_view(verdict));
+        }
+        col.into()
     }
 
     /// The pièces justificatives: name, kind, size, each with « Ouvrir ».

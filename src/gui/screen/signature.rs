@@ -230,6 +230,11 @@ impl Panel {
         })
     }
 
+    /// The authorities chosen instead of the settings' ones (the demonstration's), if any.
+    pub fn trust_override(&self) -> Option<PathBuf> {
+        self.trust.clone()
+    }
+
     /// Sign with the demonstration signer (a software certificate) and verify against the
     /// sandbox's authority; who signs is filled in when empty.
     pub fn set_demo(&mut self, demo: &crate::platform::demo::Demo) {
@@ -455,35 +460,7 @@ impl Panel {
         for w in &signed.warnings {
             col = col.push(text(format!("{} : {w}", t("commun.avertissement"))).size(theme::SMALL));
         }
-        match &signed.verdict {
-            Ok(verdict) => {
-                col = col.push(
-                    text(if verdict.valide {
-                        t("gui.signature_toutes_valides")
-                    } else {
-                        t("gui.signature_des_invalides")
-                    })
-                    .size(theme::TEXT),
-                );
-                for s in &verdict.signatures {
-                    let state = if s.valide {
-                        t("gui.signature_valide")
-                    } else {
-                        t("gui.signature_invalide")
-                    };
-                    let target = s
-                        .cible
-                        .clone()
-                        .unwrap_or_else(|| t("gui.signature_fichier"));
-                    let mut line = format!("{target} : {state}");
-                    if !s.raison.is_empty() {
-                        line.push_str(&format!(" ({})", s.raison.join(" ; ")));
-                    }
-                    col = col.push(text(line).size(theme::SMALL));
-                }
-            }
-            Err(e) => col = col.push(text(e.clone()).size(theme::SMALL)),
-        }
+        col = col.push(verdict_view(&signed.verdict));
         match &self.queued {
             Some(Ok(id)) => {
                 col = col.push(
@@ -502,6 +479,52 @@ impl Panel {
         }
         col.into()
     }
+}
+
+/// The verifier's verdict: all valid or not, then each signature with its target and reasons.
+pub fn verdict_view<'a, M: 'a>(verdict: &Result<Arc<FileVerdict>, String>) -> Element<'a, M> {
+    let mut col = column![].spacing(4);
+    match verdict {
+        Ok(verdict) => {
+            col = col.push(
+                text(if verdict.valide {
+                    t("gui.signature_toutes_valides")
+                } else {
+                    t("gui.signature_des_invalides")
+                })
+                .size(theme::TEXT),
+            );
+            for s in &verdict.signatures {
+                let state = if s.valide {
+                    t("gui.signature_valide")
+                } else {
+                    t("gui.signature_invalide")
+                };
+                let target = s
+                    .cible
+                    .clone()
+                    .unwrap_or_else(|| t("gui.signature_fichier"));
+                let mut line = format!("{target} : {state}");
+                if !s.raison.is_empty() {
+                    line.push_str(&format!(" ({})", s.raison.join(" ; ")));
+                }
+                col = col.push(text(line).size(theme::SMALL));
+                if let Some(who) = &s.signataire {
+                    let when = s
+                        .date_signature
+                        .as_deref()
+                        .map(theme::french_datetime)
+                        .unwrap_or_default();
+                    col = col.push(
+                        text(tf("gui.signature_par", &[("qui", who), ("quand", &when)]))
+                            .size(theme::SMALL),
+                    );
+                }
+            }
+        }
+        Err(e) => col = col.push(text(e.clone()).size(theme::SMALL)),
+    }
+    col.into()
 }
 
 /// What the card says of the PIN before it is typed: locked, last try, tries already lost, or
