@@ -223,3 +223,77 @@ fn unsigned_and_hostile_files() {
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
     assert!(verify_file(&truncated, None).is_err());
 }
+
+/// The verifier stops reading once every signature is verified and no digest is under way (the
+/// PES_PJ after the bordereaux is covered by none): the verdict is the same as reading it all, a
+/// signature hidden further on is still found, and a file cut short is still refused.
+#[test]
+fn the_rest_of_the_file_is_skipped_only_when_nothing_in_it_matters() {
+    use common::pes::{HEAD, bordereau, latin1};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut xml = HEAD.to_owned();
+    xml.push_str(&bordereau("B1", 1, &["10.00"]));
+    xml.push_str(&bordereau("B2", 2, &["1.50", "2.50"]));
+    xml.push_str("</PES_DepenseAller><PES_PJ><EnTetePES_PJ><IdVer V=\"1\"/></EnTetePES_PJ>");
+    for i in 0..50 {
+        xml.push_str(&format!(
+            "<PJ><Contenu><Fichier MIMEType=\"application/pdf\">{}</Fichier></Contenu><IdUnique V=\"PJ{i}\"/><NomPJ V=\"pj{i}.pdf\"/></PJ>",
+            "QUJD".repeat(2000)
+        ));
+    }
+    xml.push_str("</PES_PJ></n:PES_Aller>\n");
+    let plain = tmp.path().join("pes.xml");
+    std::fs::write(&plain, latin1(&xml)).expect("write");
+    let signed = tmp.path().join("pes-signe.xml");
+    sign(&plain, &signed, "signature");
+    let trust = trust();
+    let verdict = verify_file(&signed, Some(&trust)).expect("verify");
+    assert!(verdict.valide, "{verdict:?}");
+    assert_eq!(verdict.signatures.len(), 2);
+    // Read without the prescan (no early stop): the same verdicts.
+    let whole = paraphe::pes::verify::verify_reader(
+        std::io::BufReader::new(std::fs::File::open(&signed).expect("open")),
+        Some(&trust),
+        None,
+    )
+    .expect("verify whole");
+    let summary = |v: &paraphe::pes::verify::FileVerdict| -> Vec<(Option<String>, bool)> {
+        v.signatures
+            .iter()
+            .map(|s| (s.cible.clone(), s.valide))
+            .collect()
+    };
+    assert_eq!(summary(&verdict), summary(&whole));
+
+    let bytes = std::fs::read(&signed).expect("read");
+    // A signature inside a PJ, after the bordereaux: found and judged (its PJ is no target).
+    let start = bytes
+        .windows(13)
+        .position(|w| w == b"<ds:Signature")
+        .expect("a signature");
+    let end = bytes
+        .windows(15)
+        .position(|w| w == b"</ds:Signature>")
+        .expect("its end")
+        + 15;
+    let at = bytes
+        .windows(10)
+        .rposition(|w| w == b"</Contenu>")
+        .expect("last PJ content")
+        + 10;
+    let mut hidden = bytes[..at].to_vec();
+    hidden.extend_from_slice(&bytes[start..end]);
+    hidden.extend_from_slice(&bytes[at..]);
+    let hidden_path = tmp.path().join("signature-cachee.xml");
+    std::fs::write(&hidden_path, &hidden).expect("write");
+    let verdict = verify_file(&hidden_path, Some(&trust)).expect("verify");
+    assert_eq!(verdict.signatures.len(), 3, "{verdict:?}");
+    assert!(
+        !verdict.valide,
+        "a signature in a PJ is not a valid Hélios signature"
+    );
+    // Cut inside the PJ: refused, not declared valid.
+    let cut = tmp.path().join("coupe.xml");
+    std::fs::write(&cut, &bytes[..bytes.len() - 5000]).expect("write");
+    assert!(verify_file(&cut, Some(&trust)).is_err());
+}

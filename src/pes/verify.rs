@@ -293,6 +293,46 @@ pub struct Needs {
     inclusive: bool,
     /// Some signature names SHA-1 (the older Hélios profile).
     sha1: bool,
+    /// Start tags named `Signature` (any prefix) in the bytes: never fewer than the document's
+    /// signatures (a comment or CDATA section may add false ones, never hide a real one).
+    signatures: usize,
+    /// The qualified name of the end tag the file finishes with (whitespace aside), if it does.
+    last_end_tag: Option<String>,
+}
+
+/// Whether `window[at..]`, where `Signature` was found, is the name of a start tag: `<Signature`
+/// or `<prefix:Signature`, followed by a space, `>` or `/`.
+fn is_signature_start_tag(window: &[u8], at: usize) -> bool {
+    let after = window.get(at + "Signature".len()).copied();
+    if !matches!(after, Some(b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/')) {
+        return false;
+    }
+    let before = &window[..at];
+    match before.last() {
+        Some(b'<') => true,
+        Some(b':') => {
+            // A prefix of name characters back to the '<' (and not "</").
+            let prefix_start = before[..before.len() - 1]
+                .iter()
+                .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')));
+            prefix_start.is_some_and(|i| before[i] == b'<' && i + 1 < before.len() - 1)
+        }
+        _ => false,
+    }
+}
+
+/// The qualified name of the end tag `tail` finishes with, whitespace aside.
+fn trailing_end_tag(tail: &[u8]) -> Option<String> {
+    let end = tail.iter().rposition(|b| !b.is_ascii_whitespace())?;
+    if tail[end] != b'>' {
+        return None;
+    }
+    let open = tail[..end].iter().rposition(|b| *b == b'<')?;
+    let inner = tail.get(open + 1..end)?;
+    let name = inner.strip_prefix(b"/")?;
+    let name = std::str::from_utf8(name).ok()?.trim_end();
+    (!name.is_empty() && !name.contains(|c: char| c.is_whitespace() || c == '<'))
+        .then(|| name.to_owned())
 }
 
 /// Scan the file's bytes for `URI="#…"` references and for the inclusive C14N algorithm URI.
@@ -303,6 +343,7 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
     let uri = memchr::memmem::Finder::new(b"URI=");
     let inclusive = memchr::memmem::Finder::new(INCLUSIVE_C14N.as_bytes());
     let sha1 = memchr::memmem::Finder::new(SHA1.as_bytes());
+    let signature = memchr::memmem::Finder::new(b"Signature");
     // Overlapping windows so that a pattern across a block boundary is still seen.
     const BLOCK: usize = 1 << 20;
     const OVERLAP: usize = 512;
@@ -320,6 +361,12 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
         if !needs.sha1 && sha1.find(window).is_some() {
             needs.sha1 = true;
         }
+        // Counted where the match ends in the new bytes, so that the overlap is not counted twice.
+        needs.signatures += signature
+            .find_iter(window)
+            .filter(|at| at + "Signature".len() > kept && is_signature_start_tag(window, *at))
+            .count();
+        needs.last_end_tag = trailing_end_tag(window);
         for at in uri.find_iter(window) {
             let rest = &window[at + 4..];
             let (Some(&quote), Some(&b'#')) = (rest.first(), rest.get(1)) else {
@@ -339,6 +386,12 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
         buf.copy_within(len - kept..len, 0);
     }
     Ok(needs)
+}
+
+/// Whether the prescan says every signature has been met (`seen`) and the file ends with the
+/// root's end tag (`root`, as written): then nothing after this point needs reading.
+fn nothing_left_to_verify(needs: &Needs, seen: usize, root: Option<&str>) -> bool {
+    seen > 0 && seen == needs.signatures && root.is_some() && needs.last_end_tag.as_deref() == root
 }
 
 /// An open element of the document.
@@ -482,6 +535,9 @@ fn verify_reader_with<R: std::io::Read>(
     let mut capture: Option<Capture> = None;
     let mut pending: Vec<Pending> = Vec::new();
     let mut verdicts = Vec::new();
+    // For stopping early: signatures met so far, and the root's name as written.
+    let mut signatures_seen = 0usize;
+    let mut root_qname: Option<String> = None;
     loop {
         let (event, info) = reader.read_event_with_info()?;
         if matches!(event, Event::Eof) {
@@ -502,6 +558,17 @@ fn verify_reader_with<R: std::io::Read>(
         let context = || info.apex_context();
         // The start tag as the reader parsed and checked it, handed to the canonicalisers.
         let tag = info.start_tag();
+        if is_start {
+            if root_qname.is_none() {
+                root_qname = tag.map(|t| t.qname().to_owned());
+            }
+            if let Some((Some(ns), local)) = &name
+                && ns == NS_DS
+                && local == "Signature"
+            {
+                signatures_seen += 1;
+            }
+        }
         // Entering a signature?
         if let (Event::Start(_), Some((Some(ns), local)), None) = (&event, &name, &capture)
             && ns == NS_DS
@@ -628,6 +695,18 @@ fn verify_reader_with<R: std::io::Read>(
                     trust,
                     checks,
                 ));
+            }
+            if needs
+                .is_some_and(|n| nothing_left_to_verify(n, signatures_seen, root_qname.as_deref()))
+                && capture.is_none()
+                && pending.is_empty()
+                && frames.iter().all(|f| f.target.is_none())
+            {
+                // Every signature of the file is verified and no digest is under way: the rest
+                // (the PES_PJ, most of a PES's bytes) is covered by no signature and is not
+                // parsed. The prescan saw the file end with the root's end tag, so a truncated
+                // file still goes the whole way and fails where it breaks.
+                break;
             }
         }
     }
@@ -981,4 +1060,42 @@ fn signature_value_ok(cert: &X509, method: &str, signed_info: &[u8], value_b64: 
     openssl::sign::Verifier::new(md, &key)
         .and_then(|mut v| v.verify_oneshot(&value, signed_info))
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_start_tags_are_told_from_end_tags_and_other_names() {
+        let at = |s: &str| s.find("Signature").expect("word");
+        for yes in [
+            "<ds:Signature Id=\"a\">",
+            "<Signature>",
+            "<x-y.z:Signature/>",
+        ] {
+            assert!(is_signature_start_tag(yes.as_bytes(), at(yes)), "{yes}");
+        }
+        for no in [
+            "</ds:Signature>",
+            "<ds:SignatureValue>",
+            "<ds:SignedInfo> Signature ",
+            ":Signature>",
+            "<:Signature>",
+        ] {
+            assert!(!is_signature_start_tag(no.as_bytes(), at(no)), "{no}");
+        }
+    }
+
+    #[test]
+    fn the_last_end_tag_is_read_whitespace_aside() {
+        assert_eq!(
+            trailing_end_tag(b"...</PES_PJ></n:PES_Aller>\n\r\n").as_deref(),
+            Some("n:PES_Aller")
+        );
+        assert_eq!(trailing_end_tag(b"<a/>"), None);
+        assert_eq!(trailing_end_tag(b"</a><!-- fin -->"), None);
+        assert_eq!(trailing_end_tag(b"</Fichier"), None);
+        assert_eq!(trailing_end_tag(b"QUJD"), None);
+    }
 }
