@@ -547,10 +547,8 @@ fn verify_reader_with<R: std::io::Read>(
         // only events that look at them).
         let at = || info.position();
         let is_start = matches!(event, Event::Start(_));
-        let name = is_start
-            .then(|| info.element_name())
-            .flatten()
-            .map(|(ns, local)| (ns.map(str::to_owned), local.to_owned()));
+        // Borrowed: a start tag costs no allocation unless it is kept (an Id).
+        let name = is_start.then(|| info.element_name()).flatten();
         let id = is_start
             .then(|| info.attribute("Id"))
             .flatten()
@@ -562,7 +560,7 @@ fn verify_reader_with<R: std::io::Read>(
             if root_qname.is_none() {
                 root_qname = tag.map(|t| t.qname().to_owned());
             }
-            if let Some((Some(ns), local)) = &name
+            if let Some((Some(ns), local)) = name
                 && ns == NS_DS
                 && local == "Signature"
             {
@@ -570,7 +568,7 @@ fn verify_reader_with<R: std::io::Read>(
             }
         }
         // Entering a signature?
-        if let (Event::Start(_), Some((Some(ns), local)), None) = (&event, &name, &capture)
+        if let (Event::Start(_), Some((Some(ns), local)), None) = (&event, name, &capture)
             && ns == NS_DS
             && local == "Signature"
         {
@@ -591,7 +589,7 @@ fn verify_reader_with<R: std::io::Read>(
                 && id
                     .as_ref()
                     .is_some_and(|i| needs.is_none_or(|n| n.ids.contains(i)))
-                && name.as_ref().is_some_and(|(_, l)| {
+                && name.is_some_and(|(_, l)| {
                     (frames.is_empty() && l == "PES_Aller") || l == "Bordereau"
                 });
             let target = if is_target {
@@ -613,7 +611,7 @@ fn verify_reader_with<R: std::io::Read>(
         }
         if let Some(c) = capture.as_mut() {
             if let Event::Start(_) = &event {
-                let local = name.as_ref().map(|(_, l)| l.as_str()).unwrap_or("");
+                let local = name.map(|(_, l)| l).unwrap_or("");
                 if local == "SignedInfo" && c.signed_info.is_none() && c.signed_info_done.is_none()
                 {
                     c.signed_info = Some(Pair {
@@ -684,9 +682,16 @@ fn verify_reader_with<R: std::io::Read>(
                 Some(target) => Some(target.finish()?),
                 None => None,
             };
-            let (mine, others): (Vec<Pending>, Vec<Pending>) =
-                pending.into_iter().partition(|p| p.parent == index);
-            pending = others;
+            // Most elements close with no signature waiting on them: no allocation then.
+            let mine: Vec<Pending> = if pending.iter().any(|p| p.parent == index) {
+                let (mine, others) = std::mem::take(&mut pending)
+                    .into_iter()
+                    .partition(|p| p.parent == index);
+                pending = others;
+                mine
+            } else {
+                Vec::new()
+            };
             for p in mine {
                 verdicts.push(check_signature(
                     &p,
