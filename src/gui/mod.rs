@@ -165,6 +165,9 @@ enum Message {
     FirstFrame,
     /// Escape: the open dialog or detail of the screen shown closes.
     Escape,
+    /// Tab and Shift+Tab: the next or previous field takes the keyboard.
+    FocusNext,
+    FocusPrevious,
 }
 
 /// Start the demonstration platform, queue a sample act and write a sample PES to sign, off the
@@ -284,6 +287,8 @@ impl Paraphe {
                 }
                 Task::none()
             }
+            Message::FocusNext => iced::widget::operation::focus_next(),
+            Message::FocusPrevious => iced::widget::operation::focus_previous(),
             Message::Escape => match self.screen {
                 Screen::Envois => self.envois.escape().map(Message::Envois),
                 Screen::Helios => self.helios.escape().map(Message::Helios),
@@ -325,12 +330,20 @@ impl Paraphe {
             } else {
                 iced::Subscription::none()
             },
-            // Escape closes what is open (a keypress no field took).
+            // Escape closes what is open, Tab moves between fields (keypresses no widget took).
             iced::keyboard::listen().filter_map(|event| match event {
                 iced::keyboard::Event::KeyPressed {
-                    key: iced::keyboard::Key::Named(iced::keyboard::key::Named::Escape),
+                    key: iced::keyboard::Key::Named(named),
+                    modifiers,
                     ..
-                } => Some(Message::Escape),
+                } => match named {
+                    iced::keyboard::key::Named::Escape => Some(Message::Escape),
+                    iced::keyboard::key::Named::Tab if modifiers.shift() => {
+                        Some(Message::FocusPrevious)
+                    }
+                    iced::keyboard::key::Named::Tab => Some(Message::FocusNext),
+                    _ => None,
+                },
                 _ => None,
             }),
             // A file dropped on the window goes to the act form when it is shown.
