@@ -83,12 +83,19 @@ fn the_act_form_shows_findings_by_field_then_prepares_the_act() {
     );
     settle(
         &mut state,
-        Message::Edit(Field::Objet, "Travaux de l'église".to_owned()),
-    );
-    settle(
-        &mut state,
         Message::Edit(Field::Acte, renamed.display().to_string()),
     );
+    // The objet is not filled in yet: its finding waits (a blank field is not an error shown
+    // before the user got there).
+    let objet_missing = state
+        .findings_text()
+        .into_iter()
+        .find(|m| m.contains("Objet"))
+        .expect("the checks know the objet is missing");
+    {
+        let mut ui = simulator(state.view());
+        assert!(ui.find(objet_missing.as_str()).is_err(), "not shown yet");
+    }
     {
         let mut ui = simulator(state.view());
         for phrase in ["Numéro interne", "Date de décision", "exécutable"] {
@@ -101,16 +108,33 @@ fn the_act_form_shows_findings_by_field_then_prepares_the_act() {
         }
         ui.find(t("gui.actes_a_corriger").as_str())
             .expect("blocking status");
-        assert!(
-            ui.click(t("gui.actes_preparer").as_str()).is_ok(),
-            "the button is there"
-        );
-        let messages: Vec<Message> = ui.into_messages().collect();
-        assert!(
-            !messages.iter().any(|m| matches!(m, Message::Prepare)),
-            "disabled while something blocks: {messages:?}"
-        );
     }
+    // « Préparer » with blocking findings queues nothing and shows every finding.
+    {
+        let mut ui = simulator(state.view());
+        ui.click(t("gui.actes_preparer").as_str())
+            .expect("the button is there");
+        for message in ui.into_messages().collect::<Vec<Message>>() {
+            settle(&mut state, message);
+        }
+    }
+    {
+        let mut ui = simulator(state.view());
+        ui.find(objet_missing.as_str())
+            .expect("shown once « Préparer » was pressed");
+    }
+    assert!(
+        paraphe::outbox::Outbox::open_default()
+            .expect("outbox")
+            .list(&Default::default())
+            .expect("list")
+            .is_empty(),
+        "nothing queued while something blocks"
+    );
+    settle(
+        &mut state,
+        Message::Edit(Field::Objet, "Travaux de l'église".to_owned()),
+    );
 
     // Fixed: the act and an annexe dropped on the window.
     settle(

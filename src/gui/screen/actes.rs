@@ -65,6 +65,11 @@ pub struct State {
     busy: bool,
     /// After "Télétransmettre": open Envois once queued.
     send_after: bool,
+    /// The fields the user has filled in: their findings show; the others wait until
+    /// « Préparer » (a blank form is not a list of errors).
+    touched: Vec<Place>,
+    /// « Préparer » or « Télétransmettre » was pressed: every finding shows.
+    show_all: bool,
     result: Option<Result<String, String>>,
 }
 
@@ -196,9 +201,18 @@ impl State {
             Message::Loaded(_) => {}
             Message::Nature(n) => {
                 self.nature = Some(n);
+                self.touch(Place::Nature);
                 return self.check();
             }
             Message::Edit(field, value) => {
+                self.touch(match field {
+                    Field::Matiere => Place::Matiere,
+                    Field::Numero => Place::Numero,
+                    Field::Date => Place::Date,
+                    Field::Objet => Place::Objet,
+                    Field::Acte | Field::ActeType => Place::Acte,
+                    Field::AnnexeChemin(i) | Field::AnnexeType(i) => Place::Annexe(i),
+                });
                 match field {
                     Field::Matiere => self.matiere = value,
                     Field::Numero => self.numero = value,
@@ -215,6 +229,7 @@ impl State {
             Message::Search(q) => self.recherche = q,
             Message::Pick(code) => {
                 self.matiere = code;
+                self.touch(Place::Matiere);
                 self.recherche.clear();
                 return self.check();
             }
@@ -229,7 +244,9 @@ impl State {
                 let path = path.display().to_string();
                 if self.acte.trim().is_empty() {
                     self.acte = path;
+                    self.touch(Place::Acte);
                 } else {
+                    self.touch(Place::Annexe(self.annexes.len()));
                     self.annexes.push(Annexe {
                         chemin: path,
                         typologie: String::new(),
@@ -246,6 +263,12 @@ impl State {
                         None => {}
                     }
                 }
+            }
+            Message::Prepare | Message::Transmit
+                if self.findings.iter().any(Finding::is_blocking) =>
+            {
+                // Not ready: every finding shows, also those of fields not filled in yet.
+                self.show_all = true;
             }
             Message::Prepare | Message::Transmit if !self.busy => {
                 self.busy = true;
@@ -320,8 +343,18 @@ impl State {
             .map_or(Place::Other, Place::Annexe)
     }
 
-    /// The findings shown under `place`.
+    fn touch(&mut self, place: Place) {
+        if !self.touched.contains(&place) {
+            self.touched.push(place);
+        }
+    }
+
+    /// The findings shown under `place`: those of a field once filled in (or all after
+    /// « Préparer »); those about the collectivité's settings always.
     fn findings_at(&self, place: Place) -> Vec<&Finding> {
+        if place != Place::Other && !self.show_all && !self.touched.contains(&place) {
+            return Vec::new();
+        }
         self.findings
             .iter()
             .filter(|f| {
@@ -451,7 +484,8 @@ impl State {
             col = col.push(finding_line(f));
         }
         let blocking = self.findings.iter().any(Finding::is_blocking);
-        let ready = self.started() && !blocking && !self.checking && !self.busy;
+        // Pressed with blocking findings, « Préparer » shows them all instead of queueing.
+        let ready = self.started() && !self.checking && !self.busy;
         let status = if self.checking {
             t("gui.actes_controle_en_cours")
         } else if !self.started() {
