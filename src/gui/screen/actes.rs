@@ -25,6 +25,17 @@ impl std::fmt::Display for NatureChoice {
     }
 }
 
+/// Findings about the collectivité's identity (`actes::rules::check_collectivite`), which the
+/// window's user fixes in « Paramètres ».
+const COLLECTIVITE_CODES: [&str; 6] = [
+    "actes.siren",
+    "actes.departement",
+    "actes.arrondissement",
+    "actes.nature_collectivite",
+    "actes.referent",
+    "actes.adresses_retour",
+];
+
 /// Where a finding shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
@@ -480,8 +491,13 @@ impl State {
         }
         col = col.push(button(text(t("gui.actes_ajouter_annexe"))).on_press(Message::AddAnnexe));
         // Findings without a field of the form (the collectivité, the total size…).
-        for f in self.findings_at(Place::Other) {
+        let others = self.findings_at(Place::Other);
+        for f in &others {
             col = col.push(finding_line(f));
+        }
+        // The collectivité's identity comes from the settings: say where to fill it in here.
+        if others.iter().any(|f| COLLECTIVITE_CODES.contains(&f.code)) {
+            col = col.push(text(t("gui.actes_voir_parametres")).size(theme::TEXT));
         }
         let blocking = self.findings.iter().any(Finding::is_blocking);
         // Pressed with blocking findings, « Préparer » shows them all instead of queueing.
@@ -589,4 +605,31 @@ fn queue(saisie: &Saisie) -> Result<(i64, String), String> {
         None,
         &crate::platform::sender::who(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iced_test::simulator;
+
+    /// A finding about the collectivité's identity says where the window's user fixes it.
+    #[test]
+    fn collectivite_findings_point_to_the_settings_screen() {
+        let mut state = State::default();
+        let finding = |code: &'static str| {
+            Finding::blocking(
+                code,
+                format!("{code} : manquant"),
+                crate::findings::Location::default(),
+            )
+        };
+        let _ = state.update(Message::Checked(0, Some(Ok(vec![finding("actes.taille")]))));
+        let hint = t("gui.actes_voir_parametres");
+        assert!(simulator(state.view()).find(hint.as_str()).is_err());
+        let _ = state.update(Message::Checked(0, Some(Ok(vec![finding("actes.siren")]))));
+        let mut ui = simulator(state.view());
+        ui.find(finding_text(&finding("actes.siren")).as_str())
+            .expect("the finding");
+        ui.find(hint.as_str()).expect("where to fix it");
+    }
 }
