@@ -77,6 +77,14 @@ fn the_panel_warns_of_tries_left_and_a_locked_card_cannot_sign() {
         !shows(&state, &lost) && !shows(&state, &last),
         "a card with all its tries says nothing"
     );
+    // Which certificate on which card will sign, said before the PIN is typed.
+    assert!(shows(
+        &state,
+        &tf(
+            "gui.signature_carte",
+            &[("nom", &pki.identity("signature").cn), ("label", &label)]
+        )
+    ));
 
     // A wrong PIN: sent once; the panel now says tries were lost.
     assert!(sign_with(&mut state, "0000"));

@@ -106,16 +106,17 @@ fn open_key(
         ensure_usable(&key.certificate_info()?, role)?;
         return Ok(OpenedKey::Software(key));
     }
-    let (module, token, cka_id) = find_card_key(choice, role)?;
+    let (module, token, cka_id, _) = find_card_key(choice, role)?;
     let key = module.open_key(&token, &cka_id, prompt)?;
     Ok(OpenedKey::Card(key))
 }
 
-/// The module, the token and the key id the card key for `role` is at (nothing is logged in).
+/// The module, the token, the key id and the certificate's holder of the card key for `role`
+/// (nothing is logged in).
 fn find_card_key(
     choice: &KeyChoice,
     role: Role,
-) -> Result<(Module, crate::card::pkcs11::Token, Vec<u8>), CardError> {
+) -> Result<(Module, crate::card::pkcs11::Token, Vec<u8>, String), CardError> {
     let candidates = match &choice.module {
         Some(path) => vec![path.clone()],
         None => discover(None::<(PathBuf, Origin)>, &SearchPaths::system())
@@ -159,22 +160,35 @@ fn find_card_key(
             })?;
         ensure_usable(&chosen.info, role)?;
         let cka_id = chosen.cka_id.clone();
-        return Ok((module, token, cka_id));
+        let holder = chosen.info.display_name().to_owned();
+        return Ok((module, token, cka_id, holder));
     }
     Err(last_error)
 }
 
-/// The card that would be asked for the PIN for `role`: its label and what it says of the tries
-/// left, read before any PIN is typed (so that the window can warn of a last try). `None` for a
-/// software certificate, which has no counter.
-pub fn card_pin_state(
-    choice: &KeyChoice,
-    role: Role,
-) -> Result<Option<(String, PinState)>, CardError> {
+/// The card that would be asked for the PIN for a role, as the window shows it beforehand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardStatus {
+    /// The token's label.
+    pub label: String,
+    /// Who the certificate names.
+    pub holder: String,
+    /// What the card says of the PIN tries left.
+    pub pin: PinState,
+}
+
+/// The card that would be asked for the PIN for `role`: its label, the certificate's holder and
+/// what it says of the tries left, read before any PIN is typed (so that the window can warn of a
+/// last try). `None` for a software certificate, which has no counter.
+pub fn card_pin_state(choice: &KeyChoice, role: Role) -> Result<Option<CardStatus>, CardError> {
     if choice.p12.is_some() {
         return Ok(None);
     }
-    let (module, token, _) = find_card_key(choice, role)?;
-    let state = module.pin_state(&token)?;
-    Ok(Some((token.label, state)))
+    let (module, token, _, holder) = find_card_key(choice, role)?;
+    let pin = module.pin_state(&token)?;
+    Ok(Some(CardStatus {
+        label: token.label,
+        holder,
+        pin,
+    }))
 }

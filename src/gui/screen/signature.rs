@@ -33,7 +33,7 @@ pub struct Panel {
     queued: Option<Result<i64, String>>,
     /// The signature card and what it says of the PIN tries left, read when the panel opens
     /// and after each signing (None: not read yet, or a software certificate).
-    card: Option<Result<(String, crate::card::PinState), String>>,
+    card: Option<Result<crate::card::select::CardStatus, String>>,
     /// Authorities to verify the signatures against instead of the settings' (the demo's).
     trust: Option<PathBuf>,
     /// In the demonstration: its signer's password is shown, as on the home screen.
@@ -75,8 +75,8 @@ pub enum Message {
     CardState(Option<CardStatus>),
 }
 
-/// The signature card's label and PIN state; `Ok(None)` for a software certificate.
-pub type CardStatus = Result<Option<(String, crate::card::PinState)>, String>;
+/// The signature card's label, holder and PIN state; `Ok(None)` for a software certificate.
+pub type CardStatus = Result<Option<crate::card::select::CardStatus>, String>;
 
 /// Read the PIN state of the card the signature would use (off the UI thread, nothing logged
 /// in): the window warns before the PIN is typed when a wrong one would lock the card.
@@ -410,9 +410,16 @@ impl Panel {
             let mut locked = false;
             if self.p12.trim().is_empty() {
                 match &self.card {
-                    Some(Ok((label, state))) => {
-                        locked = state.locked;
-                        if let Some(line) = pin_warning(label, state) {
+                    Some(Ok(card)) => {
+                        locked = card.pin.locked;
+                        col = col.push(
+                            text(tf(
+                                "gui.signature_carte",
+                                &[("nom", &card.holder), ("label", &card.label)],
+                            ))
+                            .size(theme::SMALL),
+                        );
+                        if let Some(line) = pin_warning(&card.label, &card.pin) {
                             col = col.push(text(line).size(theme::TEXT));
                         }
                     }
