@@ -40,7 +40,12 @@ for i in 1 2 3 4 5; do
   # Baseline: xmessage until its window is viewable (polled every 5 ms with xwininfo).
   t0=$(ms)
   xmessage -name banc "Banc" & pid=$!
-  until xwininfo -name banc 2>/dev/null | grep -q IsViewable; do sleep 0.005; done
+  # At most 10 s, and only while xmessage lives (it may fail to reach the display).
+  for _ in $(seq 1 2000); do
+    xwininfo -name banc 2>/dev/null | grep -q IsViewable && break
+    kill -0 $pid 2>/dev/null || { echo "xmessage n'a pas pu s'afficher" >&2; exit 1; }
+    sleep 0.005
+  done
   t1=$(ms)
   kill $pid; wait $pid 2>/dev/null || true
   x=$(( (t1 - t0) / 1000 )); (( x < best_xmessage )) && best_xmessage=$x
