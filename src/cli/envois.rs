@@ -162,27 +162,20 @@ pub fn importer(args: &ImportArgs) -> i32 {
 /// `paraphe envois retirer ID` and `paraphe envois relancer ID`: what the window's buttons do.
 fn change_item(
     args: &ItemArgs,
-    change: fn(&mut Outbox, i64, &str) -> Result<(), crate::outbox::OutboxError>,
+    change: fn(&mut Outbox, i64, &str) -> Result<State, crate::outbox::OutboxError>,
 ) -> i32 {
     let mut outbox = match open() {
         Ok(o) => o,
         Err(code) => return code,
     };
     let who = crate::platform::sender::who();
-    let result = change(&mut outbox, args.id, &who).and_then(|()| outbox.get(args.id));
-    match result {
-        Ok(item) => {
+    match change(&mut outbox, args.id, &who) {
+        Ok(etat) => {
             if args.json {
-                let doc = serde_json::json!({ "id": item.id, "etat": item.etat });
+                let doc = serde_json::json!({ "id": args.id, "etat": etat });
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else {
-                println!(
-                    "{}",
-                    tf(
-                        "envois.etat_maintenant",
-                        &[("id", &item.id.to_string()), ("etat", &item.etat.label())]
-                    )
-                );
+                println!("{}", etat.said_of(args.id));
             }
             0
         }

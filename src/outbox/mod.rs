@@ -128,6 +128,27 @@ impl State {
     /// The changes the outbox allows. `EnCours` → `EnAttente` is the retry after a failure whose
     /// outcome is known (nothing reached the platform); an unknown outcome goes to `Erreur` and is
     /// reconciled with the platform before anything is resent.
+    /// « Envoi n° 7 : annulé. » — what the command line and the window say after a change.
+    pub fn said_of(&self, id: i64) -> String {
+        tf(
+            "envois.etat_maintenant",
+            &[("id", &id.to_string()), ("etat", &self.label())],
+        )
+    }
+
+    /// Not yet left for the platform: can be taken out of the queue ([`Outbox::withdraw`]).
+    pub fn can_be_withdrawn(&self) -> bool {
+        matches!(
+            self,
+            State::Brouillon | State::Prepare | State::Signe | State::EnAttente
+        )
+    }
+
+    /// Waiting for a new attempt or in error: can be made due now ([`Outbox::retry_now`]).
+    pub fn can_be_retried(&self) -> bool {
+        matches!(self, State::EnAttente | State::Erreur)
+    }
+
     pub fn can_go_to(&self, to: State) -> bool {
         use State::*;
         matches!(
@@ -406,45 +427,46 @@ impl Outbox {
 
     /// Take an item that has not left for the platform out of the queue: it goes to « annulé »,
     /// kept with its files and journal. An item already sent is cancelled with the préfecture
-    /// instead (`platform::cancel_act`).
-    pub fn withdraw(&mut self, id: i64, qui: &str) -> Result<(), OutboxError> {
+    /// instead (`platform::cancel_act`). Returns the item's new state.
+    pub fn withdraw(&mut self, id: i64, qui: &str) -> Result<State, OutboxError> {
         let item = self.get(id)?;
-        if !matches!(
-            item.etat,
-            State::Brouillon | State::Prepare | State::Signe | State::EnAttente
-        ) {
+        if !item.etat.can_be_withdrawn() {
             return Err(OutboxError::Transition(item.etat, State::Annule));
         }
-        self.transition(id, State::Annule, qui, &t("envois.retire"))
+        self.transition(id, State::Annule, qui, &t("envois.retire"))?;
+        Ok(State::Annule)
     }
 
     /// Make an item due at the next sending instead of after its back-off: one waiting for a
     /// new attempt, or in error. An error whose outcome is known goes back to « en attente »;
     /// one whose outcome is unknown stays to be reconciled first (nothing is sent twice).
-    pub fn retry_now(&mut self, id: i64, qui: &str) -> Result<(), OutboxError> {
+    /// Returns the item's state afterwards.
+    pub fn retry_now(&mut self, id: i64, qui: &str) -> Result<State, OutboxError> {
         let item = self.get(id)?;
         let reconcile: bool =
             self.conn
                 .query_row("SELECT a_rapprocher FROM items WHERE id = ?1", [id], |r| {
                     r.get::<_, i64>(0).map(|v| v != 0)
                 })?;
-        match item.etat {
+        let now = match item.etat {
             State::Erreur if !reconcile => {
                 self.transition(id, State::EnAttente, qui, &t("envois.relance"))?;
+                State::EnAttente
             }
-            State::EnAttente | State::Erreur => {
+            state if state.can_be_retried() => {
                 let note = if reconcile {
                     t("envois.relance_rapprochement")
                 } else {
                     t("envois.relance")
                 };
                 self.record(id, "relance", &note, qui)?;
+                state
             }
             other => return Err(OutboxError::Transition(other, State::EnAttente)),
-        }
+        };
         self.conn
             .execute("UPDATE items SET prochain_essai = NULL WHERE id = ?1", [id])?;
-        Ok(())
+        Ok(now)
     }
 
     /// A journal row without a change of state (a reply sent to the préfecture, say).

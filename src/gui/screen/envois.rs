@@ -315,15 +315,12 @@ fn import_lot(lot: std::path::PathBuf) -> Result<String, String> {
 /// Withdraw or retry item `id` (off the UI thread); says the item's state afterwards.
 fn change_item(
     id: i64,
-    change: fn(&mut Outbox, i64, &str) -> Result<(), crate::outbox::OutboxError>,
+    change: fn(&mut Outbox, i64, &str) -> Result<ItemState, crate::outbox::OutboxError>,
 ) -> Result<String, String> {
     let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
-    change(&mut outbox, id, &crate::platform::sender::who()).map_err(|e| e.to_string())?;
-    let item = outbox.get(id).map_err(|e| e.to_string())?;
-    Ok(tf(
-        "envois.etat_maintenant",
-        &[("id", &id.to_string()), ("etat", &item.etat.label())],
-    ))
+    let etat =
+        change(&mut outbox, id, &crate::platform::sender::who()).map_err(|e| e.to_string())?;
+    Ok(etat.said_of(id))
 }
 
 /// Ask the préfecture to cancel an acknowledged act, with the card's authentication key.
@@ -745,15 +742,12 @@ impl State {
         let id = item.id;
         let ready = |m: Message| (!self.busy).then_some(m);
         let mut actions = row![].spacing(theme::GAP);
-        if matches!(
-            item.etat,
-            ItemState::Brouillon | ItemState::Prepare | ItemState::Signe | ItemState::EnAttente
-        ) {
+        if item.etat.can_be_withdrawn() {
             actions = actions.push(
                 button(text(t("gui.envoi_retirer"))).on_press_maybe(ready(Message::Withdraw(id))),
             );
         }
-        if matches!(item.etat, ItemState::EnAttente | ItemState::Erreur) {
+        if item.etat.can_be_retried() {
             actions = actions.push(
                 button(text(t("gui.envoi_relancer"))).on_press_maybe(ready(Message::RetryNow(id))),
             );
