@@ -80,6 +80,20 @@ pub(crate) fn open_with_system(path: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// What the window says once a document was handed to the viewer (or why not).
+pub(crate) fn opened_message(
+    result: Option<Result<std::path::PathBuf, String>>,
+) -> Result<String, String> {
+    match result {
+        Some(Ok(path)) => Ok(crate::messages::tf(
+            "gui.envoi_document_ouvert",
+            &[("chemin", &path.display().to_string())],
+        )),
+        Some(Err(e)) => Err(e),
+        None => Err(crate::messages::t("gui.envoi_interrompu")),
+    }
+}
+
 /// The platform client for what a screen does (off the UI thread): the card's authentication
 /// key chosen in the settings — or the demonstration identity and platform — with the PIN and
 /// the platform password typed in the window, both wiped once handed over.

@@ -331,10 +331,10 @@ fn cancel_act(
     demo: Option<crate::platform::demo::Demo>,
 ) -> Result<String, String> {
     let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
-    // Refused before the card is asked for anything.
-    crate::platform::cancellable_act(&Outbox::open_default().map_err(|e| e.to_string())?, id)?;
-    let platform = crate::gui::connect_platform(&settings, pin, password, demo)?;
     let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    // Refused before the card is asked for anything.
+    crate::platform::cancellable_act(&outbox, id)?;
+    let platform = crate::gui::connect_platform(&settings, pin, password, demo)?;
     let transaction = crate::platform::cancel_act(
         &mut outbox,
         platform.as_ref(),
@@ -590,14 +590,7 @@ impl State {
                 );
             }
             Message::OpenedReceived(result) => {
-                self.opened = Some(match result {
-                    Some(Ok(path)) => Ok(tf(
-                        "gui.envoi_document_ouvert",
-                        &[("chemin", &path.display().to_string())],
-                    )),
-                    Some(Err(e)) => Err(e),
-                    None => Err(t("gui.envoi_interrompu")),
-                });
+                self.opened = Some(crate::gui::opened_message(result));
             }
             Message::ReplyTo(index) => {
                 if let Some(Ok(detail)) = &self.detail

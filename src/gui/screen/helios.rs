@@ -143,14 +143,7 @@ impl State {
                         background(move || {
                             let settings =
                                 crate::settings::Settings::load().map_err(|e| e.to_string())?;
-                            let trust = crate::pes::verify::TrustStore::chosen(
-                                chosen.as_deref(),
-                                &settings,
-                            )
-                            .map_err(|e| e.to_string())?;
-                            crate::pes::verify::verify_file(&file, trust.as_ref())
-                                .map(Arc::new)
-                                .map_err(|e| e.to_string())
+                            super::signature::verify(&file, chosen.as_deref(), &settings)
                         }),
                         Message::Verified,
                     )
@@ -177,14 +170,7 @@ impl State {
                 _ => Task::none(),
             },
             Message::PjOpened(result) => {
-                self.pj_opened = Some(match result {
-                    Some(Ok(path)) => Ok(tf(
-                        "gui.envoi_document_ouvert",
-                        &[("chemin", &path.display().to_string())],
-                    )),
-                    Some(Err(e)) => Err(e),
-                    None => Err(t("gui.envoi_interrompu")),
-                });
+                self.pj_opened = Some(crate::gui::opened_message(result));
                 Task::none()
             }
             Message::Opened(result) => {

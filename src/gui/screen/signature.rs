@@ -5,7 +5,7 @@
 
 use crate::gui::{background, theme};
 use crate::messages::{t, tf};
-use crate::pes::verify::FileVerdict;
+use crate::pes::verify::{FileVerdict, TrustStore, verify_file};
 use iced::widget::{button, checkbox, column, row, text, text_input};
 use iced::{Element, Task};
 use std::path::{Path, PathBuf};
@@ -125,7 +125,6 @@ pub fn run(job: Job, settings: &crate::settings::Settings) -> Result<Signed, Str
     use crate::card::select::{KeyChoice, open_for_role};
     use crate::certs::Role;
     use crate::pes::sign::{Scope, SignRequest, sign_checked};
-    use crate::pes::verify::{TrustStore, verify_file};
     use crate::pes::xades::Profile;
     let mut choice = KeyChoice::from_settings(&settings.carte, Role::Signature);
     if job.p12.is_some() {
@@ -158,16 +157,26 @@ pub fn run(job: Job, settings: &crate::settings::Settings) -> Result<Signed, Str
         cancel.load(Ordering::Relaxed)
     })
     .map_err(|e| e.to_string())?;
-    let verdict = TrustStore::chosen(job.trust.as_deref(), settings)
-        .map_err(|e| e.to_string())
-        .and_then(|trust| verify_file(&job.output, trust.as_ref()).map_err(|e| e.to_string()))
-        .map(Arc::new);
+    let verdict = verify(&job.output, job.trust.as_deref(), settings);
     Ok(Signed {
         sortie: job.output,
         signatures: signed.report.signed.len(),
         warnings: signed.findings.into_iter().map(|f| f.message).collect(),
         verdict,
     })
+}
+
+/// Verify every signature of `file` against `trust` (a PEM file or folder), or the settings'
+/// trust store when none is given.
+pub fn verify(
+    file: &Path,
+    trust: Option<&Path>,
+    settings: &crate::settings::Settings,
+) -> Result<Arc<FileVerdict>, String> {
+    let store = TrustStore::chosen(trust, settings).map_err(|e| e.to_string())?;
+    verify_file(file, store.as_ref())
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
 }
 
 impl Panel {
