@@ -71,19 +71,8 @@ pub fn queue_sample_act(demo: &Demo, outbox: &mut Outbox) -> Result<i64, OutboxE
     crate::logging::create_private_dir(&dir)
         .map_err(|e| OutboxError::File(dir.clone(), e.to_string()))?;
     let now = time::OffsetDateTime::now_utc();
-    let numero = format!(
-        "DEMO{:02}{:02}{:02}{:02}",
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
-    let date = format!(
-        "{:04}-{:02}-{:02}",
-        now.year(),
-        now.month() as u8,
-        now.day()
-    );
+    let numero = format!("DEMO{}", stamp(now));
+    let date = crate::actes::model::iso_date(now.date());
     let objet = t("demo.objet");
     let pdf = dir.join(format!("{numero}.pdf"));
     std::fs::write(
@@ -130,19 +119,8 @@ pub fn write_sample_pes(demo: &Demo) -> std::io::Result<PathBuf> {
     let dir = demo.donnees.join("exemples");
     crate::logging::create_private_dir(&dir)?;
     let now = time::OffsetDateTime::now_utc();
-    let date = format!(
-        "{:04}-{:02}-{:02}",
-        now.year(),
-        now.month() as u8,
-        now.day()
-    );
-    let stamp = format!(
-        "{:02}{:02}{:02}{:02}",
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let date = crate::actes::model::iso_date(now.date());
+    let stamp = stamp(now);
     let facture = replies::letter_pdf(&[
         "Facture n° 2026-118 — Papeterie du Centre",
         "Fournitures scolaires, école Jules-Ferry : 1 250,40 euros HT",
@@ -222,8 +200,8 @@ pub fn write_sample_pes(demo: &Demo) -> std::io::Result<PathBuf> {
                 xml,
                 "<Piece><BlocPiece><InfoPce><IdPce V=\"{id}\"/><TypPce V=\"01\"/><NatPce V=\"01\"/><Obj V=\"{objet}\"/>{pj_ref}</InfoPce></BlocPiece><LigneDePiece><BlocLignePiece><InfoLignePce><IdLigne V=\"1\"/><Nature V=\"6068\"/><Fonction V=\"020\"/><ModRegl V=\"03\"/><TVAIntraCom V=\"0\"/><MtHT V=\"{montant}\"/></InfoLignePce></BlocLignePiece><Tiers><InfoTiers><RefTiers V=\"{id}{numero}\"/><CatTiers V=\"01\"/><NatJur V=\"01\"/><Nom V=\"{tiers}\"/></InfoTiers><Adresse><TypAdr V=\"1\"/><Adr2 V=\"1 place de la Mairie\"/><CP V=\"34000\"/><Ville V=\"MONTPELLIER\"/><CodRes V=\"0\"/></Adresse></Tiers></LigneDePiece></Piece>",
                 id = i + 1,
-                objet = xml_escape(objet),
-                tiers = xml_escape(tiers),
+                objet = replies::escape(objet),
+                tiers = replies::escape(tiers),
             );
         }
         xml.push_str("</Bordereau>\n");
@@ -233,12 +211,8 @@ pub fn write_sample_pes(demo: &Demo) -> std::io::Result<PathBuf> {
         "</PES_DepenseAller>\n<PES_PJ><EnTetePES_PJ><IdVer V=\"1\"/></EnTetePES_PJ><PJ><Contenu><Fichier MIMEType=\"application/pdf\">{facture_b64}</Fichier></Contenu><IdUnique V=\"FACT2026118\"/><NomPJ V=\"facture.pdf\"/><TypePJ V=\"003\"/><Description V=\"Facture de la Papeterie du Centre\"/></PJ></PES_PJ>\n</n:PES_Aller>\n"
     );
     // Every character above is Latin-1: ISO-8859-1 is one byte per character.
-    let bytes: Vec<u8> = xml
-        .chars()
-        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-        .collect();
     let path = dir.join(format!("PES_demo_{stamp}.xml"));
-    crate::logging::write_private(&path, &bytes)?;
+    crate::logging::write_private(&path, &crate::xml::latin1_lossy(&xml))?;
     Ok(path)
 }
 
@@ -251,8 +225,14 @@ fn cents(amount: &str) -> i64 {
     euros.parse::<i64>().unwrap_or(0) * 100 + centimes.parse::<i64>().unwrap_or(0)
 }
 
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;")
+/// Day, hour, minute and second as eight digits: the demo's numbers and file names differ
+/// from one start to the next.
+fn stamp(now: time::OffsetDateTime) -> String {
+    format!(
+        "{:02}{:02}{:02}{:02}",
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
 }
