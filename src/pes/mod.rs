@@ -18,6 +18,13 @@ use std::path::Path;
 
 pub use summary::{PesSummary, read_summary};
 
+/// Base64 as XML carries it (signature values, certificates, PJ contents): white space between
+/// the characters is dropped, then the text is decoded; `None` when it is not base64.
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    openssl::base64::decode_block(&clean).ok()
+}
+
 pub const PES_ALLER_NS: &str = "http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller";
 
 #[derive(Debug, thiserror::Error)]

@@ -45,7 +45,10 @@ pub fn extract(file: &Path, pj: &PieceJointe, limit: u64) -> Result<Vec<u8>, PjE
     let mut input = std::fs::File::open(file).map_err(io)?;
     input.seek(SeekFrom::Start(pj.offset)).map_err(io)?;
     let encoded = fichier_text(BufReader::new(input), &name, limit)?;
-    let decoded = decode_base64(&encoded).ok_or_else(|| PjError::Base64(name.clone()))?;
+    let decoded = std::str::from_utf8(&encoded)
+        .ok()
+        .and_then(super::decode_base64)
+        .ok_or_else(|| PjError::Base64(name.clone()))?;
     if decoded.starts_with(&[0x1f, 0x8b]) {
         gunzip(&decoded, &name, limit)
     } else {
@@ -99,18 +102,6 @@ fn fichier_text(input: impl std::io::BufRead, name: &str, limit: u64) -> Result<
         }
         buf.clear();
     }
-}
-
-fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
-    use base64::Engine;
-    let compact: Vec<u8> = text
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .ok()
 }
 
 /// Decompress a gzip stream (several members allowed, as gzip writes them), at most `limit` bytes.

@@ -847,11 +847,6 @@ fn parse_signature(xml: &[u8]) -> Parsed {
     p
 }
 
-fn b64(text: &str) -> Option<Vec<u8>> {
-    let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    openssl::base64::decode_block(&clean).ok()
-}
-
 fn digest_algorithm(uri: &str) -> Option<(&'static str, MessageDigest)> {
     match uri {
         SHA1 => Some((SHA1, MessageDigest::sha1())),
@@ -908,7 +903,7 @@ fn check_signature(
         } else {
             p.inner.get(id).and_then(|d| d.0.get(&(c14n, alg)).cloned())
         };
-        match (computed, b64(&r.digest_value)) {
+        match (computed, super::decode_base64(&r.digest_value)) {
             (Some(c), Some(expected)) if c == expected => {}
             (None, _) => {
                 integrity = false;
@@ -924,7 +919,7 @@ fn check_signature(
     let cert = parsed
         .certificates
         .first()
-        .and_then(|c| b64(c))
+        .and_then(|c| super::decode_base64(c))
         .and_then(|der| X509::from_der(&der).ok());
     let signer_name = cert.as_ref().and_then(|c| {
         crate::certs::CertificateInfo::from_der(&c.to_der().ok()?)
@@ -958,7 +953,7 @@ fn check_signature(
         (Some(cert), Some((alg, value))) => {
             let ok = digest_algorithm(alg)
                 .and_then(|(_, md)| cert.digest(md).ok())
-                .zip(b64(value))
+                .zip(super::decode_base64(value))
                 .is_some_and(|(d, v)| d.as_ref() == v.as_slice());
             if !ok {
                 acceptable = false;
@@ -1014,7 +1009,7 @@ fn check_signature(
                     .certificates
                     .iter()
                     .skip(1)
-                    .filter_map(|c| b64(c))
+                    .filter_map(|c| super::decode_base64(c))
                     .filter_map(|der| X509::from_der(&der).ok())
                     .collect();
                 let checked = store.check_chain(cert, &chain, signing_time);
@@ -1050,7 +1045,7 @@ fn signature_value_ok(cert: &X509, method: &str, signed_info: &[u8], value_b64: 
         "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1" => (MessageDigest::sha1(), true),
         _ => return false,
     };
-    let Some(mut value) = b64(value_b64) else {
+    let Some(mut value) = super::decode_base64(value_b64) else {
         return false;
     };
     if ecdsa {
