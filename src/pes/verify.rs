@@ -366,7 +366,6 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
             .find_iter(window)
             .filter(|at| at + "Signature".len() > kept && is_signature_start_tag(window, *at))
             .count();
-        needs.last_end_tag = trailing_end_tag(window);
         for at in uri.find_iter(window) {
             let rest = &window[at + 4..];
             let (Some(&quote), Some(&b'#')) = (rest.first(), rest.get(1)) else {
@@ -385,6 +384,8 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
         kept = len.min(OVERLAP);
         buf.copy_within(len - kept..len, 0);
     }
+    // The file's last bytes are what the loop kept.
+    needs.last_end_tag = trailing_end_tag(&buf[..kept]);
     Ok(needs)
 }
 
