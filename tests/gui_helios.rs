@@ -7,8 +7,7 @@ mod common;
 mod gui_support;
 
 use common::pes::{HEAD, bordereau};
-use gui_support::{click, settle, shows};
-use paraphe::gui::screen::helios;
+use gui_support::{click, helios_with, shows};
 use paraphe::messages::{t, tf};
 use std::time::{Duration, Instant};
 
@@ -58,12 +57,7 @@ fn a_bordereau_shows_its_pieces_and_a_pj_opens_in_the_viewer() {
     let pes = dir.path().join("mandats.xml");
     std::fs::write(&pes, common::pes::latin1(&xml)).expect("pes");
 
-    let mut state = helios::State::default();
-    settle(
-        &mut state,
-        helios::Message::PathChanged(pes.display().to_string()),
-    );
-    settle(&mut state, helios::Message::Open);
+    let mut state = helios_with(&pes);
     let summary = paraphe::pes::inspect_file(&pes).expect("summary");
     let label = paraphe::pes::checks::bordereau_label(&summary.bordereaux[0]);
     let piece = tf(

@@ -9,7 +9,7 @@ mod gui_support;
 
 use common::pes::{HEAD, bordereau};
 use common::{proxy_copy, proxy_stats, stat};
-use gui_support::{settle, shows, try_click};
+use gui_support::{helios_with, settle, shows, try_click};
 use paraphe::gui::screen::helios;
 use paraphe::gui::screen::signature::Message as Sig;
 use paraphe::messages::{t, tf};
@@ -64,12 +64,7 @@ fn the_panel_warns_of_tries_left_and_a_locked_card_cannot_sign() {
     let pes = dir.path().join("mandats.xml");
     std::fs::write(&pes, common::pes::latin1(&xml)).expect("pes");
 
-    let mut state = helios::State::default();
-    settle(
-        &mut state,
-        helios::Message::PathChanged(pes.display().to_string()),
-    );
-    settle(&mut state, helios::Message::Open);
+    let mut state = helios_with(&pes);
     let lost = tf("gui.pin_bas", &[("label", &label)]);
     let last = tf("gui.pin_dernier_essai", &[("label", &label)]);
     let locked = tf("gui.pin_bloque", &[("label", &label)]);

@@ -88,6 +88,17 @@ pub fn try_click<S: Screen>(screen: &mut S, what: &str) -> bool {
     produced
 }
 
+/// The Hélios screen with the PES at `path` opened (typed, then « Ouvrir »).
+pub fn helios_with(path: &std::path::Path) -> helios::State {
+    let mut state = helios::State::default();
+    settle(
+        &mut state,
+        helios::Message::PathChanged(path.display().to_string()),
+    );
+    settle(&mut state, helios::Message::Open);
+    state
+}
+
 /// Click `what`, which must be there.
 pub fn click<S: Screen>(screen: &mut S, what: &str) {
     assert!(try_click(screen, what), "no « {what} » to click");
