@@ -14,7 +14,13 @@ pub struct SharedChunks<R> {
     sender: Option<SyncSender<Arc<Vec<u8>>>>,
     current: Arc<Vec<u8>>,
     position: usize,
+    /// Chunks handed out before, reused once the other pass has let go of them: a fresh chunk
+    /// of this size is a fresh mapping of memory, and its page faults cost more than the read.
+    sent: std::collections::VecDeque<Arc<Vec<u8>>>,
 }
+
+/// Chunks kept for reuse (the channel holds at most a few dozen).
+const KEPT_CHUNKS: usize = 64;
 
 impl<R: Read> SharedChunks<R> {
     pub fn new(inner: R, sender: SyncSender<Arc<Vec<u8>>>) -> Self {
@@ -23,7 +29,21 @@ impl<R: Read> SharedChunks<R> {
             sender: Some(sender),
             current: Arc::new(Vec::new()),
             position: 0,
+            sent: std::collections::VecDeque::new(),
         }
+    }
+
+    /// An empty chunk: the oldest one handed out if both passes are done with it, else a new one.
+    fn empty_chunk(&mut self) -> Vec<u8> {
+        if let Some(oldest) = self.sent.front_mut()
+            && let Some(chunk) = Arc::get_mut(oldest)
+        {
+            let mut chunk = std::mem::take(chunk);
+            chunk.clear();
+            self.sent.pop_front();
+            return chunk;
+        }
+        Vec::with_capacity(CHUNK)
     }
 
     /// Read and share what is left of the file, for the other pass alone (this one stopped).
@@ -39,11 +59,14 @@ impl<R: Read> SharedChunks<R> {
     /// A full chunk (or what is left of the file), read and shared.
     fn next_chunk(&mut self) -> std::io::Result<()> {
         // read_to_end fills spare capacity without zeroing it first.
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut chunk = self.empty_chunk();
         let filled = (&mut self.inner)
             .take(CHUNK as u64)
             .read_to_end(&mut chunk)?;
-        self.current = Arc::new(chunk);
+        let previous = std::mem::replace(&mut self.current, Arc::new(chunk));
+        if self.sent.len() < KEPT_CHUNKS && previous.capacity() >= CHUNK {
+            self.sent.push_back(previous);
+        }
         self.position = 0;
         if filled == 0 {
             // End of file: the other pass sees it when the channel closes.
@@ -146,12 +169,33 @@ pub struct BackgroundWriter<W: Write + Send + 'static> {
 }
 
 impl<W: Write + Send + 'static> BackgroundWriter<W> {
-    pub fn new(mut inner: W) -> Self {
+    pub fn new(inner: W) -> Self {
+        Self::with_hook(inner, |_, _, _| {})
+    }
+
+    /// A writer to a file that will be synced at the end (`sync_all`): the kernel is asked to
+    /// start writing each block out as soon as it is written, so that the final sync has little
+    /// left to wait for — the disk works while the caller still computes, instead of after.
+    pub fn syncing_early(inner: W) -> Self
+    where
+        W: std::os::fd::AsFd,
+    {
+        Self::with_hook(inner, start_writeback)
+    }
+
+    /// `after_write(inner, offset, len)` runs on the writing thread after each block.
+    fn with_hook(
+        mut inner: W,
+        mut after_write: impl FnMut(&W, u64, usize) + Send + 'static,
+    ) -> Self {
         let (full, blocks) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
         let (recycle, empty) = std::sync::mpsc::channel::<Vec<u8>>();
         let thread = std::thread::spawn(move || {
+            let mut offset = 0u64;
             for mut block in blocks {
                 inner.write_all(&block)?;
+                after_write(&inner, offset, block.len());
+                offset += block.len() as u64;
                 block.clear();
                 // The writer may be gone already (finished or failed): nothing to recycle for.
                 let _ = recycle.send(block);
@@ -207,6 +251,32 @@ impl<W: Write + Send + 'static> BackgroundWriter<W> {
     }
 }
 
+/// Starts the write-out of bytes just written (Linux's `sync_file_range`, which does not wait).
+/// A hint only: whatever it does, the caller's final `sync_all` is what makes the file durable.
+#[cfg(target_os = "linux")]
+fn start_writeback<F: std::os::fd::AsFd>(file: &F, offset: u64, len: usize) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (
+        libc::off64_t::try_from(offset),
+        libc::off64_t::try_from(len),
+    ) else {
+        return;
+    };
+    // SAFETY: the descriptor is borrowed from a file alive for the whole call; the call only
+    // reads its arguments.
+    unsafe {
+        libc::sync_file_range(
+            file.as_fd().as_raw_fd(),
+            offset,
+            len,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback<F: std::os::fd::AsFd>(_file: &F, _offset: u64, _len: usize) {}
+
 impl<W: Write + Send + 'static> Write for BackgroundWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let room = CHUNK - self.block.len();
@@ -239,7 +309,9 @@ mod tests {
 
     #[test]
     fn both_sides_read_every_byte_in_order() {
-        let data: Vec<u8> = (0..(CHUNK * 3 + 1234)).map(|i| (i % 251) as u8).collect();
+        // Many more chunks than the channel holds, so that chunks are reused once both sides
+        // have let go of them.
+        let data: Vec<u8> = (0..(CHUNK * 40 + 1234)).map(|i| (i % 251) as u8).collect();
         let (sender, receiver) = std::sync::mpsc::sync_channel(2);
         let received = std::thread::scope(|s| {
             let other = s.spawn(move || {

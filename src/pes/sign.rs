@@ -562,7 +562,7 @@ fn parse_and_write<R: BufRead>(
         .map_err(write_error)?;
     let mut out = DeferredOutput {
         // The system calls of writing happen on their own thread, off the parser's.
-        out: crate::chunks::BackgroundWriter::new(temp),
+        out: crate::chunks::BackgroundWriter::syncing_early(temp),
         path: out_path.to_owned(),
         queue: std::collections::VecDeque::new(),
         queued_bytes: 0,

@@ -8,6 +8,7 @@ use crate::findings::{Finding, Location};
 use crate::messages::tf;
 use quick_xml::events::{BytesStart, Event};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
@@ -136,7 +137,7 @@ pub struct PesSummary {
 /// What the reader is inside of, to route values.
 #[derive(Default)]
 struct State {
-    path: Vec<String>,
+    path: OpenElements,
     ids_seen: HashSet<String>,
     current_bordereau: Option<Bordereau>,
     current_piece: Option<Piece>,
@@ -207,12 +208,107 @@ impl Base64Counter {
     }
 }
 
-fn local_name(qname: &[u8]) -> String {
+fn local_name(qname: &[u8]) -> Cow<'_, str> {
     let local = match qname.iter().rposition(|b| *b == b':') {
         Some(i) => &qname[i + 1..],
         None => qname,
     };
-    String::from_utf8_lossy(local).into_owned()
+    String::from_utf8_lossy(local)
+}
+
+/// Local names of the open elements, in one buffer: a PES has a million elements, and one
+/// allocation each was a good part of reading it.
+#[derive(Default)]
+struct OpenElements {
+    names: String,
+    starts: Vec<usize>,
+}
+
+impl OpenElements {
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+    fn last(&self) -> Option<&str> {
+        self.starts.last().map(|&start| &self.names[start..])
+    }
+    fn contains(&self, name: &str) -> bool {
+        let ends = self
+            .starts
+            .iter()
+            .skip(1)
+            .copied()
+            .chain([self.names.len()]);
+        self.starts
+            .iter()
+            .zip(ends)
+            .any(|(&start, end)| &self.names[start..end] == name)
+    }
+    fn push(&mut self, name: &str) {
+        self.starts.push(self.names.len());
+        self.names.push_str(name);
+    }
+    fn pop(&mut self) {
+        if let Some(start) = self.starts.pop() {
+            self.names.truncate(start);
+        }
+    }
+}
+
+/// The attributes the summary reads, from one pass over a start tag's attributes.
+#[derive(Default)]
+struct Values {
+    id: Option<String>,
+    v: Option<String>,
+    mime_type: Option<String>,
+}
+
+impl Values {
+    fn read<R>(reader: &quick_xml::Reader<R>, start: &BytesStart) -> Result<Values, PesError> {
+        let malformed = |detail: String| PesError::Malformed {
+            offset: reader.buffer_position(),
+            detail,
+        };
+        let mut values = Values::default();
+        // Duplicates are checked here rather than by quick-xml, whose check allocates for every
+        // tag: by comparison for the usual few attributes, with a set beyond.
+        let mut many: HashSet<&[u8]> = HashSet::new();
+        let mut few: [&[u8]; 8] = [&[]; 8];
+        for (count, attr) in start.attributes().with_checks(false).enumerate() {
+            let attr = attr.map_err(|e| malformed(e.to_string()))?;
+            let key = attr.key.into_inner();
+            let duplicate = if count < few.len() {
+                few[..count].contains(&key)
+            } else {
+                if many.is_empty() {
+                    many.extend(few);
+                }
+                !many.insert(key)
+            };
+            if duplicate {
+                return Err(malformed(format!(
+                    "attribut « {} » en double",
+                    String::from_utf8_lossy(key)
+                )));
+            }
+            if count < few.len() {
+                few[count] = key;
+            }
+            let slot = match key {
+                b"Id" => &mut values.id,
+                b"V" => &mut values.v,
+                b"MIMEType" => &mut values.mime_type,
+                _ => continue,
+            };
+            let value = attr
+                .decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
+                .map_err(|e| malformed(e.to_string()))?;
+            *slot = Some(value.into_owned());
+        }
+        Ok(values)
+    }
 }
 
 /// Read a PES_Aller from `input` in one pass, keeping the details of at most
@@ -296,7 +392,7 @@ pub fn read_summary_with<R: BufRead>(input: R, piece_limit: usize) -> Result<Pes
 }
 
 fn check_root<R>(reader: &quick_xml::Reader<R>, start: &BytesStart) -> Result<(), PesError> {
-    let name = local_name(start.name().as_ref());
+    let name = local_name(start.name().as_ref()).into_owned();
     let prefix = start.name().prefix().map(|p| p.as_ref().to_vec());
     let ns_attr = match &prefix {
         Some(p) => [b"xmlns:".as_slice(), p].concat(),
@@ -317,29 +413,6 @@ fn check_root<R>(reader: &quick_xml::Reader<R>, start: &BytesStart) -> Result<()
     Ok(())
 }
 
-fn attr_value<R>(
-    reader: &quick_xml::Reader<R>,
-    start: &BytesStart,
-    key: &[u8],
-) -> Result<Option<String>, PesError> {
-    for attr in start.attributes() {
-        let attr = attr.map_err(|e| PesError::Malformed {
-            offset: reader.buffer_position(),
-            detail: e.to_string(),
-        })?;
-        if attr.key.as_ref() == key {
-            let value = attr
-                .decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
-                .map_err(|e| PesError::Malformed {
-                    offset: reader.buffer_position(),
-                    detail: e.to_string(),
-                })?;
-            return Ok(Some(value.into_owned()));
-        }
-    }
-    Ok(None)
-}
-
 fn on_start<R>(
     reader: &quick_xml::Reader<R>,
     start: &BytesStart,
@@ -348,8 +421,13 @@ fn on_start<R>(
     summary: &mut PesSummary,
     empty: bool,
 ) -> Result<(), PesError> {
-    let name = local_name(start.name().as_ref());
-    let id = attr_value(reader, start, b"Id")?;
+    let qname = start.name();
+    let name = local_name(qname.as_ref());
+    let Values {
+        id,
+        v: value,
+        mime_type,
+    } = Values::read(reader, start)?;
     if let Some(id) = &id
         && !state.ids_seen.insert(id.clone())
     {
@@ -358,17 +436,17 @@ fn on_start<R>(
             tf("pes.id_duplique", &[("id", id)]),
             Location {
                 offset: Some(offset),
-                element: Some(name.clone()),
+                element: Some(name.clone().into_owned()),
                 ..Default::default()
             },
         ));
     }
     let depth = state.path.len();
     if state.signature_depth.is_none() {
-        let v = || attr_value(reader, start, b"V");
-        let parent = state.path.last().map(String::as_str).unwrap_or("");
-        let in_path = |n: &str| state.path.iter().any(|p| p == n);
-        match name.as_str() {
+        let v = || -> Result<Option<String>, PesError> { Ok(value.clone()) };
+        let parent = state.path.last().unwrap_or("");
+        let in_path = |n: &str| state.path.contains(n);
+        match name.as_ref() {
             "PES_Aller" if depth == 0 => summary.id = id.clone(),
             "Signature" => {
                 let parent_id = state.open_ids.last().cloned().flatten();
@@ -433,7 +511,7 @@ fn on_start<R>(
             _ if parent == "BlocBordereau" => {
                 if let Some(b) = state.current_bordereau.as_mut() {
                     let value = v()?;
-                    match name.as_str() {
+                    match name.as_ref() {
                         "Exer" => b.exercice = value,
                         "IdBord" => b.numero = value,
                         "DteBordEm" => b.date = value,
@@ -452,7 +530,7 @@ fn on_start<R>(
             "Piece" if parent == "Bordereau" => state.current_piece = Some(Piece::default()),
             _ if state.current_piece.is_some() => {
                 let piece = state.current_piece.as_mut().ok_or(PesError::Truncated)?;
-                match name.as_str() {
+                match name.as_ref() {
                     "LigneDePiece" => piece.nb_lignes += 1,
                     "IdPce" if !in_path("LigneDePiece") => piece.id_pce = v()?,
                     "TypPce" if !in_path("LigneDePiece") => piece.typ_pce = v()?,
@@ -491,13 +569,13 @@ fn on_start<R>(
             }
             _ if state.current_pj.is_some() => {
                 let pj = state.current_pj.as_mut().ok_or(PesError::Truncated)?;
-                match name.as_str() {
+                match name.as_ref() {
                     "IdUnique" if parent == "PJ" => pj.id_unique = v()?,
                     "NomPJ" => pj.nom = v()?,
                     "TypePJ" => pj.type_pj = v()?,
                     "Description" if parent == "PJ" => pj.description = v()?,
                     "Fichier" => {
-                        pj.type_mime = attr_value(reader, start, b"MIMEType")?;
+                        pj.type_mime = mime_type;
                         state.in_fichier = !empty;
                     }
                     _ => {}
@@ -507,16 +585,31 @@ fn on_start<R>(
         }
     }
     if !empty {
-        state.path.push(name);
+        state.path.push(&name);
         state.open_ids.push(id);
     }
     Ok(())
 }
 
+/// Elements whose end matters to the summary.
+enum Closing {
+    Fichier,
+    Pj,
+    Piece,
+    Bordereau,
+    Other,
+}
+
 fn on_end(state: &mut State, summary: &mut PesSummary) {
-    let Some(name) = state.path.pop() else {
-        return;
+    let closing = match state.path.last() {
+        None => return,
+        Some("Fichier") => Closing::Fichier,
+        Some("PJ") => Closing::Pj,
+        Some("Piece") => Closing::Piece,
+        Some("Bordereau") => Closing::Bordereau,
+        Some(_) => Closing::Other,
     };
+    state.path.pop();
     state.open_ids.pop();
     let depth = state.path.len();
     if state.signature_depth == Some(depth) {
@@ -526,8 +619,8 @@ fn on_end(state: &mut State, summary: &mut PesSummary) {
     if state.signature_depth.is_some() {
         return;
     }
-    match name.as_str() {
-        "Fichier" if state.in_fichier => {
+    match closing {
+        Closing::Fichier if state.in_fichier => {
             state.in_fichier = false;
             let (size, invalid) = state.base64.finish();
             if let Some(pj) = state.current_pj.as_mut() {
@@ -535,12 +628,12 @@ fn on_end(state: &mut State, summary: &mut PesSummary) {
                 pj.base64_invalide = invalid;
             }
         }
-        "PJ" => {
+        Closing::Pj => {
             if let Some(pj) = state.current_pj.take() {
                 summary.pj.push(pj);
             }
         }
-        "Piece" => {
+        Closing::Piece => {
             if let (Some(piece), Some(b)) =
                 (state.current_piece.take(), state.current_bordereau.as_mut())
             {
@@ -563,7 +656,7 @@ fn on_end(state: &mut State, summary: &mut PesSummary) {
                 }
             }
         }
-        "Bordereau" => {
+        Closing::Bordereau => {
             if let Some(b) = state.current_bordereau.take() {
                 summary.bordereaux.push(b);
             }
@@ -590,8 +683,42 @@ pub fn pj_index(summary: &PesSummary) -> HashMap<&str, &PieceJointe> {
 
 #[cfg(test)]
 mod tests {
-    use super::Base64Counter;
+    use super::{Base64Counter, PesError, read_summary};
     use base64::Engine;
+
+    fn root_with(attributes: &str) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1"?><n:PES_Aller xmlns:n="http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller" Id="P"><EnTetePES><IdPost {attributes}/></EnTetePES></n:PES_Aller>"#
+        )
+    }
+
+    /// Attributes are read once per tag with our own duplicate check: a duplicate is refused
+    /// among a few attributes and among many (where a set takes over), values are still read.
+    #[test]
+    fn duplicate_attributes_are_refused_and_values_read() {
+        let ok = read_summary(root_with(r#"V="034000" W="1""#).as_bytes()).expect("lu");
+        assert_eq!(ok.entete.id_post.as_deref(), Some("034000"));
+        assert_eq!(ok.id.as_deref(), Some("P"));
+        let few = root_with(r#"V="1" W="2" V="3""#);
+        assert!(matches!(
+            read_summary(few.as_bytes()),
+            Err(PesError::Malformed { .. })
+        ));
+        let names: Vec<String> = (0..20).map(|i| format!(r#"a{i}="{i}""#)).collect();
+        let many_ok = root_with(&format!(r#"{} V="9""#, names.join(" ")));
+        let read = read_summary(many_ok.as_bytes()).expect("lu");
+        assert_eq!(read.entete.id_post.as_deref(), Some("9"));
+        for duplicate in ["a3", "a15", "V"] {
+            let many = root_with(&format!(r#"{} V="9" {duplicate}="x""#, names.join(" ")));
+            assert!(
+                matches!(
+                    read_summary(many.as_bytes()),
+                    Err(PesError::Malformed { .. })
+                ),
+                "{duplicate} en double accepté"
+            );
+        }
+    }
 
     /// The counter agrees with a real decoder on sizes, line breaks anywhere, every padding,
     /// and notices garbage wherever it is (inside a 64-byte chunk or in the tail).

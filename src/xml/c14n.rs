@@ -802,6 +802,15 @@ impl<W: Write> Canonicalizer<W> {
     }
 
     fn attributes(&mut self, tag: &StartTag, is_apex: bool) {
+        let inherits = is_apex && !self.exclusive && !self.inherited_xml.is_empty();
+        // Most elements (every one of a PES bordereau) have at most one attribute: nothing to
+        // sort, no list to build.
+        if !inherits && tag.attribute_count() <= 1 {
+            for attr in tag.attributes() {
+                Self::write_attribute(&mut self.buf, attr.qname, attr.value);
+            }
+            return;
+        }
         // (namespace URI, local name, qualified name, value)
         let mut list: Vec<(&str, &str, &str, &str)> = Vec::new();
         for attr in tag.attributes() {
@@ -829,12 +838,16 @@ impl<W: Write> Canonicalizer<W> {
             list.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         }
         for (_, _, qname, value) in list {
-            self.buf.push(b' ');
-            self.buf.extend_from_slice(qname.as_bytes());
-            self.buf.extend_from_slice(b"=\"");
-            syntax::escape_attribute(value, &mut self.buf);
-            self.buf.push(b'"');
+            Self::write_attribute(&mut self.buf, qname, value);
         }
+    }
+
+    fn write_attribute(buf: &mut Vec<u8>, qname: &str, value: &str) {
+        buf.push(b' ');
+        buf.extend_from_slice(qname.as_bytes());
+        buf.extend_from_slice(b"=\"");
+        syntax::escape_attribute(value, buf);
+        buf.push(b'"');
     }
 }
 

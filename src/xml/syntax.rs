@@ -394,6 +394,10 @@ impl StartTag {
             colon: a.colon,
         })
     }
+    /// Number of attributes other than namespace declarations.
+    pub fn attribute_count(&self) -> usize {
+        self.attributes.len()
+    }
     /// The decoded value of the attribute with this qualified name.
     pub fn attribute(&self, qname: &str) -> Option<&str> {
         self.attributes()
