@@ -1,6 +1,6 @@
 //! One read of a file shared by two passes running on two threads (e.g. signing a PES and
-//! reviewing it): the reading pass hands every chunk it reads, as is, to the other one. Both see
-//! the same bytes by construction, the file is read once, and memory is bounded by the channel.
+//! reviewing it): a reading thread hands every chunk it reads, as is, to both. They see the same
+//! bytes by construction, the file is read once, and memory is bounded by the channels.
 
 use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
@@ -8,107 +8,49 @@ use std::sync::mpsc::{Receiver, SyncSender};
 
 const CHUNK: usize = 256 * 1024;
 
-/// The reading side: a `BufRead` over the file that also sends each chunk to the other pass.
-pub struct SharedChunks<R> {
-    inner: R,
-    sender: Option<SyncSender<Arc<Vec<u8>>>>,
-    current: Arc<Vec<u8>>,
-    position: usize,
-    /// Chunks handed out before, reused once the other pass has let go of them: a fresh chunk
-    /// of this size is a fresh mapping of memory, and its page faults cost more than the read.
-    sent: std::collections::VecDeque<Arc<Vec<u8>>>,
-}
-
-/// Chunks kept for reuse (the channel holds at most a few dozen).
+/// Chunks kept for reuse (the channels hold at most a few dozen).
 const KEPT_CHUNKS: usize = 64;
 
-impl<R: Read> SharedChunks<R> {
-    pub fn new(inner: R, sender: SyncSender<Arc<Vec<u8>>>) -> Self {
-        SharedChunks {
-            inner,
-            sender: Some(sender),
-            current: Arc::new(Vec::new()),
-            position: 0,
-            sent: std::collections::VecDeque::new(),
+/// Reads `inner` to its end in chunks and sends each chunk, as is, to every receiver still
+/// listening (a pass that stopped is left out; the others go on). Meant for a thread of its own,
+/// so that the passes do not spend their time in system calls. Every receiver sees the end of
+/// the stream when this returns; a read error ends it early and is returned.
+pub fn share_chunks<R: Read>(
+    mut inner: R,
+    receivers: Vec<SyncSender<Arc<Vec<u8>>>>,
+) -> std::io::Result<()> {
+    let mut receivers: Vec<_> = receivers.into_iter().map(Some).collect();
+    // Chunks handed out before, reused once every pass has let go of them: a fresh chunk of this
+    // size is a fresh mapping of memory, whose page faults cost more than the read.
+    let mut sent: std::collections::VecDeque<Arc<Vec<u8>>> = std::collections::VecDeque::new();
+    while receivers.iter().any(Option::is_some) {
+        let mut chunk = match sent.front_mut().and_then(Arc::get_mut) {
+            Some(reused) => {
+                let mut chunk = std::mem::take(reused);
+                chunk.clear();
+                sent.pop_front();
+                chunk
+            }
+            None => Vec::with_capacity(CHUNK),
+        };
+        // read_to_end fills spare capacity without zeroing it first.
+        let filled = (&mut inner).take(CHUNK as u64).read_to_end(&mut chunk)?;
+        if filled == 0 {
+            break;
         }
-    }
-
-    /// An empty chunk: the oldest one handed out if both passes are done with it, else a new one.
-    fn empty_chunk(&mut self) -> Vec<u8> {
-        if let Some(oldest) = self.sent.front_mut()
-            && let Some(chunk) = Arc::get_mut(oldest)
-        {
-            let mut chunk = std::mem::take(chunk);
-            chunk.clear();
-            self.sent.pop_front();
-            return chunk;
-        }
-        Vec::with_capacity(CHUNK)
-    }
-
-    /// Read and share what is left of the file, for the other pass alone (this one stopped).
-    /// A read error ends the stream there, which the other pass sees as the end of the file.
-    pub fn share_rest(&mut self) {
-        while self.sender.is_some() {
-            if self.next_chunk().is_err() {
-                self.sender = None;
+        let chunk = Arc::new(chunk);
+        for receiver in receivers.iter_mut() {
+            if let Some(r) = receiver
+                && r.send(Arc::clone(&chunk)).is_err()
+            {
+                *receiver = None;
             }
         }
-    }
-
-    /// A full chunk (or what is left of the file), read and shared.
-    fn next_chunk(&mut self) -> std::io::Result<()> {
-        // read_to_end fills spare capacity without zeroing it first.
-        let mut chunk = self.empty_chunk();
-        let filled = (&mut self.inner)
-            .take(CHUNK as u64)
-            .read_to_end(&mut chunk)?;
-        let previous = std::mem::replace(&mut self.current, Arc::new(chunk));
-        if self.sent.len() < KEPT_CHUNKS && previous.capacity() >= CHUNK {
-            self.sent.push_back(previous);
+        if sent.len() < KEPT_CHUNKS {
+            sent.push_back(chunk);
         }
-        self.position = 0;
-        if filled == 0 {
-            // End of file: the other pass sees it when the channel closes.
-            self.sender = None;
-        } else if let Some(sender) = &self.sender
-            && sender.send(Arc::clone(&self.current)).is_err()
-        {
-            // The other pass stopped (it found what it needed, or an error): read on alone.
-            self.sender = None;
-        }
-        Ok(())
     }
-}
-
-impl<R: Read> Read for SharedChunks<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl<R: Read> BufRead for SharedChunks<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        if self.position >= self.current.len() {
-            self.next_chunk()?;
-        }
-        Ok(&self.current[self.position..])
-    }
-
-    fn consume(&mut self, amount: usize) {
-        self.position = (self.position + amount).min(self.current.len());
-    }
-}
-
-impl<R> Drop for SharedChunks<R> {
-    fn drop(&mut self) {
-        // Closing the channel tells the other pass the stream ended (early, if reading failed).
-        self.sender = None;
-    }
+    Ok(())
 }
 
 /// The other side: a `BufRead` over the chunks received. The stream ends when the reading side
@@ -308,26 +250,82 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_sides_read_every_byte_in_order() {
-        // Many more chunks than the channel holds, so that chunks are reused once both sides
-        // have let go of them.
+    fn both_passes_read_every_byte_in_order() {
+        // Many more chunks than the channels hold, so that chunks are reused once both passes
+        // have let go of them; one pass reads slowly.
         let data: Vec<u8> = (0..(CHUNK * 40 + 1234)).map(|i| (i % 251) as u8).collect();
-        let (sender, receiver) = std::sync::mpsc::sync_channel(2);
-        let received = std::thread::scope(|s| {
-            let other = s.spawn(move || {
+        let (first, first_chunks) = std::sync::mpsc::sync_channel(2);
+        let (second, second_chunks) = std::sync::mpsc::sync_channel(2);
+        let (a, b) = std::thread::scope(|s| {
+            let reader = s.spawn(|| share_chunks(data.as_slice(), vec![first, second]));
+            let slow = s.spawn(move || {
                 let mut all = Vec::new();
-                ReceivedChunks::new(receiver)
-                    .read_to_end(&mut all)
-                    .map(|_| all)
+                let mut input = ReceivedChunks::new(second_chunks);
+                let mut piece = [0u8; 4096];
+                loop {
+                    let n = input.read(&mut piece).expect("read");
+                    if n == 0 {
+                        break;
+                    }
+                    all.extend_from_slice(&piece[..n]);
+                    std::thread::yield_now();
+                }
+                all
             });
-            let mut mine = Vec::new();
-            SharedChunks::new(data.as_slice(), sender)
-                .read_to_end(&mut mine)
+            let mut fast = Vec::new();
+            ReceivedChunks::new(first_chunks)
+                .read_to_end(&mut fast)
                 .expect("read");
-            assert_eq!(mine, data);
-            other.join().expect("thread").expect("read")
+            reader.join().expect("thread").expect("read");
+            (fast, slow.join().expect("thread"))
         });
-        assert_eq!(received, data);
+        assert_eq!(a, data);
+        assert_eq!(b, data);
+    }
+
+    #[test]
+    fn a_pass_that_stops_does_not_stop_the_other() {
+        let data: Vec<u8> = (0..(CHUNK * 10 + 5)).map(|i| (i % 249) as u8).collect();
+        let (first, first_chunks) = std::sync::mpsc::sync_channel(1);
+        let (second, second_chunks) = std::sync::mpsc::sync_channel(1);
+        let all = std::thread::scope(|s| {
+            let reader = s.spawn(|| share_chunks(data.as_slice(), vec![first, second]));
+            let mut input = ReceivedChunks::new(first_chunks);
+            let mut piece = [0u8; 100];
+            input.read_exact(&mut piece).expect("read");
+            drop(input);
+            let mut all = Vec::new();
+            ReceivedChunks::new(second_chunks)
+                .read_to_end(&mut all)
+                .expect("read");
+            reader.join().expect("thread").expect("read");
+            all
+        });
+        assert_eq!(all, data);
+    }
+
+    #[test]
+    fn a_read_error_is_returned() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(std::io::Error::other("disque illisible"));
+                }
+                let n = buf.len().min(self.0);
+                buf[..n].fill(b'x');
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        let (first, first_chunks) = std::sync::mpsc::sync_channel(64);
+        let result = share_chunks(Failing(CHUNK + 10), vec![first]);
+        assert!(result.is_err());
+        let mut got = Vec::new();
+        ReceivedChunks::new(first_chunks)
+            .read_to_end(&mut got)
+            .expect("read");
+        assert_eq!(got.len(), CHUNK, "le morceau complet lu avant l'erreur");
     }
 
     #[test]
@@ -357,17 +355,5 @@ mod tests {
             .expect_err("an error while writing");
         assert!(error.to_string().contains("disque plein"), "{error}");
         assert!(writer.finish().is_err());
-    }
-
-    #[test]
-    fn reading_goes_on_when_the_other_side_stops() {
-        let data = vec![7u8; CHUNK * 4];
-        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-        drop(receiver);
-        let mut mine = Vec::new();
-        SharedChunks::new(data.as_slice(), sender)
-            .read_to_end(&mut mine)
-            .expect("read");
-        assert_eq!(mine.len(), data.len());
     }
 }

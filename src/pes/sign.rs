@@ -354,20 +354,29 @@ pub fn sign_with_review(
             return (Err(super::PesError::Truncated), Err(error));
         }
     };
-    // At most this many chunks (256 KiB each) wait for the review: memory stays bounded.
-    let (sender, receiver) = std::sync::mpsc::sync_channel(32);
+    // At most this many chunks (256 KiB each) wait for each pass: memory stays bounded.
+    let (to_review, review_chunks) = std::sync::mpsc::sync_channel(16);
+    let (to_sign, sign_chunks) = std::sync::mpsc::sync_channel(16);
     std::thread::scope(|threads| {
-        let review = threads.spawn(move || super::inspect_chunks(receiver));
-        let mut source = crate::chunks::SharedChunks::new(file, sender);
-        let signed = sign_stream(request, &mut source, true, signer, progress, cancelled);
-        if signed.is_err() {
-            // The review still reads to the end: its findings say what is wrong with the file
-            // better than the point where signing stopped.
-            source.share_rest();
-        }
-        // Closes the channel whatever happened, so that the review always ends.
-        drop(source);
+        // The file is read on a thread of its own; when signing stops, the review still reads
+        // to the end: its findings say what is wrong with the file better than the point where
+        // signing stopped.
+        let reader =
+            threads.spawn(move || crate::chunks::share_chunks(file, vec![to_review, to_sign]));
+        let review = threads.spawn(move || super::inspect_chunks(review_chunks));
+        let source = crate::chunks::ReceivedChunks::new(sign_chunks);
+        let mut signed = sign_stream(request, source, true, signer, progress, cancelled);
         let summary = review.join().unwrap_or(Err(super::PesError::Truncated));
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("lecture interrompue")));
+        if let Err(e) = read {
+            // Both passes saw the stream end early: say why.
+            signed = Err(SignError::Read {
+                path: request.input.to_owned(),
+                detail: e.to_string(),
+            });
+        }
         (summary, signed)
     })
 }

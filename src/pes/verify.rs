@@ -336,19 +336,55 @@ fn trailing_end_tag(tail: &[u8]) -> Option<String> {
 }
 
 /// Scan the file's bytes for `URI="#…"` references and for the inclusive C14N algorithm URI.
+/// A large file is scanned in two halves on two threads (the scan is mostly the copy of the
+/// bytes out of the page cache).
 pub fn prescan(path: &Path) -> std::io::Result<Needs> {
-    use std::io::Read;
+    let len = std::fs::metadata(path)?.len();
+    if len < PRESCAN_SPLIT {
+        return scan_range(path, 0, len, 0);
+    }
+    let middle = len / 2;
+    let (first, second) = std::thread::scope(|threads| {
+        let second =
+            threads.spawn(|| scan_range(path, middle.saturating_sub(OVERLAP as u64), len, middle));
+        let first = scan_range(path, 0, middle, 0);
+        let second = second
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("lecture interrompue")));
+        (first, second)
+    });
+    let (mut needs, second) = (first?, second?);
+    needs.ids.extend(second.ids);
+    needs.inclusive |= second.inclusive;
+    needs.sha1 |= second.sha1;
+    needs.signatures += second.signatures;
+    needs.last_end_tag = second.last_end_tag;
+    Ok(needs)
+}
+
+/// From this size, the prescan is split in two.
+const PRESCAN_SPLIT: u64 = 8 << 20;
+/// Bytes read twice where blocks meet, so that a pattern across the boundary is still seen.
+const OVERLAP: usize = 512;
+
+/// The prescan of bytes `[start, end)` of the file. `Signature` start tags are counted only when
+/// they end after `counted_from` (the part before is another scan's), and `last_end_tag` is
+/// that of the range's end.
+fn scan_range(path: &Path, start: u64, end: u64, counted_from: u64) -> std::io::Result<Needs> {
+    use std::io::{Read, Seek};
     let mut file = std::fs::File::open(path)?;
+    file.seek(std::io::SeekFrom::Start(start))?;
+    let mut file = file.take(end - start);
     let mut needs = Needs::default();
     let uri = memchr::memmem::Finder::new(b"URI=");
     let inclusive = memchr::memmem::Finder::new(INCLUSIVE_C14N.as_bytes());
     let sha1 = memchr::memmem::Finder::new(SHA1.as_bytes());
     let signature = memchr::memmem::Finder::new(b"Signature");
-    // Overlapping windows so that a pattern across a block boundary is still seen.
     const BLOCK: usize = 1 << 20;
-    const OVERLAP: usize = 512;
     let mut buf = vec![0u8; BLOCK + OVERLAP];
     let mut kept = 0;
+    // Offset in the file of buf[0].
+    let mut at_file = start;
     loop {
         let n = file.read(&mut buf[kept..])?;
         if n == 0 {
@@ -361,10 +397,18 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
         if !needs.sha1 && sha1.find(window).is_some() {
             needs.sha1 = true;
         }
-        // Counted where the match ends in the new bytes, so that the overlap is not counted twice.
+        // Counted where the byte after the name is (it tells a start tag), when it is among the
+        // new bytes: a match is counted in exactly one window, even one that ends right before
+        // that byte.
         needs.signatures += signature
             .find_iter(window)
-            .filter(|at| at + "Signature".len() > kept && is_signature_start_tag(window, *at))
+            .filter(|at| {
+                let after = at + "Signature".len();
+                after >= kept
+                    && after < window.len()
+                    && at_file + after as u64 >= counted_from
+                    && is_signature_start_tag(window, *at)
+            })
             .count();
         for at in uri.find_iter(window) {
             let rest = &window[at + 4..];
@@ -383,8 +427,9 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
         let len = kept + n;
         kept = len.min(OVERLAP);
         buf.copy_within(len - kept..len, 0);
+        at_file += (len - kept) as u64;
     }
-    // The file's last bytes are what the loop kept.
+    // The range's last bytes are what the loop kept.
     needs.last_end_tag = trailing_end_tag(&buf[..kept]);
     Ok(needs)
 }
@@ -1111,6 +1156,44 @@ mod tests {
             "<:Signature>",
         ] {
             assert!(!is_signature_start_tag(no.as_bytes(), at(no)), "{no}");
+        }
+    }
+
+    /// A `Signature` start tag is counted once wherever the blocks of the scan and the halves of
+    /// a large file meet — in particular when the name ends right at a boundary, before the byte
+    /// that tells a start tag (it used to be counted by neither side).
+    #[test]
+    fn signature_tags_are_counted_once_across_boundaries() {
+        let dir = tempfile::tempdir().expect("dossier");
+        let path = dir.path().join("p.xml");
+        let tag = b"<ds:Signature ";
+        for size in [3usize << 20, 20 << 20] {
+            // The file is `size` bytes and the root's end tag.
+            let middle = (size + "</r>".len()) / 2;
+            // Where the windows of a scan end: the first holds a block and the overlap, each
+            // next one a block more.
+            let block = 1usize << 20;
+            let mut boundaries = vec![block + OVERLAP, 2 * block + OVERLAP];
+            if size as u64 >= PRESCAN_SPLIT {
+                boundaries.extend([middle, middle + block, block + OVERLAP + 3 * block]);
+            }
+            for boundary in boundaries {
+                // The byte after the name at the boundary, a byte before, a byte after.
+                for shift in [0isize, -1, 1, -9, 9] {
+                    let mut data = vec![b'A'; size];
+                    let name_end = (boundary as isize + shift) as usize;
+                    let at = name_end - (tag.len() - 1);
+                    data[at..at + tag.len()].copy_from_slice(tag);
+                    data.extend_from_slice(b"</r>");
+                    std::fs::write(&path, &data).expect("écrit");
+                    let needs = prescan(&path).expect("lu");
+                    assert_eq!(
+                        needs.signatures, 1,
+                        "taille {size}, frontière {boundary}, décalage {shift}"
+                    );
+                    assert_eq!(needs.last_end_tag.as_deref(), Some("r"));
+                }
+            }
         }
     }
 
