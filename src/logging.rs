@@ -64,7 +64,13 @@ pub fn init(verbosity: u8, data_dir: Option<PathBuf>) -> LogGuard {
             .max_log_files(14)
             .build(&logs)
             .ok()?;
-        let (writer, g) = tracing_appender::non_blocking(appender);
+        // A small queue, waited on when full rather than dropping lines: Paraphe logs a few
+        // lines per action, and the default queue (128 000 lines) costs megabytes of memory set
+        // up at every start.
+        let (writer, g) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .buffered_lines_limit(1024)
+            .lossy(false)
+            .finish(appender);
         guard = Some(g);
         Some(
             tracing_subscriber::fmt::layer()

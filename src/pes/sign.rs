@@ -11,7 +11,6 @@ use crate::card::{BatchProgress, CardError, HashAlg, Signer};
 use crate::messages::{t, tf};
 use crate::xml::{C14nError, C14nMode, Canonicalizer, NamespaceScopes, Progress};
 use quick_xml::events::{BytesCData, BytesEnd, BytesPI, BytesRef, BytesStart, BytesText, Event};
-use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
@@ -170,39 +169,37 @@ enum Encoding {
 }
 
 /// Latin-1 bytes as UTF-8: borrowed when they are all ASCII (the same bytes in both encodings,
-/// e.g. a PJ's base64), transcoded otherwise.
-fn latin1_to_utf8(bytes: &[u8]) -> Cow<'_, str> {
+/// e.g. a PJ's base64), transcoded into `text` (reused from event to event) otherwise.
+fn latin1_to_utf8<'a>(bytes: &'a [u8], text: &'a mut String) -> &'a str {
     if bytes.is_ascii()
-        && let Ok(text) = std::str::from_utf8(bytes)
+        && let Ok(ascii) = std::str::from_utf8(bytes)
     {
-        return Cow::Borrowed(text);
+        return ascii;
     }
-    let mut out = String::with_capacity(bytes.len() + bytes.len() / 4);
-    for &b in bytes {
-        out.push(char::from(b));
-    }
-    Cow::Owned(out)
+    text.clear();
+    text.extend(bytes.iter().map(|&b| char::from(b)));
+    text.as_str()
 }
 
-fn to_utf8<'a>(event: &'a Event<'a>, encoding: Encoding) -> Event<'a> {
+fn to_utf8<'a>(event: &'a Event<'a>, encoding: Encoding, text: &'a mut String) -> Event<'a> {
     if encoding == Encoding::Utf8 {
         return event.borrow();
     }
     match event {
         Event::Start(e) => Event::Start(BytesStart::from_content(
-            latin1_to_utf8(e),
+            latin1_to_utf8(e, text),
             e.name().as_ref().len(),
         )),
         Event::Empty(e) => Event::Empty(BytesStart::from_content(
-            latin1_to_utf8(e),
+            latin1_to_utf8(e, text),
             e.name().as_ref().len(),
         )),
-        Event::End(e) => Event::End(BytesEnd::new(latin1_to_utf8(e))),
-        Event::Text(e) => Event::Text(BytesText::from_escaped(latin1_to_utf8(e))),
-        Event::CData(e) => Event::CData(BytesCData::new(latin1_to_utf8(e))),
-        Event::Comment(e) => Event::Comment(BytesText::from_escaped(latin1_to_utf8(e))),
-        Event::PI(e) => Event::PI(BytesPI::new(latin1_to_utf8(e))),
-        Event::GeneralRef(e) => Event::GeneralRef(BytesRef::new(latin1_to_utf8(e))),
+        Event::End(e) => Event::End(BytesEnd::new(latin1_to_utf8(e, text))),
+        Event::Text(e) => Event::Text(BytesText::from_escaped(latin1_to_utf8(e, text))),
+        Event::CData(e) => Event::CData(BytesCData::new(latin1_to_utf8(e, text))),
+        Event::Comment(e) => Event::Comment(BytesText::from_escaped(latin1_to_utf8(e, text))),
+        Event::PI(e) => Event::PI(BytesPI::new(latin1_to_utf8(e, text))),
+        Event::GeneralRef(e) => Event::GeneralRef(BytesRef::new(latin1_to_utf8(e, text))),
         other => other.borrow(),
     }
 }
@@ -602,6 +599,8 @@ fn parse_and_write<R: BufRead>(
     let mut open: Option<Open> = None;
     let mut signed = Vec::new();
     let mut buf = Vec::new();
+    // Where Latin-1 events are transcoded (one buffer for all).
+    let mut text = String::new();
     let total = request.expected;
     let mut tail_copied = false;
     loop {
@@ -630,8 +629,6 @@ fn parse_and_write<R: BufRead>(
             Event::End(_) => depth <= TRACKED,
             _ => false,
         };
-        // Transcoding (Latin-1 → UTF-8) only for what the canonicaliser or the scopes see.
-        let utf8 = (open.is_some() || tracks_scope).then(|| to_utf8(&event, encoding));
         // Is this the start of an element to sign?
         if let Event::Start(start) = &event {
             let qname = start.name();
@@ -661,14 +658,13 @@ fn parse_and_write<R: BufRead>(
                 open = Some(Open { id, depth, canon });
             }
         }
+        // Transcoding (Latin-1 → UTF-8) only for what the canonicaliser or the scopes see.
+        let utf8 = (open.is_some() || tracks_scope).then(|| to_utf8(&event, encoding, &mut text));
         // The end tag of the element being signed: hash done, sign, insert before the end tag.
         let closing_signed =
             matches!(&event, Event::End(_)) && open.as_ref().is_some_and(|o| o.depth + 1 == depth);
-        if let Some(o) = open.as_mut() {
-            let fed = match &utf8 {
-                Some(e) => o.canon.feed(e)?,
-                None => o.canon.feed(&to_utf8(&event, encoding))?,
-            };
+        if let (Some(o), Some(e)) = (open.as_mut(), &utf8) {
+            let fed = o.canon.feed(e)?;
             if closing_signed && fed != Progress::Done {
                 return Err(SignError::Parse(t("signature.canonisation_incomplete")));
             }
@@ -697,6 +693,7 @@ fn parse_and_write<R: BufRead>(
             }
             _ => {}
         }
+        let is_end = matches!(&event, Event::End(_));
         let raw = &mut reader.get_mut().pending;
         if closing_signed {
             if cancelled() {
@@ -722,8 +719,12 @@ fn parse_and_write<R: BufRead>(
             out.write(raw).map_err(write_error)?;
         }
         raw.clear();
+        // Signatures that are back are placed at element ends (a few per bordereau is plenty;
+        // at every event it was a million checks of the card's queue).
+        if is_end {
+            out.collect(done, false, progress, total)?;
+        }
         buf.clear();
-        out.collect(done, false, progress, total)?;
         if starts_pj {
             // No bordereau can follow: the rest is copied as it is (the review parses it).
             let source = &mut reader.get_mut().inner;
