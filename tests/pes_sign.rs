@@ -554,3 +554,81 @@ fn cli_takes_role_place_and_profile_from_the_settings() {
         "SHA-1 profile from the settings"
     );
 }
+
+/// With `--pin-stdin` the key is opened by the card's thread while the file is read: a wrong
+/// password is still reported as such (not as a signer that stopped) — whether the card's thread
+/// fails before or after the first bordereau is read (a small file, a file whose first bordereau
+/// is long) —, exit 2, nothing written and no temporary file left; the right one signs.
+#[test]
+fn cli_with_the_pin_on_stdin_reports_a_wrong_password_and_writes_nothing() {
+    let Some(dir) = conformance_dir() else { return };
+    if !tools(&["xmlsec1", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out_dir = tmp.path().join("sortie");
+    std::fs::create_dir(&out_dir).expect("dir");
+    let amounts: Vec<String> = (0..20_000)
+        .map(|i| format!("{}.{:02}", i % 900, i % 100))
+        .collect();
+    let amounts: Vec<&str> = amounts.iter().map(String::as_str).collect();
+    let long = format!(
+        "{}{}</PES_DepenseAller></n:PES_Aller>\n",
+        common::pes::HEAD,
+        common::pes::bordereau("LONG", amounts.len() as u32, &amounts),
+    );
+    let long_path = tmp.path().join("long.xml");
+    std::fs::write(&long_path, common::pes::latin1(&long)).expect("write");
+    let run = |input: &Path, password: &str, output: &Path| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
+        command
+            .args(["pes", "signer"])
+            .arg(input)
+            .arg("-o")
+            .arg(output)
+            .args([
+                "--role",
+                "Ordonnateur",
+                "--ville",
+                "Montpellier",
+                "--code-postal",
+                "34000",
+                "--pin-stdin",
+                "--p12",
+            ])
+            .arg(&TestPki::shared().identity("signature").p12)
+            .env("PARAPHE_CONFIG", tmp.path().join("absent.toml"))
+            .env("PARAPHE_DONNEES", tmp.path());
+        spawn_with_input(command, password)
+            .wait_with_output()
+            .expect("wait")
+    };
+    for (input, id) in [
+        (dir.join("pes_aller_ok.xml"), "BORD1093357910_SIG_1"),
+        (long_path, "LONG_SIG_1"),
+    ] {
+        let refused = out_dir.join("refuse.xml");
+        let out = run(&input, "pas-le-bon", &refused);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&paraphe::messages::t("logiciel.mot_de_passe_incorrect")),
+            "{}: {stderr}",
+            input.display()
+        );
+        assert_eq!(
+            std::fs::read_dir(&out_dir).expect("dir").count(),
+            0,
+            "rien d'écrit, pas de fichier temporaire"
+        );
+        let signed = out_dir.join("signe.xml");
+        let out = run(&input, P12_PASSWORD, &signed);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        xmlsec_verifies(&signed, id).expect("signature");
+        std::fs::remove_file(&signed).expect("remove");
+    }
+}

@@ -159,7 +159,7 @@ pub fn controler(args: &super::PesCheckArgs) -> i32 {
 pub fn signer(args: &super::PesSignArgs) -> i32 {
     use crate::card::select::open_for_role;
     use crate::certs::Role;
-    use crate::pes::sign::{Scope, SignError, SignRequest, sign_checked};
+    use crate::pes::sign::{KeySource, Scope, SignError, SignRequest, sign_checked_with};
     use crate::pes::xades::{Profile, SignerDetails};
     let error = |message: String| {
         eprintln!("{} : {message}", t("commun.erreur"));
@@ -196,10 +196,16 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
         Ok(c) => c,
         Err(message) => return error(message),
     };
-    let mut signer = match open_for_role(&choice, Role::Signature, args.cle.prompt()) {
-        Ok(s) => s,
-        Err(e) => return error(e.to_string()),
-    };
+    // With the PIN on standard input, the card is opened by the signing pass's card thread
+    // while the file is already read (no one waits at a prompt); otherwise it is opened first,
+    // so that the prompt comes before any work.
+    let mut opened = None;
+    if !args.cle.pin_stdin {
+        match open_for_role(&choice, Role::Signature, args.cle.prompt()) {
+            Ok(s) => opened = Some(s),
+            Err(e) => return error(e.to_string()),
+        }
+    }
     let scope = if args.global {
         Scope::File
     } else {
@@ -228,7 +234,17 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
     };
     // The review (our checks) and the signing pass read the same bytes side by side; the signed
     // file is only put in place when the checks find nothing blocking.
-    let signed = sign_checked(&request, signer.as_mut(), &mut progress, &|| false);
+    let key = match opened.as_mut() {
+        Some(signer) => KeySource::Open(signer.as_mut()),
+        None => {
+            let prompt = args.cle.prompt();
+            let choice = &choice;
+            KeySource::Opening(Box::new(move || {
+                open_for_role(choice, Role::Signature, prompt)
+            }))
+        }
+    };
+    let signed = sign_checked_with(&request, key, &mut progress, &|| false);
     eprintln!();
     let print_findings = |findings: &[Finding]| {
         for f in findings {

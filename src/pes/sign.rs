@@ -67,6 +67,17 @@ pub struct CheckedSigning {
     pub report: SignReport,
 }
 
+/// Where the signing key comes from.
+pub enum KeySource<'a> {
+    /// A key already open (the window opens it when the PIN is typed).
+    Open(&'a mut dyn Signer),
+    /// A key the card's thread opens while the file is already being read: loading the module
+    /// and logging in then take no time of their own. For a PIN that needs no one at the
+    /// terminal (read from standard input): a prompt would wait for someone while the file is
+    /// read, or after it failed. If opening fails, nothing is signed and that error is returned.
+    Opening(Box<dyn FnOnce() -> Result<Box<dyn Signer>, CardError> + Send + 'a>),
+}
+
 /// Signing as the user asks for it, for the command line and the window alike: the review and
 /// the signature read the same bytes ([`sign_with_review`]), the review's checks run, and the
 /// signed file is put in place only when nothing blocks and, per bordereau, every bordereau the
@@ -77,8 +88,18 @@ pub fn sign_checked(
     progress: &mut dyn FnMut(BatchProgress),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<CheckedSigning, SignError> {
+    sign_checked_with(request, KeySource::Open(signer), progress, cancelled)
+}
+
+/// [`sign_checked`] with the key open already or opened alongside (see [`KeySource`]).
+pub fn sign_checked_with(
+    request: &SignRequest,
+    key: KeySource,
+    progress: &mut dyn FnMut(BatchProgress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<CheckedSigning, SignError> {
     use super::checks::{Intent, check};
-    let (summary, signed) = sign_with_review(request, signer, progress, cancelled);
+    let (summary, signed) = sign_with_review(request, key, progress, cancelled);
     let summary = summary.map_err(|e| SignError::Review(e.to_string()))?;
     let intent = match request.scope {
         Scope::File => Intent::SignFile,
@@ -324,7 +345,14 @@ pub fn sign_to_pending(
         detail: e.to_string(),
     })?;
     let source = BufReader::with_capacity(256 * 1024, file);
-    sign_stream(request, source, false, signer, progress, cancelled)
+    sign_stream(
+        request,
+        source,
+        false,
+        KeySource::Open(signer),
+        progress,
+        cancelled,
+    )
 }
 
 /// Sign while the review pass (the summary the checks run on) reads the very same bytes on
@@ -334,7 +362,7 @@ pub fn sign_to_pending(
 /// the review found nothing blocking.
 pub fn sign_with_review(
     request: &SignRequest,
-    signer: &mut dyn Signer,
+    key: KeySource,
     progress: &mut dyn FnMut(BatchProgress),
     cancelled: &dyn Fn() -> bool,
 ) -> (
@@ -362,7 +390,7 @@ pub fn sign_with_review(
             threads.spawn(move || crate::chunks::share_chunks(file, vec![to_review, to_sign]));
         let review = threads.spawn(move || super::inspect_chunks(review_chunks));
         let source = crate::chunks::ReceivedChunks::new(sign_chunks);
-        let mut signed = sign_stream(request, source, true, signer, progress, cancelled);
+        let mut signed = sign_stream(request, source, true, key, progress, cancelled);
         let summary = review.join().unwrap_or(Err(super::PesError::Truncated));
         let read = reader
             .join()
@@ -400,7 +428,7 @@ fn sign_stream<R: BufRead>(
     request: &SignRequest,
     source: R,
     reviewed_alongside: bool,
-    signer: &mut dyn Signer,
+    key: KeySource,
     progress: &mut dyn FnMut(BatchProgress),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<PendingOutput, SignError> {
@@ -411,6 +439,21 @@ fn sign_stream<R: BufRead>(
     let details = &request.details;
     std::thread::scope(|threads| {
         threads.spawn(move || {
+            let mut opened: Box<dyn Signer>;
+            let signer: &mut dyn Signer = match key {
+                KeySource::Open(signer) => signer,
+                KeySource::Opening(open) => match open() {
+                    Ok(signer) => {
+                        opened = signer;
+                        opened.as_mut()
+                    }
+                    Err(e) => {
+                        // Nothing is signed; the parser finds this error in place of a signature.
+                        let _ = results.send(Err(SignError::Card(e)));
+                        return;
+                    }
+                },
+            };
             for job in job_queue {
                 let built = xades::build(
                     &mut *signer,
@@ -707,7 +750,7 @@ fn parse_and_write<R: BufRead>(
                 digest,
                 encoding,
             })
-            .map_err(|_| SignError::SignerStopped)?;
+            .map_err(|_| why_the_card_stopped(done))?;
             // `raw` is the end tag: the signature goes right before it.
             let end_len = end_tag_len(raw);
             let (before, end_tag) = raw.split_at(raw.len() - end_len);
@@ -772,6 +815,18 @@ fn parse_and_write<R: BufRead>(
             input_sha256,
         },
     })
+}
+
+/// The card's thread ended before taking a job: the error it left (a key that could not be opened,
+/// a failed signature) if any.
+fn why_the_card_stopped(done: &std::sync::mpsc::Receiver<Result<Vec<u8>, SignError>>) -> SignError {
+    // Signatures made before are skipped: the batch fails anyway.
+    while let Ok(result) = done.try_recv() {
+        if let Err(e) = result {
+            return e;
+        }
+    }
+    SignError::SignerStopped
 }
 
 /// Length of the end tag at the end of `raw` (an `End` event's bytes: `</name>` possibly with
