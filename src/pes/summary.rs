@@ -6,6 +6,7 @@ use super::amount::Amount;
 use super::{PES_ALLER_NS, PesError};
 use crate::findings::{Finding, Location};
 use crate::messages::tf;
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -257,16 +258,37 @@ impl OpenElements {
     }
 }
 
-/// The attributes the summary reads, from one pass over a start tag's attributes.
+/// The attributes the summary reads, from one pass over a start tag's attributes. `V` and
+/// `MIMEType` are kept as written and decoded only when the element is one the summary keeps.
 #[derive(Default)]
-struct Values {
+struct Values<'a> {
     id: Option<String>,
-    v: Option<String>,
-    mime_type: Option<String>,
+    v: Option<Attribute<'a>>,
+    mime_type: Option<Attribute<'a>>,
 }
 
-impl Values {
-    fn read<R>(reader: &quick_xml::Reader<R>, start: &BytesStart) -> Result<Values, PesError> {
+/// The decoded value of an attribute kept by [`Values::read`].
+fn decoded<R>(
+    reader: &quick_xml::Reader<R>,
+    attribute: Option<&Attribute>,
+) -> Result<Option<String>, PesError> {
+    attribute
+        .map(|a| {
+            a.decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
+                .map(std::borrow::Cow::into_owned)
+                .map_err(|e| PesError::Malformed {
+                    offset: reader.buffer_position(),
+                    detail: e.to_string(),
+                })
+        })
+        .transpose()
+}
+
+impl<'a> Values<'a> {
+    fn read<R>(
+        reader: &quick_xml::Reader<R>,
+        start: &'a BytesStart,
+    ) -> Result<Values<'a>, PesError> {
         let malformed = |detail: String| PesError::Malformed {
             offset: reader.buffer_position(),
             detail,
@@ -296,16 +318,12 @@ impl Values {
             if count < few.len() {
                 few[count] = key;
             }
-            let slot = match key {
-                b"Id" => &mut values.id,
-                b"V" => &mut values.v,
-                b"MIMEType" => &mut values.mime_type,
-                _ => continue,
-            };
-            let value = attr
-                .decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
-                .map_err(|e| malformed(e.to_string()))?;
-            *slot = Some(value.into_owned());
+            match key {
+                b"Id" => values.id = decoded(reader, Some(&attr))?,
+                b"V" => values.v = Some(attr),
+                b"MIMEType" => values.mime_type = Some(attr),
+                _ => {}
+            }
         }
         Ok(values)
     }
@@ -443,7 +461,7 @@ fn on_start<R>(
     }
     let depth = state.path.len();
     if state.signature_depth.is_none() {
-        let v = || -> Result<Option<String>, PesError> { Ok(value.clone()) };
+        let v = || decoded(reader, value.as_ref());
         let parent = state.path.last().unwrap_or("");
         let in_path = |n: &str| state.path.contains(n);
         match name.as_ref() {
@@ -575,7 +593,7 @@ fn on_start<R>(
                     "TypePJ" => pj.type_pj = v()?,
                     "Description" if parent == "PJ" => pj.description = v()?,
                     "Fichier" => {
-                        pj.type_mime = mime_type;
+                        pj.type_mime = decoded(reader, mime_type.as_ref())?;
                         state.in_fichier = !empty;
                     }
                     _ => {}
