@@ -406,6 +406,38 @@ fn card_signs_a_batch_with_one_login_and_a_pulled_card_leaves_nothing() {
     let _ = soft.certificate_der();
 }
 
+/// `paraphe pes signer INPUT -o OUTPUT` with the test PKI's signature identity, its password
+/// given on standard input, no settings file and `data` as the data folder.
+fn cli_sign_with_p12(
+    input: &Path,
+    output: &Path,
+    password: &str,
+    data: &Path,
+) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
+    command
+        .args(["pes", "signer"])
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .args([
+            "--role",
+            "Ordonnateur",
+            "--ville",
+            "Montpellier",
+            "--code-postal",
+            "34000",
+            "--pin-stdin",
+            "--p12",
+        ])
+        .arg(&TestPki::shared().identity("signature").p12)
+        .env("PARAPHE_CONFIG", data.join("absent.toml"))
+        .env("PARAPHE_DONNEES", data);
+    spawn_with_input(command, password)
+        .wait_with_output()
+        .expect("wait")
+}
+
 #[test]
 fn cli_signs_with_a_pkcs12_and_refuses_blocking_findings() {
     let Some(dir) = conformance_dir() else { return };
@@ -413,30 +445,8 @@ fn cli_signs_with_a_pkcs12_and_refuses_blocking_findings() {
         return;
     }
     let tmp = tempfile::tempdir().expect("tmp");
-    let run = |input: &Path, output: &Path| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
-        command
-            .args(["pes", "signer"])
-            .arg(input)
-            .arg("-o")
-            .arg(output)
-            .args([
-                "--role",
-                "Ordonnateur",
-                "--ville",
-                "Montpellier",
-                "--code-postal",
-                "34000",
-                "--pin-stdin",
-                "--p12",
-            ])
-            .arg(&TestPki::shared().identity("signature").p12)
-            .env("PARAPHE_CONFIG", tmp.path().join("absent.toml"))
-            .env("PARAPHE_DONNEES", tmp.path());
-        spawn_with_input(command, P12_PASSWORD)
-            .wait_with_output()
-            .expect("wait")
-    };
+    let run =
+        |input: &Path, output: &Path| cli_sign_with_p12(input, output, P12_PASSWORD, tmp.path());
     let output = tmp.path().join("signe.xml");
     let out = run(&dir.join("pes_aller_ok.xml"), &output);
     assert!(
@@ -580,28 +590,7 @@ fn cli_with_the_pin_on_stdin_reports_a_wrong_password_and_writes_nothing() {
     let long_path = tmp.path().join("long.xml");
     std::fs::write(&long_path, common::pes::latin1(&long)).expect("write");
     let run = |input: &Path, password: &str, output: &Path| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
-        command
-            .args(["pes", "signer"])
-            .arg(input)
-            .arg("-o")
-            .arg(output)
-            .args([
-                "--role",
-                "Ordonnateur",
-                "--ville",
-                "Montpellier",
-                "--code-postal",
-                "34000",
-                "--pin-stdin",
-                "--p12",
-            ])
-            .arg(&TestPki::shared().identity("signature").p12)
-            .env("PARAPHE_CONFIG", tmp.path().join("absent.toml"))
-            .env("PARAPHE_DONNEES", tmp.path());
-        spawn_with_input(command, password)
-            .wait_with_output()
-            .expect("wait")
+        cli_sign_with_p12(input, output, password, tmp.path())
     };
     for (input, id) in [
         (dir.join("pes_aller_ok.xml"), "BORD1093357910_SIG_1"),
