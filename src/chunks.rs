@@ -2,6 +2,7 @@
 //! reviewing it): a reading thread hands every chunk it reads, as is, to both. They see the same
 //! bytes by construction, the file is read once, and memory is bounded by the channels.
 
+use crate::messages::t;
 use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -168,7 +169,7 @@ impl<W: Write + Send + 'static> BackgroundWriter<W> {
                 let stopped = self.thread.take().map(|t| t.join());
                 Err(match stopped {
                     Some(Ok(Err(e))) => e,
-                    _ => std::io::Error::other("écriture interrompue"),
+                    _ => std::io::Error::other(t("commun.ecriture_interrompue")),
                 })
             }
         }
@@ -185,8 +186,8 @@ impl<W: Write + Send + 'static> BackgroundWriter<W> {
         let joined = match self.thread.take() {
             Some(thread) => thread
                 .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("écriture interrompue"))),
-            None => Err(std::io::Error::other("écriture interrompue")),
+                .unwrap_or_else(|_| Err(std::io::Error::other(t("commun.ecriture_interrompue")))),
+            None => Err(std::io::Error::other(t("commun.ecriture_interrompue"))),
         };
         let inner = joined?;
         flushed.map(|()| inner)

@@ -199,13 +199,20 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
     // With the PIN on standard input, the card is opened by the signing pass's card thread
     // while the file is already read (no one waits at a prompt); otherwise it is opened first,
     // so that the prompt comes before any work.
-    let mut opened = None;
-    if !args.cle.pin_stdin {
+    let mut opened: Box<dyn crate::card::Signer>;
+    let key = if args.cle.pin_stdin {
+        let prompt = args.cle.prompt();
+        let choice = &choice;
+        KeySource::Opening(Box::new(move || {
+            open_for_role(choice, Role::Signature, prompt)
+        }))
+    } else {
         match open_for_role(&choice, Role::Signature, args.cle.prompt()) {
-            Ok(s) => opened = Some(s),
+            Ok(s) => opened = s,
             Err(e) => return error(e.to_string()),
         }
-    }
+        KeySource::Open(opened.as_mut())
+    };
     let scope = if args.global {
         Scope::File
     } else {
@@ -234,16 +241,6 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
     };
     // The review (our checks) and the signing pass read the same bytes side by side; the signed
     // file is only put in place when the checks find nothing blocking.
-    let key = match opened.as_mut() {
-        Some(signer) => KeySource::Open(signer.as_mut()),
-        None => {
-            let prompt = args.cle.prompt();
-            let choice = &choice;
-            KeySource::Opening(Box::new(move || {
-                open_for_role(choice, Role::Signature, prompt)
-            }))
-        }
-    };
     let signed = sign_checked_with(&request, key, &mut progress, &|| false);
     eprintln!();
     let print_findings = |findings: &[Finding]| {

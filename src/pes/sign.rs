@@ -394,7 +394,7 @@ pub fn sign_with_review(
         let summary = review.join().unwrap_or(Err(super::PesError::Truncated));
         let read = reader
             .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("lecture interrompue")));
+            .unwrap_or_else(|_| Err(std::io::Error::other(t("commun.lecture_interrompue"))));
         if let Err(e) = read {
             // Both passes saw the stream end early: say why.
             signed = Err(SignError::Read {

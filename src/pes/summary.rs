@@ -6,6 +6,7 @@ use super::amount::Amount;
 use super::{PES_ALLER_NS, PesError};
 use crate::findings::{Finding, Location};
 use crate::messages::tf;
+use crate::xml::OpenNames;
 use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event};
 use serde::Serialize;
@@ -138,7 +139,8 @@ pub struct PesSummary {
 /// What the reader is inside of, to route values.
 #[derive(Default)]
 struct State {
-    path: OpenElements,
+    /// Local names of the open elements.
+    path: OpenNames,
     ids_seen: HashSet<String>,
     current_bordereau: Option<Bordereau>,
     current_piece: Option<Piece>,
@@ -217,47 +219,6 @@ fn local_name(qname: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(local)
 }
 
-/// Local names of the open elements, in one buffer: a PES has a million elements, and one
-/// allocation each was a good part of reading it.
-#[derive(Default)]
-struct OpenElements {
-    names: String,
-    starts: Vec<usize>,
-}
-
-impl OpenElements {
-    fn len(&self) -> usize {
-        self.starts.len()
-    }
-    fn is_empty(&self) -> bool {
-        self.starts.is_empty()
-    }
-    fn last(&self) -> Option<&str> {
-        self.starts.last().map(|&start| &self.names[start..])
-    }
-    fn contains(&self, name: &str) -> bool {
-        let ends = self
-            .starts
-            .iter()
-            .skip(1)
-            .copied()
-            .chain([self.names.len()]);
-        self.starts
-            .iter()
-            .zip(ends)
-            .any(|(&start, end)| &self.names[start..end] == name)
-    }
-    fn push(&mut self, name: &str) {
-        self.starts.push(self.names.len());
-        self.names.push_str(name);
-    }
-    fn pop(&mut self) {
-        if let Some(start) = self.starts.pop() {
-            self.names.truncate(start);
-        }
-    }
-}
-
 /// The attributes the summary reads, from one pass over a start tag's attributes. `V` and
 /// `MIMEType` are kept as written and decoded only when the element is one the summary keeps.
 #[derive(Default)]
@@ -310,9 +271,9 @@ impl<'a> Values<'a> {
                 !many.insert(key)
             };
             if duplicate {
-                return Err(malformed(format!(
-                    "attribut « {} » en double",
-                    String::from_utf8_lossy(key)
+                return Err(malformed(tf(
+                    "pes.attribut_en_double",
+                    &[("nom", &String::from_utf8_lossy(key))],
                 )));
             }
             if count < few.len() {

@@ -350,7 +350,7 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
         let first = scan_range(path, 0, middle, 0);
         let second = second
             .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("lecture interrompue")));
+            .unwrap_or_else(|_| Err(std::io::Error::other(t("commun.lecture_interrompue"))));
         (first, second)
     });
     let (mut needs, second) = (first?, second?);
@@ -367,9 +367,9 @@ const PRESCAN_SPLIT: u64 = 8 << 20;
 /// Bytes read twice where blocks meet, so that a pattern across the boundary is still seen.
 const OVERLAP: usize = 512;
 
-/// The prescan of bytes `[start, end)` of the file. `Signature` start tags are counted only when
-/// they end after `counted_from` (the part before is another scan's), and `last_end_tag` is
-/// that of the range's end.
+/// The prescan of bytes `[start, end)` of the file. A `Signature` start tag is counted only when
+/// the byte after its name is at or after `counted_from` (the part before is another scan's),
+/// and `last_end_tag` is that of the range's end.
 fn scan_range(path: &Path, start: u64, end: u64, counted_from: u64) -> std::io::Result<Needs> {
     use std::io::{Read, Seek};
     let mut file = std::fs::File::open(path)?;

@@ -61,6 +61,7 @@ pub use c14n::{
 };
 pub use error::{C14nError, Position};
 pub use input::{SourceEncoding, Utf8Input};
+pub(crate) use reader::OpenNames;
 pub use reader::{EventInfo, XmlReader};
 pub use scopes::{ApexContext, NamespaceScopes};
 pub use syntax::{Attribute, DSIG_NAMESPACE, StartTag, XML_NAMESPACE};

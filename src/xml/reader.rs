@@ -29,9 +29,8 @@ pub struct XmlReader<R: Read> {
     reader: quick_xml::Reader<Utf8Input<R>>,
     buf: Vec<u8>,
     scopes: NamespaceScopes,
-    /// Names of the open elements, one after the other, with their starts.
-    names: String,
-    name_starts: Vec<usize>,
+    /// Qualified names of the open elements.
+    names: OpenNames,
     phase: Phase,
     events: u64,
     /// An empty-element tag was returned last: its scope is popped at the next read.
@@ -58,8 +57,7 @@ impl<R: Read> XmlReader<R> {
             reader,
             buf: Vec::with_capacity(8 * 1024),
             scopes: NamespaceScopes::new(),
-            names: String::new(),
-            name_starts: Vec::new(),
+            names: OpenNames::default(),
             phase: Phase::Prolog,
             events: 0,
             pending_pop: false,
@@ -124,7 +122,7 @@ impl<R: Read> XmlReader<R> {
         if self.pending_pop {
             self.pending_pop = false;
             self.scopes.pop();
-            pop_name(&mut self.names, &mut self.name_starts, &mut self.phase);
+            pop_name(&mut self.names, &mut self.phase);
         }
         self.has_tag = false;
         if self.phase == Phase::Ended {
@@ -201,8 +199,7 @@ impl<R: Read> XmlReader<R> {
                 self.scopes
                     .push_parsed(&self.tag)
                     .map_err(|e| e.or_at(here()))?;
-                self.name_starts.push(self.names.len());
-                self.names.push_str(self.tag.qname());
+                self.names.push(self.tag.qname());
                 if matches!(event, Event::Empty(_)) {
                     self.pending_pop = true;
                 }
@@ -210,11 +207,11 @@ impl<R: Read> XmlReader<R> {
             }
             Event::End(e) => {
                 let name = e.name();
-                let open = self.name_starts.last().map(|&start| &self.names[start..]);
+                let open = self.names.last();
                 match open {
                     Some(open) if open.as_bytes() == name.as_ref() => {
                         self.scopes.pop();
-                        pop_name(&mut self.names, &mut self.name_starts, &mut self.phase);
+                        pop_name(&mut self.names, &mut self.phase);
                     }
                     Some(open) => {
                         return Err(malformed_here(format!(
@@ -271,10 +268,7 @@ impl<R: Read> XmlReader<R> {
                     ));
                 }
                 Phase::Root => {
-                    let open = self
-                        .name_starts
-                        .last()
-                        .map_or("", |&start| &self.names[start..]);
+                    let open = self.names.last().unwrap_or("");
                     return Err(malformed_here(format!(
                         "fin de document inattendue : l'élément « {} » n'est pas fermé",
                         syntax::excerpt(open)
@@ -295,12 +289,53 @@ impl<R: Read> XmlReader<R> {
     }
 }
 
-fn pop_name(names: &mut String, starts: &mut Vec<usize>, phase: &mut Phase) {
-    if let Some(start) = starts.pop() {
-        names.truncate(start);
-    }
-    if starts.is_empty() {
+fn pop_name(names: &mut OpenNames, phase: &mut Phase) {
+    names.pop();
+    if names.is_empty() {
         *phase = Phase::Epilog;
+    }
+}
+
+/// Names of the open elements, one after the other in a single buffer: no allocation per
+/// element (a PES has a million of them).
+#[derive(Debug, Default)]
+pub(crate) struct OpenNames {
+    names: String,
+    starts: Vec<usize>,
+}
+
+impl OpenNames {
+    pub(crate) fn len(&self) -> usize {
+        self.starts.len()
+    }
+    pub(crate) fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+    /// The innermost open element's name.
+    pub(crate) fn last(&self) -> Option<&str> {
+        self.starts.last().map(|&start| &self.names[start..])
+    }
+    /// Whether an element of this name is open.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        let ends = self
+            .starts
+            .iter()
+            .skip(1)
+            .copied()
+            .chain([self.names.len()]);
+        self.starts
+            .iter()
+            .zip(ends)
+            .any(|(&start, end)| &self.names[start..end] == name)
+    }
+    pub(crate) fn push(&mut self, name: &str) {
+        self.starts.push(self.names.len());
+        self.names.push_str(name);
+    }
+    pub(crate) fn pop(&mut self) {
+        if let Some(start) = self.starts.pop() {
+            self.names.truncate(start);
+        }
     }
 }
 
