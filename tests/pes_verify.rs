@@ -297,3 +297,42 @@ fn the_rest_of_the_file_is_skipped_only_when_nothing_in_it_matters() {
     std::fs::write(&cut, &bytes[..bytes.len() - 5000]).expect("write");
     assert!(verify_file(&cut, Some(&trust)).is_err());
 }
+
+/// The signed elements are hashed on a thread of their own: an error it finds (here a namespace
+/// whose URI is relative, which canonicalisation refuses) still ends the verification with the
+/// line where it is, and no verdict.
+#[test]
+fn an_error_found_while_hashing_a_bordereau_is_reported_where_it_is() {
+    use common::pes::{HEAD, bordereau, latin1};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut xml = HEAD.to_owned();
+    for i in 1..=3 {
+        xml.push_str(&bordereau(&format!("B{i}"), 1, &["10.00"]));
+        xml.push('\n');
+    }
+    xml.push_str("</PES_DepenseAller></n:PES_Aller>\n");
+    let plain = tmp.path().join("pes.xml");
+    std::fs::write(&plain, latin1(&xml)).expect("write");
+    let signed = tmp.path().join("pes-signe.xml");
+    sign(&plain, &signed, "signature");
+    let trust = trust();
+    assert!(verify_file(&signed, Some(&trust)).expect("verify").valide);
+
+    let bytes = std::fs::read(&signed).expect("read");
+    let anchor = b"<Bordereau Id=\"B2\">";
+    let at = bytes
+        .windows(anchor.len())
+        .position(|w| w == anchor)
+        .expect("B2")
+        + anchor.len();
+    let mut broken = bytes[..at].to_vec();
+    broken.extend_from_slice(b"\n<Note xmlns:r=\"pas/absolue\"/>");
+    broken.extend_from_slice(&bytes[at..]);
+    let line = broken[..at].iter().filter(|&&b| b == b'\n').count() + 2;
+    let path = tmp.path().join("relatif.xml");
+    std::fs::write(&path, &broken).expect("write");
+    let err = verify_file(&path, Some(&trust)).expect_err("relative namespace");
+    let message = err.to_string();
+    assert!(message.contains("pas/absolue"), "{message}");
+    assert!(message.contains(&format!("ligne {line},")), "{message}");
+}

@@ -77,6 +77,12 @@ impl<R: Read> XmlReader<R> {
         self.reader.get_ref().position(self.last_event_at)
     }
 
+    /// Position (line, column) of an offset in the decoded text (exact for the last lines read;
+    /// see [`EventInfo::offset`]).
+    pub fn position_at(&self, offset: u64) -> Position {
+        self.reader.get_ref().position(offset)
+    }
+
     /// Adds the position of the last event to an error that has none (for errors found by a
     /// canonicaliser fed with this reader's events).
     pub fn locate(&self, error: C14nError) -> C14nError {
@@ -386,6 +392,12 @@ impl<'a> EventInfo<'a> {
     /// Namespace scopes (the element of a `Start`/`Empty`/`End` event is the innermost scope).
     pub fn scopes(&self) -> &'a NamespaceScopes {
         self.scopes
+    }
+
+    /// Where the event starts, as an offset in the decoded text (for
+    /// [`XmlReader::position_at`] when an error about it is found later).
+    pub fn offset(&self) -> u64 {
+        self.offset
     }
 
     /// Where the event starts.

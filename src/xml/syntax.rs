@@ -413,6 +413,16 @@ impl StartTag {
             .map(|(p, u)| (&self.text[p.start..p.end], &self.text[u.start..u.end]))
     }
 
+    /// Becomes a copy of `other`, reusing this tag's buffers (no allocation once they are big
+    /// enough, where `clone` would allocate three times).
+    pub fn copy_from(&mut self, other: &StartTag) {
+        self.text.clone_from(&other.text);
+        self.qname = other.qname;
+        self.colon = other.colon;
+        self.attributes.clone_from(&other.attributes);
+        self.namespaces.clone_from(&other.namespaces);
+    }
+
     /// Parses the content of a start or empty-element tag (between `<` and `>` or `/>`).
     pub(crate) fn parse(content: &[u8]) -> SResult<StartTag> {
         let mut tag = StartTag::default();

@@ -8,6 +8,8 @@
 //! known policy and its hash, signing time), and the certificate's chain to the trust store at
 //! signing time.
 
+mod targets;
+
 use super::xades::{EXC_C14N, NS_DS};
 use crate::card::digest::ecdsa_raw_to_der;
 use crate::messages::{t, tf};
@@ -20,6 +22,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{BufReader, Write};
 use std::path::Path;
+use targets::{DigestsLater, TargetHasher};
 
 const INCLUSIVE_C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
 
@@ -443,7 +446,8 @@ fn nothing_left_to_verify(needs: &Needs, seen: usize, root: Option<&str>) -> boo
 /// An open element of the document.
 struct Frame {
     id: Option<String>,
-    target: Option<TargetHash>,
+    /// The element is a target, hashed by the [`TargetHasher`].
+    hashed: bool,
 }
 
 /// A signature being read.
@@ -475,12 +479,27 @@ pub fn verify_file(path: &Path, trust: Option<&TrustStore>) -> Result<FileVerdic
         |e: std::io::Error| VerifyError::Read(path.display().to_string(), e.to_string());
     let needs = prescan(path).map_err(read_error)?;
     let file = std::fs::File::open(path).map_err(read_error)?;
-    verify_reader(
-        BufReader::with_capacity(256 * 1024, file),
-        trust,
-        Some(&needs),
-    )
+    // The file is read on a thread of its own: its system calls are off the reading pass,
+    // which is the longest of the threads.
+    std::thread::scope(|threads| {
+        let (to_pass, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
+        let reading = threads.spawn(move || crate::chunks::share_chunks(file, vec![to_pass]));
+        let verdict = verify_reader(
+            crate::chunks::ReceivedChunks::new(chunks),
+            trust,
+            Some(&needs),
+        );
+        let read = reading
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other(t("commun.lecture_interrompue"))));
+        // A read error comes first: it is why the document looked cut short.
+        read.map_err(read_error)?;
+        verdict
+    })
 }
+
+/// Chunks read ahead of the verifying pass (256 KiB each).
+const READ_AHEAD_CHUNKS: usize = 8;
 
 /// What a signature must have beyond integrity, and where its external references are.
 #[derive(Debug, Clone, Copy)]
@@ -579,12 +598,15 @@ fn verify_reader_with<R: std::io::Read>(
     let (to_check, signatures) = std::sync::mpsc::channel::<ToCheck>();
     std::thread::scope(|threads| {
         let checker = threads.spawn(move || {
-            signatures
-                .into_iter()
-                .map(|(p, parent_id, digests)| {
-                    check_signature(&p, parent_id.as_deref(), digests.as_ref(), trust, checks)
-                })
-                .collect::<Vec<_>>()
+            let mut verdicts = Vec::new();
+            for (group, parent_id, later) in signatures {
+                // None when hashing failed: the reading reports why.
+                let digests = later.and_then(|l| l.recv().ok());
+                verdicts.extend(group.iter().map(|p| {
+                    check_signature(p, parent_id.as_deref(), digests.as_ref(), trust, checks)
+                }));
+            }
+            verdicts
         });
         let read = read_signatures(input, needs, &to_check);
         // Ends the checker's queue whatever happened.
@@ -601,16 +623,34 @@ fn verify_reader_with<R: std::io::Read>(
     })
 }
 
-/// A signature read, its target's Id and digests (None when it has no target in the document).
-type ToCheck = (Pending, Option<String>, Option<Digests>);
+/// Signatures read on one element, its Id and its digests to come (None when the signatures
+/// have no target in the document).
+type ToCheck = (Vec<Pending>, Option<String>, Option<DigestsLater>);
 
-/// Reads the document, handing each signature to `to_check` once its target is hashed.
+/// Reads the document, handing each signature to `to_check` with its target's digests to come;
+/// the targets are hashed on a thread of their own ([`TargetHasher`]).
 fn read_signatures<R: std::io::Read>(
     input: R,
     needs: Option<&Needs>,
     to_check: &std::sync::mpsc::Sender<ToCheck>,
 ) -> Result<(), VerifyError> {
     let mut reader = XmlReader::new(input)?;
+    std::thread::scope(|threads| {
+        let mut hasher = TargetHasher::spawn(threads);
+        let read = read_events(&mut reader, needs, to_check, &mut hasher);
+        let hashed = hasher.finish();
+        // An error of the hashing thread comes first: the reading stopped because of it.
+        hashed.map_err(|(at, e)| e.or_at(reader.position_at(at)))?;
+        read
+    })
+}
+
+fn read_events<R: std::io::Read>(
+    reader: &mut XmlReader<R>,
+    needs: Option<&Needs>,
+    to_check: &std::sync::mpsc::Sender<ToCheck>,
+    hasher: &mut TargetHasher,
+) -> Result<(), VerifyError> {
     // SHA-1 only when the prescan saw it named (or without a prescan).
     let hashes = || MultiHash::new(needs.is_none_or(|n| n.sha1));
     let mut frames: Vec<Frame> = Vec::new();
@@ -673,21 +713,19 @@ fn read_signatures<R: std::io::Read>(
                 && name.is_some_and(|(_, l)| {
                     (frames.is_empty() && l == "PES_Aller") || l == "Bordereau"
                 });
-            let target = if is_target {
-                Some(TargetHash {
+            if is_target {
+                hasher.open(TargetHash {
                     exc: Canonicalizer::subtree(&exclusive(), &context(), hashes())
                         .exclude_signature_children(true),
                     inc: needs.is_none_or(|n| n.inclusive).then(|| {
                         Canonicalizer::subtree(&inclusive(), &context(), hashes())
                             .exclude_signature_children(true)
                     }),
-                })
-            } else {
-                None
-            };
+                });
+            }
             frames.push(Frame {
                 id: id.clone(),
-                target,
+                hashed: is_target,
             });
         }
         if let Some(c) = capture.as_mut() {
@@ -736,10 +774,9 @@ fn read_signatures<R: std::io::Read>(
                     .insert(inner_id, Digests::from_bytes(&exc, &inc));
             }
         }
-        for frame in frames.iter_mut() {
-            if let Some(target) = frame.target.as_mut() {
-                target.feed(&event, tag).map_err(|e| e.or_at(at()))?;
-            }
+        if hasher.is_hashing() && hasher.feed(&event, tag, info.offset()).is_err() {
+            // The hashing thread stopped on an error, which the caller reports.
+            return Ok(());
         }
         if let Event::End(_) = &event {
             // Leaving the signature?
@@ -759,9 +796,13 @@ fn read_signatures<R: std::io::Read>(
             }
             let index = frames.len().saturating_sub(1);
             let frame = frames.pop().ok_or(C14nError::Usage(String::new()))?;
-            let digests = match frame.target {
-                Some(target) => Some(target.finish()?),
-                None => None,
+            let digests = match frame.hashed {
+                true => match hasher.close(info.offset()) {
+                    Ok(later) => Some(later),
+                    // As above: the caller reports the hashing thread's error.
+                    Err(_) => return Ok(()),
+                },
+                false => None,
             };
             // Most elements close with no signature waiting on them: no allocation then.
             let mine: Vec<Pending> = if pending.iter().any(|p| p.parent == index) {
@@ -773,15 +814,15 @@ fn read_signatures<R: std::io::Read>(
             } else {
                 Vec::new()
             };
-            for p in mine {
+            if !mine.is_empty() {
                 // The checker only stops when this side drops the channel.
-                let _ = to_check.send((p, frame.id.clone(), digests.clone()));
+                let _ = to_check.send((mine, frame.id, digests));
             }
             if needs
                 .is_some_and(|n| nothing_left_to_verify(n, signatures_seen, root_qname.as_deref()))
                 && capture.is_none()
                 && pending.is_empty()
-                && frames.iter().all(|f| f.target.is_none())
+                && frames.iter().all(|f| !f.hashed)
             {
                 // Every signature of the file is verified and no digest is under way: the rest
                 // (the PES_PJ, most of a PES's bytes) is covered by no signature and is not
@@ -791,8 +832,8 @@ fn read_signatures<R: std::io::Read>(
             }
         }
     }
-    for p in pending {
-        let _ = to_check.send((p, None, None));
+    if !pending.is_empty() {
+        let _ = to_check.send((pending, None, None));
     }
     Ok(())
 }
