@@ -621,3 +621,55 @@ fn cli_with_the_pin_on_stdin_reports_a_wrong_password_and_writes_nothing() {
         std::fs::remove_file(&signed).expect("remove");
     }
 }
+
+/// The signed file may replace an older one (whose cached pages are dropped early, on a thread)
+/// or the input itself: either way the result is the input plus its signature, which xmlsec1
+/// verifies, and the older file is whole until the rename.
+#[test]
+fn cli_signs_over_an_existing_file_and_in_place() {
+    let Some(dir) = conformance_dir() else { return };
+    if !tools(&["xmlsec1", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let original = std::fs::read(dir.join("pes_aller_ok.xml")).expect("sample");
+    let input = tmp.path().join("pes.xml");
+    std::fs::write(&input, &original).expect("write");
+    let output = tmp.path().join("signe.xml");
+    let older = vec![b'x'; 3 << 20];
+    std::fs::write(&output, &older).expect("write");
+    let out = cli_sign_with_p12(&input, &output, P12_PASSWORD, tmp.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    xmlsec_verifies(&output, "BORD1093357910_SIG_1").expect("over an older file");
+    let over = std::fs::read(&output).expect("read");
+
+    // A wrong password leaves the older file as it was.
+    let refused = cli_sign_with_p12(&input, &output, "pas-le-bon", tmp.path());
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(std::fs::read(&output).expect("read"), over);
+
+    let out = cli_sign_with_p12(&input, &input, P12_PASSWORD, tmp.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    xmlsec_verifies(&input, "BORD1093357910_SIG_1").expect("in place");
+    let in_place = std::fs::read(&input).expect("read");
+    assert!(in_place.len() > original.len());
+    let inserted_at = in_place
+        .windows(b"<ds:Signature".len())
+        .position(|w| w == b"<ds:Signature")
+        .expect("a signature");
+    assert_eq!(in_place[..inserted_at], original[..inserted_at]);
+    let end = in_place
+        .windows(b"</ds:Signature>".len())
+        .position(|w| w == b"</ds:Signature>")
+        .expect("its end")
+        + b"</ds:Signature>".len();
+    assert_eq!(in_place[end..], original[inserted_at..]);
+}

@@ -388,7 +388,10 @@ pub fn sign_with_review(
         // signing stopped.
         let reader =
             threads.spawn(move || crate::chunks::share_chunks(file, vec![to_review, to_sign]));
-        let review = threads.spawn(move || super::inspect_chunks(review_chunks));
+        let review = threads.spawn(move || {
+            crate::chunks::yield_to_other_threads();
+            super::inspect_chunks(review_chunks)
+        });
         let source = crate::chunks::ReceivedChunks::new(sign_chunks);
         let mut signed = sign_stream(request, source, true, key, progress, cancelled);
         let summary = review.join().unwrap_or(Err(super::PesError::Truncated));
@@ -438,6 +441,14 @@ fn sign_stream<R: BufRead>(
     let profile = request.profile;
     let details = &request.details;
     std::thread::scope(|threads| {
+        // A signed file replacing an older one: the older one's cached pages are dropped now,
+        // beside the work, rather than by the rename at the end.
+        // (Not when it is the input itself, signed in place: its pages are being read.)
+        threads.spawn(|| {
+            if !crate::chunks::same_file(request.input, request.output) {
+                crate::chunks::forget_cached_pages(request.output);
+            }
+        });
         threads.spawn(move || {
             let mut opened: Box<dyn Signer>;
             let signer: &mut dyn Signer = match key {
