@@ -22,7 +22,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{BufReader, Write};
 use std::path::Path;
-use targets::{DigestsLater, TargetHasher};
+use targets::{DigestsLater, NotFed, TargetHasher};
 
 const INCLUSIVE_C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
 
@@ -774,9 +774,13 @@ fn read_events<R: std::io::Read>(
                     .insert(inner_id, Digests::from_bytes(&exc, &inc));
             }
         }
-        if hasher.is_hashing() && hasher.feed(&event, tag, info.offset()).is_err() {
-            // The hashing thread stopped on an error, which the caller reports.
-            return Ok(());
+        if hasher.is_hashing() {
+            match hasher.feed(&event, tag, info.offset()) {
+                Ok(()) => {}
+                // The hashing thread stopped on an error, which the caller reports.
+                Err(NotFed::Stopped) => return Ok(()),
+                Err(NotFed::Refused(e)) => return Err(e.or_at(at()).into()),
+            }
         }
         if let Event::End(_) = &event {
             // Leaving the signature?

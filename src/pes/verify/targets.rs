@@ -29,6 +29,10 @@ pub(super) type DigestsLater = Receiver<Digests>;
 /// it was found at.
 pub(super) type HashFailure = (u64, C14nError);
 
+/// The hashing thread stopped (on an error, which [`TargetHasher::finish`] gives).
+#[derive(Debug)]
+pub(super) struct Stopped;
+
 /// A batch is sent once its text or its events reach these sizes (large enough that passing it
 /// costs nothing next to the work, small enough to stay in cache).
 const BATCH_TEXT: usize = 64 * 1024;
@@ -105,9 +109,14 @@ pub(super) struct TargetHasher<'scope> {
     open: usize,
 }
 
-/// The hashing thread stopped (on an error, which [`TargetHasher::finish`] gives).
+/// Why an event was not taken.
 #[derive(Debug)]
-pub(super) struct Stopped;
+pub(super) enum NotFed {
+    /// The hashing thread stopped, on an error that [`TargetHasher::finish`] gives.
+    Stopped,
+    /// The event itself cannot be hashed (never the case for events of an `XmlReader`).
+    Refused(C14nError),
+}
 
 impl<'scope> TargetHasher<'scope> {
     pub(super) fn spawn<'env>(threads: &'scope Scope<'scope, 'env>) -> Self {
@@ -140,15 +149,17 @@ impl<'scope> TargetHasher<'scope> {
         event: &Event<'_>,
         tag: Option<&StartTag>,
         at: u64,
-    ) -> Result<(), Stopped> {
+    ) -> Result<(), NotFed> {
         if self.open == 0 {
             return Ok(());
         }
         let markup = |kind, batch: &mut Batch, bytes: &[u8]| {
-            // The reader hands UTF-8 only (it checked every event); anything else would be
-            // a defect, reported like one.
-            let text = std::str::from_utf8(bytes).map_err(|_| Stopped)?;
-            Ok::<Item, Stopped>(Item::Markup {
+            // The reader hands UTF-8 only (it checked every event); anything else would be a
+            // defect, refused like malformed text rather than hashed wrong.
+            let text = std::str::from_utf8(bytes).map_err(|_| {
+                NotFed::Refused(C14nError::malformed(t("verification.texte_non_utf8")))
+            })?;
+            Ok::<Item, NotFed>(Item::Markup {
                 kind,
                 text: batch.push_text(text),
                 at,
@@ -173,11 +184,15 @@ impl<'scope> TargetHasher<'scope> {
             (Event::Comment(e), _) => markup(Kind::Comment, b, e)?,
             (Event::PI(e), _) => markup(Kind::Pi, b, e)?,
             // Start tags come parsed from the reader; the rest never occurs inside an element.
-            _ => return Err(Stopped),
+            _ => {
+                return Err(NotFed::Refused(C14nError::Usage(t(
+                    "commun.empreintes_interrompues",
+                ))));
+            }
         };
         b.items.push(item);
         if b.is_full() {
-            self.send()?;
+            self.send().map_err(|Stopped| NotFed::Stopped)?;
         }
         Ok(())
     }
@@ -275,4 +290,153 @@ fn hash_batches(batches: Receiver<Batch>, recycle: Sender<Batch>) -> Result<(), 
         let _ = recycle.send(batch);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{MultiHash, TargetHash, exclusive, inclusive};
+    use super::*;
+    use crate::xml::{Canonicalizer, XmlReader};
+
+    fn target(context: &crate::xml::ApexContext) -> TargetHash {
+        TargetHash {
+            exc: Canonicalizer::subtree(&exclusive(), context, MultiHash::new(true))
+                .exclude_signature_children(true),
+            inc: Some(
+                Canonicalizer::subtree(&inclusive(), context, MultiHash::new(true))
+                    .exclude_signature_children(true),
+            ),
+        }
+    }
+
+    /// Nested targets, every kind of event, enough of them for many batches: the hashing thread
+    /// gives each target the digests its canonicalisers give when fed directly.
+    #[test]
+    fn batched_hashing_gives_the_digests_of_direct_hashing() {
+        let mut doc = String::from(
+            r#"<r xmlns="http://d" xmlns:a="http://a" xml:lang="fr"><t Id="T1" a:x="1">"#,
+        );
+        for i in 0..3000 {
+            doc.push_str(&format!(
+                "<e n=\"{i}\" b=\"&lt;&#233;\">x &amp; y{i}<![CDATA[<c>]]><!--c--><?p d?></e>\n"
+            ));
+            if i == 1500 {
+                doc.push_str(r#"<t Id="T2" xmlns="" xmlns:b="http://b"><b:f/>"#);
+                doc.push_str(&"z".repeat(100_000));
+                doc.push_str(
+                    r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo/></ds:Signature></t>"#,
+                );
+            }
+        }
+        doc.push_str("</t></r>");
+
+        let mut direct_open: Vec<TargetHash> = Vec::new();
+        let mut direct: Vec<Digests> = Vec::new();
+        let mut later: Vec<DigestsLater> = Vec::new();
+        let mut reader = XmlReader::new(doc.as_bytes()).expect("reader");
+        std::thread::scope(|threads| {
+            let mut hasher = TargetHasher::spawn(threads);
+            loop {
+                let (event, info) = reader.read_event_with_info().expect("event");
+                if matches!(event, Event::Eof) {
+                    break;
+                }
+                let tag = info.start_tag();
+                if tag.is_some_and(|t| t.local_name() == "t") {
+                    direct_open.push(target(&info.apex_context()));
+                    hasher.open(target(&info.apex_context()));
+                }
+                for t in direct_open.iter_mut() {
+                    t.feed(&event, tag).expect("direct");
+                }
+                if hasher.is_hashing() {
+                    hasher.feed(&event, tag, info.offset()).expect("batched");
+                }
+                if let Event::End(e) = &event
+                    && e.name().as_ref() == b"t"
+                {
+                    let t = direct_open.pop().expect("open");
+                    direct.push(t.finish().expect("digests"));
+                    later.push(hasher.close(info.offset()).expect("close"));
+                }
+            }
+            hasher.finish().expect("hashing thread");
+        });
+        assert_eq!(direct.len(), 2);
+        for (d, l) in direct.iter().zip(later) {
+            let batched = l.recv().expect("digests back");
+            assert_eq!(d.0, batched.0);
+            assert_eq!(d.0.len(), 4, "exclusive and inclusive, SHA-1 and SHA-256");
+        }
+        // The two targets differ (the check above compares something).
+        assert_ne!(direct[0].0, direct[1].0);
+    }
+
+    /// An error of a canonicaliser on the hashing thread comes back from `finish` with the offset
+    /// of its event, and the digests of the failed target never come.
+    #[test]
+    fn a_canonicalisation_error_comes_back_with_its_offset() {
+        let doc = r#"<r><t Id="T"><a/><b xmlns:x="relatif"/></t></r>"#;
+        let mut reader = XmlReader::new(doc.as_bytes()).expect("reader");
+        let (failure, later) = std::thread::scope(|threads| {
+            let mut hasher = TargetHasher::spawn(threads);
+            let mut later = None;
+            loop {
+                let (event, info) = reader.read_event_with_info().expect("event");
+                if matches!(event, Event::Eof) {
+                    break;
+                }
+                let tag = info.start_tag();
+                if tag.is_some_and(|t| t.local_name() == "t") {
+                    hasher.open(target(&info.apex_context()));
+                }
+                if hasher.is_hashing() && hasher.feed(&event, tag, info.offset()).is_err() {
+                    break;
+                }
+                if matches!(&event, Event::End(e) if e.name().as_ref() == b"t") {
+                    later = hasher.close(info.offset()).ok();
+                }
+            }
+            (hasher.finish().expect_err("relative namespace"), later)
+        });
+        let (at, error) = failure;
+        assert_eq!(at, doc.find("<b ").expect("b") as u64);
+        assert!(error.to_string().contains("relatif"), "{error}");
+        assert!(later.is_none_or(|l| l.recv().is_err()));
+    }
+
+    /// Events no reader gives (a name that is not UTF-8, a start tag not parsed) are refused
+    /// on the reading side, not hashed into wrong digests.
+    #[test]
+    fn events_that_cannot_be_hashed_are_refused() {
+        let doc = r#"<t Id="T">a</t>"#;
+        let mut reader = XmlReader::new(doc.as_bytes()).expect("reader");
+        std::thread::scope(|threads| {
+            let mut hasher = TargetHasher::spawn(threads);
+            let (event, info) = reader.read_event_with_info().expect("start");
+            hasher.open(target(&info.apex_context()));
+            hasher
+                .feed(&event, info.start_tag(), info.offset())
+                .expect("start tag");
+            let not_utf8 = Event::End(BytesEnd::from(QName(&[b'a', 0xFF])));
+            assert!(matches!(
+                hasher.feed(&not_utf8, None, 10),
+                Err(NotFed::Refused(C14nError::Malformed { .. }))
+            ));
+            let unparsed = Event::Start(BytesStart::new("u"));
+            assert!(matches!(
+                hasher.feed(&unparsed, None, 10),
+                Err(NotFed::Refused(_))
+            ));
+            hasher
+                .feed(&Event::Text(BytesText::from_escaped("a")), None, 10)
+                .expect("text");
+            hasher
+                .feed(&Event::End(BytesEnd::new("t")), None, 11)
+                .expect("end");
+            let later = hasher.close(11).expect("close");
+            hasher.finish().expect("hashing thread");
+            assert!(later.recv().is_ok());
+        });
+    }
 }
