@@ -49,12 +49,15 @@ end = data.rindex(b"</n:PES_Aller>")
 open(sys.argv[2], "wb").write(data[:end] + tmpl + data[end:])
 PY
 
-# run NAME COMMAND… : best of 3 wall-clock seconds and the peak RSS (MB) of that run.
+# run NAME COMMAND… : best of 3 wall-clock seconds and the peak RSS (MB) of that run. Dirty
+# pages left by the previous runs (xmlsec1 does not sync its 100 MB outputs) are flushed first,
+# untimed: otherwise the kernel's writeback takes a core in the middle of whichever run follows.
 declare -A SECS MEM
 run() {
   local name=$1; shift
   local best="" best_mem=""
   for _ in 1 2 3; do
+    sync
     /usr/bin/time -f "%e %M" -o "$W/time" "$@" >/dev/null 2>"$W/err" || { echo "échec : $name" >&2; cat "$W/err" >&2; exit 1; }
     read -r s kb < "$W/time"
     if [[ -z "$best" ]] || awk "BEGIN{exit !($s < $best)}"; then best=$s; best_mem=$((kb / 1024)); fi
