@@ -7,6 +7,10 @@
 //! closes: reference digests, signature value, SignedProperties (embedded certificate digest,
 //! known policy and its hash, signing time), and the certificate's chain to the trust store at
 //! signing time.
+//!
+//! Three threads share the work: the reading pass (decoding, parsing and checking every event,
+//! keeping the signatures), the hashing of the targets ([`targets`]) and the checking of each
+//! signature once its target's digests are in; the file itself is read by a fourth.
 
 mod targets;
 
