@@ -9,7 +9,7 @@
 //! signing time.
 //!
 //! Three threads share the work: the reading pass (decoding, parsing and checking every event,
-//! keeping the signatures), the hashing of the targets ([`targets`]) and the checking of each
+//! keeping the signatures), the hashing of the targets (module `targets`) and the checking of each
 //! signature once its target's digests are in; the file itself is read by a fourth.
 
 mod targets;
