@@ -673,3 +673,33 @@ fn cli_signs_over_an_existing_file_and_in_place() {
         + b"</ds:Signature>".len();
     assert_eq!(in_place[end..], original[inserted_at..]);
 }
+
+/// Canonicalisation happens on a thread of its own: what it refuses (here a namespace whose URI
+/// is relative, in the second bordereau) still stops the signature with that reason, and nothing
+/// is written.
+#[test]
+fn a_bordereau_that_cannot_be_canonicalised_stops_the_signature() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out_dir = tmp.path().join("sortie");
+    std::fs::create_dir(&out_dir).expect("dir");
+    let mut xml = common::pes::HEAD.to_owned();
+    xml.push_str(&common::pes::bordereau("B1", 1, &["10.00"]));
+    xml.push_str(&common::pes::bordereau("B2", 1, &["2.00"]).replacen(
+        "<BlocBordereau>",
+        "<BlocBordereau xmlns:r=\"relatif\">",
+        1,
+    ));
+    xml.push_str("</PES_DepenseAller></n:PES_Aller>\n");
+    let input = tmp.path().join("pes.xml");
+    std::fs::write(&input, common::pes::latin1(&xml)).expect("write");
+    let output = out_dir.join("signe.xml");
+    let out = cli_sign_with_p12(&input, &output, P12_PASSWORD, tmp.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("relatif"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&out_dir).expect("dir").count(),
+        0,
+        "rien d'écrit, pas de fichier temporaire"
+    );
+}

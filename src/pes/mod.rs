@@ -3,6 +3,7 @@
 pub mod acquit;
 pub mod amount;
 pub mod checks;
+mod hashing;
 pub mod pj;
 pub mod retour;
 pub mod schema;

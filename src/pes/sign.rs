@@ -6,10 +6,11 @@
 //! only when everything succeeded; cancellation, a card pulled out or a file that changed since
 //! the user reviewed it leave nothing behind.
 
+use super::hashing::{HashFailure, NotFed, Target, TargetHasher};
 use super::xades::{self, Profile, SignerDetails};
 use crate::card::{BatchProgress, CardError, HashAlg, Signer};
 use crate::messages::{t, tf};
-use crate::xml::{C14nError, C14nMode, Canonicalizer, NamespaceScopes, Progress};
+use crate::xml::{C14nError, C14nMode, Canonicalizer, NamespaceScopes, Progress, StartTag};
 use quick_xml::events::{BytesCData, BytesEnd, BytesPI, BytesRef, BytesStart, BytesText, Event};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -262,7 +263,42 @@ fn attribute(start: &BytesStart, key: &[u8]) -> Option<String> {
 struct Open {
     id: String,
     depth: usize,
+}
+
+/// An element to sign, canonicalised and hashed on the hashing thread; once hashed, its
+/// signature is asked of the card.
+struct ToSign {
     canon: Canonicalizer<HashWriter>,
+    /// The end tag was canonicalised.
+    complete: bool,
+    id: String,
+    encoding: Encoding,
+    jobs: std::sync::mpsc::Sender<SignJob>,
+}
+
+impl Target for ToSign {
+    type Done = ();
+
+    fn feed(&mut self, event: &Event<'_>, tag: Option<&StartTag>) -> Result<(), C14nError> {
+        self.complete = self.canon.feed_parsed(event, tag)? == Progress::Done;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), C14nError> {
+        if !self.complete {
+            return Err(C14nError::malformed(t("signature.canonisation_incomplete")));
+        }
+        let digest = self.canon.finish()?.finish();
+        self.jobs
+            .send(SignJob {
+                signature_id: format!("{}_SIG_1", self.id),
+                id: self.id,
+                digest,
+                encoding: self.encoding,
+            })
+            // The card's thread stopped; the signing pass says why.
+            .map_err(|_| C14nError::Usage(t("commun.empreintes_interrompues")))
+    }
 }
 
 /// `Write` into a SHA digest.
@@ -484,11 +520,13 @@ fn sign_stream<R: BufRead>(
                 }
             }
         });
+        // Canonicalising and hashing the elements to sign happens on a thread of its own, beside
+        // the parsing (see `super::hashing`).
         let outcome = parse_and_write(
             request,
             source,
             reviewed_alongside,
-            &jobs,
+            (TargetHasher::spawn(threads), &jobs),
             &done,
             progress,
             cancelled,
@@ -601,7 +639,7 @@ fn parse_and_write<R: BufRead>(
     request: &SignRequest,
     source: R,
     reviewed_alongside: bool,
-    jobs: &std::sync::mpsc::Sender<SignJob>,
+    (mut hasher, jobs): (TargetHasher<ToSign>, &std::sync::mpsc::Sender<SignJob>),
     done: &std::sync::mpsc::Receiver<Result<Vec<u8>, SignError>>,
     progress: &mut dyn FnMut(BatchProgress),
     cancelled: &dyn Fn() -> bool,
@@ -709,7 +747,14 @@ fn parse_and_write<R: BufRead>(
                     .ok_or(SignError::MissingId)?;
                 let canon = Canonicalizer::subtree(&mode, &scopes.context(), HashWriter::new(hash))
                     .exclude_signature_children(true);
-                open = Some(Open { id, depth, canon });
+                hasher.open(ToSign {
+                    canon,
+                    complete: false,
+                    id: id.clone(),
+                    encoding,
+                    jobs: jobs.clone(),
+                });
+                open = Some(Open { id, depth });
             }
         }
         // Transcoding (Latin-1 → UTF-8) only for what the canonicaliser or the scopes see.
@@ -717,10 +762,11 @@ fn parse_and_write<R: BufRead>(
         // The end tag of the element being signed: hash done, sign, insert before the end tag.
         let closing_signed =
             matches!(&event, Event::End(_)) && open.as_ref().is_some_and(|o| o.depth + 1 == depth);
-        if let (Some(o), Some(e)) = (open.as_mut(), &utf8) {
-            let fed = o.canon.feed(e)?;
-            if closing_signed && fed != Progress::Done {
-                return Err(SignError::Parse(t("signature.canonisation_incomplete")));
+        if let (Some(_), Some(e)) = (&open, &utf8) {
+            match hasher.feed(e, None, 0) {
+                Ok(()) => {}
+                Err(NotFed::Refused(e)) => return Err(SignError::Xml(e)),
+                Err(NotFed::Stopped) => return Err(hashing_stopped(hasher, done)),
             }
         }
         if tracks_scope && let Some(e) = &utf8 {
@@ -754,14 +800,10 @@ fn parse_and_write<R: BufRead>(
                 return Err(SignError::Cancelled);
             }
             let o = open.take().ok_or(SignError::NothingToSign)?;
-            let digest = o.canon.finish()?.finish();
-            jobs.send(SignJob {
-                signature_id: format!("{}_SIG_1", o.id),
-                id: o.id.clone(),
-                digest,
-                encoding,
-            })
-            .map_err(|_| why_the_card_stopped(done))?;
+            // The hashing thread hands the digest to the card's thread.
+            if hasher.close(0).is_err() {
+                return Err(hashing_stopped(hasher, done));
+            }
             // `raw` is the end tag: the signature goes right before it.
             let end_len = end_tag_len(raw);
             let (before, end_tag) = raw.split_at(raw.len() - end_len);
@@ -799,6 +841,10 @@ fn parse_and_write<R: BufRead>(
             break;
         }
     }
+    // Every element to sign is hashed and its job with the card before waiting for the card.
+    if let Err(failure) = hasher.finish() {
+        return Err(hashing_failed(failure, done));
+    }
     out.collect(done, true, progress, total)?;
     if !tail_copied && (depth != 0 || open.is_some()) {
         return Err(SignError::Parse(t("pes.tronque")));
@@ -826,6 +872,27 @@ fn parse_and_write<R: BufRead>(
             input_sha256,
         },
     })
+}
+
+/// The hashing thread stopped: why (the card's error when the card stopped it).
+fn hashing_stopped(
+    hasher: TargetHasher<ToSign>,
+    done: &std::sync::mpsc::Receiver<Result<Vec<u8>, SignError>>,
+) -> SignError {
+    match hasher.finish() {
+        Err(failure) => hashing_failed(failure, done),
+        Ok(()) => why_the_card_stopped(done),
+    }
+}
+
+fn hashing_failed(
+    (_, error): HashFailure,
+    done: &std::sync::mpsc::Receiver<Result<Vec<u8>, SignError>>,
+) -> SignError {
+    match why_the_card_stopped(done) {
+        SignError::SignerStopped => SignError::Xml(error),
+        card => card,
+    }
 }
 
 /// The card's thread ended before taking a job: the error it left (a key that could not be opened,

@@ -9,11 +9,10 @@
 //! signing time.
 //!
 //! Three threads share the work: the reading pass (decoding, parsing and checking every event,
-//! keeping the signatures), the hashing of the targets (module `targets`) and the checking of each
+//! keeping the signatures), the hashing of the targets ([`super::hashing`]) and the checking of each
 //! signature once its target's digests are in; the file itself is read by a fourth.
 
-mod targets;
-
+use super::hashing::{DoneLater, NotFed, Target, TargetHasher};
 use super::xades::{EXC_C14N, NS_DS};
 use crate::card::digest::ecdsa_raw_to_der;
 use crate::messages::{t, tf};
@@ -26,7 +25,9 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{BufReader, Write};
 use std::path::Path;
-use targets::{DigestsLater, NotFed, TargetHasher};
+
+/// A target's digests, once the hashing thread has them.
+type DigestsLater = DoneLater<Digests>;
 
 const INCLUSIVE_C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
 
@@ -272,7 +273,9 @@ struct TargetHash {
     inc: Option<Canonicalizer<MultiHash>>,
 }
 
-impl TargetHash {
+impl Target for TargetHash {
+    type Done = Digests;
+
     fn feed(&mut self, event: &Event, tag: Option<&StartTag>) -> Result<(), C14nError> {
         self.exc.feed_parsed(event, tag)?;
         if let Some(inc) = self.inc.as_mut() {
@@ -653,7 +656,7 @@ fn read_events<R: std::io::Read>(
     reader: &mut XmlReader<R>,
     needs: Option<&Needs>,
     to_check: &std::sync::mpsc::Sender<ToCheck>,
-    hasher: &mut TargetHasher,
+    hasher: &mut TargetHasher<TargetHash>,
 ) -> Result<(), VerifyError> {
     // SHA-1 only when the prescan saw it named (or without a prescan).
     let hashes = || MultiHash::new(needs.is_none_or(|n| n.sha1));
