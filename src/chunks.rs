@@ -257,22 +257,6 @@ pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     }
 }
 
-/// Lowers the calling thread's priority (Linux: its own nice value, +10): for a pass that may
-/// lag behind the one the user waits for, and catch up when the cores are free.
-#[cfg(target_os = "linux")]
-pub fn yield_to_other_threads() {
-    // SAFETY: plain system calls on the calling thread, no pointers involved.
-    unsafe {
-        let tid = libc::gettid();
-        if let Ok(tid) = libc::id_t::try_from(tid) {
-            libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn yield_to_other_threads() {}
-
 #[cfg(not(target_os = "linux"))]
 pub fn forget_cached_pages(_path: &std::path::Path) {}
 

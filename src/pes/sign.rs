@@ -424,10 +424,7 @@ pub fn sign_with_review(
         // signing stopped.
         let reader =
             threads.spawn(move || crate::chunks::share_chunks(file, vec![to_review, to_sign]));
-        let review = threads.spawn(move || {
-            crate::chunks::yield_to_other_threads();
-            super::inspect_chunks(review_chunks)
-        });
+        let review = threads.spawn(move || super::inspect_chunks(review_chunks));
         let source = crate::chunks::ReceivedChunks::new(sign_chunks);
         let mut signed = sign_stream(request, source, true, key, progress, cancelled);
         let summary = review.join().unwrap_or(Err(super::PesError::Truncated));
