@@ -340,3 +340,37 @@ fn pj_made_by_gzip_and_base64_are_extracted_byte_for_byte() {
     assert_eq!(run.status.code(), Some(2));
     assert!(!dir.path().join("rien").exists());
 }
+
+/// The review's SHA-256 (which binds it to the signature) is computed beside the summary, from
+/// the same read: it is the hash of the whole file, trailing bytes after the root included, for
+/// a file of many read chunks; and the summary is the same as read directly.
+#[test]
+fn the_reviewed_hash_covers_the_whole_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut xml = HEAD.to_owned();
+    for i in 0..40 {
+        let amounts: Vec<String> = (0..200).map(|j| format!("{}.{:02}", i + j, j)).collect();
+        let amounts: Vec<&str> = amounts.iter().map(String::as_str).collect();
+        xml.push_str(&bordereau(&format!("B{i}"), amounts.len() as u32, &amounts));
+    }
+    xml.push_str("</PES_DepenseAller></n:PES_Aller>\n<!-- après la racine -->\n\n");
+    let bytes = latin1(&xml);
+    assert!(bytes.len() > 2 << 20, "several chunks: {}", bytes.len());
+    let path = tmp.path().join("pes.xml");
+    std::fs::write(&path, &bytes).expect("write");
+    let summary = inspect_file(&path).expect("summary");
+    assert_eq!(summary.sha256, openssl::sha::sha256(&bytes).to_vec());
+    let direct = read_summary(bytes.as_slice()).expect("direct");
+    assert_eq!(summary.bordereaux.len(), 40);
+    assert_eq!(
+        serde_json::to_string(&summary).expect("json"),
+        serde_json::to_string(&direct).expect("json")
+    );
+    assert!(summary.iso_8859_1_declared_early);
+
+    // A missing file is an input/output error, not a summary.
+    assert!(matches!(
+        inspect_file(&tmp.path().join("absent.xml")),
+        Err(PesError::Io { .. })
+    ));
+}
