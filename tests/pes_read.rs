@@ -367,6 +367,13 @@ fn the_reviewed_hash_covers_the_whole_file() {
         serde_json::to_string(&direct).expect("json")
     );
     assert!(summary.iso_8859_1_declared_early);
+    // For a report, the same summary without the hash.
+    let report = paraphe::pes::summarise_file(&path).expect("report");
+    assert!(report.sha256.is_empty());
+    assert_eq!(
+        serde_json::to_string(&report).expect("json"),
+        serde_json::to_string(&direct).expect("json")
+    );
 
     // A missing file is an input/output error, not a summary.
     assert!(matches!(

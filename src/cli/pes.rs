@@ -3,12 +3,12 @@
 use crate::findings::{Finding, resolve_lines};
 use crate::messages::{t, tf};
 use crate::pes::checks::{Intent, bordereau_label, check};
-use crate::pes::{PesSummary, inspect_file};
+use crate::pes::{PesSummary, summarise_file};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
 fn load(path: &Path) -> Result<PesSummary, i32> {
-    inspect_file(path).map_err(|e| {
+    summarise_file(path).map_err(|e| {
         eprintln!("{} : {e}", t("commun.erreur"));
         2
     })
@@ -471,7 +471,7 @@ pub struct ExtractArgs {
 
 /// `paraphe pes extraire FICHIER [--pj IDUNIQUE]… -o DOSSIER [--json]`
 pub fn extraire(args: &ExtractArgs) -> i32 {
-    let summary = match crate::pes::inspect_file(&args.fichier) {
+    let summary = match crate::pes::summarise_file(&args.fichier) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{} : {e}", t("commun.erreur"));

@@ -44,11 +44,22 @@ pub enum PesError {
     Malformed { offset: u64, detail: String },
 }
 
-/// Open and summarise a PES_Aller file. The file is read once, on a thread of its own; the
-/// summary and the SHA-256 that binds it to the signature (of the whole file, trailing bytes
-/// included) are computed side by side on two more (the hash took a third of the time when it
-/// was computed on the summary's thread).
+/// Open and summarise a PES_Aller file for a review that a signature will follow: `sha256` is
+/// the file's (whole file, trailing bytes included), to bind the review to the signature.
 pub fn inspect_file(path: &Path) -> Result<PesSummary, PesError> {
+    summarise(path, true)
+}
+
+/// Open and summarise a PES_Aller file for a report (`pes inspecter`, `pes controler`):
+/// `sha256` is left empty.
+pub fn summarise_file(path: &Path) -> Result<PesSummary, PesError> {
+    summarise(path, false)
+}
+
+/// The file is read once, on a thread of its own; the summary and, if wanted, the SHA-256 are
+/// computed side by side on two more (the hash took a third of the time when it was computed on
+/// the summary's thread).
+fn summarise(path: &Path, with_sha256: bool) -> Result<PesSummary, PesError> {
     let io_error = |e: std::io::Error| PesError::Io {
         path: path.display().to_string(),
         detail: e.to_string(),
@@ -56,9 +67,14 @@ pub fn inspect_file(path: &Path) -> Result<PesSummary, PesError> {
     let file = File::open(path).map_err(io_error)?;
     let (to_summary, summary_chunks) = std::sync::mpsc::sync_channel(16);
     let (to_hash, hash_chunks) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(16);
+    let mut passes = vec![to_summary];
+    if with_sha256 {
+        passes.push(to_hash);
+    } else {
+        drop(to_hash);
+    }
     std::thread::scope(|threads| {
-        let reading =
-            threads.spawn(move || crate::chunks::share_chunks(file, vec![to_summary, to_hash]));
+        let reading = threads.spawn(move || crate::chunks::share_chunks(file, passes));
         let hashing = threads.spawn(move || {
             let mut sha256 = openssl::sha::Sha256::new();
             for chunk in hash_chunks {
@@ -73,7 +89,9 @@ pub fn inspect_file(path: &Path) -> Result<PesSummary, PesError> {
         // A read error comes first: it is why the document looked cut short.
         read.map_err(io_error)?;
         let mut summary = summary?;
-        summary.sha256 = sha256?.to_vec();
+        if with_sha256 {
+            summary.sha256 = sha256?.to_vec();
+        }
         Ok(summary)
     })
 }
