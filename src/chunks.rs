@@ -54,6 +54,12 @@ pub fn share_chunks<R: Read>(
     Ok(())
 }
 
+/// What a reading thread (one running [`share_chunks`], or any read) returned, or if it panicked,
+/// a read error saying that the reading stopped.
+pub fn read_outcome<T>(joined: std::thread::Result<std::io::Result<T>>) -> std::io::Result<T> {
+    joined.unwrap_or_else(|_| Err(std::io::Error::other(t("commun.lecture_interrompue"))))
+}
+
 /// The other side: a `BufRead` over the chunks received. The stream ends when the reading side
 /// finishes or stops.
 pub struct ReceivedChunks {

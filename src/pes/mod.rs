@@ -66,31 +66,31 @@ fn summarise(path: &Path, with_sha256: bool) -> Result<PesSummary, PesError> {
     };
     let file = File::open(path).map_err(io_error)?;
     let (to_summary, summary_chunks) = std::sync::mpsc::sync_channel(16);
-    let (to_hash, hash_chunks) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(16);
     let mut passes = vec![to_summary];
-    if with_sha256 {
+    let hash_chunks = with_sha256.then(|| {
+        let (to_hash, hash_chunks) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(16);
         passes.push(to_hash);
-    } else {
-        drop(to_hash);
-    }
+        hash_chunks
+    });
     std::thread::scope(|threads| {
         let reading = threads.spawn(move || crate::chunks::share_chunks(file, passes));
-        let hashing = threads.spawn(move || {
-            let mut sha256 = openssl::sha::Sha256::new();
-            for chunk in hash_chunks {
-                sha256.update(&chunk);
-            }
-            sha256.finish()
+        let hashing = hash_chunks.map(|chunks| {
+            threads.spawn(move || {
+                let mut sha256 = openssl::sha::Sha256::new();
+                for chunk in chunks {
+                    sha256.update(&chunk);
+                }
+                sha256.finish()
+            })
         });
         let summary = inspect_chunks(summary_chunks);
-        let interrupted = || std::io::Error::other(t("commun.lecture_interrompue"));
-        let read = reading.join().unwrap_or_else(|_| Err(interrupted()));
-        let sha256 = hashing.join().map_err(|_| io_error(interrupted()));
+        let read = crate::chunks::read_outcome(reading.join());
+        let sha256 = hashing.map(|h| crate::chunks::read_outcome(h.join().map(Ok)));
         // A read error comes first: it is why the document looked cut short.
         read.map_err(io_error)?;
         let mut summary = summary?;
-        if with_sha256 {
-            summary.sha256 = sha256?.to_vec();
+        if let Some(sha256) = sha256 {
+            summary.sha256 = sha256.map_err(io_error)?.to_vec();
         }
         Ok(summary)
     })

@@ -428,9 +428,7 @@ pub fn sign_with_review(
         let source = crate::chunks::ReceivedChunks::new(sign_chunks);
         let mut signed = sign_stream(request, source, true, key, progress, cancelled);
         let summary = review.join().unwrap_or(Err(super::PesError::Truncated));
-        let read = reader
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other(t("commun.lecture_interrompue"))));
+        let read = crate::chunks::read_outcome(reader.join());
         if let Err(e) = read {
             // Both passes saw the stream end early: say why.
             signed = Err(SignError::Read {

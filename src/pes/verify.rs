@@ -9,8 +9,8 @@
 //! signing time.
 //!
 //! Three threads share the work: the reading pass (decoding, parsing and checking every event,
-//! keeping the signatures), the hashing of the targets ([`super::hashing`]) and the checking of each
-//! signature once its target's digests are in; the file itself is read by a fourth.
+//! keeping the signatures), the hashing of the targets ([`super::hashing`]) and the checking of
+//! each signature once its target's digests are in; the file itself is read by a fourth.
 
 use super::hashing::{DoneLater, NotFed, Target, TargetHasher};
 use super::xades::{EXC_C14N, NS_DS};
@@ -358,9 +358,7 @@ pub fn prescan(path: &Path) -> std::io::Result<Needs> {
         let second =
             threads.spawn(|| scan_range(path, middle.saturating_sub(OVERLAP as u64), len, middle));
         let first = scan_range(path, 0, middle, 0);
-        let second = second
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other(t("commun.lecture_interrompue"))));
+        let second = crate::chunks::read_outcome(second.join());
         (first, second)
     });
     let (mut needs, second) = (first?, second?);
@@ -496,9 +494,7 @@ pub fn verify_file(path: &Path, trust: Option<&TrustStore>) -> Result<FileVerdic
             trust,
             Some(&needs),
         );
-        let read = reading
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other(t("commun.lecture_interrompue"))));
+        let read = crate::chunks::read_outcome(reading.join());
         // A read error comes first: it is why the document looked cut short.
         read.map_err(read_error)?;
         verdict
@@ -807,13 +803,14 @@ fn read_events<R: std::io::Read>(
             }
             let index = frames.len().saturating_sub(1);
             let frame = frames.pop().ok_or(C14nError::Usage(String::new()))?;
-            let digests = match frame.hashed {
-                true => match hasher.close(info.offset()) {
+            let digests = if frame.hashed {
+                match hasher.close(info.offset()) {
                     Ok(later) => Some(later),
                     // As above: the caller reports the hashing thread's error.
                     Err(_) => return Ok(()),
-                },
-                false => None,
+                }
+            } else {
+                None
             };
             // Most elements close with no signature waiting on them: no allocation then.
             let mine: Vec<Pending> = if pending.iter().any(|p| p.parent == index) {
@@ -833,7 +830,7 @@ fn read_events<R: std::io::Read>(
                 .is_some_and(|n| nothing_left_to_verify(n, signatures_seen, root_qname.as_deref()))
                 && capture.is_none()
                 && pending.is_empty()
-                && frames.iter().all(|f| !f.hashed)
+                && !hasher.is_hashing()
             {
                 // Every signature of the file is verified and no digest is under way: the rest
                 // (the PES_PJ, most of a PES's bytes) is covered by no signature and is not
