@@ -76,6 +76,22 @@ impl ReceivedChunks {
             position: 0,
         }
     }
+
+    /// A stream that has ended already.
+    pub fn ended() -> Self {
+        ReceivedChunks::new(std::sync::mpsc::sync_channel(0).1)
+    }
+
+    /// From now on, the chunks after the current one come from `other`; the receiver they came
+    /// from is returned (to pass them on, see `pes::sign`).
+    pub fn redirect(&mut self, other: Receiver<Arc<Vec<u8>>>) -> Receiver<Arc<Vec<u8>>> {
+        std::mem::replace(&mut self.receiver, other)
+    }
+
+    /// The current chunk and the position of its first byte not read yet.
+    pub fn unread(&self) -> (Arc<Vec<u8>>, usize) {
+        (Arc::clone(&self.current), self.position)
+    }
 }
 
 impl Read for ReceivedChunks {

@@ -703,3 +703,110 @@ fn a_bordereau_that_cannot_be_canonicalised_stops_the_signature() {
         "rien d'écrit, pas de fichier temporaire"
     );
 }
+
+/// A PES whose PJ section spans several of the reading thread's chunks (256 KiB), with the
+/// dépense bordereaux from `bordereaux`, then `pj`, raw, inside `PES_PJ`.
+fn with_pj_section(bordereaux: &str, pj: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let content: Vec<u8> = (0..600_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&content);
+    let mut xml = common::pes::HEAD.to_owned();
+    xml.push_str(bordereaux);
+    xml.push_str("</PES_DepenseAller>\n<PES_PJ>");
+    for (i, text) in [encoded.as_str(), "pas du base64 !", &encoded[..1000]]
+        .iter()
+        .enumerate()
+    {
+        xml.push_str(&format!(
+            "<PJ><Contenu><Fichier MIMEType=\"application/pdf\">{text}</Fichier></Contenu><IdUnique V=\"PJ{i}\"/><NomPJ V=\"pièce {i}.pdf\"/><TypePJ V=\"006\"/></PJ>\n"
+        ));
+    }
+    xml.push_str(pj);
+    xml.push_str("</PES_PJ>\n</n:PES_Aller>\n");
+    common::pes::latin1(&xml)
+}
+
+/// What the review of `sign_with_review` found, and the signing's outcome.
+fn review_alongside(
+    input: &Path,
+    scope: Scope,
+) -> (
+    Result<paraphe::pes::PesSummary, String>,
+    Result<paraphe::pes::sign::PendingOutput, SignError>,
+) {
+    use paraphe::pes::sign::{KeySource, sign_with_review};
+    let output = input.with_extension("signe.xml");
+    let mut signer = p12_signer("signature");
+    let request = request(input, &output, scope, Profile::Sha256);
+    let (summary, signed) =
+        sign_with_review(&request, KeySource::Open(&mut signer), &mut |_| {}, &|| {
+            false
+        });
+    (summary.map_err(|e| e.to_string()), signed)
+}
+
+/// The summary of the file read on its own, as the review alongside the signature must find it.
+fn read_alone(input: &Path) -> Result<String, String> {
+    let file = std::io::BufReader::new(std::fs::File::open(input).expect("open"));
+    paraphe::pes::read_summary(file)
+        .map(|mut s| {
+            // Set by the review of a whole file (S²LOW's rule on the first 50 bytes).
+            s.iso_8859_1_declared_early = true;
+            format!("{s:?}")
+        })
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_review_fed_by_the_signing_pass_is_the_summary_of_the_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let input = tmp.path().join("pes.xml");
+    let two = [
+        common::pes::bordereau("B1", 1, &["10.00"]),
+        common::pes::bordereau("B2", 2, &["2.00", "3.50"]),
+    ]
+    .concat();
+    // Signed per bordereau (the review is handed over at the PJ section, in the middle of a
+    // chunk, and reads the PJ beside the copy) and as a whole (handed over at the end).
+    std::fs::write(&input, with_pj_section(&two, "")).expect("write");
+    let alone = read_alone(&input).expect("summary");
+    assert!(alone.contains("taille: 600000"), "{alone}");
+    for scope in [Scope::Bordereaux, Scope::File] {
+        let (summary, signed) = review_alongside(&input, scope);
+        let signed = signed.expect("signed");
+        assert_eq!(
+            format!("{:?}", summary.expect("review")),
+            alone,
+            "{scope:?}"
+        );
+        let report = signed.commit().expect("commit");
+        let expected = if scope == Scope::Bordereaux { 2 } else { 1 };
+        assert_eq!(report.signed.len(), expected);
+    }
+
+    // Signing stops at a bordereau without Id: the review still reads to the end (the PJ after).
+    let no_id = two.replacen("<Bordereau Id=\"B2\">", "<Bordereau>", 1);
+    std::fs::write(&input, with_pj_section(&no_id, "")).expect("write");
+    let (summary, signed) = review_alongside(&input, Scope::Bordereaux);
+    assert!(matches!(signed, Err(SignError::MissingId)));
+    let summary = format!("{:?}", summary.expect("review"));
+    assert_eq!(summary, read_alone(&input).expect("summary"));
+    assert!(summary.contains("PJ2"), "{summary}");
+
+    // Malformed XML after the hand-over, and before it: the review's error is the one of a
+    // reading of the file alone (same words, same position).
+    for (bordereaux, pj) in [
+        (two.as_str(), "<PJ><IdUnique V=\"PJ9\"/></PJX>"),
+        (
+            &two.replacen("</BlocBordereau>", "</BlocBordereauX>", 1),
+            "",
+        ),
+        (&two.replacen("V=\"7\"", "V=\"7\" V=\"8\"", 1), ""),
+    ] {
+        std::fs::write(&input, with_pj_section(bordereaux, pj)).expect("write");
+        let alone = read_alone(&input).expect_err("malformed");
+        let (summary, signed) = review_alongside(&input, Scope::Bordereaux);
+        assert_eq!(summary.expect_err("malformed"), alone);
+        assert!(signed.is_err() || pj.contains("PJX"));
+    }
+}

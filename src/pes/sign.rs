@@ -12,7 +12,7 @@ use crate::card::{BatchProgress, CardError, HashAlg, Signer};
 use crate::messages::{t, tf};
 use crate::xml::{C14nError, C14nMode, Canonicalizer, NamespaceScopes, Progress, StartTag};
 use quick_xml::events::{BytesCData, BytesEnd, BytesPI, BytesRef, BytesStart, BytesText, Event};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
@@ -153,6 +153,9 @@ struct Tee<R> {
     pending: Vec<u8>,
     /// None when another pass reads the very same buffers (see [`sign_with_review`]).
     hasher: Option<openssl::sha::Sha256>,
+    /// False once the parser is handed over to the review (see [`hand_over`]): nothing is copied
+    /// any more.
+    keep: bool,
 }
 
 impl<R: BufRead> Read for Tee<R> {
@@ -171,7 +174,9 @@ impl<R: BufRead> BufRead for Tee<R> {
     }
 
     fn consume(&mut self, amount: usize) {
-        if let Ok(buf) = self.inner.fill_buf() {
+        if self.keep
+            && let Ok(buf) = self.inner.fill_buf()
+        {
             let n = amount.min(buf.len());
             self.pending.extend_from_slice(&buf[..n]);
             if let Some(hasher) = self.hasher.as_mut() {
@@ -380,22 +385,46 @@ pub fn sign_to_pending(
         path: request.input.to_owned(),
         detail: e.to_string(),
     })?;
-    let source = BufReader::with_capacity(256 * 1024, file);
-    sign_stream(
-        request,
-        source,
-        false,
-        KeySource::Open(signer),
-        progress,
-        cancelled,
-    )
+    let (to_sign, sign_chunks) = std::sync::mpsc::sync_channel(16);
+    std::thread::scope(|threads| {
+        let reader = threads.spawn(move || crate::chunks::share_chunks(file, vec![to_sign]));
+        let source = crate::chunks::ReceivedChunks::new(sign_chunks);
+        let signed = sign_stream(
+            request,
+            source,
+            None,
+            KeySource::Open(signer),
+            progress,
+            cancelled,
+        );
+        read_error_first(request, reader.join(), signed)
+    })
 }
 
-/// Sign while the review pass (the summary the checks run on) reads the very same bytes on
-/// another thread: the file is read once, and the two passes need no hash to agree on what they
-/// read (`input_sha256` and the summary's `sha256` are left empty). The review reads the whole
-/// file even when signing stops early. The signed file is pending: the caller commits it once
-/// the review found nothing blocking.
+/// The signing pass's outcome, unless the reading thread failed: then why it did (the pass only
+/// saw the stream end early).
+fn read_error_first<T>(
+    request: &SignRequest,
+    reading: std::thread::Result<std::io::Result<()>>,
+    signed: Result<T, SignError>,
+) -> Result<T, SignError> {
+    match crate::chunks::read_outcome(reading) {
+        Err(e) => Err(SignError::Read {
+            path: request.input.to_owned(),
+            detail: e.to_string(),
+        }),
+        Ok(()) => signed,
+    }
+}
+
+/// Sign and review the very same bytes: the file is read once, and the two need no hash to agree
+/// on what they read (`input_sha256` and the summary's `sha256` are left empty). The signing pass
+/// feeds the review's summary the events it parses anyway, and hands it over, with its parser, to
+/// a thread of its own where it stops parsing: at the PJ section when signing bordereaux (it only
+/// copies the PJ then, while the review reads on beside it), at the end for the whole file, or
+/// where signing failed (the review still reads to the end: its findings say what is wrong with
+/// the file better than the point where signing stopped). The signed file is pending: the caller
+/// commits it once the review found nothing blocking.
 pub fn sign_with_review(
     request: &SignRequest,
     key: KeySource,
@@ -408,36 +437,134 @@ pub fn sign_with_review(
     let file = match std::fs::File::open(request.input) {
         Ok(f) => f,
         Err(e) => {
+            let review = super::PesError::Io {
+                path: request.input.display().to_string(),
+                detail: e.to_string(),
+            };
             let error = SignError::Read {
                 path: request.input.to_owned(),
                 detail: e.to_string(),
             };
-            return (Err(super::PesError::Truncated), Err(error));
+            return (Err(review), Err(error));
         }
     };
-    // At most this many chunks (256 KiB each) wait for each pass: memory stays bounded.
-    let (to_review, review_chunks) = std::sync::mpsc::sync_channel(16);
+    // At most this many chunks (256 KiB each) wait: memory stays bounded.
     let (to_sign, sign_chunks) = std::sync::mpsc::sync_channel(16);
+    let (hand_over, handed_over) = std::sync::mpsc::channel::<HandOver>();
     std::thread::scope(|threads| {
-        // The file is read on a thread of its own; when signing stops, the review still reads
-        // to the end: its findings say what is wrong with the file better than the point where
-        // signing stopped.
-        let reader =
-            threads.spawn(move || crate::chunks::share_chunks(file, vec![to_review, to_sign]));
-        let review = threads.spawn(move || super::inspect_chunks(review_chunks));
+        let reader = threads.spawn(move || crate::chunks::share_chunks(file, vec![to_sign]));
+        let review = threads.spawn(move || match handed_over.recv() {
+            Ok(HandOver {
+                mut parser,
+                summary,
+            }) => summary.read_to_end(&mut parser),
+            // Not reached: the signing pass hands the review over whatever happens.
+            Err(_) => Err(super::PesError::Truncated),
+        });
         let source = crate::chunks::ReceivedChunks::new(sign_chunks);
-        let mut signed = sign_stream(request, source, true, key, progress, cancelled);
+        let alongside = Review {
+            summary: super::summary::SummaryBuilder::new(
+                super::summary::DEFAULT_PIECE_DETAIL_LIMIT,
+            ),
+            hand_over,
+        };
+        let signed = sign_stream(request, source, Some(alongside), key, progress, cancelled);
         let summary = review.join().unwrap_or(Err(super::PesError::Truncated));
-        let read = crate::chunks::read_outcome(reader.join());
-        if let Err(e) = read {
-            // Both passes saw the stream end early: say why.
-            signed = Err(SignError::Read {
-                path: request.input.to_owned(),
-                detail: e.to_string(),
-            });
-        }
-        (summary, signed)
+        // Both passes saw the stream end early if the reading failed: say why.
+        (summary, read_error_first(request, reader.join(), signed))
     })
+}
+
+/// The review the signing pass feeds until it hands it over (see [`sign_with_review`]).
+struct Review {
+    summary: super::summary::SummaryBuilder,
+    hand_over: std::sync::mpsc::Sender<HandOver>,
+}
+
+/// The signing pass's parser.
+type Parser = quick_xml::Reader<Tee<crate::chunks::ReceivedChunks>>;
+
+/// The review and the parser it reads on with, from where the signing pass stopped.
+struct HandOver {
+    parser: Parser,
+    summary: super::summary::SummaryBuilder,
+}
+
+/// The chunks still to come once the parser is handed over: the signing pass passes each one on
+/// to the review (they are shared, not copied).
+struct Tail {
+    /// What is left of the chunk being read at the hand-over.
+    current: (std::sync::Arc<Vec<u8>>, usize),
+    rest: std::sync::mpsc::Receiver<std::sync::Arc<Vec<u8>>>,
+    to_review: std::sync::mpsc::SyncSender<std::sync::Arc<Vec<u8>>>,
+}
+
+/// Give the review the parser (where it stands, with its encoding and open elements) and the
+/// summary so far; the chunks it will read come through the returned [`Tail`]. `reader` is left
+/// with an empty stream.
+fn hand_over(reader: &mut Parser, review: Review) -> Tail {
+    let (to_review, forwarded) = std::sync::mpsc::sync_channel(16);
+    let tee = reader.get_mut();
+    tee.keep = false;
+    tee.pending.clear();
+    let rest = tee.inner.redirect(forwarded);
+    let current = tee.inner.unread();
+    let parser = std::mem::replace(
+        reader,
+        new_parser(crate::chunks::ReceivedChunks::ended(), None),
+    );
+    // A review thread that is gone has nothing more to read.
+    let _ = review.hand_over.send(HandOver {
+        parser,
+        summary: review.summary,
+    });
+    Tail {
+        current,
+        rest,
+        to_review,
+    }
+}
+
+impl Tail {
+    /// Give every byte still to come to `copy` (in order) and to the review. After an error of
+    /// `copy` the review still gets the rest; the first error is returned.
+    fn copy(self, mut copy: impl FnMut(&[u8]) -> Result<(), SignError>) -> Result<(), SignError> {
+        let (current, position) = &self.current;
+        let mut outcome = copy(&current[*position..]);
+        for chunk in self.rest {
+            let _ = self.to_review.send(std::sync::Arc::clone(&chunk));
+            if outcome.is_ok() {
+                outcome = copy(&chunk);
+            }
+        }
+        outcome
+    }
+
+    /// Give the review the rest of the file (signing stopped), until it has read enough.
+    fn drain(self) {
+        for chunk in self.rest {
+            if self.to_review.send(chunk).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+fn new_parser(
+    source: crate::chunks::ReceivedChunks,
+    hasher: Option<openssl::sha::Sha256>,
+) -> Parser {
+    let mut reader = quick_xml::Reader::from_reader(Tee {
+        inner: source,
+        pending: Vec::new(),
+        hasher,
+        keep: true,
+    });
+    let config = reader.config_mut();
+    config.check_end_names = true;
+    // What the review's summary expects (and the signing pass copies bytes as they are anyway).
+    config.expand_empty_elements = false;
+    reader
 }
 
 /// One signature for the card thread to make.
@@ -450,18 +577,18 @@ struct SignJob {
 
 /// The signing pass over `source`, up to a synced temporary file.
 ///
-/// `reviewed_alongside`: a review reads the very same bytes on another thread
-/// ([`sign_with_review`]) and checks the whole file, so the input needs no hash and, when signing
-/// bordereaux, the PJ section (after the last place a bordereau may be) is copied without being
-/// parsed. Otherwise the input's SHA-256 is computed (to bind a review made earlier) and the
-/// whole file is parsed here.
+/// With `review`, the review of the very same bytes is fed and handed over as
+/// [`sign_with_review`] says, so the input needs no hash and, when signing bordereaux, the PJ
+/// section (after the last place a bordereau may be) is copied without being parsed here.
+/// Otherwise the input's SHA-256 is computed (to bind a review made earlier) and the whole file
+/// is parsed here.
 ///
 /// The card works on its own thread: while it signs a bordereau the parser goes on with the next
 /// one, and the bytes after a bordereau wait in memory (bounded) until its signature is back.
-fn sign_stream<R: BufRead>(
+fn sign_stream(
     request: &SignRequest,
-    source: R,
-    reviewed_alongside: bool,
+    source: crate::chunks::ReceivedChunks,
+    review: Option<Review>,
     key: KeySource,
     progress: &mut dyn FnMut(BatchProgress),
     cancelled: &dyn Fn() -> bool,
@@ -520,7 +647,7 @@ fn sign_stream<R: BufRead>(
         let outcome = parse_and_write(
             request,
             source,
-            reviewed_alongside,
+            review,
             (TargetHasher::spawn(threads), &jobs),
             &done,
             progress,
@@ -548,6 +675,10 @@ enum Segment {
     Bytes(Vec<u8>),
     Signature,
 }
+
+/// The input's bytes are copied to the output in pieces of about this size (and at each
+/// signature), not event by event: a million small writes cost more than the copy.
+const WRITTEN_AT_ONCE: usize = 64 * 1024;
 
 /// Beyond this much waiting output, the parser waits for the card.
 const DEFERRED_LIMIT: usize = 8 * 1024 * 1024;
@@ -630,15 +761,51 @@ impl<W: Write> DeferredOutput<W> {
     }
 }
 
-fn parse_and_write<R: BufRead>(
+/// The signing pass proper ([`write_signed`]); then, if the review was not handed over yet
+/// (signing stopped, or parsed the whole file), it is handed over where the pass stopped.
+fn parse_and_write(
     request: &SignRequest,
-    source: R,
-    reviewed_alongside: bool,
+    mut source: crate::chunks::ReceivedChunks,
+    mut review: Option<Review>,
+    hashing: (TargetHasher<ToSign>, &std::sync::mpsc::Sender<SignJob>),
+    done: &std::sync::mpsc::Receiver<Result<Vec<u8>, SignError>>,
+    progress: &mut dyn FnMut(BatchProgress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<PendingOutput, SignError> {
+    if let Some(r) = review.as_mut() {
+        // S²LOW's rule on the first 50 bytes (an empty file has none).
+        let head = source.fill_buf().map(|b| b[..b.len().min(50)].to_vec());
+        r.summary.note_head(&head.unwrap_or_default());
+    }
+    let hasher = review.is_none().then(openssl::sha::Sha256::new);
+    let mut reader = new_parser(source, hasher);
+    let written = write_signed(
+        request,
+        &mut reader,
+        &mut review,
+        hashing,
+        done,
+        progress,
+        cancelled,
+    );
+    if let Some(r) = review {
+        hand_over(&mut reader, r).drain();
+    }
+    written
+}
+
+/// Parse, hash and copy, the signatures inserted; the review (if any) is fed every event parsed
+/// and handed over at the PJ section when signing bordereaux.
+fn write_signed(
+    request: &SignRequest,
+    reader: &mut Parser,
+    review: &mut Option<Review>,
     (mut hasher, jobs): (TargetHasher<ToSign>, &std::sync::mpsc::Sender<SignJob>),
     done: &std::sync::mpsc::Receiver<Result<Vec<u8>, SignError>>,
     progress: &mut dyn FnMut(BatchProgress),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<PendingOutput, SignError> {
+    let alongside = review.is_some();
     let out_path = request.output;
     let write_error = |e: std::io::Error| SignError::Write {
         path: out_path.to_owned(),
@@ -662,14 +829,6 @@ fn parse_and_write<R: BufRead>(
         awaited: 0,
         resolved: 0,
     };
-    let tee = Tee {
-        inner: source,
-        pending: Vec::new(),
-        hasher: (!reviewed_alongside).then(openssl::sha::Sha256::new),
-    };
-    let mut reader = quick_xml::Reader::from_reader(tee);
-    let config = reader.config_mut();
-    config.check_end_names = true;
     let mode = C14nMode::Exclusive {
         with_comments: false,
         inclusive_prefixes: Vec::new(),
@@ -691,11 +850,24 @@ fn parse_and_write<R: BufRead>(
     let total = request.expected;
     let mut tail_copied = false;
     loop {
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| SignError::Parse(e.to_string()))?;
+        let offset = reader.buffer_position();
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(event) => event,
+            Err(e) => {
+                if let Some(r) = review.as_mut() {
+                    r.summary.parse_failed(reader, &e);
+                }
+                return Err(SignError::Parse(e.to_string()));
+            }
+        };
         if matches!(event, Event::Eof) {
             break;
+        }
+        // The review sees every event first: when it cannot go on, its words say why.
+        if let Some(r) = review.as_mut()
+            && let Err(e) = r.summary.event(reader, offset, &event)
+        {
+            return Err(SignError::Review(e.to_string()));
         }
         if let Event::Decl(decl) = &event {
             let label = decl
@@ -769,7 +941,7 @@ fn parse_and_write<R: BufRead>(
         }
         // Signing bordereaux with a review alongside: once the PJ section starts, nothing else
         // is to be signed.
-        let starts_pj = reviewed_alongside
+        let starts_pj = alongside
             && request.scope == Scope::Bordereaux
             && depth == 1
             && matches!(&event, Event::Start(s) if local_name(s.name().as_ref()) == b"PES_PJ");
@@ -788,7 +960,6 @@ fn parse_and_write<R: BufRead>(
             }
             _ => {}
         }
-        let is_end = matches!(&event, Event::End(_));
         let raw = &mut reader.get_mut().pending;
         if closing_signed {
             if cancelled() {
@@ -799,43 +970,36 @@ fn parse_and_write<R: BufRead>(
             if hasher.close(0).is_err() {
                 return Err(hashing_stopped(hasher, done));
             }
-            // `raw` is the end tag: the signature goes right before it.
+            // `raw` ends with the end tag: the signature goes right before it.
             let end_len = end_tag_len(raw);
             let (before, end_tag) = raw.split_at(raw.len() - end_len);
             out.write(before).map_err(write_error)?;
             out.await_signature();
             out.write(end_tag).map_err(write_error)?;
             signed.push(o.id);
-        } else {
+            raw.clear();
+        } else if raw.len() >= WRITTEN_AT_ONCE || starts_pj {
             out.write(raw).map_err(write_error)?;
-        }
-        raw.clear();
-        // Signatures that are back are placed at element ends (a few per bordereau is plenty;
-        // at every event it was a million checks of the card's queue).
-        if is_end {
+            raw.clear();
+            // Signatures that are back are placed as the output goes (at every event it was a
+            // million checks of the card's queue).
             out.collect(done, false, progress, total)?;
         }
         buf.clear();
-        if starts_pj {
-            // No bordereau can follow: the rest is copied as it is (the review parses it).
-            let source = &mut reader.get_mut().inner;
-            loop {
-                let chunk = source.fill_buf().map_err(|e| SignError::Read {
-                    path: request.input.to_owned(),
-                    detail: e.to_string(),
-                })?;
-                if chunk.is_empty() {
-                    break;
-                }
-                out.write(chunk).map_err(write_error)?;
-                let n = chunk.len();
-                source.consume(n);
-                out.collect(done, false, progress, total)?;
-            }
+        if starts_pj && let Some(r) = review.take() {
+            // No bordereau can follow: the rest is copied as it is, while the review reads on.
+            hand_over(reader, r).copy(|bytes| {
+                out.write(bytes).map_err(write_error)?;
+                out.collect(done, false, progress, total)
+            })?;
             tail_copied = true;
             break;
         }
     }
+    // What the last events left.
+    let raw = &mut reader.get_mut().pending;
+    out.write(raw).map_err(write_error)?;
+    raw.clear();
     // Every element to sign is hashed and its job with the card before waiting for the card.
     if let Err(failure) = hasher.finish() {
         return Err(hashing_failed(failure, done));
@@ -848,8 +1012,9 @@ fn parse_and_write<R: BufRead>(
         return Err(SignError::NothingToSign);
     }
     let input_sha256 = reader
-        .into_inner()
+        .get_mut()
         .hasher
+        .take()
         .map(|h| h.finish().to_vec())
         .unwrap_or_default();
     if let Some(reviewed) = &request.reviewed_sha256
@@ -902,8 +1067,9 @@ fn why_the_card_stopped(done: &std::sync::mpsc::Receiver<Result<Vec<u8>, SignErr
     SignError::SignerStopped
 }
 
-/// Length of the end tag at the end of `raw` (an `End` event's bytes: `</name>` possibly with
-/// spaces before `>`). The whole slice is the end tag, since the tee is emptied after each event.
+/// Length of the end tag at the end of `raw` (the bytes read since the last write, ending with an
+/// `End` event's: `</name>` possibly with spaces before `>`). Its `<` is the last one in `raw`:
+/// none can follow it inside the end tag.
 fn end_tag_len(raw: &[u8]) -> usize {
     raw.iter()
         .rposition(|b| *b == b'<')

@@ -305,21 +305,77 @@ pub fn read_summary<R: BufRead>(input: R) -> Result<PesSummary, PesError> {
 pub fn read_summary_with<R: BufRead>(input: R, piece_limit: usize) -> Result<PesSummary, PesError> {
     let mut reader = quick_xml::Reader::from_reader(input);
     reader.config_mut().expand_empty_elements = false;
-    let mut summary = PesSummary::default();
-    let mut state = State {
-        piece_budget: piece_limit,
-        ..State::default()
-    };
-    let mut buf = Vec::new();
-    let mut root_seen = false;
-    loop {
-        let offset = reader.buffer_position();
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| PesError::Malformed {
+    SummaryBuilder::new(piece_limit).read_to_end(&mut reader)
+}
+
+/// The summary built event by event, from a parser that may be someone else's: the signing pass
+/// feeds it the events it parses anyway, then hands it over with its parser to a thread that
+/// reads on (see `sign::sign_with_review`). The parser must not expand empty elements.
+pub struct SummaryBuilder {
+    state: State,
+    summary: PesSummary,
+    root_seen: bool,
+    /// The first error met: the summary stops there, as a reading of the file alone would.
+    failed: Option<PesError>,
+}
+
+impl SummaryBuilder {
+    /// A summary keeping the details of at most `piece_limit` pieces.
+    pub fn new(piece_limit: usize) -> Self {
+        SummaryBuilder {
+            state: State {
+                piece_budget: piece_limit,
+                ..State::default()
+            },
+            summary: PesSummary::default(),
+            root_seen: false,
+            failed: None,
+        }
+    }
+
+    /// Whether "ISO-8859-1" is declared in `head`, the file's first bytes (S²LOW's rule).
+    pub fn note_head(&mut self, head: &[u8]) {
+        self.summary.iso_8859_1_declared_early = declares_latin1_early(head);
+    }
+
+    /// The error that stopped the summary, if any.
+    pub fn failure(&self) -> Option<&PesError> {
+        self.failed.as_ref()
+    }
+
+    /// The parser could not read the next event: the summary ends with its error.
+    pub fn parse_failed<R>(&mut self, reader: &quick_xml::Reader<R>, error: &quick_xml::Error) {
+        if self.failed.is_none() {
+            self.failed = Some(PesError::Malformed {
                 offset: reader.error_position(),
-                detail: e.to_string(),
-            })?;
+                detail: error.to_string(),
+            });
+        }
+    }
+
+    /// Take one event, read by `reader` from `offset` (its position before the event); `Err`
+    /// (kept as the summary's outcome) stops the summary.
+    pub fn event<R>(
+        &mut self,
+        reader: &quick_xml::Reader<R>,
+        offset: u64,
+        event: &Event,
+    ) -> Result<(), &PesError> {
+        if self.failed.is_none()
+            && let Err(e) = self.take(reader, offset, event)
+        {
+            self.failed = Some(e);
+        }
+        self.failed.as_ref().map_or(Ok(()), Err)
+    }
+
+    fn take<R>(
+        &mut self,
+        reader: &quick_xml::Reader<R>,
+        offset: u64,
+        event: &Event,
+    ) -> Result<(), PesError> {
+        let (state, summary) = (&mut self.state, &mut self.summary);
         match event {
             Event::Decl(decl) => {
                 let enc = decl
@@ -340,39 +396,60 @@ pub fn read_summary_with<R: BufRead>(input: R, piece_limit: usize) -> Result<Pes
                 summary.encodage = enc;
             }
             Event::DocType(_) => return Err(PesError::Doctype),
-            Event::Start(start) => {
-                if !root_seen {
-                    check_root(&reader, &start)?;
-                    root_seen = true;
+            Event::Start(start) | Event::Empty(start) => {
+                if !self.root_seen {
+                    check_root(reader, start)?;
+                    self.root_seen = true;
                 }
-                on_start(&reader, &start, offset, &mut state, &mut summary, false)?;
+                let empty = matches!(event, Event::Empty(_));
+                on_start(reader, start, offset, state, summary, empty)?;
             }
-            Event::Empty(start) => {
-                if !root_seen {
-                    check_root(&reader, &start)?;
-                    root_seen = true;
-                }
-                on_start(&reader, &start, offset, &mut state, &mut summary, true)?;
-            }
-            Event::End(_) => on_end(&mut state, &mut summary),
-            Event::Text(text) if state.in_fichier => state.base64.feed(&text),
-            Event::CData(data) if state.in_fichier => state.base64.feed(&data),
+            Event::End(_) => on_end(state, summary),
+            Event::Text(text) if state.in_fichier => state.base64.feed(text),
+            Event::CData(data) if state.in_fichier => state.base64.feed(data),
             Event::GeneralRef(_) if state.in_fichier => state.base64.invalid = true,
-            Event::Eof => break,
             _ => {}
         }
-        buf.clear();
+        Ok(())
     }
-    if !root_seen {
-        return Err(PesError::WrongRoot(String::new()));
+
+    /// Read on with `reader` to the end of the document, then [`Self::finish`].
+    pub fn read_to_end<R: BufRead>(
+        mut self,
+        reader: &mut quick_xml::Reader<R>,
+    ) -> Result<PesSummary, PesError> {
+        let mut buf = Vec::new();
+        while self.failed.is_none() {
+            let offset = reader.buffer_position();
+            match reader.read_event_into(&mut buf) {
+                Ok(Event::Eof) => break,
+                Ok(event) => {
+                    let _ = self.event(reader, offset, &event);
+                }
+                Err(e) => self.parse_failed(reader, &e),
+            }
+            buf.clear();
+        }
+        self.finish()
     }
-    if !state.path.is_empty() {
-        return Err(PesError::Truncated);
+
+    /// The summary of a document read to its end (or the error that stopped it).
+    pub fn finish(self) -> Result<PesSummary, PesError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let mut summary = self.summary;
+        if !self.root_seen {
+            return Err(PesError::WrongRoot(String::new()));
+        }
+        if !self.state.path.is_empty() {
+            return Err(PesError::Truncated);
+        }
+        if summary.encodage.is_empty() {
+            summary.encodage = "UTF-8".to_owned();
+        }
+        Ok(summary)
     }
-    if summary.encodage.is_empty() {
-        summary.encodage = "UTF-8".to_owned();
-    }
-    Ok(summary)
 }
 
 fn check_root<R>(reader: &quick_xml::Reader<R>, start: &BytesStart) -> Result<(), PesError> {
