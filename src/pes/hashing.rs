@@ -177,7 +177,7 @@ impl<'scope, T: Target + 'scope> TargetHasher<'scope, T> {
         let markup = |kind, batch: &mut Batch<T>, bytes: &[u8]| {
             // The reader hands UTF-8 only (it checked every event); anything else would be a
             // defect, refused like malformed text rather than hashed wrong.
-            let text = std::str::from_utf8(bytes).map_err(|_| {
+            let text = crate::xml::str_from_utf8(bytes).map_err(|_| {
                 NotFed::Refused(C14nError::malformed(t("verification.texte_non_utf8")))
             })?;
             Ok::<Item<T>, NotFed>(Item::Markup {
@@ -194,7 +194,7 @@ impl<'scope, T: Target + 'scope> TargetHasher<'scope, T> {
                 at,
             },
             (Event::Start(e) | Event::Empty(e), None) => {
-                let text = std::str::from_utf8(e).map_err(|_| {
+                let text = crate::xml::str_from_utf8(e).map_err(|_| {
                     NotFed::Refused(C14nError::malformed(t("verification.texte_non_utf8")))
                 })?;
                 Item::Unparsed {

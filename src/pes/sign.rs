@@ -198,9 +198,7 @@ enum Encoding {
 /// Latin-1 bytes as UTF-8: borrowed when they are all ASCII (the same bytes in both encodings,
 /// e.g. a PJ's base64), transcoded into `text` (reused from event to event) otherwise.
 fn latin1_to_utf8<'a>(bytes: &'a [u8], text: &'a mut String) -> &'a str {
-    if bytes.is_ascii()
-        && let Ok(ascii) = std::str::from_utf8(bytes)
-    {
+    if let Some(ascii) = crate::xml::ascii_str(bytes) {
         return ascii;
     }
     text.clear();

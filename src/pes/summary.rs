@@ -218,7 +218,7 @@ fn local_name(qname: &[u8]) -> Cow<'_, str> {
     };
     // The strict check first: it is much quicker than the lossy one on the valid names of
     // every element.
-    match std::str::from_utf8(local) {
+    match crate::xml::str_from_utf8(local) {
         Ok(name) => Cow::Borrowed(name),
         Err(_) => String::from_utf8_lossy(local),
     }
@@ -262,7 +262,8 @@ impl<'a> Values<'a> {
         let mut values = Values::default();
         // Duplicates are checked here rather than by quick-xml, whose check allocates for every
         // tag: by comparison for the usual few attributes, with a set beyond.
-        let mut many: HashSet<&[u8]> = HashSet::new();
+        // (The set is made only when needed: making one reads a thread-local, at every tag.)
+        let mut many: Option<HashSet<&[u8]>> = None;
         let mut few: [&[u8]; 8] = [&[]; 8];
         for (count, attr) in start.attributes().with_checks(false).enumerate() {
             let attr = attr.map_err(|e| malformed(e.to_string()))?;
@@ -270,10 +271,9 @@ impl<'a> Values<'a> {
             let duplicate = if count < few.len() {
                 few[..count].contains(&key)
             } else {
-                if many.is_empty() {
-                    many.extend(few);
-                }
-                !many.insert(key)
+                !many
+                    .get_or_insert_with(|| few.into_iter().collect())
+                    .insert(key)
             };
             if duplicate {
                 return Err(malformed(tf(

@@ -65,6 +65,7 @@ pub(crate) use reader::OpenNames;
 pub use reader::{EventInfo, XmlReader};
 pub use scopes::{ApexContext, NamespaceScopes};
 pub use syntax::{Attribute, DSIG_NAMESPACE, StartTag, XML_NAMESPACE};
+pub(crate) use syntax::{ascii_str, str_from_utf8};
 
 /// Canonical form of a whole document.
 /// `text` as ISO-8859-1 bytes (the encoding of PES and ACTES files); a character outside it becomes
