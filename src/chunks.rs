@@ -25,14 +25,14 @@ pub fn share_chunks<R: Read>(
     // size is a fresh mapping of memory, whose page faults cost more than the read.
     let mut sent: std::collections::VecDeque<Arc<Vec<u8>>> = std::collections::VecDeque::new();
     while receivers.iter().any(Option::is_some) {
-        let mut chunk = match sent.front_mut().and_then(Arc::get_mut) {
-            Some(reused) => {
-                let mut chunk = std::mem::take(reused);
-                chunk.clear();
-                sent.pop_front();
-                chunk
+        // Any chunk will do, not only the oldest: a pass may keep one for a while.
+        let free = sent.iter_mut().position(|c| Arc::get_mut(c).is_some());
+        let mut chunk = match free.and_then(|i| sent.remove(i)).map(Arc::try_unwrap) {
+            Some(Ok(mut reused)) => {
+                reused.clear();
+                reused
             }
-            None => Vec::with_capacity(CHUNK),
+            _ => Vec::with_capacity(CHUNK),
         };
         // read_to_end fills spare capacity without zeroing it first.
         let filled = (&mut inner).take(CHUNK as u64).read_to_end(&mut chunk)?;
@@ -415,6 +415,28 @@ mod tests {
             .read_to_end(&mut got)
             .expect("read");
         assert_eq!(got.len(), CHUNK, "le morceau complet lu avant l'erreur");
+    }
+
+    #[test]
+    fn chunks_are_reused_even_while_a_pass_keeps_one() {
+        // The signing pass keeps the chunk it stopped parsing in while it copies the rest: the
+        // others must still be reused, or every chunk after it is fresh memory (+16 MB).
+        let (to_pass, chunks) = std::sync::mpsc::sync_channel(2);
+        let reading = std::thread::spawn(move || {
+            share_chunks(std::io::Cursor::new(vec![7u8; CHUNK * 40]), vec![to_pass])
+        });
+        let mut kept = None;
+        let mut buffers = std::collections::HashSet::new();
+        for chunk in chunks {
+            buffers.insert(chunk.as_ptr() as usize);
+            kept.get_or_insert(chunk);
+        }
+        reading.join().expect("thread").expect("read");
+        assert!(
+            buffers.len() <= 6,
+            "{} buffers for 40 chunks",
+            buffers.len()
+        );
     }
 
     #[test]

@@ -527,8 +527,10 @@ impl Tail {
     /// Give every byte still to come to `copy` (in order) and to the review. After an error of
     /// `copy` the review still gets the rest; the first error is returned.
     fn copy(self, mut copy: impl FnMut(&[u8]) -> Result<(), SignError>) -> Result<(), SignError> {
-        let (current, position) = &self.current;
-        let mut outcome = copy(&current[*position..]);
+        let (current, position) = self.current;
+        let mut outcome = copy(&current[position..]);
+        // Let go of it: the reading thread reuses the chunks no one holds any more.
+        drop(current);
         for chunk in self.rest {
             let _ = self.to_review.send(std::sync::Arc::clone(&chunk));
             if outcome.is_ok() {
@@ -540,6 +542,7 @@ impl Tail {
 
     /// Give the review the rest of the file (signing stopped), until it has read enough.
     fn drain(self) {
+        drop(self.current);
         for chunk in self.rest {
             if self.to_review.send(chunk).is_err() {
                 break;
