@@ -106,7 +106,9 @@ pub fn inspect_chunks(
         .fill_buf()
         .map(|b| b[..b.len().min(50)].to_vec())
         .unwrap_or_default();
-    let mut summary = read_summary(&mut input)?;
-    summary.iso_8859_1_declared_early = summary::declares_latin1_early(&head);
-    Ok(summary)
+    let mut summary = summary::SummaryBuilder::new(summary::DEFAULT_PIECE_DETAIL_LIMIT);
+    summary.note_head(&head);
+    let mut reader = quick_xml::Reader::from_reader(input);
+    reader.config_mut().expand_empty_elements = false;
+    summary.read_to_end(&mut reader)
 }
