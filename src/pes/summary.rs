@@ -141,6 +141,8 @@ pub struct PesSummary {
 struct State {
     /// Local names of the open elements.
     path: OpenNames,
+    /// The same elements, as the summary knows them.
+    tags: Vec<Tag>,
     ids_seen: HashSet<String>,
     current_bordereau: Option<Bordereau>,
     current_piece: Option<Piece>,
@@ -211,6 +213,187 @@ impl Base64Counter {
     }
 }
 
+/// The elements the summary acts on, recognised once per start tag. Comparing the name with
+/// each element of the chain below, one string after the other, cost about 300 instructions per
+/// tag (callgrind), on the million tags of a large PES; names of up to 15 bytes are compared here
+/// as one 128-bit word (name and length), and the chain compares small integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    PesAller,
+    Signature,
+    Version,
+    TypFic,
+    NomFic,
+    Parametres,
+    DteStr,
+    IdPost,
+    LibellePoste,
+    IdColl,
+    FinJur,
+    CodCol,
+    CodBud,
+    LibelleColBud,
+    EnTetePes,
+    InfoDematerialisee,
+    PesRecetteAller,
+    PesDepenseAller,
+    Bordereau,
+    BlocBordereau,
+    Exer,
+    IdBord,
+    DteBordEm,
+    TypBord,
+    NbrPce,
+    MtBordHT,
+    MtBordHt,
+    MtBordTva,
+    Piece,
+    LigneDePiece,
+    IdPce,
+    TypPce,
+    NatPce,
+    Obj,
+    ObjPce,
+    Nom,
+    InfoTiers,
+    MtHT,
+    MtTva,
+    Tiers,
+    IdUnique,
+    PjRef,
+    Pj,
+    PesPj,
+    NomPj,
+    TypePj,
+    Description,
+    Fichier,
+    Other,
+}
+
+/// A name of at most 15 bytes as one word: its bytes, zero-padded, and its length in the last
+/// byte (so that a name holding NUL bytes cannot pass for a shorter one).
+const fn word(name: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    let mut i = 0;
+    while i < name.len() && i < 15 {
+        bytes[i] = name[i];
+        i += 1;
+    }
+    bytes[15] = name.len() as u8;
+    u128::from_le_bytes(bytes)
+}
+
+const W_PES_ALLER: u128 = word(b"PES_Aller");
+const W_SIGNATURE: u128 = word(b"Signature");
+const W_VERSION: u128 = word(b"Version");
+const W_TYP_FIC: u128 = word(b"TypFic");
+const W_NOM_FIC: u128 = word(b"NomFic");
+const W_PARAMETRES: u128 = word(b"Parametres");
+const W_DTE_STR: u128 = word(b"DteStr");
+const W_ID_POST: u128 = word(b"IdPost");
+const W_LIBELLE_POSTE: u128 = word(b"LibellePoste");
+const W_ID_COLL: u128 = word(b"IdColl");
+const W_FIN_JUR: u128 = word(b"FinJur");
+const W_COD_COL: u128 = word(b"CodCol");
+const W_COD_BUD: u128 = word(b"CodBud");
+const W_LIBELLE_COL_BUD: u128 = word(b"LibelleColBud");
+const W_EN_TETE_PES: u128 = word(b"EnTetePES");
+const W_BORDEREAU: u128 = word(b"Bordereau");
+const W_BLOC_BORDEREAU: u128 = word(b"BlocBordereau");
+const W_EXER: u128 = word(b"Exer");
+const W_ID_BORD: u128 = word(b"IdBord");
+const W_DTE_BORD_EM: u128 = word(b"DteBordEm");
+const W_TYP_BORD: u128 = word(b"TypBord");
+const W_NBR_PCE: u128 = word(b"NbrPce");
+const W_MT_BORD_HT: u128 = word(b"MtBordHT");
+const W_MT_BORD_HT_MIXED: u128 = word(b"MtBordHt");
+const W_MT_BORD_TVA: u128 = word(b"MtBordTVA");
+const W_PIECE: u128 = word(b"Piece");
+const W_LIGNE_DE_PIECE: u128 = word(b"LigneDePiece");
+const W_ID_PCE: u128 = word(b"IdPce");
+const W_TYP_PCE: u128 = word(b"TypPce");
+const W_NAT_PCE: u128 = word(b"NatPce");
+const W_OBJ: u128 = word(b"Obj");
+const W_OBJ_PCE: u128 = word(b"ObjPce");
+const W_NOM: u128 = word(b"Nom");
+const W_INFO_TIERS: u128 = word(b"InfoTiers");
+const W_MT_HT: u128 = word(b"MtHT");
+const W_MT_TVA: u128 = word(b"MtTVA");
+const W_TIERS: u128 = word(b"Tiers");
+const W_ID_UNIQUE: u128 = word(b"IdUnique");
+const W_PJREF: u128 = word(b"PJRef");
+const W_PJ: u128 = word(b"PJ");
+const W_PES_PJ: u128 = word(b"PES_PJ");
+const W_NOM_PJ: u128 = word(b"NomPJ");
+const W_TYPE_PJ: u128 = word(b"TypePJ");
+const W_DESCRIPTION: u128 = word(b"Description");
+const W_FICHIER: u128 = word(b"Fichier");
+
+impl Tag {
+    fn of(name: &str) -> Tag {
+        let name = name.as_bytes();
+        if name.len() > 15 {
+            return match name {
+                b"InfoDematerialisee" => Tag::InfoDematerialisee,
+                b"PES_RecetteAller" => Tag::PesRecetteAller,
+                b"PES_DepenseAller" => Tag::PesDepenseAller,
+                _ => Tag::Other,
+            };
+        }
+        let mut bytes = [0u8; 16];
+        bytes[..name.len()].copy_from_slice(name);
+        bytes[15] = name.len() as u8;
+        match u128::from_le_bytes(bytes) {
+            W_PES_ALLER => Tag::PesAller,
+            W_SIGNATURE => Tag::Signature,
+            W_VERSION => Tag::Version,
+            W_TYP_FIC => Tag::TypFic,
+            W_NOM_FIC => Tag::NomFic,
+            W_PARAMETRES => Tag::Parametres,
+            W_DTE_STR => Tag::DteStr,
+            W_ID_POST => Tag::IdPost,
+            W_LIBELLE_POSTE => Tag::LibellePoste,
+            W_ID_COLL => Tag::IdColl,
+            W_FIN_JUR => Tag::FinJur,
+            W_COD_COL => Tag::CodCol,
+            W_COD_BUD => Tag::CodBud,
+            W_LIBELLE_COL_BUD => Tag::LibelleColBud,
+            W_EN_TETE_PES => Tag::EnTetePes,
+            W_BORDEREAU => Tag::Bordereau,
+            W_BLOC_BORDEREAU => Tag::BlocBordereau,
+            W_EXER => Tag::Exer,
+            W_ID_BORD => Tag::IdBord,
+            W_DTE_BORD_EM => Tag::DteBordEm,
+            W_TYP_BORD => Tag::TypBord,
+            W_NBR_PCE => Tag::NbrPce,
+            W_MT_BORD_HT => Tag::MtBordHT,
+            W_MT_BORD_HT_MIXED => Tag::MtBordHt,
+            W_MT_BORD_TVA => Tag::MtBordTva,
+            W_PIECE => Tag::Piece,
+            W_LIGNE_DE_PIECE => Tag::LigneDePiece,
+            W_ID_PCE => Tag::IdPce,
+            W_TYP_PCE => Tag::TypPce,
+            W_NAT_PCE => Tag::NatPce,
+            W_OBJ => Tag::Obj,
+            W_OBJ_PCE => Tag::ObjPce,
+            W_NOM => Tag::Nom,
+            W_INFO_TIERS => Tag::InfoTiers,
+            W_MT_HT => Tag::MtHT,
+            W_MT_TVA => Tag::MtTva,
+            W_TIERS => Tag::Tiers,
+            W_ID_UNIQUE => Tag::IdUnique,
+            W_PJREF => Tag::PjRef,
+            W_PJ => Tag::Pj,
+            W_PES_PJ => Tag::PesPj,
+            W_NOM_PJ => Tag::NomPj,
+            W_TYPE_PJ => Tag::TypePj,
+            W_DESCRIPTION => Tag::Description,
+            W_FICHIER => Tag::Fichier,
+            _ => Tag::Other,
+        }
+    }
+}
+
 fn local_name(qname: &[u8]) -> Cow<'_, str> {
     let local = match qname.iter().rposition(|b| *b == b':') {
         Some(i) => &qname[i + 1..],
@@ -233,6 +416,26 @@ struct Values<'a> {
     mime_type: Option<Attribute<'a>>,
 }
 
+/// The value of the only attribute of the usual PES start tag, ` V="…"` (white space around),
+/// found without quick-xml's attribute iterator (a fifth of the summary's work on a million
+/// tags); `None` for any other shape, which the iterator then reads. Where this finds a value,
+/// the iterator finds the same single attribute.
+fn lone_v(raw: &[u8]) -> Option<&[u8]> {
+    // XML's white space, not Rust's ASCII one (which has the form feed).
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let name_at = raw.iter().position(|b| !space(b))?;
+    if name_at == 0 {
+        return None;
+    }
+    let rest = raw[name_at..].strip_prefix(b"V=")?;
+    let (&quote, rest) = rest.split_first()?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let end = memchr::memchr(quote, rest)?;
+    rest[end + 1..].iter().all(space).then_some(&rest[..end])
+}
+
 /// The decoded value of an attribute kept by [`Values::read`].
 fn decoded<R>(
     reader: &quick_xml::Reader<R>,
@@ -240,6 +443,17 @@ fn decoded<R>(
 ) -> Result<Option<String>, PesError> {
     attribute
         .map(|a| {
+            // ASCII without references or white space to normalise reads the same in UTF-8 and
+            // Latin-1 (the encodings a PES may have): the bytes are the value.
+            let encoding = reader.decoder().encoding();
+            if (encoding == encoding_rs::UTF_8 || encoding == encoding_rs::WINDOWS_1252)
+                && let Some(plain) = crate::xml::ascii_str(&a.value)
+                && !plain
+                    .bytes()
+                    .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
+            {
+                return Ok(plain.to_owned());
+            }
             a.decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
                 .map(std::borrow::Cow::into_owned)
                 .map_err(|e| PesError::Malformed {
@@ -260,6 +474,13 @@ impl<'a> Values<'a> {
             detail,
         };
         let mut values = Values::default();
+        if let Some(v) = lone_v(start.attributes_raw()) {
+            values.v = Some(Attribute {
+                key: quick_xml::name::QName(b"V"),
+                value: Cow::Borrowed(v),
+            });
+            return Ok(values);
+        }
         // Duplicates are checked here rather than by quick-xml, whose check allocates for every
         // tag: by comparison for the usual few attributes, with a set beyond.
         // (The set is made only when needed: making one reads a thread-local, at every tag.)
@@ -484,6 +705,7 @@ fn on_start<R>(
 ) -> Result<(), PesError> {
     let qname = start.name();
     let name = local_name(qname.as_ref());
+    let tag = Tag::of(&name);
     let Values {
         id,
         v: value,
@@ -505,18 +727,18 @@ fn on_start<R>(
     let depth = state.path.len();
     if state.signature_depth.is_none() {
         let v = || decoded(reader, value.as_ref());
-        let parent = state.path.last().unwrap_or("");
-        let in_path = |n: &str| state.path.contains(n);
-        match name.as_ref() {
-            "PES_Aller" if depth == 0 => summary.id = id.clone(),
-            "Signature" => {
+        let parent = state.tags.last().copied().unwrap_or(Tag::Other);
+        let in_path = |t: Tag| state.tags.contains(&t);
+        match tag {
+            Tag::PesAller if depth == 0 => summary.id = id.clone(),
+            Tag::Signature => {
                 let parent_id = state.open_ids.last().cloned().flatten();
                 summary.signatures.push(ExistingSignature {
                     id: id.clone(),
-                    parent: parent.to_owned(),
+                    parent: state.path.last().unwrap_or("").to_owned(),
                     parent_id,
                 });
-                if parent == "Bordereau"
+                if parent == Tag::Bordereau
                     && let Some(b) = state.current_bordereau.as_mut()
                 {
                     b.signe = true;
@@ -525,19 +747,19 @@ fn on_start<R>(
                     state.signature_depth = Some(depth);
                 }
             }
-            "Version" if parent == "Parametres" => summary.enveloppe.version = v()?,
-            "TypFic" if parent == "Parametres" => summary.enveloppe.typ_fic = v()?,
-            "NomFic" if parent == "Parametres" => summary.enveloppe.nom_fic = v()?,
-            "DteStr" if parent == "EnTetePES" => summary.entete.dte_str = v()?,
-            "IdPost" if parent == "EnTetePES" => summary.entete.id_post = v()?,
-            "LibellePoste" if parent == "EnTetePES" => summary.entete.libelle_poste = v()?,
-            "IdColl" if parent == "EnTetePES" => summary.entete.id_coll = v()?,
-            "FinJur" if parent == "EnTetePES" => summary.entete.fin_jur = v()?,
-            "CodCol" if parent == "EnTetePES" => summary.entete.cod_col = v()?,
-            "CodBud" if parent == "EnTetePES" => summary.entete.cod_bud = v()?,
-            "LibelleColBud" if parent == "EnTetePES" => summary.entete.libelle_col_bud = v()?,
-            "InfoDematerialisee" => {
-                let domaine = if in_path("PES_RecetteAller") {
+            Tag::Version if parent == Tag::Parametres => summary.enveloppe.version = v()?,
+            Tag::TypFic if parent == Tag::Parametres => summary.enveloppe.typ_fic = v()?,
+            Tag::NomFic if parent == Tag::Parametres => summary.enveloppe.nom_fic = v()?,
+            Tag::DteStr if parent == Tag::EnTetePes => summary.entete.dte_str = v()?,
+            Tag::IdPost if parent == Tag::EnTetePes => summary.entete.id_post = v()?,
+            Tag::LibellePoste if parent == Tag::EnTetePes => summary.entete.libelle_poste = v()?,
+            Tag::IdColl if parent == Tag::EnTetePes => summary.entete.id_coll = v()?,
+            Tag::FinJur if parent == Tag::EnTetePes => summary.entete.fin_jur = v()?,
+            Tag::CodCol if parent == Tag::EnTetePes => summary.entete.cod_col = v()?,
+            Tag::CodBud if parent == Tag::EnTetePes => summary.entete.cod_bud = v()?,
+            Tag::LibelleColBud if parent == Tag::EnTetePes => summary.entete.libelle_col_bud = v()?,
+            Tag::InfoDematerialisee => {
+                let domaine = if in_path(Tag::PesRecetteAller) {
                     Domaine::Recette
                 } else {
                     Domaine::Depense
@@ -546,9 +768,9 @@ fn on_start<R>(
                     summary.info_dematerialisee.push((domaine, value));
                 }
             }
-            "Bordereau" if parent == "PES_DepenseAller" || parent == "PES_RecetteAller" => {
+            Tag::Bordereau if parent == Tag::PesDepenseAller || parent == Tag::PesRecetteAller => {
                 state.current_bordereau = Some(Bordereau {
-                    domaine: if parent == "PES_RecetteAller" {
+                    domaine: if parent == Tag::PesRecetteAller {
                         Domaine::Recette
                     } else {
                         Domaine::Depense
@@ -569,52 +791,52 @@ fn on_start<R>(
                     offset,
                 });
             }
-            _ if parent == "BlocBordereau" => {
+            _ if parent == Tag::BlocBordereau => {
                 if let Some(b) = state.current_bordereau.as_mut() {
                     let value = v()?;
-                    match name.as_ref() {
-                        "Exer" => b.exercice = value,
-                        "IdBord" => b.numero = value,
-                        "DteBordEm" => b.date = value,
-                        "TypBord" => b.type_bordereau = value,
-                        "NbrPce" => {
+                    match tag {
+                        Tag::Exer => b.exercice = value,
+                        Tag::IdBord => b.numero = value,
+                        Tag::DteBordEm => b.date = value,
+                        Tag::TypBord => b.type_bordereau = value,
+                        Tag::NbrPce => {
                             b.nb_pieces = value.as_deref().and_then(|s| s.trim().parse().ok())
                         }
-                        "MtBordHT" | "MtBordHt" => {
+                        Tag::MtBordHT | Tag::MtBordHt => {
                             b.montant_ht = value.as_deref().and_then(Amount::parse)
                         }
-                        "MtBordTVA" => b.montant_tva = value.as_deref().and_then(Amount::parse),
+                        Tag::MtBordTva => b.montant_tva = value.as_deref().and_then(Amount::parse),
                         _ => {}
                     }
                 }
             }
-            "Piece" if parent == "Bordereau" => state.current_piece = Some(Piece::default()),
+            Tag::Piece if parent == Tag::Bordereau => state.current_piece = Some(Piece::default()),
             _ if state.current_piece.is_some() => {
                 let piece = state.current_piece.as_mut().ok_or(PesError::Truncated)?;
-                match name.as_ref() {
-                    "LigneDePiece" => piece.nb_lignes += 1,
-                    "IdPce" if !in_path("LigneDePiece") => piece.id_pce = v()?,
-                    "TypPce" if !in_path("LigneDePiece") => piece.typ_pce = v()?,
-                    "NatPce" if !in_path("LigneDePiece") => piece.nat_pce = v()?,
-                    "Obj" | "ObjPce" if !in_path("LigneDePiece") => piece.objet = v()?,
-                    "Nom" if parent == "InfoTiers" => {
+                match tag {
+                    Tag::LigneDePiece => piece.nb_lignes += 1,
+                    Tag::IdPce if !in_path(Tag::LigneDePiece) => piece.id_pce = v()?,
+                    Tag::TypPce if !in_path(Tag::LigneDePiece) => piece.typ_pce = v()?,
+                    Tag::NatPce if !in_path(Tag::LigneDePiece) => piece.nat_pce = v()?,
+                    Tag::Obj | Tag::ObjPce if !in_path(Tag::LigneDePiece) => piece.objet = v()?,
+                    Tag::Nom if parent == Tag::InfoTiers => {
                         if let Some(nom) = v()?
                             && !piece.tiers.contains(&nom)
                         {
                             piece.tiers.push(nom);
                         }
                     }
-                    "MtHT" if in_path("LigneDePiece") && !in_path("Tiers") => {
+                    Tag::MtHT if in_path(Tag::LigneDePiece) && !in_path(Tag::Tiers) => {
                         if let Some(a) = v()?.as_deref().and_then(Amount::parse) {
                             piece.montant_ht += a;
                         }
                     }
-                    "MtTVA" if in_path("LigneDePiece") && !in_path("Tiers") => {
+                    Tag::MtTva if in_path(Tag::LigneDePiece) && !in_path(Tag::Tiers) => {
                         if let Some(a) = v()?.as_deref().and_then(Amount::parse) {
                             piece.montant_tva += a;
                         }
                     }
-                    "IdUnique" if parent == "PJRef" => {
+                    Tag::IdUnique if parent == Tag::PjRef => {
                         if let Some(r) = v()? {
                             piece.pj.push(r);
                         }
@@ -622,7 +844,7 @@ fn on_start<R>(
                     _ => {}
                 }
             }
-            "PJ" if parent == "PES_PJ" => {
+            Tag::Pj if parent == Tag::PesPj => {
                 state.current_pj = Some(PieceJointe {
                     offset,
                     ..Default::default()
@@ -630,12 +852,12 @@ fn on_start<R>(
             }
             _ if state.current_pj.is_some() => {
                 let pj = state.current_pj.as_mut().ok_or(PesError::Truncated)?;
-                match name.as_ref() {
-                    "IdUnique" if parent == "PJ" => pj.id_unique = v()?,
-                    "NomPJ" => pj.nom = v()?,
-                    "TypePJ" => pj.type_pj = v()?,
-                    "Description" if parent == "PJ" => pj.description = v()?,
-                    "Fichier" => {
+                match tag {
+                    Tag::IdUnique if parent == Tag::Pj => pj.id_unique = v()?,
+                    Tag::NomPj => pj.nom = v()?,
+                    Tag::TypePj => pj.type_pj = v()?,
+                    Tag::Description if parent == Tag::Pj => pj.description = v()?,
+                    Tag::Fichier => {
                         pj.type_mime = decoded(reader, mime_type.as_ref())?;
                         state.in_fichier = !empty;
                     }
@@ -647,6 +869,7 @@ fn on_start<R>(
     }
     if !empty {
         state.path.push(&name);
+        state.tags.push(tag);
         state.open_ids.push(id);
     }
     Ok(())
@@ -662,12 +885,12 @@ enum Closing {
 }
 
 fn on_end(state: &mut State, summary: &mut PesSummary) {
-    let closing = match state.path.last() {
+    let closing = match state.tags.pop() {
         None => return,
-        Some("Fichier") => Closing::Fichier,
-        Some("PJ") => Closing::Pj,
-        Some("Piece") => Closing::Piece,
-        Some("Bordereau") => Closing::Bordereau,
+        Some(Tag::Fichier) => Closing::Fichier,
+        Some(Tag::Pj) => Closing::Pj,
+        Some(Tag::Piece) => Closing::Piece,
+        Some(Tag::Bordereau) => Closing::Bordereau,
         Some(_) => Closing::Other,
     };
     state.path.pop();
@@ -744,8 +967,91 @@ pub fn pj_index(summary: &PesSummary) -> HashMap<&str, &PieceJointe> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Base64Counter, PesError, read_summary};
+    use super::{Base64Counter, PesError, Tag, lone_v, read_summary};
     use base64::Engine;
+
+    /// Names are recognised exactly: not by a prefix, not with a NUL byte added (the padding of
+    /// the word they are compared as), not across case; long names too.
+    #[test]
+    fn element_names_are_recognised_exactly() {
+        assert_eq!(Tag::of("Exer"), Tag::Exer);
+        assert_eq!(Tag::of("Exe"), Tag::Other);
+        assert_eq!(Tag::of("Exer\0"), Tag::Other);
+        assert_eq!(Tag::of("Exerc"), Tag::Other);
+        assert_eq!(Tag::of("MtBordHT"), Tag::MtBordHT);
+        assert_eq!(Tag::of("MtBordHt"), Tag::MtBordHt);
+        assert_eq!(Tag::of("mtbordht"), Tag::Other);
+        assert_eq!(Tag::of("LibelleColBud"), Tag::LibelleColBud);
+        assert_eq!(Tag::of("PES_PJ"), Tag::PesPj);
+        assert_eq!(Tag::of("PJ"), Tag::Pj);
+        assert_eq!(Tag::of("PES_DepenseAller"), Tag::PesDepenseAller);
+        assert_eq!(Tag::of("PES_RecetteAller"), Tag::PesRecetteAller);
+        assert_eq!(Tag::of("PES_DepenseAlle"), Tag::Other);
+        assert_eq!(Tag::of("PES_DepenseAllerX"), Tag::Other);
+        assert_eq!(Tag::of("InfoDematerialisee"), Tag::InfoDematerialisee);
+        assert_eq!(Tag::of("InfoDematerialise"), Tag::Other);
+        assert_eq!(Tag::of(""), Tag::Other);
+    }
+
+    /// Where the quick path finds a lone `V`, quick-xml's iterator finds that one attribute with
+    /// the same raw value; the shapes it does not take are left to the iterator.
+    #[test]
+    fn the_lone_v_path_agrees_with_quick_xml() {
+        let cases = [
+            " V=\"1\"",
+            " V='a b' ",
+            "\tV=\"x\"\r\n",
+            " V=\"a&amp;b\"",
+            " V=\"\"",
+            " V=\"1\" W=\"2\"",
+            " V = \"1\"",
+            "\x0cV=\"1\"",
+            " V=\"1\"x",
+            " V=\"1",
+            " V=1",
+            " W=\"1\"",
+            " VV=\"1\"",
+            "V=\"1\"",
+            "",
+        ];
+        let mut quick = 0;
+        for raw in cases {
+            let content = format!("X{raw}");
+            let start = quick_xml::events::BytesStart::from_content(content.as_str(), 1);
+            let Some(value) = lone_v(start.attributes_raw()) else {
+                continue;
+            };
+            quick += 1;
+            let attributes: Vec<_> = start.attributes().with_checks(false).collect();
+            assert_eq!(attributes.len(), 1, "{raw:?}");
+            let attribute = attributes[0].as_ref().expect("attribut lisible");
+            assert_eq!(attribute.key.as_ref(), b"V", "{raw:?}");
+            assert_eq!(attribute.value.as_ref(), value, "{raw:?}");
+        }
+        // The usual shapes do take the quick path.
+        assert_eq!(quick, 5);
+    }
+
+    /// Values that need decoding or normalising still get it: references, white space, Latin-1.
+    #[test]
+    fn values_are_decoded_and_normalised() {
+        let value = |v: &str| {
+            read_summary(root_with(&format!("V=\"{v}\"")).as_bytes())
+                .expect("lu")
+                .entete
+                .id_post
+        };
+        assert_eq!(value("034000").as_deref(), Some("034000"));
+        assert_eq!(value("a&amp;b").as_deref(), Some("a&b"));
+        assert_eq!(value("a\tb\nc").as_deref(), Some("a b c"));
+        let latin1 = root_with("V=\"\u{e9}t\u{e9}\"");
+        let bytes: Vec<u8> = latin1
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).expect("Latin-1"))
+            .collect();
+        let summary = read_summary(bytes.as_slice()).expect("lu");
+        assert_eq!(summary.entete.id_post.as_deref(), Some("\u{e9}t\u{e9}"));
+    }
 
     fn root_with(attributes: &str) -> String {
         format!(

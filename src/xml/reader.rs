@@ -321,19 +321,6 @@ impl OpenNames {
     pub(crate) fn last(&self) -> Option<&str> {
         self.starts.last().map(|&start| &self.names[start..])
     }
-    /// Whether an element of this name is open.
-    pub(crate) fn contains(&self, name: &str) -> bool {
-        let ends = self
-            .starts
-            .iter()
-            .skip(1)
-            .copied()
-            .chain([self.names.len()]);
-        self.starts
-            .iter()
-            .zip(ends)
-            .any(|(&start, end)| &self.names[start..end] == name)
-    }
     pub(crate) fn push(&mut self, name: &str) {
         self.starts.push(self.names.len());
         self.names.push_str(name);
