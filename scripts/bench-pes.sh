@@ -53,12 +53,16 @@ PY
 # virtual machine one run in three can come out 20 % slow for reasons of its own; 3 runs were not
 # always enough to see the real figure, for the baselines as for Paraphe). Dirty pages left by the
 # previous runs (xmlsec1 does not sync its 100 MB outputs) are flushed first, untimed: otherwise
-# the kernel's writeback takes a core in the middle of whichever run follows.
+# the kernel's writeback takes a core in the middle of whichever run follows. A signing run
+# writes a new file each time: with OUTPUT set, that file is removed first, untimed (else
+# replacing the previous run's 100 MB output makes ext4 free it inside the timed run — 15–20 ms,
+# in Paraphe's final rename as in xmlsec1's truncation).
 declare -A SECS MEM
 run() {
   local name=$1; shift
   local best="" best_mem=""
   for _ in 1 2 3 4 5; do
+    if [[ -n "${OUTPUT:-}" ]]; then rm -f "$OUTPUT"; fi
     sync
     /usr/bin/time -f "%e %M" -o "$W/time" "$@" >/dev/null 2>"$W/err" || { echo "échec : $name" >&2; cat "$W/err" >&2; exit 1; }
     read -r s kb < "$W/time"
@@ -71,9 +75,9 @@ ratio() { awk "BEGIN{printf \"%.3f\", ${SECS[$1]} / ${SECS[$2]}}"; }
 
 SIGN=(pes signer "$W/pes.xml" --role Ordonnateur --ville Montpellier --code-postal 34000 --module "$MODULE" --jeton BANC --cle-id 01 --pin-stdin)
 echo "Mesures (meilleure de 5) :"
-run "xmlsec1 --sign (1 globale)" xmlsec1 --sign --privkey-pem "$W/key.pem,$W/cert.pem" --id-attr:Id PES_Aller --output "$W/xmlsec-signe.xml" "$W/tmpl.xml"
-run "paraphe pes signer (bordereaux)" bash -c "echo 1234 | $BIN ${SIGN[*]} -o $W/paraphe-signe.xml"
-run "paraphe pes signer --global" bash -c "echo 1234 | $BIN ${SIGN[*]} --global -o $W/paraphe-global.xml"
+OUTPUT=$W/xmlsec-signe.xml run "xmlsec1 --sign (1 globale)" xmlsec1 --sign --privkey-pem "$W/key.pem,$W/cert.pem" --id-attr:Id PES_Aller --output "$W/xmlsec-signe.xml" "$W/tmpl.xml"
+OUTPUT=$W/paraphe-signe.xml run "paraphe pes signer (bordereaux)" bash -c "echo 1234 | $BIN ${SIGN[*]} -o $W/paraphe-signe.xml"
+OUTPUT=$W/paraphe-global.xml run "paraphe pes signer --global" bash -c "echo 1234 | $BIN ${SIGN[*]} --global -o $W/paraphe-global.xml"
 run "xmlsec1 --verify (1 signature)" xmlsec1 --verify --insecure --id-attr:Id PES_Aller "$W/xmlsec-signe.xml"
 run "paraphe pes verifier (toutes)" "$BIN" pes verifier --confiance "$W/cert.pem" --json "$W/paraphe-signe.xml"
 run "xmllint --stream --schema" xmllint --noout --stream --schema "$XSD" "$W/pes.xml"
