@@ -4,6 +4,7 @@ use paraphe::cli::{Cli, run};
 use paraphe::messages::{t, tf};
 
 fn main() {
+    paraphe::messages::load_in_background();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {

@@ -21,6 +21,15 @@ fn catalogue() -> &'static HashMap<String, String> {
     })
 }
 
+/// Parses the catalogue now, on a thread of its own: otherwise the first message pays for it (a
+/// few milliseconds of TOML), wherever it comes — e.g. the first progress report of a signature,
+/// in its busiest part. Whoever asks for a message meanwhile waits for this parse.
+pub fn load_in_background() {
+    std::thread::spawn(|| {
+        catalogue();
+    });
+}
+
 fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) {
     for (key, value) in table {
         let path = if prefix.is_empty() {

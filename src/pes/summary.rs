@@ -436,6 +436,31 @@ fn lone_v(raw: &[u8]) -> Option<&[u8]> {
     rest[end + 1..].iter().all(space).then_some(&rest[..end])
 }
 
+/// A value with nothing to normalise (no reference, no white space other than the space), in one
+/// of the encodings a PES may have, decoded directly — what quick-xml's decoding and
+/// normalisation give, without their copies and passes (ASCII values, most of them, are taken as
+/// they are). `None` for anything else, which quick-xml then decodes (and reports).
+fn plain_value(encoding: &'static encoding_rs::Encoding, raw: &[u8]) -> Option<String> {
+    if raw
+        .iter()
+        .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
+    {
+        return None;
+    }
+    if encoding != encoding_rs::UTF_8 && encoding != encoding_rs::WINDOWS_1252 {
+        return None;
+    }
+    if let Some(ascii) = crate::xml::ascii_str(raw) {
+        // The same text in UTF-8 and in Latin-1.
+        return Some(ascii.to_owned());
+    }
+    // What quick-xml's decoder does ("ISO-8859-1" is read as windows-1252, the WHATWG rule);
+    // invalid UTF-8 is left to quick-xml, which reports it.
+    encoding
+        .decode_without_bom_handling_and_without_replacement(raw)
+        .map(Cow::into_owned)
+}
+
 /// The decoded value of an attribute kept by [`Values::read`].
 fn decoded<R>(
     reader: &quick_xml::Reader<R>,
@@ -443,16 +468,8 @@ fn decoded<R>(
 ) -> Result<Option<String>, PesError> {
     attribute
         .map(|a| {
-            // ASCII without references or white space to normalise reads the same in UTF-8 and
-            // Latin-1 (the encodings a PES may have): the bytes are the value.
-            let encoding = reader.decoder().encoding();
-            if (encoding == encoding_rs::UTF_8 || encoding == encoding_rs::WINDOWS_1252)
-                && let Some(plain) = crate::xml::ascii_str(&a.value)
-                && !plain
-                    .bytes()
-                    .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
-            {
-                return Ok(plain.to_owned());
+            if let Some(plain) = plain_value(reader.decoder().encoding(), &a.value) {
+                return Ok(plain);
             }
             a.decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
                 .map(std::borrow::Cow::into_owned)
@@ -1051,6 +1068,47 @@ mod tests {
             .collect();
         let summary = read_summary(bytes.as_slice()).expect("lu");
         assert_eq!(summary.entete.id_post.as_deref(), Some("\u{e9}t\u{e9}"));
+    }
+
+    /// Every value the direct decoding takes is decoded as encoding_rs and quick-xml's
+    /// normalisation decode it, in UTF-8 and in windows-1252 (ISO-8859-1's reading).
+    #[test]
+    fn plain_values_decode_as_quick_xml_decodes_them() {
+        let samples: [&[u8]; 9] = [
+            b"034000",
+            b"",
+            b"a b",
+            b"\xe9t\xe9",
+            b"\xc3\xa9t\xc3\xa9",
+            b"\x80\x9f",
+            b"a&amp;b",
+            b"a\tb",
+            b"\xff\xfe",
+        ];
+        let mut direct = 0;
+        for label in ["UTF-8", "ISO-8859-1"] {
+            // A reader that read the declaration: its decoder is the one the summary uses.
+            let declaration = format!("<?xml version=\"1.0\" encoding=\"{label}\"?><a/>");
+            let mut reader = quick_xml::Reader::from_reader(declaration.as_bytes());
+            reader.read_event().expect("déclaration");
+            let decoder = reader.decoder();
+            for raw in samples {
+                let Some(plain) = super::plain_value(decoder.encoding(), raw) else {
+                    continue;
+                };
+                direct += 1;
+                let attribute = quick_xml::events::attributes::Attribute {
+                    key: quick_xml::name::QName(b"V"),
+                    value: std::borrow::Cow::Borrowed(raw),
+                };
+                let decoded = attribute
+                    .decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, decoder)
+                    .expect("décodable");
+                assert_eq!(plain, decoded, "{raw:?} en {label}");
+            }
+        }
+        // ASCII, UTF-8 and windows-1252 values are taken directly (not invalid UTF-8).
+        assert_eq!(direct, 11);
     }
 
     fn root_with(attributes: &str) -> String {
