@@ -477,7 +477,7 @@ fn cli_signs_with_a_pkcs12_and_refuses_blocking_findings() {
         .windows(2)
         .rposition(|w| w == b"</")
         .expect("root end tag");
-    without_id.splice(end..end, std::iter::repeat_n(b'\n', 2 * 1024 * 1024));
+    without_id.splice(end..end, std::iter::repeat_n(b'\n', 4 * 1024 * 1024));
     let input = tmp.path().join("sans-id.xml");
     std::fs::write(&input, &without_id).expect("write");
     let refused = tmp.path().join("sans-id-signe.xml");
@@ -704,11 +704,11 @@ fn a_bordereau_that_cannot_be_canonicalised_stops_the_signature() {
     );
 }
 
-/// A PES whose PJ section spans several of the reading thread's chunks (256 KiB), with the
+/// A PES whose PJ section spans several of the reading thread's chunks (1 MiB), with the
 /// dépense bordereaux from `bordereaux`, then `pj`, raw, inside `PES_PJ`.
 fn with_pj_section(bordereaux: &str, pj: &str) -> Vec<u8> {
     use base64::Engine as _;
-    let content: Vec<u8> = (0..600_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let content: Vec<u8> = (0..2_400_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let encoded = base64::engine::general_purpose::STANDARD.encode(&content);
     let mut xml = common::pes::HEAD.to_owned();
     xml.push_str(bordereaux);
@@ -770,7 +770,7 @@ fn the_review_fed_by_the_signing_pass_is_the_summary_of_the_file() {
     // chunk, and reads the PJ beside the copy) and as a whole (handed over at the end).
     std::fs::write(&input, with_pj_section(&two, "")).expect("write");
     let alone = read_alone(&input).expect("summary");
-    assert!(alone.contains("taille: 600000"), "{alone}");
+    assert!(alone.contains("taille: 2400000"), "{alone}");
     for scope in [Scope::Bordereaux, Scope::File] {
         let (summary, signed) = review_alongside(&input, scope);
         let signed = signed.expect("signed");

@@ -65,10 +65,10 @@ fn summarise(path: &Path, with_sha256: bool) -> Result<PesSummary, PesError> {
         detail: e.to_string(),
     };
     let file = File::open(path).map_err(io_error)?;
-    let (to_summary, summary_chunks) = std::sync::mpsc::sync_channel(16);
+    let (to_summary, summary_chunks) = std::sync::mpsc::sync_channel(4);
     let mut passes = vec![to_summary];
     let hash_chunks = with_sha256.then(|| {
-        let (to_hash, hash_chunks) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(16);
+        let (to_hash, hash_chunks) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(4);
         passes.push(to_hash);
         hash_chunks
     });

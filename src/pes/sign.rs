@@ -383,7 +383,7 @@ pub fn sign_to_pending(
         path: request.input.to_owned(),
         detail: e.to_string(),
     })?;
-    let (to_sign, sign_chunks) = std::sync::mpsc::sync_channel(16);
+    let (to_sign, sign_chunks) = std::sync::mpsc::sync_channel(2);
     std::thread::scope(|threads| {
         let reader = threads.spawn(move || crate::chunks::share_chunks(file, vec![to_sign]));
         let source = crate::chunks::ReceivedChunks::new(sign_chunks);
@@ -446,8 +446,8 @@ pub fn sign_with_review(
             return (Err(review), Err(error));
         }
     };
-    // At most this many chunks (256 KiB each) wait: memory stays bounded.
-    let (to_sign, sign_chunks) = std::sync::mpsc::sync_channel(16);
+    // At most this many chunks (1 MiB each) wait: memory stays bounded.
+    let (to_sign, sign_chunks) = std::sync::mpsc::sync_channel(2);
     let (hand_over, handed_over) = std::sync::mpsc::channel::<HandOver>();
     std::thread::scope(|threads| {
         let reader = threads.spawn(move || crate::chunks::share_chunks(file, vec![to_sign]));
@@ -501,7 +501,7 @@ struct Tail {
 /// summary so far; the chunks it will read come through the returned [`Tail`]. `reader` is left
 /// with an empty stream.
 fn hand_over(reader: &mut Parser, review: Review) -> Tail {
-    let (to_review, forwarded) = std::sync::mpsc::sync_channel(16);
+    let (to_review, forwarded) = std::sync::mpsc::sync_channel(2);
     let tee = reader.get_mut();
     tee.keep = false;
     tee.pending.clear();
@@ -668,9 +668,6 @@ struct DeferredOutput<W: Write> {
     path: PathBuf,
     queue: std::collections::VecDeque<Segment>,
     queued_bytes: usize,
-    /// Buffers of segments already written, kept for the next ones: fresh memory for every
-    /// segment cost page faults and reallocations on the parser's thread (5 % of it).
-    spare: Vec<Vec<u8>>,
     awaited: usize,
     resolved: usize,
 }
@@ -684,10 +681,6 @@ enum Segment {
 /// signature), not event by event: a million small writes cost more than the copy.
 const WRITTEN_AT_ONCE: usize = 64 * 1024;
 
-/// At most this many buffers of written segments are kept, each of at most this capacity.
-const SPARE_SEGMENTS: usize = 32;
-const SPARE_CAPACITY: usize = 1024 * 1024;
-
 /// Beyond this much waiting output, the parser waits for the card.
 const DEFERRED_LIMIT: usize = 8 * 1024 * 1024;
 
@@ -699,11 +692,7 @@ impl<W: Write> DeferredOutput<W> {
         self.queued_bytes += bytes.len();
         match self.queue.back_mut() {
             Some(Segment::Bytes(last)) => last.extend_from_slice(bytes),
-            _ => {
-                let mut segment = self.spare.pop().unwrap_or_default();
-                segment.extend_from_slice(bytes);
-                self.queue.push_back(Segment::Bytes(segment));
-            }
+            _ => self.queue.push_back(Segment::Bytes(bytes.to_vec())),
         }
         Ok(())
     }
@@ -719,14 +708,9 @@ impl<W: Write> DeferredOutput<W> {
         let mut placed = false;
         while let Some(segment) = self.queue.pop_front() {
             match segment {
-                Segment::Bytes(mut bytes) => {
+                Segment::Bytes(bytes) => {
                     self.queued_bytes -= bytes.len();
                     self.out.write_all(&bytes)?;
-                    // Kept within bounds: a few buffers, none of the rare huge ones.
-                    if self.spare.len() < SPARE_SEGMENTS && bytes.capacity() <= SPARE_CAPACITY {
-                        bytes.clear();
-                        self.spare.push(bytes);
-                    }
                 }
                 Segment::Signature if !placed => {
                     self.out.write_all(signature)?;
@@ -843,7 +827,6 @@ fn write_signed(
         path: out_path.to_owned(),
         queue: std::collections::VecDeque::new(),
         queued_bytes: 0,
-        spare: Vec::new(),
         awaited: 0,
         resolved: 0,
     };

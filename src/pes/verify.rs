@@ -501,8 +501,8 @@ pub fn verify_file(path: &Path, trust: Option<&TrustStore>) -> Result<FileVerdic
     })
 }
 
-/// Chunks read ahead of the verifying pass (256 KiB each).
-const READ_AHEAD_CHUNKS: usize = 8;
+/// Chunks read ahead of the verifying pass (1 MiB each).
+const READ_AHEAD_CHUNKS: usize = 2;
 
 /// What a signature must have beyond integrity, and where its external references are.
 #[derive(Debug, Clone, Copy)]
