@@ -272,13 +272,14 @@ enum Tag {
 
 /// A name of at most 15 bytes as one word: its bytes, zero-padded, and its length in the last
 /// byte (so that a name holding NUL bytes cannot pass for a shorter one).
+/// Used both to build [`NAME_TABLE`] and to look names up in it.
 const fn word(name: &[u8]) -> u128 {
+    let len = if name.len() < 15 { name.len() } else { 15 };
     let mut bytes = [0u8; 16];
-    let mut i = 0;
-    while i < name.len() && i < 15 {
-        bytes[i] = name[i];
-        i += 1;
-    }
+    bytes
+        .split_at_mut(len)
+        .0
+        .copy_from_slice(name.split_at(len).0);
     bytes[15] = name.len() as u8;
     u128::from_le_bytes(bytes)
 }
@@ -374,10 +375,7 @@ impl Tag {
                 _ => Tag::Other,
             };
         }
-        let mut bytes = [0u8; 16];
-        bytes[..name.len()].copy_from_slice(name);
-        bytes[15] = name.len() as u8;
-        let word = u128::from_le_bytes(bytes);
+        let word = word(name);
         let (name, tag) = NAME_TABLE[slot(word)];
         if name == word { tag } else { Tag::Other }
     }
