@@ -292,6 +292,17 @@ fn the_rest_of_the_file_is_skipped_only_when_nothing_in_it_matters() {
         !verdict.valide,
         "a signature in a PJ is not a valid Hélios signature"
     );
+    // An element with a bordereau's Id inside the last PJ, after every signature: the verifier
+    // cannot stop early, finds the Id used twice and refuses the file.
+    let mut twice = bytes[..at].to_vec();
+    twice.extend_from_slice(b"<Note Id=\"B1\"/>");
+    twice.extend_from_slice(&bytes[at..]);
+    let twice_path = tmp.path().join("id-double-dans-une-pj.xml");
+    std::fs::write(&twice_path, &twice).expect("write");
+    let verdict = verify_file(&twice_path, Some(&trust)).expect("verify");
+    assert!(!verdict.valide, "{verdict:?}");
+    assert_eq!(verdict.identifiants_en_double, ["B1"]);
+    assert!(verdict.signatures.iter().all(|s| s.valide));
     // Cut inside the PJ: refused, not declared valid.
     let cut = tmp.path().join("coupe.xml");
     std::fs::write(&cut, &bytes[..bytes.len() - 5000]).expect("write");

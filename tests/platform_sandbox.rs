@@ -1282,3 +1282,96 @@ fn an_act_that_fails_the_actes_schema_gets_an_anomaly() {
         "an ordinary act still gets its AR: {answer}"
     );
 }
+
+/// The text of the first `<tag>…</tag>` of an answer.
+fn element_text(xml: &[u8], tag: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(xml);
+    let start = text.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = start + text[start..].find(&format!("</{tag}>"))?;
+    Some(text[start..end].to_owned())
+}
+
+/// The sandbox plays the DGFiP with Paraphe's verifier: every forgery of the forgery suite
+/// (built in the test from files Paraphe signed) comes back refused in its PES_Acquit, while the
+/// genuine file and the two that only add unsigned claims are accepted. The files are posted
+/// with curl and a client certificate, as any S²LOW client would, so that no check of Paraphe's
+/// client stands in the way.
+#[test]
+fn forged_pes_files_come_back_refused_in_the_pes_acquit() {
+    use common::forgeries;
+    use paraphe::pes::sign::Scope;
+    if !common::tools(&["curl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start(tmp.path(), "");
+    let signed = forgeries::signed_pes(tmp.path(), "signature", Scope::Bordereaux);
+    let global = forgeries::signed_pes(tmp.path(), "signature", Scope::File);
+    let expired = forgeries::signed_pes(tmp.path(), "expire", Scope::Bordereaux);
+    let read = |p: &Path| std::fs::read(p).expect("read");
+    let mut cases: Vec<(String, Vec<u8>, bool)> =
+        forgeries::all(&read(&signed), &read(&global), &read(&expired))
+            .into_iter()
+            .map(|f| (f.name.to_owned(), f.bytes, f.still_valid))
+            .collect();
+    cases.push(("authentique".to_owned(), read(&signed), true));
+    cases.push(("authentique-global".to_owned(), read(&global), true));
+    let auth = TestPki::shared().identity("authentification");
+    let curl = |args: &[&str]| -> Vec<u8> {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "20", "--cacert"])
+            .arg(sandbox.data.join("pki/ca.pem"))
+            .arg("--cert")
+            .arg(&auth.cert_pem)
+            .arg("--key")
+            .arg(&auth.key_pem)
+            .args(args)
+            .output()
+            .expect("curl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    for (name, bytes, accepted) in &cases {
+        let file = tmp.path().join(format!("{name}.xml"));
+        std::fs::write(&file, bytes).expect("write");
+        let answer = curl(&[
+            "-F",
+            &format!("enveloppe=@{};filename={name}.xml", file.display()),
+            &format!(
+                "{}/modules/helios/api/helios_importer_fichier.php",
+                sandbox.address
+            ),
+        ]);
+        assert_eq!(
+            element_text(&answer, "resultat").as_deref(),
+            Some("OK"),
+            "{name}"
+        );
+        let id = element_text(&answer, "id").expect("transaction id");
+        // The acquit is made once the sandbox's delay has passed and the status is asked.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            let answer = curl(&[&format!(
+                "{}/modules/helios/api/helios_transac_get_status.php?transaction={id}",
+                sandbox.address
+            )]);
+            let status = element_text(&answer, "status").unwrap_or_default();
+            if status == "4" || status == "6" || Instant::now() > deadline {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(status, if *accepted { "4" } else { "6" }, "{name}");
+        let acquit = curl(&[&format!(
+            "{}/modules/helios/helios_download_acquit.php?id={id}",
+            sandbox.address
+        )]);
+        let acquit = paraphe::pes::acquit::read_acquit(acquit.as_slice())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(acquit.accepted(), *accepted, "{name}: {acquit:?}");
+    }
+}

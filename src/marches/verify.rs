@@ -751,6 +751,8 @@ fn verify_xades(
     let verdict = crate::pes::verify::verify_detached(path, trust)
         .map_err(|e| VerifyError::Malformed(path.to_owned(), e.to_string()))?;
     let document = document_for(path);
+    // What makes the whole file doubtful (an Id used twice) makes each of its signatures so.
+    let file_problems = verdict.erreurs;
     Ok(verdict
         .signatures
         .into_iter()
@@ -781,8 +783,8 @@ fn verify_xades(
                 certificat_valide: certificate_valid,
                 chaine: v.chaine,
                 couvre_tout_le_fichier: None,
-                valide: v.valide && certificate_valid,
-                raisons: v.raison.clone(),
+                valide: v.valide && certificate_valid && file_problems.is_empty(),
+                raisons: v.raison.iter().chain(&file_problems).cloned().collect(),
             }
         })
         .collect())

@@ -152,6 +152,11 @@ struct State {
     /// Id of each open element (for signature parents).
     open_ids: Vec<Option<String>>,
     signature_depth: Option<usize>,
+    /// Depth of the current bordereau (of a domain).
+    bordereau_depth: Option<usize>,
+    /// The open signature stands directly in the current bordereau: its reference to that
+    /// bordereau makes the bordereau signed.
+    own_signature: bool,
     /// Pieces whose details may still be kept.
     piece_budget: usize,
 }
@@ -742,13 +747,10 @@ fn on_start<R>(
                     parent: state.path.last().unwrap_or("").to_owned(),
                     parent_id,
                 });
-                if parent == Tag::Bordereau
-                    && let Some(b) = state.current_bordereau.as_mut()
-                {
-                    b.signe = true;
-                }
                 if !empty {
                     state.signature_depth = Some(depth);
+                    state.own_signature = parent == Tag::Bordereau
+                        && state.bordereau_depth.is_some_and(|d| d + 1 == depth);
                 }
             }
             Tag::Version if parent == Tag::Parametres => summary.enveloppe.version = v()?,
@@ -773,6 +775,7 @@ fn on_start<R>(
                 }
             }
             Tag::Bordereau if parent == Tag::PesDepenseAller || parent == Tag::PesRecetteAller => {
+                state.bordereau_depth = (!empty).then_some(depth);
                 state.current_bordereau = Some(Bordereau {
                     domaine: if parent == Tag::PesRecetteAller {
                         Domaine::Recette
@@ -870,6 +873,20 @@ fn on_start<R>(
             }
             _ => {}
         }
+    } else if state.own_signature
+        && state.signature_depth.map(|d| d + 2) == Some(depth)
+        && name == "Reference"
+        && state.path.last() == Some("SignedInfo")
+    {
+        // The bordereau is signed when its own signature designates it (a signature moved
+        // from another bordereau designates that one).
+        let uri = start.try_get_attribute("URI").ok().flatten();
+        if let (Some(uri), Some(b)) = (uri, state.current_bordereau.as_mut())
+            && let Some(bordereau_id) = b.id.as_deref()
+            && uri.value.strip_prefix(b"#") == Some(bordereau_id.as_bytes())
+        {
+            b.signe = true;
+        }
     }
     if !empty {
         state.path.push(&name);
@@ -902,7 +919,11 @@ fn on_end(state: &mut State, summary: &mut PesSummary) {
     let depth = state.path.len();
     if state.signature_depth == Some(depth) {
         state.signature_depth = None;
+        state.own_signature = false;
         return;
+    }
+    if state.bordereau_depth == Some(depth) {
+        state.bordereau_depth = None;
     }
     if state.signature_depth.is_some() {
         return;

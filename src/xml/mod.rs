@@ -50,6 +50,7 @@ mod input;
 mod reader;
 mod scopes;
 mod syntax;
+pub(crate) use syntax::resolve_reference;
 
 use std::io::{Read, Write};
 

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 pub use pkcs11_mocks::*;
 
+pub mod forgeries;
 pub mod pdf;
 pub mod pes;
 pub mod tsa;

@@ -1175,24 +1175,37 @@ fn judge_pes(ctx: &Ctx, path: &Path) -> (i32, Vec<u8>, crate::pes::PesSummary) {
         return (6, acquit, empty);
     };
     let verdict = crate::pes::verify::verify_file(path, ctx.trust.as_ref()).ok();
+    // A file whose Ids are ambiguous (a bordereau copied, moved or replaced beside its signed
+    // original) is refused whole: no signature in it can say what it covers.
+    let ambiguous = verdict
+        .as_ref()
+        .is_none_or(crate::pes::verify::FileVerdict::ids_ambiguous);
     let valid_targets: Vec<String> = verdict
         .iter()
         .flat_map(|v| v.signatures.iter())
         .filter(|s| s.valide)
         .filter_map(|s| s.cible.clone())
         .collect();
-    let global_ok = verdict
-        .iter()
-        .flat_map(|v| v.signatures.iter())
-        .any(|s| s.valide && s.cible.as_deref().is_none_or(str::is_empty));
+    // The verifier only calls a signature valid where it stands on the element it covers, and
+    // Ids are unique: a valid signature on the root's Id is the global signature.
+    let global_ok = summary
+        .id
+        .as_ref()
+        .is_some_and(|root| valid_targets.iter().any(|t| t == root));
     let mut lines = Vec::new();
     for b in &summary.bordereaux {
-        let signed_ok = global_ok
-            || b.id
-                .as_ref()
-                .is_some_and(|id| valid_targets.iter().any(|t| t == id));
+        let signed_ok = !ambiguous
+            && (global_ok
+                || b.id
+                    .as_ref()
+                    .is_some_and(|id| valid_targets.iter().any(|t| t == id)));
         let erreur = if signed_ok {
             None
+        } else if ambiguous {
+            Some((
+                "ERREUR_SIGNATURE_INVALIDE".to_owned(),
+                "Fichier ambigu : identifiants en double ou fichier illisible".to_owned(),
+            ))
         } else if b.signe {
             Some((
                 "ERREUR_SIGNATURE_BORDEREAU_INVALIDE".to_owned(),
