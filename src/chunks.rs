@@ -20,6 +20,16 @@ const KEPT_CHUNKS: usize = 64;
 /// listening (a pass that stopped is left out; the others go on). Meant for a thread of its own,
 /// so that the passes do not spend their time in system calls. Every receiver sees the end of
 /// the stream when this returns; a read error ends it early and is returned.
+/// SHA-256 of every chunk received, in order (a pass of its own beside [`share_chunks`]'s
+/// others, so that hashing costs the other passes nothing).
+pub fn sha256_of_chunks(chunks: std::sync::mpsc::Receiver<Arc<Vec<u8>>>) -> [u8; 32] {
+    let mut sha256 = openssl::sha::Sha256::new();
+    for chunk in chunks {
+        sha256.update(&chunk);
+    }
+    sha256.finish()
+}
+
 pub fn share_chunks<R: Read>(
     mut inner: R,
     receivers: Vec<SyncSender<Arc<Vec<u8>>>>,

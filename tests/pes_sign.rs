@@ -414,6 +414,17 @@ fn cli_sign_with_p12(
     password: &str,
     data: &Path,
 ) -> std::process::Output {
+    cli_sign_with_p12_and(input, output, password, data, &[])
+}
+
+/// [`cli_sign_with_p12`] with more options.
+fn cli_sign_with_p12_and(
+    input: &Path,
+    output: &Path,
+    password: &str,
+    data: &Path,
+    more: &[&str],
+) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
     command
         .args(["pes", "signer"])
@@ -431,6 +442,7 @@ fn cli_sign_with_p12(
             "--p12",
         ])
         .arg(&TestPki::shared().identity("signature").p12)
+        .args(more)
         .env("PARAPHE_CONFIG", data.join("absent.toml"))
         .env("PARAPHE_DONNEES", data);
     spawn_with_input(command, password)
@@ -652,7 +664,15 @@ fn cli_signs_over_an_existing_file_and_in_place() {
     assert_eq!(refused.status.code(), Some(2));
     assert_eq!(std::fs::read(&output).expect("read"), over);
 
-    let out = cli_sign_with_p12(&input, &input, P12_PASSWORD, tmp.path());
+    // In place only when asked for: -o naming the input (even through another path) is refused
+    // otherwise, and the input is left alone.
+    let same_through_dot = tmp.path().join(".").join("pes.xml");
+    let refused = cli_sign_with_p12(&input, &same_through_dot, P12_PASSWORD, tmp.path());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--sur-place"), "{stderr}");
+    assert_eq!(std::fs::read(&input).expect("read"), original);
+    let out = cli_sign_with_p12_and(&input, &input, P12_PASSWORD, tmp.path(), &["--sur-place"]);
     assert!(
         out.status.success(),
         "{}",
@@ -809,4 +829,163 @@ fn the_review_fed_by_the_signing_pass_is_the_summary_of_the_file() {
         assert_eq!(summary.expect_err("malformed"), alone);
         assert!(signed.is_err() || pj.contains("PJX"));
     }
+}
+
+/// Nothing reaches the card (no module call, no login: the proxy counts them) when the file is
+/// not the one reviewed (`--empreinte`), or holds what the verifier would reject once signed:
+/// content after the root, a NUL byte, an Id used twice, another root than PES_Aller. Nothing is
+/// written either. The reviewed file, with its hash from `pes inspecter --json`, is signed with
+/// one login.
+#[test]
+fn nothing_reaches_the_card_when_the_file_is_not_the_reviewed_one_or_not_signable() {
+    if !tools(&["softhsm2-util", "pkcs11-tool"]) {
+        return;
+    }
+    let hsm = SoftHsm::shared();
+    let pki = TestPki::shared();
+    let label = unique_label("avant-carte");
+    hsm.create_token(&label, USER_PIN).expect("token");
+    hsm.import(&label, USER_PIN, pki.identity("signature"))
+        .expect("import");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let good_text = common::forgeries::plain_pes_text();
+    let good = tmp.path().join("pes.xml");
+    std::fs::write(&good, common::pes::latin1(&good_text)).expect("write");
+    let paraphe = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
+        command
+            .env("PARAPHE_CONFIG", tmp.path().join("absent.toml"))
+            .env("PARAPHE_DONNEES", tmp.path().join("donnees"))
+            .envs(hsm.env());
+        command
+    };
+    let inspected = paraphe()
+        .args(["pes", "inspecter", "--json"])
+        .arg(&good)
+        .output()
+        .expect("inspecter");
+    let doc: serde_json::Value = serde_json::from_slice(&inspected.stdout).expect("json");
+    let reviewed = doc["empreinte"].as_str().expect("empreinte").to_owned();
+    // The hash given is that of the file, computed by another tool.
+    let sha256sum = Command::new("openssl")
+        .args(["dgst", "-sha256", "-r"])
+        .arg(&good)
+        .output()
+        .expect("openssl");
+    assert!(String::from_utf8_lossy(&sha256sum.stdout).starts_with(&reviewed));
+
+    // Signs `input` through a fresh proxy; (exit code, stderr, logins, module calls).
+    let sign = |case: &str, input: &Path, extra: &[&str]| {
+        let stats = tmp.path().join(format!("{case}.json"));
+        let so = proxy_copy(
+            tmp.path(),
+            case,
+            &format!(
+                "module = \"{}\"\nstats_file = \"{}\"\n",
+                softhsm_module().display(),
+                stats.display()
+            ),
+        );
+        let output = tmp.path().join(format!("{case}-signe.xml"));
+        let mut command = paraphe();
+        command
+            .args(["pes", "signer"])
+            .arg(input)
+            .arg("-o")
+            .arg(&output)
+            .args([
+                "--role",
+                "Maire",
+                "--ville",
+                "Arles",
+                "--code-postal",
+                "13200",
+            ])
+            .arg("--module")
+            .arg(&so)
+            .args(["--jeton", &label, "--pin-stdin"])
+            .args(extra);
+        let out = spawn_with_input(command, USER_PIN)
+            .wait_with_output()
+            .expect("sign");
+        let s = proxy_stats(&stats);
+        let calls: u64 = s
+            .as_object()
+            .map(|o| o.values().filter_map(serde_json::Value::as_u64).sum())
+            .unwrap_or(0);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            stat(&s, "C_Login"),
+            calls,
+            output.exists(),
+        )
+    };
+
+    // Not the reviewed file: the hash of another content.
+    let other = hex::encode(openssl::sha::sha256(b"autre contenu"));
+    let (code, stderr, logins, calls, written) = sign("empreinte", &good, &["--empreinte", &other]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&paraphe::messages::t("signature.fichier_modifie")),
+        "{stderr}"
+    );
+    assert_eq!((logins, calls, written), (0, 0, false), "{stderr}");
+    let (code, stderr, _, _, _) = sign("empreinte-illisible", &good, &["--empreinte", "zz"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("64 chiffres hexadécimaux"), "{stderr}");
+
+    // Files the verifier would reject once signed.
+    let write = |name: &str, bytes: Vec<u8>| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        path
+    };
+    let mut trailing = common::pes::latin1(&good_text);
+    trailing.extend_from_slice(b"<Autre/>\n");
+    let mut nul = common::pes::latin1(&good_text);
+    let at = nul
+        .windows(11)
+        .position(|w| w == b"Fournitures")
+        .expect("text");
+    nul[at + 3] = 0;
+    let twice = common::pes::latin1(&good_text.replace("Id=\"B2\"", "Id=\"B1\""));
+    let not_aller = common::pes::latin1(
+        &good_text
+            .replace("n:PES_Aller", "n:PES_Retour")
+            .replace("Rev0/aller", "Rev0/retour"),
+    );
+    for (case, bytes, said) in [
+        (
+            "apres-racine",
+            trailing,
+            "après la fin de l'élément racine".to_owned(),
+        ),
+        ("octet-nul", nul, "octet nul".to_owned()),
+        (
+            "id-double",
+            twice,
+            paraphe::messages::tf("pes.id_duplique", &[("id", "B1")]),
+        ),
+        (
+            "pas-un-pes-aller",
+            not_aller,
+            "n'est pas un PES_Aller".to_owned(),
+        ),
+    ] {
+        let input = write(&format!("{case}.xml"), bytes);
+        let (code, stderr, logins, calls, written) = sign(case, &input, &[]);
+        assert_eq!(code, Some(2), "{case}: {stderr}");
+        assert!(stderr.contains(&said), "{case}: {stderr}");
+        assert!(
+            stderr.contains("carte n'a pas été sollicitée"),
+            "{case}: {stderr}"
+        );
+        assert_eq!((logins, calls, written), (0, 0, false), "{case}: {stderr}");
+    }
+
+    // The reviewed file with its hash: signed, one login.
+    let (code, stderr, logins, _, written) = sign("relu", &good, &["--empreinte", &reviewed]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!((logins, written), (1, true), "{stderr}");
 }

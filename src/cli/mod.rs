@@ -211,6 +211,13 @@ pub struct PesSignArgs {
     /// Code postal du lieu de signature.
     #[arg(long = "code-postal", value_name = "CP")]
     pub code_postal: Option<String>,
+    /// Empreinte SHA-256 (hexadécimale) du fichier relu, telle que « pes inspecter --json » la
+    /// donne : la signature est refusée, sans rien demander à la carte, si le fichier a changé.
+    #[arg(long, value_name = "HEX")]
+    pub empreinte: Option<String>,
+    /// Permet d'écrire le fichier signé à la place du fichier d'origine (-o égal au fichier).
+    #[arg(long = "sur-place")]
+    pub sur_place: bool,
     #[command(flatten)]
     pub cle: KeyArgs,
 }

@@ -15,10 +15,16 @@ fn load(path: &Path) -> Result<PesSummary, i32> {
 }
 
 pub fn inspecter(path: &Path, as_json: bool) -> i32 {
-    let summary = match load(path) {
+    // With its SHA-256, which `pes signer --empreinte` checks: what was reviewed is what is
+    // signed.
+    let summary = match crate::pes::inspect_file(path) {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            return 2;
+        }
     };
+    let empreinte = hex::encode(&summary.sha256);
     if as_json {
         let bordereaux: Vec<_> = summary
             .bordereaux
@@ -43,6 +49,7 @@ pub fn inspecter(path: &Path, as_json: bool) -> i32 {
             })
             .collect();
         let doc = json!({
+            "empreinte": empreinte,
             "encodage": summary.encodage,
             "id": summary.id,
             "enveloppe": summary.enveloppe,
@@ -87,6 +94,7 @@ pub fn inspecter(path: &Path, as_json: bool) -> i32 {
             tf("pes_cli.nb_pj", &[("n", &summary.pj.len().to_string())])
         );
     }
+    println!("{}", tf("pes_cli.empreinte", &[("empreinte", &empreinte)]));
     0
 }
 
@@ -192,6 +200,18 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
             ));
         }
     };
+    if crate::chunks::same_file(&args.fichier, &args.sortie) && !args.sur_place {
+        return error(t("signature.sur_place_requis"));
+    }
+    let reviewed = match args.empreinte.as_deref().map(parse_sha256_hex).transpose() {
+        Ok(r) => r,
+        Err(message) => return error(message),
+    };
+    // Before the card is asked anything (PIN, login): the file is the one reviewed, and nothing
+    // in it would make the verifier reject the signed file.
+    if let Err(e) = crate::pes::precheck::check_before_signing(&args.fichier, reviewed.as_deref()) {
+        return error(e.to_string());
+    }
     let choice = match args.cle.choice(&settings, Role::Signature) {
         Ok(c) => c,
         Err(message) => return error(message),
@@ -229,8 +249,8 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
             postal_code: cp,
             country: "France".to_owned(),
         },
-        // The review runs on the same bytes, alongside (sign_with_review).
-        reviewed_sha256: None,
+        // Checked above before the card, and again on the bytes signed.
+        reviewed_sha256: reviewed,
         expected: 0,
     };
     let mut progress = |p: crate::card::BatchProgress| {
@@ -283,6 +303,16 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
     }
 }
 
+/// A SHA-256 written in hexadecimal (64 digits, either case).
+fn parse_sha256_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let hex = hex.trim();
+    let bad = || tf("signature.empreinte_illisible", &[("valeur", hex)]);
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    ::hex::decode(hex).map_err(|_| bad())
+}
+
 pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
     use crate::pes::verify::{TrustStore, verify_file};
     let error = |message: String| {
@@ -322,9 +352,12 @@ pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
                 s.signataire.as_deref().unwrap_or("?"),
                 s.date_signature.as_deref().unwrap_or("?")
             );
-            for r in &s.raison {
+            for r in s.raison.iter().chain(&s.informations_non_signees) {
                 println!("    {r}");
             }
+        }
+        for problem in &verdict.erreurs {
+            println!("{problem}");
         }
         println!(
             "{}",

@@ -544,14 +544,11 @@ mod tests {
             .expect("findings heading");
     }
 
-    /// The main Hélios path: open a PES, fill who signs, "Signer" with a PKCS#12 key (TEST
-    /// identity), progress and "Arrêter" while it runs, then every bordereau shown valid by the
-    /// verifier and the signed file offered for sending.
-    #[test]
-    fn helios_signs_each_bordereau_with_a_p12_and_shows_them_valid() {
+    /// A PES of two bordereaux (BX1, BX2) opened in the Hélios screen, reviewed, with who signs
+    /// filled in and a PKCS#12 key (TEST identity) and its password: ready for "Signer".
+    fn helios_ready_to_sign(dir: &std::path::Path) -> (helios::State, std::path::PathBuf) {
         use screen::signature::{Field, Message as Sig};
-        let dir = tempfile::tempdir().expect("tmp");
-        let pes = dir.path().join("mandats.xml");
+        let pes = dir.join("mandats.xml");
         let mut xml = String::from(
             "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<n:PES_Aller xmlns:n=\"http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller\"><Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESALR2\"/><NomFic V=\"mandats\"/></Parametres></Enveloppe><EnTetePES><DteStr V=\"2026-11-27\"/><IdPost V=\"034000\"/><IdColl V=\"21340172200016\"/><CodCol V=\"123\"/></EnTetePES><PES_DepenseAller><EnTeteDepense><IdVer V=\"2\"/><InfoDematerialisee V=\"1\"/></EnTeteDepense>",
         );
@@ -592,6 +589,35 @@ mod tests {
         let _ = state.update(helios::Message::Signature(Sig::Pin(
             pkcs11_mocks::P12_PASSWORD.into(),
         )));
+        (state, pes)
+    }
+
+    /// What the person reviewed is what is signed: a file changed after it was opened is not
+    /// signed, with the French reason, and nothing is written.
+    #[test]
+    fn helios_refuses_to_sign_a_file_changed_since_it_was_opened() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (mut state, pes) = helios_ready_to_sign(dir.path());
+        let changed =
+            std::fs::read_to_string(&pes)
+                .expect("read")
+                .replacen("V=\"10.00\"", "V=\"90.00\"", 2);
+        std::fs::write(&pes, changed).expect("write");
+        let job = state.signing_job().expect("a job");
+        let result = screen::signature::run(job, &crate::settings::Settings::default());
+        assert_eq!(result.err(), Some(t("signature.fichier_modifie")));
+        assert!(!dir.path().join("mandats-signe.xml").exists());
+    }
+
+    /// The main Hélios path: open a PES, fill who signs, "Signer" with a PKCS#12 key (TEST
+    /// identity), progress and "Arrêter" while it runs, then every bordereau shown valid by the
+    /// verifier and the signed file offered for sending.
+    #[test]
+    fn helios_signs_each_bordereau_with_a_p12_and_shows_them_valid() {
+        use screen::signature::Message as Sig;
+        let dir = tempfile::tempdir().expect("tmp");
+        let (mut state, _) = helios_ready_to_sign(dir.path());
+        let pki = pkcs11_mocks::TestPki::shared();
         {
             let mut ui = simulator(state.view());
             ui.click(t("gui.signer").as_str()).expect("Signer button");

@@ -5,6 +5,7 @@ pub mod amount;
 pub mod checks;
 mod hashing;
 pub mod pj;
+pub mod precheck;
 pub mod retour;
 pub mod schema;
 pub mod sign;
@@ -74,15 +75,8 @@ fn summarise(path: &Path, with_sha256: bool) -> Result<PesSummary, PesError> {
     });
     std::thread::scope(|threads| {
         let reading = threads.spawn(move || crate::chunks::share_chunks(file, passes));
-        let hashing = hash_chunks.map(|chunks| {
-            threads.spawn(move || {
-                let mut sha256 = openssl::sha::Sha256::new();
-                for chunk in chunks {
-                    sha256.update(&chunk);
-                }
-                sha256.finish()
-            })
-        });
+        let hashing = hash_chunks
+            .map(|chunks| threads.spawn(move || crate::chunks::sha256_of_chunks(chunks)));
         let summary = inspect_chunks(summary_chunks);
         let read = crate::chunks::read_outcome(reading.join());
         let sha256 = hashing.map(|h| crate::chunks::read_outcome(h.join().map(Ok)));

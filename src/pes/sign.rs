@@ -39,6 +39,9 @@ pub enum SignError {
     Read { path: PathBuf, detail: String },
     #[error("{}", t("signature.fichier_modifie"))]
     ChangedSinceReview,
+    /// The file would be rejected by any verifier once signed: refused before the card.
+    #[error("{}", tf("signature.non_signable", &[("detail", .0)]))]
+    NotSignable(String),
     #[error("{}", t("signature.rien_a_signer"))]
     NothingToSign,
     #[error("{}", t("signature.sans_id"))]
@@ -448,9 +451,19 @@ pub fn sign_with_review(
     };
     // At most this many chunks (1 MiB each) wait: memory stays bounded.
     let (to_sign, sign_chunks) = std::sync::mpsc::sync_channel(2);
+    let mut passes = vec![to_sign];
+    // The bytes signed must be those reviewed: hashed on a pass of their own when a review's
+    // hash is given (the signing pass shares its chunks with the review and hashes nothing).
+    let hash_chunks = request.reviewed_sha256.is_some().then(|| {
+        let (to_hash, hash_chunks) = std::sync::mpsc::sync_channel(4);
+        passes.push(to_hash);
+        hash_chunks
+    });
     let (hand_over, handed_over) = std::sync::mpsc::channel::<HandOver>();
     std::thread::scope(|threads| {
-        let reader = threads.spawn(move || crate::chunks::share_chunks(file, vec![to_sign]));
+        let reader = threads.spawn(move || crate::chunks::share_chunks(file, passes));
+        let hashing = hash_chunks
+            .map(|chunks| threads.spawn(move || crate::chunks::sha256_of_chunks(chunks)));
         let review = threads.spawn(move || match handed_over.recv() {
             Ok(HandOver {
                 mut parser,
@@ -466,8 +479,14 @@ pub fn sign_with_review(
             ),
             hand_over,
         };
-        let signed = sign_stream(request, source, Some(alongside), key, progress, cancelled);
+        let mut signed = sign_stream(request, source, Some(alongside), key, progress, cancelled);
         let summary = review.join().unwrap_or(Err(super::PesError::Truncated));
+        let hashed = hashing.map(|h| h.join().ok());
+        if let (Some(reviewed), Some(hashed), Ok(_)) = (&request.reviewed_sha256, hashed, &signed)
+            && hashed.is_none_or(|h| h.as_slice() != reviewed.as_slice())
+        {
+            signed = Err(SignError::ChangedSinceReview);
+        }
         // Both passes saw the stream end early if the reading failed: say why.
         (summary, read_error_first(request, reader.join(), signed))
     })
@@ -1012,13 +1031,12 @@ fn write_signed(
     if signed.is_empty() {
         return Err(SignError::NothingToSign);
     }
-    let input_sha256 = reader
-        .get_mut()
-        .hasher
-        .take()
-        .map(|h| h.finish().to_vec())
-        .unwrap_or_default();
-    if let Some(reviewed) = &request.reviewed_sha256
+    // Alongside a review, the bytes are hashed on a pass of their own (see sign_with_review).
+    let hasher = reader.get_mut().hasher.take();
+    let hashed_here = hasher.is_some();
+    let input_sha256 = hasher.map(|h| h.finish().to_vec()).unwrap_or_default();
+    if hashed_here
+        && let Some(reviewed) = &request.reviewed_sha256
         && reviewed.as_slice() != input_sha256.as_slice()
     {
         return Err(SignError::ChangedSinceReview);

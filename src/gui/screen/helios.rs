@@ -124,7 +124,11 @@ impl State {
             }
             Message::Signature(m) => {
                 let input = match (&self.opened, &self.summary) {
-                    (Some(path), Some(summary)) => Some((path.as_path(), summary.bordereaux.len())),
+                    (Some(path), Some(summary)) => Some((
+                        path.as_path(),
+                        summary.bordereaux.len(),
+                        summary.sha256.as_slice(),
+                    )),
                     _ => None,
                 };
                 self.signature.update(m, input).map(Message::Signature)
@@ -378,7 +382,8 @@ impl State {
     #[cfg(test)]
     pub fn signing_job(&mut self) -> Option<super::signature::Job> {
         let (path, summary) = (self.opened.as_ref()?, self.summary.as_ref()?);
-        self.signature.job(path, summary.bordereaux.len())
+        self.signature
+            .job(path, summary.bordereaux.len(), &summary.sha256)
     }
 
     pub fn subscription(&self) -> iced::Subscription<Message> {

@@ -118,6 +118,8 @@ pub struct Job {
     pub done: Arc<AtomicUsize>,
     /// Authorities for the verification after signing, instead of the settings' ones.
     pub trust: Option<PathBuf>,
+    /// SHA-256 of the file as the person reviewed it: a file changed since is not signed.
+    pub reviewed_sha256: Vec<u8>,
 }
 
 /// Sign with the checks of the review, then verify what was written (the settings' trust store).
@@ -130,6 +132,9 @@ pub fn run(job: Job, settings: &crate::settings::Settings) -> Result<Signed, Str
     if job.p12.is_some() {
         choice.p12 = job.p12.clone();
     }
+    // The file is still the one reviewed and fit to be signed, before the card hears of it.
+    crate::pes::precheck::check_before_signing(&job.input, Some(&job.reviewed_sha256))
+        .map_err(|e| e.to_string())?;
     let prompt = Box::new(crate::card::pin::FixedPrompt::new(&job.pin));
     drop(job.pin);
     let mut key = open_for_role(&choice, Role::Signature, prompt).map_err(|e| e.to_string())?;
@@ -147,7 +152,7 @@ pub fn run(job: Job, settings: &crate::settings::Settings) -> Result<Signed, Str
             Profile::Sha256
         },
         details: job.details,
-        reviewed_sha256: None,
+        reviewed_sha256: Some(job.reviewed_sha256),
         expected: job.expected,
     };
     let done = job.done.clone();
@@ -204,7 +209,7 @@ impl Panel {
     }
 
     /// The signing job for `input` (None while one runs or a field is missing).
-    pub fn job(&mut self, input: &Path, bordereaux: usize) -> Option<Job> {
+    pub fn job(&mut self, input: &Path, bordereaux: usize, sha256: &[u8]) -> Option<Job> {
         let filled = [&self.role, &self.ville, &self.code_postal]
             .iter()
             .all(|v| !v.trim().is_empty());
@@ -236,6 +241,7 @@ impl Panel {
             cancel,
             done: self.done.clone(),
             trust: self.trust.clone(),
+            reviewed_sha256: sha256.to_vec(),
         })
     }
 
@@ -263,7 +269,12 @@ impl Panel {
     }
 
     /// `input` and its bordereau count come from the Hélios screen (the file opened).
-    pub fn update(&mut self, message: Message, input: Option<(&Path, usize)>) -> Task<Message> {
+    /// `input`: the file reviewed, its bordereaux and its SHA-256 as reviewed.
+    pub fn update(
+        &mut self,
+        message: Message,
+        input: Option<(&Path, usize, &[u8])>,
+    ) -> Task<Message> {
         match message {
             Message::Defaults(Some(Ok(s))) => {
                 let keep = |field: &mut String, value: Option<String>| {
@@ -287,7 +298,7 @@ impl Panel {
             Message::Global(g) => self.global = g,
             Message::Sha1(s) => self.sha1 = s,
             Message::Sign => {
-                if let Some(job) = input.and_then(|(path, n)| self.job(path, n)) {
+                if let Some(job) = input.and_then(|(path, n, sha256)| self.job(path, n, sha256)) {
                     return Task::perform(
                         background(move || {
                             let settings =
@@ -510,6 +521,9 @@ pub fn verdict_view<'a, M: 'a>(verdict: &Result<Arc<FileVerdict>, String>) -> El
                 })
                 .size(theme::TEXT),
             );
+            for problem in &verdict.erreurs {
+                col = col.push(text(problem.clone()).size(theme::SMALL));
+            }
             for s in &verdict.signatures {
                 let state = if s.valide {
                     t("gui.signature_valide")
