@@ -81,8 +81,12 @@ impl Default for CollectiviteSettings {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct PesSettings {
-    /// The DGFiP's `PES_Aller.xsd` (with its folder of included schemas).
+    /// The DGFiP's `PES_Aller.xsd` (with its folder of included schemas), instead of the one
+    /// shipped inside the program.
     pub schema: Option<PathBuf>,
+    /// The collectivité still signs its bordereaux on paper: an unsigned PES may be queued (with
+    /// a warning) instead of being refused at the outbox's door.
+    pub bordereaux_signes_sur_papier: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -23,21 +23,24 @@ fn the_demo_pes_is_signed_sent_and_its_acquit_comes_back() {
     let tmp = tempfile::tempdir().expect("tmp");
     let demo = common::start_demo(tmp.path());
     let pes = demo::write_sample_pes(&demo).expect("sample PES");
-    // The sample is a PES the DGFiP schema accepts (xmllint, not Paraphe, says so).
+    // The sample is a PES the DGFiP schemas accept, 4.7.1 and 5.12 (xmllint, not Paraphe, says
+    // so).
     if let Some(xsd_dir) = common::conformance("pes/xsd")
         && common::tools(&["xmllint"])
     {
-        let out = std::process::Command::new("xmllint")
-            .args(["--noout", "--schema"])
-            .arg(xsd_dir.join("Schemas_PES_v471_072015/PES_V2/Rev0/PES_Aller.xsd"))
-            .arg(&pes)
-            .output()
-            .expect("xmllint");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        for version in ["Schemas_PES_v471_072015", "schemas_pes_v5.12"] {
+            let out = std::process::Command::new("xmllint")
+                .args(["--noout", "--schema"])
+                .arg(xsd_dir.join(version).join("PES_V2/Rev0/PES_Aller.xsd"))
+                .arg(&pes)
+                .output()
+                .expect("xmllint");
+            assert!(
+                out.status.success(),
+                "{version}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
 
     let mut helios = helios::State::default();

@@ -63,7 +63,7 @@ fn a_bordereau_shows_its_pieces_and_a_pj_opens_in_the_viewer() {
     let piece = tf(
         "gui.helios_piece",
         &[
-            ("numero", "1"),
+            ("numero", "2"),
             ("objet", "Fournitures é"),
             ("tiers", "Papeterie & Cie"),
             ("montant", "30,00 €"),

@@ -419,3 +419,67 @@ fn the_command_line_reports_forgeries_and_the_file_s_hash() {
         [("B1".to_owned(), false), ("B2".to_owned(), true)]
     );
 }
+
+/// The outbox's door (`envois ajouter pes`) runs the same verifier: every forgery is refused
+/// (exit 1, nothing queued, the reason among the `constats`), the genuine files and those that
+/// only add unsigned claims are queued `en_attente`.
+#[test]
+fn the_outbox_door_refuses_every_forgery() {
+    let built = build();
+    let settings = built.dir.path().join("paraphe.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "[verification]\nconfiance = \"{}\"\n",
+            TestPki::shared().ca_bundle_pem().display()
+        ),
+    )
+    .expect("settings");
+    let queue = |path: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .args(["envois", "ajouter", "pes", "--json"])
+            .arg(path)
+            .env("PARAPHE_CONFIG", &settings)
+            .env("PARAPHE_DONNEES", built.dir.path().join("donnees"))
+            .output()
+            .expect("paraphe");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), doc)
+    };
+    for path in [&built.signed, &built.global] {
+        let (code, doc) = queue(path);
+        assert_eq!(code, Some(0), "{doc}");
+        assert_eq!(doc["etat"], "en_attente");
+    }
+    let mut queued = 2;
+    for forgery in &built.forgeries {
+        let (code, doc) = queue(&built.path_of(forgery.name));
+        let codes: Vec<&str> = doc["constats"]
+            .as_array()
+            .expect("constats")
+            .iter()
+            .filter(|c| c["gravite"] == "bloquant")
+            .filter_map(|c| c["code"].as_str())
+            .collect();
+        if forgery.still_valid {
+            assert_eq!(code, Some(0), "{}: {doc}", forgery.name);
+            queued += 1;
+        } else {
+            assert_eq!(code, Some(1), "{}: {doc}", forgery.name);
+            assert!(doc.get("id").is_none(), "{}: {doc}", forgery.name);
+            assert!(
+                codes.iter().any(|c| c.starts_with("pes.porte.")),
+                "{}: {doc}",
+                forgery.name
+            );
+        }
+    }
+    // Only the accepted ones are in the outbox.
+    let outbox = paraphe::outbox::Outbox::open(&built.dir.path().join("donnees/envois.sqlite"))
+        .expect("outbox");
+    let items = outbox
+        .list(&paraphe::outbox::Filter::default())
+        .expect("list");
+    assert_eq!(items.len(), queued);
+}

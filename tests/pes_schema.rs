@@ -176,3 +176,114 @@ fn compile_and_validate_together(xsd: &Path, sample: &Path) {
         }
     });
 }
+
+/// `pes controler` validates against the DGFiP's schema shipped inside the program, in a fresh
+/// profile with no settings and no option: the same verdicts as `xmllint --schema` with the
+/// official 5.12 set (from `../shared/conformance`), a schema error found with its line, and the
+/// shipped copy is byte for byte that set.
+#[test]
+fn controler_uses_the_shipped_schema_with_no_setting() {
+    let Some(root) = common::conformance("pes") else {
+        return;
+    };
+    if !tools(&["xmllint"]) {
+        return;
+    }
+    let official = root.join("xsd/schemas_pes_v5.12");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut good = common::pes::HEAD.to_owned();
+    good.push_str(&common::pes::bordereau("B1", 2, &["10.00", "5.00"]));
+    good.push_str("</PES_DepenseAller></n:PES_Aller>\n");
+    let good_path = tmp.path().join("bon.xml");
+    std::fs::write(&good_path, common::pes::latin1(&good)).expect("write");
+    // IdPce must be greater than 0 (a facet the rules of Paraphe do not check).
+    let bad = good.replacen("<IdPce V=\"1\"/>", "<IdPce V=\"0\"/>", 1);
+    let bad_line = bad[..bad.find("<IdPce V=\"0\"/>").expect("piece")]
+        .matches('\n')
+        .count()
+        + 1;
+    let bad_path = tmp.path().join("mauvais.xml");
+    std::fs::write(&bad_path, common::pes::latin1(&bad)).expect("write");
+    let xmllint_valid = |file: &Path| {
+        Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(official.join("PES_V2/Rev0/PES_Aller.xsd"))
+            .arg(file)
+            .output()
+            .expect("xmllint")
+            .status
+            .success()
+    };
+    let controler = |file: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .args(["pes", "controler", "--json"])
+            .arg(file)
+            .env("PARAPHE_CONFIG", tmp.path().join("absent.toml"))
+            .env("PARAPHE_DONNEES", tmp.path().join("profil-neuf"))
+            .output()
+            .expect("paraphe");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        (out.status.code(), doc)
+    };
+    assert!(xmllint_valid(&good_path));
+    let (code, doc) = controler(&good_path);
+    assert_eq!(code, Some(0), "{doc}");
+    assert!(
+        !doc.to_string().contains("pes.schema_non_verifie"),
+        "the schema was checked: {doc}"
+    );
+    assert!(!xmllint_valid(&bad_path));
+    let (code, doc) = controler(&bad_path);
+    assert_eq!(code, Some(1), "{doc}");
+    let schema_errors: Vec<&serde_json::Value> = doc["constats"]
+        .as_array()
+        .expect("constats")
+        .iter()
+        .filter(|c| c["code"] == "pes.schema")
+        .collect();
+    assert_eq!(schema_errors.len(), 1, "{doc}");
+    assert_eq!(schema_errors[0]["lieu"]["ligne"], bad_line, "{doc}");
+    assert!(
+        schema_errors[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("IdPce")),
+        "{doc}"
+    );
+    // What the program wrote from its own copy is the official set, byte for byte.
+    let written = std::fs::read_dir(tmp.path().join("profil-neuf/schemas"))
+        .expect("schemas folder")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("pes-v5.12-"))
+        })
+        .expect("shipped set written");
+    let mut compared = 0;
+    for sub in ["PES_V2", "xades", "xmldsig", "xmlenc"] {
+        for file in walk(&written.join(sub)) {
+            let relative = file.strip_prefix(&written).expect("inside");
+            let official_bytes = std::fs::read(official.join(relative)).expect("official file");
+            assert_eq!(
+                std::fs::read(&file).expect("read"),
+                official_bytes,
+                "{relative:?}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 80, "{compared}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -3,7 +3,7 @@
 //! a signed PES go from queued to acknowledged; the AR and the PES_Acquit are kept and checked by
 //! independent means (xmllint against the ACTES schema, the acquit reader). Then the crash test:
 //! the sender is killed with SIGKILL at random moments while the sandbox injects faults, and every
-//! item still arrives exactly once.
+//! item, act or PES, still arrives exactly once.
 
 mod actes_support;
 mod common;
@@ -281,13 +281,37 @@ fn act_and_pes_go_from_queued_to_acknowledged_over_mtls_with_a_card_key() {
         "--json",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    // An unsigned PES: Hélios (the sandbox) must refuse it.
+    // An unsigned PES is refused at the outbox's door, with the reason…
     let mut unsigned = common::pes::HEAD.replace("essai", "non-signe");
     unsigned.push_str(&common::pes::bordereau("B1", 1, &["10.00"]));
     unsigned.push_str("</PES_DepenseAller></n:PES_Aller>\n");
     std::fs::write(tmp.path().join("brut.xml"), common::pes::latin1(&unsigned)).expect("pes");
-    let out = ws.run(&["envois", "ajouter", "pes", "brut.xml"]);
+    let out = ws.run(&["envois", "ajouter", "pes", "brut.xml", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let refused: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(refused["etat"], "refuse", "{refused}");
+    assert!(refused.get("id").is_none(), "{refused}");
+    let codes: Vec<&str> = refused["constats"]
+        .as_array()
+        .expect("constats")
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["pes.porte.non_signe"], "{refused}");
+    // …and accepted with a warning where bordereaux are still signed on paper; Hélios (the
+    // sandbox) then refuses it.
+    let mut settings = std::fs::read_to_string(ws.dir.join("paraphe.toml")).expect("settings");
+    settings.push_str("[pes]\nbordereaux_signes_sur_papier = true\n");
+    std::fs::write(ws.dir.join("paraphe.toml"), settings).expect("settings");
+    let out = ws.run(&["envois", "ajouter", "pes", "brut.xml", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let accepted: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(accepted["etat"], "en_attente", "{accepted}");
+    assert!(accepted["id"].is_i64(), "{accepted}");
+    assert_eq!(
+        accepted["constats"][0]["code"], "pes.porte.non_signe_papier",
+        "{accepted}"
+    );
 
     let out = ws.spawn_sender(60).wait_with_output().expect("sender");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -507,6 +531,13 @@ fn killed_sender_and_injected_faults_still_deliver_each_item_exactly_once() {
     for i in 0..count {
         ws.add_acte(&format!("CR{i:04}"));
     }
+    // PES too, each its own file, queued through the door.
+    let pes_count = (count / 4).max(2);
+    for i in 0..pes_count {
+        let pes = signed_pes(tmp.path(), &format!("pes-crash-{i}"), &format!("crash-{i}"));
+        let out = ws.run(&["envois", "ajouter", "pes", pes.to_str().expect("path")]);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    }
     let started = Instant::now();
     let mut kills = 0;
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15 ^ std::process::id() as u64;
@@ -533,7 +564,7 @@ fn killed_sender_and_injected_faults_still_deliver_each_item_exactly_once() {
     }
     let outbox = ws.outbox();
     let items = outbox.list(&Filter::default()).expect("list");
-    assert_eq!(items.len(), count);
+    assert_eq!(items.len(), count + pes_count);
     for item in &items {
         assert_eq!(
             item.etat,
@@ -543,8 +574,12 @@ fn killed_sender_and_injected_faults_still_deliver_each_item_exactly_once() {
         );
         assert!(item.id_plateforme.is_some(), "{item:?}");
     }
-    let (actes, _) = sandbox.counts();
+    let (actes, pes) = sandbox.counts();
     assert_eq!(actes as usize, count, "the sandbox must hold each act once");
+    assert_eq!(
+        pes as usize, pes_count,
+        "the sandbox must hold each PES once"
+    );
     // The faults and kills did exercise the unknown-outcome path.
     let reconciled = items
         .iter()
@@ -608,14 +643,62 @@ fn ko_answers_and_html_error_pages_become_clear_states() {
 
 /// A file changed after it was queued is not sent: what was checked is what goes.
 #[test]
-fn a_file_changed_after_queueing_is_not_sent() {
+fn the_outbox_sends_its_own_copies_and_never_a_changed_one() {
     let (tmp, sandbox, ws) = setup("");
     ws.add_acte("MOD2026_1");
+    let pes = signed_pes(tmp.path(), "pes-copie", "copie");
+    let out = ws.run(&["envois", "ajouter", "pes", pes.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // The originals change or go once queued: the items keep their own copies, private files
+    // in the outbox's folder, and are delivered from them.
     std::fs::write(tmp.path().join("acte.pdf"), pdf_bytes("Autre texte")).expect("rewrite");
+    std::fs::remove_file(tmp.path().join("plan.png")).expect("remove");
+    std::fs::remove_file(&pes).expect("remove");
+    let outbox = ws.outbox();
+    for item in outbox.list(&Filter::default()).expect("list") {
+        for file in outbox.files(item.id).expect("files") {
+            assert!(
+                file.chemin.starts_with(ws.dir.join("donnees/fichiers")),
+                "{file:?}"
+            );
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&file.chemin)
+                    .expect("copy")
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o077, 0, "private copy: {mode:o}");
+            }
+        }
+    }
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["rapport"]["acquittes"], 2, "{report}");
+    assert_eq!(sandbox.counts(), (1, 1));
+
+    // A copy changed behind the outbox's back is never sent: back to preparation, said why.
+    std::fs::write(tmp.path().join("acte.pdf"), pdf_bytes("Deliberation")).expect("pdf");
+    std::fs::write(tmp.path().join("plan.png"), png_bytes(8, 8)).expect("png");
+    ws.add_acte("MOD2026_2");
+    let outbox = ws.outbox();
+    let item = outbox
+        .list(&Filter::default())
+        .expect("list")
+        .into_iter()
+        .find(|i| i.numero_interne.as_deref() == Some("MOD2026_2"))
+        .expect("second act");
+    let copy = outbox
+        .files(item.id)
+        .expect("files")
+        .into_iter()
+        .find(|f| f.role == "acte")
+        .expect("act copy");
+    std::fs::write(&copy.chemin, pdf_bytes("Texte falsifié")).expect("tamper");
     let out = ws.spawn_sender(5).wait_with_output().expect("sender");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let outbox = ws.outbox();
-    let item = &outbox.list(&Filter::default()).expect("list")[0];
+    let item = outbox.get(item.id).expect("item");
     assert_eq!(item.etat, State::Prepare, "back to preparation");
     let journal = outbox.journal(item.id).expect("journal");
     assert!(
@@ -626,7 +709,11 @@ fn a_file_changed_after_queueing_is_not_sent() {
             .contains("a changé depuis sa mise en file"),
         "{journal:?}"
     );
-    assert_eq!(sandbox.counts(), (0, 0), "nothing reached the platform");
+    assert_eq!(
+        sandbox.counts(),
+        (1, 1),
+        "nothing more reached the platform"
+    );
 }
 
 /// The préfecture writes after the AR (a demande de pièces complémentaires): the sender brings the

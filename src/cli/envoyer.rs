@@ -134,27 +134,54 @@ pub fn ajouter(command: &AddCommand) -> i32 {
 }
 
 fn ajouter_pes(args: &PesAddArgs) -> i32 {
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(&e.to_string()),
+    };
     let mut outbox = match Outbox::open_default() {
         Ok(o) => o,
         Err(e) => return error(&e.to_string()),
     };
-    let (id, libelle) = match outbox.queue_pes(&args.fichier, &who()) {
-        Ok(queued) => queued,
+    // The same checks as `pes controler`, and the signatures: nothing waits that would be refused.
+    let (door, queued) = match outbox.queue_pes_checked(&args.fichier, &settings, &who()) {
+        Ok(checked) => checked,
         Err(e) => return error(&e.to_string()),
     };
+    let findings = &door.control.findings;
     if args.json {
-        let doc = json!({ "id": id, "etat": State::EnAttente, "libelle": libelle });
+        let mut doc = json!({
+            "etat": if queued.is_some() { State::EnAttente.key() } else { "refuse" },
+            "constats": findings,
+        });
+        if let Some((id, libelle)) = &queued {
+            doc["id"] = json!(id);
+            doc["libelle"] = json!(libelle);
+        }
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        println!(
-            "{}",
-            tf(
-                "envoi.cli.en_file",
-                &[("id", &id.to_string()), ("libelle", &libelle)]
-            )
-        );
+        for f in findings {
+            let level = if f.is_blocking() {
+                t("commun.erreur")
+            } else {
+                t("commun.avertissement")
+            };
+            match f.lieu.ligne {
+                Some(line) => eprintln!("{level} ({} {line}) : {}", t("pes_cli.ligne"), f.message),
+                None => eprintln!("{level} : {}", f.message),
+            }
+        }
+        match &queued {
+            Some((id, libelle)) => println!(
+                "{}",
+                tf(
+                    "envoi.cli.en_file",
+                    &[("id", &id.to_string()), ("libelle", libelle)]
+                )
+            ),
+            None => eprintln!("{}", t("pes.porte.refuse")),
+        }
     }
-    0
+    if queued.is_some() { 0 } else { 1 }
 }
 
 /// Send what waits, bring back what came; with `--attendre`, until nothing moves any more.

@@ -1,18 +1,10 @@
 //! `paraphe pes inspecter|controler FICHIER [--json]`
 
-use crate::findings::{Finding, resolve_lines};
+use crate::findings::Finding;
 use crate::messages::{t, tf};
-use crate::pes::checks::{Intent, bordereau_label, check};
-use crate::pes::{PesSummary, summarise_file};
+use crate::pes::checks::{Intent, bordereau_label};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-
-fn load(path: &Path) -> Result<PesSummary, i32> {
-    summarise_file(path).map_err(|e| {
-        eprintln!("{} : {e}", t("commun.erreur"));
-        2
-    })
-}
 
 pub fn inspecter(path: &Path, as_json: bool) -> i32 {
     // With its SHA-256, which `pes signer --empreinte` checks: what was reviewed is what is
@@ -99,8 +91,7 @@ pub fn inspecter(path: &Path, as_json: bool) -> i32 {
 }
 
 pub fn controler(args: &super::PesCheckArgs) -> i32 {
-    use crate::findings::Location;
-    use crate::pes::schema::PesSchema;
+    use crate::pes::control::{ControlOptions, control_file};
     let (path, as_json) = (args.fichier.as_path(), args.json);
     let schema_path = match crate::settings::Settings::load() {
         Ok(s) => args.schema.clone().or(s.pes.schema),
@@ -109,39 +100,20 @@ pub fn controler(args: &super::PesCheckArgs) -> i32 {
             return 2;
         }
     };
-    // Schema validation (libxml2) and our own pass run side by side: the check takes the time
-    // of the longer one, not of both.
-    let (summary, schema_findings) = std::thread::scope(|scope| {
-        let validation = scope.spawn(|| -> Vec<Finding> {
-            let Some(xsd) = &schema_path else {
-                return vec![Finding::warning(
-                    "pes.schema_non_verifie",
-                    t("schema.non_verifie"),
-                    Location::default(),
-                )];
-            };
-            match PesSchema::load(xsd).and_then(|s| s.validate(path)) {
-                Ok(findings) => findings,
-                Err(e) => vec![Finding::warning(
-                    "pes.schema_non_verifie",
-                    e.to_string(),
-                    Location::default(),
-                )],
-            }
-        });
-        let summary = load(path);
-        (summary, validation.join().unwrap_or_default())
-    });
-    let summary = match summary {
-        Ok(s) => s,
-        Err(code) => return code,
+    // Without a schema named, the one shipped inside the program (written in the data folder).
+    let data_dir = crate::settings::data_dir().ok();
+    let options = ControlOptions {
+        schema: schema_path.as_deref(),
+        data_dir: data_dir.as_deref(),
+        with_sha256: false,
     };
-    let mut findings: Vec<Finding> = schema_findings;
-    findings.extend(check(&summary, Intent::SignBordereaux));
-    if let Ok(mut file) = std::fs::File::open(path) {
-        // Line numbers are a comfort: without them the element still says where.
-        let _ = resolve_lines(&mut findings, &mut file);
-    }
+    let findings = match control_file(path, Intent::SignBordereaux, options) {
+        Ok(control) => control.findings,
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            return 2;
+        }
+    };
     let blocking = findings.iter().filter(|f| f.is_blocking()).count();
     if as_json {
         let doc = json!({ "valide": blocking == 0, "constats": findings });

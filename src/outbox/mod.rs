@@ -69,6 +69,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE items ADD COLUMN tentatives INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE items ADD COLUMN prochain_essai TEXT;
      ALTER TABLE items ADD COLUMN a_rapprocher INTEGER NOT NULL DEFAULT 0;",
+    // 3: the outbox owns its files: `chemin` is its own copy (under `fichiers/`), `origine` the
+    // file the user gave (for information only; it may since have moved or changed).
+    "ALTER TABLE fichiers ADD COLUMN origine TEXT;",
 ];
 
 /// Where an item stands.
@@ -199,6 +202,12 @@ pub enum OutboxError {
     Lot(String),
     #[error("{}", tf("envoi.cli.pes_illisible", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
     NotPes(PathBuf, String),
+    #[error("{}", tf("envois.espace_insuffisant", &[("dossier", &.dir.display().to_string()), ("besoin", &.needed_mb.to_string()), ("libre", &.free_mb.to_string())]))]
+    NoSpace {
+        dir: PathBuf,
+        needed_mb: u64,
+        free_mb: u64,
+    },
 }
 
 /// A file attached to an item, with its hash at the time it was attached.
@@ -262,6 +271,94 @@ pub struct NewItem<'a> {
 
 pub struct Outbox {
     conn: Connection,
+    /// The folder of the items' own copies of their files (`fichiers/` beside the database).
+    files_dir: PathBuf,
+}
+
+/// Files copied into the outbox's folder and hashed, waiting to be given to an item
+/// ([`Outbox::add_staged`]); dropped unused, they are removed.
+pub struct Staged {
+    dir: tempfile::TempDir,
+    files: Vec<StagedFile>,
+}
+
+struct StagedFile {
+    role: String,
+    /// Path inside the staging folder (and, once added, inside the item's folder).
+    relative: PathBuf,
+    original: PathBuf,
+    sha256: String,
+    size: u64,
+}
+
+impl Staged {
+    /// The copy of the first file with `role` (to check it before it is added).
+    pub fn path_of(&self, role: &str) -> Option<PathBuf> {
+        self.files
+            .iter()
+            .find(|f| f.role == role)
+            .map(|f| self.dir.path().join(&f.relative))
+    }
+}
+
+/// Space left free on the disk beyond the copies (the database and the journal grow too).
+const SPACE_MARGIN: u64 = 16 << 20;
+
+/// Bytes free for the user on the file system holding `dir`, when the system says.
+fn free_space(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: statvfs fills the struct we own from a NUL-terminated path.
+        let done = unsafe { libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) };
+        if done != 0 {
+            return None;
+        }
+        // SAFETY: initialised by the successful call above.
+        let stats = unsafe { stats.assume_init() };
+        // Their types differ between systems (u32 on some 32-bit ones).
+        #[allow(clippy::unnecessary_cast)]
+        Some((stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// Copies `from` to `to` (a new private file), hashing what is copied, and syncs it; the copy's
+/// SHA-256 (hexadecimal) and size. Only a regular file is copied (not a FIFO, a device…).
+fn copy_hashed(from: &Path, to: &Path) -> std::io::Result<(String, u64)> {
+    use std::io::{Read, Write};
+    let mut input = std::fs::File::open(from)?;
+    if !input.metadata()?.is_file() {
+        return Err(std::io::Error::other(t("envois.pas_un_fichier_ordinaire")));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut output = options.open(to)?;
+    let mut hasher = openssl::sha::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        output.write_all(&buf[..n])?;
+        size += n as u64;
+    }
+    output.sync_all()?;
+    Ok((hex::encode(hasher.finish()), size))
 }
 
 pub(crate) fn now() -> String {
@@ -293,7 +390,12 @@ impl Outbox {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let mut outbox = Outbox { conn };
+        let files_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("fichiers");
+        let mut outbox = Outbox { conn, files_dir };
         outbox.migrate()?;
         Ok(outbox)
     }
@@ -321,16 +423,69 @@ impl Outbox {
         Ok(())
     }
 
-    /// Record a new item (state `prepare`) with its files hashed now; one transaction.
+    /// Record a new item (state `prepare`) with its own copies of its files ([`Self::stage`]);
+    /// one transaction.
     pub fn add(&mut self, item: NewItem) -> Result<i64, OutboxError> {
-        let mut hashed = Vec::new();
-        for (role, path) in &item.fichiers {
-            // Absolute: the sender may run from another folder (or from the window).
-            let path = std::path::absolute(path)
+        let staged = self.stage(&item.fichiers)?;
+        self.add_staged(item, staged)
+    }
+
+    /// Copies `files` into the outbox's folder, hashing them as they are copied, after checking
+    /// that the disk has room for them. The originals may then move, change or go: the item is
+    /// sent from its copies, whose hash the sender checks first.
+    pub fn stage(&self, files: &[(String, PathBuf)]) -> Result<Staged, OutboxError> {
+        let dir_error =
+            |e: std::io::Error| OutboxError::File(self.files_dir.clone(), e.to_string());
+        crate::logging::create_private_dir(&self.files_dir).map_err(dir_error)?;
+        let mut needed = SPACE_MARGIN;
+        for (_, path) in files {
+            let meta = std::fs::metadata(path)
                 .map_err(|e| OutboxError::File(path.clone(), e.to_string()))?;
-            let (sha, size) = sha256_file(&path)?;
-            hashed.push((role.clone(), path, sha, size));
+            needed = needed.saturating_add(meta.len());
         }
+        if let Some(free) = free_space(&self.files_dir)
+            && free < needed
+        {
+            return Err(OutboxError::NoSpace {
+                dir: self.files_dir.clone(),
+                needed_mb: needed.div_ceil(1 << 20),
+                free_mb: free >> 20,
+            });
+        }
+        let dir = tempfile::Builder::new()
+            .prefix(".en-cours-")
+            .tempdir_in(&self.files_dir)
+            .map_err(dir_error)?;
+        let mut staged = Staged {
+            dir,
+            files: Vec::new(),
+        };
+        for (i, (role, path)) in files.iter().enumerate() {
+            // Absolute: for information, whatever folder the window or the command ran from.
+            let original = std::path::absolute(path)
+                .map_err(|e| OutboxError::File(path.clone(), e.to_string()))?;
+            let name = original.file_name().unwrap_or_default();
+            // One folder per file keeps each name as the user gave it (the platform may show it).
+            let relative = Path::new(&i.to_string()).join(name);
+            let copy = staged.dir.path().join(&relative);
+            let made = std::fs::create_dir(staged.dir.path().join(i.to_string()))
+                .and_then(|()| copy_hashed(&original, &copy));
+            let (sha256, size) =
+                made.map_err(|e| OutboxError::File(original.clone(), e.to_string()))?;
+            staged.files.push(StagedFile {
+                role: role.clone(),
+                relative,
+                original,
+                sha256,
+                size,
+            });
+        }
+        Ok(staged)
+    }
+
+    /// Record a new item (state `prepare`) with files already staged (`item.fichiers` is not
+    /// read): they become the item's own, in `fichiers/<id>/`; one transaction.
+    pub fn add_staged(&mut self, item: NewItem, staged: Staged) -> Result<i64, OutboxError> {
         let tx = self.conn.transaction()?;
         let at = now();
         let inserted = tx.execute(
@@ -354,25 +509,71 @@ impl Outbox {
         }
         inserted?;
         let id = tx.last_insert_rowid();
-        let mut hashes = Vec::new();
-        for (role, path, sha, size) in &hashed {
-            tx.execute(
-                "INSERT INTO fichiers (item_id, role, chemin, sha256, taille) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, role, path.to_string_lossy(), sha, *size as i64],
-            )?;
-            hashes.push(format!("{role}:{sha}"));
+        let folder = self.files_dir.join(id.to_string());
+        let io = |e: std::io::Error| OutboxError::File(folder.clone(), e.to_string());
+        // A folder left by an item whose transaction never committed (the id is then reused).
+        if folder.exists() {
+            std::fs::remove_dir_all(&folder).map_err(io)?;
         }
-        tx.execute(
-            "INSERT INTO journal (item_id, le, evenement, etat_apres, qui, empreintes)
-             VALUES (?1, ?2, 'creation', 'prepare', ?3, ?4)",
-            params![id, at, item.qui, hashes.join(" ")],
-        )?;
-        tx.commit()?;
+        let Staged { dir, files } = staged;
+        std::fs::rename(dir.path(), &folder).map_err(io)?;
+        // From here the folder is the item's; it goes if the item is not recorded.
+        let _ = dir.keep();
+        let recorded = (|| -> Result<(), OutboxError> {
+            let mut hashes = Vec::new();
+            for f in &files {
+                tx.execute(
+                    "INSERT INTO fichiers (item_id, role, chemin, sha256, taille, origine)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        id,
+                        f.role,
+                        folder.join(&f.relative).to_string_lossy(),
+                        f.sha256,
+                        f.size as i64,
+                        f.original.to_string_lossy()
+                    ],
+                )?;
+                hashes.push(format!("{}:{}", f.role, f.sha256));
+            }
+            tx.execute(
+                "INSERT INTO journal (item_id, le, evenement, etat_apres, qui, empreintes)
+                 VALUES (?1, ?2, 'creation', 'prepare', ?3, ?4)",
+                params![id, at, item.qui, hashes.join(" ")],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = recorded {
+            let _ = std::fs::remove_dir_all(&folder);
+            return Err(e);
+        }
         Ok(id)
     }
 
     /// Move an item to `to`, checking the transition; one transaction with its journal row.
+    /// `en_cours`, which precedes a network call, is on disk before the call: that transaction
+    /// is committed with `synchronous = FULL` (the write-ahead log is synced at the commit), so
+    /// that even a power cut after the first byte left finds the item to reconcile.
     pub fn transition(
+        &mut self,
+        id: i64,
+        to: State,
+        qui: &str,
+        detail: &str,
+    ) -> Result<(), OutboxError> {
+        let durable = to == State::EnCours;
+        if durable {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        let done = self.transition_in_one_transaction(id, to, qui, detail);
+        if durable {
+            self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        done
+    }
+
+    fn transition_in_one_transaction(
         &mut self,
         id: i64,
         to: State,
@@ -644,7 +845,19 @@ impl Outbox {
     /// file's NomFic). A file that is not a readable PES_Aller is refused here, not by the
     /// platform.
     pub fn queue_pes(&mut self, file: &Path, qui: &str) -> Result<(i64, String), OutboxError> {
-        let summary = std::fs::File::open(file)
+        let staged = self.stage(&[("pes".into(), file.to_owned())])?;
+        self.queue_staged_pes(staged, file, qui)
+    }
+
+    /// [`Self::queue_pes`] of a PES already copied into the outbox (`file` names the original).
+    fn queue_staged_pes(
+        &mut self,
+        staged: Staged,
+        file: &Path,
+        qui: &str,
+    ) -> Result<(i64, String), OutboxError> {
+        let copy = staged.path_of("pes").unwrap_or_else(|| file.to_owned());
+        let summary = std::fs::File::open(&copy)
             .map_err(|e| e.to_string())
             .and_then(|f| {
                 crate::pes::read_summary(std::io::BufReader::new(f)).map_err(|e| e.to_string())
@@ -655,18 +868,41 @@ impl Outbox {
             .nom_fic
             .clone()
             .unwrap_or_else(|| file.display().to_string());
-        let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
-        let id = self.add(NewItem {
-            genre: Kind::Pes,
-            libelle: &libelle,
-            siren: None,
-            numero_interne: None,
-            donnees: serde_json::json!({ "bordereaux": summary.bordereaux.len() }),
-            fichiers: vec![("pes".into(), absolute)],
-            qui,
-        })?;
+        let id = self.add_staged(
+            NewItem {
+                genre: Kind::Pes,
+                libelle: &libelle,
+                siren: None,
+                numero_interne: None,
+                donnees: serde_json::json!({ "bordereaux": summary.bordereaux.len() }),
+                fichiers: Vec::new(),
+                qui,
+            },
+            staged,
+        )?;
         self.transition(id, State::EnAttente, qui, "")?;
         Ok((id, libelle))
+    }
+
+    /// The door for a PES (`envois ajouter pes`, « Mettre en file d'envoi »): the file is copied
+    /// into the outbox, and the copy — what will be sent — goes through the checks of
+    /// [`crate::pes::control::door_check`] (schema, rules, signatures); it is queued only when
+    /// nothing blocks. The checks are returned either way, with the id when queued.
+    pub fn queue_pes_checked(
+        &mut self,
+        file: &Path,
+        settings: &crate::settings::Settings,
+        qui: &str,
+    ) -> Result<(crate::pes::control::DoorCheck, Option<(i64, String)>), OutboxError> {
+        let staged = self.stage(&[("pes".into(), file.to_owned())])?;
+        let copy = staged.path_of("pes").unwrap_or_else(|| file.to_owned());
+        let door = crate::pes::control::door_check(&copy, settings)
+            .map_err(|e| OutboxError::NotPes(file.to_owned(), e.to_string()))?;
+        if !door.accepted() {
+            return Ok((door, None));
+        }
+        let queued = self.queue_staged_pes(staged, file, qui)?;
+        Ok((door, Some(queued)))
     }
 
     /// The default outbox, only if it was ever created (checks must not create one).

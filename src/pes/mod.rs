@@ -3,6 +3,7 @@
 pub mod acquit;
 pub mod amount;
 pub mod checks;
+pub mod control;
 mod hashing;
 pub mod pj;
 pub mod precheck;

@@ -169,6 +169,84 @@ pub enum SchemaError {
     Schema(String, String),
 }
 
+/// The DGFiP's PES V2 schemas shipped inside the program (`assets/schemas/pes_v5.12`, whose
+/// PROVENANCE.txt says where they come from): a PES is validated with them when no other schema
+/// is chosen, so that no one has to find an XSD.
+static BUILTIN: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/assets/schemas/pes_v5.12");
+/// The version of the shipped schemas.
+pub const BUILTIN_VERSION: &str = "5.12";
+/// The schema a PES_Aller is validated against, within the shipped set.
+const BUILTIN_PES_ALLER: &str = "PES_V2/Rev0/PES_Aller.xsd";
+
+/// The shipped `PES_Aller.xsd`, as a file: libxml2 reads a schema, and what it imports, from
+/// files. The set is written once under `data_dir/schemas/` (in a folder named after its
+/// content) and compared with the program's copy at each use; a folder that differs (changed
+/// by hand, half written) is written again.
+pub fn builtin_pes_aller(data_dir: &Path) -> Result<std::path::PathBuf, SchemaError> {
+    let files = builtin_files();
+    let mut digest = openssl::sha::Sha256::new();
+    for (path, contents) in &files {
+        digest.update(path.as_os_str().as_encoded_bytes());
+        digest.update(&[0]);
+        digest.update(contents);
+    }
+    let key = hex::encode(&digest.finish()[..6]);
+    let parent = data_dir.join("schemas");
+    let folder = parent.join(format!("pes-v{BUILTIN_VERSION}-{key}"));
+    let err = |e: std::io::Error| SchemaError::Schema(folder.display().to_string(), e.to_string());
+    let intact = files
+        .iter()
+        .all(|(path, contents)| std::fs::read(folder.join(path)).is_ok_and(|c| c == *contents));
+    if !intact {
+        crate::logging::create_private_dir(&parent).map_err(err)?;
+        // Written aside, then renamed into place: another Paraphe doing the same at the same
+        // time finds either nothing or the whole set.
+        let staging = tempfile::Builder::new()
+            .prefix(".en-cours-")
+            .tempdir_in(&parent)
+            .map_err(err)?;
+        for (path, contents) in &files {
+            let target = staging.path().join(path);
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir).map_err(err)?;
+            }
+            std::fs::write(&target, contents).map_err(err)?;
+        }
+        if folder.exists() {
+            std::fs::remove_dir_all(&folder).map_err(err)?;
+        }
+        let staged = staging.keep();
+        if let Err(e) = std::fs::rename(&staged, &folder) {
+            let _ = std::fs::remove_dir_all(&staged);
+            // Someone else put the same set in place meanwhile.
+            if !folder.join(BUILTIN_PES_ALLER).is_file() {
+                return Err(err(e));
+            }
+        }
+    }
+    Ok(folder.join(BUILTIN_PES_ALLER))
+}
+
+/// Every shipped schema file: its path in the set and its bytes.
+fn builtin_files() -> Vec<(&'static Path, &'static [u8])> {
+    fn walk(
+        dir: &'static include_dir::Dir<'static>,
+        out: &mut Vec<(&'static Path, &'static [u8])>,
+    ) {
+        for file in dir.files() {
+            out.push((file.path(), file.contents()));
+        }
+        for sub in dir.dirs() {
+            walk(sub, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&BUILTIN, &mut out);
+    out.sort();
+    out
+}
+
 /// A compiled schema, reusable for many files.
 pub struct PesSchema {
     lib: &'static Library,

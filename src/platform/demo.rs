@@ -176,7 +176,7 @@ pub fn write_sample_pes(demo: &Demo) -> std::io::Result<PathBuf> {
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n\
 <n:PES_Aller xmlns:n=\"http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller\">\n\
-<Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESALR2\"/><NomFic V=\"PES_demo_{stamp}\"/></Parametres></Enveloppe>\n\
+<Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESALR2\"/><NomFic V=\"PES_demo_{stamp}\"/></Parametres><Emetteur><Sigle V=\"PARAPHE\"/><Adresse V=\"MAIRIE DE DEMONSTRATION\"/></Emetteur><Recepteur><Sigle V=\"HELIOS\"/><Adresse V=\"DGFIP\"/></Recepteur></Enveloppe>\n\
 <EnTetePES><DteStr V=\"{date}\"/><IdPost V=\"034000\"/><IdColl V=\"21340172200016\"/><CodCol V=\"123\"/><CodBud V=\"01\"/><LibelleColBud V=\"Commune de Démonstration\"/></EnTetePES>\n\
 <PES_DepenseAller><EnTeteDepense><IdVer V=\"2\"/><InfoDematerialisee V=\"1\"/></EnTeteDepense>\n"
     );

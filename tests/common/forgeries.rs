@@ -45,7 +45,7 @@ pub fn plain_pes_text() -> String {
     xml.push('\n');
     xml.push_str(&bordereau("B2", 2, &["1.50", "2.50"]));
     xml.push_str("\n</PES_DepenseAller>\n");
-    xml.push_str("<PES_PJ><EnTetePES_PJ><IdVer V=\"1\"/></EnTetePES_PJ><PJ><Contenu><Fichier MIMEType=\"application/pdf\">QUJD</Fichier></Contenu><IdUnique V=\"PJ1\"/><NomPJ V=\"pj1.pdf\"/></PJ></PES_PJ>\n");
+    xml.push_str("<PES_PJ><EnTetePES_PJ><IdVer V=\"1\"/></EnTetePES_PJ><PJ><Contenu><Fichier MIMEType=\"application/pdf\">QUJD</Fichier></Contenu><IdUnique V=\"PJ1\"/><NomPJ V=\"pj1.pdf\"/><TypePJ V=\"006\"/><Description V=\"Facture\"/></PJ></PES_PJ>\n");
     xml.push_str("</n:PES_Aller>\n");
     xml
 }

@@ -4,8 +4,8 @@
 use crate::findings::Finding;
 use crate::gui::{background, theme};
 use crate::messages::{t, tf};
-use crate::pes::checks::{Intent, bordereau_label, check};
-use crate::pes::{PesSummary, inspect_file};
+use crate::pes::PesSummary;
+use crate::pes::checks::{Intent, bordereau_label};
 use iced::widget::{button, column, row, text, text_input};
 use iced::{Element, Length, Task};
 use std::sync::Arc;
@@ -114,9 +114,23 @@ impl State {
                 let defaults = super::signature::Panel::load_defaults().map(Message::Signature);
                 let open = Task::perform(
                     background(move || {
-                        let summary = inspect_file(&path).map_err(|e| e.to_string())?;
-                        let findings = check(&summary, Intent::SignBordereaux);
-                        Ok((Arc::new(summary), findings))
+                        // The review a signature follows: the summary bound to the file's hash,
+                        // the rules and the DGFiP's schema (shipped unless the settings name one).
+                        let settings =
+                            crate::settings::Settings::load().map_err(|e| e.to_string())?;
+                        let data_dir = crate::settings::data_dir().ok();
+                        let options = crate::pes::control::ControlOptions {
+                            schema: settings.pes.schema.as_deref(),
+                            data_dir: data_dir.as_deref(),
+                            with_sha256: true,
+                        };
+                        let control = crate::pes::control::control_file(
+                            &path,
+                            Intent::SignBordereaux,
+                            options,
+                        )
+                        .map_err(|e| e.to_string())?;
+                        Ok((Arc::new(control.summary), control.findings))
                     }),
                     Message::Opened,
                 );

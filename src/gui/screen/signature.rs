@@ -335,12 +335,27 @@ impl Panel {
                     let path = signed.sortie.clone();
                     return Task::perform(
                         background(move || {
+                            let settings =
+                                crate::settings::Settings::load().map_err(|e| e.to_string())?;
                             let mut outbox =
                                 crate::outbox::Outbox::open_default().map_err(|e| e.to_string())?;
-                            outbox
-                                .queue_pes(&path, &crate::platform::sender::who())
-                                .map(|(id, _)| id)
-                                .map_err(|e| e.to_string())
+                            // The door's checks (schema, rules, signatures) decide.
+                            let (door, queued) = outbox
+                                .queue_pes_checked(
+                                    &path,
+                                    &settings,
+                                    &crate::platform::sender::who(),
+                                )
+                                .map_err(|e| e.to_string())?;
+                            queued.map(|(id, _)| id).ok_or_else(|| {
+                                door.control
+                                    .findings
+                                    .iter()
+                                    .filter(|f| f.is_blocking())
+                                    .map(|f| f.message.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            })
                         }),
                         Message::Queued,
                     );
