@@ -14,6 +14,17 @@ pub struct Settings {
     pub collectivite: CollectiviteSettings,
     pub plateforme: crate::platform::PlatformSettings,
     pub signature: SignatureSettings,
+    pub envois: EnvoisSettings,
+}
+
+/// `[envois]`: what the outbox keeps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnvoisSettings {
+    /// Remove the outbox's copies of the files of items acknowledged this many days ago (None:
+    /// keep them, the default — a signed act with its accusé de réception is an archival record).
+    /// What came back and the journal are always kept.
+    pub supprimer_copies_apres_jours: Option<u32>,
 }
 
 /// `[signature]`: who signs PES bordereaux and where (XAdES SignerRole and

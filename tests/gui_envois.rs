@@ -94,11 +94,8 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
             ("pes_acquit".to_owned(), 1)
         ]
     );
-    let items = outbox.list(&Default::default()).expect("list");
-    let counts = outbox.counts().expect("counts");
-    let _ = state.update(envois::Message::Loaded(Some(Ok((
-        items, counts, None, received,
-    )))));
+    let page = envois::Page::read(&outbox, &Default::default()).expect("page");
+    let _ = state.update(envois::Message::Loaded(Some(Ok(page))));
     {
         let certs = paraphe::gui::screen::certificats::State::default();
         let demo = paraphe::gui::screen::accueil::DemoStatus::Off;

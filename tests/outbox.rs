@@ -442,3 +442,86 @@ fn withdraw_and_retry_follow_the_state_rules() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("seul un acte acquitté"));
 }
+
+/// The outbox keeps its own copies (private, under `fichiers/`), refuses what is not a regular
+/// file, and removes the copies of acknowledged items only when asked, keeping what came back and
+/// the journal.
+#[test]
+fn copies_are_owned_and_purged_only_for_acknowledged_items() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("donnees/envois.sqlite");
+    let mut outbox = Outbox::open(&db).expect("open");
+    let first = write(dir.path(), "un.pdf", &[b'1'; 3000]);
+    let second = write(dir.path(), "deux.pdf", &[b'2'; 5000]);
+    let done = outbox
+        .add(item(
+            "Acquitté",
+            Some("A1"),
+            vec![("acte".into(), first.clone())],
+        ))
+        .expect("add");
+    let waiting = outbox
+        .add(item(
+            "En attente",
+            Some("A2"),
+            vec![("acte".into(), second)],
+        ))
+        .expect("add");
+    assert_eq!(outbox.copies_size(), 8000);
+    // The copy is the item's: the original may go.
+    std::fs::remove_file(&first).expect("remove");
+    let copy = outbox.files(done).expect("files").remove(0);
+    assert!(copy.chemin.starts_with(dir.path().join("donnees/fichiers")));
+    assert_eq!(std::fs::read(&copy.chemin).expect("copy"), vec![b'1'; 3000]);
+    for (to, who) in [
+        (State::EnAttente, "secretaire"),
+        (State::EnCours, "envoi"),
+        (State::Envoye, "envoi"),
+        (State::Acquitte, "envoi"),
+    ] {
+        outbox.transition(done, to, who, "").expect("transition");
+    }
+    outbox
+        .receive(done, "ar", "ar.xml", b"<ARActe/>", "envoi")
+        .expect("receive");
+    // Acknowledged after the cutoff: kept.
+    assert_eq!(
+        outbox
+            .purge_copies("2000-01-01T00:00:00Z", "envoi")
+            .expect("purge"),
+        (0, 0)
+    );
+    // Before it: the acknowledged item's copies go, not the waiting one's.
+    assert_eq!(
+        outbox
+            .purge_copies("2999-01-01T00:00:00Z", "envoi")
+            .expect("purge"),
+        (1, 3000)
+    );
+    assert!(!copy.chemin.exists());
+    assert_eq!(outbox.copies_size(), 5000);
+    let waiting_copy = outbox.files(waiting).expect("files").remove(0);
+    assert!(waiting_copy.chemin.exists());
+    assert_eq!(
+        outbox.received(done).expect("received").len(),
+        1,
+        "the AR stays"
+    );
+    let journal = outbox.journal(done).expect("journal");
+    assert_eq!(journal.last().expect("row").evenement, "copies_supprimees");
+    // Only regular files are taken (a FIFO would block the copy for ever).
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("tube.pdf");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let err = outbox
+            .add(item("Tube", Some("A3"), vec![("acte".into(), fifo)]))
+            .expect_err("a FIFO is refused");
+        assert!(err.to_string().contains("fichier ordinaire"), "{err}");
+        assert_eq!(outbox.list(&Filter::default()).expect("list").len(), 2);
+    }
+}

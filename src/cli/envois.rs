@@ -85,15 +85,20 @@ pub fn lister(args: &ListArgs) -> i32 {
             return 2;
         }
     };
+    let copies = outbox.copies_size();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "envois": items }))
-                .unwrap_or_default()
-        );
+        let doc = serde_json::json!({ "envois": items, "espace_copies_octets": copies });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else if items.is_empty() {
         println!("{}", t("gui.envois_vide"));
     } else {
+        println!(
+            "{}",
+            tf(
+                "envois.espace_copies",
+                &[("taille", &crate::actes::messages::human_size(copies))]
+            )
+        );
         for i in &items {
             println!(
                 "{:>6}  {:<40}  {:<16}  {}  {}",

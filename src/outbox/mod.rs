@@ -333,7 +333,16 @@ fn free_space(dir: &Path) -> Option<u64> {
 /// SHA-256 (hexadecimal) and size. Only a regular file is copied (not a FIFO, a device…).
 fn copy_hashed(from: &Path, to: &Path) -> std::io::Result<(String, u64)> {
     use std::io::{Read, Write};
-    let mut input = std::fs::File::open(from)?;
+    // Opened without blocking (a FIFO would wait for a writer for ever), then checked through
+    // the handle: what is read is what was checked.
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut input = open.open(from)?;
     if !input.metadata()?.is_file() {
         return Err(std::io::Error::other(t("envois.pas_un_fichier_ordinaire")));
     }
@@ -441,6 +450,12 @@ impl Outbox {
         for (_, path) in files {
             let meta = std::fs::metadata(path)
                 .map_err(|e| OutboxError::File(path.clone(), e.to_string()))?;
+            if !meta.is_file() {
+                return Err(OutboxError::File(
+                    path.clone(),
+                    t("envois.pas_un_fichier_ordinaire"),
+                ));
+            }
             needed = needed.saturating_add(meta.len());
         }
         if let Some(free) = free_space(&self.files_dir)
@@ -839,6 +854,64 @@ impl Outbox {
             )?
             .into_iter()
             .next())
+    }
+
+    /// Bytes taken by the items' copies of their files (what « Envois » shows).
+    pub fn copies_size(&self) -> u64 {
+        fn size_of(dir: &Path) -> u64 {
+            std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| match entry.file_type() {
+                    Ok(t) if t.is_dir() => size_of(&entry.path()),
+                    Ok(t) if t.is_file() => entry.metadata().map(|m| m.len()).unwrap_or(0),
+                    _ => 0,
+                })
+                .sum()
+        }
+        size_of(&self.files_dir)
+    }
+
+    /// Removes the copies of the files of items acknowledged before `cutoff` (ISO 8601, UTC):
+    /// what came back (accusé de réception, acquit, courriers) and the journal stay, and each
+    /// removal is journalled. Returns how many items lost their copies, and the bytes freed.
+    pub fn purge_copies(&mut self, cutoff: &str, qui: &str) -> Result<(usize, u64), OutboxError> {
+        let acknowledged: Vec<i64> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT id FROM items WHERE etat = 'acquitte' AND modifie_le < ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([cutoff], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let (mut items, mut freed) = (0, 0u64);
+        for id in acknowledged {
+            let folder = self.files_dir.join(id.to_string());
+            if !folder.is_dir() {
+                continue;
+            }
+            let size: u64 = self
+                .files(id)?
+                .iter()
+                .filter(|f| f.chemin.starts_with(&folder))
+                .map(|f| f.taille)
+                .sum();
+            std::fs::remove_dir_all(&folder)
+                .map_err(|e| OutboxError::File(folder.clone(), e.to_string()))?;
+            self.conn.execute(
+                "INSERT INTO journal (item_id, le, evenement, qui, detail)
+                 VALUES (?1, ?2, 'copies_supprimees', ?3, ?4)",
+                params![
+                    id,
+                    now(),
+                    qui,
+                    tf("envois.copies_supprimees", &[("octets", &size.to_string())])
+                ],
+            )?;
+            items += 1;
+            freed += size;
+        }
+        Ok((items, freed))
     }
 
     /// Queue a PES_Aller for sending (state `en_attente`); returns its id and its label (the

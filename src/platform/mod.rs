@@ -340,6 +340,16 @@ pub fn send_pending(
     let _lock = SenderLock::acquire(&data_dir.join("envoi.verrou"))?;
     let mut outbox = Outbox::open_default()?;
     let mut total = Report::default();
+    // Copies of acknowledged items kept past the chosen period go first (never what came back).
+    if let Some(days) = settings.envois.supprimer_copies_apres_jours {
+        let cutoff = crate::certs::iso8601(
+            time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)),
+        );
+        match outbox.purge_copies(&cutoff, &sender::who()) {
+            Ok((items, _)) => total.copies_supprimees += items as u32,
+            Err(e) => total.erreurs.push(e.to_string()),
+        }
+    }
     loop {
         let mut sender = Sender {
             outbox: &mut outbox,

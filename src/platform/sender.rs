@@ -81,6 +81,8 @@ pub struct Report {
     pub courriers: u32,
     /// PES_Retour brought back from the comptable.
     pub retours_pes: u32,
+    /// Items whose copies of their files were removed (`[envois] supprimer_copies_apres_jours`).
+    pub copies_supprimees: u32,
     pub erreurs: Vec<String>,
 }
 
@@ -95,6 +97,7 @@ impl Report {
         self.nouvels_essais += pass.nouvels_essais;
         self.courriers += pass.courriers;
         self.retours_pes += pass.retours_pes;
+        self.copies_supprimees += pass.copies_supprimees;
         for e in pass.erreurs {
             self.erreurs.retain(|known| *known != e);
             self.erreurs.push(e);

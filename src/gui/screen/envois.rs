@@ -61,6 +61,8 @@ pub struct State {
     demo: Option<crate::platform::demo::Demo>,
     /// What came back in the last seven days, by kind (the home screen shows it).
     received: Vec<(String, u64)>,
+    /// Bytes of the outbox's copies of the items' files.
+    copies: u64,
     /// The item opened in detail (acquit, documents received, journal).
     detail: Option<Result<Box<super::envoi_detail::Detail>, String>>,
     /// What opening a received document said.
@@ -107,14 +109,19 @@ pub enum ReplyField {
     Pieces,
 }
 
-/// One page of items, the counts per state, the platform login of the settings, and what came
-/// back in the last seven days by kind.
-type Page = (
-    Vec<Item>,
-    Vec<(ItemState, u64)>,
-    Option<String>,
-    Vec<(String, u64)>,
-);
+/// One page of items and what the screen shows beside it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    items: Vec<Item>,
+    /// Items per state.
+    counts: Vec<(ItemState, u64)>,
+    /// The platform login of the settings.
+    login: Option<String>,
+    /// What came back in the last seven days, by kind.
+    received: Vec<(String, u64)>,
+    /// Bytes of the outbox's copies of the items' files.
+    copies: u64,
+}
 
 #[derive(Debug, Clone)]
 pub enum Message {
@@ -260,21 +267,35 @@ fn load(filter: Filter) -> Task<Message> {
     Task::perform(
         background(move || {
             let outbox = Outbox::open_default().map_err(|e| e.to_string())?;
-            let items = outbox.list(&filter).map_err(|e| e.to_string())?;
-            let counts = outbox.counts().map_err(|e| e.to_string())?;
-            let login = crate::settings::Settings::load()
-                .ok()
-                .and_then(|s| s.plateforme.identifiant);
-            let week_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(7))
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            let received = outbox
-                .received_since(&week_ago)
-                .map_err(|e| e.to_string())?;
-            Ok((items, counts, login, received))
+            Page::read(&outbox, &filter)
         }),
         Message::Loaded,
     )
+}
+
+impl Page {
+    /// The page `filter` selects from `outbox`, with the counts, what came back this week, the
+    /// space the copies take and the settings' platform login (off the UI thread).
+    pub fn read(outbox: &Outbox, filter: &Filter) -> Result<Page, String> {
+        let items = outbox.list(filter).map_err(|e| e.to_string())?;
+        let counts = outbox.counts().map_err(|e| e.to_string())?;
+        let login = crate::settings::Settings::load()
+            .ok()
+            .and_then(|s| s.plateforme.identifiant);
+        let week_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(7))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let received = outbox
+            .received_since(&week_ago)
+            .map_err(|e| e.to_string())?;
+        Ok(Page {
+            items,
+            counts,
+            login,
+            received,
+            copies: outbox.copies_size(),
+        })
+    }
 }
 
 pub fn refresh() -> Task<Message> {
@@ -455,11 +476,12 @@ impl State {
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
-            Message::Loaded(Some(Ok((items, counts, login, received)))) => {
-                self.items = items;
-                self.counts = counts;
-                self.login = login;
-                self.received = received;
+            Message::Loaded(Some(Ok(page))) => {
+                self.items = page.items;
+                self.counts = page.counts;
+                self.login = page.login;
+                self.received = page.received;
+                self.copies = page.copies;
                 self.error = None;
             }
             Message::Loaded(Some(Err(e))) => self.error = Some(e),
@@ -850,6 +872,15 @@ impl State {
             col = col.push(text(e).size(theme::SMALL));
         }
         col = col.push(self.lot_bar());
+        if self.copies > 0 {
+            col = col.push(
+                text(tf(
+                    "envois.espace_copies",
+                    &[("taille", &crate::actes::messages::human_size(self.copies))],
+                ))
+                .size(theme::SMALL),
+            );
+        }
         if self.items.is_empty() {
             col = col.push(text(t("gui.envois_vide")).size(theme::TEXT));
         }
