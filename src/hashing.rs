@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// SHA-256 of a file and the number of bytes hashed, read in blocks, never whole.
 pub fn file_sha256_and_size(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
-    let mut file = std::fs::File::open(path)?;
+    let mut file = crate::files::open_regular(path)?;
     let mut hasher = openssl::sha::Sha256::new();
     let mut block = vec![0u8; 256 * 1024];
     let mut size = 0u64;

@@ -7,6 +7,7 @@ pub mod card;
 pub mod certs;
 pub mod chunks;
 pub mod cli;
+pub mod files;
 pub mod findings;
 #[cfg(feature = "gui")]
 pub mod gui;

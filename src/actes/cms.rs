@@ -109,7 +109,7 @@ pub fn sign_detached_file(
     path: &Path,
     options: &CmsOptions,
 ) -> Result<Vec<u8>, CmsError> {
-    let file = std::fs::File::open(path).map_err(|e| CmsError::Read {
+    let file = crate::files::open_regular(path).map_err(|e| CmsError::Read {
         path: path.to_owned(),
         detail: e.to_string(),
     })?;

@@ -686,7 +686,7 @@ pub fn read_file(path: &Path) -> Result<Reading, ActesReadError> {
 
 /// [`read_file`] with other bounds.
 pub fn read_file_with_limits(path: &Path, limits: &ReadLimits) -> Result<Reading, ActesReadError> {
-    let file = std::fs::File::open(path).map_err(|e| ActesReadError::Open {
+    let file = crate::files::open_regular(path).map_err(|e| ActesReadError::Open {
         chemin: path.display().to_string(),
         detail: e.to_string(),
     })?;

@@ -121,7 +121,7 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, CardError> {
         path: path.to_owned(),
         detail: e.to_string(),
     };
-    let file = std::fs::File::open(path).map_err(file_error)?;
+    let file = crate::files::open_regular(path).map_err(file_error)?;
     let size = file.metadata().map_err(file_error)?.len();
     if size > MAX_P12_SIZE {
         return Err(CardError::SoftwareFileTooBig {

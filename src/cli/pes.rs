@@ -349,8 +349,16 @@ fn read_file<T, E: std::fmt::Display>(
     path: &Path,
     read: impl FnOnce(std::io::BufReader<std::fs::File>) -> Result<T, E>,
 ) -> Result<T, i32> {
-    std::fs::File::open(path)
-        .map_err(|e| e.to_string())
+    crate::files::open_regular(path)
+        .map_err(|e| {
+            tf(
+                "pes.illisible",
+                &[
+                    ("chemin", &path.display().to_string()),
+                    ("detail", &e.to_string()),
+                ],
+            )
+        })
         .and_then(|f| read(std::io::BufReader::new(f)).map_err(|e| e.to_string()))
         .map_err(|e| {
             eprintln!("{} : {e}", t("commun.erreur"));

@@ -218,7 +218,7 @@ pub fn open_bid(
             detail: e.to_string(),
         }
     };
-    let file = File::open(input).map_err(read_error)?;
+    let file = crate::files::open_regular(input).map_err(read_error)?;
     let total = file.metadata().map_err(read_error)?.len();
     let mut buffered = BufReader::with_capacity(
         256 * 1024,

@@ -610,7 +610,7 @@ fn verify_token(
 /// Read a signature or token file whole (bounded), decoding PEM or S/MIME.
 fn read_signature_file(path: &Path) -> Result<Vec<u8>, VerifyError> {
     let read_error = |e: std::io::Error| VerifyError::Read(path.to_owned(), e.to_string());
-    let file = std::fs::File::open(path).map_err(read_error)?;
+    let file = crate::files::open_regular(path).map_err(read_error)?;
     if file.metadata().map_err(read_error)?.len() > SIGNATURE_FILE_LIMIT {
         return Err(VerifyError::TooLarge(path.to_owned()));
     }

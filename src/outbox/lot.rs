@@ -167,7 +167,7 @@ pub fn import(
         .prefix(".paraphe-import-")
         .tempdir_in(dest_dir)
         .map_err(io)?;
-    let mut archive = tar::Archive::new(std::fs::File::open(lot).map_err(io)?);
+    let mut archive = tar::Archive::new(crate::files::open_regular(lot).map_err(io)?);
     let mut manifest_bytes: Option<Vec<u8>> = None;
     let mut manifest_hash: Option<String> = None;
     let mut extracted: Vec<(String, String, u64)> = Vec::new();

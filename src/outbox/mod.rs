@@ -333,19 +333,7 @@ fn free_space(dir: &Path) -> Option<u64> {
 /// SHA-256 (hexadecimal) and size. Only a regular file is copied (not a FIFO, a device…).
 fn copy_hashed(from: &Path, to: &Path) -> std::io::Result<(String, u64)> {
     use std::io::{Read, Write};
-    // Opened without blocking (a FIFO would wait for a writer for ever), then checked through
-    // the handle: what is read is what was checked.
-    let mut open = std::fs::OpenOptions::new();
-    open.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        open.custom_flags(libc::O_NONBLOCK);
-    }
-    let mut input = open.open(from)?;
-    if !input.metadata()?.is_file() {
-        return Err(std::io::Error::other(t("envois.pas_un_fichier_ordinaire")));
-    }
+    let mut input = crate::files::open_regular(from)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -448,13 +436,11 @@ impl Outbox {
         crate::logging::create_private_dir(&self.files_dir).map_err(dir_error)?;
         let mut needed = SPACE_MARGIN;
         for (_, path) in files {
-            let meta = std::fs::metadata(path)
-                .map_err(|e| OutboxError::File(path.clone(), e.to_string()))?;
+            let meta = std::fs::metadata(path).map_err(|e| {
+                OutboxError::File(path.clone(), crate::files::in_french(&e).to_string())
+            })?;
             if !meta.is_file() {
-                return Err(OutboxError::File(
-                    path.clone(),
-                    t("envois.pas_un_fichier_ordinaire"),
-                ));
+                return Err(OutboxError::File(path.clone(), t("fichiers.pas_ordinaire")));
             }
             needed = needed.saturating_add(meta.len());
         }
@@ -485,8 +471,9 @@ impl Outbox {
             let copy = staged.dir.path().join(&relative);
             let made = std::fs::create_dir(staged.dir.path().join(i.to_string()))
                 .and_then(|()| copy_hashed(&original, &copy));
-            let (sha256, size) =
-                made.map_err(|e| OutboxError::File(original.clone(), e.to_string()))?;
+            let (sha256, size) = made.map_err(|e| {
+                OutboxError::File(original.clone(), crate::files::in_french(&e).to_string())
+            })?;
             staged.files.push(StagedFile {
                 role: role.clone(),
                 relative,

@@ -15,7 +15,6 @@ pub mod verify;
 pub mod xades;
 
 use crate::messages::{t, tf};
-use std::fs::File;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -66,7 +65,7 @@ fn summarise(path: &Path, with_sha256: bool) -> Result<PesSummary, PesError> {
         path: path.display().to_string(),
         detail: e.to_string(),
     };
-    let file = File::open(path).map_err(io_error)?;
+    let file = crate::files::open_regular(path).map_err(io_error)?;
     let (to_summary, summary_chunks) = std::sync::mpsc::sync_channel(4);
     let mut passes = vec![to_summary];
     let hash_chunks = with_sha256.then(|| {

@@ -42,7 +42,7 @@ pub fn extract(file: &Path, pj: &PieceJointe, limit: u64) -> Result<Vec<u8>, PjE
         return Err(PjError::TooLarge(name, limit));
     }
     let io = |e: std::io::Error| PjError::Io(file.display().to_string(), e.to_string());
-    let mut input = std::fs::File::open(file).map_err(io)?;
+    let mut input = crate::files::open_regular(file).map_err(io)?;
     input.seek(SeekFrom::Start(pj.offset)).map_err(io)?;
     let encoded = fichier_text(BufReader::new(input), &name, limit)?;
     let decoded = std::str::from_utf8(&encoded)

@@ -34,7 +34,7 @@ pub fn check_before_signing(path: &Path, reviewed_sha256: Option<&[u8]>) -> Resu
             &[("position", &offset.to_string())],
         )));
     }
-    let file = std::fs::File::open(path).map_err(read_error)?;
+    let file = crate::files::open_regular(path).map_err(read_error)?;
     let malformed = |e: crate::xml::C14nError| SignError::NotSignable(e.to_string());
     let mut reader = XmlReader::new(std::io::BufReader::new(file)).map_err(malformed)?;
     let root = loop {

@@ -385,7 +385,7 @@ impl PesSchema {
         let err = |d: &str| SchemaError::Schema(self.path.clone(), d.to_owned());
         let c_file =
             CString::new(file.display().to_string()).map_err(|_| err("chemin invalide"))?;
-        let mut input = std::fs::File::open(file).map_err(|e| err(&e.to_string()))?;
+        let mut input = crate::files::open_regular(file).map_err(|e| err(&e.to_string()))?;
         let collected = Box::new(Mutex::new(Collected::default()));
         let ctx = &*collected as *const Mutex<Collected> as *mut c_void;
         let api = SaxApi::load(self.lib).map_err(|e| err(&e))?;

@@ -382,7 +382,7 @@ pub fn sign_to_pending(
     progress: &mut dyn FnMut(BatchProgress),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<PendingOutput, SignError> {
-    let file = std::fs::File::open(request.input).map_err(|e| SignError::Read {
+    let file = crate::files::open_regular(request.input).map_err(|e| SignError::Read {
         path: request.input.to_owned(),
         detail: e.to_string(),
     })?;
@@ -435,7 +435,7 @@ pub fn sign_with_review(
     Result<super::PesSummary, super::PesError>,
     Result<PendingOutput, SignError>,
 ) {
-    let file = match std::fs::File::open(request.input) {
+    let file = match crate::files::open_regular(request.input) {
         Ok(f) => f,
         Err(e) => {
             let review = super::PesError::Io {

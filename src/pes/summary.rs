@@ -5,7 +5,7 @@
 use super::amount::Amount;
 use super::{PES_ALLER_NS, PesError};
 use crate::findings::{Finding, Location};
-use crate::messages::tf;
+use crate::messages::{t, tf};
 use crate::xml::OpenNames;
 use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event};
@@ -605,6 +605,7 @@ impl SummaryBuilder {
         offset: u64,
         event: &Event,
     ) -> Result<(), PesError> {
+        self.check_well_formed(offset, event)?;
         let (state, summary) = (&mut self.state, &mut self.summary);
         match event {
             Event::Decl(decl) => {
@@ -641,6 +642,45 @@ impl SummaryBuilder {
             _ => {}
         }
         Ok(())
+    }
+
+    /// What quick-xml lets through and XML forbids: a NUL byte (in text or in a tag), an XML
+    /// declaration elsewhere than at the very start, and anything but comments, processing
+    /// instructions and white space after the root element. Each costs a `memchr` over bytes the
+    /// reader has just read.
+    fn check_well_formed(&self, offset: u64, event: &Event) -> Result<(), PesError> {
+        let malformed = |key: &str| PesError::Malformed {
+            offset,
+            detail: t(key),
+        };
+        let root_closed = self.root_seen && self.state.path.is_empty();
+        match event {
+            Event::Decl(_) if offset != 0 => Err(malformed("pes.declaration_deplacee")),
+            Event::Start(tag) | Event::Empty(tag) => {
+                if root_closed {
+                    Err(malformed("pes.contenu_apres_racine"))
+                } else if memchr::memchr(0, tag).is_some() {
+                    Err(malformed("pes.caractere_nul"))
+                } else {
+                    Ok(())
+                }
+            }
+            Event::Text(text) => {
+                if memchr::memchr(0, text).is_some() {
+                    Err(malformed("pes.caractere_nul"))
+                } else if (root_closed || !self.root_seen)
+                    && !text.iter().all(u8::is_ascii_whitespace)
+                {
+                    Err(malformed("pes.contenu_hors_racine"))
+                } else {
+                    Ok(())
+                }
+            }
+            Event::CData(_) | Event::GeneralRef(_) if root_closed => {
+                Err(malformed("pes.contenu_apres_racine"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Read on with `reader` to the end of the document, then [`Self::finish`].

@@ -485,7 +485,7 @@ fn trailing_end_tag(tail: &[u8]) -> Option<String> {
 /// A large file is scanned in two halves on two threads (the scan is mostly the copy of the
 /// bytes out of the page cache).
 pub fn prescan(path: &Path) -> std::io::Result<Needs> {
-    let len = std::fs::metadata(path)?.len();
+    let len = crate::files::open_regular(path)?.metadata()?.len();
     if len < PRESCAN_SPLIT {
         return scan_range(path, 0, len, 0);
     }
@@ -530,7 +530,7 @@ const OVERLAP: usize = 512;
 /// and `last_end_tag` is that of the range's end.
 fn scan_range(path: &Path, start: u64, end: u64, counted_from: u64) -> std::io::Result<Needs> {
     use std::io::{Read, Seek};
-    let mut file = std::fs::File::open(path)?;
+    let mut file = crate::files::open_regular(path)?;
     let file_len = file.metadata()?.len();
     file.seek(std::io::SeekFrom::Start(start))?;
     let mut file = file.take(end - start);
@@ -811,7 +811,7 @@ pub fn verify_file(path: &Path, trust: Option<&TrustStore>) -> Result<FileVerdic
     let read_error =
         |e: std::io::Error| VerifyError::Read(path.display().to_string(), e.to_string());
     let needs = prescan(path).map_err(read_error)?;
-    let file = std::fs::File::open(path).map_err(read_error)?;
+    let file = crate::files::open_regular(path).map_err(read_error)?;
     // The file is read on a thread of its own: its system calls are off the reading pass,
     // which is the longest of the threads.
     std::thread::scope(|threads| {
@@ -869,7 +869,7 @@ pub fn verify_detached(
 ) -> Result<FileVerdict, VerifyError> {
     let read_error =
         |e: std::io::Error| VerifyError::Read(path.display().to_string(), e.to_string());
-    let file = std::fs::File::open(path).map_err(read_error)?;
+    let file = crate::files::open_regular(path).map_err(read_error)?;
     let base = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -905,7 +905,7 @@ fn external_digest(base: &Path, uri: &str, md: MessageDigest) -> Option<Vec<u8>>
     if name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', ':']) {
         return None;
     }
-    let mut file = std::fs::File::open(base.join(name)).ok()?;
+    let mut file = crate::files::open_regular(&base.join(name)).ok()?;
     let mut hasher = openssl::hash::Hasher::new(md).ok()?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
