@@ -281,6 +281,92 @@ fn a_zip_bid_is_unpacked() {
     );
 }
 
+/// A ZIP written by Python's zipfile (the zip crate refuses duplicate names) and encrypted for
+/// the test PKI's encryption certificate, at `dir/NAME.zip.p7m`.
+fn zip_bid_by_python(dir: &Path, name: &str, entries: &[(&str, &str)]) -> std::path::PathBuf {
+    let zip = dir.join(format!("{name}.zip"));
+    let script = format!(
+        "import zipfile, warnings\nwarnings.simplefilter('ignore')\nz = zipfile.ZipFile({:?}, 'w')\n{}z.close()\n",
+        zip.to_str().expect("path"),
+        entries
+            .iter()
+            .map(|(name, data)| format!("z.writestr('{name}', b'{data}')\n"))
+            .collect::<String>()
+    );
+    let made = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .expect("python3");
+    assert!(made.success());
+    let pli = dir.join(format!("{name}.zip.p7m"));
+    encrypt(
+        &zip,
+        "chiffrement",
+        &pli,
+        &["-outform", "DER", "-aes-256-cbc"],
+    );
+    pli
+}
+
+/// Entries whose names collide once case and Unicode normalisation are set aside (as they would
+/// on Windows or macOS) are all kept under distinct names, and the report says which was renamed;
+/// entries with exactly the same name (which the ZIP reader would merge) refuse the bid. Nothing
+/// is ever overwritten.
+#[test]
+fn colliding_names_in_a_zip_bid_are_all_kept_or_the_bid_refused() {
+    if !ready() || !tools(&["python3"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let entries = [
+        ("offre/AE.pdf", "premier"),
+        ("offre/ae.PDF", "casse"),
+        ("offre/M\\u00e9moire.pdf", "compose"),
+        ("offre/Me\\u0301moire.pdf", "decompose"),
+    ];
+    let pli = zip_bid_by_python(dir.path(), "offre", &entries);
+    let out = dir.path().join("ouverts");
+    let result = ouvrir(&pli, &out, &["--json"]);
+    let report = json(&result);
+    assert_eq!(result.status.code(), Some(0), "{report}");
+    let files = report["plis"][0]["fichiers"].as_array().expect("fichiers");
+    assert_eq!(files.len(), entries.len(), "{report}");
+    // Every content is there, each in its own file.
+    let folder = out.join("offre");
+    let mut contents: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let path = folder.join(f["chemin"].as_str().expect("chemin"));
+            String::from_utf8(std::fs::read(&path).expect("kept")).expect("text")
+        })
+        .collect();
+    contents.sort();
+    let mut expected: Vec<String> = entries.iter().map(|(_, d)| d.to_string()).collect();
+    expected.sort();
+    assert_eq!(contents, expected);
+    let renamed: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f["renomme_de"].as_str())
+        .collect();
+    assert_eq!(renamed.len(), 2, "{report}");
+
+    // Two entries of exactly the same name: refused, said why, nothing extracted.
+    let twice = zip_bid_by_python(
+        dir.path(),
+        "double",
+        &[("offre/AE.pdf", "premier"), ("offre/AE.pdf", "second")],
+    );
+    let out = dir.path().join("ouverts-double");
+    let result = ouvrir(&twice, &out, &["--json"]);
+    let report = json(&result);
+    assert_ne!(result.status.code(), Some(0), "{report}");
+    assert!(
+        report.to_string().contains("exactement le même nom"),
+        "{report}"
+    );
+    assert!(!out.join("double/fichiers").exists(), "{report}");
+}
+
 #[test]
 fn bad_bids_are_refused_in_french_and_leave_nothing() {
     if !ready() {

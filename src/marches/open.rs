@@ -59,6 +59,40 @@ pub struct ExtractedFile {
     pub chemin: PathBuf,
     pub taille: u64,
     pub sha256: String,
+    /// Its name in the ZIP, when another entry had the same name (exactly, or once case and
+    /// Unicode normalisation are set aside, as on Windows) and this one was given another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renomme_de: Option<String>,
+}
+
+/// The key under which two names collide on the systems the files will be opened on:
+/// Unicode-normalised (NFC) and case-folded.
+fn collision_key(path: &Path) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    path.to_string_lossy()
+        .nfc()
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// `relative` itself when its key is free, else `name (2).ext`, `name (3).ext`… in the same
+/// folder, the first whose key is free; the key is taken.
+fn distinct_name(relative: &Path, taken: &mut std::collections::HashSet<String>) -> PathBuf {
+    if taken.insert(collision_key(relative)) {
+        return relative.to_owned();
+    }
+    let stem = relative
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let extension = relative
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (2..)
+        .map(|n| relative.with_file_name(format!("{stem} ({n}){extension}")))
+        .find(|candidate| taken.insert(collision_key(candidate)))
+        .unwrap_or_else(|| relative.to_owned())
 }
 
 /// What opening a bid produced, for the opening report.
@@ -349,6 +383,7 @@ pub fn open_bid(
         chemin: PathBuf::from(&content_name),
         taille: size,
         sha256: hex::encode(hasher.finish()),
+        renomme_de: None,
     };
     let is_zip = {
         let mut magic = [0u8; 4];
@@ -429,6 +464,50 @@ fn sniff_extension(path: &Path) -> &'static str {
     }
 }
 
+/// How many entries the ZIP's central directory declares (its end record, or the ZIP64 one),
+/// read from the file's last bytes. The zip crate keeps one entry per name: comparing the two
+/// counts is how entries with exactly the same name are seen at all.
+fn declared_entries(path: &Path) -> std::io::Result<Option<u64>> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = crate::files::open_regular(path)?;
+    let len = file.metadata()?.len();
+    // The end record (22 bytes) follows the central directory, with a comment of up to 64 KiB.
+    let tail_len = len.min(22 + 65_535 + 20);
+    file.seek(SeekFrom::Start(len - tail_len))?;
+    let mut tail = vec![0u8; tail_len as usize];
+    file.read_exact(&mut tail)?;
+    let Some(end) = tail
+        .windows(4)
+        .rposition(|w| w == b"PK\x05\x06")
+        .filter(|at| at + 22 <= tail.len())
+    else {
+        return Ok(None);
+    };
+    let u16_at = |at: usize| u16::from_le_bytes([tail[at], tail[at + 1]]);
+    let total = u16_at(end + 10);
+    if total != u16::MAX {
+        return Ok(Some(u64::from(total)));
+    }
+    // ZIP64: a locator just before the end record gives where the ZIP64 end record is.
+    let Some(locator) = end
+        .checked_sub(20)
+        .filter(|at| &tail[*at..*at + 4] == b"PK\x06\x07")
+    else {
+        return Ok(None);
+    };
+    let mut offset = [0u8; 8];
+    offset.copy_from_slice(&tail[locator + 8..locator + 16]);
+    file.seek(SeekFrom::Start(u64::from_le_bytes(offset)))?;
+    let mut record = [0u8; 40];
+    file.read_exact(&mut record)?;
+    if &record[..4] != b"PK\x06\x06" {
+        return Ok(None);
+    }
+    let mut total = [0u8; 8];
+    total.copy_from_slice(&record[32..40]);
+    Ok(Some(u64::from_le_bytes(total)))
+}
+
 /// Unpack a ZIP bid into `dir/<folder>/`, refusing paths that leave it, links, and bombs.
 fn unpack_zip(
     zip_path: &Path,
@@ -438,6 +517,12 @@ fn unpack_zip(
 ) -> Result<Vec<ExtractedFile>, BidError> {
     let file = File::open(zip_path).map_err(|e| BidError::Zip(e.to_string()))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| BidError::Zip(e.to_string()))?;
+    // Entries with exactly the same name: the reader would keep one and lose the others
+    // silently. They cannot be told apart safely: the bid is refused, nothing is written.
+    let declared = declared_entries(zip_path).map_err(|e| BidError::Zip(e.to_string()))?;
+    if declared.is_some_and(|n| n != archive.len() as u64) {
+        return Err(BidError::ZipUnsafe(t("marches.zip_noms_identiques")));
+    }
     if archive.len() > ZIP_MAX_ENTRIES {
         return Err(BidError::ZipUnsafe(tf(
             "marches.zip_trop_de_fichiers",
@@ -451,6 +536,8 @@ fn unpack_zip(
     })?;
     let mut written_total = 0u64;
     let mut files = Vec::new();
+    // Names already used (and the folders' own): two entries never share a file.
+    let mut taken = std::collections::HashSet::new();
     for index in 0..archive.len() {
         if cancelled() {
             return Err(BidError::Cancelled);
@@ -471,14 +558,18 @@ fn unpack_zip(
                 &[("nom", &raw_name)],
             )));
         }
-        let target = root.join(&relative);
         if entry.is_dir() {
+            let target = root.join(&relative);
             std::fs::create_dir_all(&target).map_err(|e| BidError::Write {
                 path: target.clone(),
                 detail: e.to_string(),
             })?;
             continue;
         }
+        let kept_as = distinct_name(&relative, &mut taken);
+        let renamed = (kept_as != relative).then(|| relative.display().to_string());
+        let relative = kept_as;
+        let target = root.join(&relative);
         let declared = entry.size();
         let compressed = entry.compressed_size().max(1);
         if declared / compressed > ZIP_MAX_RATIO
@@ -522,6 +613,7 @@ fn unpack_zip(
             chemin: Path::new(folder).join(&relative),
             taille: measured.size,
             sha256: hex::encode(measured.hasher.finish()),
+            renomme_de: renamed,
         });
     }
     Ok(files)

@@ -3,7 +3,7 @@
 //! print or archive), in French.
 
 use super::BidOutcome;
-use crate::messages::t;
+use crate::messages::{t, tf};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -56,11 +56,16 @@ fn rows(outcomes: &[BidOutcome]) -> Vec<[String; 6]> {
                         path.display().to_string(),
                         file.taille.to_string(),
                         file.sha256.clone(),
-                        if unsigned {
-                            t("marches.rapport.non_signe")
-                        } else {
-                            String::new()
-                        },
+                        [
+                            unsigned.then(|| t("marches.rapport.non_signe")),
+                            file.renomme_de
+                                .as_ref()
+                                .map(|name| tf("marches.rapport.renomme", &[("nom", name)])),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ; "),
                     ]);
                 }
                 for s in &outcome.signatures {
