@@ -12,7 +12,7 @@ pub struct Settings {
     pub verification: VerificationSettings,
     pub pes: PesSettings,
     pub collectivite: CollectiviteSettings,
-    pub plateforme: crate::platform::PlatformSettings,
+    pub plateforme: PlatformSettings,
     pub signature: SignatureSettings,
     pub envois: EnvoisSettings,
 }
@@ -64,7 +64,7 @@ pub struct CollectiviteSettings {
     /// Largest envoi accepted, in bytes (20 Mo in the service description).
     pub limite_envoi_octets: u64,
     /// How archive members are named: `s2low` (decision date) or `stela` (current date).
-    pub style_noms: crate::actes::names::StyleNoms,
+    pub style_noms: StyleNoms,
     /// Document files named with their typology code first (`99_DE-…`, the default).
     pub prefixe_typologie: bool,
 }
@@ -83,7 +83,7 @@ impl Default for CollectiviteSettings {
             trigramme: "PAR".to_owned(),
             application: "TACT".to_owned(),
             limite_envoi_octets: 20_000_000,
-            style_noms: crate::actes::names::StyleNoms::S2low,
+            style_noms: StyleNoms::S2low,
             prefixe_typologie: true,
         }
     }
@@ -207,6 +207,73 @@ impl Settings {
             .map_err(|e| error(e.to_string()))?;
         temp.persist(path).map_err(|e| error(e.error.to_string()))?;
         Ok(())
+    }
+}
+
+/// `[plateforme]` in the settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformSettings {
+    /// Which API the platform speaks: `s2low` (ACTES and Hélios) or `stela` (ACTES).
+    pub genre: PlatformKind,
+    /// Address of the platform, e.g. `https://s2low.example.fr`.
+    pub adresse: Option<String>,
+    /// PEM file of the certificate authorities that sign the platform's server certificate
+    /// (otherwise the system's trust store).
+    pub ca: Option<PathBuf>,
+    /// Optional HTTP login (some accounts require one besides the certificate); its password is
+    /// asked at connection, never stored.
+    pub identifiant: Option<String>,
+    /// The account requires each transmission to be confirmed with the login (S²LOW's nonce
+    /// confirmation): acts are created waiting, then confirmed.
+    pub confirmation: bool,
+    /// Seconds before a request with no answer is abandoned.
+    pub delai_secondes: u64,
+    /// Wait before the first new attempt after a failure (doubling up to the last).
+    pub premier_nouvel_essai_secondes: f64,
+    pub dernier_nouvel_essai_secondes: f64,
+}
+
+impl Default for PlatformSettings {
+    fn default() -> Self {
+        PlatformSettings {
+            genre: PlatformKind::S2low,
+            adresse: None,
+            ca: None,
+            identifiant: None,
+            confirmation: false,
+            delai_secondes: 60,
+            premier_nouvel_essai_secondes: 5.0,
+            dernier_nouvel_essai_secondes: 900.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformKind {
+    S2low,
+    Stela,
+}
+
+/// Which platform's naming to follow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StyleNoms {
+    /// Decision date in the names of the message and documents.
+    #[default]
+    S2low,
+    /// Current date everywhere.
+    Stela,
+}
+
+impl StyleNoms {
+    pub fn parse(text: &str) -> Option<StyleNoms> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "s2low" | "s²low" => Some(StyleNoms::S2low),
+            "stela" => Some(StyleNoms::Stela),
+            _ => None,
+        }
     }
 }
 

@@ -25,9 +25,6 @@ const LAYERS: &[(&str, &[&str])] = &[
 
 /// Arrows that go up today (from → to), each a piece of code in the wrong place.
 const DEBTS: &[(&str, &str)] = &[
-    // The settings file holds the platform's and the act-naming settings' types.
-    ("settings", "platform"),
-    ("settings", "actes"),
     // Signing code takes the card's `Signer` trait and its errors: the trait belongs below.
     ("pes", "card"),
     ("actes", "card"),

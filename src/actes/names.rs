@@ -10,7 +10,7 @@
 //! - documents: `{typology}-{dept}-{SIREN}-{YYYYMMDD}-{numéro}-{nature}-1-1_{n}.{ext}`, the act
 //!   being `_1`, the annexes `_2`, `_3`…
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::Date;
 
 use super::model::{Acte, Collectivite, compact_date};
@@ -18,26 +18,8 @@ use super::model::{Acte, Collectivite, compact_date};
 /// Largest serial number of an envelope in one day.
 pub const MAX_SERIAL: u32 = 9999;
 
-/// Which platform's naming to follow.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StyleNoms {
-    /// Decision date in the names of the message and documents.
-    #[default]
-    S2low,
-    /// Current date everywhere.
-    Stela,
-}
-
-impl StyleNoms {
-    pub fn parse(text: &str) -> Option<StyleNoms> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "s2low" | "s²low" => Some(StyleNoms::S2low),
-            "stela" => Some(StyleNoms::Stela),
-            _ => None,
-        }
-    }
-}
+// The naming style is plain data of the settings.
+pub use crate::settings::StyleNoms;
 
 /// Naming parameters (from the settings).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,50 +17,13 @@ use crate::certs::Role;
 use crate::messages::tf;
 use crate::outbox::Outbox;
 use sender::{Report, Sender, SenderError, SenderLock};
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use std::time::Instant;
 
-/// `[plateforme]` in the settings.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct PlatformSettings {
-    /// Which API the platform speaks: `s2low` (ACTES and Hélios) or `stela` (ACTES).
-    pub genre: PlatformKind,
-    /// Address of the platform, e.g. `https://s2low.example.fr`.
-    pub adresse: Option<String>,
-    /// PEM file of the certificate authorities that sign the platform's server certificate
-    /// (otherwise the system's trust store).
-    pub ca: Option<PathBuf>,
-    /// Optional HTTP login (some accounts require one besides the certificate); its password is
-    /// asked at connection, never stored.
-    pub identifiant: Option<String>,
-    /// The account requires each transmission to be confirmed with the login (S²LOW's nonce
-    /// confirmation): acts are created waiting, then confirmed.
-    pub confirmation: bool,
-    /// Seconds before a request with no answer is abandoned.
-    pub delai_secondes: u64,
-    /// Wait before the first new attempt after a failure (doubling up to the last).
-    pub premier_nouvel_essai_secondes: f64,
-    pub dernier_nouvel_essai_secondes: f64,
-}
-
-impl Default for PlatformSettings {
-    fn default() -> Self {
-        PlatformSettings {
-            genre: PlatformKind::S2low,
-            adresse: None,
-            ca: None,
-            identifiant: None,
-            confirmation: false,
-            delai_secondes: 60,
-            premier_nouvel_essai_secondes: 5.0,
-            dernier_nouvel_essai_secondes: 900.0,
-        }
-    }
-}
+// The settings' `[plateforme]` is plain data of the settings; its behaviour lives here.
+pub use crate::settings::{PlatformKind, PlatformSettings};
 
 impl PlatformSettings {
     pub fn timeout(&self) -> Duration {
@@ -74,13 +37,6 @@ impl PlatformSettings {
             last: secs(self.dernier_nouvel_essai_secondes),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum PlatformKind {
-    S2low,
-    Stela,
 }
 
 /// What the sender asks of a platform. S²LOW does everything; STELA's editor API carries acts
