@@ -12,7 +12,7 @@ for tool in softhsm2-util pkcs11-tool openssl; do
 done
 [[ -x /usr/bin/time ]] || { apt-get install -y -qq time >/dev/null || sudo apt-get install -y -qq time >/dev/null; }
 
-cargo build --release --no-default-features --quiet
+cargo build --release --no-default-features --features cli --quiet
 BIN=$PWD/target/release/paraphe
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 

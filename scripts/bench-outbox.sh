@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
-cargo build --release --no-default-features --quiet
+cargo build --release --no-default-features --features cli --quiet
 BIN=$PWD/target/release/paraphe
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 export PARAPHE_DONNEES=$W PARAPHE_CONFIG=$W/absent.toml

@@ -15,7 +15,7 @@ for tool in xmlsec1 xmllint softhsm2-util pkcs11-tool openssl python3; do
 done
 [[ -x /usr/bin/time ]] || { apt-get install -y -qq time >/dev/null || sudo apt-get install -y -qq time >/dev/null; }
 
-cargo build --release --no-default-features --quiet
+cargo build --release --no-default-features --features cli --quiet
 BIN=$PWD/target/release/paraphe
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 python3 scripts/gen-pes.py "$W/pes.xml" "$BORD" "$SIZE"

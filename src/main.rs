@@ -1,6 +1,14 @@
 use clap::Parser;
 use clap::error::{ContextKind, ErrorKind};
-use paraphe::cli::{Cli, run};
+mod cli;
+
+// The command line is written against the library's modules as `crate::…`: they are named at
+// the binary's root.
+pub(crate) use paraphe::{
+    actes, card, certs, chunks, files, findings, marches, messages, outbox, pes, platform, settings,
+};
+
+use cli::{Cli, run};
 use paraphe::messages::{t, tf};
 
 fn main() {

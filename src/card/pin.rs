@@ -50,23 +50,6 @@ pub trait PinPrompt: Send {
     fn ask(&mut self, request: &PinRequest) -> Result<Pin, CardError>;
 }
 
-/// Asks on the terminal without echo (the command line's default).
-pub struct TerminalPrompt;
-
-impl PinPrompt for TerminalPrompt {
-    fn ask(&mut self, request: &PinRequest) -> Result<Pin, CardError> {
-        if let Some(phrase) = request.state.tries_phrase() {
-            eprintln!("{} : {phrase}", crate::messages::t("commun.avertissement"));
-        }
-        let text = rpassword::prompt_password(request.question())
-            .map_err(|e| CardError::PromptFailed(e.to_string()))?;
-        if text.is_empty() {
-            return Err(CardError::PinCancelled);
-        }
-        Ok(Pin::from(text))
-    }
-}
-
 /// Reads one line from standard input per request (`--pin-stdin`, for scripts). When the input is
 /// exhausted the request is refused rather than retried with anything else.
 pub struct StdinPrompt;

@@ -11,7 +11,8 @@ pub mod envoyer;
 pub mod marches;
 pub mod pes;
 
-use crate::card::pin::{PinPrompt, StdinPrompt, TerminalPrompt};
+use crate::card::CardError;
+use crate::card::pin::{Pin, PinPrompt, PinRequest, StdinPrompt};
 use crate::card::select::KeyChoice;
 use crate::messages::t;
 
@@ -370,5 +371,22 @@ impl KeyArgs {
         } else {
             Box::new(TerminalPrompt)
         }
+    }
+}
+
+/// Asks on the terminal without echo (the command line's default).
+pub struct TerminalPrompt;
+
+impl PinPrompt for TerminalPrompt {
+    fn ask(&mut self, request: &PinRequest) -> Result<Pin, CardError> {
+        if let Some(phrase) = request.state.tries_phrase() {
+            eprintln!("{} : {phrase}", crate::messages::t("commun.avertissement"));
+        }
+        let text = rpassword::prompt_password(request.question())
+            .map_err(|e| CardError::PromptFailed(e.to_string()))?;
+        if text.is_empty() {
+            return Err(CardError::PinCancelled);
+        }
+        Ok(Pin::from(text))
     }
 }
