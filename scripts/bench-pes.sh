@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE=${1:-100}
 BORD=${2:-200}
-XSD=${PES_XSD:-../shared/conformance/pes/xsd/Schemas_PES_v471_072015/PES_V2/Rev0/PES_Aller.xsd}
+# The schema Paraphe ships (the DGFiP 5.12 set), the one `pes controler` uses by default.
+XSD=${PES_XSD:-assets/schemas/pes_v5.12/PES_V2/Rev0/PES_Aller.xsd}
 for tool in xmlsec1 xmllint softhsm2-util pkcs11-tool openssl python3; do
   command -v "$tool" >/dev/null || { echo "outil manquant : $tool (lancez scripts/test.sh)" >&2; exit 1; }
 done

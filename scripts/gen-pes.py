@@ -16,7 +16,7 @@ def main():
         w('<n:PES_Aller xmlns:n="http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller" '
           'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="PESBENCH">\n')
         w(' <Enveloppe><Parametres><Version V="2"/><TypFic V="PESALR2"/><NomFic V="bench"/></Parametres>'
-          '<Emetteur><Sigle V="BENCH"/></Emetteur><Recepteur><Sigle V="HELIOS"/></Recepteur></Enveloppe>\n')
+          '<Emetteur><Sigle V="BENCH"/><Adresse V="BANC D ESSAI"/></Emetteur><Recepteur><Sigle V="HELIOS"/><Adresse V="DGFIP"/></Recepteur></Enveloppe>\n')
         w(' <EnTetePES><DteStr V="2026-11-27"/><IdPost V="034000"/><IdColl V="21340172200016"/>'
           '<CodCol V="123"/><CodBud V="01"/></EnTetePES>\n')
         w(' <PES_DepenseAller><EnTeteDepense><IdVer V="2"/><InfoDematerialisee V="1"/></EnTeteDepense>\n')
