@@ -44,6 +44,29 @@ fn paraphe(dir: &Path, args: &[&str], input: &str) -> (Option<i32>, String) {
     }
 }
 
+/// `pes signer FILE -o OUT` with the test identity's PKCS#12 (password on standard input).
+fn signer_args(file: &str, out: &Path, p12: &Path) -> Vec<String> {
+    [
+        "pes",
+        "signer",
+        file,
+        "-o",
+        out.to_str().expect("path"),
+        "--role",
+        "Maire",
+        "--ville",
+        "Arles",
+        "--code-postal",
+        "13200",
+        "--pin-stdin",
+        "--p12",
+        p12.to_str().expect("p12"),
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect()
+}
+
 #[test]
 fn special_and_missing_files_are_refused_at_once_in_french() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -70,22 +93,7 @@ fn special_and_missing_files_are_refused_at_once_in_french() {
             s(&["pes", "retour", f]),
             s(&["actes", "lire", f]),
             s(&["envois", "ajouter", "pes", f]),
-            s(&[
-                "pes",
-                "signer",
-                f,
-                "-o",
-                out.to_str().expect("path"),
-                "--role",
-                "Maire",
-                "--ville",
-                "Arles",
-                "--code-postal",
-                "13200",
-                "--pin-stdin",
-                "--p12",
-                p12.to_str().expect("p12"),
-            ]),
+            signer_args(f, &out, &p12),
         ]
     };
     let not_regular = paraphe::messages::t("fichiers.pas_ordinaire");
@@ -153,27 +161,14 @@ fn malformed_tails_and_nul_bytes_are_refused_by_every_pes_reader() {
         let path = variant(name, bytes);
         let f = path.to_str().expect("path");
         let out = dir.join(format!("signe-{name}"));
+        let owned = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         for args in [
-            vec!["pes", "inspecter", f],
-            vec!["pes", "controler", f],
-            vec!["pes", "verifier", f],
-            vec![
-                "pes",
-                "signer",
-                f,
-                "-o",
-                out.to_str().expect("path"),
-                "--role",
-                "Maire",
-                "--ville",
-                "Arles",
-                "--code-postal",
-                "13200",
-                "--pin-stdin",
-                "--p12",
-                p12.to_str().expect("p12"),
-            ],
+            owned(&["pes", "inspecter", f]),
+            owned(&["pes", "controler", f]),
+            owned(&["pes", "verifier", f]),
+            signer_args(f, &out, &p12),
         ] {
+            let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
             let (code, stderr) = paraphe(dir, &args, P12_PASSWORD);
             assert!(
                 matches!(code, Some(1 | 2)),

@@ -9,6 +9,7 @@
 mod common;
 
 use common::forgeries::{self, Forgery};
+use common::pes::xmlsec_integrity;
 use common::*;
 use paraphe::messages::{t, tf};
 use paraphe::pes::sign::Scope;
@@ -69,28 +70,6 @@ fn signature<'a>(verdict: &'a FileVerdict, sig: &str) -> &'a SignatureVerdict {
 
 fn has_reason(s: &SignatureVerdict, reason: &str) -> bool {
     s.raison.iter().any(|r| r == reason)
-}
-
-/// xmlsec1's integrity verdict for one signature (certificates not checked: --insecure).
-fn xmlsec_integrity(file: &Path, signature_id: &str) -> bool {
-    Command::new("xmlsec1")
-        .args([
-            "--verify",
-            "--insecure",
-            "--id-attr:Id",
-            "Bordereau",
-            "--id-attr:Id",
-            "PES_Aller",
-            "--node-xpath",
-        ])
-        .arg(format!(
-            "//*[local-name()='Signature'][@Id='{signature_id}']"
-        ))
-        .arg(file)
-        .output()
-        .expect("xmlsec1")
-        .status
-        .success()
 }
 
 #[test]

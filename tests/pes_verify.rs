@@ -3,38 +3,14 @@
 
 mod common;
 
+use common::pes::xmlsec_integrity;
 use common::*;
-use paraphe::card::pin::FixedPrompt;
-use paraphe::card::software::SoftwareKey;
-use paraphe::pes::sign::{Scope, SignRequest, sign_file};
+use paraphe::pes::sign::Scope;
 use paraphe::pes::verify::{TrustStore, verify_file};
-use paraphe::pes::xades::{Profile, SignerDetails};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn samples() -> Option<PathBuf> {
     conformance("pes/samples")
-}
-
-/// xmlsec1's integrity verdict for one signature (certificates not checked: --insecure).
-fn xmlsec_integrity(file: &Path, signature_id: &str) -> bool {
-    let out = Command::new("xmlsec1")
-        .args([
-            "--verify",
-            "--insecure",
-            "--id-attr:Id",
-            "Bordereau",
-            "--id-attr:Id",
-            "PES_Aller",
-            "--node-xpath",
-        ])
-        .arg(format!(
-            "//*[local-name()='Signature'][@Id='{signature_id}']"
-        ))
-        .arg(file)
-        .output()
-        .expect("xmlsec1");
-    out.status.success()
 }
 
 fn trust() -> TrustStore {
@@ -42,26 +18,7 @@ fn trust() -> TrustStore {
 }
 
 fn sign(input: &Path, output: &Path, identity: &str) {
-    let mut key = SoftwareKey::open(
-        &TestPki::shared().identity(identity).p12,
-        &mut FixedPrompt::new(P12_PASSWORD),
-    )
-    .expect("p12");
-    let request = SignRequest {
-        input,
-        output,
-        scope: Scope::Bordereaux,
-        profile: Profile::Sha256,
-        details: SignerDetails {
-            role: "Maire".into(),
-            city: "Arles".into(),
-            postal_code: "13200".into(),
-            country: "France".into(),
-        },
-        reviewed_sha256: None,
-        expected: 0,
-    };
-    sign_file(&request, &mut key, &mut |_| {}, &|| false).expect("sign");
+    common::forgeries::sign_with_p12(input, output, identity, Scope::Bordereaux);
 }
 
 #[test]

@@ -1842,6 +1842,19 @@ mod tests {
         }
     }
 
+    /// Where the windows of the prescan of a file of `size` bytes and the root's end tag `</r>`
+    /// end: the first holds a block and the overlap, each next one a block more; a large file is
+    /// also cut in two halves.
+    fn scan_boundaries(size: usize) -> Vec<usize> {
+        let middle = (size + "</r>".len()) / 2;
+        let block = 1usize << 20;
+        let mut boundaries = vec![block + OVERLAP, 2 * block + OVERLAP];
+        if size as u64 >= PRESCAN_SPLIT {
+            boundaries.extend([middle, middle + block, block + OVERLAP + 3 * block]);
+        }
+        boundaries
+    }
+
     /// A `Signature` start tag is counted once wherever the blocks of the scan and the halves of
     /// a large file meet — in particular when the name ends right at a boundary, before the byte
     /// that tells a start tag (it used to be counted by neither side).
@@ -1851,16 +1864,7 @@ mod tests {
         let path = dir.path().join("p.xml");
         let tag = b"<ds:Signature ";
         for size in [3usize << 20, 20 << 20] {
-            // The file is `size` bytes and the root's end tag.
-            let middle = (size + "</r>".len()) / 2;
-            // Where the windows of a scan end: the first holds a block and the overlap, each
-            // next one a block more.
-            let block = 1usize << 20;
-            let mut boundaries = vec![block + OVERLAP, 2 * block + OVERLAP];
-            if size as u64 >= PRESCAN_SPLIT {
-                boundaries.extend([middle, middle + block, block + OVERLAP + 3 * block]);
-            }
-            for boundary in boundaries {
+            for boundary in scan_boundaries(size) {
                 // The byte after the name at the boundary, a byte before, a byte after.
                 for shift in [0isize, -1, 1, -9, 9] {
                     let mut data = vec![b'A'; size];
@@ -1910,13 +1914,7 @@ mod tests {
         let path = dir.path().join("p.xml");
         let attribute = b" Id=\"Bord-42\"";
         for size in [3usize << 20, 20 << 20] {
-            let middle = (size + "</r>".len()) / 2;
-            let block = 1usize << 20;
-            let mut boundaries = vec![block + OVERLAP, 2 * block + OVERLAP];
-            if size as u64 >= PRESCAN_SPLIT {
-                boundaries.extend([middle, middle + block, block + OVERLAP + 3 * block]);
-            }
-            for boundary in boundaries {
+            for boundary in scan_boundaries(size) {
                 for shift in [-8isize, 0, 5] {
                     let mut data = vec![b'A'; size];
                     let start = (boundary as isize + shift) as usize - attribute.len() / 2;

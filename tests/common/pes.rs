@@ -32,3 +32,26 @@ pub fn latin1(text: &str) -> Vec<u8> {
         .map(|c| u8::try_from(u32::from(c)).expect("latin-1 text"))
         .collect()
 }
+
+/// xmlsec1's integrity verdict for one signature of a PES, chosen by its Id (certificates not
+/// checked: --insecure; Ids of `Bordereau` and `PES_Aller` registered).
+pub fn xmlsec_integrity(file: &std::path::Path, signature_id: &str) -> bool {
+    std::process::Command::new("xmlsec1")
+        .args([
+            "--verify",
+            "--insecure",
+            "--id-attr:Id",
+            "Bordereau",
+            "--id-attr:Id",
+            "PES_Aller",
+            "--node-xpath",
+        ])
+        .arg(format!(
+            "//*[local-name()='Signature'][@Id='{signature_id}']"
+        ))
+        .arg(file)
+        .output()
+        .expect("xmlsec1")
+        .status
+        .success()
+}
