@@ -160,15 +160,7 @@ fn ajouter_pes(args: &PesAddArgs) -> i32 {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         for f in findings {
-            let level = if f.is_blocking() {
-                t("commun.erreur")
-            } else {
-                t("commun.avertissement")
-            };
-            match f.lieu.ligne {
-                Some(line) => eprintln!("{level} ({} {line}) : {}", t("pes_cli.ligne"), f.message),
-                None => eprintln!("{level} : {}", f.message),
-            }
+            eprintln!("{}", super::finding_line(f));
         }
         match &queued {
             Some((id, libelle)) => println!(

@@ -261,6 +261,19 @@ pub struct CartesArgs {
 
 /// Run a sub-command; returns the process exit code.
 /// Say what went wrong (French, on the error output); exit code 2: the command could not run.
+/// A finding as one line: « Erreur (ligne 12) : … » or « Avertissement : … ».
+pub(crate) fn finding_line(f: &crate::findings::Finding) -> String {
+    let level = if f.is_blocking() {
+        t("commun.erreur")
+    } else {
+        t("commun.avertissement")
+    };
+    match f.lieu.ligne {
+        Some(line) => format!("{level} ({} {line}) : {}", t("pes_cli.ligne"), f.message),
+        None => format!("{level} : {}", f.message),
+    }
+}
+
 pub(crate) fn error(message: &str) -> i32 {
     eprintln!("{} : {message}", crate::messages::t("commun.erreur"));
     2

@@ -122,15 +122,7 @@ pub fn controler(args: &super::PesCheckArgs) -> i32 {
         println!("{}", t("pes_cli.aucun_constat"));
     } else {
         for f in &findings {
-            let level = if f.is_blocking() {
-                t("commun.erreur")
-            } else {
-                t("commun.avertissement")
-            };
-            match f.lieu.ligne {
-                Some(line) => println!("{level} ({} {line}) : {}", t("pes_cli.ligne"), f.message),
-                None => println!("{level} : {}", f.message),
-            }
+            println!("{}", super::finding_line(f));
         }
     }
     if blocking == 0 { 0 } else { 1 }
