@@ -48,6 +48,20 @@ pub fn in_french(error: &Error) -> Error {
     Error::new(error.kind(), said)
 }
 
+/// A file name as S²LOW keeps it (and safe on every system): `[a-zA-Z0-9._ -]` stay, the rest
+/// becomes `_`.
+pub fn sanitise_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ' ' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,8 +29,7 @@ const DEBTS: &[(&str, &str)] = &[
     ("pes", "card"),
     ("actes", "card"),
     ("marches", "card"),
-    // The PJ reader names files as S²LOW does; act preparation queues and sends.
-    ("pes", "platform"),
+    // Act preparation queues and builds what the sender sends (a use case, above both).
     ("actes", "platform"),
     ("actes", "outbox"),
 ];

@@ -123,7 +123,7 @@ pub fn save(file: &Path, pj: &PieceJointe, dir: &Path) -> Result<std::path::Path
     let content = extract(file, pj, PJ_LIMIT)?;
     let io = |e: std::io::Error| PjError::Io(dir.display().to_string(), e.to_string());
     crate::logging::create_private_dir(dir).map_err(io)?;
-    let safe = crate::platform::s2low::sanitise_name(&display_name(pj));
+    let safe = crate::files::sanitise_name(&display_name(pj));
     let mut path = dir.join(&safe);
     let mut n = 2;
     while path.exists() {

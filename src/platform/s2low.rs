@@ -731,18 +731,8 @@ pub(crate) fn https_base(address: &str) -> Result<url::Url, PlatformError> {
     Ok(base)
 }
 
-/// S²LOW keeps `[a-zA-Z0-9._ -]` in uploaded names and turns the rest into `_`.
-pub fn sanitise_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ' ' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+// S²LOW's rule for the names of uploaded files, used wherever Paraphe names a file.
+pub use crate::files::sanitise_name;
 
 /// The body of an answer; a non-2xx status is an error whose outcome is unknown (a 500 may come
 /// after the platform acted).
