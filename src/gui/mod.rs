@@ -550,11 +550,11 @@ mod tests {
         use screen::signature::{Field, Message as Sig};
         let pes = dir.join("mandats.xml");
         let mut xml = String::from(
-            "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<n:PES_Aller xmlns:n=\"http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller\"><Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESALR2\"/><NomFic V=\"mandats\"/></Parametres></Enveloppe><EnTetePES><DteStr V=\"2026-11-27\"/><IdPost V=\"034000\"/><IdColl V=\"21340172200016\"/><CodCol V=\"123\"/></EnTetePES><PES_DepenseAller><EnTeteDepense><IdVer V=\"2\"/><InfoDematerialisee V=\"1\"/></EnTeteDepense>",
+            "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<n:PES_Aller xmlns:n=\"http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller\"><Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESALR2\"/><NomFic V=\"mandats\"/></Parametres><Emetteur><Sigle V=\"MAIRIE\"/><Adresse V=\"ESSAI\"/></Emetteur><Recepteur><Sigle V=\"HELIOS\"/><Adresse V=\"DGFIP\"/></Recepteur></Enveloppe><EnTetePES><DteStr V=\"2026-11-27\"/><IdPost V=\"034000\"/><IdColl V=\"21340172200016\"/><CodCol V=\"123\"/><CodBud V=\"12\"/><LibelleColBud V=\"COMMUNE\"/></EnTetePES><PES_DepenseAller><EnTeteDepense><IdVer V=\"2\"/><InfoDematerialisee V=\"1\"/></EnTeteDepense>",
         );
         for n in 1..=2 {
             xml.push_str(&format!(
-                "<Bordereau Id=\"BX{n}\"><BlocBordereau><Exer V=\"2026\"/><IdBord V=\"{n}\"/><DteBordEm V=\"2026-11-27\"/><TypBord V=\"01\"/><NbrPce V=\"1\"/><MtBordHT V=\"10.00\"/></BlocBordereau><Piece><BlocPiece><InfoPce><IdPce V=\"1\"/><TypPce V=\"01\"/><NatPce V=\"01\"/><Obj V=\"Essai\"/></InfoPce></BlocPiece><LigneDePiece><BlocLignePiece><InfoLignePce><IdLigne V=\"1\"/><MtHT V=\"10.00\"/></InfoLignePce></BlocLignePiece></LigneDePiece></Piece></Bordereau>"
+                "<Bordereau Id=\"BX{n}\"><BlocBordereau><Exer V=\"2026\"/><IdBord V=\"{n}\"/><DteBordEm V=\"2026-11-27\"/><TypBord V=\"01\"/><NbrPce V=\"1\"/><MtBordHT V=\"10.00\"/></BlocBordereau><Piece><BlocPiece><InfoPce><IdPce V=\"1\"/><TypPce V=\"01\"/><NatPce V=\"01\"/><Obj V=\"Essai\"/></InfoPce></BlocPiece><LigneDePiece><BlocLignePiece><InfoLignePce><IdLigne V=\"1\"/><Nature V=\"6064\"/><Fonction V=\"020\"/><LibVir1 V=\"ESSAI\"/><ModRegl V=\"03\"/><TVAIntraCom V=\"0\"/><MtHT V=\"10.00\"/></InfoLignePce></BlocLignePiece><Tiers><InfoTiers><RefTiers V=\"1\"/><CatTiers V=\"01\"/><NatJur V=\"01\"/><Nom V=\"FOURNISSEUR\"/></InfoTiers><Adresse><TypAdr V=\"1\"/><Adr2 V=\"1 RUE\"/><CP V=\"34000\"/><Ville V=\"MONTPELLIER\"/><CodRes V=\"0\"/></Adresse></Tiers></LigneDePiece></Piece></Bordereau>"
             ));
         }
         xml.push_str("</PES_DepenseAller></n:PES_Aller>\n");
@@ -574,6 +574,13 @@ mod tests {
             std::sync::Arc::new(summary),
             findings,
         )))));
+        // The schema check (its own task) finds nothing in this file.
+        let schema = crate::pes::control::schema_check(&pes, &crate::settings::Settings::default());
+        assert!(
+            !schema.iter().any(crate::findings::Finding::is_blocking),
+            "{schema:?}"
+        );
+        let _ = state.update(helios::Message::SchemaChecked(pes.clone(), Some(schema)));
         let pki = pkcs11_mocks::TestPki::shared();
         for (field, value) in [
             (Field::Role, "Ordonnateur".to_owned()),

@@ -26,6 +26,17 @@ impl Control {
     }
 }
 
+/// The schema check alone, as the settings choose the schema (for the window, which shows the
+/// summary first and the schema's findings when they come): findings with their lines.
+pub fn schema_check(path: &Path, settings: &crate::settings::Settings) -> Vec<Finding> {
+    let data_dir = crate::settings::data_dir().ok();
+    let mut findings = schema_findings(path, settings.pes.schema.as_deref(), data_dir.as_deref());
+    if let Ok(mut file) = crate::files::open_regular(path) {
+        let _ = resolve_lines(&mut findings, &mut file);
+    }
+    findings
+}
+
 /// Which schema validates the file: `explicit` (an option or the settings' `[pes] schema`), else
 /// the shipped one (written under `data_dir`).
 fn schema_findings(path: &Path, explicit: Option<&Path>, data_dir: Option<&Path>) -> Vec<Finding> {

@@ -30,6 +30,8 @@ pub struct State {
     /// The list of pièces justificatives is unfolded (folded by default: a PES can carry
     /// hundreds, and the signature comes first).
     pj_shown: bool,
+    /// The schema check of the opened file is under way (signing waits for it).
+    schema_pending: bool,
 }
 
 /// Pieces listed at once under a bordereau; the rest is counted (a bordereau of thousands of
@@ -44,6 +46,8 @@ pub enum Message {
     PathChanged(String),
     Open,
     Opened(Option<Result<Opened, String>>),
+    /// The DGFiP schema's findings for the file opened (it takes longer than the summary).
+    SchemaChecked(std::path::PathBuf, Option<Vec<Finding>>),
     Signature(super::signature::Message),
     /// Show (or hide) the pieces of bordereau n.
     ShowBordereau(usize),
@@ -112,29 +116,31 @@ impl State {
                 let path = std::path::PathBuf::from(self.path.trim());
                 self.opened = Some(path.clone());
                 let defaults = super::signature::Panel::load_defaults().map(Message::Signature);
+                // The summary (bound to the file's hash) and the rules first; the DGFiP schema
+                // (shipped unless the settings name one), which takes longer, on its own.
+                let for_schema = path.clone();
                 let open = Task::perform(
                     background(move || {
-                        // The review a signature follows: the summary bound to the file's hash,
-                        // the rules and the DGFiP's schema (shipped unless the settings name one).
-                        let settings =
-                            crate::settings::Settings::load().map_err(|e| e.to_string())?;
-                        let data_dir = crate::settings::data_dir().ok();
-                        let options = crate::pes::control::ControlOptions {
-                            schema: settings.pes.schema.as_deref(),
-                            data_dir: data_dir.as_deref(),
-                            with_sha256: true,
-                        };
-                        let control = crate::pes::control::control_file(
-                            &path,
-                            Intent::SignBordereaux,
-                            options,
-                        )
-                        .map_err(|e| e.to_string())?;
-                        Ok((Arc::new(control.summary), control.findings))
+                        let summary = crate::pes::inspect_file(&path).map_err(|e| e.to_string())?;
+                        let findings = crate::pes::checks::check(&summary, Intent::SignBordereaux);
+                        Ok((Arc::new(summary), findings))
                     }),
                     Message::Opened,
                 );
-                Task::batch([open, defaults])
+                self.schema_pending = true;
+                let schema = Task::perform(
+                    background({
+                        let path = for_schema.clone();
+                        move || {
+                            let settings = crate::settings::Settings::load().unwrap_or_default();
+                            Ok::<_, String>(crate::pes::control::schema_check(&path, &settings))
+                        }
+                    }),
+                    move |found| {
+                        Message::SchemaChecked(for_schema.clone(), found.and_then(Result::ok))
+                    },
+                );
+                Task::batch([open, schema, defaults])
             }
             Message::Signature(m) => {
                 let input = match (&self.opened, &self.summary) {
@@ -189,6 +195,22 @@ impl State {
             },
             Message::PjOpened(result) => {
                 self.pj_opened = Some(crate::gui::opened_message(result));
+                Task::none()
+            }
+            Message::SchemaChecked(path, found) => {
+                // A check of a file opened before this one is of no use.
+                if self.opened.as_ref() == Some(&path) {
+                    self.schema_pending = false;
+                    let mut findings = found.unwrap_or_else(|| {
+                        vec![Finding::warning(
+                            "pes.schema_non_verifie",
+                            t("gui.helios_schema_interrompu"),
+                            Default::default(),
+                        )]
+                    });
+                    findings.append(&mut self.findings);
+                    self.findings = findings;
+                }
                 Task::none()
             }
             Message::Opened(result) => {
@@ -297,7 +319,9 @@ impl State {
             }
             col = col.push(table);
             col = col.push(text(t("gui.constats")).size(theme::HEADING));
-            if self.findings.is_empty() {
+            if self.schema_pending {
+                col = col.push(text(t("gui.helios_schema_en_cours")).size(theme::TEXT));
+            } else if self.findings.is_empty() {
                 col = col.push(text(t("pes_cli.aucun_constat")).size(theme::TEXT));
             }
             for f in &self.findings {
@@ -311,7 +335,7 @@ impl State {
             if !summary.signatures.is_empty() {
                 col = col.push(self.existing_signatures(summary.signatures.len()));
             }
-            let can_sign = !self.findings.iter().any(Finding::is_blocking);
+            let can_sign = !self.schema_pending && !self.findings.iter().any(Finding::is_blocking);
             col = col.push(self.signature.view(can_sign).map(Message::Signature));
             if !summary.pj.is_empty() {
                 col = col.push(self.pj_view(summary));
