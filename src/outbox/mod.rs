@@ -332,7 +332,6 @@ fn free_space(dir: &Path) -> Option<u64> {
 /// Copies `from` to `to` (a new private file), hashing what is copied, and syncs it; the copy's
 /// SHA-256 (hexadecimal) and size. Only a regular file is copied (not a FIFO, a device…).
 fn copy_hashed(from: &Path, to: &Path) -> std::io::Result<(String, u64)> {
-    use std::io::{Read, Write};
     let mut input = crate::files::open_regular(from)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -342,20 +341,9 @@ fn copy_hashed(from: &Path, to: &Path) -> std::io::Result<(String, u64)> {
         options.mode(0o600);
     }
     let mut output = options.open(to)?;
-    let mut hasher = openssl::sha::Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = input.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        output.write_all(&buf[..n])?;
-        size += n as u64;
-    }
+    let (digest, size) = crate::hashing::copy_hashed(&mut input, &mut output)?;
     output.sync_all()?;
-    Ok((hex::encode(hasher.finish()), size))
+    Ok((hex::encode(digest), size))
 }
 
 pub(crate) fn now() -> String {
