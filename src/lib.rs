@@ -12,6 +12,8 @@ pub mod findings;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod hashing;
+pub mod keys;
+pub mod latin1;
 pub mod logging;
 pub mod marches;
 pub mod messages;
@@ -19,4 +21,5 @@ pub mod outbox;
 pub mod pes;
 pub mod platform;
 pub mod settings;
+pub mod usecases;
 pub mod xml;

@@ -9,7 +9,8 @@ use actes_support::*;
 use paraphe::actes::files::{self, Detected, FileProblem};
 use paraphe::actes::model::{Format, Nature, Saisie};
 use paraphe::actes::names::StyleNoms;
-use paraphe::actes::rules::{self, Registre, ReserveError};
+use paraphe::actes::register::{Registre, ReserveError};
+use paraphe::actes::rules;
 use paraphe::findings::Finding;
 
 fn blocking<'a>(findings: &'a [Finding], code: &str) -> Vec<&'a Finding> {
@@ -112,6 +113,36 @@ fn objet_rules() {
     assert_eq!(warnings.len(), 1);
     assert!(warnings[0].message.contains("499"));
     let (_, warnings) = rules::check_objet(Some(&"é".repeat(500)), StyleNoms::Stela).expect("ok");
+    assert!(warnings.is_empty());
+}
+
+/// S²LOW reads the objet in ISO-8859-1: typography from a word processor is shown transliterated
+/// before the act is queued, and a character with no Latin-1 form is refused now, not when sent.
+#[test]
+fn objet_outside_latin1_for_s2low() {
+    let typed = "Vœu : l’école « Jean‑Moulin » – 12 000 €";
+    let (kept, warnings) = rules::check_objet(Some(typed), StyleNoms::S2low).expect("accepted");
+    assert_eq!(kept, typed, "the act keeps what was typed");
+    let shown: Vec<_> = warnings
+        .iter()
+        .filter(|w| w.code == "actes.objet_translittere")
+        .collect();
+    assert_eq!(shown.len(), 1, "{warnings:?}");
+    assert!(
+        shown[0]
+            .message
+            .contains("« Voeu : l'école « Jean-Moulin » - 12 000 EUR »"),
+        "{}",
+        shown[0].message
+    );
+    let refused =
+        rules::check_objet(Some("Subvention ΑΒΓ"), StyleNoms::S2low).expect_err("no Latin-1 form");
+    assert!(refused.is_blocking());
+    assert!(refused.message.contains("U+0391"), "{}", refused.message);
+    // STELA takes UTF-8: nothing to say.
+    let (_, warnings) = rules::check_objet(Some(typed), StyleNoms::Stela).expect("ok");
+    assert!(warnings.is_empty());
+    let (_, warnings) = rules::check_objet(Some("Subvention ΑΒΓ"), StyleNoms::Stela).expect("ok");
     assert!(warnings.is_empty());
 }
 

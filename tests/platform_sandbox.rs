@@ -1462,3 +1462,94 @@ fn forged_pes_files_come_back_refused_in_the_pes_acquit() {
         assert_eq!(acquit.accepted(), *accepted, "{name}: {acquit:?}");
     }
 }
+
+/// S²LOW reads the objet in ISO-8859-1 (issue 23, « would fail »): an objet typed in a word
+/// processor (’ œ € –) is shown transliterated when queued and reaches the platform so; an act
+/// whose objet has no Latin-1 form (queued by an earlier version) goes back to preparation with
+/// the reason — and never stops the pass: the act queued after it is still sent. The client before
+/// this fix stopped the whole pass on the first such act, on every retry.
+#[test]
+fn an_objet_outside_latin1_is_transliterated_and_never_blocks_the_queue() {
+    let (tmp, sandbox, ws) = setup("");
+    let typed = "Vœu : l’école « Jean‑Moulin » – 12 000 €";
+    let mut args = vec![
+        "envois",
+        "ajouter",
+        "acte",
+        "--nature",
+        "1",
+        "--matiere",
+        "1.1",
+    ];
+    args.extend([
+        "--numero",
+        "LAT_1",
+        "--date",
+        "2020-01-15",
+        "--objet",
+        typed,
+    ]);
+    args.extend([
+        "--acte",
+        "acte.pdf:99_DE",
+        "--classification",
+        "classification.xml",
+    ]);
+    args.push("--json");
+    let out = ws.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        doc.to_string()
+            .contains("Voeu : l'école « Jean-Moulin » - 12 000 EUR"),
+        "the person sees what will be sent: {doc}"
+    );
+    // The same act, as an earlier version queued it, with an objet Latin-1 cannot carry.
+    ws.add_acte("LAT_2");
+    ws.add_acte("LAT_3");
+    let outbox = ws.outbox();
+    let items = outbox.list(&Filter::default()).expect("list");
+    let greek = items
+        .iter()
+        .find(|i| i.numero_interne.as_deref() == Some("LAT_2"))
+        .expect("LAT_2");
+    let conn = rusqlite::Connection::open(ws.dir.join("donnees/envois.sqlite")).expect("db");
+    conn.execute(
+        "UPDATE items SET donnees = json_set(donnees, '$.acte.objet', 'Subvention ΑΒΓ') WHERE id = ?1",
+        [greek.id],
+    )
+    .expect("update");
+    drop(conn);
+
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let outbox = ws.outbox();
+    let state = |numero: &str| {
+        outbox
+            .list(&Filter::default())
+            .expect("list")
+            .into_iter()
+            .find(|i| i.numero_interne.as_deref() == Some(numero))
+            .expect("item")
+    };
+    assert_eq!(state("LAT_1").etat, State::Acquitte);
+    assert_eq!(state("LAT_3").etat, State::Acquitte, "the pass went on");
+    let held = state("LAT_2");
+    assert_eq!(held.etat, State::Prepare, "{held:?}");
+    let journal = outbox.journal(held.id).expect("journal");
+    let last = &journal.last().expect("row").detail;
+    assert!(
+        last.contains("« Α »") && last.contains("ISO-8859-1"),
+        "{last}"
+    );
+    // What the platform holds, read from its own database.
+    let platform =
+        rusqlite::Connection::open(sandbox.data.join("bac-a-sable.sqlite")).expect("sandbox db");
+    let objet: String = platform
+        .query_row("SELECT objet FROM actes WHERE numero = 'LAT_1'", [], |r| {
+            r.get(0)
+        })
+        .expect("objet");
+    assert_eq!(objet, "Voeu : l'école « Jean-Moulin » - 12 000 EUR");
+    drop(tmp);
+}

@@ -350,7 +350,7 @@ impl Answer {
         Ok(match encoding {
             OutputEncoding::Utf8 => x.into_bytes(),
             // Every character above U+00FF was written as a reference by `escape`.
-            OutputEncoding::Latin1 => crate::xml::latin1_lossy(&x),
+            OutputEncoding::Latin1 => crate::latin1::encode_lossy(&x),
         })
     }
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use time::Date;
 
 use super::model::{CodeMatiere, NS_ACTES, Nature, iso_date, parse_date, parse_xsd_date};
-use super::rules::{BaseError, open_database};
+use super::register::{BaseError, open_database};
 use crate::findings::{Finding, Location};
 use crate::messages::{t, tf};
 use crate::xml::{C14nError, EventInfo, XmlReader};

@@ -7,7 +7,7 @@
 //! thing asked of the [`Signer`] is a signature over the digest of the signed attributes. The
 //! same builder serves PAdES ([`super::pades`]), which signs the digest of the PDF byte ranges.
 
-use crate::card::{CardError, HashAlg, KeyKind, Signer, digest::ecdsa_raw_to_der};
+use crate::keys::{CardError, HashAlg, KeyKind, Signer, digest::ecdsa_raw_to_der};
 use crate::messages::{t, tf};
 use std::io::Read;
 use std::path::{Path, PathBuf};

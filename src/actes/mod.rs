@@ -7,7 +7,7 @@ pub mod classification;
 pub mod files;
 pub mod model;
 pub mod names;
-pub mod preparation;
+pub mod register;
 pub mod rules;
 
 pub mod answers;

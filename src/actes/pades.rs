@@ -9,8 +9,8 @@
 //! destination, renamed into place once complete.
 
 use super::cms::{self, CmsError, CmsOptions};
-use crate::card::Signer;
 use crate::certs::CertificateInfo;
+use crate::keys::Signer;
 use crate::messages::{t, tf};
 use lopdf::{Dictionary, Document, Object, ObjectId, StringFormat};
 use std::collections::{BTreeMap, BTreeSet};

@@ -12,11 +12,12 @@ use crate::actes::archive::{self, Envoi, Signatures};
 use crate::actes::classification::{Classification, ClassificationStore};
 use crate::actes::model::{Acte, Collectivite, PieceSaisie, Saisie, french_date, today};
 use crate::actes::names::{Nommage, StyleNoms};
-use crate::actes::preparation::{Demande, check_act, queue_act};
-use crate::actes::rules::{Controle, Registre, ReserveError};
+use crate::actes::register::{Registre, ReserveError};
+use crate::actes::rules::Controle;
 use crate::findings::{Finding, Location};
 use crate::messages::{t, tf};
 use crate::settings::Settings;
+use crate::usecases::prepare_act::{Demande, check_act, queue_act};
 
 #[derive(Debug, clap::Args)]
 #[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
@@ -391,7 +392,7 @@ pub fn mettre_en_file(args: &ActesArgs) -> i32 {
         &acte,
         &p.collectivite,
         signatures.as_ref(),
-        &crate::cli::envoyer::who(),
+        &crate::platform::sender::who(),
     );
     let (id, id_acte) = match queued {
         Ok(q) => q,

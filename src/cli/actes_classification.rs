@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::actes::classification::{Classification, ClassificationStore};
 use crate::actes::model::{french_date, iso_date};
-use crate::actes::rules;
+use crate::actes::register;
 use crate::messages::{t, tf};
 use crate::settings::Settings;
 
@@ -154,7 +154,7 @@ fn siren(given: Option<&str>) -> Result<String, String> {
 }
 
 fn store() -> Result<ClassificationStore, String> {
-    let db = rules::default_database().map_err(|e| e.to_string())?;
+    let db = register::default_database().map_err(|e| e.to_string())?;
     ClassificationStore::open(&db).map_err(|e| e.to_string())
 }
 

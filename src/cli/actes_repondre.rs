@@ -14,7 +14,7 @@ use crate::actes::archive::{self, Envoi, ReponseConstruite};
 use crate::actes::messages::{ActesMessage, Reading, read_file};
 use crate::actes::model::{Collectivite, normalise_departement, today};
 use crate::actes::names::Nommage;
-use crate::actes::rules;
+use crate::actes::{register, rules};
 use crate::messages::{t, tf};
 use crate::settings::Settings;
 
@@ -112,8 +112,8 @@ pub(crate) fn collectivite(args: &EmetteurArgs, settings: &Settings) -> Collecti
 
 /// Takes the next envelope serial of the day for `siren`, shared with the acts' archives.
 fn next_serial(siren: &str, day: time::Date) -> Result<u32, String> {
-    let db = rules::default_database().map_err(|e| e.to_string())?;
-    let registre = rules::Registre::open(&db).map_err(|e| e.to_string())?;
+    let db = register::default_database().map_err(|e| e.to_string())?;
+    let registre = register::Registre::open(&db).map_err(|e| e.to_string())?;
     registre.next_serial(siren, day).map_err(|e| e.to_string())
 }
 

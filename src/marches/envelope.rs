@@ -50,7 +50,7 @@ impl From<std::io::Error> for EnvelopeError {
 pub enum KeyWrap {
     RsaPkcs1,
     /// OAEP with this digest (SHA-1 when the parameters are absent).
-    RsaOaep(crate::card::HashAlg),
+    RsaOaep(crate::keys::HashAlg),
     Other(String),
 }
 
@@ -359,8 +359,8 @@ fn parse_key_transport(value: &[u8]) -> Result<Recipient, EnvelopeError> {
 }
 
 /// The digest of RSAES-OAEP-params ([0] hashAlgorithm, SHA-1 by default).
-fn oaep_hash(alg: &mut Der) -> Result<crate::card::HashAlg, EnvelopeError> {
-    use crate::card::HashAlg;
+fn oaep_hash(alg: &mut Der) -> Result<crate::keys::HashAlg, EnvelopeError> {
+    use crate::keys::HashAlg;
     if alg.is_empty() || alg.peek_tag() == Some(0x05) {
         return Ok(HashAlg::Sha1);
     }

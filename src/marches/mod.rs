@@ -10,7 +10,7 @@ pub mod verify;
 
 pub use open::{BidError, OpenedBid, open_bid};
 
-use crate::card::Decrypter;
+use crate::keys::Decrypter;
 use std::path::{Path, PathBuf};
 
 /// Read a whole encrypted bid without decrypting it: its form, its head (recipients, algorithm)
@@ -225,7 +225,7 @@ pub fn open_all(
         let card_gone = matches!(
             &result,
             Err(BidError::Card(
-                crate::card::CardError::TokenRemoved | crate::card::CardError::PinLocked
+                crate::keys::CardError::TokenRemoved | crate::keys::CardError::PinLocked
             ))
         );
         let (signatures, non_signes, mut anomalies) = match &result {

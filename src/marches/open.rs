@@ -7,7 +7,7 @@ use super::armor::{self, Armor, Base64Lines};
 use super::envelope::{
     ContentCipher, Counted, EnvelopeError, KeyWrap, Recipient, RecipientId, read_head, read_mac,
 };
-use crate::card::{CardError, DecryptScheme, Decrypter};
+use crate::keys::{CardError, DecryptScheme, Decrypter};
 use crate::messages::{t, tf};
 use openssl::symm::{Cipher, Crypter, Mode};
 use serde::Serialize;

@@ -160,7 +160,7 @@ impl State {
                 | (Prepare, Signe | EnAttente | Brouillon | Annule)
                 | (Signe, EnAttente | Annule)
                 | (EnAttente, EnCours | Annule | Prepare)
-                | (EnCours, Envoye | EnAttente | Erreur | Refuse)
+                | (EnCours, Envoye | EnAttente | Erreur | Refuse | Prepare)
                 | (Envoye, Acquitte | Refuse | Erreur | Annule)
                 | (Erreur, EnAttente | Envoye | Refuse | Annule)
                 | (Acquitte, Annule)

@@ -8,7 +8,7 @@
 
 use super::hashing::{HashFailure, NotFed, Target, TargetHasher};
 use super::xades::{self, Profile, SignerDetails};
-use crate::card::{BatchProgress, CardError, HashAlg, Signer};
+use crate::keys::{BatchProgress, CardError, HashAlg, Signer};
 use crate::messages::{t, tf};
 use crate::xml::{C14nError, C14nMode, Canonicalizer, NamespaceScopes, Progress, StartTag};
 use quick_xml::events::{BytesCData, BytesEnd, BytesPI, BytesRef, BytesStart, BytesText, Event};

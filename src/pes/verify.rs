@@ -14,7 +14,7 @@
 
 use super::hashing::{DoneLater, NotFed, Target, TargetHasher};
 use super::xades::{EXC_C14N, NS_DS};
-use crate::card::digest::ecdsa_raw_to_der;
+use crate::keys::digest::ecdsa_raw_to_der;
 use crate::messages::{t, tf};
 use crate::xml::{C14nError, C14nMode, Canonicalizer, Progress, StartTag, XmlReader};
 use openssl::hash::MessageDigest;

@@ -7,7 +7,7 @@
 //! already make. Exclusive C14N then gives back exactly the bytes we hashed; every signature is
 //! checked by xmlsec1 in the tests.
 
-use crate::card::{CardError, HashAlg, KeyKind, SignatureScheme, Signer};
+use crate::keys::{CardError, HashAlg, KeyKind, SignatureScheme, Signer};
 use ::time::OffsetDateTime;
 use openssl::base64::encode_block;
 use x509_parser::prelude::*;
@@ -285,7 +285,7 @@ pub fn build(
             Ok(x509_parser::public_key::PublicKey::EC(p)) => p.key_size().div_ceil(8),
             _ => 32,
         };
-        value = crate::card::digest::ecdsa_der_to_raw(&value, half)
+        value = crate::keys::digest::ecdsa_der_to_raw(&value, half)
             .ok_or_else(|| CardError::InvalidInput("signature ECDSA illisible".to_owned()))?;
     }
     let element = format!(

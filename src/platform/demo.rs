@@ -212,7 +212,7 @@ pub fn write_sample_pes(demo: &Demo) -> std::io::Result<PathBuf> {
     );
     // Every character above is Latin-1: ISO-8859-1 is one byte per character.
     let path = dir.join(format!("PES_demo_{stamp}.xml"));
-    crate::logging::write_private(&path, &crate::xml::latin1_lossy(&xml))?;
+    crate::logging::write_private(&path, &crate::latin1::encode_lossy(&xml))?;
     Ok(path)
 }
 

@@ -4,7 +4,6 @@
 //! act (scripts/bench-upload.sh); here files go out in 256 KiB chunks read from disk, never whole.
 
 use super::PlatformError;
-use super::s2low::UploadProgress;
 use super::tls::{SharedCardKey, client_config};
 use crate::messages::tf;
 use bytes::Bytes;
@@ -12,17 +11,26 @@ use reqwest::multipart::{Form, Part};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use zeroize::Zeroizing;
 
 const CHUNK: usize = 256 * 1024;
+
+/// Bytes sent so far / total, for progress bars (read from any thread).
+#[derive(Debug, Default)]
+pub struct UploadProgress {
+    pub sent: AtomicU64,
+    pub total: AtomicU64,
+}
 
 /// One field of a multipart form.
 pub enum Field {
     Text(String, Vec<u8>),
     /// A file streamed from disk under this field name.
     File(String, PathBuf),
+    /// A small file made in memory: field name, file name, content.
+    Named(String, String, Vec<u8>),
 }
 
 impl Field {
@@ -106,6 +114,14 @@ impl Http {
                     total += len;
                     form.part(name, part)
                 }
+                Field::Named(name, file_name, content) => {
+                    total += content.len() as u64;
+                    progress
+                        .sent
+                        .fetch_add(content.len() as u64, Ordering::Relaxed);
+                    let file_name = crate::files::sanitise_name(&file_name);
+                    form.part(name, Part::bytes(content).file_name(file_name))
+                }
             };
         }
         progress.total.store(total, Ordering::Relaxed);
@@ -169,7 +185,7 @@ fn file_part(path: &Path, progress: &Arc<UploadProgress>) -> Result<(Part, u64),
     let len = file.metadata().map_err(unreadable)?.len();
     let name = path
         .file_name()
-        .map(|n| super::s2low::sanitise_name(&n.to_string_lossy()))
+        .map(|n| crate::files::sanitise_name(&n.to_string_lossy()))
         .unwrap_or_else(|| "fichier".into());
     let progress = progress.clone();
     let chunks = futures_util::stream::unfold(Some(file), move |file| {

@@ -139,6 +139,10 @@ pub enum PlatformError {
     /// Settings or local files.
     #[error("{0}")]
     Config(String),
+    /// This item cannot be sent as it is (found before anything left): it goes back to
+    /// preparation with the reason; the other items are sent.
+    #[error("{0}")]
+    Unsendable(String),
 }
 
 impl PlatformError {

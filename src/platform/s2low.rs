@@ -3,6 +3,7 @@
 //! lines or XML, in ISO-8859-1; anything else (an HTML error page, a cut answer) is an error whose
 //! outcome is unknown, never a success.
 
+pub use super::http::UploadProgress;
 use super::http::{Field, Http};
 use super::tls::SharedCardKey;
 use super::{Platform, PlatformError};
@@ -11,7 +12,6 @@ use quick_xml::events::Event;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
@@ -132,13 +132,6 @@ pub fn file_with_typology(text: &str) -> Result<(std::path::PathBuf, String), St
     Ok((path, typologie.to_owned()))
 }
 
-/// Bytes sent so far / total, for progress bars (read from any thread).
-#[derive(Debug, Default)]
-pub struct UploadProgress {
-    pub sent: AtomicU64,
-    pub total: AtomicU64,
-}
-
 pub struct S2low {
     base: url::Url,
     http: Http,
@@ -227,7 +220,7 @@ impl S2low {
     ) -> Result<Vec<u8>, PlatformError> {
         let body = self.get(path, query)?;
         if body.starts_with(b"KO") {
-            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+            return Err(PlatformError::Ko(ko_text(&crate::latin1::decode(&body))));
         }
         if !body.starts_with(magic) {
             return Err(unreadable(&body));
@@ -242,7 +235,7 @@ impl S2low {
             &[("transaction", transaction)],
         )?;
         if body.starts_with(b"KO") {
-            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+            return Err(PlatformError::Ko(ko_text(&crate::latin1::decode(&body))));
         }
         parse_acte_files(&body)
     }
@@ -251,13 +244,13 @@ impl S2low {
 impl Platform for S2low {
     /// `GET /api/test-connexion.php`: the body must start with `OK`.
     fn test_connection(&self) -> Result<String, PlatformError> {
-        let body = latin1(&self.get("/api/test-connexion.php", &[])?);
+        let body = crate::latin1::decode(&self.get("/api/test-connexion.php", &[])?);
         ok_lines(&body).map(|lines| lines.join("\n").trim().to_owned())
     }
 
     /// `actes_classification_request.php`: the body must start with `OK`.
     fn classification_request(&self) -> Result<(), PlatformError> {
-        let body = latin1(&self.get(
+        let body = crate::latin1::decode(&self.get(
             "/modules/actes/actes_classification_request.php",
             &[("api", "1")],
         )?);
@@ -276,7 +269,7 @@ impl Platform for S2low {
             text("api", "1"),
             text("nature_code", &fields.nature_code.to_string()),
             text("number", &fields.numero),
-            Field::Text("subject".into(), to_latin1(&fields.objet)?),
+            Field::Text("subject".into(), subject_latin1(&fields.objet)?),
             text("decision_date", &fields.date_decision),
             text(
                 "document_papier",
@@ -290,22 +283,16 @@ impl Platform for S2low {
         }
         fields_out.push(Field::File("acte_pdf_file".into(), files.acte.to_owned()));
         if let Some(signature) = files.acte_signature {
-            fields_out.push(Field::File(
-                "acte_pdf_file_sign".into(),
-                signature.to_owned(),
-            ));
+            fields_out.push(signature_field("acte_pdf_file_sign", signature)?);
         }
         for (path, typologie) in files.annexes.iter().zip(&fields.types_annexes) {
             fields_out.push(Field::File("acte_attachments[]".into(), path.to_path_buf()));
             fields_out.push(text("type_pj[]", typologie));
         }
         for signature in files.annexes_signatures {
-            fields_out.push(Field::File(
-                "acte_attachments_sign[]".into(),
-                signature.to_path_buf(),
-            ));
+            fields_out.push(signature_field("acte_attachments_sign[]", signature)?);
         }
-        let body = latin1(&self.post(
+        let body = crate::latin1::decode(&self.post(
             "/modules/actes/actes_transac_create.php",
             fields_out,
             progress,
@@ -329,7 +316,9 @@ impl Platform for S2low {
             Reference::Transaction(id) => ("transaction", id.as_str()),
             Reference::UniqueId(id) => ("unique_id", id.as_str()),
         };
-        let body = latin1(&self.get("/modules/actes/actes_transac_get_status.php", &[query])?);
+        let body = crate::latin1::decode(
+            &self.get("/modules/actes/actes_transac_get_status.php", &[query])?,
+        );
         let lines = ok_lines(&body)?;
         let code = lines
             .first()
@@ -365,7 +354,7 @@ impl Platform for S2low {
             fields.push(Field::File("acte_attachments[]".into(), path.clone()));
             fields.push(text("type_pj[]", typologie));
         }
-        let body = latin1(&self.post(
+        let body = crate::latin1::decode(&self.post(
             "/modules/actes/actes_transac_reponse_create.php",
             fields,
             None,
@@ -499,7 +488,7 @@ impl Platform for S2low {
             &[("api", "1")],
         )?;
         if body.starts_with(b"KO") {
-            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+            return Err(PlatformError::Ko(ko_text(&crate::latin1::decode(&body))));
         }
         Ok(body)
     }
@@ -507,7 +496,11 @@ impl Platform for S2low {
     /// Ask the préfecture to cancel an acknowledged act; returns the cancellation transaction.
     fn acte_cancel(&self, id: &str) -> Result<String, PlatformError> {
         let fields = vec![Field::text("api", "1"), Field::text("id", id)];
-        let body = latin1(&self.post("/modules/actes/actes_transac_cancel.php", fields, None)?);
+        let body = crate::latin1::decode(&self.post(
+            "/modules/actes/actes_transac_cancel.php",
+            fields,
+            None,
+        )?);
         let lines = ok_lines(&body)?;
         lines
             .first()
@@ -538,7 +531,7 @@ impl Platform for S2low {
             &[("transaction_id", id)],
         )?;
         let value: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|_| PlatformError::Unknown(excerpt(&latin1(&body))))?;
+            .map_err(|_| PlatformError::Unknown(excerpt(&crate::latin1::decode(&body))))?;
         if value["result"] == "ok" {
             Ok(())
         } else {
@@ -564,7 +557,7 @@ impl Platform for S2low {
             progress,
         )?;
         if body.starts_with(b"KO") {
-            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+            return Err(PlatformError::Ko(ko_text(&crate::latin1::decode(&body))));
         }
         let fields = xml_fields(&body, "import")?;
         let id = fields.get("id").cloned().unwrap_or_default();
@@ -585,7 +578,9 @@ impl Platform for S2low {
                 }
             }
             Some("KO") => Err(PlatformError::Ko(message)),
-            _ => Err(PlatformError::Unknown(excerpt(&latin1(&body)))),
+            _ => Err(PlatformError::Unknown(excerpt(&crate::latin1::decode(
+                &body,
+            )))),
         }
     }
 
@@ -596,7 +591,7 @@ impl Platform for S2low {
             &[("transaction", id)],
         )?;
         if body.starts_with(b"KO") {
-            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+            return Err(PlatformError::Ko(ko_text(&crate::latin1::decode(&body))));
         }
         let fields = xml_fields(&body, "transaction")?;
         if fields.get("resultat").map(String::as_str) != Some("OK") {
@@ -607,14 +602,14 @@ impl Platform for S2low {
         fields
             .get("status")
             .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| PlatformError::Unknown(excerpt(&latin1(&body))))
+            .ok_or_else(|| PlatformError::Unknown(excerpt(&crate::latin1::decode(&body))))
     }
 
     /// The PES_Acquit of a Hélios transaction, raw.
     fn helios_acquit(&self, id: &str) -> Result<Vec<u8>, PlatformError> {
         let body = self.get("/modules/helios/helios_download_acquit.php", &[("id", id)])?;
         if body.starts_with(b"KO") {
-            return Err(PlatformError::Ko(ko_text(&latin1(&body))));
+            return Err(PlatformError::Ko(ko_text(&crate::latin1::decode(&body))));
         }
         Ok(body)
     }
@@ -663,7 +658,7 @@ fn json_text(value: &serde_json::Value) -> String {
 fn unreadable(body: &[u8]) -> PlatformError {
     PlatformError::Unknown(tf(
         "plateforme.reponse_illisible",
-        &[("extrait", &excerpt(&latin1(body)))],
+        &[("extrait", &excerpt(&crate::latin1::decode(body)))],
     ))
 }
 
@@ -742,24 +737,57 @@ fn success_body((status, body): (u16, Vec<u8>)) -> Result<Vec<u8>, PlatformError
             "plateforme.http",
             &[
                 ("code", &status.to_string()),
-                ("extrait", &excerpt(&latin1(&body))),
+                ("extrait", &excerpt(&crate::latin1::decode(&body))),
             ],
         )));
     }
     Ok(body)
 }
 
-/// ISO-8859-1 bytes to text (every byte is a character).
-pub fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| b as char).collect()
+/// Largest detached signature sent (a CMS with its certificate chain is a few kilobytes).
+const MAX_SIGNATURE: u64 = 1024 * 1024;
+
+/// A detached CMS signature as S²LOW takes it: the server reads the part as text and pastes it
+/// into `<actes:Signature>` of the ACTES message (`ActesTransaction::addSign`, then
+/// `generateActeXMLFile`), so it goes base64-encoded — raw DER would make the envelope invalid.
+fn signature_field(field: &str, path: &Path) -> Result<Field, PlatformError> {
+    let unreadable = |detail: String| {
+        PlatformError::Config(tf(
+            "plateforme.fichier_illisible",
+            &[("chemin", &path.display().to_string()), ("detail", &detail)],
+        ))
+    };
+    let file = crate::files::open_regular(path).map_err(|e| unreadable(e.to_string()))?;
+    let mut der = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_SIGNATURE + 1), &mut der)
+        .map_err(|e| unreadable(e.to_string()))?;
+    if der.len() as u64 > MAX_SIGNATURE {
+        return Err(unreadable(crate::messages::t(
+            "plateforme.signature_trop_grande",
+        )));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "signature.p7s".into());
+    Ok(Field::Named(
+        field.to_owned(),
+        name,
+        openssl::base64::encode_block(&der).into_bytes(),
+    ))
 }
 
-/// Text to ISO-8859-1, refusing characters it cannot hold.
-pub fn to_latin1(text: &str) -> Result<Vec<u8>, PlatformError> {
-    text.chars()
-        .map(|c| u8::try_from(u32::from(c)).ok())
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(|| PlatformError::Config(tf("plateforme.hors_latin1", &[("texte", text)])))
+/// The objet as S²LOW reads it in API mode (ISO-8859-1), transliterated as the field does
+/// (’ → ', œ → oe, € → EUR; the act's checks showed the result before it was queued). A
+/// character with no such form makes this act unsendable through S²LOW — only this one: the
+/// sending pass goes on (an error for the whole pass would stop every later act on each retry).
+fn subject_latin1(objet: &str) -> Result<Vec<u8>, PlatformError> {
+    crate::latin1::encode(&crate::latin1::transliterate(objet)).map_err(|c| {
+        PlatformError::Unsendable(tf(
+            "plateforme.hors_latin1",
+            &[("texte", objet), ("caractere", &c.to_string())],
+        ))
+    })
 }
 
 /// `OK\n…` → the lines after `OK`; `KO\n…` → [`PlatformError::Ko`]; anything else → unknown.
@@ -805,7 +833,10 @@ pub fn xml_fields_and_records(
     let unreadable = |detail: String| {
         PlatformError::Unknown(tf(
             "plateforme.reponse_illisible",
-            &[("extrait", &format!("{detail} — {}", excerpt(&latin1(body))))],
+            &[(
+                "extrait",
+                &format!("{detail} — {}", excerpt(&crate::latin1::decode(body))),
+            )],
         ))
     };
     let mut reader = quick_xml::Reader::from_reader(body);
@@ -962,9 +993,14 @@ mod tests {
 
     #[test]
     fn latin1_round_trip_and_refusal() {
-        assert_eq!(to_latin1("Délibération").unwrap(), b"D\xe9lib\xe9ration");
-        assert_eq!(latin1(b"D\xe9lib\xe9ration"), "Délibération");
-        assert!(to_latin1("coût en €").is_err());
+        assert_eq!(
+            subject_latin1("Vœu : l’école").unwrap(),
+            b"Voeu : l'\xe9cole"
+        );
+        assert!(matches!(
+            subject_latin1("Ωμέγα"),
+            Err(PlatformError::Unsendable(_))
+        ));
     }
 
     #[test]

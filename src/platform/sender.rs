@@ -391,6 +391,14 @@ impl Sender<'_> {
                 self.outbox.clear_schedule(item.id)?;
                 report.erreurs.push(message);
             }
+            Err(PlatformError::Unsendable(reason)) => {
+                // Nothing left: the item cannot go as it is; back to preparation with the
+                // reason, and the pass goes on with the others.
+                self.outbox
+                    .transition(item.id, State::Prepare, &self.who, &reason)?;
+                self.outbox.clear_schedule(item.id)?;
+                report.erreurs.push(reason);
+            }
             Err(e @ PlatformError::NotSent(_)) => {
                 let detail = e.to_string();
                 self.outbox
@@ -599,7 +607,7 @@ impl Sender<'_> {
                             item.id,
                             "accuse_reception",
                             "ARActe.xml",
-                            &super::s2low::to_latin1(&status.detail)
+                            &crate::latin1::encode(&status.detail)
                                 .unwrap_or_else(|_| status.detail.clone().into_bytes()),
                             &self.who,
                         )

@@ -69,14 +69,6 @@ pub use syntax::{Attribute, DSIG_NAMESPACE, StartTag, XML_NAMESPACE};
 pub(crate) use syntax::{ascii_str, str_from_utf8};
 
 /// Canonical form of a whole document.
-/// `text` as ISO-8859-1 bytes (the encoding of PES and ACTES files); a character outside it becomes
-/// `?` — callers escape such characters as references first where they matter.
-pub fn latin1_lossy(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-        .collect()
-}
-
 pub fn canonicalize(input: &[u8], mode: &C14nMode) -> Result<Vec<u8>, C14nError> {
     canonicalize_to(input, mode, Vec::new())
 }

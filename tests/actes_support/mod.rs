@@ -9,7 +9,8 @@ use lopdf::{Document, Object, Stream, dictionary};
 use paraphe::actes::classification::Classification;
 use paraphe::actes::model::{Collectivite, PieceSaisie, Saisie};
 use paraphe::actes::names::StyleNoms;
-use paraphe::actes::rules::{self, Contexte, Controle, Registre};
+use paraphe::actes::register::Registre;
+use paraphe::actes::rules::{self, Contexte, Controle};
 use time::Date;
 use time::macros::date;
 

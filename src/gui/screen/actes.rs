@@ -556,7 +556,7 @@ fn finding_line(f: &Finding) -> Element<'_, Message> {
 fn load_classification() -> Result<Option<Arc<Classification>>, String> {
     let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
     let siren = settings.collectivite.siren.clone().unwrap_or_default();
-    let db = crate::actes::rules::default_database().map_err(|e| e.to_string())?;
+    let db = crate::actes::register::default_database().map_err(|e| e.to_string())?;
     let store =
         crate::actes::classification::ClassificationStore::open(&db).map_err(|e| e.to_string())?;
     store
@@ -570,7 +570,7 @@ type Ready = (crate::actes::model::Acte, crate::actes::model::Collectivite);
 
 /// Every rule on the form, with the settings' collectivité; the act when nothing blocks.
 fn check(saisie: &Saisie, for_sending: bool) -> Result<(Vec<Finding>, Option<Ready>), String> {
-    use crate::actes::preparation::{Demande, check_act};
+    use crate::usecases::prepare_act::{Demande, check_act};
     let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
     let collectivite = crate::actes::model::Collectivite::from_settings(&settings.collectivite);
     let prepared = check_act(
@@ -599,7 +599,7 @@ fn queue(saisie: &Saisie) -> Result<(i64, String), String> {
             .unwrap_or_default();
         return Err(tf("gui.actes_refuse", &[("detail", &first)]));
     };
-    crate::actes::preparation::queue_act(
+    crate::usecases::prepare_act::queue_act(
         &acte,
         &collectivite,
         None,

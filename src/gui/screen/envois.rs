@@ -167,7 +167,7 @@ fn classification_notice() -> Option<String> {
     use crate::actes::classification::{ClassificationStore, Staleness};
     let settings = crate::settings::Settings::load().ok()?;
     let siren = settings.collectivite.siren?;
-    let db = crate::actes::rules::default_database().ok()?;
+    let db = crate::actes::register::default_database().ok()?;
     let store = ClassificationStore::open(&db).ok()?;
     match store.staleness(&siren, crate::actes::model::today()).ok()? {
         Staleness::Missing => Some(t("gui.accueil_classification_absente")),

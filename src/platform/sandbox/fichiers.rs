@@ -246,7 +246,7 @@ fn media_box(doc: &lopdf::Document, page: lopdf::ObjectId) -> (f32, f32) {
 /// Text for a PDF literal string in WinAnsi, with its special characters escaped.
 fn pdf_text(text: &str) -> Vec<u8> {
     let mut out = Vec::new();
-    for b in crate::xml::latin1_lossy(text) {
+    for b in crate::latin1::encode_lossy(text) {
         if matches!(b, b'(' | b')' | b'\\') {
             out.push(b'\\');
         }

@@ -287,7 +287,7 @@ type Answer = Result<Response<Full<Bytes>>, Cut>;
 
 pub(crate) fn text(body: &str) -> Response<Full<Bytes>> {
     // S²LOW answers in ISO-8859-1.
-    let bytes = crate::xml::latin1_lossy(body);
+    let bytes = crate::latin1::encode_lossy(body);
     Response::builder()
         .header("content-type", "text/plain; charset=ISO-8859-1")
         .body(Full::new(Bytes::from(bytes)))
@@ -557,7 +557,7 @@ impl Form {
         self.fields
             .get(name)
             .and_then(|v| v.first())
-            .map(|b| crate::platform::s2low::latin1(b).trim().to_owned())
+            .map(|b| crate::latin1::decode(b).trim().to_owned())
             .unwrap_or_default()
     }
 
@@ -566,7 +566,7 @@ impl Form {
             .get(name)
             .map(|v| {
                 v.iter()
-                    .map(|b| crate::platform::s2low::latin1(b).trim().to_owned())
+                    .map(|b| crate::latin1::decode(b).trim().to_owned())
                     .collect()
             })
             .unwrap_or_default()
@@ -806,6 +806,26 @@ fn create_acte(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
                 .files("acte_attachments_sign[]")
                 .map(|(_, _, path)| path.as_path())
                 .collect();
+            // S²LOW reads each signature part as text and pastes it, right-trimmed, into
+            // `<actes:Signature>` of the message it builds (ActesTransaction::addSign, then
+            // generateActeXMLFile): base64 makes a valid message; raw DER does not, and the
+            // envelope comes back in anomaly. Kept decoded, as the `.p7s` beside its file.
+            let mut pasted_ok = true;
+            for path in signatures.iter().chain(&annexes_signatures) {
+                match std::fs::read(path).ok().and_then(|b| pasted_signature(&b)) {
+                    Some(der) => pasted_ok &= std::fs::write(path, der).is_ok(),
+                    None => pasted_ok = false,
+                }
+            }
+            if !pasted_ok {
+                let _ = ctx.store.lock().map(|mut s| {
+                    s.reject_acte(
+                        id,
+                        "Erreur lors de la validation de l'enveloppe : le contenu de \
+                         <actes:Signature> n'est pas un texte base64 valide",
+                    )
+                });
+            }
             let signed_names = |first: usize, count: usize| -> Vec<String> {
                 names
                     .iter()
@@ -833,6 +853,21 @@ fn create_acte(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
             "Erreur lors de l'enregistrement de la transaction :\n{e}"
         )),
     }
+}
+
+/// A signature part as S²LOW pastes it into the ACTES message: text, right-trimmed, which must
+/// be base64 (line breaks allowed) to make a valid `<actes:Signature>`; its decoded bytes.
+fn pasted_signature(part: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(part).ok()?.trim_end();
+    let clean: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if clean.is_empty()
+        || !clean
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    {
+        return None;
+    }
+    openssl::base64::decode_block(&clean).ok()
 }
 
 fn acte_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
@@ -867,7 +902,7 @@ fn schema_anomaly(ctx: &Ctx, ar: &str) -> Option<String> {
         let schema = crate::pes::schema::PesSchema::load(Path::new(&ctx.settings.schema_actes))
             .map_err(|e| e.to_string())?;
         let mut file = tempfile::NamedTempFile::new_in(&ctx.depots).map_err(|e| e.to_string())?;
-        std::io::Write::write_all(&mut file, &crate::xml::latin1_lossy(ar))
+        std::io::Write::write_all(&mut file, &crate::latin1::encode_lossy(ar))
             .map_err(|e| e.to_string())?;
         schema.validate(file.path()).map_err(|e| e.to_string())
     };
@@ -1096,7 +1131,7 @@ fn import_answer(id: &str, resultat: &str, message: &str) -> Vec<u8> {
         replies::escape(id),
         replies::escape(message)
     );
-    crate::xml::latin1_lossy(&body)
+    crate::latin1::encode_lossy(&body)
 }
 
 fn import_pes(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
@@ -1252,7 +1287,7 @@ fn transaction_answer(id: &str, resultat: &str, message: &str, status: Option<i3
         replies::escape(id),
         replies::escape(message)
     );
-    crate::xml::latin1_lossy(&body)
+    crate::latin1::encode_lossy(&body)
 }
 
 fn pes_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Response<Full<Bytes>> {

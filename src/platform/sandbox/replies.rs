@@ -187,7 +187,7 @@ pub fn pes_acquit(summary: &PesSummary, date: &str, lines: &[AckLine]) -> Vec<u8
     }
     x.push_str("  </ACQUIT>\n</n:PES_ACQUIT>\n");
     // Every character the PES carries is in ISO-8859-1 (its declared encoding).
-    crate::xml::latin1_lossy(&x)
+    crate::latin1::encode_lossy(&x)
 }
 
 /// A one-page PDF letter (the préfecture's courrier), made with lopdf.
@@ -208,7 +208,7 @@ pub fn letter_pdf(lines: &[&str]) -> Vec<u8> {
     ];
     for line in lines {
         // WinAnsi covers the French letters of a courrier.
-        let bytes = crate::xml::latin1_lossy(line);
+        let bytes = crate::latin1::encode_lossy(line);
         operations.push(Operation::new("Tj", vec![Object::string_literal(bytes)]));
         operations.push(Operation::new("T*", vec![]));
     }
@@ -256,7 +256,7 @@ pub fn prefecture_document(kind: u8, id_acte: &str, date: &str) -> Vec<u8> {
         escape(date),
         escape(&pdf_name)
     );
-    let xml = crate::xml::latin1_lossy(&xml);
+    let xml = crate::latin1::encode_lossy(&xml);
     let pdf = letter_pdf(&[
         "Préfecture — bac à sable Paraphe",
         label,
@@ -336,5 +336,5 @@ pub fn classification_xml(date: &str) -> Vec<u8> {
 </actes:RetourClassification>
 "#
     );
-    crate::xml::latin1_lossy(&text)
+    crate::latin1::encode_lossy(&text)
 }

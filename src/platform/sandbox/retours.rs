@@ -59,7 +59,7 @@ pub fn pes_retour(summary: &PesSummary, date: &str, nom: &str) -> Vec<u8> {
         x.push_str("</Bordereau>\n");
     }
     x.push_str(&format!("</PES_{domaine}Retour>\n</n:PES_Retour>\n"));
-    crate::xml::latin1_lossy(&x)
+    crate::latin1::encode_lossy(&x)
 }
 
 /// After an accepted PES, the comptable's return (unless turned off in the settings).
@@ -82,7 +82,7 @@ pub(crate) fn list(ctx: &Ctx, account: i64) -> Response<Full<Bytes>> {
         .ok()
         .and_then(|s| s.unread_retours(account).ok());
     let Some(unread) = unread else {
-        return xml(crate::xml::latin1_lossy(
+        return xml(crate::latin1::encode_lossy(
             "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<liste><idColl/><resultat>KO</resultat><message>Erreur interne</message><dateDemande/></liste>\n",
         ));
     };
@@ -98,7 +98,7 @@ pub(crate) fn list(ctx: &Ctx, account: i64) -> Response<Full<Bytes>> {
         ));
     }
     x.push_str("</liste>\n");
-    xml(crate::xml::latin1_lossy(&x))
+    xml(crate::latin1::encode_lossy(&x))
 }
 
 pub(crate) fn get(
@@ -115,7 +115,7 @@ pub(crate) fn get(
     });
     match found {
         Some(body) => xml(body),
-        None => xml(crate::xml::latin1_lossy(&format!(
+        None => xml(crate::latin1::encode_lossy(&format!(
             "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<get_retour><id>{}</id><resultat>KO</resultat><message>retour id n'est pas correcte</message></get_retour>\n",
             escape(query.get("id").map(String::as_str).unwrap_or(""))
         ))),
@@ -140,7 +140,7 @@ pub(crate) fn mark_read(
     } else {
         ("KO", "Changement de status est echoué.")
     };
-    xml(crate::xml::latin1_lossy(&format!(
+    xml(crate::latin1::encode_lossy(&format!(
         "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<transaction><idRetour>{}</idRetour><resultat>{resultat}</resultat><message>{message}</message></transaction>\n",
         escape(query.get("id").map(String::as_str).unwrap_or(""))
     )))

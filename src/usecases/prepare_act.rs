@@ -8,7 +8,8 @@ use crate::actes::archive::Signatures;
 use crate::actes::classification::{Classification, ClassificationStore};
 use crate::actes::model::{Acte, Collectivite, Saisie, today};
 use crate::actes::names::StyleNoms;
-use crate::actes::rules::{self, Contexte, Controle, Registre};
+use crate::actes::register::{self, Registre};
+use crate::actes::rules::{self, Contexte, Controle};
 use crate::findings::{Finding, Location};
 use crate::messages::{t, tf};
 use crate::settings::Settings;
@@ -47,7 +48,7 @@ pub fn check_act(saisie: &Saisie, demande: &Demande) -> Prepared {
     let aujourdhui = today();
     let for_sending = demande.for_sending;
     let mut extra = Vec::new();
-    let (registre, store) = match rules::default_database() {
+    let (registre, store) = match register::default_database() {
         Ok(db) => {
             let registre = Registre::open(&db);
             let store = ClassificationStore::open(&db);
@@ -233,7 +234,7 @@ fn write_signatures(
     let dir = crate::settings::data_dir()
         .map_err(|e| e.to_string())?
         .join("signatures")
-        .join(crate::platform::s2low::sanitise_name(&format!(
+        .join(crate::files::sanitise_name(&format!(
             "{siren}-{}-{stamp}",
             acte.numero
         )));
@@ -243,7 +244,7 @@ fn write_signatures(
             .file_name()
             .map(|n| format!("{}.p7s", n.to_string_lossy()))
             .unwrap_or_else(|| "signature.p7s".into());
-        let path = dir.join(crate::platform::s2low::sanitise_name(&name));
+        let path = dir.join(crate::files::sanitise_name(&name));
         crate::logging::write_private(&path, cms)
             .map(|()| (role.to_owned(), path.clone()))
             .map_err(|e| format!("{} : {e}", path.display()))
