@@ -59,10 +59,16 @@ impl Sandbox {
     fn start_with(dir: &Path, top: &str, faults: &str) -> Sandbox {
         let data = dir.join("bac");
         std::fs::create_dir_all(&data).expect("mkdir");
+        // A delay given in `top` replaces the default one.
+        let ar_delay = if top.contains("delai_ar_secondes") {
+            ""
+        } else {
+            "delai_ar_secondes = 0.3\n"
+        };
         std::fs::write(
             data.join("bac-a-sable.toml"),
             format!(
-                "siren = \"{SIREN}\"\ndepartement = \"006\"\ndelai_ar_secondes = 0.3\ndelai_acquit_secondes = 0.3\n{top}\n[pannes]\n{faults}\n"
+                "siren = \"{SIREN}\"\ndepartement = \"006\"\n{ar_delay}delai_acquit_secondes = 0.3\n{top}\n[pannes]\n{faults}\n"
             ),
         )
         .expect("sandbox settings");
@@ -1552,4 +1558,52 @@ fn an_objet_outside_latin1_is_transliterated_and_never_blocks_the_queue() {
         .expect("objet");
     assert_eq!(objet, "Voeu : l'école « Jean-Moulin » - 12 000 EUR");
     drop(tmp);
+}
+
+/// S²LOW stores an act's IDActe only when its AR is processed (issue 23, « would misread »): an
+/// act whose upload answer was lost, and that has no AR yet, is found by its message file name
+/// `<IDActe>-1-1` — not sent a second time (the client before this fix did not find it, sent it
+/// again, met « numéro déjà utilisé », and never settled).
+#[test]
+fn an_act_without_its_ar_yet_is_found_by_its_message_name_not_sent_again() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let no_ar = "delai_ar_secondes = 3600";
+    // The act is received, its answer lost.
+    let slow = Sandbox::start_with(tmp.path(), no_ar, "perte_reponse = 1.0\n");
+    let ws = Workstation::new(tmp.path(), &slow);
+    let settings = ws.dir.join("paraphe.toml");
+    ws.add_acte("SANSAR_1");
+    let out = ws.spawn_sender(0).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let item = &ws.outbox().list(&Filter::default()).expect("list")[0];
+    assert_eq!(item.etat, State::Erreur, "outcome unknown: {item:?}");
+    let old_address = slow.address.clone();
+    drop(slow);
+
+    let fast = Sandbox::start_with(tmp.path(), no_ar, "");
+    let text = std::fs::read_to_string(&settings).expect("settings");
+    std::fs::write(&settings, text.replace(&old_address, &fast.address)).expect("settings");
+    let out = ws.spawn_sender(0).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let outbox = ws.outbox();
+    let item = &outbox.list(&Filter::default()).expect("list")[0];
+    assert_eq!(
+        item.etat,
+        State::Envoye,
+        "found, waiting for its AR: {item:?}"
+    );
+    assert_eq!(
+        item.id_plateforme.as_deref(),
+        Some(format!("unique_id:{}-1-1", id_acte_of(&outbox, item.id)).as_str()),
+        "{item:?}"
+    );
+    assert_eq!(fast.counts(), (1, 0), "exactly once on the platform");
+}
+
+/// The IDActe the outbox recorded for an act.
+fn id_acte_of(outbox: &Outbox, id: i64) -> String {
+    outbox.data(id).expect("data")["id_acte"]
+        .as_str()
+        .expect("id_acte")
+        .to_owned()
 }

@@ -17,6 +17,15 @@ use zeroize::Zeroizing;
 
 const CHUNK: usize = 256 * 1024;
 
+/// A `Location` header as sent: S²LOW puts the confirmation's error message in it raw, not
+/// percent-encoded (UTF-8, or ISO-8859-1 on older pages), which a strict reading would drop.
+fn location_text(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
+        Ok(text) => text.to_owned(),
+        Err(_) => crate::latin1::decode(raw),
+    }
+}
+
 /// Bytes sent so far / total, for progress bars (read from any thread).
 #[derive(Debug, Default)]
 pub struct UploadProgress {
@@ -90,6 +99,35 @@ impl Http {
             .map(|answer| (answer.status, answer.body))
     }
 
+    /// A GET that follows one redirect to the same origin (scheme, host and port), as a
+    /// browser would for a download page; a redirect elsewhere, or a second one, is an answer
+    /// that cannot be read (the certificate and login never go to another host).
+    pub fn get_following_once(&self, url: url::Url) -> Result<(u16, Vec<u8>), PlatformError> {
+        let answer = self.send(self.client.get(url.clone()))?;
+        if !(300..400).contains(&answer.status) {
+            return Ok((answer.status, answer.body));
+        }
+        let target = answer
+            .location
+            .as_deref()
+            .and_then(|l| url.join(l).ok())
+            .filter(|t| t.origin() == url.origin())
+            .ok_or_else(|| {
+                PlatformError::Unknown(tf(
+                    "plateforme.redirection",
+                    &[("adresse", answer.location.as_deref().unwrap_or(""))],
+                ))
+            })?;
+        let second = self.send(self.client.get(target.clone()))?;
+        if (300..400).contains(&second.status) {
+            return Err(PlatformError::Unknown(tf(
+                "plateforme.redirection",
+                &[("adresse", second.location.as_deref().unwrap_or(""))],
+            )));
+        }
+        Ok((second.status, second.body))
+    }
+
     /// A GET whose answer is a redirect: its status and `Location`.
     pub fn get_redirect(&self, url: url::Url) -> Result<(u16, Option<String>), PlatformError> {
         self.send(self.client.get(url))
@@ -140,8 +178,7 @@ impl Http {
             let location = response
                 .headers()
                 .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+                .map(|v| location_text(v.as_bytes()));
             let body = response
                 .bytes()
                 .await
@@ -224,4 +261,20 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// S²LOW's raw Location: UTF-8 kept as it is; bytes that are not UTF-8 read as ISO-8859-1.
+    #[test]
+    fn a_raw_location_is_read_whatever_its_bytes() {
+        let utf8 = "https://p.invalid/c?erreur=1&message=Accès refusé « x »";
+        assert_eq!(location_text(utf8.as_bytes()), utf8);
+        assert_eq!(
+            location_text(b"https://p.invalid/c?erreur=1&message=Acc\xe8s refus\xe9"),
+            "https://p.invalid/c?erreur=1&message=Accès refusé"
+        );
+    }
 }

@@ -218,7 +218,12 @@ impl S2low {
         query: &[(&str, &str)],
         magic: &[u8],
     ) -> Result<Vec<u8>, PlatformError> {
-        let body = self.get(path, query)?;
+        let mut url = self.url(path)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        // A préfecture document answers 302 to `actes_download_file.php?env=…`.
+        let body = success_body(self.http.get_following_once(url)?)?;
         if body.starts_with(b"KO") {
             return Err(PlatformError::Ko(ko_text(&crate::latin1::decode(&body))));
         }
@@ -330,9 +335,11 @@ impl Platform for S2low {
         })
     }
 
-    /// S²LOW finds an act by its IDActe (`unique_id`).
+    /// S²LOW finds an act by the name of its message file, `<IDActe>-1-1` (`unique_id`): the
+    /// IDActe alone finds it only once the AR is in (the server stores it then), and an act left
+    /// in anomaly before its AR would otherwise look absent and be sent again and again.
     fn acte_find(&self, id_acte: &str, _numero: &str) -> Result<Option<Reference>, PlatformError> {
-        let reference = Reference::UniqueId(id_acte.to_owned());
+        let reference = Reference::UniqueId(format!("{id_acte}-1-1"));
         match self.acte_status(&reference) {
             Ok(_) => Ok(Some(reference)),
             Err(PlatformError::Ko(_)) => Ok(None),
@@ -391,23 +398,12 @@ impl Platform for S2low {
             ("url_return", CONFIRMATION_RETURN),
         ]);
         let (status, location) = self.http.get_redirect(url)?;
-        let location = location
-            .filter(|_| (300..400).contains(&status))
-            .and_then(|l| url::Url::parse(&l).ok())
-            .ok_or_else(|| {
-                PlatformError::Unknown(tf(
-                    "plateforme.http",
-                    &[("code", &status.to_string()), ("extrait", "")],
-                ))
-            })?;
-        let pairs: std::collections::HashMap<String, String> =
-            location.query_pairs().into_owned().collect();
-        match pairs.get("erreur").map(String::as_str) {
-            Some("0") => Ok(()),
-            Some(_) => Err(PlatformError::Ko(
-                pairs.get("message").cloned().unwrap_or_default(),
-            )),
-            None => Err(PlatformError::Unknown(excerpt(location.as_str()))),
+        match location.filter(|_| (300..400).contains(&status)) {
+            Some(location) => confirmation_outcome(&location),
+            None => Err(PlatformError::Unknown(tf(
+                "plateforme.http",
+                &[("code", &status.to_string()), ("extrait", "")],
+            ))),
         }
     }
 
@@ -660,6 +656,21 @@ fn unreadable(body: &[u8]) -> PlatformError {
         "plateforme.reponse_illisible",
         &[("extrait", &excerpt(&crate::latin1::decode(body)))],
     ))
+}
+
+/// The outcome S²LOW wrote into the confirmation's return address: `erreur=0` is confirmed;
+/// otherwise the message, which S²LOW pastes raw (not encoded: spaces, quotes, « », even `&` or
+/// `#`) at the end of the address — so it is read as it is, everything after `&message=`.
+fn confirmation_outcome(location: &str) -> Result<(), PlatformError> {
+    let Some(query) = location.split_once('?').map(|(_, q)| q) else {
+        return Err(PlatformError::Unknown(excerpt(location)));
+    };
+    let (head, message) = query.split_once("&message=").unwrap_or((query, ""));
+    match head.strip_prefix("erreur=") {
+        Some("0") => Ok(()),
+        Some(_) => Err(PlatformError::Ko(message.trim().to_owned())),
+        None => Err(PlatformError::Unknown(excerpt(location))),
+    }
 }
 
 /// Where S²LOW is told to send the browser after a confirmation; Paraphe reads the redirect
@@ -989,6 +1000,27 @@ mod tests {
             nonce_hash("secret", "abc"),
             "7fd728468c310896116d2643be7c17f02fdedaa766b231cbf81401ff25bc6e25"
         );
+    }
+
+    /// As S²LOW writes it: the message pasted raw into the return address.
+    #[test]
+    fn confirmation_outcome_reads_the_raw_message() {
+        let base = "https://paraphe.invalid/confirmation?erreur=";
+        assert!(confirmation_outcome(&format!("{base}0&message=")).is_ok());
+        let refused = format!(
+            "{base}1&message=La télétransmission nécessite un certificat RGS<br/>Erreur : n° 3 & #4"
+        );
+        match confirmation_outcome(&refused) {
+            Err(PlatformError::Ko(m)) => assert_eq!(
+                m,
+                "La télétransmission nécessite un certificat RGS<br/>Erreur : n° 3 & #4"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            confirmation_outcome("https://paraphe.invalid/"),
+            Err(PlatformError::Unknown(_))
+        ));
     }
 
     #[test]

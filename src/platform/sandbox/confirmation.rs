@@ -71,7 +71,7 @@ pub(crate) fn confirm(
                 .unwrap_or(false)
         });
         if confirmed {
-            (0, "La transaction a été postée")
+            (0, "")
         } else {
             (
                 1,
@@ -79,13 +79,15 @@ pub(crate) fn confirm(
             )
         }
     };
-    let encoded: String = url::form_urlencoded::byte_serialize(message.as_bytes()).collect();
+    // S²LOW pastes the message as it is, not encoded, into the return address, and sends it as
+    // the Location header (actes_transac_post_confirm_api.php, return_error_api: str_replace
+    // of %%MESSAGE%%, then header("Location:  …")): UTF-8 bytes, spaces and quotes included.
     let location = get("url_return")
         .replace("%%ERROR%%", &error.to_string())
-        .replace("%%MESSAGE%%", &encoded);
+        .replace("%%MESSAGE%%", message);
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::FOUND;
-    if let Ok(value) = location.parse() {
+    if let Ok(value) = hyper::header::HeaderValue::from_bytes(location.as_bytes()) {
         response.headers_mut().insert("location", value);
     }
     response

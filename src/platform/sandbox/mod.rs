@@ -391,9 +391,10 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
         ("GET", "/modules/actes/actes_transac_get_files_list.php") => {
             blocking(&ctx, move |ctx| fichiers::list(ctx, account, &query)).await
         }
-        ("GET", "/modules/actes/actes_download_file.php") => {
-            blocking(&ctx, move |ctx| fichiers::download(ctx, account, &query)).await
-        }
+        ("GET", "/modules/actes/actes_download_file.php") => match query.get("env").cloned() {
+            Some(env) => blocking(&ctx, move |ctx| download_envelope(ctx, account, &env)).await,
+            None => blocking(&ctx, move |ctx| fichiers::download(ctx, account, &query)).await,
+        },
         ("GET", "/modules/helios/api/helios_get_list.php") => {
             blocking(&ctx, move |ctx| retours::list(ctx, account)).await
         }
@@ -1091,6 +1092,9 @@ fn list_documents(ctx: &Ctx, account: i64) -> Response<Full<Bytes>> {
     json(&serde_json::Value::Array(list))
 }
 
+/// `actes_transac_get_document.php?id=`: for a préfecture document S²LOW does not answer with
+/// the archive but with a redirect to `actes_download_file.php?env=<envelope>`, a path relative
+/// to the module (actes_transac_get_document.php, last branch: `header("Location: …")`).
 fn get_document(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
     let id = query
         .get("id")
@@ -1102,11 +1106,36 @@ fn get_document(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Res
         .ok()
         .and_then(|s| s.document(account, id).ok().flatten())
     {
+        Some(_) => Response::builder()
+            .status(StatusCode::FOUND)
+            .header("content-type", "text/plain")
+            .header("location", format!("actes_download_file.php?env={id}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default(),
+        None => text("KO\nNuméro de transaction invalide.\n"),
+    }
+}
+
+/// `actes_download_file.php?env=`: the envelope (the `.tar.gz`) of a transaction — here, of a
+/// préfecture document (actes_download_file.php, `$mode = "env"`, `$env->sendfile()`).
+pub(crate) fn download_envelope(ctx: &Ctx, account: i64, env: &str) -> Response<Full<Bytes>> {
+    let id = env.parse::<i64>().unwrap_or(-1);
+    match ctx
+        .store
+        .lock()
+        .ok()
+        .and_then(|s| s.document(account, id).ok().flatten())
+    {
         Some(archive) => Response::builder()
             .header("content-type", "application/x-gzip")
             .body(Full::new(Bytes::from(archive)))
             .unwrap_or_default(),
-        None => text("KO\nNuméro de transaction invalide.\n"),
+        // The real page sends the browser home with a message in the session.
+        None => Response::builder()
+            .status(StatusCode::FOUND)
+            .header("location", "/")
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default(),
     }
 }
 

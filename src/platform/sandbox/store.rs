@@ -210,7 +210,14 @@ impl Store {
     ) -> rusqlite::Result<Option<StoredActe>> {
         self.conn
             .query_row(
-                &format!("{SELECT_ACTE} WHERE compte = ?1 AND (id = ?2 OR unique_id = ?3)"),
+                // As S²LOW's ActesTransaction::getTransactionFromUniqueId: the `unique_id`
+                // column is filled when the ARActe is processed, so an IDActe finds an act only
+                // after its AR; before, the fallback matches the message file
+                // `<IDActe>-1-1_0.xml`, i.e. the query `<IDActe>-1-1`.
+                &format!(
+                    "{SELECT_ACTE} WHERE compte = ?1 AND (id = ?2 \
+                     OR (unique_id = ?3 AND statut >= 4) OR unique_id || '-1-1' = ?3)"
+                ),
                 params![account, id, unique_id],
                 row_to_acte,
             )
