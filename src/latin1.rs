@@ -35,6 +35,16 @@ pub fn encode(text: &str) -> Result<Vec<u8>, char> {
         .collect()
 }
 
+/// `text` read back when it was UTF-8 encoded twice (UTF-8 bytes taken for ISO-8859-1 and encoded
+/// again: « dÃ©tectÃ© »), as PHP's `utf8_encode` of a UTF-8 string gives; other text unchanged.
+pub fn repair_double_utf8(text: &str) -> String {
+    let high = text.chars().any(|c| u32::from(c) >= 0x80);
+    match encode(text) {
+        Ok(bytes) if high => String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned()),
+        _ => text.to_owned(),
+    }
+}
+
 /// `text` with the characters ISO-8859-1 cannot hold replaced as the field does (S²LOW's own
 /// windows-1252 table: quotes, dashes, ellipsis; and the ligatures and signs of French text),
 /// then letters with marks Latin-1 lacks reduced to their base letter (ŝ → s). What is left
@@ -99,6 +109,17 @@ mod tests {
         assert_eq!(decode(b"D\xe9lib\xe9ration"), "Délibération");
         assert_eq!(encode("coût en €"), Err('€'));
         assert_eq!(encode_lossy("coût en €"), b"co\xfbt en ?");
+    }
+
+    #[test]
+    fn text_encoded_twice_is_read_back() {
+        assert_eq!(
+            repair_double_utf8("doublon dÃ©tectÃ©. Ce fichier a dÃ©jÃ\u{a0} Ã©tÃ© postÃ©"),
+            "doublon détecté. Ce fichier a déjà été posté"
+        );
+        // Real Latin-1 text that is not UTF-8 once encoded stays as it is.
+        assert_eq!(repair_double_utf8("déjà été"), "déjà été");
+        assert_eq!(repair_double_utf8("plain"), "plain");
     }
 
     #[test]

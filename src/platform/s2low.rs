@@ -557,7 +557,9 @@ impl Platform for S2low {
         }
         let fields = xml_fields(&body, "import")?;
         let id = fields.get("id").cloned().unwrap_or_default();
-        let message = fields.get("message").cloned().unwrap_or_default();
+        // helios_importer_fichier.php passes its (UTF-8) message through utf8_encode once more.
+        let message =
+            crate::latin1::repair_double_utf8(&fields.get("message").cloned().unwrap_or_default());
         match fields.get("resultat").map(String::as_str) {
             Some("OK") if !id.is_empty() => Ok(HeliosImport {
                 id,
@@ -892,15 +894,23 @@ pub fn xml_fields_and_records(
             }
             Ok(Event::GeneralRef(r)) => {
                 let name = r.decode().map_err(|e| unreadable(e.to_string()))?;
-                let resolved = match name.as_ref() {
-                    "lt" => "<",
-                    "gt" => ">",
-                    "amp" => "&",
-                    "apos" => "'",
-                    "quot" => "\"",
-                    other => return Err(unreadable(format!("entité {other}"))),
-                };
-                text.push_str(resolved);
+                // S²LOW builds its Hélios answers with PHP's DOMDocument without an encoding,
+                // which writes every non-ASCII character as a reference (`&#xE9;`).
+                let numeric = name
+                    .strip_prefix('#')
+                    .and_then(|n| match n.strip_prefix('x') {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                        None => n.parse::<u32>().ok(),
+                    });
+                match (name.as_ref(), numeric.and_then(char::from_u32)) {
+                    (_, Some(c)) => text.push(c),
+                    ("lt", _) => text.push('<'),
+                    ("gt", _) => text.push('>'),
+                    ("amp", _) => text.push('&'),
+                    ("apos", _) => text.push('\''),
+                    ("quot", _) => text.push('"'),
+                    (other, _) => return Err(unreadable(format!("entité {other}"))),
+                }
             }
             Ok(Event::End(_)) => {
                 if let Some(name) = path.pop() {

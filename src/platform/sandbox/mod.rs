@@ -1154,13 +1154,34 @@ fn mark_document_read(
     }
 }
 
+/// The answer of helios_importer_fichier.php as PHP writes it: a DOMDocument made without an
+/// encoding and saved with `formatOutput` (no encoding declared, every non-ASCII character as a
+/// `&#x…;` reference, an empty `<id/>` when there is no id), the message passed through
+/// `utf8_encode` although already UTF-8 (so « é » travels as `&#xC3;&#xA9;`).
 fn import_answer(id: &str, resultat: &str, message: &str) -> Vec<u8> {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<import><id>{}</id><resultat>{resultat}</resultat><message>{}</message></import>\n",
-        replies::escape(id),
-        replies::escape(message)
-    );
-    crate::latin1::encode_lossy(&body)
+    let twice: String = message.bytes().map(char::from).collect();
+    let references = |text: &str| -> String {
+        replies::escape(text)
+            .chars()
+            .map(|c| {
+                if c.is_ascii() {
+                    c.to_string()
+                } else {
+                    format!("&#x{:X};", u32::from(c))
+                }
+            })
+            .collect()
+    };
+    let id = if id.is_empty() {
+        "  <id/>\n".to_owned()
+    } else {
+        format!("  <id>{}</id>\n", references(id))
+    };
+    format!(
+        "<?xml version=\"1.0\"?>\n<import>\n{id}  <resultat>{resultat}</resultat>\n  <message>{}</message>\n</import>\n",
+        references(&twice)
+    )
+    .into_bytes()
 }
 
 fn import_pes(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
@@ -1205,7 +1226,11 @@ fn import_pes(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
             "OK",
             "Téléchargement du fichier réussi.",
         )),
-        // The sandbox names the transaction it already holds (what the sender reconciles with).
+        // NOT as S²LOW, which answers a duplicate with an empty `<id/>` (CheckDuplicate, then
+        // the exception path): the sandbox names the transaction it already holds, what the
+        // sender adopts. Kept until the outbox can wait for a person to attach such a PES to
+        // its transaction (issue 23, noted); the client already reads an empty id as a
+        // duplicate to be looked at (PlatformError::Duplicate).
         Ok(Inserted::Existing(id)) => xml(import_answer(
             &id.to_string(),
             "KO",
