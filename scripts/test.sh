@@ -10,13 +10,14 @@ DEB_PACKAGES=(
   openssl xmlsec1 libxml2-utils poppler-utils qpdf curl  # independent verifiers, test PDFs, TLS client
   python3-venv pkg-config perl make gcc        # pyHanko's venv; vendored OpenSSL build
   help2man dpkg-dev                            # the .deb: man page, shared-library dependencies
+  time                                         # peak memory of a command (hostile inputs)
 )
 # Commands that prove each package is there (package → command).
 declare -A PROBE=(
   [softhsm2]=softhsm2-util [opensc]=pkcs11-tool [gnutls-bin]=p11tool [opencryptoki]=pkcsconf
   [openssl]=openssl [xmlsec1]=xmlsec1 [libxml2-utils]=xmllint [poppler-utils]=pdfsig [qpdf]=qpdf [curl]=curl
   [pkg-config]=pkg-config [perl]=perl [make]=make [gcc]=gcc [help2man]=help2man
-  [dpkg-dev]=dpkg-shlibdeps
+  [dpkg-dev]=dpkg-shlibdeps [time]=/usr/bin/time
 )
 
 missing=()

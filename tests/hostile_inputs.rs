@@ -183,3 +183,135 @@ fn malformed_tails_and_nul_bytes_are_refused_by_every_pes_reader() {
     let (code, stderr) = paraphe(dir, &["pes", "inspecter", path.to_str().expect("p")], "");
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// Runs paraphe under `/usr/bin/time`: (exit code, stderr, peak memory in MB, seconds).
+fn paraphe_measured(dir: &Path, args: &[&str], input: &str) -> (Option<i32>, String, u64, f64) {
+    let report = dir.join("time.txt");
+    let mut child = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&report)
+        .arg(env!("CARGO_BIN_EXE_paraphe"))
+        .args(args)
+        .env("PARAPHE_CONFIG", dir.join("absent.toml"))
+        .env("PARAPHE_DONNEES", dir.join("donnees"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("time paraphe");
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = writeln!(stdin, "{input}");
+    }
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    let seconds = started.elapsed().as_secs_f64();
+    let kb: u64 = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no peak memory for {args:?}"));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        kb / 1024,
+        seconds,
+    )
+}
+
+/// A file whose one value is longer than any platform takes (a 300 MB attribute, a 300 MB text
+/// node, a 300 MB objet in an ACTES message) or a 2 GB sparse file of NUL bytes: every reader
+/// refuses it in French, writes nothing, and stays within a bound of memory and time — where
+/// they took 1 to 6 GB (and `pes controler` over two minutes) before the token limit.
+#[test]
+fn a_huge_value_or_a_file_of_zeros_is_refused_with_bounded_memory() {
+    if !tools(&["/usr/bin/time"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    const MB: usize = 1024 * 1024;
+    let write_with = |name: &str, head: &[u8], fill: &[u8], tail: &[u8]| {
+        use std::io::Write;
+        let path = dir.join(name);
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+        f.write_all(head).expect("write");
+        let block = fill.repeat(MB / fill.len());
+        for _ in 0..300 {
+            f.write_all(&block).expect("write");
+        }
+        f.write_all(tail).expect("write");
+        f.flush().expect("flush");
+        path
+    };
+    let mut head = common::pes::HEAD.to_owned();
+    head.push_str(&common::pes::bordereau("B1", 1, &["10.00"]));
+    let (before, after) = head.split_once("Fournitures é").expect("an Obj value");
+    let pes_end = format!("{after}</PES_DepenseAller></n:PES_Aller>\n");
+    let attribute = write_with(
+        "attribut.xml",
+        &common::pes::latin1(before),
+        b"A",
+        &common::pes::latin1(&pes_end),
+    );
+    let text = write_with(
+        "texte.xml",
+        &common::pes::latin1(&format!(
+            "{before}x{}",
+            pes_end.replace(
+                "</n:PES_Aller>",
+                "<PES_PJ><PJ><Contenu><Fichier MIMEType=\"application/pdf\">"
+            )
+        )),
+        b"QUFB",
+        b"</Fichier></Contenu></PJ></PES_PJ></n:PES_Aller>\n",
+    );
+    let actes = write_with(
+        "acte.xml",
+        b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<actes:Acte xmlns:actes=\"http://www.interieur.gouv.fr/ACTES#v1.1-20040216\" actes:Date=\"2026-01-15\" actes:NumeroInterne=\"D1\" actes:CodeNatureActe=\"1\"><actes:Objet>",
+        b"Objet ",
+        b"</actes:Objet></actes:Acte>\n",
+    );
+    let zeros = dir.join("zeros.xml");
+    std::fs::File::create(&zeros)
+        .and_then(|f| f.set_len(2048 * MB as u64))
+        .expect("sparse file");
+    let p12 = TestPki::shared().identity("signature").p12.clone();
+    let out = dir.join("sortie.xml");
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    for file in [&attribute, &text, &zeros] {
+        let f = file.to_str().expect("path");
+        runs.push(s(&["pes", "inspecter", f]));
+        runs.push(s(&["pes", "controler", f]));
+        runs.push(s(&["pes", "verifier", f]));
+        runs.push(s(&["pes", "acquit", f]));
+        runs.push(s(&["pes", "retour", f]));
+        runs.push(signer_args(f, &out, &p12));
+    }
+    for file in [&actes, &zeros] {
+        runs.push(s(&["actes", "lire", file.to_str().expect("path")]));
+    }
+    let mut table = Vec::new();
+    for args in &runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stderr, peak_mb, seconds) = paraphe_measured(dir, &args, P12_PASSWORD);
+        table.push(format!(
+            "{:<60} sortie {code:?}, {peak_mb} Mo, {seconds:.1} s",
+            args[..3.min(args.len())].join(" ")
+        ));
+        assert!(matches!(code, Some(1 | 2)), "{args:?}: {code:?} {stderr}");
+        assert!(
+            stderr.starts_with("Erreur") || stderr.contains("invalide") || stderr.contains("pas"),
+            "{args:?}: a French reason: {stderr}"
+        );
+        for english in ["I/O error", "invalid", "expected", "unexpected"] {
+            assert!(!stderr.contains(english), "{args:?}: {stderr}");
+        }
+        assert!(peak_mb < 400, "{args:?}: {peak_mb} MB");
+        assert!(seconds < 60.0, "{args:?}: {seconds:.1} s");
+        assert!(!out.exists(), "{args:?}: nothing written");
+    }
+    eprintln!("{}", table.join("\n"));
+}

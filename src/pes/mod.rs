@@ -102,7 +102,7 @@ pub fn inspect_chunks(
         .unwrap_or_default();
     let mut summary = summary::SummaryBuilder::new(summary::DEFAULT_PIECE_DETAIL_LIMIT);
     summary.note_head(&head);
-    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut reader = quick_xml::Reader::from_reader(crate::xml::limit::TokenLimit::new(input));
     reader.config_mut().expand_empty_elements = false;
     summary.read_to_end(&mut reader)
 }

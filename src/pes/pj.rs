@@ -59,7 +59,7 @@ pub fn extract(file: &Path, pj: &PieceJointe, limit: u64) -> Result<Vec<u8>, PjE
 
 /// The base64 text of the `Fichier` element of the PJ whose start tag the reader is at.
 fn fichier_text(input: impl std::io::BufRead, name: &str, limit: u64) -> Result<Vec<u8>, PjError> {
-    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut reader = quick_xml::Reader::from_reader(crate::xml::limit::TokenLimit::new(input));
     let mut buf = Vec::new();
     let mut in_fichier = false;
     let mut depth = 0usize;

@@ -385,7 +385,14 @@ impl PesSchema {
         let err = |d: &str| SchemaError::Schema(self.path.clone(), d.to_owned());
         let c_file =
             CString::new(file.display().to_string()).map_err(|_| err("chemin invalide"))?;
-        let mut input = crate::files::open_regular(file).map_err(|e| err(&e.to_string()))?;
+        let file_handle = crate::files::open_regular(file).map_err(|e| err(&e.to_string()))?;
+        // libxml2 buffers a whole text node or tag too: a token longer than any platform takes
+        // stops the check before it is held (minutes and gigabytes otherwise).
+        let mut input = crate::xml::limit::TokenLimit::new(std::io::BufReader::with_capacity(
+            256 * 1024,
+            file_handle,
+        ));
+        let mut read_error: Option<String> = None;
         let collected = Box::new(Mutex::new(Collected::default()));
         let ctx = &*collected as *const Mutex<Collected> as *mut c_void;
         let api = SaxApi::load(self.lib).map_err(|e| err(&e))?;
@@ -440,7 +447,8 @@ impl PesSchema {
                 loop {
                     let n = match input.read(&mut buf) {
                         Ok(n) => n,
-                        Err(_) => {
+                        Err(e) => {
+                            read_error = Some(e.to_string());
                             status = -1;
                             break;
                         }
@@ -481,6 +489,13 @@ impl PesSchema {
                 )
             })
             .collect();
+        if let Some(detail) = read_error {
+            findings.push(Finding::blocking(
+                "pes.schema",
+                tf("schema.erreur", &[("detail", &detail)]),
+                Location::default(),
+            ));
+        }
         if !valid && findings.is_empty() {
             findings.push(Finding::blocking(
                 "pes.schema",

@@ -499,7 +499,7 @@ struct Review {
 }
 
 /// The signing pass's parser.
-type Parser = quick_xml::Reader<Tee<crate::chunks::ReceivedChunks>>;
+type Parser = quick_xml::Reader<crate::xml::limit::TokenLimit<Tee<crate::chunks::ReceivedChunks>>>;
 
 /// The review and the parser it reads on with, from where the signing pass stopped.
 struct HandOver {
@@ -521,7 +521,7 @@ struct Tail {
 /// with an empty stream.
 fn hand_over(reader: &mut Parser, review: Review) -> Tail {
     let (to_review, forwarded) = std::sync::mpsc::sync_channel(2);
-    let tee = reader.get_mut();
+    let tee = reader.get_mut().get_mut();
     tee.keep = false;
     tee.pending.clear();
     let rest = tee.inner.redirect(forwarded);
@@ -574,12 +574,12 @@ fn new_parser(
     source: crate::chunks::ReceivedChunks,
     hasher: Option<openssl::sha::Sha256>,
 ) -> Parser {
-    let mut reader = quick_xml::Reader::from_reader(Tee {
+    let mut reader = quick_xml::Reader::from_reader(crate::xml::limit::TokenLimit::new(Tee {
         inner: source,
         pending: Vec::new(),
         hasher,
         keep: true,
-    });
+    }));
     let config = reader.config_mut();
     config.check_end_names = true;
     // What the review's summary expects (and the signing pass copies bytes as they are anyway).
@@ -980,7 +980,7 @@ fn write_signed(
             }
             _ => {}
         }
-        let raw = &mut reader.get_mut().pending;
+        let raw = &mut reader.get_mut().get_mut().pending;
         if closing_signed {
             if cancelled() {
                 return Err(SignError::Cancelled);
@@ -1017,7 +1017,7 @@ fn write_signed(
         }
     }
     // What the last events left.
-    let raw = &mut reader.get_mut().pending;
+    let raw = &mut reader.get_mut().get_mut().pending;
     out.write(raw).map_err(write_error)?;
     raw.clear();
     // Every element to sign is hashed and its job with the card before waiting for the card.
@@ -1032,7 +1032,7 @@ fn write_signed(
         return Err(SignError::NothingToSign);
     }
     // Alongside a review, the bytes are hashed on a pass of their own (see sign_with_review).
-    let hasher = reader.get_mut().hasher.take();
+    let hasher = reader.get_mut().get_mut().hasher.take();
     let hashed_here = hasher.is_some();
     let input_sha256 = hasher.map(|h| h.finish().to_vec()).unwrap_or_default();
     if hashed_here

@@ -533,7 +533,7 @@ pub fn read_summary<R: BufRead>(input: R) -> Result<PesSummary, PesError> {
 
 /// Read a PES_Aller, keeping the details of at most `piece_limit` pieces.
 pub fn read_summary_with<R: BufRead>(input: R, piece_limit: usize) -> Result<PesSummary, PesError> {
-    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut reader = quick_xml::Reader::from_reader(crate::xml::limit::TokenLimit::new(input));
     reader.config_mut().expand_empty_elements = false;
     SummaryBuilder::new(piece_limit).read_to_end(&mut reader)
 }
@@ -578,7 +578,7 @@ impl SummaryBuilder {
         if self.failed.is_none() {
             self.failed = Some(PesError::Malformed {
                 offset: reader.error_position(),
-                detail: error.to_string(),
+                detail: crate::xml::describe_quick_xml_error(error),
             });
         }
     }

@@ -47,6 +47,7 @@
 mod c14n;
 mod error;
 mod input;
+pub mod limit;
 mod reader;
 mod scopes;
 mod syntax;
@@ -63,7 +64,7 @@ pub use c14n::{
 pub use error::{C14nError, Position};
 pub use input::{SourceEncoding, Utf8Input};
 pub(crate) use reader::OpenNames;
-pub use reader::{EventInfo, XmlReader};
+pub use reader::{EventInfo, XmlReader, describe_quick_xml_error};
 pub use scopes::{ApexContext, NamespaceScopes};
 pub use syntax::{Attribute, DSIG_NAMESPACE, StartTag, XML_NAMESPACE};
 pub(crate) use syntax::{ascii_str, str_from_utf8};

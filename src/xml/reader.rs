@@ -7,6 +7,7 @@ use quick_xml::events::Event;
 
 use super::error::{C14nError, Position};
 use super::input::{LineIndex, SourceEncoding, Utf8Input};
+use super::limit::TokenLimit;
 use super::scopes::{ApexContext, NamespaceScopes};
 use super::syntax::{self, StartTag, SyntaxError};
 
@@ -24,9 +25,10 @@ enum Phase {
 /// ([`apex_context`](Self::apex_context)).
 ///
 /// Memory: quick-xml holds one event at a time, so the largest buffer is the largest single
-/// event (a start tag, or one text run between two markups — e.g. a base64 attachment).
+/// event (a start tag, or one text run between two markups — e.g. a base64 attachment), which
+/// [`TokenLimit`] bounds.
 pub struct XmlReader<R: Read> {
-    reader: quick_xml::Reader<Utf8Input<R>>,
+    reader: quick_xml::Reader<TokenLimit<Utf8Input<R>>>,
     buf: Vec<u8>,
     scopes: NamespaceScopes,
     /// Qualified names of the open elements.
@@ -44,7 +46,7 @@ pub struct XmlReader<R: Read> {
 impl<R: Read> XmlReader<R> {
     /// Prepares to read; reads the beginning of the input to find its encoding.
     pub fn new(input: R) -> Result<Self, C14nError> {
-        let source = Utf8Input::new(input)?;
+        let source = TokenLimit::new(Utf8Input::new(input)?);
         let mut reader = quick_xml::Reader::from_reader(source);
         let config = reader.config_mut();
         config.check_end_names = false;
@@ -69,18 +71,18 @@ impl<R: Read> XmlReader<R> {
 
     /// The encoding the document is read with.
     pub fn encoding(&self) -> SourceEncoding {
-        self.reader.get_ref().encoding()
+        self.reader.get_ref().get_ref().encoding()
     }
 
     /// Position (line, column) of the start of the last event returned.
     pub fn position(&self) -> Position {
-        self.reader.get_ref().position(self.last_event_at)
+        self.reader.get_ref().get_ref().position(self.last_event_at)
     }
 
     /// Position (line, column) of an offset in the decoded text (exact for the last lines read;
     /// see [`EventInfo::offset`]).
     pub fn position_at(&self, offset: u64) -> Position {
-        self.reader.get_ref().position(offset)
+        self.reader.get_ref().get_ref().position(offset)
     }
 
     /// Adds the position of the last event to an error that has none (for errors found by a
@@ -137,7 +139,7 @@ impl<R: Read> XmlReader<R> {
                 EventInfo {
                     tag: None,
                     scopes: &self.scopes,
-                    lines: self.reader.get_ref().lines(),
+                    lines: self.reader.get_ref().get_ref().lines(),
                     offset: self.last_event_at,
                 },
             ));
@@ -148,7 +150,7 @@ impl<R: Read> XmlReader<R> {
         let event = match self.reader.read_event_into(&mut self.buf) {
             Ok(event) => event,
             Err(e) => {
-                let source = self.reader.get_ref();
+                let source = self.reader.get_ref().get_ref();
                 if let Some(failure) = source.failure() {
                     return Err(failure);
                 }
@@ -158,7 +160,7 @@ impl<R: Read> XmlReader<R> {
         };
         self.events += 1;
         let first = self.events == 1;
-        let source = self.reader.get_ref();
+        let source = self.reader.get_ref().get_ref();
         let here = || source.position(at);
         // Errors with an offset relative to the event's content.
         let error_at = |offset: u64, e: SyntaxError| C14nError::Malformed {
@@ -395,8 +397,20 @@ impl<'a> EventInfo<'a> {
 
 /// quick-xml's errors, in French.
 fn quick_xml_error(e: quick_xml::Error, position: Position) -> C14nError {
+    if let quick_xml::Error::Io(io) = &e {
+        return C14nError::Io(std::io::Error::new(io.kind(), io.to_string()));
+    }
+    C14nError::Malformed {
+        position: Some(position),
+        detail: describe_quick_xml_error(&e),
+    }
+}
+
+/// What a quick-xml error means, in French (its own Display is English). An I/O error carries
+/// its own sentence (the file, or [`TokenLimit`]'s French one).
+pub fn describe_quick_xml_error(e: &quick_xml::Error) -> String {
     use quick_xml::errors::{Error, IllFormedError, SyntaxError as QSyntax};
-    let detail = match &e {
+    match e {
         Error::Syntax(s) => match s {
             QSyntax::InvalidBangMarkup => {
                 "balisage « <! » inconnu (seuls les commentaires et les sections CDATA sont acceptés)"
@@ -415,9 +429,7 @@ fn quick_xml_error(e: quick_xml::Error, position: Position) -> C14nError {
             }
         },
         Error::IllFormed(i) => match i {
-            IllFormedError::UnclosedReference => {
-                "référence non terminée par « ; »".to_owned()
-            }
+            IllFormedError::UnclosedReference => "référence non terminée par « ; »".to_owned(),
             IllFormedError::DoubleHyphenInComment => {
                 "la séquence « -- » est interdite dans un commentaire".to_owned()
             }
@@ -425,15 +437,25 @@ fn quick_xml_error(e: quick_xml::Error, position: Position) -> C14nError {
                 "fin de document inattendue : l'élément « {} » n'est pas fermé",
                 syntax::excerpt(name)
             ),
-            other => format!("document mal formé ({other})"),
+            IllFormedError::MismatchedEndTag { expected, found } => format!(
+                "la balise fermante « {} » ne correspond pas à l'élément ouvert « {} »",
+                syntax::excerpt(found),
+                syntax::excerpt(expected)
+            ),
+            IllFormedError::UnmatchedEndTag(name) => format!(
+                "balise fermante « {} » sans élément ouvert",
+                syntax::excerpt(name)
+            ),
+            IllFormedError::MissingDeclVersion(_)
+            | IllFormedError::UnknownVersion
+            | IllFormedError::MissingDoctypeName => {
+                "déclaration incomplète".to_owned()
+            }
         },
-        Error::Io(io) => {
-            return C14nError::Io(std::io::Error::new(io.kind(), io.to_string()));
-        }
-        other => format!("erreur de lecture ({other})"),
-    };
-    C14nError::Malformed {
-        position: Some(position),
-        detail,
+        Error::Io(io) => io.to_string(),
+        Error::Encoding(_) => "texte mal encodé (octets invalides pour l'encodage déclaré)".to_owned(),
+        Error::Escape(_) => "référence de caractère ou d'entité invalide".to_owned(),
+        Error::Namespace(_) => "préfixe d'espace de noms non déclaré ou invalide".to_owned(),
+        other => format!("document mal formé ({other})"),
     }
 }
