@@ -19,14 +19,16 @@ pub struct Stela {
     http: Http,
 }
 
-/// STELA's names for the ACTES natures (enum `ActeNature`).
+/// STELA's names for the ACTES natures: the constants of its enum `ActeNature`
+/// (`acte-service/…/model/ActeNature.java`, codes 01 to 06), which Spring binds the `nature`
+/// parameter to by name — any other name is a 400.
 pub fn nature_name(code: u8) -> &'static str {
     match code {
         1 => "DELIBERATIONS",
-        2 => "ACTES_REGLEMENTAIRES",
-        3 => "ACTES_INDIVIDUELS",
-        4 => "CONTRATS_CONVENTIONS_AVENANTS",
-        5 => "DOCUMENTS_BUDGETAIRES_FINANCIERS",
+        2 => "ARRETES_REGLEMENTAIRES",
+        3 => "ARRETES_INDIVIDUELS",
+        4 => "CONTRATS_ET_CONVENTIONS",
+        5 => "DOCUMENTS_BUDGETAIRES_ET_FINANCIERS",
         _ => "AUTRES",
     }
 }
@@ -261,8 +263,18 @@ mod tests {
 
     #[test]
     fn natures_and_codes_are_stela_s() {
-        assert_eq!(nature_name(1), "DELIBERATIONS");
-        assert_eq!(nature_name(5), "DOCUMENTS_BUDGETAIRES_FINANCIERS");
+        let names: Vec<&str> = (1..=6).map(nature_name).collect();
+        assert_eq!(
+            names,
+            [
+                "DELIBERATIONS",
+                "ARRETES_REGLEMENTAIRES",
+                "ARRETES_INDIVIDUELS",
+                "CONTRATS_ET_CONVENTIONS",
+                "DOCUMENTS_BUDGETAIRES_ET_FINANCIERS",
+                "AUTRES",
+            ]
+        );
         assert_eq!(material_code("1.1"), "1-1-0-0-0");
         assert_eq!(material_code("7.1.2.3.4"), "7-1-2-3-4");
     }

@@ -25,16 +25,26 @@ fn status(code: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     response
 }
 
+/// STELA's enum `ActeNature` (`acte-service/…/model/ActeNature.java`): its constant names and
+/// their ACTES codes 01 to 06.
+const NATURES: [(&str, u8); 6] = [
+    ("DELIBERATIONS", 1),
+    ("ARRETES_REGLEMENTAIRES", 2),
+    ("ARRETES_INDIVIDUELS", 3),
+    ("CONTRATS_ET_CONVENTIONS", 4),
+    ("DOCUMENTS_BUDGETAIRES_ET_FINANCIERS", 5),
+    ("AUTRES", 6),
+];
+
 fn nature_code(name: &str) -> Option<u8> {
-    Some(match name {
-        "DELIBERATIONS" => 1,
-        "ACTES_REGLEMENTAIRES" => 2,
-        "ACTES_INDIVIDUELS" => 3,
-        "CONTRATS_CONVENTIONS_AVENANTS" => 4,
-        "DOCUMENTS_BUDGETAIRES_FINANCIERS" => 5,
-        "AUTRES" => 6,
-        _ => return None,
-    })
+    NATURES.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+}
+
+fn nature_name(code: u8) -> &'static str {
+    NATURES
+        .iter()
+        .find(|(_, c)| *c == code)
+        .map_or("AUTRES", |(n, _)| n)
 }
 
 pub(crate) fn create(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
@@ -47,10 +57,25 @@ pub(crate) fn create(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes
     if objet.is_empty() || objet.chars().count() > 500 {
         errors.push("objet: obligatoire, 500 caractères au plus");
     }
-    let nature = nature_code(&form.text("nature"));
-    if nature.is_none() {
-        errors.push("nature: inconnue");
-    }
+    // As EditeurRestController.create's `@RequestParam("nature") ActeNature`: Spring converts
+    // the text to the enum by constant name, and a name it does not know is a 400 before any
+    // validation (MethodArgumentTypeMismatchException).
+    let Some(nature) = nature_code(&form.text("nature")) else {
+        return status(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({
+                "status": 400,
+                "error": "Bad Request",
+                "message": format!(
+                    "Failed to convert value of type 'java.lang.String' to required type \
+                     'fr.sictiam.stela.acteservice.model.ActeNature'; No enum constant \
+                     fr.sictiam.stela.acteservice.model.ActeNature.{}",
+                    form.text("nature")
+                ),
+                "path": "/editeur/api/acte",
+            }),
+        );
+    };
     let date = form.text("decision");
     if time::Date::parse(
         &date,
@@ -99,7 +124,6 @@ pub(crate) fn create(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes
             serde_json::json!({ "errors": ["Panne simulée par le bac à sable"] }),
         );
     }
-    let nature = nature.unwrap_or(6);
     let unique_id = super::replies::id_acte(
         &ctx.settings.departement,
         &ctx.settings.siren,
@@ -155,6 +179,7 @@ fn history(acte: &StoredActe, cancelled: bool) -> serde_json::Value {
         "number": acte.numero,
         "objet": acte.objet,
         "decision": acte.date_decision,
+        "nature": nature_name(acte.nature),
         "acteHistories": events,
     })
 }
