@@ -968,6 +968,80 @@ fn stela_receives_each_nature_under_its_enum_name() {
     assert_eq!(sandbox.counts(), (4, 0));
 }
 
+/// STELA keeps writing an act's history after the AR (the notification of the AR, the
+/// préfecture's letters and the archives STELA sends in answer, in their own flux): the act is
+/// acknowledged because ACK_RECEIVED is there, whatever came after — the client used to read
+/// the newest event only and never saw the AR. An anomaly (the préfecture's NACK) refuses the
+/// act with the préfecture's words.
+#[test]
+fn stela_status_comes_from_the_events_present_not_the_newest() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start_with(tmp.path(), "courrier_apres_ar = \"demande_pieces\"", "");
+    let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
+    ws.add_acte("EVT2026_1");
+    let local = String::from_utf8_lossy(&classification_xml("2026-01-01")).replace(
+        "</actes:Matieres>",
+        "<actes:Matiere1 actes:CodeMatiere=\"8\" actes:Libelle=\"Enseignement\">\
+         <actes:Matiere2 actes:CodeMatiere=\"8\" actes:Libelle=\"Essai\"/></actes:Matiere1>\
+         </actes:Matieres>",
+    );
+    let bytes: Vec<u8> = local.chars().map(|c| c as u32 as u8).collect();
+    std::fs::write(tmp.path().join("locale.xml"), bytes).expect("classification");
+    let out = ws.queue_acte("EVT2026_2", "8.8", &["--classification", "locale.xml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let outbox = ws.outbox();
+    let items = outbox.list(&Filter::default()).expect("list");
+    let by_number = |numero: &str| {
+        items
+            .iter()
+            .find(|i| i.numero_interne.as_deref() == Some(numero))
+            .cloned()
+            .unwrap_or_else(|| panic!("{numero} not in {items:?}"))
+    };
+    let acknowledged = by_number("EVT2026_1");
+    let journal = outbox.journal(acknowledged.id).expect("journal");
+    assert_eq!(acknowledged.etat, State::Acquitte, "{journal:?}");
+    let refused = by_number("EVT2026_2");
+    let journal = outbox.journal(refused.id).expect("journal");
+    assert_eq!(refused.etat, State::Refuse, "{journal:?}");
+    let detail = &journal.last().expect("row").detail;
+    assert!(
+        detail.contains("La préfecture a répondu une anomalie")
+            && detail.contains("la matière 8.8 n'existe pas"),
+        "{journal:?}"
+    );
+
+    // What made the old reading fail: the newest event of the acknowledged act is not its AR.
+    if !common::tools(&["curl"]) {
+        return;
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let id = TestPki::shared().identity("authentification");
+    let uuid = acknowledged.id_plateforme.expect("uuid");
+    let out = Command::new("curl")
+        .args(["-s", "--cacert"])
+        .arg(sandbox.data.join("pki/ca.pem"))
+        .arg("--cert")
+        .arg(&id.cert_pem)
+        .arg("--key")
+        .arg(&id.key_pem)
+        .arg(format!("{}/editeur/api/acte/{uuid}", sandbox.address))
+        .output()
+        .expect("curl");
+    let act: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let events = act["acteHistories"].as_array().expect("history");
+    let newest = events.first().expect("events");
+    assert_ne!(newest["status"], "ACK_RECEIVED", "{act}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["status"] == "SENT" && e["flux"] == "AR_PIECE_COMPLEMENTAIRE"),
+        "{act}"
+    );
+}
+
 /// The classification in force comes from the platform and is kept on the workstation: the next
 /// act is checked against it without a file given.
 #[test]

@@ -9,7 +9,7 @@ use super::s2low::{
 };
 use super::tls::SharedCardKey;
 use super::{Platform, PlatformError};
-use crate::messages::tf;
+use crate::messages::{t, tf};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,24 +40,85 @@ pub fn material_code(matiere: &str) -> String {
     levels.join("-")
 }
 
-/// The last event of an act's history, as an ACTES status code (S²LOW's numbering, which the
-/// sender understands): ACK_RECEIVED → 4, NACK_RECEIVED → -1, CANCELLED → 0, SENT → 3, else 1.
+/// STELA's anomalies: the `StatusType` constants built with `anomaly = true`
+/// (`acte-service/…/model/StatusType.java`).
+const ANOMALIES: [&str; 6] = [
+    "ANTIVIRUS_KO",
+    "NOT_SENT",
+    "NACK_RECEIVED",
+    "ARCHIVE_TOO_LARGE",
+    "FILE_ERROR",
+    "SIGNATURE_ERROR",
+];
+
+/// An act's state from the events its history holds, as an ACTES status code (S²LOW's
+/// numbering, which the sender understands), with the anomaly's words for a refusal.
+///
+/// Decided by which events are there, never by the newest one: STELA keeps adding events after
+/// the AR (notifications, letters from the préfecture and the archives answering them, SAE
+/// archiving), and writes them as its tasks run — an empty history right after the creation is
+/// normal.
+/// - `CANCELLED` (RetourPrefectureService.receiveARAnnulation): 0;
+/// - `ACK_RECEIVED` (RetourPrefectureService.receiveARActe, recorded without a flux): 4, as
+///   ActeService.isActeACK decides;
+/// - an anomaly of the act's own transmission (flux `TRANSMISSION_ACTE`, or none, as
+///   `NACK_RECEIVED` has) since it was last deposited (`CREATED`, `RECREATED`): -1. An anomaly
+///   in the flux of a reply (ArchiveService.checkEventSignature and checkEventAntivirus keep the
+///   reply's flux) does not refuse the act;
+/// - `SENT` of the act's transmission: 3; anything else: 1.
 pub fn status_from_history(act: &serde_json::Value) -> Option<(i32, String)> {
-    let histories = act.get("acteHistories")?.as_array()?;
-    let last = histories.iter().max_by(|a, b| {
-        let date = |v: &serde_json::Value| v["date"].as_str().unwrap_or_default().to_owned();
-        date(a).cmp(&date(b))
-    })?;
-    let status = last["status"].as_str()?;
-    let code = match status {
-        "ACK_RECEIVED" => 4,
-        "NACK_RECEIVED" | "ANTIVIRUS_KO" | "NOT_SENT" => -1,
-        "CANCELLED" => 0,
-        "SENT" => 3,
-        _ => 1,
+    let events = act.get("acteHistories")?.as_array()?;
+    let status = |e: &serde_json::Value| e["status"].as_str().unwrap_or_default().to_owned();
+    let any = |wanted: &str| events.iter().any(|e| status(e) == wanted);
+    if any("CANCELLED") {
+        return Some((0, String::new()));
+    }
+    if any("ACK_RECEIVED") {
+        return Some((4, String::new()));
+    }
+    // STELA writes LocalDateTime as ISO_LOCAL_DATE_TIME: the texts sort as the moments do.
+    let date = |e: &serde_json::Value| e["date"].as_str().unwrap_or_default().to_owned();
+    let deposited = events
+        .iter()
+        .filter(|e| matches!(status(e).as_str(), "CREATED" | "RECREATED"))
+        .map(date)
+        .max()
+        .unwrap_or_default();
+    let current: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| date(e) >= deposited)
+        .filter(|e| matches!(e["flux"].as_str(), None | Some("TRANSMISSION_ACTE")))
+        .collect();
+    if let Some(anomaly) = current
+        .iter()
+        .find(|e| ANOMALIES.contains(&status(e).as_str()))
+    {
+        return Some((-1, anomaly_detail(anomaly)));
+    }
+    if current.iter().any(|e| status(e) == "SENT") {
+        return Some((3, String::new()));
+    }
+    Some((1, String::new()))
+}
+
+/// What an anomaly says, in French, with STELA's own message when it gives one (a NACK carries
+/// the préfecture's words; ARCHIVE_TOO_LARGE and NOT_SENT carry none).
+fn anomaly_detail(event: &serde_json::Value) -> String {
+    let label = match event["status"].as_str().unwrap_or_default() {
+        "ANTIVIRUS_KO" => t("plateforme.stela_anomalie_antivirus"),
+        "NOT_SENT" => t("plateforme.stela_anomalie_non_envoye"),
+        "NACK_RECEIVED" => t("plateforme.stela_anomalie_prefecture"),
+        "ARCHIVE_TOO_LARGE" => t("plateforme.stela_anomalie_archive_trop_grande"),
+        "FILE_ERROR" => t("plateforme.stela_anomalie_fichier"),
+        _ => t("plateforme.stela_anomalie_signature"),
     };
-    let message = last["message"].as_str().unwrap_or(status).to_owned();
-    Some((code, message))
+    match event["message"].as_str().map(str::trim) {
+        Some(message) if !message.is_empty() => tf(
+            "plateforme.stela_anomalie_detail",
+            &[("anomalie", &label), ("message", message)],
+        ),
+        _ => label,
+    }
 }
 
 impl Stela {
@@ -207,16 +268,12 @@ impl Platform for Stela {
         _document: &str,
         _reply: &super::s2low::Reply,
     ) -> Result<String, PlatformError> {
-        Err(PlatformError::Ko(crate::messages::t(
-            "plateforme.stela_sans_reponse",
-        )))
+        Err(PlatformError::Ko(t("plateforme.stela_sans_reponse")))
     }
 
     /// STELA lists its codes matières in its own form, not as an ACTES classification.
     fn classification(&self) -> Result<Vec<u8>, PlatformError> {
-        Err(PlatformError::Ko(crate::messages::t(
-            "plateforme.stela_sans_classification",
-        )))
+        Err(PlatformError::Ko(t("plateforme.stela_sans_classification")))
     }
 
     fn helios_import(
@@ -250,7 +307,7 @@ impl Platform for Stela {
 }
 
 fn no_helios() -> PlatformError {
-    PlatformError::Ko(crate::messages::t("plateforme.stela_sans_helios"))
+    PlatformError::Ko(t("plateforme.stela_sans_helios"))
 }
 
 fn excerpt(body: &[u8]) -> String {
@@ -279,21 +336,58 @@ mod tests {
         assert_eq!(material_code("7.1.2.3.4"), "7-1-2-3-4");
     }
 
+    fn event(status: &str, date: &str, flux: Option<&str>) -> serde_json::Value {
+        serde_json::json!({ "status": status, "date": date, "flux": flux })
+    }
+
     #[test]
-    fn the_latest_event_gives_the_status() {
-        let act = serde_json::json!({ "acteHistories": [
-            { "status": "CREATED", "date": "2026-11-27T10:00:00" },
-            { "status": "ACK_RECEIVED", "date": "2026-11-27T10:05:00" },
-            { "status": "SENT", "date": "2026-11-27T10:01:00" },
+    fn the_events_present_give_the_status_not_the_newest() {
+        let ta = Some("TRANSMISSION_ACTE");
+        // After the AR: a notification, a letter and the archive answering it, all newer.
+        let acknowledged = serde_json::json!({ "acteHistories": [
+            event("SENT", "2026-11-27T10:05:03.5", Some("AR_PIECE_COMPLEMENTAIRE")),
+            event("DEMANDE_PIECE_COMPLEMENTAIRE_RECEIVED", "2026-11-27T10:05:02",
+                Some("DEMANDE_PIECE_COMPLEMENTAIRE")),
+            event("NOTIFICATION_SENT", "2026-11-27T10:05:00.001", None),
+            event("ACK_RECEIVED", "2026-11-27T10:05:00", None),
+            event("SENT", "2026-11-27T10:01:00", ta),
+            event("CREATED", "2026-11-27T10:00:00", ta),
         ]});
-        assert_eq!(status_from_history(&act).map(|s| s.0), Some(4));
-        let nack = serde_json::json!({ "acteHistories": [
-            { "status": "NACK_RECEIVED", "date": "2026-11-27T10:05:00", "message": "Archive invalide" },
+        assert_eq!(status_from_history(&acknowledged), Some((4, String::new())));
+        let refused = serde_json::json!({ "acteHistories": [
+            event("NOTIFICATION_SENT", "2026-11-27T10:05:01", None),
+            { "status": "NACK_RECEIVED", "date": "2026-11-27T10:05:00",
+              "message": "Archive invalide" },
+            event("SENT", "2026-11-27T10:01:00", ta),
+            event("CREATED", "2026-11-27T10:00:00", ta),
+        ]});
+        let (code, detail) = status_from_history(&refused).expect("status");
+        assert_eq!(code, -1);
+        assert!(detail.contains("Archive invalide"), "{detail}");
+        let too_large = serde_json::json!({ "acteHistories": [
+            event("ARCHIVE_TOO_LARGE", "2026-11-27T10:00:02", ta),
+            event("CREATED", "2026-11-27T10:00:00", ta),
         ]});
         assert_eq!(
-            status_from_history(&nack),
-            Some((-1, "Archive invalide".into()))
+            status_from_history(&too_large),
+            Some((-1, t("plateforme.stela_anomalie_archive_trop_grande")))
         );
+        // Deposited again after the anomaly: the new transmission decides.
+        let redeposited = serde_json::json!({ "acteHistories": [
+            event("SENT", "2026-11-28T09:00:01", ta),
+            event("RECREATED", "2026-11-28T09:00:00", ta),
+            event("NOT_SENT", "2026-11-27T10:01:00", ta),
+            event("CREATED", "2026-11-27T10:00:00", ta),
+        ]});
+        assert_eq!(status_from_history(&redeposited).map(|s| s.0), Some(3));
+        let cancelled = serde_json::json!({ "acteHistories": [
+            event("CANCELLED", "2026-11-29T10:00:00", None),
+            event("SENT", "2026-11-28T10:00:00", Some("ANNULATION_TRANSMISSION")),
+            event("ACK_RECEIVED", "2026-11-27T10:05:00", None),
+        ]});
+        assert_eq!(status_from_history(&cancelled).map(|s| s.0), Some(0));
+        let empty = serde_json::json!({ "acteHistories": [] });
+        assert_eq!(status_from_history(&empty).map(|s| s.0), Some(1));
         assert_eq!(status_from_history(&serde_json::json!({})), None);
     }
 }

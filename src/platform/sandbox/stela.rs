@@ -2,7 +2,7 @@
 //! STELA's fields, its validation (400 with the errors), its 409 for a number already used, and
 //! each act's history of events.
 
-use super::store::{Inserted, StoredActe};
+use super::store::{Inserted, Store, StoredActe};
 use super::{
     Ctx, Form, acknowledge_if_due, draw, html_error, json, now_ms, number_is_valid, sniff,
 };
@@ -158,30 +158,214 @@ pub(crate) fn create(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes
     }
 }
 
-fn history(acte: &StoredActe, cancelled: bool) -> serde_json::Value {
+/// A moment as STELA writes it: a `LocalDateTime` through its LocalDateTimeSerializer
+/// (`config/LocalDateTimeSerializer.java`, ISO_LOCAL_DATE_TIME), here to the millisecond.
+fn stela_time(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}",
+        at.year(),
+        at.month() as u8,
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
+/// One `ActeHistory` (`model/ActeHistory.java`): status, date, flux (absent for what the
+/// préfecture's answers and the notifications record), message, file name.
+struct Event {
+    status: &'static str,
+    ms: i64,
+    flux: Option<&'static str>,
+    message: Option<String>,
+    file_name: Option<String>,
+}
+
+fn event(status: &'static str, ms: i64, flux: Option<&'static str>) -> Event {
+    Event {
+        status,
+        ms,
+        flux,
+        message: None,
+        file_name: None,
+    }
+}
+
+const TRANSMISSION: Option<&str> = Some("TRANSMISSION_ACTE");
+
+/// The events STELA records for an act, as its services write them one after the other; only
+/// those whose moment has come are shown (STELA's tasks add them as they run: the history right
+/// after the creation may be empty).
+fn events(ctx: &Ctx, store: &Store, acte: &StoredActe) -> Vec<Event> {
+    let t0 = acte.recu_ms;
+    let due = t0 + (ctx.settings.delai_ar_secondes * 1000.0) as i64;
+    // ArchiveService.createArchive and getArchiveName: `SIC-EACT--{SIREN}--{date}-{n}.tar.gz`.
+    let day = stela_time(t0)
+        .get(..10)
+        .unwrap_or_default()
+        .replace('-', "");
+    let archive = format!("SIC-EACT--{}--{day}-{}.tar.gz", ctx.settings.siren, acte.id);
+    let with_file = |mut e: Event, name: &str| {
+        e.file_name = Some(name.to_owned());
+        e
+    };
     let mut events = vec![
-        serde_json::json!({ "status": "CREATED", "date": "1" }),
-        serde_json::json!({ "status": "SENT", "date": "2" }),
+        // ActeService.publishActe.
+        event("CREATED", t0, TRANSMISSION),
+        // ArchiveService.onApplicationEvent: checkAntivirus, then createArchive, then
+        // checkArchiveSize, each on the event before.
+        event("ANTIVIRUS_OK", t0 + 1, TRANSMISSION),
+        with_file(event("ARCHIVE_CREATED", t0 + 2, TRANSMISSION), &archive),
+        with_file(
+            event("ARCHIVE_SIZE_CHECKED", t0 + 3, TRANSMISSION),
+            &archive,
+        ),
+        // SenderTask.senderTask (every 10 s in STELA) then ActeService.sent: here halfway to
+        // the AR.
+        event("SENT", t0 + (due - t0) / 2, TRANSMISSION),
     ];
-    if acte.statut == 4 {
-        events.push(serde_json::json!({ "status": "ACK_RECEIVED", "date": "3" }));
+    let mut last = due;
+    match acte.statut {
+        4 => {
+            // RetourPrefectureService.receiveARActe records the AR without a flux;
+            // NotificationService.proccessEvent then mails it (ACK_RECEIVED cannot be turned
+            // off) and records NOTIFICATION_SENT.
+            let ar = format!("{}-1-2_0.xml", acte.unique_id);
+            events.push(with_file(event("ACK_RECEIVED", due, None), &ar));
+            events.push(event("NOTIFICATION_SENT", due + 1, None));
+            last = due + 1;
+            // The préfecture's letters: RetourPrefectureService.receiveCourrierSimple and
+            // receiveDemandePieceComplementaire, and for a demande the AR that
+            // ArchiveService.onApplicationEvent builds and SenderTask sends in its own flux.
+            for (n, (id, genre)) in store
+                .documents_of_acte(acte.id)
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+            {
+                let at = due + 10 * (n as i64 + 1);
+                let letter = format!("{}-courrier-{id}.tar.gz", acte.unique_id);
+                if genre == 3 {
+                    let mut received = with_file(
+                        event(
+                            "DEMANDE_PIECE_COMPLEMENTAIRE_RECEIVED",
+                            at,
+                            Some("DEMANDE_PIECE_COMPLEMENTAIRE"),
+                        ),
+                        &letter,
+                    );
+                    received.message = Some("Pièces complémentaires demandées".into());
+                    events.push(received);
+                    let flux = Some("AR_PIECE_COMPLEMENTAIRE");
+                    let reply = format!(
+                        "SIC-EACT--{}--{day}-{}-{id}.tar.gz",
+                        ctx.settings.siren, acte.id
+                    );
+                    events.push(with_file(event("ARCHIVE_CREATED", at + 1, flux), &reply));
+                    events.push(with_file(
+                        event("ARCHIVE_SIZE_CHECKED", at + 2, flux),
+                        &reply,
+                    ));
+                    events.push(event("SENT", at + 3, flux));
+                } else {
+                    events.push(with_file(
+                        event("COURRIER_SIMPLE_RECEIVED", at, Some("COURRIER_SIMPLE")),
+                        &letter,
+                    ));
+                }
+                last = at + 3;
+            }
+        }
+        -1 => {
+            // RetourPrefectureService.receiveAnomalieActe: the préfecture's words, no flux.
+            let mut nack = event("NACK_RECEIVED", due, None);
+            nack.message = acte.ar.clone();
+            events.push(nack);
+        }
+        _ => {}
     }
-    if acte.statut == -1 {
-        events.push(serde_json::json!({
-            "status": "NACK_RECEIVED", "date": "3", "message": acte.ar.clone().unwrap_or_default(),
-        }));
+    if store.is_cancelled(acte.id).unwrap_or(false) {
+        // ActeService.cancel, ArchiveService.createMessageArchive and SenderTask in the
+        // cancellation's flux, then RetourPrefectureService.receiveARAnnulation (no flux): the
+        // sandbox's préfecture answers at once.
+        let flux = Some("ANNULATION_TRANSMISSION");
+        let at = last + 1;
+        events.push(event("CANCELLATION_ASKED", at, flux));
+        events.push(event("ARCHIVE_CREATED", at + 1, flux));
+        events.push(event("ARCHIVE_SIZE_CHECKED", at + 2, flux));
+        events.push(event("SENT", at + 3, flux));
+        events.push(event("CANCELLED", at + 4, None));
     }
-    if cancelled {
-        events.push(serde_json::json!({ "status": "CANCELLED", "date": "4" }));
-    }
+    let now = now_ms();
+    events.retain(|e| e.ms <= now);
+    events
+}
+
+/// An act as EditeurRestController.getByUuid and getActeList give it: the `Acte` entity
+/// (`model/Acte.java`) with its collectivité and its history, newest event first (the entity's
+/// `@OrderBy("date DESC")`, ActeHistory.compareTo).
+fn act_json(ctx: &Ctx, store: &Store, account: i64, acte: &StoredActe) -> serde_json::Value {
+    let mut events = events(ctx, store, acte);
+    events.sort_by_key(|e| std::cmp::Reverse(e.ms));
+    // ActeService.onApplicationEvent: the last event but the notifications.
+    let last = events
+        .iter()
+        .find(|e| !matches!(e.status, "NOTIFICATION_SENT" | "GROUP_NOTIFICATION_SENT"));
+    let histories: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "acteUuid": uuid_of(acte.id),
+                "status": e.status,
+                "date": stela_time(e.ms),
+                "message": e.message,
+                "fileName": e.file_name,
+                "flux": e.flux,
+            })
+        })
+        .collect();
+    let attachment = |name: &String| serde_json::json!({ "filename": name });
     serde_json::json!({
         "uuid": uuid_of(acte.id),
         "number": acte.numero,
-        "objet": acte.objet,
+        "creation": stela_time(acte.recu_ms),
         "decision": acte.date_decision,
         "nature": nature_name(acte.nature),
-        "acteHistories": events,
+        "code": stela_code(&acte.matieres),
+        "objet": acte.objet,
+        "public": false,
+        "publicWebsite": false,
+        "acteAttachment": acte.fichiers.first().map(attachment),
+        "annexes": acte.fichiers.iter().skip(1).map(attachment).collect::<Vec<_>>(),
+        "acteHistories": histories,
+        "localAuthority": local_authority(ctx, account),
+        "draft": null,
+        "miatId": acte.unique_id,
+        "lastHistoryStatus": last.map(|e| e.status),
+        "lastHistoryDate": last.map(|e| stela_time(e.ms)),
+        "lastHistoryFlux": last.and_then(|e| e.flux),
     })
+}
+
+/// The collectivité an account's certificate is paired with (`model/LocalAuthority.java`).
+fn local_authority(ctx: &Ctx, account: i64) -> serde_json::Value {
+    serde_json::json!({
+        "uuid": format!("00000000-0000-4000-b000-{account:012}"),
+        "name": "Collectivité du bac à sable",
+        "siren": ctx.settings.siren,
+        "department": ctx.settings.departement,
+    })
+}
+
+/// The matière as STELA keeps it: five levels joined by `-`.
+fn stela_code(matieres: &[String]) -> String {
+    let mut levels: Vec<&str> = matieres.iter().map(String::as_str).collect();
+    levels.resize(5, "0");
+    levels.join("-")
 }
 
 pub(crate) fn list(ctx: &Ctx, account: i64) -> Response<Full<Bytes>> {
@@ -193,7 +377,7 @@ pub(crate) fn list(ctx: &Ctx, account: i64) -> Response<Full<Bytes>> {
     };
     let list: Vec<serde_json::Value> = actes
         .iter()
-        .map(|a| history(a, store.is_cancelled(a.id).unwrap_or(false)))
+        .map(|a| act_json(ctx, &store, account, a))
         .collect();
     json(&serde_json::Value::Array(list))
 }
@@ -215,10 +399,7 @@ pub(crate) fn one(ctx: &Ctx, account: i64, method: &str, rest: &str) -> Response
         return html_error(StatusCode::INTERNAL_SERVER_ERROR);
     };
     match (method, action) {
-        ("GET", "") => {
-            let cancelled = store.is_cancelled(acte.id).unwrap_or(false);
-            json(&history(&acte, cancelled))
-        }
+        ("GET", "") => json(&act_json(ctx, &store, account, &acte)),
         ("POST", "cancel") if acte.statut == 4 => match store.add_cancellation(account, acte.id) {
             Ok(Some(_)) => json(&serde_json::json!({ "uuid": uuid })),
             Ok(None) => status(

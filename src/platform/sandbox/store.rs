@@ -420,6 +420,15 @@ impl Store {
             .optional()
     }
 
+    /// The préfecture documents sent about an act, oldest first: (id, genre).
+    pub fn documents_of_acte(&self, acte: i64) -> rusqlite::Result<Vec<(i64, u8)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, genre FROM documents WHERE acte = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([acte], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    }
+
     /// Mark a document read; false when it is not this account's.
     pub fn mark_read(&mut self, account: i64, id: i64) -> rusqlite::Result<bool> {
         Ok(self.conn.execute(
