@@ -1042,6 +1042,36 @@ fn stela_status_comes_from_the_events_present_not_the_newest() {
     );
 }
 
+/// STELA answers 401 to every editor call whose certificate it pairs with no collectivité: a
+/// setting to correct, said in French, and the act stays in the queue — the client used to
+/// read the 401 as the platform refusing the act.
+#[test]
+fn stela_401_is_an_unregistered_certificate_not_a_refusal() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start_with(
+        tmp.path(),
+        "stela_certificats_enregistres = [\"Mairie voisine\"]",
+        "",
+    );
+    let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
+    ws.add_acte("CERT2026_1");
+    let out = ws.spawn_sender(0).wait_with_output().expect("sender");
+    assert_ne!(out.status.code(), Some(0), "{}", show(&out));
+    let said = "n'est rattaché à aucune collectivité";
+    assert!(show(&out).contains(said), "{}", show(&out));
+    let item = ws.outbox().list(&Filter::default()).expect("list")[0].clone();
+    let journal = ws.outbox().journal(item.id).expect("journal");
+    assert_eq!(item.etat, State::EnAttente, "{journal:?}");
+    assert_eq!(sandbox.counts(), (0, 0));
+    let mut command = ws.command();
+    command.args(["envois", "tester", "--pin-stdin"]);
+    let out = spawn_with_input(command, USER_PIN)
+        .wait_with_output()
+        .expect("paraphe");
+    assert_ne!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(show(&out).contains(said), "{}", show(&out));
+}
+
 /// The classification in force comes from the platform and is kept on the workstation: the next
 /// act is checked against it without a file given.
 #[test]

@@ -138,8 +138,17 @@ impl Stela {
         super::http::join(&self.base, path)
     }
 
-    /// 5xx is an unknown outcome; 4xx is for the caller to read.
+    /// 5xx is an unknown outcome; 401 is the configuration; other 4xx are for the caller to
+    /// read.
     fn checked(&self, (status, body): (u16, Vec<u8>)) -> Result<(u16, Vec<u8>), PlatformError> {
+        if status == 401 {
+            // STELA's CertificateInterceptor answers 401 to every editor call whose certificate
+            // is paired with no collectivité (ExternalRestService.getLocalAuthorityByCertificate
+            // found none): nothing about the act, which must not be refused for it.
+            return Err(PlatformError::Config(t(
+                "plateforme.stela_certificat_non_enregistre",
+            )));
+        }
         if status >= 500 {
             return Err(PlatformError::Unknown(tf(
                 "plateforme.http",

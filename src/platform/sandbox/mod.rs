@@ -60,6 +60,10 @@ pub struct SandboxSettings {
     /// The ACTES schema (`actesv1_1.xsd`): when given, the préfecture checks what it receives
     /// against it and answers an anomaly to an act that does not conform. Empty: no check.
     pub schema_actes: String,
+    /// STELA's face: common names (CN) of the client certificates STELA pairs with a
+    /// collectivité; any other certificate gets STELA's 401. Empty: every certificate the TLS
+    /// layer accepts is paired.
+    pub stela_certificats_enregistres: Vec<String>,
     pub pannes: Faults,
 }
 
@@ -77,6 +81,7 @@ impl Default for SandboxSettings {
             mot_de_passe: String::new(),
             retour_apres_acquit: true,
             schema_actes: String::new(),
+            stela_certificats_enregistres: Vec::new(),
             pannes: Faults::default(),
         }
     }
@@ -115,6 +120,9 @@ mot_de_passe = \"\"
 retour_apres_acquit = true
 # Schéma ACTES (actesv1_1.xsd) : la préfecture répond une anomalie à un acte non conforme.
 schema_actes = \"\"
+# STELA : noms communs (CN) des certificats rattachés à une collectivité ; les autres reçoivent
+# un 401. Vide : tous les certificats acceptés sont rattachés.
+stela_certificats_enregistres = []
 
 # Pannes simulées, probabilités de 0 à 1 par requête (tests et formation).
 [pannes]
@@ -341,17 +349,25 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
         let _ = body.next().await;
         return Err(Cut);
     }
+    let fingerprint = hex::encode(openssl::sha::sha256(&peer));
+    let subject = openssl::x509::X509::from_der(&peer)
+        .ok()
+        .and_then(|c| {
+            c.subject_name()
+                .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+                .next()
+                .and_then(|e| e.data().to_string().ok())
+        })
+        .unwrap_or_default();
+    if req.uri().path().starts_with("/editeur/") && !stela::paired(&ctx, &subject) {
+        // Spring's DispatcherServlet reads the multipart request (checkMultipart) before
+        // CertificateInterceptor refuses it: the whole upload is read, then the 401 comes.
+        let path = req.uri().path().to_owned();
+        let mut body = BodyStream::new(req.into_body());
+        while let Some(Ok(_)) = body.next().await {}
+        return Ok(stela::unauthorized(&path));
+    }
     let account = {
-        let fingerprint = hex::encode(openssl::sha::sha256(&peer));
-        let subject = openssl::x509::X509::from_der(&peer)
-            .ok()
-            .and_then(|c| {
-                c.subject_name()
-                    .entries_by_nid(openssl::nid::Nid::COMMONNAME)
-                    .next()
-                    .and_then(|e| e.data().to_string().ok())
-            })
-            .unwrap_or_default();
         let mut store = ctx.store.lock().map_err(|_| Cut)?;
         match store.account(&fingerprint, &subject) {
             Ok(id) => id,

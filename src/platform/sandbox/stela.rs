@@ -10,6 +10,30 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
 
+/// Whether STELA pairs the client certificate (its common name) with a collectivité: as
+/// ExternalRestService.getLocalAuthorityByCertificate asks the admin service, here from the
+/// setting `stela_certificats_enregistres` (empty: every certificate is paired).
+pub(crate) fn paired(ctx: &Ctx, subject: &str) -> bool {
+    let registered = &ctx.settings.stela_certificats_enregistres;
+    registered.is_empty() || registered.iter().any(|cn| cn == subject)
+}
+
+/// STELA's answer to a certificate paired with no collectivité: CertificateInterceptor.preHandle
+/// (on `/editeur/**`) throws CertificateAuthenticationFailedException, whose
+/// `@ResponseStatus(UNAUTHORIZED)` Spring renders as its error document.
+pub(crate) fn unauthorized(path: &str) -> Response<Full<Bytes>> {
+    status(
+        StatusCode::UNAUTHORIZED,
+        serde_json::json!({
+            "timestamp": now_ms(),
+            "status": 401,
+            "error": "Unauthorized",
+            "message": "Authentication failed",
+            "path": path,
+        }),
+    )
+}
+
 /// Acts are known to STELA by a UUID; the sandbox derives it from its row id.
 fn uuid_of(id: i64) -> String {
     format!("00000000-0000-4000-8000-{id:012}")
