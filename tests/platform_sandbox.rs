@@ -1072,6 +1072,55 @@ fn stela_401_is_an_unregistered_certificate_not_a_refusal() {
     assert!(show(&out).contains(said), "{}", show(&out));
 }
 
+/// STELA types each annex by the `annexeTypes` entry that names the part's original file name,
+/// exactly, and checks extensions case-sensitively: annexes whose names the HTTP layer
+/// sanitises (accent, apostrophe), with an upper-case extension, and two of the same name reach
+/// it typed. The client used to name the entry after the file on disk while the part carried
+/// the sanitised name: STELA answered 400 « Missing file type » and the act was refused.
+#[test]
+fn stela_annexes_are_typed_by_the_very_names_they_are_sent_under() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start(tmp.path(), "");
+    let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
+    std::fs::create_dir(tmp.path().join("autre")).expect("mkdir");
+    std::fs::write(tmp.path().join("plan d'état.PNG"), png_bytes(8, 8)).expect("png");
+    std::fs::write(tmp.path().join("autre/plan d'état.PNG"), png_bytes(9, 9)).expect("png");
+    std::fs::write(tmp.path().join("Note.PDF"), pdf_bytes("Note")).expect("pdf");
+    let out = ws.queue_acte(
+        "ANX2026_1",
+        "1.1",
+        &[
+            "--annexe",
+            "plan d'état.PNG:21_RP",
+            "--annexe",
+            "autre/plan d'état.PNG:21_RP",
+            "--annexe",
+            "Note.PDF:21_RP",
+            "--classification",
+            "classification.xml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let item = ws.outbox().list(&Filter::default()).expect("list")[0].clone();
+    let journal = ws.outbox().journal(item.id).expect("journal");
+    assert_eq!(item.etat, State::Acquitte, "{journal:?}");
+    let store =
+        paraphe::platform::sandbox::store::Store::open(&sandbox.data.join("bac-a-sable.sqlite"))
+            .expect("sandbox db");
+    let actes = store.list_actes(1).expect("acts");
+    assert_eq!(
+        actes[0].fichiers,
+        [
+            "acte.pdf",
+            "plan d__tat.png",
+            "2_plan d__tat.png",
+            "Note.pdf"
+        ]
+    );
+}
+
 /// The classification in force comes from the platform and is kept on the workstation: the next
 /// act is checked against it without a file given.
 #[test]

@@ -38,6 +38,9 @@ pub enum Field {
     Text(String, Vec<u8>),
     /// A file streamed from disk under this field name.
     File(String, PathBuf),
+    /// A file streamed from disk under this field name, sent under the given file name
+    /// (sanitised as [`part_name`] does): for a platform that refers to parts by their name.
+    FileAs(String, PathBuf, String),
     /// A small file made in memory: field name, file name, content.
     Named(String, String, Vec<u8>),
 }
@@ -148,7 +151,13 @@ impl Http {
             form = match field {
                 Field::Text(name, value) => form.part(name, Part::bytes(value)),
                 Field::File(name, path) => {
-                    let (part, len) = file_part(&path, &progress)?;
+                    let (part, len) = file_part(&path, &part_name(&path), &progress)?;
+                    total += len;
+                    form.part(name, part)
+                }
+                Field::FileAs(name, path, file_name) => {
+                    let file_name = crate::files::sanitise_name(&file_name);
+                    let (part, len) = file_part(&path, &file_name, &progress)?;
                     total += len;
                     form.part(name, part)
                 }
@@ -207,8 +216,21 @@ impl Http {
     }
 }
 
-/// A file part streamed from disk in large chunks, counting bytes for the progress bar.
-fn file_part(path: &Path, progress: &Arc<UploadProgress>) -> Result<(Part, u64), PlatformError> {
+/// The file name a [`Field::File`] part carries: the file's own name, sanitised (what S²LOW
+/// keeps). A platform that matches parts by name must use this same name.
+pub(crate) fn part_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| crate::files::sanitise_name(&n.to_string_lossy()))
+        .unwrap_or_else(|| "fichier".into())
+}
+
+/// A file part streamed from disk in large chunks under `name`, counting bytes for the progress
+/// bar.
+fn file_part(
+    path: &Path,
+    name: &str,
+    progress: &Arc<UploadProgress>,
+) -> Result<(Part, u64), PlatformError> {
     let unreadable = |e: std::io::Error| {
         PlatformError::Config(tf(
             "plateforme.fichier_illisible",
@@ -220,10 +242,7 @@ fn file_part(path: &Path, progress: &Arc<UploadProgress>) -> Result<(Part, u64),
     };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let len = file.metadata().map_err(unreadable)?.len();
-    let name = path
-        .file_name()
-        .map(|n| crate::files::sanitise_name(&n.to_string_lossy()))
-        .unwrap_or_else(|| "fichier".into());
+    let name = name.to_owned();
     let progress = progress.clone();
     let chunks = futures_util::stream::unfold(Some(file), move |file| {
         let progress = progress.clone();

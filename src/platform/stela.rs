@@ -121,6 +121,70 @@ fn anomaly_detail(event: &serde_json::Value) -> String {
     }
 }
 
+/// The name a file is sent under: its own name as the HTTP layer sends any part (sanitised),
+/// with the extension in lower case and `jpeg` as `jpg` — ValidationService.validateFile checks
+/// the original name's extension case-sensitively against pdf, jpg, png (and xml), and the
+/// content is the same whatever the name says.
+fn stela_file_name(path: &Path) -> String {
+    let name = super::http::part_name(path);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) => {
+            let ext = ext.to_ascii_lowercase();
+            let ext = if ext == "jpeg" { "jpg".to_owned() } else { ext };
+            format!("{stem}.{ext}")
+        }
+        None => name,
+    }
+}
+
+/// The names the annexes are sent under, each unique: STELA types an annex by the first
+/// `annexeTypes` entry whose name is the part's original file name, exactly
+/// (ValidationService.getTypeForAnnexe, ActeService.getCodeForAnnexeFilename), so the entry
+/// must carry the very name sent, and two annexes of the same name would both get the first
+/// one's type.
+fn annexe_names(annexes: &[&Path]) -> Vec<String> {
+    let mut used = std::collections::HashSet::new();
+    annexes
+        .iter()
+        .map(|path| {
+            let name = stela_file_name(path);
+            let mut unique = name.clone();
+            let mut n = 1;
+            while !used.insert(unique.clone()) {
+                n += 1;
+                unique = format!("{n}_{name}");
+            }
+            unique
+        })
+        .collect()
+}
+
+/// STELA's 400 (CustomValidationUI, or Spring's error document) as words: each field and its
+/// message, else the document's message, else the body's start.
+fn validation_errors(body: &[u8]) -> String {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return excerpt(body);
+    };
+    let errors: Vec<String> = doc["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let message = e["defaultMessage"].as_str()?;
+            Some(match e["field"].as_str() {
+                Some(field) => format!("{field} : {message}"),
+                None => message.to_owned(),
+            })
+        })
+        .collect();
+    if !errors.is_empty() {
+        return errors.join(" ; ");
+    }
+    doc["message"]
+        .as_str()
+        .map_or_else(|| excerpt(body), str::to_owned)
+}
+
 impl Stela {
     pub fn new(
         address: &str,
@@ -185,8 +249,8 @@ impl Platform for Stela {
         files: &ActeFiles,
         progress: Option<Arc<UploadProgress>>,
     ) -> Result<String, PlatformError> {
-        // The notes do not say how STELA's editor API takes detached signatures: the act goes
-        // without them (a signed PDF carries its own).
+        // EditeurRestController.create takes no detached signature: the act goes without them
+        // (a signed PDF carries its own).
         let (acte, annexes) = (files.acte, files.annexes);
         let text = Field::text;
         let mut form = vec![
@@ -196,15 +260,15 @@ impl Platform for Stela {
             text("code", &material_code(&fields.matiere)),
             text("decision", &fields.date_decision),
             text("fileType", &fields.type_acte),
-            Field::File("file".into(), acte.to_owned()),
+            Field::FileAs("file".into(), acte.to_owned(), stela_file_name(acte)),
         ];
-        for (path, typologie) in annexes.iter().zip(&fields.types_annexes) {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            form.push(Field::File("annexes".into(), path.to_path_buf()));
+        for ((path, name), typologie) in annexes
+            .iter()
+            .zip(annexe_names(annexes))
+            .zip(&fields.types_annexes)
+        {
             form.push(text("annexeTypes", &format!("{name}:{typologie}")));
+            form.push(Field::FileAs("annexes".into(), path.to_path_buf(), name));
         }
         let url = self.url("/editeur/api/acte")?;
         let (status, body) = self.checked(self.http.post(url, form, progress)?)?;
@@ -218,7 +282,7 @@ impl Platform for Stela {
                 "plateforme.stela_numero_existant",
                 &[("numero", &fields.numero)],
             ))),
-            400..=499 => Err(PlatformError::Ko(text)),
+            400..=499 => Err(PlatformError::Ko(validation_errors(&body))),
             _ => Err(PlatformError::Unknown(excerpt(&body))),
         }
     }
@@ -343,6 +407,26 @@ mod tests {
         );
         assert_eq!(material_code("1.1"), "1-1-0-0-0");
         assert_eq!(material_code("7.1.2.3.4"), "7-1-2-3-4");
+    }
+
+    #[test]
+    fn files_go_under_names_stela_matches_and_accepts() {
+        let names = |list: &[&str]| {
+            let paths: Vec<std::path::PathBuf> =
+                list.iter().map(std::path::PathBuf::from).collect();
+            let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+            annexe_names(&refs)
+        };
+        assert_eq!(
+            names(&[
+                "a/plan d'état.PNG",
+                "b/Photo.JPEG",
+                "c/plan d'état.png",
+                "d/note"
+            ]),
+            ["plan d__tat.png", "Photo.jpg", "2_plan d__tat.png", "note"]
+        );
+        assert_eq!(stela_file_name(Path::new("x/ACTE.Pdf")), "ACTE.pdf");
     }
 
     fn event(status: &str, date: &str, flux: Option<&str>) -> serde_json::Value {

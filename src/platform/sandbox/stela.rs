@@ -3,9 +3,7 @@
 //! each act's history of events.
 
 use super::store::{Inserted, Store, StoredActe};
-use super::{
-    Ctx, Form, acknowledge_if_due, draw, html_error, json, now_ms, number_is_valid, sniff,
-};
+use super::{Ctx, Form, acknowledge_if_due, draw, html_error, json, now_ms};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
@@ -71,16 +69,47 @@ fn nature_name(code: u8) -> &'static str {
         .map_or("AUTRES", |(n, _)| n)
 }
 
+/// A validation error as Spring serialises a `FieldError` inside STELA's CustomValidationUI.
+fn field_error(field: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({ "objectName": "acte", "field": field, "defaultMessage": message })
+}
+
+/// STELA's CustomValidationUI (`model/ui/CustomValidationUI.java`): the errors and a word.
+fn validation_answer(
+    code: StatusCode,
+    errors: Vec<serde_json::Value>,
+    message: &str,
+) -> Response<Full<Bytes>> {
+    status(
+        code,
+        serde_json::json!({
+            "timestamp": now_ms(),
+            "status": code.as_u16(),
+            "error": code.canonical_reason().unwrap_or_default(),
+            "errors": errors,
+            "message": message,
+        }),
+    )
+}
+
+/// Whether `name` ends with one of `extensions`, compared as commons-io's
+/// FilenameUtils.isExtension does: the text after the last dot, case-sensitive.
+fn has_extension(name: &str, extensions: &[&str]) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| extensions.contains(&ext))
+}
+
+/// ValidationService.getTypeForAnnexe and ActeService.getCodeForAnnexeFilename: the first
+/// `annexeTypes` entry `name:CODE` whose name (all before the last colon, as the greedy
+/// `(.*):(.*)` takes it) is exactly the part's original file name.
+fn type_for_annexe<'a>(file_name: &str, types: &'a [String]) -> Option<&'a str> {
+    types.iter().find_map(|t| {
+        let (name, code) = t.rsplit_once(':')?;
+        (name == file_name).then_some(code)
+    })
+}
+
 pub(crate) fn create(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
-    let mut errors = Vec::new();
-    let numero = form.text("number");
-    if !number_is_valid(&numero) {
-        errors.push("number: ^[A-Z0-9_]+$, 15 caractères au plus");
-    }
-    let objet = form.text("objet");
-    if objet.is_empty() || objet.chars().count() > 500 {
-        errors.push("objet: obligatoire, 500 caractères au plus");
-    }
     // As EditeurRestController.create's `@RequestParam("nature") ActeNature`: Spring converts
     // the text to the enum by constant name, and a name it does not know is a 400 before any
     // validation (MethodArgumentTypeMismatchException).
@@ -100,6 +129,7 @@ pub(crate) fn create(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes
             }),
         );
     };
+    // `@DateTimeFormat(pattern = "yyyy-MM-dd") LocalDate decision`: the same kind of 400.
     let date = form.text("decision");
     if time::Date::parse(
         &date,
@@ -107,45 +137,104 @@ pub(crate) fn create(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes
     )
     .is_err()
     {
-        errors.push("decision: yyyy-MM-dd");
+        return status(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({
+                "status": 400,
+                "error": "Bad Request",
+                "message": format!("Failed to convert value '{date}' to required type 'java.time.LocalDate'"),
+                "path": "/editeur/api/acte",
+            }),
+        );
+    }
+    // ValidationService.validateActeParams: the annotations of ActeParams, then the files by
+    // their original names.
+    let mut errors = Vec::new();
+    let numero = form.text("number");
+    if numero.chars().count() > 15 {
+        errors.push(field_error("number", "size must be between 0 and 15"));
+    }
+    if numero.is_empty()
+        || !numero
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
+        errors.push(field_error("number", "must match \"^[A-Z0-9_]+$\""));
+    }
+    let objet = form.text("objet");
+    if objet.chars().count() > 500 {
+        errors.push(field_error("objet", "size must be between 0 and 500"));
     }
     let code = form.text("code");
+    let code_ok = code.len() == 9
+        && code.bytes().enumerate().all(|(i, b)| {
+            if i % 2 == 0 {
+                b.is_ascii_digit()
+            } else {
+                b == b'-'
+            }
+        });
+    if !code_ok {
+        errors.push(field_error(
+            "code",
+            "must match \"^[0-9]-[0-9]-[0-9]-[0-9]-[0-9]$\"",
+        ));
+    }
     let matieres: Vec<String> = code
         .split('-')
         .filter(|l| !l.is_empty() && *l != "0")
         .map(str::to_owned)
         .collect();
-    if matieres.len() < 2 {
-        errors.push("code: matière inconnue");
+    if form.text("fileType").is_empty() {
+        errors.push(field_error("fileType", "must not be blank"));
     }
+    // ValidationService.validateFile: the extension of the original name, case-sensitive; a
+    // budget document is a (sealed) XML with pdf/jpg/png annexes — the seal is not checked
+    // here.
+    let budget = nature == 5;
+    let acte_extensions: &[&str] = if budget {
+        &["xml"]
+    } else {
+        &["pdf", "jpg", "png"]
+    };
+    let annexe_extensions: &[&str] = if budget {
+        &["pdf", "jpg", "png"]
+    } else {
+        &["pdf", "jpg", "png", "xml"]
+    };
     let file = form.files("file").next();
-    match file.map(|f| sniff(&f.2)) {
-        Some("application/pdf" | "image/jpeg" | "image/png") => {}
-        _ => errors.push("file: pdf, jpg ou png"),
+    match file {
+        None => errors.push(field_error("file", "must not be null")),
+        Some((_, name, _)) if !has_extension(name, acte_extensions) => {
+            errors.push(field_error("file", "form.validation.badextension"))
+        }
+        Some(_) => {}
     }
+    let types = form.texts("annexeTypes");
     let mut names = Vec::new();
     if let Some(f) = file {
         names.push(f.1.clone());
     }
-    for annexe in form.files("annexes") {
-        if !matches!(
-            sniff(&annexe.2),
-            "application/pdf" | "image/jpeg" | "image/png" | "application/xml"
-        ) {
-            errors.push("annexes: pdf, jpg, png ou xml");
+    for (_, name, _) in form.files("annexes") {
+        if type_for_annexe(name, &types).is_none() {
+            errors.push(field_error(
+                "annexeType",
+                &format!("Missing file type for {name}"),
+            ));
         }
-        names.push(annexe.1.clone());
+        if !has_extension(name, annexe_extensions) {
+            errors.push(field_error("annexes", "form.validation.badextension"));
+        }
+        names.push(name.clone());
     }
     if !errors.is_empty() {
-        return status(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "errors": errors }),
-        );
+        return validation_answer(StatusCode::BAD_REQUEST, errors, "has failed");
     }
     if draw(ctx.settings.pannes.ko) {
-        return status(
+        return validation_answer(
             StatusCode::BAD_REQUEST,
-            serde_json::json!({ "errors": ["Panne simulée par le bac à sable"] }),
+            vec![field_error("file", "Panne simulée par le bac à sable")],
+            "has failed",
         );
     }
     let unique_id = super::replies::id_acte(
