@@ -858,12 +858,17 @@ fn prefecture_letters_come_back_and_an_acknowledged_act_can_be_cancelled() {
 }
 
 /// STELA's editor API: the act goes to acknowledged; an upload whose answer was lost is found
-/// again by its number (the platform's list) instead of being sent twice.
+/// again in the platform's list instead of being sent twice. That list mixes every
+/// collectivité's acts and the drafts, 25 a page: here a neighbouring commune deposits 30 acts
+/// with ours — the first under the same number, date and nature — and a draft of that number,
+/// all newer, so ours is on the second page. The client used to take the first act of that
+/// number on the first page: the neighbour's draft.
 #[test]
 fn stela_act_is_acknowledged_and_a_lost_answer_is_reconciled_by_number() {
     let tmp = tempfile::tempdir().expect("tmp");
+    let neighbours = "stela_voisins_par_acte = 30";
     {
-        let sandbox = Sandbox::start(tmp.path(), "perte_reponse = 1.0\n");
+        let sandbox = Sandbox::start_with(tmp.path(), neighbours, "perte_reponse = 1.0\n");
         let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
         ws.add_acte("ST2026_1");
         let out = ws.spawn_sender(0).wait_with_output().expect("sender");
@@ -873,7 +878,7 @@ fn stela_act_is_acknowledged_and_a_lost_answer_is_reconciled_by_number() {
         assert_eq!(sandbox.counts(), (1, 0), "but the platform has it");
     }
     // The platform again, answering this time (same data, new port).
-    let sandbox = Sandbox::start(tmp.path(), "");
+    let sandbox = Sandbox::start_with(tmp.path(), neighbours, "");
     let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
     let out = ws.spawn_sender(30).wait_with_output().expect("sender");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -1119,6 +1124,54 @@ fn stela_annexes_are_typed_by_the_very_names_they_are_sent_under() {
             "Note.pdf"
         ]
     );
+}
+
+/// STELA refuses (409) a number its collectivité already holds in any act or draft, whatever
+/// the year or nature. Here a draft kept in STELA holds it: the act is refused with « numéro
+/// déjà utilisé », once, not sent again and again. The client used to adopt the draft as the
+/// act sent (and then wait for ever for its AR).
+#[test]
+fn stela_a_number_held_by_a_draft_is_refused_not_sent_again() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start_with(
+        tmp.path(),
+        "stela_brouillons = [\"BR2026_1\"]\nstela_voisins_par_acte = 3",
+        "",
+    );
+    let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
+    ws.add_acte("BR2026_1");
+    ws.add_acte("BR2026_2");
+    let out = ws.spawn_sender(10).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["rapport"]["refuses"], 1, "{report}");
+    let outbox = ws.outbox();
+    let items = outbox.list(&Filter::default()).expect("list");
+    let held = items
+        .iter()
+        .find(|i| i.numero_interne.as_deref() == Some("BR2026_1"))
+        .expect("item");
+    let journal = outbox.journal(held.id).expect("journal");
+    assert_eq!(held.etat, State::Refuse, "{journal:?}");
+    assert!(
+        journal
+            .last()
+            .expect("row")
+            .detail
+            .contains("numéro déjà utilisé"),
+        "{journal:?}"
+    );
+    let attempts = journal
+        .iter()
+        .filter(|e| e.etat_apres == Some(State::EnCours))
+        .count();
+    assert_eq!(attempts, 1, "sent once: {journal:?}");
+    let free = items
+        .iter()
+        .find(|i| i.numero_interne.as_deref() == Some("BR2026_2"))
+        .expect("item");
+    assert_eq!(free.etat, State::Acquitte);
+    assert_eq!(sandbox.counts(), (1, 0));
 }
 
 /// The classification in force comes from the platform and is kept on the workstation: the next
@@ -1490,7 +1543,7 @@ fn connection_test_and_classification_request() {
         .expect("paraphe");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("STELA répond (0 acte(s)"),
+        String::from_utf8_lossy(&out.stdout).contains("STELA répond : le certificat est rattaché"),
         "{}",
         show(&out)
     );

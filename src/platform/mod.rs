@@ -50,13 +50,9 @@ pub trait Platform: Send + Sync {
     ) -> Result<String, PlatformError>;
     fn acte_status(&self, reference: &s2low::Reference)
     -> Result<s2low::ActeStatus, PlatformError>;
-    /// The platform's reference of an act it holds, found by its IDActe or number; `None` when
-    /// it does not have it.
-    fn acte_find(
-        &self,
-        id_acte: &str,
-        numero: &str,
-    ) -> Result<Option<s2low::Reference>, PlatformError>;
+    /// The platform's reference of an act it holds (after an answer lost, or the platform
+    /// saying the number is taken); `None` when it does not have it and the act may be sent.
+    fn acte_find(&self, lookup: &ActeLookup) -> Result<Option<s2low::Reference>, PlatformError>;
     fn acte_cancel(&self, transaction: &str) -> Result<String, PlatformError>;
     /// Answer a préfecture document (`document`: its transaction id): send the letter and, for a
     /// demande de pièces, the pieces — or refuse to send them. Returns the reply's transaction.
@@ -115,6 +111,17 @@ pub trait Platform: Send + Sync {
             "plateforme.retour_non_pris_en_charge",
         )))
     }
+}
+
+/// What the sender knows of an act it looks for on the platform.
+pub struct ActeLookup<'a> {
+    /// `IDActe` as the act was queued: département-SIREN-date-numéro-nature (S²LOW finds the
+    /// act by it; STELA's list is matched on the SIREN it carries).
+    pub id_acte: &'a str,
+    pub acte: &'a s2low::ActeFields,
+    /// The platform has just refused the act because its number is taken: not finding the act
+    /// then means another act holds the number, and sending again would only be refused again.
+    pub after_conflict: bool,
 }
 
 /// What went wrong with the platform, sorted by what the sender may do next.

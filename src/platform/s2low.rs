@@ -338,8 +338,8 @@ impl Platform for S2low {
     /// S²LOW finds an act by the name of its message file, `<IDActe>-1-1` (`unique_id`): the
     /// IDActe alone finds it only once the AR is in (the server stores it then), and an act left
     /// in anomaly before its AR would otherwise look absent and be sent again and again.
-    fn acte_find(&self, id_acte: &str, _numero: &str) -> Result<Option<Reference>, PlatformError> {
-        let reference = Reference::UniqueId(format!("{id_acte}-1-1"));
+    fn acte_find(&self, lookup: &super::ActeLookup) -> Result<Option<Reference>, PlatformError> {
+        let reference = Reference::UniqueId(format!("{}-1-1", lookup.id_acte));
         match self.acte_status(&reference) {
             Ok(_) => Ok(Some(reference)),
             Err(PlatformError::Ko(_)) => Ok(None),

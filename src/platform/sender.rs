@@ -162,7 +162,7 @@ impl Sender<'_> {
             if cancel.load(Ordering::Relaxed) {
                 return Ok(report);
             }
-            self.reconcile(&item, &mut report)?;
+            self.reconcile(&item, false, &mut report)?;
         }
         for item in self.outbox.due_for_sending(&crate::outbox::now())? {
             if cancel.load(Ordering::Relaxed) {
@@ -375,7 +375,7 @@ impl Sender<'_> {
                 let failures = self.attempts(item.id);
                 self.outbox.schedule(item.id, &self.later(failures), true)?;
                 let reconciled = self.outbox.get(item.id)?;
-                self.reconcile(&reconciled, report)?;
+                self.reconcile(&reconciled, true, report)?;
             }
             Err(PlatformError::Ko(message)) => {
                 self.outbox
@@ -497,8 +497,14 @@ impl Sender<'_> {
             .map_err(|e| PlatformError::Config(e.to_string()))
     }
 
-    /// Find out whether the platform holds an item whose last attempt has an unknown outcome.
-    fn reconcile(&mut self, item: &Item, report: &mut Report) -> Result<(), SenderError> {
+    /// Find out whether the platform holds an item whose last attempt has an unknown outcome
+    /// (`after_conflict`: or whose number the platform has just said is taken).
+    fn reconcile(
+        &mut self,
+        item: &Item,
+        after_conflict: bool,
+        report: &mut Report,
+    ) -> Result<(), SenderError> {
         if item.etat == State::EnCours {
             self.outbox.transition(
                 item.id,
@@ -510,7 +516,12 @@ impl Sender<'_> {
         match item.genre {
             Kind::Acte => {
                 let data = self.acte_data(item.id)?;
-                match self.platform.acte_find(&data.id_acte, &data.acte.numero) {
+                let lookup = super::ActeLookup {
+                    id_acte: &data.id_acte,
+                    acte: &data.acte,
+                    after_conflict,
+                };
+                match self.platform.acte_find(&lookup) {
                     Ok(Some(reference)) => {
                         self.mark_sent(item.id, &reference, &tf("envoi.rapproche", &[]))?;
                         report.rapproches += 1;
@@ -524,6 +535,14 @@ impl Sender<'_> {
                             &tf("envoi.absent_de_la_plateforme", &[]),
                         )?;
                         self.outbox.clear_schedule(item.id)?;
+                    }
+                    Err(PlatformError::Ko(message)) => {
+                        // The platform will never take the act as it is (its number is held by
+                        // another act): refused with its words, never sent again.
+                        self.outbox
+                            .transition(item.id, State::Refuse, &self.who, &message)?;
+                        self.outbox.clear_schedule(item.id)?;
+                        report.refuses += 1;
                     }
                     Err(e) => {
                         let failures = self.attempts(item.id);

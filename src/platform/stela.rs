@@ -8,7 +8,7 @@ use super::s2low::{
     ActeFields, ActeFiles, ActeStatus, HeliosImport, PrefectureDocument, Reference, UploadProgress,
 };
 use super::tls::SharedCardKey;
-use super::{Platform, PlatformError};
+use super::{ActeLookup, Platform, PlatformError};
 use crate::messages::{t, tf};
 use std::path::Path;
 use std::sync::Arc;
@@ -185,6 +185,20 @@ fn validation_errors(body: &[u8]) -> String {
         .map_or_else(|| excerpt(body), str::to_owned)
 }
 
+/// The page size asked of STELA's list: EditeurRestController.getActeList's default `limit`.
+const PAGE: usize = 25;
+/// How many pages of the list are read at most (newest acts of every collectivité first).
+const MAX_PAGES: usize = 400;
+
+/// The SIREN of an `IDActe` (département-SIREN-date-numéro-nature: none of the fields before
+/// the number holds a dash).
+fn siren_of(id_acte: &str) -> Option<&str> {
+    id_acte
+        .split('-')
+        .nth(1)
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
 impl Stela {
     pub fn new(
         address: &str,
@@ -224,23 +238,22 @@ impl Stela {
 }
 
 impl Platform for Stela {
-    /// STELA's editor API has no test call: listing the account's acts proves the certificate
-    /// and the account (a JSON list is expected).
+    /// STELA's editor API has no test call: a page of its list of acts proves the connection
+    /// and that the certificate is paired with a collectivité (else a 401). The list mixes every
+    /// collectivité's acts: nothing to count in it.
     fn test_connection(&self) -> Result<String, PlatformError> {
-        let (status, body) = self.checked(self.http.get(self.url("/editeur/api/acte")?)?)?;
+        let mut url = self.url("/editeur/api/acte")?;
+        url.query_pairs_mut().append_pair("limit", "1");
+        let (status, body) = self.checked(self.http.get(url)?)?;
         if !(200..300).contains(&status) {
             return Err(PlatformError::Ko(excerpt(&body)));
         }
         let list: serde_json::Value =
             serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
-        let count = list
-            .as_array()
-            .map(Vec::len)
-            .ok_or_else(|| PlatformError::Unknown(excerpt(&body)))?;
-        Ok(tf(
-            "plateforme.stela_connexion",
-            &[("nombre", &count.to_string())],
-        ))
+        if !list.is_array() {
+            return Err(PlatformError::Unknown(excerpt(&body)));
+        }
+        Ok(t("plateforme.stela_connexion"))
     }
 
     fn acte_create(
@@ -309,18 +322,76 @@ impl Platform for Stela {
         })
     }
 
-    /// The act with this number on the platform, if any (reconciliation after a 409).
-    fn acte_find(&self, _id_acte: &str, numero: &str) -> Result<Option<Reference>, PlatformError> {
-        let (_, body) = self.checked(self.http.get(self.url("/editeur/api/acte")?)?)?;
-        let list: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
-        Ok(list
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|a| a["number"].as_str() == Some(numero))
-            .and_then(|a| a["uuid"].as_str())
-            .map(|uuid| Reference::Transaction(uuid.to_owned())))
+    /// The act the sender looks for, in STELA's list of acts. That list
+    /// (EditeurRestController.getActeList → ActeService.getAllFull) is not filtered by
+    /// collectivité — the collectivité is passed and never used — and holds the drafts; it comes
+    /// by pages (`limit`, 25 by default, and `offset`), newest creation first. The act is the one
+    /// of this SIREN with this number, decision date and nature, not a draft. STELA refuses a
+    /// number already held in the collectivité by any act or draft, whatever its year or nature
+    /// (ActeService.numberExist → ActeRepository.findByNumberAndLocalAuthorityUuid): when another
+    /// act or a draft holds it, or when STELA has just said so, sending again would only be
+    /// refused again — the act is refused with that reason.
+    fn acte_find(&self, lookup: &ActeLookup) -> Result<Option<Reference>, PlatformError> {
+        let acte = lookup.acte;
+        let siren = siren_of(lookup.id_acte).ok_or_else(|| {
+            PlatformError::Config(tf(
+                "plateforme.stela_id_acte_illisible",
+                &[("id", lookup.id_acte)],
+            ))
+        })?;
+        let nature = nature_name(acte.nature_code);
+        let mut taken = false;
+        let mut whole_list = false;
+        for page in 0..MAX_PAGES {
+            let mut url = self.url("/editeur/api/acte")?;
+            url.query_pairs_mut()
+                .append_pair("limit", &PAGE.to_string())
+                .append_pair("offset", &(page * PAGE).to_string());
+            let (status, body) = self.checked(self.http.get(url)?)?;
+            if !(200..300).contains(&status) {
+                return Err(PlatformError::Unknown(tf(
+                    "plateforme.http",
+                    &[("code", &status.to_string()), ("extrait", &excerpt(&body))],
+                )));
+            }
+            let list: Vec<serde_json::Value> = serde_json::from_slice(&body)
+                .map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
+            for act in &list {
+                if act["number"].as_str() != Some(acte.numero.as_str())
+                    || act["localAuthority"]["siren"].as_str() != Some(siren)
+                {
+                    continue;
+                }
+                let draft = !act["draft"].is_null();
+                if !draft
+                    && act["decision"].as_str() == Some(acte.date_decision.as_str())
+                    && act["nature"].as_str() == Some(nature)
+                    && let Some(uuid) = act["uuid"].as_str()
+                {
+                    return Ok(Some(Reference::Transaction(uuid.to_owned())));
+                }
+                taken = true;
+            }
+            if list.len() < PAGE {
+                whole_list = true;
+                break;
+            }
+        }
+        if taken || lookup.after_conflict {
+            return Err(PlatformError::Ko(tf(
+                "plateforme.stela_numero_deja_utilise",
+                &[("numero", &acte.numero)],
+            )));
+        }
+        if !whole_list {
+            // Not seen in the newest acts of the whole platform, and the list not read to its
+            // end: sending again could make a second act; a person must look.
+            return Err(PlatformError::Unknown(tf(
+                "plateforme.stela_liste_trop_longue",
+                &[("nombre", &(MAX_PAGES * PAGE).to_string())],
+            )));
+        }
+        Ok(None)
     }
 
     fn acte_cancel(&self, uuid: &str) -> Result<String, PlatformError> {
@@ -427,6 +498,16 @@ mod tests {
             ["plan d__tat.png", "Photo.jpg", "2_plan d__tat.png", "note"]
         );
         assert_eq!(stela_file_name(Path::new("x/ACTE.Pdf")), "ACTE.pdf");
+    }
+
+    #[test]
+    fn the_siren_is_read_from_the_id_acte() {
+        assert_eq!(
+            siren_of("006-210600730-20200115-ST2026_1-DE"),
+            Some("210600730")
+        );
+        assert_eq!(siren_of("006--20200115-X-DE"), None);
+        assert_eq!(siren_of("sans tiret"), None);
     }
 
     fn event(status: &str, date: &str, flux: Option<&str>) -> serde_json::Value {

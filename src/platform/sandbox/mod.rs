@@ -64,6 +64,13 @@ pub struct SandboxSettings {
     /// collectivité; any other certificate gets STELA's 401. Empty: every certificate the TLS
     /// layer accepts is paired.
     pub stela_certificats_enregistres: Vec<String>,
+    /// STELA's face: acts a neighbouring collectivité deposits with each act received (the
+    /// first under the same number, decision date and nature), and its draft of that number —
+    /// STELA's list mixes every collectivité's acts and the drafts. 0: none.
+    pub stela_voisins_par_acte: u32,
+    /// STELA's face: numbers of the drafts the collectivité keeps in STELA (listed, and a
+    /// 409 for an act under one of them).
+    pub stela_brouillons: Vec<String>,
     pub pannes: Faults,
 }
 
@@ -82,6 +89,8 @@ impl Default for SandboxSettings {
             retour_apres_acquit: true,
             schema_actes: String::new(),
             stela_certificats_enregistres: Vec::new(),
+            stela_voisins_par_acte: 0,
+            stela_brouillons: Vec::new(),
             pannes: Faults::default(),
         }
     }
@@ -123,6 +132,11 @@ schema_actes = \"\"
 # STELA : noms communs (CN) des certificats rattachés à une collectivité ; les autres reçoivent
 # un 401. Vide : tous les certificats acceptés sont rattachés.
 stela_certificats_enregistres = []
+# STELA : actes qu'une commune voisine dépose avec chaque acte reçu (le premier du même numéro,
+# même date et même nature) et son brouillon de ce numéro : la liste de STELA mêle tout.
+stela_voisins_par_acte = 0
+# STELA : numéros des brouillons que la collectivité garde dans STELA (un acte de ce numéro : 409).
+stela_brouillons = []
 
 # Pannes simulées, probabilités de 0 à 1 par requête (tests et formation).
 [pannes]
@@ -165,6 +179,8 @@ pub(crate) struct Ctx {
     pub(crate) store: Mutex<Store>,
     depots: PathBuf,
     trust: Option<crate::pes::verify::TrustStore>,
+    /// When the sandbox started (the creation date of the drafts STELA's face lists).
+    pub(crate) started_ms: i64,
     /// Nonces handed out and not used yet (confirmation of transmissions).
     nonces: Mutex<std::collections::HashSet<String>>,
 }
@@ -229,6 +245,7 @@ pub fn run(options: SandboxOptions, on_ready: impl FnOnce(&Ready)) -> Result<(),
         depots,
         trust,
         nonces: Mutex::new(Default::default()),
+        started_ms: now_ms(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -530,7 +547,7 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
         },
         ("GET", "/editeur/api/acte") => {
             let ctx = ctx.clone();
-            tokio::task::spawn_blocking(move || stela::list(&ctx, account))
+            tokio::task::spawn_blocking(move || stela::list(&ctx, &query))
                 .await
                 .unwrap_or_else(|_| html_error(StatusCode::INTERNAL_SERVER_ERROR))
         }

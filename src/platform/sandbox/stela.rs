@@ -7,6 +7,7 @@ use super::{Ctx, Form, acknowledge_if_due, draw, html_error, json, now_ms};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
+use std::collections::HashMap;
 
 /// Whether STELA pairs the client certificate (its common name) with a collectivité: as
 /// ExternalRestService.getLocalAuthorityByCertificate asks the admin service, here from the
@@ -244,6 +245,22 @@ pub(crate) fn create(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes
         &numero,
         nature,
     );
+    // EditeurRestController.create then answers 409 when ActeService.numberExist finds the
+    // number in the collectivité, among its acts and its drafts, whatever their year or
+    // nature (ActeRepository.findByNumberAndLocalAuthorityUuid).
+    let conflict = || {
+        validation_answer(
+            StatusCode::CONFLICT,
+            vec![field_error(
+                "number",
+                &format!("Number {numero} already exists"),
+            )],
+            "conflict",
+        )
+    };
+    if ctx.settings.stela_brouillons.contains(&numero) {
+        return conflict();
+    }
     let Ok(mut store) = ctx.store.lock() else {
         return html_error(StatusCode::INTERNAL_SERVER_ERROR);
     };
@@ -263,10 +280,7 @@ pub(crate) fn create(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes
             .header("content-type", "text/plain")
             .body(Full::new(Bytes::from(uuid_of(id))))
             .unwrap_or_default(),
-        Ok(Inserted::Existing(_)) => status(
-            StatusCode::CONFLICT,
-            serde_json::json!({ "errors": ["number: déjà utilisé"] }),
-        ),
+        Ok(Inserted::Existing(_)) => conflict(),
         Err(_) => html_error(StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
@@ -313,7 +327,9 @@ const TRANSMISSION: Option<&str> = Some("TRANSMISSION_ACTE");
 /// The events STELA records for an act, as its services write them one after the other; only
 /// those whose moment has come are shown (STELA's tasks add them as they run: the history right
 /// after the creation may be empty).
-fn events(ctx: &Ctx, store: &Store, acte: &StoredActe) -> Vec<Event> {
+/// `store`: where the act's letters and cancellation are (none for a neighbour's act);
+/// `siren`: its collectivité's.
+fn events(ctx: &Ctx, store: Option<&Store>, acte: &StoredActe, siren: &str) -> Vec<Event> {
     let t0 = acte.recu_ms;
     let due = t0 + (ctx.settings.delai_ar_secondes * 1000.0) as i64;
     // ArchiveService.createArchive and getArchiveName: `SIC-EACT--{SIREN}--{date}-{n}.tar.gz`.
@@ -321,7 +337,7 @@ fn events(ctx: &Ctx, store: &Store, acte: &StoredActe) -> Vec<Event> {
         .get(..10)
         .unwrap_or_default()
         .replace('-', "");
-    let archive = format!("SIC-EACT--{}--{day}-{}.tar.gz", ctx.settings.siren, acte.id);
+    let archive = format!("SIC-EACT--{siren}--{day}-{}.tar.gz", acte.id);
     let with_file = |mut e: Event, name: &str| {
         e.file_name = Some(name.to_owned());
         e
@@ -354,12 +370,8 @@ fn events(ctx: &Ctx, store: &Store, acte: &StoredActe) -> Vec<Event> {
             // The préfecture's letters: RetourPrefectureService.receiveCourrierSimple and
             // receiveDemandePieceComplementaire, and for a demande the AR that
             // ArchiveService.onApplicationEvent builds and SenderTask sends in its own flux.
-            for (n, (id, genre)) in store
-                .documents_of_acte(acte.id)
-                .unwrap_or_default()
-                .into_iter()
-                .enumerate()
-            {
+            let letters = store.and_then(|s| s.documents_of_acte(acte.id).ok());
+            for (n, (id, genre)) in letters.unwrap_or_default().into_iter().enumerate() {
                 let at = due + 10 * (n as i64 + 1);
                 let letter = format!("{}-courrier-{id}.tar.gz", acte.unique_id);
                 if genre == 3 {
@@ -374,10 +386,7 @@ fn events(ctx: &Ctx, store: &Store, acte: &StoredActe) -> Vec<Event> {
                     received.message = Some("Pièces complémentaires demandées".into());
                     events.push(received);
                     let flux = Some("AR_PIECE_COMPLEMENTAIRE");
-                    let reply = format!(
-                        "SIC-EACT--{}--{day}-{}-{id}.tar.gz",
-                        ctx.settings.siren, acte.id
-                    );
+                    let reply = format!("SIC-EACT--{siren}--{day}-{}-{id}.tar.gz", acte.id);
                     events.push(with_file(event("ARCHIVE_CREATED", at + 1, flux), &reply));
                     events.push(with_file(
                         event("ARCHIVE_SIZE_CHECKED", at + 2, flux),
@@ -401,7 +410,7 @@ fn events(ctx: &Ctx, store: &Store, acte: &StoredActe) -> Vec<Event> {
         }
         _ => {}
     }
-    if store.is_cancelled(acte.id).unwrap_or(false) {
+    if store.is_some_and(|s| s.is_cancelled(acte.id).unwrap_or(false)) {
         // ActeService.cancel, ArchiveService.createMessageArchive and SenderTask in the
         // cancellation's flux, then RetourPrefectureService.receiveARAnnulation (no flux): the
         // sandbox's préfecture answers at once.
@@ -421,8 +430,15 @@ fn events(ctx: &Ctx, store: &Store, acte: &StoredActe) -> Vec<Event> {
 /// An act as EditeurRestController.getByUuid and getActeList give it: the `Acte` entity
 /// (`model/Acte.java`) with its collectivité and its history, newest event first (the entity's
 /// `@OrderBy("date DESC")`, ActeHistory.compareTo).
-fn act_json(ctx: &Ctx, store: &Store, account: i64, acte: &StoredActe) -> serde_json::Value {
-    let mut events = events(ctx, store, acte);
+fn act_json(
+    ctx: &Ctx,
+    store: Option<&Store>,
+    acte: &StoredActe,
+    uuid: &str,
+    authority: &serde_json::Value,
+) -> serde_json::Value {
+    let siren = authority["siren"].as_str().unwrap_or_default();
+    let mut events = events(ctx, store, acte, siren);
     events.sort_by_key(|e| std::cmp::Reverse(e.ms));
     // ActeService.onApplicationEvent: the last event but the notifications.
     let last = events
@@ -432,7 +448,7 @@ fn act_json(ctx: &Ctx, store: &Store, account: i64, acte: &StoredActe) -> serde_
         .iter()
         .map(|e| {
             serde_json::json!({
-                "acteUuid": uuid_of(acte.id),
+                "acteUuid": uuid,
                 "status": e.status,
                 "date": stela_time(e.ms),
                 "message": e.message,
@@ -443,7 +459,7 @@ fn act_json(ctx: &Ctx, store: &Store, account: i64, acte: &StoredActe) -> serde_
         .collect();
     let attachment = |name: &String| serde_json::json!({ "filename": name });
     serde_json::json!({
-        "uuid": uuid_of(acte.id),
+        "uuid": uuid,
         "number": acte.numero,
         "creation": stela_time(acte.recu_ms),
         "decision": acte.date_decision,
@@ -455,7 +471,7 @@ fn act_json(ctx: &Ctx, store: &Store, account: i64, acte: &StoredActe) -> serde_
         "acteAttachment": acte.fichiers.first().map(attachment),
         "annexes": acte.fichiers.iter().skip(1).map(attachment).collect::<Vec<_>>(),
         "acteHistories": histories,
-        "localAuthority": local_authority(ctx, account),
+        "localAuthority": authority,
         "draft": null,
         "miatId": acte.unique_id,
         "lastHistoryStatus": last.map(|e| e.status),
@@ -481,18 +497,166 @@ fn stela_code(matieres: &[String]) -> String {
     levels.join("-")
 }
 
-pub(crate) fn list(ctx: &Ctx, account: i64) -> Response<Full<Bytes>> {
+/// A neighbouring collectivité's (`stela_voisins_par_acte`): another SIREN, derived from the
+/// sandbox's so that it differs.
+fn neighbour_authority(ctx: &Ctx) -> serde_json::Value {
+    let mut siren: Vec<u8> = ctx.settings.siren.bytes().collect();
+    if let Some(first) = siren.first_mut() {
+        *first = if *first == b'9' {
+            b'1'
+        } else {
+            first.saturating_add(1)
+        };
+    }
+    serde_json::json!({
+        "uuid": "00000000-0000-4000-c000-000000000001",
+        "name": "Commune voisine",
+        "siren": String::from_utf8_lossy(&siren),
+        "department": ctx.settings.departement,
+    })
+}
+
+fn neighbour_uuid(acte: i64, k: u32) -> String {
+    format!("00000000-0000-4000-9000-{acte:06}{k:06}")
+}
+
+fn neighbour_of(uuid: &str) -> Option<(i64, u32)> {
+    let rest = uuid.strip_prefix("00000000-0000-4000-9000-")?;
+    if rest.len() != 12 {
+        return None;
+    }
+    Some((rest.get(..6)?.parse().ok()?, rest.get(6..)?.parse().ok()?))
+}
+
+/// The neighbour's act `k` (1 to `stela_voisins_par_acte`) deposited with `acte`: the first
+/// under the same number, decision date and nature — only the collectivité tells them apart —
+/// the others under numbers of their own; acknowledged as the sandbox acknowledges.
+fn neighbour_act(ctx: &Ctx, acte: &StoredActe, k: u32) -> StoredActe {
+    let mut theirs = acte.clone();
+    theirs.recu_ms = acte.recu_ms + i64::from(k);
+    if k > 1 {
+        theirs.numero = format!("V{}_{k}", acte.id);
+    }
+    let due = theirs.recu_ms + (ctx.settings.delai_ar_secondes * 1000.0) as i64;
+    theirs.statut = if now_ms() >= due { 4 } else { 1 };
+    theirs.ar = None;
+    theirs
+}
+
+/// A draft as the list gives it: an `Acte` whose `draft` is set (DraftService.newDraft), no
+/// history.
+fn draft_json(
+    uuid: &str,
+    numero: &str,
+    creation_ms: i64,
+    decision: Option<&str>,
+    nature: u8,
+    authority: &serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "uuid": uuid,
+        "number": numero,
+        "creation": stela_time(creation_ms),
+        "decision": decision,
+        "nature": nature_name(nature),
+        "objet": "",
+        "acteHistories": [],
+        "localAuthority": authority,
+        "draft": {
+            "uuid": uuid,
+            "lastModified": stela_time(creation_ms),
+            "mode": "ACTE",
+            "localAuthorityUuid": authority["uuid"],
+        },
+    })
+}
+
+/// `GET /editeur/api/acte?limit=&offset=&direction=`: EditeurRestController.getActeList →
+/// ActeService.getAllFull, which takes the caller's collectivité and never uses it: every
+/// collectivité's acts and the drafts, by creation (newest first unless `direction=ASC`),
+/// `limit` 25 and `offset` 0 by default.
+pub(crate) fn list(ctx: &Ctx, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
+    let number = |key: &str, default: usize| {
+        query
+            .get(key)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let (limit, offset) = (number("limit", 25), number("offset", 0));
+    let ascending = query.get("direction").is_some_and(|d| d == "ASC");
     let Ok(store) = ctx.store.lock() else {
         return html_error(StatusCode::INTERNAL_SERVER_ERROR);
     };
-    let Ok(actes) = store.list_actes(account) else {
+    let Ok(actes) = store.every_acte() else {
         return html_error(StatusCode::INTERNAL_SERVER_ERROR);
     };
-    let list: Vec<serde_json::Value> = actes
+    let neighbour = neighbour_authority(ctx);
+    let voisins = ctx.settings.stela_voisins_par_acte;
+    // (creation, what to show): built lazily, only the page is rendered.
+    enum Entry<'a> {
+        Own(i64, &'a StoredActe),
+        Neighbour(&'a StoredActe, u32),
+        NeighbourDraft(&'a StoredActe),
+        Draft(usize),
+    }
+    let mut entries: Vec<(i64, Entry)> = Vec::new();
+    for (account, acte) in &actes {
+        entries.push((acte.recu_ms, Entry::Own(*account, acte)));
+        if voisins > 0 {
+            for k in 1..=voisins {
+                entries.push((acte.recu_ms + i64::from(k), Entry::Neighbour(acte, k)));
+            }
+            entries.push((
+                acte.recu_ms + i64::from(voisins) + 1,
+                Entry::NeighbourDraft(acte),
+            ));
+        }
+    }
+    for i in 0..ctx.settings.stela_brouillons.len() {
+        entries.push((ctx.started_ms, Entry::Draft(i)));
+    }
+    entries.sort_by_key(|(creation, _)| *creation);
+    if !ascending {
+        entries.reverse();
+    }
+    let page: Vec<serde_json::Value> = entries
         .iter()
-        .map(|a| act_json(ctx, &store, account, a))
+        .skip(offset)
+        .take(limit)
+        .map(|(creation, entry)| match entry {
+            Entry::Own(account, acte) => act_json(
+                ctx,
+                Some(&store),
+                acte,
+                &uuid_of(acte.id),
+                &local_authority(ctx, *account),
+            ),
+            Entry::Neighbour(acte, k) => act_json(
+                ctx,
+                None,
+                &neighbour_act(ctx, acte, *k),
+                &neighbour_uuid(acte.id, *k),
+                &neighbour,
+            ),
+            Entry::NeighbourDraft(acte) => draft_json(
+                &neighbour_uuid(acte.id, 0),
+                &acte.numero,
+                *creation,
+                Some(&acte.date_decision),
+                acte.nature,
+                &neighbour,
+            ),
+            Entry::Draft(i) => draft_json(
+                &format!("00000000-0000-4000-a000-{i:012}"),
+                &ctx.settings.stela_brouillons[*i],
+                *creation,
+                None,
+                1,
+                &local_authority(ctx, 1),
+            ),
+        })
         .collect();
-    json(&serde_json::Value::Array(list))
+    json(&serde_json::Value::Array(page))
 }
 
 /// `GET /editeur/api/acte/{uuid}` and `POST /editeur/api/acte/{uuid}/cancel`.
@@ -504,6 +668,26 @@ pub(crate) fn one(ctx: &Ctx, account: i64, method: &str, rest: &str) -> Response
     let Ok(mut store) = ctx.store.lock() else {
         return html_error(StatusCode::INTERNAL_SERVER_ERROR);
     };
+    // ActeService.getByUuid (findByUuidAndDraftNull) looks the act up whatever its
+    // collectivité: a neighbour's act is read as well; a draft is not found.
+    if let Some((acte_id, k)) = neighbour_of(uuid).filter(|(_, k)| {
+        (1..=ctx.settings.stela_voisins_par_acte).contains(k)
+            && method == "GET"
+            && action.is_empty()
+    }) {
+        return match store.acte_by_id(acte_id) {
+            Ok(Some((_, acte))) => json(&act_json(
+                ctx,
+                None,
+                &neighbour_act(ctx, &acte, k),
+                uuid,
+                &neighbour_authority(ctx),
+            )),
+            _ => html_error(StatusCode::NOT_FOUND),
+        };
+    }
+    // The account's own acts only beyond that: STELA's cancel does not check the collectivité
+    // either, a gap the sandbox does not reproduce.
     let found = id_of(uuid).and_then(|id| store.find_acte(account, Some(id), None).ok().flatten());
     let Some(acte) = found else {
         return html_error(StatusCode::NOT_FOUND);
@@ -512,7 +696,13 @@ pub(crate) fn one(ctx: &Ctx, account: i64, method: &str, rest: &str) -> Response
         return html_error(StatusCode::INTERNAL_SERVER_ERROR);
     };
     match (method, action) {
-        ("GET", "") => json(&act_json(ctx, &store, account, &acte)),
+        ("GET", "") => json(&act_json(
+            ctx,
+            Some(&store),
+            &acte,
+            uuid,
+            &local_authority(ctx, account),
+        )),
         ("POST", "cancel") if acte.statut == 4 => match store.add_cancellation(account, acte.id) {
             Ok(Some(_)) => json(&serde_json::json!({ "uuid": uuid })),
             Ok(None) => status(

@@ -85,21 +85,26 @@ const SELECT_ACTE: &str = "SELECT id, numero, unique_id, nature, date_decision, 
     fichiers, recu_ms, statut, ar, papier FROM actes";
 
 fn row_to_acte(r: &rusqlite::Row) -> rusqlite::Result<StoredActe> {
-    let matieres: String = r.get(6)?;
-    let fichiers: String = r.get(7)?;
+    row_to_acte_from(r, 0)
+}
+
+/// An act from the columns of SELECT_ACTE, the first at `at`.
+fn row_to_acte_from(r: &rusqlite::Row, at: usize) -> rusqlite::Result<StoredActe> {
+    let matieres: String = r.get(at + 6)?;
+    let fichiers: String = r.get(at + 7)?;
     Ok(StoredActe {
-        id: r.get(0)?,
-        numero: r.get(1)?,
-        unique_id: r.get(2)?,
-        nature: r.get(3)?,
-        date_decision: r.get(4)?,
-        objet: r.get(5)?,
+        id: r.get(at)?,
+        numero: r.get(at + 1)?,
+        unique_id: r.get(at + 2)?,
+        nature: r.get(at + 3)?,
+        date_decision: r.get(at + 4)?,
+        objet: r.get(at + 5)?,
         matieres: matieres.split('.').map(str::to_owned).collect(),
         fichiers: serde_json::from_str(&fichiers).unwrap_or_default(),
-        recu_ms: r.get(8)?,
-        statut: r.get(9)?,
-        ar: r.get(10)?,
-        papier: r.get(11)?,
+        recu_ms: r.get(at + 8)?,
+        statut: r.get(at + 9)?,
+        ar: r.get(at + 10)?,
+        papier: r.get(at + 11)?,
     })
 }
 
@@ -231,6 +236,35 @@ impl Store {
             .prepare(&format!("{SELECT_ACTE} WHERE compte = ?1 ORDER BY id"))?;
         let rows = stmt.query_map([account], row_to_acte)?;
         rows.collect()
+    }
+
+    /// Every act of every account, oldest first, with its account.
+    pub fn every_acte(&self) -> rusqlite::Result<Vec<(i64, StoredActe)>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT compte, {} ORDER BY id",
+            SELECT_ACTE.trim_start_matches("SELECT ")
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            let account: i64 = r.get(0)?;
+            // The act's columns follow the account's.
+            let acte = row_to_acte_from(r, 1)?;
+            Ok((account, acte))
+        })?;
+        rows.collect()
+    }
+
+    /// An act by its id, whatever its account, with its account.
+    pub fn acte_by_id(&self, id: i64) -> rusqlite::Result<Option<(i64, StoredActe)>> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT compte, {} WHERE id = ?1",
+                    SELECT_ACTE.trim_start_matches("SELECT ")
+                ),
+                [id],
+                |r| Ok((r.get(0)?, row_to_acte_from(r, 1)?)),
+            )
+            .optional()
     }
 
     /// Whether a cancellation was requested for this act.
