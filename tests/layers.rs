@@ -14,7 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "outils et données",
         &[
             "messages", "files", "hashing", "chunks", "logging", "findings", "xml", "certs",
-            "keys", "settings",
+            "keys", "settings", "latin1",
         ],
     ),
     ("formats et signatures", &["pes", "actes", "marches"]),
