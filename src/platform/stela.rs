@@ -1,7 +1,10 @@
-//! Client of STELA's editor API for ACTES (reference notes `platform-stela-api.md`): create,
-//! status, cancel, and finding an act by its number (the reconciliation after a 409). Field names
-//! follow STELA's model as the notes read it (`acteHistories` with `status` and `date`); the
-//! sandbox speaks the same. STELA carries no Hélios flow.
+//! Client of STELA's editor API for ACTES (`EditeurRestController`, reference notes
+//! `platform-stela-api.md`): create, status, cancel, and finding an act again in the list (the
+//! reconciliation after an answer lost or a 409). Names and rules follow STELA's own code at its
+//! last commit (SICTIAM/stela, April 2019): the `Acte` entity with `localAuthority`, `draft` and
+//! `acteHistories` (`status`, `date`, `flux`, `message`), the enums `ActeNature` and
+//! `StatusType`, ValidationService's checks. The sandbox imitates the same code. STELA carries no
+//! Hélios flow.
 
 use super::http::{Field, Http};
 use super::s2low::{

@@ -1,6 +1,8 @@
 //! The sandbox's STELA editor API (`/editeur/api/acte…`): the same acts as its S²LOW face, with
-//! STELA's fields, its validation (400 with the errors), its 409 for a number already used, and
-//! each act's history of events.
+//! STELA's fields, its validation (400 with the errors), its 409 for a number already used, its
+//! 401 for a certificate paired with no collectivité, its list of every collectivité's acts and
+//! drafts by pages, and each act's history of events. Each behaviour names the function of
+//! STELA's code (SICTIAM/stela, `acte-service`, last commit April 2019) it imitates.
 
 use super::store::{Inserted, Store, StoredActe};
 use super::{Ctx, Form, acknowledge_if_due, draw, html_error, json, now_ms};
