@@ -462,3 +462,31 @@ fn the_outbox_door_refuses_every_forgery() {
         .expect("list");
     assert_eq!(items.len(), queued);
 }
+
+/// XML forbids the NUL byte: a signed file with one hidden after its last signature (where the
+/// verifier, sure of the rest, would stop reading) is refused, by the verifier as by the parser
+/// that reads it whole — and fast, the byte scan stopping at the NUL.
+#[test]
+fn a_nul_byte_after_the_last_signature_makes_the_file_invalid() {
+    let built = build();
+    let trust = trust();
+    let text = forgeries::as_text(&std::fs::read(&built.signed).expect("read"));
+    let end = text.rfind("</").expect("root end tag");
+    let mut bytes = common::pes::latin1(&text[..end]);
+    bytes.extend_from_slice(b"<!-- \0 -->");
+    bytes.extend_from_slice(&common::pes::latin1(&text[end..]));
+    let path = built.dir.path().join("nul-en-queue.xml");
+    std::fs::write(&path, &bytes).expect("write");
+    let refused = verify_file(&path, Some(&trust)).expect_err("a NUL byte is not XML");
+    let offset = bytes.iter().position(|b| *b == 0).expect("nul");
+    assert_eq!(
+        refused.to_string(),
+        tf("pes.octet_nul", &[("position", &offset.to_string())])
+    );
+    let whole = paraphe::pes::verify::verify_reader(
+        std::io::BufReader::new(std::fs::File::open(&path).expect("open")),
+        Some(&trust),
+        None,
+    );
+    assert!(whole.is_err(), "the parser refuses it too: {whole:?}");
+}

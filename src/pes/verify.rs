@@ -25,6 +25,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{BufReader, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A target's digests, once the hashing thread has them.
 type DigestsLater = DoneLater<Digests>;
@@ -53,6 +54,8 @@ pub enum VerifyError {
     Read(String, String),
     #[error("{}", tf("verification.confiance", &[("chemin", .0), ("detail", .1)]))]
     Trust(String, String),
+    #[error("{}", tf("pes.octet_nul", &[("position", &.0.to_string())]))]
+    Nul(u64),
 }
 
 /// The verdict on one signature.
@@ -487,13 +490,22 @@ fn trailing_end_tag(tail: &[u8]) -> Option<String> {
 pub fn prescan(path: &Path) -> std::io::Result<Needs> {
     let len = crate::files::open_regular(path)?.metadata()?.len();
     if len < PRESCAN_SPLIT {
-        return scan_range(path, 0, len, 0);
+        return scan_range(path, 0, len, 0, &AtomicBool::new(false));
     }
     let middle = len / 2;
+    // A NUL byte found by either half ends both: the file is not XML.
+    let nul_found = AtomicBool::new(false);
     let (first, second) = std::thread::scope(|threads| {
-        let second =
-            threads.spawn(|| scan_range(path, middle.saturating_sub(OVERLAP as u64), len, middle));
-        let first = scan_range(path, 0, middle, 0);
+        let second = threads.spawn(|| {
+            scan_range(
+                path,
+                middle.saturating_sub(OVERLAP as u64),
+                len,
+                middle,
+                &nul_found,
+            )
+        });
+        let first = scan_range(path, 0, middle, 0, &nul_found);
         let second = crate::chunks::read_outcome(second.join());
         (first, second)
     });
@@ -528,7 +540,15 @@ const OVERLAP: usize = 512;
 /// The prescan of bytes `[start, end)` of the file. A `Signature` start tag is counted only when
 /// the byte after its name is at or after `counted_from` (the part before is another scan's),
 /// and `last_end_tag` is that of the range's end.
-fn scan_range(path: &Path, start: u64, end: u64, counted_from: u64) -> std::io::Result<Needs> {
+/// A NUL byte ends the scan (and, through `nul_found`, the other half's): the file is refused
+/// whatever else it holds, and a 2 GB file of zeros is not read to its end.
+fn scan_range(
+    path: &Path,
+    start: u64,
+    end: u64,
+    counted_from: u64,
+    nul_found: &AtomicBool,
+) -> std::io::Result<Needs> {
     use std::io::{Read, Seek};
     let mut file = crate::files::open_regular(path)?;
     let file_len = file.metadata()?.len();
@@ -553,10 +573,13 @@ fn scan_range(path: &Path, start: u64, end: u64, counted_from: u64) -> std::io::
             break;
         }
         let window = &buf[..kept + n];
-        if needs.first_nul.is_none()
-            && let Some(at) = memchr::memchr(0, &window[kept..])
-        {
+        if let Some(at) = memchr::memchr(0, &window[kept..]) {
             needs.first_nul = Some(at_file + (kept + at) as u64);
+            nul_found.store(true, Ordering::Relaxed);
+            break;
+        }
+        if nul_found.load(Ordering::Relaxed) {
+            break;
         }
         if inclusive.find(window).is_some() {
             needs.inclusive = true;
@@ -811,6 +834,11 @@ pub fn verify_file(path: &Path, trust: Option<&TrustStore>) -> Result<FileVerdic
     let read_error =
         |e: std::io::Error| VerifyError::Read(path.display().to_string(), e.to_string());
     let needs = prescan(path).map_err(read_error)?;
+    // XML forbids NUL: such a file is refused whatever its signatures (the prescan stopped
+    // there, and a verdict must not rest on counts it did not finish).
+    if let Some(offset) = needs.first_nul() {
+        return Err(VerifyError::Nul(offset));
+    }
     let file = crate::files::open_regular(path).map_err(read_error)?;
     // The file is read on a thread of its own: its system calls are off the reading pass,
     // which is the longest of the threads.
