@@ -8,6 +8,45 @@ use std::fs::File;
 use std::io::{Error, ErrorKind};
 use std::path::Path;
 
+/// Temporary files older than this, named by Paraphe, were left by a run that was killed
+/// (SIGKILL, power cut) before it could remove them: no writing lasts this long.
+pub const STALE_TEMP_AFTER: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
+/// A private temporary file in `dir`, named `.paraphe-<what>-…`: in the folder of the file it
+/// will become (the final rename cannot cross file systems), removed on drop. Those an earlier
+/// run left there more than [`STALE_TEMP_AFTER`] ago are removed first: a signature killed in
+/// the middle leaves no hidden file for ever.
+pub fn temp_in(dir: &Path, what: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    remove_stale_temps(dir);
+    tempfile::Builder::new()
+        .prefix(&format!(".paraphe-{what}-"))
+        .tempfile_in(dir)
+}
+
+/// Removes Paraphe's stale temporary files from `dir` (best effort: what cannot be read or
+/// removed stays, and nothing else is touched).
+pub fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(".paraphe-") {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AFTER);
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Opens `path` for reading when it is a regular file; anything else is refused at once.
 pub fn open_regular(path: &Path) -> std::io::Result<File> {
     let mut options = std::fs::OpenOptions::new();

@@ -197,10 +197,7 @@ impl Settings {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
-        let mut temp = tempfile::Builder::new()
-            .prefix(".paraphe-reglages-")
-            .tempfile_in(dir)
-            .map_err(|e| error(e.to_string()))?;
+        let mut temp = crate::files::temp_in(dir, "reglages").map_err(|e| error(e.to_string()))?;
         std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(|e| error(e.to_string()))?;
         temp.as_file()
             .sync_all()

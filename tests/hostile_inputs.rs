@@ -315,3 +315,51 @@ fn a_huge_value_or_a_file_of_zeros_is_refused_with_bounded_memory() {
     }
     eprintln!("{}", table.join("\n"));
 }
+
+/// A signature killed in the middle (SIGKILL: no destructor runs) leaves its hidden temporary
+/// file; the next signature into the same folder removes it once it is older than any writing
+/// could last — and leaves a recent one (another signature may be writing it) and the person's
+/// own files alone.
+#[test]
+fn a_killed_signature_leaves_no_hidden_file_for_ever() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let mut text = common::pes::HEAD.to_owned();
+    text.push_str(&common::pes::bordereau("B1", 1, &["10.00"]));
+    text.push_str("</PES_DepenseAller></n:PES_Aller>\n");
+    let input = dir.join("pes.xml");
+    std::fs::write(&input, common::pes::latin1(&text)).expect("write");
+    let out_dir = dir.join("signes");
+    std::fs::create_dir(&out_dir).expect("mkdir");
+    let stale = out_dir.join(".paraphe-signature-tue");
+    let recent = out_dir.join(".paraphe-signature-en-cours");
+    let mine = out_dir.join(".paraphe-notes-a-moi.txt.bak");
+    for f in [&stale, &recent] {
+        std::fs::write(f, b"<n:PES_Aller").expect("write");
+    }
+    std::fs::create_dir(&mine).expect("a folder of the person's, with our prefix");
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .and_then(|f| f.set_modified(two_days_ago))
+        .expect("age the stale file");
+    let p12 = TestPki::shared().identity("signature").p12.clone();
+    let out = out_dir.join("pes-signe.xml");
+    let args = signer_args(input.to_str().expect("path"), &out, &p12);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stderr) = paraphe(dir, &args, P12_PASSWORD);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(out.exists());
+    assert!(!stale.exists(), "the stale temporary file is removed");
+    assert!(
+        recent.exists(),
+        "a recent one may be another signature's: kept"
+    );
+    assert!(mine.exists(), "only files are removed");
+    let left: Vec<String> = std::fs::read_dir(&out_dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+}

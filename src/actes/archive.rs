@@ -459,11 +459,7 @@ impl TarGz {
             _ => PathBuf::from("."),
         };
         // Same folder as the target: the final rename cannot cross file systems.
-        let temp = tempfile::Builder::new()
-            .prefix(".paraphe-")
-            .suffix(".tar.gz.tmp")
-            .tempfile_in(&folder)
-            .map_err(io)?;
+        let temp = crate::files::temp_in(&folder, "archive").map_err(io)?;
         let file = temp.as_file().try_clone().map_err(io)?;
         let mtime = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -744,10 +744,7 @@ fn write_atomically(output: &Path, original: &[u8], increment: &[u8]) -> Result<
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".paraphe-pades-")
-        .tempfile_in(dir)
-        .map_err(write_error)?;
+    let mut temp = crate::files::temp_in(dir, "pades").map_err(write_error)?;
     temp.write_all(original).map_err(write_error)?;
     temp.write_all(increment).map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;

@@ -682,10 +682,7 @@ pub fn build(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let temp = tempfile::Builder::new()
-        .prefix(".paraphe-dce-")
-        .tempfile_in(dir)
-        .map_err(|e| write_error(&e))?;
+    let temp = crate::files::temp_in(dir, "dce").map_err(|e| write_error(&e))?;
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(temp));
     // The entries carry the build time (UTC), not the 1980 default.
     let stamp = zip::DateTime::from_date_and_time(

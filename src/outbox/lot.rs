@@ -121,10 +121,7 @@ pub fn export(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let temp = tempfile::Builder::new()
-        .prefix(".paraphe-lot-")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    let temp = crate::files::temp_in(dir, "lot").map_err(io)?;
     let mut builder = tar::Builder::new(std::io::BufWriter::new(temp));
     let append = |b: &mut tar::Builder<_>, name: &str, data: &[u8]| -> Result<(), OutboxError> {
         let mut header = tar::Header::new_gnu();

@@ -836,10 +836,7 @@ fn write_signed(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     // NamedTempFile is created 0600 and removed on drop: an interrupted signature leaves nothing.
-    let temp = tempfile::Builder::new()
-        .prefix(".paraphe-signature-")
-        .tempfile_in(dir)
-        .map_err(write_error)?;
+    let temp = crate::files::temp_in(dir, "signature").map_err(write_error)?;
     let mut out = DeferredOutput {
         // The system calls of writing happen on their own thread, off the parser's.
         out: crate::chunks::BackgroundWriter::syncing_early(temp),
