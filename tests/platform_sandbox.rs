@@ -516,6 +516,30 @@ fn a_client_without_an_accepted_certificate_is_turned_away() {
         .output()
         .expect("curl");
     assert!(!out.status.success(), "{}", show(&out));
+    // From a trusted authority, but a signature-only certificate (nonRepudiation): a strict
+    // server refuses it for TLS client authentication; the authentication certificate passes.
+    let with_identity = |name: &str| {
+        let identity = TestPki::shared().identity(name);
+        Command::new("curl")
+            .args(["-s", "--cacert"])
+            .arg(&ca)
+            .arg("--cert")
+            .arg(&identity.cert_pem)
+            .arg("--key")
+            .arg(&identity.key_pem)
+            .arg(&url)
+            .output()
+            .expect("curl")
+    };
+    let refused = with_identity("signature");
+    assert!(!refused.status.success(), "{}", show(&refused));
+    let accepted = with_identity("authentification");
+    assert!(accepted.status.success(), "{}", show(&accepted));
+    assert!(
+        String::from_utf8_lossy(&accepted.stdout).starts_with("OK"),
+        "{}",
+        show(&accepted)
+    );
 }
 
 /// The sender killed at random moments, the sandbox cutting connections, losing answers after

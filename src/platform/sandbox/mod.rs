@@ -228,6 +228,7 @@ pub fn run(options: SandboxOptions, on_ready: impl FnOnce(&Ready)) -> Result<(),
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .map_err(|e| SandboxError::Tls(e.to_string()))?;
+    let verifier = Arc::new(pki::AuthenticationOnly(verifier));
     let server_certs =
         read_pem_certificates(&pki.server_pem).map_err(|e| SandboxError::Tls(e.to_string()))?;
     let server_key = PrivateKeyDer::from_pem_file(&pki.server_key)

@@ -174,3 +174,67 @@ fn make_signature_identity(pki: &SandboxPki) -> Result<(), Box<dyn std::error::E
     crate::logging::write_private(&pki.demo_signature_p12, &p12.to_der()?)?;
     Ok(())
 }
+
+/// The client verifier of a strict server (Apache or nginx with OpenSSL's SSL client purpose):
+/// on top of the chain, the certificate must allow TLS client authentication —
+/// digitalSignature when it has a key usage, clientAuth when an extended key usage restricts it.
+/// A signature-only certificate (nonRepudiation) is refused at the handshake, as a real platform
+/// would; webpki alone checks neither bit when the extended key usage is absent.
+#[derive(Debug)]
+pub(crate) struct AuthenticationOnly(
+    pub std::sync::Arc<dyn rustls::server::danger::ClientCertVerifier>,
+);
+
+impl rustls::server::danger::ClientCertVerifier for AuthenticationOnly {
+    fn offer_client_auth(&self) -> bool {
+        self.0.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.0.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &rustls_pki_types::CertificateDer<'_>,
+        intermediates: &[rustls_pki_types::CertificateDer<'_>],
+        now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        let verified = self.0.verify_client_cert(end_entity, intermediates, now)?;
+        let allowed = crate::certs::CertificateInfo::from_der(end_entity.as_ref())
+            .is_ok_and(|info| info.roles.contains(&crate::certs::Role::Authentification));
+        if allowed {
+            Ok(verified)
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::InvalidPurpose,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
