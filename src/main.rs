@@ -1,4 +1,3 @@
-use clap::Parser;
 use clap::error::{ContextKind, ErrorKind};
 mod cli;
 
@@ -14,7 +13,10 @@ use paraphe::messages::{t, tf};
 
 fn main() {
     paraphe::messages::load_in_background();
-    let cli = match Cli::try_parse() {
+    let parsed = cli::in_french(<Cli as clap::CommandFactory>::command())
+        .try_get_matches()
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()

@@ -198,3 +198,231 @@ pub fn retirer(args: &ItemArgs) -> i32 {
 pub fn relancer(args: &ItemArgs) -> i32 {
     change_item(args, Outbox::retry_now)
 }
+
+#[derive(Debug, clap::Args)]
+pub struct SignItemsArgs {
+    /// Numéros des envois préparés à signer (voir `paraphe envois lister --etat prepare`).
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<i64>,
+    #[command(flatten)]
+    pub details: super::SignerDetailsArgs,
+    /// Signe chaque PES entier (une signature globale) au lieu de chacun de ses bordereaux.
+    #[arg(long)]
+    pub global: bool,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub cle: super::KeyArgs,
+}
+
+/// One item's outcome: signed and queued, or why not (it stays as it was).
+struct SignedItem {
+    id: i64,
+    state: State,
+    findings: Vec<crate::findings::Finding>,
+    error: Option<String>,
+}
+
+/// `paraphe envois signer ID…`: signs prepared PES with one PIN for all, each on the outbox's own
+/// copy, then puts them in the queue once the signed copy passes the door (the same checks as
+/// `envois ajouter pes`). An item that fails stays `préparé`, its copy untouched.
+pub fn signer(args: &SignItemsArgs) -> i32 {
+    use crate::card::select::open_for_role;
+    use crate::certs::Role;
+    use crate::outbox::Kind;
+    let error = |message: String| {
+        eprintln!("{} : {message}", t("commun.erreur"));
+        2
+    };
+    let settings = match crate::settings::Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(e.to_string()),
+    };
+    let (details, profile) = match super::pes::signing_details(&args.details, &settings) {
+        Ok(d) => d,
+        Err(message) => return error(message),
+    };
+    let mut outbox = match Outbox::open_default() {
+        Ok(o) => o,
+        Err(e) => return error(e.to_string()),
+    };
+    // Every item is checked before the card is asked anything.
+    let mut copies = Vec::new();
+    for &id in &args.ids {
+        let item = match outbox.get(id) {
+            Ok(item) => item,
+            Err(e) => return error(e.to_string()),
+        };
+        if item.genre != Kind::Pes {
+            return error(tf(
+                "envoi.cli.signer_pes_seulement",
+                &[("id", &id.to_string())],
+            ));
+        }
+        if item.etat != State::Prepare {
+            return error(tf(
+                "envoi.cli.signer_pas_prepare",
+                &[("id", &id.to_string()), ("etat", &item.etat.label())],
+            ));
+        }
+        let copy = outbox
+            .files(id)
+            .ok()
+            .and_then(|files| files.into_iter().find(|f| f.role == "pes"))
+            .map(|f| f.chemin);
+        match copy {
+            Some(path) => copies.push((id, path)),
+            None => return error(tf("envoi.sans_fichier", &[("id", &id.to_string())])),
+        }
+    }
+    let choice = match args.cle.choice(&settings, Role::Signature) {
+        Ok(c) => c,
+        Err(message) => return error(message),
+    };
+    // One key, one login: one PIN for all the items.
+    let mut key = match open_for_role(&choice, Role::Signature, args.cle.prompt()) {
+        Ok(k) => k,
+        Err(e) => return error(e.to_string()),
+    };
+    let who = crate::platform::sender::who();
+    let mut outcomes = Vec::new();
+    for (id, copy) in copies {
+        let outcome = sign_one(
+            &mut outbox,
+            id,
+            &copy,
+            &mut *key,
+            &details,
+            profile,
+            args,
+            &settings,
+            &who,
+        );
+        outcomes.push(outcome);
+    }
+    let failed = outcomes.iter().any(|o| o.state != State::EnAttente);
+    if args.json {
+        let lines: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "id": o.id,
+                    "etat": o.state.key(),
+                    "constats": o.findings,
+                    "erreur": o.error,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "envois": lines });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        for o in &outcomes {
+            for f in &o.findings {
+                eprintln!("{}", super::finding_line(f));
+            }
+            match &o.error {
+                None => println!(
+                    "{}",
+                    tf("envoi.cli.signe_en_file", &[("id", &o.id.to_string())])
+                ),
+                Some(e) => eprintln!(
+                    "{} : {}",
+                    t("commun.erreur"),
+                    tf(
+                        "envoi.cli.signature_echouee",
+                        &[("id", &o.id.to_string()), ("detail", e)]
+                    )
+                ),
+            }
+        }
+    }
+    if failed { 1 } else { 0 }
+}
+
+/// Signs the outbox's copy of one prepared PES into a temporary file beside it; the signed file
+/// replaces the copy only when it passes the door, and the item goes `signé` then `en attente`.
+#[allow(clippy::too_many_arguments)]
+fn sign_one(
+    outbox: &mut Outbox,
+    id: i64,
+    copy: &std::path::Path,
+    key: &mut dyn crate::card::Signer,
+    details: &crate::pes::xades::SignerDetails,
+    profile: crate::pes::xades::Profile,
+    args: &SignItemsArgs,
+    settings: &crate::settings::Settings,
+    who: &str,
+) -> SignedItem {
+    use crate::pes::sign::{KeySource, Scope, SignRequest, sign_checked_with};
+    let failed = |error: String, findings| SignedItem {
+        id,
+        state: State::Prepare,
+        findings,
+        error: Some(error),
+    };
+    // What is signed is the copy the outbox checked when it was queued, byte for byte: its
+    // recorded hash is the one the signing pass must find.
+    let reviewed = outbox
+        .files(id)
+        .ok()
+        .and_then(|files| files.into_iter().find(|f| f.role == "pes"))
+        .and_then(|f| hex::decode(&f.sha256).ok());
+    let Some(reviewed) = reviewed else {
+        return failed(
+            tf("envoi.sans_fichier", &[("id", &id.to_string())]),
+            Vec::new(),
+        );
+    };
+    let dir = copy.parent().unwrap_or(std::path::Path::new("."));
+    let signed_path = dir.join(format!(
+        ".paraphe-signature-envoi-{id}-{}",
+        std::process::id()
+    ));
+    let request = SignRequest {
+        input: copy,
+        output: &signed_path,
+        scope: if args.global {
+            Scope::File
+        } else {
+            Scope::Bordereaux
+        },
+        profile,
+        details: details.clone(),
+        reviewed_sha256: Some(reviewed),
+        expected: 0,
+    };
+    let signed = sign_checked_with(&request, KeySource::Open(key), &mut |_| {}, &|| false);
+    let findings = match signed {
+        Ok(done) => done.findings.clone(),
+        Err(e) => {
+            let _ = std::fs::remove_file(&signed_path);
+            return failed(e.to_string(), Vec::new());
+        }
+    };
+    let door = match crate::pes::control::door_check(&signed_path, settings) {
+        Ok(door) => door,
+        Err(e) => {
+            let _ = std::fs::remove_file(&signed_path);
+            return failed(e.to_string(), findings);
+        }
+    };
+    if !door.accepted() {
+        let _ = std::fs::remove_file(&signed_path);
+        return failed(t("pes.porte.refuse"), door.control.findings);
+    }
+    let moved = outbox
+        .replace_copy(id, "pes", &signed_path, who)
+        .and_then(|()| outbox.transition(id, State::Signe, who, ""))
+        .and_then(|()| outbox.transition(id, State::EnAttente, who, ""));
+    if let Err(e) = moved {
+        let _ = std::fs::remove_file(&signed_path);
+        return failed(e.to_string(), door.control.findings);
+    }
+    SignedItem {
+        id,
+        state: State::EnAttente,
+        findings: door.control.findings,
+        error: None,
+    }
+}

@@ -29,9 +29,13 @@ pub enum AddCommand {
 #[derive(Debug, clap::Args)]
 #[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
 pub struct PesAddArgs {
-    /// Le fichier PES_Aller signé.
+    /// Le fichier PES_Aller signé (non signé avec --a-signer).
     #[arg(value_name = "FICHIER")]
     pub fichier: PathBuf,
+    /// Met le PES en file à l'état « préparé », pour le signer ensuite dans Paraphe
+    /// (paraphe envois signer) : ici ou sur un autre poste après un lot.
+    #[arg(long = "a-signer")]
+    pub a_signer: bool,
     /// Écrit un document JSON au lieu du texte.
     #[arg(long)]
     pub json: bool,
@@ -143,14 +147,24 @@ fn ajouter_pes(args: &PesAddArgs) -> i32 {
         Err(e) => return error(&e.to_string()),
     };
     // The same checks as `pes controler`, and the signatures: nothing waits that would be refused.
-    let (door, queued) = match outbox.queue_pes_checked(&args.fichier, &settings, &who()) {
+    let checked = if args.a_signer {
+        outbox.queue_pes_to_sign(&args.fichier, &settings, &who())
+    } else {
+        outbox.queue_pes_checked(&args.fichier, &settings, &who())
+    };
+    let (door, queued) = match checked {
         Ok(checked) => checked,
         Err(e) => return error(&e.to_string()),
+    };
+    let state = if args.a_signer {
+        State::Prepare
+    } else {
+        State::EnAttente
     };
     let findings = &door.control.findings;
     if args.json {
         let mut doc = json!({
-            "etat": if queued.is_some() { State::EnAttente.key() } else { "refuse" },
+            "etat": if queued.is_some() { state.key() } else { "refuse" },
             "constats": findings,
         });
         if let Some((id, libelle)) = &queued {
@@ -166,7 +180,11 @@ fn ajouter_pes(args: &PesAddArgs) -> i32 {
             Some((id, libelle)) => println!(
                 "{}",
                 tf(
-                    "envoi.cli.en_file",
+                    if args.a_signer {
+                        "envoi.cli.a_signer"
+                    } else {
+                        "envoi.cli.en_file"
+                    },
                     &[("id", &id.to_string()), ("libelle", libelle)]
                 )
             ),

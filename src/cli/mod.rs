@@ -23,6 +23,34 @@ use std::path::PathBuf;
 /// French.
 const HELP_TEMPLATE: &str = "{about-with-newline}\nUtilisation : {usage}\n\n{all-args}{after-help}";
 
+/// clap writes some of its own words in English where a command does not say otherwise
+/// (« Usage: », « [default: 100] », the `help` subcommand): every command, at every depth, gets
+/// the French template and headings, and a default value is said in French in its help.
+pub fn in_french(command: clap::Command) -> clap::Command {
+    command
+        .help_template(HELP_TEMPLATE)
+        .subcommand_help_heading("Commandes")
+        .subcommand_value_name("COMMANDE")
+        .disable_help_subcommand(true)
+        .mut_args(|arg| {
+            let defaults: Vec<String> = arg
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            if defaults.is_empty()
+                || arg.is_hide_default_value_set()
+                || !arg.get_action().takes_values()
+            {
+                return arg;
+            }
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            arg.help(format!("{help} (par défaut : {})", defaults.join(", ")))
+                .hide_default_value(true)
+        })
+        .mut_subcommands(in_french)
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "paraphe",
@@ -119,6 +147,9 @@ pub enum EnvoisCommand {
     Retirer(envois::ItemArgs),
     /// Fait partir au prochain envoi un envoi en attente ou en erreur, sans attendre le délai.
     Relancer(envois::ItemArgs),
+    /// Signe des PES préparés (mis en file avec --a-signer) avec la carte, un seul code PIN pour
+    /// tous, puis les met en file d'envoi.
+    Signer(envois::SignItemsArgs),
     /// Met un acte ou un PES dans la file d'envoi.
     #[command(subcommand)]
     Ajouter(Box<envoyer::AddCommand>),
@@ -199,6 +230,22 @@ pub struct PesSignArgs {
     /// Signe le fichier entier (une signature globale) au lieu de chaque bordereau.
     #[arg(long)]
     pub global: bool,
+    #[command(flatten)]
+    pub details: SignerDetailsArgs,
+    /// Empreinte SHA-256 (hexadécimale) du fichier relu, telle que « pes inspecter --json » la
+    /// donne : la signature est refusée, sans rien demander à la carte, si le fichier a changé.
+    #[arg(long, value_name = "HEX")]
+    pub empreinte: Option<String>,
+    /// Permet d'écrire le fichier signé à la place du fichier d'origine (-o égal au fichier).
+    #[arg(long = "sur-place")]
+    pub sur_place: bool,
+    #[command(flatten)]
+    pub cle: KeyArgs,
+}
+
+/// Who signs a PES and how (XAdES of the DGFiP's policy).
+#[derive(Debug, clap::Args)]
+pub struct SignerDetailsArgs {
     /// Profil : sha256 (politique 1.7, par défaut) ou sha1 (politique 1.4) ; sinon celui du
     /// paramètre [signature] profil.
     #[arg(long, value_name = "sha256|sha1")]
@@ -212,15 +259,6 @@ pub struct PesSignArgs {
     /// Code postal du lieu de signature.
     #[arg(long = "code-postal", value_name = "CP")]
     pub code_postal: Option<String>,
-    /// Empreinte SHA-256 (hexadécimale) du fichier relu, telle que « pes inspecter --json » la
-    /// donne : la signature est refusée, sans rien demander à la carte, si le fichier a changé.
-    #[arg(long, value_name = "HEX")]
-    pub empreinte: Option<String>,
-    /// Permet d'écrire le fichier signé à la place du fichier d'origine (-o égal au fichier).
-    #[arg(long = "sur-place")]
-    pub sur_place: bool,
-    #[command(flatten)]
-    pub cle: KeyArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -325,6 +363,7 @@ pub fn run(command: Command) -> i32 {
             EnvoisCommand::Importer(args) => envois::importer(&args),
             EnvoisCommand::Retirer(args) => envois::retirer(&args),
             EnvoisCommand::Relancer(args) => envois::relancer(&args),
+            EnvoisCommand::Signer(args) => envois::signer(&args),
             EnvoisCommand::Ajouter(c) => envoyer::ajouter(&c),
             EnvoisCommand::Envoyer(args) => envoyer::envoyer(&args),
             EnvoisCommand::Tester(args) => envoyer::tester(&args),

@@ -128,20 +128,12 @@ pub fn controler(args: &super::PesCheckArgs) -> i32 {
     if blocking == 0 { 0 } else { 1 }
 }
 
-pub fn signer(args: &super::PesSignArgs) -> i32 {
-    use crate::card::select::open_for_role;
-    use crate::certs::Role;
-    use crate::pes::sign::{KeySource, Scope, SignError, SignRequest, sign_checked_with};
+/// Who signs and how, for a PES: the command line first, then the settings' [signature].
+pub(super) fn signing_details(
+    args: &super::SignerDetailsArgs,
+    settings: &crate::settings::Settings,
+) -> Result<(crate::pes::xades::SignerDetails, crate::pes::xades::Profile), String> {
     use crate::pes::xades::{Profile, SignerDetails};
-    let error = |message: String| {
-        eprintln!("{} : {message}", t("commun.erreur"));
-        2
-    };
-    let settings = match crate::settings::Settings::load() {
-        Ok(s) => s,
-        Err(e) => return error(e.to_string()),
-    };
-    // The command line first, then the settings' [signature].
     let given = |arg: &Option<String>, set: &Option<String>| {
         arg.clone()
             .or_else(|| set.clone())
@@ -153,16 +145,40 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
         given(&args.ville, &s.ville),
         given(&args.code_postal, &s.code_postal),
     ) else {
-        return error(t("signature.role_requis"));
+        return Err(t("signature.role_requis"));
     };
-    let profile = match Profile::parse(given(&args.profil, &s.profil).as_deref()) {
-        Some(p) => p,
-        None => {
-            return error(tf(
-                "ligne_de_commande.valeur_invalide",
-                &[("valeur", args.profil.as_deref().unwrap_or_default())],
-            ));
-        }
+    let profile = Profile::parse(given(&args.profil, &s.profil).as_deref()).ok_or_else(|| {
+        tf(
+            "ligne_de_commande.valeur_invalide",
+            &[("valeur", args.profil.as_deref().unwrap_or_default())],
+        )
+    })?;
+    Ok((
+        SignerDetails {
+            role,
+            city: ville,
+            postal_code: cp,
+            country: "France".to_owned(),
+        },
+        profile,
+    ))
+}
+
+pub fn signer(args: &super::PesSignArgs) -> i32 {
+    use crate::card::select::open_for_role;
+    use crate::certs::Role;
+    use crate::pes::sign::{KeySource, Scope, SignError, SignRequest, sign_checked_with};
+    let error = |message: String| {
+        eprintln!("{} : {message}", t("commun.erreur"));
+        2
+    };
+    let settings = match crate::settings::Settings::load() {
+        Ok(s) => s,
+        Err(e) => return error(e.to_string()),
+    };
+    let (details, profile) = match signing_details(&args.details, &settings) {
+        Ok(d) => d,
+        Err(message) => return error(message),
     };
     if crate::chunks::same_file(&args.fichier, &args.sortie) && !args.sur_place {
         return error(t("signature.sur_place_requis"));
@@ -207,12 +223,7 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
         output: &args.sortie,
         scope,
         profile,
-        details: SignerDetails {
-            role,
-            city: ville,
-            postal_code: cp,
-            country: "France".to_owned(),
-        },
+        details,
         // Checked above before the card, and again on the bytes signed.
         reviewed_sha256: reviewed,
         expected: 0,

@@ -660,6 +660,39 @@ impl Outbox {
         Ok(now)
     }
 
+    /// Put `signed` in place of the item's own copy of role `role` (a prepared PES just signed):
+    /// the file row takes the new hash and size, the rename is atomic (same folder), and the
+    /// journal keeps both hashes. Nothing changes if any step fails.
+    pub fn replace_copy(
+        &mut self,
+        id: i64,
+        role: &str,
+        signed: &Path,
+        qui: &str,
+    ) -> Result<(), OutboxError> {
+        let file = self
+            .files(id)?
+            .into_iter()
+            .find(|f| f.role == role)
+            .ok_or_else(|| OutboxError::File(PathBuf::from(role), "absent".into()))?;
+        let io = |e: std::io::Error| OutboxError::File(file.chemin.clone(), e.to_string());
+        let (digest, size) = crate::hashing::file_sha256_and_size(signed).map_err(io)?;
+        let sha = hex::encode(digest);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE fichiers SET sha256 = ?1, taille = ?2 WHERE item_id = ?3 AND role = ?4",
+            params![sha, size as i64, id, role],
+        )?;
+        tx.execute(
+            "INSERT INTO journal (item_id, le, evenement, qui, detail, empreintes) VALUES (?1, ?2, 'copie_signee', ?3, ?4, ?5)",
+            params![id, now(), qui, role, format!("{} -> {sha}", file.sha256)],
+        )?;
+        std::fs::rename(signed, &file.chemin).map_err(io)?;
+        // The rename is done: the row must follow, or the copy would look changed.
+        tx.commit()?;
+        Ok(())
+    }
+
     /// A journal row without a change of state (a reply sent to the préfecture, say).
     pub fn record(
         &mut self,
@@ -894,7 +927,7 @@ impl Outbox {
     /// platform.
     pub fn queue_pes(&mut self, file: &Path, qui: &str) -> Result<(i64, String), OutboxError> {
         let staged = self.stage(&[("pes".into(), file.to_owned())])?;
-        self.queue_staged_pes(staged, file, qui)
+        self.queue_staged_pes(staged, file, qui, State::EnAttente)
     }
 
     /// [`Self::queue_pes`] of a PES already copied into the outbox (`file` names the original).
@@ -903,6 +936,7 @@ impl Outbox {
         staged: Staged,
         file: &Path,
         qui: &str,
+        target: State,
     ) -> Result<(i64, String), OutboxError> {
         let copy = staged.path_of("pes").unwrap_or_else(|| file.to_owned());
         let summary = std::fs::File::open(&copy)
@@ -928,7 +962,9 @@ impl Outbox {
             },
             staged,
         )?;
-        self.transition(id, State::EnAttente, qui, "")?;
+        if target != State::Prepare {
+            self.transition(id, target, qui, "")?;
+        }
         Ok((id, libelle))
     }
 
@@ -949,7 +985,27 @@ impl Outbox {
         if !door.accepted() {
             return Ok((door, None));
         }
-        let queued = self.queue_staged_pes(staged, file, qui)?;
+        let queued = self.queue_staged_pes(staged, file, qui, State::EnAttente)?;
+        Ok((door, Some(queued)))
+    }
+
+    /// The door for a PES to be signed here later (`envois ajouter pes --a-signer`): the copy
+    /// passes the same checks, unsigned accepted, and the item stays `préparé` until
+    /// `envois signer` signs it.
+    pub fn queue_pes_to_sign(
+        &mut self,
+        file: &Path,
+        settings: &crate::settings::Settings,
+        qui: &str,
+    ) -> Result<(crate::pes::control::DoorCheck, Option<(i64, String)>), OutboxError> {
+        let staged = self.stage(&[("pes".into(), file.to_owned())])?;
+        let copy = staged.path_of("pes").unwrap_or_else(|| file.to_owned());
+        let door = crate::pes::control::door_check_to_sign(&copy, settings)
+            .map_err(|e| OutboxError::NotPes(file.to_owned(), e.to_string()))?;
+        if !door.accepted() {
+            return Ok((door, None));
+        }
+        let queued = self.queue_staged_pes(staged, file, qui, State::Prepare)?;
         Ok((door, Some(queued)))
     }
 

@@ -119,6 +119,24 @@ pub fn door_check(
     path: &Path,
     settings: &crate::settings::Settings,
 ) -> Result<DoorCheck, PesError> {
+    door_check_for(path, settings, false)
+}
+
+/// The door for a PES queued to be signed here later (`envois ajouter pes --a-signer`): the same
+/// checks, an unsigned file let through with a note saying it waits for its signature; signatures
+/// already there must be valid.
+pub fn door_check_to_sign(
+    path: &Path,
+    settings: &crate::settings::Settings,
+) -> Result<DoorCheck, PesError> {
+    door_check_for(path, settings, true)
+}
+
+fn door_check_for(
+    path: &Path,
+    settings: &crate::settings::Settings,
+    to_be_signed: bool,
+) -> Result<DoorCheck, PesError> {
     let data_dir = crate::settings::data_dir().ok();
     let mut control = control_file(
         path,
@@ -142,6 +160,11 @@ pub fn door_check(
         (_, Err(e)) => control.findings.push(Finding::blocking(
             "pes.porte.confiance",
             e.to_string(),
+            at_file(),
+        )),
+        (_, _) if unsigned && to_be_signed => control.findings.push(Finding::warning(
+            "pes.porte.a_signer",
+            t("pes.porte.a_signer"),
             at_file(),
         )),
         (_, _) if unsigned && signed_on_paper => control.findings.push(Finding::warning(
