@@ -7,6 +7,7 @@ pub mod actes;
 pub mod card;
 pub mod certs;
 pub mod chunks;
+pub mod clock;
 pub mod files;
 pub mod findings;
 #[cfg(feature = "gui")]

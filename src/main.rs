@@ -4,7 +4,7 @@ mod cli;
 // The command line is written against the library's modules as `crate::…`: they are named at
 // the binary's root.
 pub(crate) use paraphe::{
-    actes, card, certs, chunks, files, findings, marches, messages, outbox, pes, platform,
+    actes, card, certs, chunks, clock, files, findings, marches, messages, outbox, pes, platform,
     settings, usecases,
 };
 

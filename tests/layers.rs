@@ -13,8 +13,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "outils et données",
         &[
-            "messages", "files", "hashing", "chunks", "logging", "findings", "xml", "certs",
-            "keys", "settings", "latin1",
+            "messages", "files", "hashing", "chunks", "clock", "logging", "findings", "xml",
+            "certs", "keys", "settings", "latin1",
         ],
     ),
     ("formats et signatures", &["pes", "actes", "marches"]),

@@ -106,7 +106,9 @@ pub fn lister(args: &ListArgs) -> i32 {
                 i.libelle,
                 i.numero_interne.as_deref().unwrap_or(""),
                 i.etat.label(),
-                i.modifie_le
+                // Stored in UTC (and so in --json); shown on the local clock.
+                crate::clock::local_datetime_fr(&i.modifie_le)
+                    .unwrap_or_else(|| i.modifie_le.clone())
             );
         }
     }

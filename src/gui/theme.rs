@@ -20,18 +20,10 @@ pub fn scrolling<'a, M: 'a>(
     }))
 }
 
-/// `2026-11-27T10:00:00Z` → `27/11/2026 10:00` (UTC shown in local time would need the time zone
-/// database; the outbox stores UTC and says so).
+/// `2026-11-27T10:00:00Z` → `27/11/2026 11:00`: stored in UTC, shown on the local clock
+/// (summer time included; `crate::clock`).
 pub fn french_datetime(iso: &str) -> String {
-    match time::OffsetDateTime::parse(iso, &time::format_description::well_known::Rfc3339) {
-        Ok(dt) => format!(
-            "{} {:02}:{:02} UTC",
-            crate::certs::date_fr(dt),
-            dt.hour(),
-            dt.minute()
-        ),
-        Err(_) => iso.to_owned(),
-    }
+    crate::clock::local_datetime_fr(iso).unwrap_or_else(|| iso.to_owned())
 }
 
 /// `2026-11-27` → `27/11/2026` (anything else is shown as written).

@@ -190,8 +190,7 @@ impl DceCheck {
 }
 
 /// A deadline typed as French users write it (`15/01/2027`, `12:00`), as RFC 3339 in Paris time
-/// (+01:00 in winter, +02:00 in summer: from the last Sunday of March to the last Sunday of
-/// October, the switch taken at 03:00 local time).
+/// (the offset in force that day, from the bundled tz database: `crate::clock`).
 pub fn paris_deadline(date: &str, hour: &str) -> Result<String, String> {
     let bad = || t("marches.dce.date_limite_illisible_fr");
     let date = time::Date::parse(
@@ -204,27 +203,15 @@ pub fn paris_deadline(date: &str, hour: &str) -> Result<String, String> {
         time::macros::format_description!("[hour]:[minute]"),
     )
     .map_err(|_| bad())?;
-    let last_sunday = |month: time::Month| -> Option<time::Date> {
-        let mut day = time::Date::from_calendar_date(date.year(), month, 31).ok()?;
-        while day.weekday() != time::Weekday::Sunday {
-            day = day.previous_day()?;
-        }
-        Some(day)
-    };
-    let (Some(spring), Some(autumn)) = (
-        last_sunday(time::Month::March),
-        last_sunday(time::Month::October),
-    ) else {
-        return Err(bad());
-    };
-    let switch = time::Time::from_hms(3, 0, 0).map_err(|_| bad())?;
-    let summer = (date > spring || (date == spring && clock >= switch))
-        && (date < autumn || (date == autumn && clock < switch));
-    let offset = time::UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).map_err(|_| bad())?;
-    date.with_time(clock)
-        .assume_offset(offset)
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|_| bad())
+    let small = |v: u8| i8::try_from(v).map_err(|_| bad());
+    crate::clock::paris_rfc3339(
+        i16::try_from(date.year()).map_err(|_| bad())?,
+        small(u8::from(date.month()))?,
+        small(date.day())?,
+        small(clock.hour())?,
+        small(clock.minute())?,
+    )
+    .ok_or_else(bad)
 }
 
 /// Read `consultation.toml`.
