@@ -103,13 +103,46 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
             &state,
             &certs,
             &demo,
-            (),
+            Vec::new(),
+            "démo",
+            "paramètres",
         ));
         let line = tf(
             "gui.accueil_recus",
             &[("n", "1"), ("quoi", &t("gui.recu_pes_acquit"))],
         );
         ui.find(line.as_str()).expect("home screen line");
+        assert!(ui.find(t("gui.accueil_pour_commencer").as_str()).is_err());
+    }
+    {
+        // A first launch, nothing set: the home screen says what to set up and leads there.
+        use paraphe::gui::screen::parametres;
+        let mut settings = parametres::State::default();
+        let _ = settings.update(parametres::Message::Loaded(Some(Ok(Box::default()))));
+        let gaps = settings.setup_gaps();
+        assert_eq!(
+            gaps,
+            [
+                t("gui.accueil_regler_collectivite"),
+                t("gui.accueil_regler_plateforme")
+            ]
+        );
+        let certs = paraphe::gui::screen::certificats::State::default();
+        let demo = paraphe::gui::screen::accueil::DemoStatus::Off;
+        let mut ui = simulator(paraphe::gui::screen::accueil::view(
+            &state,
+            &certs,
+            &demo,
+            gaps,
+            "démo",
+            "paramètres",
+        ));
+        ui.find(t("gui.accueil_regler_plateforme").as_str())
+            .expect("what to set up");
+        ui.click(t("gui.accueil_ouvrir_parametres").as_str())
+            .expect("the way there");
+        let messages: Vec<&str> = ui.into_messages().collect();
+        assert_eq!(messages, ["paramètres"]);
     }
     {
         // The list: the item's title opens its detail.

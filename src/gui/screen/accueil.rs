@@ -21,10 +21,21 @@ pub fn view<'a, M: Clone + 'a>(
     envois: &'a envois::State,
     certs: &'a certificats::State,
     demo: &'a DemoStatus,
+    setup_gaps: Vec<String>,
     start_demo: M,
+    open_settings: M,
 ) -> Element<'a, M> {
-    let mut items =
-        column![text(t("gui.accueil_titre")).size(theme::TITLE)].spacing(theme::GAP * 1.5);
+    let mut items = column![].spacing(theme::GAP * 1.5);
+    // A first launch: what to set up comes first, with the way there.
+    if !setup_gaps.is_empty() {
+        items = items.push(text(t("gui.accueil_pour_commencer")).size(theme::TITLE));
+        for gap in setup_gaps {
+            items = items.push(text(gap).size(theme::TEXT));
+        }
+        items =
+            items.push(button(text(t("gui.accueil_ouvrir_parametres"))).on_press(open_settings));
+    }
+    items = items.push(text(t("gui.accueil_titre")).size(theme::TITLE));
     let mut attention = 0;
     for (state, count) in envois.counts() {
         use crate::outbox::State;
@@ -34,13 +45,15 @@ pub fn view<'a, M: Clone + 'a>(
         ) && *count > 0
         {
             attention += 1;
-            items = items.push(
-                text(tf(
+            let line = if *count == 1 {
+                tf("gui.accueil_envoi_un", &[("etat", &state.label())])
+            } else {
+                tf(
                     "gui.accueil_envois",
                     &[("n", &count.to_string()), ("etat", &state.label())],
-                ))
-                .size(theme::TEXT),
-            );
+                )
+            };
+            items = items.push(text(line).size(theme::TEXT));
         }
     }
     for (genre, count) in envois.received() {

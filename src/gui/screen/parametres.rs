@@ -254,6 +254,23 @@ fn write(settings: Settings, path: Option<PathBuf>) -> Result<PathBuf, String> {
 }
 
 impl State {
+    /// What a first launch must still set up, in the person's words (empty once the settings
+    /// are read and name a collectivité and a platform).
+    pub fn setup_gaps(&self) -> Vec<String> {
+        let Some(settings) = &self.loaded else {
+            return Vec::new();
+        };
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+        let mut gaps = Vec::new();
+        if blank(&settings.collectivite.siren) {
+            gaps.push(t("gui.accueil_regler_collectivite"));
+        }
+        if blank(&settings.plateforme.adresse) {
+            gaps.push(t("gui.accueil_regler_plateforme"));
+        }
+        gaps
+    }
+
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::Load => {
