@@ -32,15 +32,6 @@ fn command(dir: &Path) -> Command {
     c
 }
 
-fn show(out: &Output) -> String {
-    format!(
-        "code {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("JSON: {}", show(out)))
 }

@@ -9,7 +9,7 @@ mod actes_support;
 mod common;
 
 use actes_support::{classification_xml, pdf_bytes, png_bytes};
-use common::spawn_with_input;
+use common::{show, spawn_with_input};
 use paraphe::outbox::{Filter, Kind, Outbox, State};
 use pkcs11_mocks::{P12_PASSWORD, SoftHsm, TestPki, USER_PIN, softhsm_module, unique_label};
 use std::io::{BufRead, BufReader, Write};
@@ -233,15 +233,6 @@ impl Workstation {
     fn outbox(&self) -> Outbox {
         Outbox::open(&self.dir.join("donnees/envois.sqlite")).expect("outbox")
     }
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "code {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn signed_pes(dir: &Path, name: &str, nom_fic: &str) -> PathBuf {

@@ -978,15 +978,9 @@ impl Outbox {
         settings: &crate::settings::Settings,
         qui: &str,
     ) -> Result<(crate::pes::control::DoorCheck, Option<(i64, String)>), OutboxError> {
-        let staged = self.stage(&[("pes".into(), file.to_owned())])?;
-        let copy = staged.path_of("pes").unwrap_or_else(|| file.to_owned());
-        let door = crate::pes::control::door_check(&copy, settings)
-            .map_err(|e| OutboxError::NotPes(file.to_owned(), e.to_string()))?;
-        if !door.accepted() {
-            return Ok((door, None));
-        }
-        let queued = self.queue_staged_pes(staged, file, qui, State::EnAttente)?;
-        Ok((door, Some(queued)))
+        self.queue_pes_through(file, qui, State::EnAttente, |copy| {
+            crate::pes::control::door_check(copy, settings)
+        })
     }
 
     /// The door for a PES to be signed here later (`envois ajouter pes --a-signer`): the copy
@@ -998,14 +992,27 @@ impl Outbox {
         settings: &crate::settings::Settings,
         qui: &str,
     ) -> Result<(crate::pes::control::DoorCheck, Option<(i64, String)>), OutboxError> {
+        self.queue_pes_through(file, qui, State::Prepare, |copy| {
+            crate::pes::control::door_check_to_sign(copy, settings)
+        })
+    }
+
+    /// Copies `file` into the outbox, puts the copy through `door`, and queues it in `target`
+    /// when nothing blocks (the copy is dropped otherwise).
+    fn queue_pes_through(
+        &mut self,
+        file: &Path,
+        qui: &str,
+        target: State,
+        door: impl FnOnce(&Path) -> Result<crate::pes::control::DoorCheck, crate::pes::PesError>,
+    ) -> Result<(crate::pes::control::DoorCheck, Option<(i64, String)>), OutboxError> {
         let staged = self.stage(&[("pes".into(), file.to_owned())])?;
         let copy = staged.path_of("pes").unwrap_or_else(|| file.to_owned());
-        let door = crate::pes::control::door_check_to_sign(&copy, settings)
-            .map_err(|e| OutboxError::NotPes(file.to_owned(), e.to_string()))?;
+        let door = door(&copy).map_err(|e| OutboxError::NotPes(file.to_owned(), e.to_string()))?;
         if !door.accepted() {
             return Ok((door, None));
         }
-        let queued = self.queue_staged_pes(staged, file, qui, State::Prepare)?;
+        let queued = self.queue_staged_pes(staged, file, qui, target)?;
         Ok((door, Some(queued)))
     }
 

@@ -177,3 +177,13 @@ pub fn start_demo(dir: &Path) -> paraphe::platform::demo::Demo {
     .expect("settings");
     paraphe::platform::demo::start(dir).expect("sandbox starts")
 }
+
+/// A finished command's exit code and outputs, for assertion messages.
+pub fn show(out: &std::process::Output) -> String {
+    format!(
+        "code {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
