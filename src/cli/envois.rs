@@ -271,10 +271,9 @@ pub fn signer(args: &SignItemsArgs) -> i32 {
         let copy = outbox
             .files(id)
             .ok()
-            .and_then(|files| files.into_iter().find(|f| f.role == "pes"))
-            .map(|f| f.chemin);
+            .and_then(|files| files.into_iter().find(|f| f.role == "pes"));
         match copy {
-            Some(path) => copies.push((id, path)),
+            Some(file) => copies.push((id, file)),
             None => return error(tf("envoi.sans_fichier", &[("id", &id.to_string())])),
         }
     }
@@ -348,7 +347,7 @@ pub fn signer(args: &SignItemsArgs) -> i32 {
 fn sign_one(
     outbox: &mut Outbox,
     id: i64,
-    copy: &std::path::Path,
+    copy: &crate::outbox::ItemFile,
     key: &mut dyn crate::card::Signer,
     details: &crate::pes::xades::SignerDetails,
     profile: crate::pes::xades::Profile,
@@ -356,34 +355,68 @@ fn sign_one(
     settings: &crate::settings::Settings,
     who: &str,
 ) -> SignedItem {
-    use crate::pes::sign::{KeySource, Scope, SignRequest, sign_checked_with};
-    let failed = |error: String, findings| SignedItem {
-        id,
-        state: State::Prepare,
-        findings,
-        error: Some(error),
-    };
-    // What is signed is the copy the outbox checked when it was queued, byte for byte: its
-    // recorded hash is the one the signing pass must find.
-    let reviewed = outbox
-        .files(id)
-        .ok()
-        .and_then(|files| files.into_iter().find(|f| f.role == "pes"))
-        .and_then(|f| hex::decode(&f.sha256).ok());
-    let Some(reviewed) = reviewed else {
-        return failed(
-            tf("envoi.sans_fichier", &[("id", &id.to_string())]),
-            Vec::new(),
-        );
-    };
-    let dir = copy.parent().unwrap_or(std::path::Path::new("."));
+    let dir = copy.chemin.parent().unwrap_or(std::path::Path::new("."));
     let signed_path = dir.join(format!(
         ".paraphe-signature-envoi-{id}-{}",
         std::process::id()
     ));
+    let outcome = sign_and_queue(
+        outbox,
+        id,
+        copy,
+        &signed_path,
+        key,
+        details,
+        profile,
+        args,
+        settings,
+        who,
+    );
+    // Whatever happened, nothing is left beside the copy (once put in place, it is gone).
+    let _ = std::fs::remove_file(&signed_path);
+    match outcome {
+        Ok(findings) => SignedItem {
+            id,
+            state: State::EnAttente,
+            findings,
+            error: None,
+        },
+        Err((error, findings)) => SignedItem {
+            id,
+            state: State::Prepare,
+            findings,
+            error: Some(error),
+        },
+    }
+}
+
+/// The steps of [`sign_one`]: sign into `signed_path`, check it at the door, put it in place of
+/// the copy and move the item on. The findings, or why not with the findings so far.
+#[allow(clippy::too_many_arguments)]
+fn sign_and_queue(
+    outbox: &mut Outbox,
+    id: i64,
+    copy: &crate::outbox::ItemFile,
+    signed_path: &std::path::Path,
+    key: &mut dyn crate::card::Signer,
+    details: &crate::pes::xades::SignerDetails,
+    profile: crate::pes::xades::Profile,
+    args: &SignItemsArgs,
+    settings: &crate::settings::Settings,
+    who: &str,
+) -> Result<Vec<crate::findings::Finding>, (String, Vec<crate::findings::Finding>)> {
+    use crate::pes::sign::{KeySource, Scope, SignRequest, sign_checked_with};
+    // What is signed is the copy the outbox checked when it was queued, byte for byte: its
+    // recorded hash is the one the signing pass must find.
+    let reviewed = hex::decode(&copy.sha256).map_err(|_| {
+        (
+            tf("envoi.sans_fichier", &[("id", &id.to_string())]),
+            Vec::new(),
+        )
+    })?;
     let request = SignRequest {
-        input: copy,
-        output: &signed_path,
+        input: &copy.chemin,
+        output: signed_path,
         scope: if args.global {
             Scope::File
         } else {
@@ -394,37 +427,18 @@ fn sign_one(
         reviewed_sha256: Some(reviewed),
         expected: 0,
     };
-    let signed = sign_checked_with(&request, KeySource::Open(key), &mut |_| {}, &|| false);
-    let findings = match signed {
-        Ok(done) => done.findings.clone(),
-        Err(e) => {
-            let _ = std::fs::remove_file(&signed_path);
-            return failed(e.to_string(), Vec::new());
-        }
-    };
-    let door = match crate::pes::control::door_check(&signed_path, settings) {
-        Ok(door) => door,
-        Err(e) => {
-            let _ = std::fs::remove_file(&signed_path);
-            return failed(e.to_string(), findings);
-        }
-    };
+    let findings = sign_checked_with(&request, KeySource::Open(key), &mut |_| {}, &|| false)
+        .map(|done| done.findings.clone())
+        .map_err(|e| (e.to_string(), Vec::new()))?;
+    let door = crate::pes::control::door_check(signed_path, settings)
+        .map_err(|e| (e.to_string(), findings))?;
     if !door.accepted() {
-        let _ = std::fs::remove_file(&signed_path);
-        return failed(t("pes.porte.refuse"), door.control.findings);
+        return Err((t("pes.porte.refuse"), door.control.findings));
     }
-    let moved = outbox
-        .replace_copy(id, "pes", &signed_path, who)
+    outbox
+        .replace_copy(id, "pes", signed_path, who)
         .and_then(|()| outbox.transition(id, State::Signe, who, ""))
-        .and_then(|()| outbox.transition(id, State::EnAttente, who, ""));
-    if let Err(e) = moved {
-        let _ = std::fs::remove_file(&signed_path);
-        return failed(e.to_string(), door.control.findings);
-    }
-    SignedItem {
-        id,
-        state: State::EnAttente,
-        findings: door.control.findings,
-        error: None,
-    }
+        .and_then(|()| outbox.transition(id, State::EnAttente, who, ""))
+        .map_err(|e| (e.to_string(), door.control.findings.clone()))?;
+    Ok(door.control.findings)
 }
