@@ -351,6 +351,80 @@ fn classification_is_recognised_with_its_date() {
     assert_eq!(m.date.as_deref(), Some("2017-08-28"));
 }
 
+/// `actes lire` on a 7-2 gives its content, not only its date: natures with their typologies and
+/// how many matières, each figure counted by xmllint on the same file.
+#[test]
+fn classification_content_agrees_with_xmllint() {
+    let Some(dir) = samples() else {
+        return;
+    };
+    let mut files = Vec::new();
+    files_with(&dir, "xml", &mut files);
+    let mut seen = 0;
+    for file in files {
+        let Ok(paraphe::actes::messages::Reading::Message(m)) =
+            paraphe::actes::messages::read_file(&file)
+        else {
+            continue;
+        };
+        if m.kind.code() != "7-2" {
+            continue;
+        }
+        let paraphe::actes::messages::Details::Classification {
+            natures, matieres, ..
+        } = &m.details
+        else {
+            panic!("{}: 7-2 without classification details", file.display());
+        };
+        let count = |expr: &str| -> usize {
+            xpath(&file, &format!("count({expr})"))
+                .parse()
+                .unwrap_or_else(|_| panic!("xmllint count {expr}"))
+        };
+        let nature_count = count("/*/*[local-name()='NaturesActes']/*[local-name()='NatureActe']");
+        assert_eq!(natures.len(), nature_count, "{}", file.display());
+        let typologies: usize = natures.iter().map(|n| n.typologies.len()).sum();
+        assert_eq!(
+            typologies,
+            count("//*[local-name()='TypePJNatureActe']"),
+            "{}",
+            file.display()
+        );
+        let all_matieres =
+            count("//*[starts-with(local-name(),'Matiere') and local-name()!='Matieres']");
+        if all_matieres > 0 {
+            let m = matieres.expect("matières counted");
+            assert_eq!(m.total, all_matieres, "{}", file.display());
+            assert_eq!(
+                m.premier_niveau,
+                count("//*[local-name()='Matiere1']"),
+                "{}",
+                file.display()
+            );
+        }
+        // What the command line prints names every nature's typologies.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .args(["actes", "lire"])
+            .arg(&file)
+            .output()
+            .expect("paraphe");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        if let Some(code) = natures
+            .iter()
+            .flat_map(|n| &n.typologies)
+            .find_map(|t| t.code.as_ref())
+        {
+            assert!(text.contains(code.as_str()), "{text}");
+        }
+        seen += 1;
+    }
+    assert!(
+        seen >= 2,
+        "the conformance set has several 7-2 classifications"
+    );
+}
+
 /// `tar tzvf` listing: (name, size).
 fn tar_listing(archive: &Path) -> Vec<(String, u64)> {
     let out = Command::new("tar")

@@ -447,6 +447,29 @@ pub struct PrefectureEnvelope {
 }
 
 /// What is particular to each kind of message.
+
+/// One nature of a 7-2 classification, with the typologies of documents it allows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NatureResume {
+    pub code: Option<String>,
+    pub libelle: Option<String>,
+    pub typologies: Vec<TypologieResume>,
+}
+
+/// A typology of document (`CodeTypePJ`, e.g. `99_DE`) allowed for a nature.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TypologieResume {
+    pub code: Option<String>,
+    pub libelle: Option<String>,
+}
+
+/// How many matières a 7-2 classification holds: the first level, and all levels together.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MatieresResume {
+    pub premier_niveau: usize,
+    pub total: usize,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum Details {
@@ -490,9 +513,16 @@ pub enum Details {
     Annulation {
         date_reception: Option<String>,
     },
-    /// 7-1, 7-2, 7-3 (the classification itself is read by `actes::classification`).
+    /// 7-1, 7-2, 7-3. A 7-2 also carries its content, summed up here; `actes::classification`
+    /// reads it in full for the act's form.
     Classification {
         date_classification: Option<String>,
+        /// The natures with their typologies (7-2 only; empty otherwise).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        natures: Vec<NatureResume>,
+        /// How many matières the classification holds, all levels together (7-2 only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        matieres: Option<MatieresResume>,
     },
     EnveloppeCollectivite(CollectiviteEnvelope),
     EnveloppePrefecture(PrefectureEnvelope),
@@ -1873,7 +1903,7 @@ fn invalid_value(value: &str, ty: St) -> Option<String> {
         St::Arrondissement => t("actes_messages.attendu_arrondissement"),
         St::NatureCollectivite => t("actes_messages.attendu_nature_collectivite"),
         St::Siren => t("actes_messages.attendu_siren"),
-        St::Email => t("actes_messages.attendu_email"),
+        St::Email => email_defect(value).unwrap_or_else(|| t("actes_messages.attendu_email")),
         St::NatureAnomalieActe => t("actes_messages.attendu_trois_chiffres"),
         St::NatureAnomalieEnveloppe => t("actes_messages.attendu_nature_anomalie_enveloppe"),
     })
@@ -1996,21 +2026,68 @@ fn is_departement(s: &str) -> bool {
 
 /// The schema's e-mail pattern.
 fn is_email(s: &str) -> bool {
+    email_defect(s).is_none()
+}
+
+/// Which part of the schema's e-mail pattern `s` breaks, said in French (`None` when it matches):
+/// `[_a-zA-Z0-9\-]+(\.[_a-zA-Z0-9\-]+)*@[a-zA-Z0-9\-]+(\.[a-zA-Z0-9\-]+)*\.[a-zA-Z]{2,6}`.
+fn email_defect(s: &str) -> Option<String> {
     let Some((local, domain)) = s.split_once('@') else {
-        return false;
+        return Some(t("actes_messages.email_sans_arobase"));
     };
     let atom = |p: &str, underscore: bool| {
         !p.is_empty()
             && p.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || (underscore && b == b'_'))
     };
+    if !local.split('.').all(|p| atom(p, true)) {
+        return Some(t("actes_messages.email_partie_locale"));
+    }
     let labels: Vec<&str> = domain.split('.').collect();
-    local.split('.').all(|p| atom(p, true))
-        && labels.len() >= 2
-        && labels.iter().all(|p| atom(p, false))
-        && labels.last().is_some_and(|l| {
-            (2..=6).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic())
+    if labels.len() < 2 {
+        return Some(t("actes_messages.email_sans_point"));
+    }
+    if !labels.iter().all(|p| atom(p, false)) {
+        return Some(t("actes_messages.email_domaine"));
+    }
+    let last = labels.last().copied().unwrap_or_default();
+    if !((2..=6).contains(&last.len()) && last.bytes().all(|b| b.is_ascii_alphabetic())) {
+        return Some(tf("actes_messages.email_fin", &[("fin", &excerpt(last))]));
+    }
+    None
+}
+
+/// The natures of a 7-2 (`NaturesActes/NatureActe`), with their typologies.
+fn classification_natures(root: &Node) -> Vec<NatureResume> {
+    root.children_named("NaturesActes")
+        .flat_map(|natures| natures.children_named("NatureActe"))
+        .map(|nature| NatureResume {
+            code: nature.attr("CodeNatureActe"),
+            libelle: nature.attr("Libelle"),
+            typologies: nature
+                .children_named("TypePJNatureActe")
+                .map(|ty| TypologieResume {
+                    code: ty.attr("CodeTypePJ"),
+                    libelle: ty.attr("Libelle"),
+                })
+                .collect(),
         })
+        .collect()
+}
+
+/// The matières of a 7-2 (`Matieres/Matiere1/Matiere2/…`); `None` when it has no `Matieres`.
+fn classification_matieres(root: &Node) -> Option<MatieresResume> {
+    fn count_below(node: &Node, level: usize) -> usize {
+        let name = format!("Matiere{level}");
+        node.children_named(&name)
+            .map(|child| 1 + count_below(child, level + 1))
+            .sum()
+    }
+    let matieres = root.child("Matieres")?;
+    Some(MatieresResume {
+        premier_niveau: matieres.children_named("Matiere1").count(),
+        total: count_below(matieres, 1),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2186,6 +2263,8 @@ fn message_from_tree(root: &Node, encoding: &'static str) -> Result<ActesMessage
                 date_classification.clone(),
                 Details::Classification {
                     date_classification,
+                    natures: classification_natures(root),
+                    matieres: classification_matieres(root),
                 },
             )
         }
@@ -2822,6 +2901,11 @@ mod tests {
         assert!(!is_id_acte("134-491011698-20171207-X-DE"));
         assert!(is_email("robert@petit.poid.fr"));
         assert!(!is_email("robert@localhost"));
+        assert!(email_defect("robert@mairie.france1").is_some_and(|m| m.contains("2 à 6 lettres")));
+        assert!(email_defect("robert@localhost").is_some_and(|m| m.contains("point")));
+        assert!(email_defect("robert.mairie.fr").is_some_and(|m| m.contains("@")));
+        assert!(email_defect("rob ert@mairie.fr").is_some_and(|m| m.contains("avant")));
+        assert!(email_defect("robert@mai_rie.fr").is_some_and(|m| m.contains("domaine")));
         assert_eq!(
             invalid_value("5", St::NatureAnomalieEnveloppe),
             None,

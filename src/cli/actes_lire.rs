@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::actes::answers::AnswerKind;
 use crate::actes::messages::{
     ActeData, ActesArchive, ActesMessage, CollectiviteEnvelope, Details, DocumentRole, FileRole,
-    Origin, Reading, Referent, human_size, read_file,
+    NatureResume, Origin, Reading, Referent, human_size, read_file,
 };
 use crate::messages::{t, tf};
 
@@ -171,6 +171,8 @@ fn describe_message(m: &ActesMessage, out: &mut String) {
         }
         Details::Classification {
             date_classification,
+            natures,
+            matieres,
         } => {
             date_line(
                 out,
@@ -178,6 +180,20 @@ fn describe_message(m: &ActesMessage, out: &mut String) {
                 "actes_lire.date_classification",
                 date_classification.as_deref(),
             );
+            if let Some(m) = matieres {
+                out.push_str(&format!(
+                    "{i}{}\n",
+                    tf(
+                        "actes_lire.matieres",
+                        &[
+                            ("premier_niveau", &m.premier_niveau.to_string()),
+                            ("total", &m.total.to_string()),
+                        ]
+                    )
+                ));
+            }
+            let natures: Vec<String> = natures.iter().map(describe_nature).collect();
+            list(out, i, "actes_lire.natures", &natures);
         }
         Details::EnveloppeCollectivite(e) => describe_collectivite(e, i, out),
         Details::EnveloppePrefecture(e) => {
@@ -328,6 +344,28 @@ fn describe_collectivite(e: &CollectiviteEnvelope, indent: &str, out: &mut Strin
         );
     }
     list(out, indent, "actes_lire.formulaires", &e.formulaires);
+}
+
+/// « 1 — Délibérations : 99_DE, 22_PL » (code, label, allowed typologies).
+fn describe_nature(n: &NatureResume) -> String {
+    let codes: Vec<&str> = n
+        .typologies
+        .iter()
+        .filter_map(|ty| ty.code.as_deref())
+        .collect();
+    let typologies = if codes.is_empty() {
+        t("actes_lire.aucune_typologie")
+    } else {
+        codes.join(", ")
+    };
+    tf(
+        "actes_lire.nature_classee",
+        &[
+            ("code", n.code.as_deref().unwrap_or("?")),
+            ("libelle", n.libelle.as_deref().unwrap_or("")),
+            ("typologies", &typologies),
+        ],
+    )
 }
 
 fn list(out: &mut String, indent: &str, label_key: &str, items: &[String]) {
