@@ -446,8 +446,6 @@ pub struct PrefectureEnvelope {
     pub destinataire_siren: Option<String>,
 }
 
-/// What is particular to each kind of message.
-
 /// One nature of a 7-2 classification, with the typologies of documents it allows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NatureResume {
@@ -470,6 +468,7 @@ pub struct MatieresResume {
     pub total: usize,
 }
 
+/// What is particular to each kind of message.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum Details {
