@@ -14,7 +14,7 @@ use actes_support::*;
 use paraphe::actes::archive::{self, ArchiveError, Envoi, Signatures};
 use paraphe::actes::model::{Acte, Saisie};
 use paraphe::actes::names::{Nommage, StyleNoms};
-use paraphe::pes::schema::PesSchema;
+use paraphe::xml::schema::{SchemaKind, XmlSchema};
 
 /// (nature, matière, act typology expected, annex typology) for the test classification.
 const NATURES: [(&str, &str, &str, &str); 6] = [
@@ -85,7 +85,7 @@ fn members(archive: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Validates with Paraphe's libxml2 validator and with xmllint; panics with the errors.
-fn assert_schema_valid(schema: &PesSchema, xsd: &Path, path: &Path) {
+fn assert_schema_valid(schema: &XmlSchema, xsd: &Path, path: &Path) {
     let findings = schema.validate(path).expect("validation ran");
     assert!(findings.is_empty(), "{}: {findings:#?}", path.display());
     if common::tools(&["xmllint"]) {
@@ -129,7 +129,7 @@ fn build(
 #[test]
 fn every_nature_with_0_1_and_20_annexes_is_schema_valid() {
     let Some(xsd) = xsd() else { return };
-    let schema = PesSchema::load(&xsd).expect("schema compiles");
+    let schema = XmlSchema::load(&xsd, SchemaKind::Actes).expect("schema compiles");
     let mut serial = 0;
     for (nature, spec) in NATURES.iter().enumerate() {
         for annexes in [0, 1, 20] {
@@ -261,7 +261,7 @@ fn names_in_both_styles() {
     let message = String::from_utf8_lossy(&members[1].1).into_owned();
     assert!(message.contains(&built.noms.document), "{message}");
     if let Some(xsd) = xsd() {
-        let schema = PesSchema::load(&xsd).expect("schema");
+        let schema = XmlSchema::load(&xsd, SchemaKind::Actes).expect("schema");
         let extracted = out.join(&built.noms.message);
         std::fs::write(&extracted, &members[1].1).expect("write");
         assert_schema_valid(&schema, &xsd, &extracted);
@@ -328,7 +328,7 @@ fn iso_8859_1_with_accents_preserved() {
     }
     assert_eq!(text, objet);
     if let Some(xsd) = xsd() {
-        let schema = PesSchema::load(&xsd).expect("schema");
+        let schema = XmlSchema::load(&xsd, SchemaKind::Actes).expect("schema");
         let path = dir.path().join("message.xml");
         std::fs::write(&path, message).expect("write");
         assert_schema_valid(&schema, &xsd, &path);
@@ -360,7 +360,7 @@ fn detached_signatures_go_where_the_schema_puts_them() {
         b64(b"CMS-annexe-2")
     )));
     if let Some(xsd) = xsd() {
-        let schema = PesSchema::load(&xsd).expect("schema");
+        let schema = XmlSchema::load(&xsd, SchemaKind::Actes).expect("schema");
         let path = dir.path().join("message.xml");
         std::fs::write(&path, &members[1].1).expect("write");
         assert_schema_valid(&schema, &xsd, &path);
@@ -469,7 +469,7 @@ fn nothing_is_written_when_building_fails() {
 #[test]
 fn a_budget_document_in_xml_with_pdf_annexes_is_schema_valid() {
     let Some(xsd) = xsd() else { return };
-    let schema = PesSchema::load(&xsd).expect("schema compiles");
+    let schema = XmlSchema::load(&xsd, SchemaKind::Actes).expect("schema compiles");
     let dir = tempfile::tempdir().expect("tmp");
     let budget = file(
         dir.path(),
@@ -510,4 +510,73 @@ fn a_budget_document_in_xml_with_pdf_annexes_is_schema_valid() {
     };
     let controle = check(&saisie, &contexte(Some(&c), None));
     assert!(controle.blocking() > 0, "{:#?}", controle.constats);
+}
+
+/// The ACTES schema shipped inside the program is the official one, byte for byte (its
+/// PROVENANCE.txt names the public source; `../shared` holds the same files).
+#[test]
+fn shipped_actes_schema_is_the_official_one() {
+    let Some(dir) = common::conformance("actes/xsd") else {
+        return;
+    };
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/schemas/actes_v1.1");
+    for name in ["actesv1_1.xsd", "siret.xsd", "insee-commun.xsd"] {
+        assert_eq!(
+            std::fs::read(shipped.join(name)).expect("shipped"),
+            std::fs::read(dir.join(name)).expect("official"),
+            "{name}"
+        );
+    }
+    assert!(shipped.join("PROVENANCE.txt").is_file());
+}
+
+/// What Paraphe writes into an archive is checked against the shipped schema before anything is
+/// written: a good envelope and message pass; a message the schema refuses (a required element
+/// taken out, an attribute the schema does not know) is refused with the file's name and
+/// libxml2's reason — proved by xmllint on the same bytes.
+#[test]
+fn archive_xml_is_checked_against_the_shipped_schema_before_writing() {
+    let Some(xsd) = xsd() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let acte = checked_act(dir.path(), 0, 1, "Objet conforme");
+    let out = dir.path().join("sortie");
+    std::fs::create_dir(&out).expect("mkdir");
+    let built = build(&acte, &Nommage::default(), 1, &Signatures::default(), &out);
+    assert!(built.schema_verifie, "libxml2 is on every test machine");
+    let members = members(&built.chemin);
+    let message = String::from_utf8_lossy(&members[1].1).into_owned();
+    assert!(
+        archive::check_against_schema(&[("message.xml", members[1].1.as_slice())]).expect("valid")
+    );
+    let xmllint_refuses = |bytes: &[u8]| {
+        let f = dir.path().join("mutant.xml");
+        std::fs::write(&f, bytes).expect("write");
+        !Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&xsd)
+            .arg(&f)
+            .output()
+            .expect("xmllint")
+            .status
+            .success()
+    };
+    let start = message.find("<actes:Objet>").expect("objet");
+    let end = message.find("</actes:Objet>").expect("objet") + "</actes:Objet>".len();
+    let mutants = [
+        format!("{}{}", &message[..start], &message[end..]),
+        message.replacen("actes:Date=", "actes:Inconnu=\"1\" actes:Date=", 1),
+    ];
+    for mutant in mutants {
+        let mutant = mutant.into_bytes();
+        assert!(xmllint_refuses(&mutant), "the mutant must be out of schema");
+        let err = archive::check_against_schema(&[("acte-message.xml", mutant.as_slice())])
+            .expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            matches!(err, ArchiveError::Schema { .. })
+                && text.contains("acte-message.xml")
+                && text.contains("schéma ACTES"),
+            "{text}"
+        );
+    }
 }

@@ -103,7 +103,10 @@ fn in_process_validation_agrees() {
     let Some(_) = conformance("actes/xsd") else {
         return;
     };
-    let schema = match paraphe::pes::schema::PesSchema::load(&xsd()) {
+    let schema = match paraphe::xml::schema::XmlSchema::load(
+        &xsd(),
+        paraphe::xml::schema::SchemaKind::Actes,
+    ) {
         Ok(s) => s,
         Err(e) => {
             if std::env::var_os("CI").is_some() {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::tools;
-use paraphe::pes::schema::PesSchema;
+use paraphe::xml::schema::{SchemaKind, XmlSchema};
 use std::path::Path;
 use std::process::Command;
 
@@ -16,7 +16,7 @@ fn same_valid_invalid_verdict_as_xmllint() {
         return;
     }
     let xsd = root.join("xsd/Schemas_PES_v471_072015/PES_V2/Rev0/PES_Aller.xsd");
-    let schema = PesSchema::load(&xsd).expect("schema compiles");
+    let schema = XmlSchema::load(&xsd, SchemaKind::Pes).expect("schema compiles");
     let mut compared = (0, 0);
     for entry in std::fs::read_dir(root.join("samples"))
         .expect("samples")
@@ -87,7 +87,7 @@ fn schema_error_line_and_broken_xml_as_xmllint_reports_them() {
         return;
     }
     let xsd = root.join("xsd/Schemas_PES_v471_072015/PES_V2/Rev0/PES_Aller.xsd");
-    let schema = PesSchema::load(&xsd).expect("schema compiles");
+    let schema = XmlSchema::load(&xsd, SchemaKind::Pes).expect("schema compiles");
     let sample = valid_sample(&root, &xsd).expect("a valid PES_Aller sample");
     let bytes = std::fs::read(&sample).expect("sample");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -165,7 +165,7 @@ fn compile_and_validate_together(xsd: &Path, sample: &Path) {
             .map(|_| {
                 scope.spawn(|| {
                     start.wait();
-                    let schema = PesSchema::load(xsd).expect("schema compiles");
+                    let schema = XmlSchema::load(xsd, SchemaKind::Pes).expect("schema compiles");
                     schema.validate(sample).expect("validate")
                 })
             })

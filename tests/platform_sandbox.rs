@@ -1564,9 +1564,10 @@ fn connection_test_and_classification_request() {
     );
 }
 
-/// With the ACTES schema configured, the sandbox's préfecture checks what reaches it: an act
-/// whose objet is longer than the schema allows — sent straight to the API with curl, since
-/// Paraphe itself refuses it before sending — gets an anomaly naming the schema, not an AR.
+/// The sandbox's préfecture checks what reaches it against the ACTES schema — the one shipped
+/// with Paraphe by default, or the one its settings name: an act whose objet is longer than the
+/// schema allows — sent straight to the API with curl, since Paraphe itself refuses it before
+/// sending — gets an anomaly naming the schema, not an AR.
 #[test]
 fn an_act_that_fails_the_actes_schema_gets_an_anomaly() {
     let Some(xsd) = common::conformance("actes/xsd") else {
@@ -1575,12 +1576,15 @@ fn an_act_that_fails_the_actes_schema_gets_an_anomaly() {
     if !common::tools(&["curl"]) {
         return;
     }
+    let configured = format!("schema_actes = \"{}\"", xsd.join("actesv1_1.xsd").display());
+    for setting in ["", configured.as_str()] {
+        an_act_out_of_schema_gets_an_anomaly(setting);
+    }
+}
+
+fn an_act_out_of_schema_gets_an_anomaly(setting: &str) {
     let tmp = tempfile::tempdir().expect("tmp");
-    let sandbox = Sandbox::start_with(
-        tmp.path(),
-        &format!("schema_actes = \"{}\"", xsd.join("actesv1_1.xsd").display()),
-        "",
-    );
+    let sandbox = Sandbox::start_with(tmp.path(), setting, "");
     std::fs::write(tmp.path().join("acte.pdf"), pdf_bytes("Deliberation")).expect("pdf");
     let id = TestPki::shared().identity("authentification");
     let curl = |args: &[&str]| {

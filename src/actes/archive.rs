@@ -50,6 +50,8 @@ pub struct ArchiveConstruite {
     pub chemin: PathBuf,
     pub noms: Noms,
     pub taille: u64,
+    /// The envelope and the message were checked against the official ACTES schema.
+    pub schema_verifie: bool,
 }
 
 /// Why the archive could not be written. Nothing is left behind in any case.
@@ -68,6 +70,42 @@ pub enum ArchiveError {
     Changed(String),
     #[error("{}", tf("actes.archive.trop_grosse", &[("taille", &super::files::human_size(*.taille)), ("limite", &super::files::human_size(*.limite))]))]
     TooLarge { taille: u64, limite: u64 },
+    #[error("{}", tf("actes.archive.hors_schema", &[("fichier", .fichier), ("detail", .detail)]))]
+    Schema { fichier: String, detail: String },
+}
+
+/// Checks the XML Paraphe wrote (envelope, message) against the official ACTES schema shipped in
+/// the program, before anything is written: the rules already checked what the user typed, this
+/// proves the archive is what the préfecture's platform validates. Returns whether the check
+/// could run (no libxml2 or no data folder: `false`, and the archive is built all the same).
+pub fn check_against_schema(documents: &[(&str, &[u8])]) -> Result<bool, ArchiveError> {
+    use crate::xml::schema::Builtin;
+    let Ok(data_dir) = crate::settings::data_dir() else {
+        return Ok(false);
+    };
+    let Ok(schema) = Builtin::Actes.load(&data_dir) else {
+        return Ok(false);
+    };
+    for (name, bytes) in documents {
+        let findings = schema
+            .validate_bytes(name, bytes)
+            .map_err(|e| ArchiveError::Schema {
+                fichier: (*name).to_owned(),
+                detail: e.to_string(),
+            })?;
+        if let Some(f) = findings.first() {
+            let ligne = f
+                .lieu
+                .ligne
+                .map(|l| tf("actes.archive.a_la_ligne", &[("ligne", &l.to_string())]))
+                .unwrap_or_default();
+            return Err(ArchiveError::Schema {
+                fichier: (*name).to_owned(),
+                detail: format!("{}{ligne}", f.message),
+            });
+        }
+    }
+    Ok(true)
 }
 
 /// XML text in ISO-8859-1: Latin-1 characters as one byte each, others as character references.
@@ -264,9 +302,13 @@ pub fn build(
     } else {
         destination.to_owned()
     };
-    let mut archive = TarGz::create(&target)?;
     let envelope = envelope_xml(collectivite, &noms);
     let message = message_xml(acte, &noms, signatures);
+    let schema_verifie = check_against_schema(&[
+        (noms.enveloppe.as_str(), envelope.as_slice()),
+        (noms.message.as_str(), message.as_slice()),
+    ])?;
+    let mut archive = TarGz::create(&target)?;
     for (name, bytes) in [(&noms.enveloppe, &envelope), (&noms.message, &message)] {
         archive
             .append(name, bytes.len() as u64, &mut bytes.as_slice())
@@ -311,6 +353,7 @@ pub fn build(
         chemin: target,
         noms,
         taille,
+        schema_verifie,
     })
 }
 
@@ -398,6 +441,7 @@ pub fn build_answer(
         (enveloppe.as_str(), envelope.as_slice()),
         (message_name.as_str(), message.as_slice()),
     ];
+    check_against_schema(&entries)?;
     for (name, bytes) in answer.documents.iter().zip(contents.iter()) {
         entries.push((name.as_str(), bytes.as_slice()));
     }

@@ -6,11 +6,11 @@
 
 use super::PesError;
 use super::checks::{Intent, check};
-use super::schema::{PesSchema, builtin_pes_aller};
 use super::summary::PesSummary;
 use super::verify::{FileVerdict, TrustStore, verify_file};
 use crate::findings::{Finding, Location, resolve_lines};
 use crate::messages::{t, tf};
+use crate::xml::schema::{SchemaKind, XmlSchema, builtin_pes_aller};
 use std::path::Path;
 
 /// What the checks found in a file.
@@ -55,7 +55,7 @@ fn schema_findings(path: &Path, explicit: Option<&Path>, data_dir: Option<&Path>
         },
         (None, None) => return not_done(t("schema.non_verifie")),
     };
-    match PesSchema::load(&xsd).and_then(|s| s.validate(path)) {
+    match XmlSchema::load(&xsd, SchemaKind::Pes).and_then(|s| s.validate(path)) {
         Ok(findings) => findings,
         Err(e) => not_done(e.to_string()),
     }

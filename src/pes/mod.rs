@@ -8,7 +8,6 @@ mod hashing;
 pub mod pj;
 pub mod precheck;
 pub mod retour;
-pub mod schema;
 pub mod sign;
 pub mod summary;
 pub mod verify;

@@ -49,6 +49,7 @@ mod error;
 mod input;
 pub mod limit;
 mod reader;
+pub mod schema;
 mod scopes;
 mod syntax;
 pub(crate) use syntax::resolve_reference;

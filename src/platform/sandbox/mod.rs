@@ -57,8 +57,9 @@ pub struct SandboxSettings {
     pub mot_de_passe: String,
     /// The comptable sends a PES_Retour after each PES accepted.
     pub retour_apres_acquit: bool,
-    /// The ACTES schema (`actesv1_1.xsd`): when given, the préfecture checks what it receives
-    /// against it and answers an anomaly to an act that does not conform. Empty: no check.
+    /// The ACTES schema (`actesv1_1.xsd`) the préfecture checks what it receives against,
+    /// answering an anomaly to an act that does not conform. Empty: the schema shipped with
+    /// Paraphe.
     pub schema_actes: String,
     /// STELA's face: common names (CN) of the client certificates STELA pairs with a
     /// collectivité; any other certificate gets STELA's 401. Empty: every certificate the TLS
@@ -128,6 +129,7 @@ mot_de_passe = \"\"
 # Le comptable renvoie un PES_Retour après chaque PES accepté.
 retour_apres_acquit = true
 # Schéma ACTES (actesv1_1.xsd) : la préfecture répond une anomalie à un acte non conforme.
+# Vide : le schéma livré avec Paraphe.
 schema_actes = \"\"
 # STELA : noms communs (CN) des certificats rattachés à une collectivité ; les autres reçoivent
 # un 401. Vide : tous les certificats acceptés sont rattachés.
@@ -927,23 +929,23 @@ fn acte_status(ctx: &Ctx, account: i64, query: &HashMap<String, String>) -> Resp
     }
 }
 
-/// Why what the préfecture received does not conform to the ACTES schema, if it does not (and a
-/// schema is configured).
+/// Why what the préfecture received does not conform to the ACTES schema, if it does not: the
+/// schema shipped inside the program, or the one the sandbox's settings name.
 fn schema_anomaly(ctx: &Ctx, ar: &str) -> Option<String> {
-    if ctx.settings.schema_actes.is_empty() {
-        return None;
-    }
+    use crate::xml::schema::{Builtin, SchemaKind, XmlSchema};
     let check = || -> Result<Vec<crate::findings::Finding>, String> {
-        let schema = crate::pes::schema::PesSchema::load(Path::new(&ctx.settings.schema_actes))
-            .map_err(|e| e.to_string())?;
-        let mut file = tempfile::NamedTempFile::new_in(&ctx.depots).map_err(|e| e.to_string())?;
-        std::io::Write::write_all(&mut file, &crate::latin1::encode_lossy(ar))
-            .map_err(|e| e.to_string())?;
-        schema.validate(file.path()).map_err(|e| e.to_string())
+        let schema = if ctx.settings.schema_actes.is_empty() {
+            Builtin::Actes.load(&ctx.depots)
+        } else {
+            XmlSchema::load(Path::new(&ctx.settings.schema_actes), SchemaKind::Actes)
+        }
+        .map_err(|e| e.to_string())?;
+        schema
+            .validate_bytes("acte-recu.xml", &crate::latin1::encode_lossy(ar))
+            .map_err(|e| e.to_string())
     };
     match check() {
-        // The validator's sentence names the PES schema it usually serves: only libxml2's own
-        // words (after the first colon) are kept.
+        // Only libxml2's own words (after the first colon) are kept: the anomaly says the rest.
         Ok(findings) => findings.first().map(|f| {
             let detail = f
                 .message

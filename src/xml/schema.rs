@@ -169,67 +169,143 @@ pub enum SchemaError {
     Schema(String, String),
 }
 
-/// The DGFiP's PES V2 schemas shipped inside the program (`assets/schemas/pes_v5.12`, whose
-/// PROVENANCE.txt says where they come from): a PES is validated with them when no other schema
-/// is chosen, so that no one has to find an XSD.
-static BUILTIN: include_dir::Dir<'static> =
+/// The official schemas shipped inside the program (each folder's PROVENANCE.txt says where they
+/// come from): a file is validated with them when no other schema is chosen, so that no one has
+/// to find an XSD.
+static PES_V2: include_dir::Dir<'static> =
     include_dir::include_dir!("$CARGO_MANIFEST_DIR/assets/schemas/pes_v5.12");
-/// The version of the shipped schemas.
+static ACTES_V1_1: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/assets/schemas/actes_v1.1");
+/// The version of the shipped PES schemas.
 pub const BUILTIN_VERSION: &str = "5.12";
-/// The schema a PES_Aller is validated against, within the shipped set.
-const BUILTIN_PES_ALLER: &str = "PES_V2/Rev0/PES_Aller.xsd";
 
-/// The shipped `PES_Aller.xsd`, as a file: libxml2 reads a schema, and what it imports, from
-/// files. The set is written once under `data_dir/schemas/` (in a folder named after its
-/// content) and compared with the program's copy at each use; a folder that differs (changed
-/// by hand, half written) is written again.
-pub fn builtin_pes_aller(data_dir: &Path) -> Result<std::path::PathBuf, SchemaError> {
-    let files = builtin_files();
-    let mut digest = openssl::sha::Sha256::new();
-    for (path, contents) in &files {
-        digest.update(path.as_os_str().as_encoded_bytes());
-        digest.update(&[0]);
-        digest.update(contents);
-    }
-    let key = hex::encode(&digest.finish()[..6]);
-    let parent = data_dir.join("schemas");
-    let folder = parent.join(format!("pes-v{BUILTIN_VERSION}-{key}"));
-    let err = |e: std::io::Error| SchemaError::Schema(folder.display().to_string(), e.to_string());
-    let intact = files
-        .iter()
-        .all(|(path, contents)| std::fs::read(folder.join(path)).is_ok_and(|c| c == *contents));
-    if !intact {
-        crate::logging::create_private_dir(&parent).map_err(err)?;
-        // Written aside, then renamed into place: another Paraphe doing the same at the same
-        // time finds either nothing or the whole set.
-        let staging = tempfile::Builder::new()
-            .prefix(".en-cours-")
-            .tempdir_in(&parent)
-            .map_err(err)?;
-        for (path, contents) in &files {
-            let target = staging.path().join(path);
-            if let Some(dir) = target.parent() {
-                std::fs::create_dir_all(dir).map_err(err)?;
-            }
-            std::fs::write(&target, contents).map_err(err)?;
-        }
-        if folder.exists() {
-            std::fs::remove_dir_all(&folder).map_err(err)?;
-        }
-        let staged = staging.keep();
-        if let Err(e) = std::fs::rename(&staged, &folder) {
-            let _ = std::fs::remove_dir_all(&staged);
-            // Someone else put the same set in place meanwhile.
-            if !folder.join(BUILTIN_PES_ALLER).is_file() {
-                return Err(err(e));
-            }
-        }
-    }
-    Ok(folder.join(BUILTIN_PES_ALLER))
+/// A set of official schemas shipped inside the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// The DGFiP's PES V2 schemas, v5.12; entry `PES_V2/Rev0/PES_Aller.xsd`.
+    PesAller,
+    /// The ministry's ACTES v1.1 schema; entry `actesv1_1.xsd`.
+    Actes,
 }
 
-/// Every shipped schema file: its path in the set and its bytes.
-fn builtin_files() -> Vec<(&'static Path, &'static [u8])> {
+impl Builtin {
+    fn files(self) -> &'static include_dir::Dir<'static> {
+        match self {
+            Builtin::PesAller => &PES_V2,
+            Builtin::Actes => &ACTES_V1_1,
+        }
+    }
+
+    /// The schema files are validated against, within the set.
+    fn entry(self) -> &'static str {
+        match self {
+            Builtin::PesAller => "PES_V2/Rev0/PES_Aller.xsd",
+            Builtin::Actes => "actesv1_1.xsd",
+        }
+    }
+
+    /// The set's folder name, before its content key.
+    fn folder(self) -> String {
+        match self {
+            Builtin::PesAller => format!("pes-v{BUILTIN_VERSION}"),
+            Builtin::Actes => "actes-v1.1".to_owned(),
+        }
+    }
+
+    /// What the files validated against it are, for the messages.
+    pub fn kind(self) -> SchemaKind {
+        match self {
+            Builtin::PesAller => SchemaKind::Pes,
+            Builtin::Actes => SchemaKind::Actes,
+        }
+    }
+
+    /// The set's entry schema, as a file: libxml2 reads a schema, and what it imports, from
+    /// files. The set is written once under `data_dir/schemas/` (in a folder named after its
+    /// content) and compared with the program's copy at each use; a folder that differs (changed
+    /// by hand, half written) is written again.
+    pub fn path(self, data_dir: &Path) -> Result<std::path::PathBuf, SchemaError> {
+        let files = builtin_files(self.files());
+        let mut digest = openssl::sha::Sha256::new();
+        for (path, contents) in &files {
+            digest.update(path.as_os_str().as_encoded_bytes());
+            digest.update(&[0]);
+            digest.update(contents);
+        }
+        let key = hex::encode(&digest.finish()[..6]);
+        let parent = data_dir.join("schemas");
+        let folder = parent.join(format!("{}-{key}", self.folder()));
+        let err =
+            |e: std::io::Error| SchemaError::Schema(folder.display().to_string(), e.to_string());
+        let intact = files
+            .iter()
+            .all(|(path, contents)| std::fs::read(folder.join(path)).is_ok_and(|c| c == *contents));
+        if !intact {
+            crate::logging::create_private_dir(&parent).map_err(err)?;
+            // Written aside, then renamed into place: another Paraphe doing the same at the same
+            // time finds either nothing or the whole set.
+            let staging = tempfile::Builder::new()
+                .prefix(".en-cours-")
+                .tempdir_in(&parent)
+                .map_err(err)?;
+            for (path, contents) in &files {
+                let target = staging.path().join(path);
+                if let Some(dir) = target.parent() {
+                    std::fs::create_dir_all(dir).map_err(err)?;
+                }
+                std::fs::write(&target, contents).map_err(err)?;
+            }
+            if folder.exists() {
+                std::fs::remove_dir_all(&folder).map_err(err)?;
+            }
+            let staged = staging.keep();
+            if let Err(e) = std::fs::rename(&staged, &folder) {
+                let _ = std::fs::remove_dir_all(&staged);
+                // Someone else put the same set in place meanwhile.
+                if !folder.join(self.entry()).is_file() {
+                    return Err(err(e));
+                }
+            }
+        }
+        Ok(folder.join(self.entry()))
+    }
+
+    /// The set's entry schema written under `data_dir`, compiled.
+    pub fn load(self, data_dir: &Path) -> Result<XmlSchema, SchemaError> {
+        XmlSchema::load(&self.path(data_dir)?, self.kind())
+    }
+}
+
+/// The shipped `PES_Aller.xsd`, as a file (see [`Builtin::path`]).
+pub fn builtin_pes_aller(data_dir: &Path) -> Result<std::path::PathBuf, SchemaError> {
+    Builtin::PesAller.path(data_dir)
+}
+
+/// What a schema validates: it names the findings (`pes.schema`, `actes.schema`) and their words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    Pes,
+    Actes,
+}
+
+impl SchemaKind {
+    fn code(self) -> &'static str {
+        match self {
+            SchemaKind::Pes => "pes.schema",
+            SchemaKind::Actes => "actes.schema",
+        }
+    }
+
+    fn message(self, detail: &str) -> String {
+        match self {
+            SchemaKind::Pes => tf("schema.erreur", &[("detail", detail)]),
+            SchemaKind::Actes => tf("schema.erreur_actes", &[("detail", detail)]),
+        }
+    }
+}
+
+/// Every file of a shipped set: its path in the set and its bytes.
+fn builtin_files(set: &'static include_dir::Dir<'static>) -> Vec<(&'static Path, &'static [u8])> {
     fn walk(
         dir: &'static include_dir::Dir<'static>,
         out: &mut Vec<(&'static Path, &'static [u8])>,
@@ -242,22 +318,23 @@ fn builtin_files() -> Vec<(&'static Path, &'static [u8])> {
         }
     }
     let mut out = Vec::new();
-    walk(&BUILTIN, &mut out);
+    walk(set, &mut out);
     out.sort();
     out
 }
 
 /// A compiled schema, reusable for many files.
-pub struct PesSchema {
+pub struct XmlSchema {
     lib: &'static Library,
     schema: *mut c_void,
     path: String,
+    kind: SchemaKind,
 }
 
 // SAFETY: a compiled xmlSchema is read-only once parsed; libxml2 documents it as shareable
 // between validation contexts in several threads.
-unsafe impl Send for PesSchema {}
-unsafe impl Sync for PesSchema {}
+unsafe impl Send for XmlSchema {}
+unsafe impl Sync for XmlSchema {}
 
 /// libxml2, loaded once for the process and initialised before any thread uses it.
 ///
@@ -326,9 +403,9 @@ fn silence_global_errors(lib: &Library) {
     }
 }
 
-impl PesSchema {
+impl XmlSchema {
     /// Compile the schema at `xsd` (e.g. `PES_Aller.xsd`; its includes are read beside it).
-    pub fn load(xsd: &Path) -> Result<PesSchema, SchemaError> {
+    pub fn load(xsd: &Path, kind: SchemaKind) -> Result<XmlSchema, SchemaError> {
         static COMPILING: Mutex<()> = Mutex::new(());
         let lib = libxml2()?;
         let _one_at_a_time = COMPILING.lock().unwrap_or_else(|e| e.into_inner());
@@ -372,7 +449,12 @@ impl PesSchema {
                 .unwrap_or_default();
             return Err(err(&detail));
         }
-        Ok(PesSchema { lib, schema, path })
+        Ok(XmlSchema {
+            lib,
+            schema,
+            path,
+            kind,
+        })
     }
 
     /// Validate a file in a stream; each schema error is a blocking finding with its line.
@@ -383,15 +465,29 @@ impl PesSchema {
     /// each chunk it appends — most of its time on a PES whose PJ are megabytes of base64.
     pub fn validate(&self, file: &Path) -> Result<Vec<Finding>, SchemaError> {
         let err = |d: &str| SchemaError::Schema(self.path.clone(), d.to_owned());
-        let c_file =
-            CString::new(file.display().to_string()).map_err(|_| err("chemin invalide"))?;
         let file_handle = crate::files::open_regular(file).map_err(|e| err(&e.to_string()))?;
+        self.validate_reader(
+            &file.display().to_string(),
+            std::io::BufReader::with_capacity(256 * 1024, file_handle),
+        )
+    }
+
+    /// Validate a document held in memory (one Paraphe has just built, for instance); `name`
+    /// names it in libxml2's messages.
+    pub fn validate_bytes(&self, name: &str, bytes: &[u8]) -> Result<Vec<Finding>, SchemaError> {
+        self.validate_reader(name, bytes)
+    }
+
+    fn validate_reader(
+        &self,
+        name: &str,
+        input: impl std::io::BufRead,
+    ) -> Result<Vec<Finding>, SchemaError> {
+        let err = |d: &str| SchemaError::Schema(self.path.clone(), d.to_owned());
+        let c_file = CString::new(name).map_err(|_| err("chemin invalide"))?;
         // libxml2 buffers a whole text node or tag too: a token longer than any platform takes
         // stops the check before it is held (minutes and gigabytes otherwise).
-        let mut input = crate::xml::limit::TokenLimit::new(std::io::BufReader::with_capacity(
-            256 * 1024,
-            file_handle,
-        ));
+        let mut input = crate::xml::limit::TokenLimit::new(input);
         let mut read_error: Option<String> = None;
         let collected = Box::new(Mutex::new(Collected::default()));
         let ctx = &*collected as *const Mutex<Collected> as *mut c_void;
@@ -480,8 +576,8 @@ impl PesSchema {
             .into_iter()
             .map(|(line, message)| {
                 Finding::blocking(
-                    "pes.schema",
-                    tf("schema.erreur", &[("detail", &message)]),
+                    self.kind.code(),
+                    self.kind.message(&message),
                     Location {
                         ligne: (line > 0).then_some(line),
                         ..Default::default()
@@ -491,15 +587,15 @@ impl PesSchema {
             .collect();
         if let Some(detail) = read_error {
             findings.push(Finding::blocking(
-                "pes.schema",
-                tf("schema.erreur", &[("detail", &detail)]),
+                self.kind.code(),
+                self.kind.message(&detail),
                 Location::default(),
             ));
         }
         if !valid && findings.is_empty() {
             findings.push(Finding::blocking(
-                "pes.schema",
-                tf("schema.erreur", &[("detail", "document non valide")]),
+                self.kind.code(),
+                self.kind.message("document non valide"),
                 Location::default(),
             ));
         }
@@ -507,7 +603,7 @@ impl PesSchema {
     }
 }
 
-impl Drop for PesSchema {
+impl Drop for XmlSchema {
     fn drop(&mut self) {
         // SAFETY: the schema was returned by xmlSchemaParse and is not used after this.
         unsafe {
