@@ -287,3 +287,124 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A small schema using every kind of constraint the PES and ACTES schemas use.
+const SMALL_XSD: &str = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns="urn:t" elementFormDefault="qualified">
+<xs:element name="R"><xs:complexType><xs:sequence>
+<xs:element name="A" type="xs:int"/>
+<xs:element name="B" minOccurs="0"><xs:simpleType><xs:restriction base="xs:string"><xs:maxLength value="3"/></xs:restriction></xs:simpleType></xs:element>
+<xs:element name="C" minOccurs="0"><xs:simpleType><xs:restriction base="xs:string"><xs:enumeration value="x"/><xs:enumeration value="y"/></xs:restriction></xs:simpleType></xs:element>
+<xs:element name="D" minOccurs="0"><xs:simpleType><xs:restriction base="xs:string"><xs:pattern value="[0-9]{2}"/></xs:restriction></xs:simpleType></xs:element>
+<xs:element name="E" minOccurs="0"><xs:simpleType><xs:restriction base="xs:decimal"><xs:totalDigits value="3"/><xs:fractionDigits value="1"/><xs:maxInclusive value="50"/><xs:minInclusive value="1"/></xs:restriction></xs:simpleType></xs:element>
+<xs:element name="F" minOccurs="0"><xs:simpleType><xs:restriction base="xs:string"><xs:length value="2"/></xs:restriction></xs:simpleType></xs:element>
+<xs:element name="G" minOccurs="0"><xs:complexType><xs:sequence><xs:element name="H"/><xs:element name="I"/></xs:sequence><xs:attribute name="v" type="xs:int" use="required"/></xs:complexType></xs:element>
+</xs:sequence></xs:complexType></xs:element></xs:schema>"#;
+
+/// libxml2 speaks English; the user reads every schema and well-formedness error in French, with
+/// the element, the value and the limit libxml2 named (namespaces dropped). Each document breaks
+/// one constraint; xmllint on the same file gives the count of errors and the values to find.
+#[test]
+fn schema_errors_are_said_in_french_with_their_values() {
+    if !tools(&["xmllint"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let xsd = dir.path().join("petit.xsd");
+    std::fs::write(&xsd, SMALL_XSD).expect("xsd");
+    let schema = XmlSchema::load(&xsd, SchemaKind::Pes).expect("schema compiles");
+    // (document, values the French message must still carry)
+    let cases: &[(&str, &[&str])] = &[
+        (
+            r#"<R xmlns="urn:t"><A>x</A></R>"#,
+            &["« A »", "« x »", "nombre entier"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A><B>abcd</B></R>"#,
+            &["« B »", "4", "3"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A><C>z</C></R>"#,
+            &["« C »", "« z »", "'x', 'y'"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A><D>1</D></R>"#,
+            &["« D »", "« 1 »", "[0-9]{2}"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A><E>1.25</E></R>"#,
+            &["« E »", "1.25", "décimales"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A><E>1234</E></R>"#,
+            &["« E »", "1234", "chiffres", "50"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A><E>0</E></R>"#,
+            &["« E »", "minimum"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A><F>a</F></R>"#,
+            &["« F »", "1", "2"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A><G/></R>"#,
+            &["« G »", "« v »", "H"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A><G v="x" w="1"><H/><Z/></G></R>"#,
+            &["« w »", "« Z »", "I"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A><Q/></R>"#,
+            &["« Q »", "l'un de B, C, D, E, F, G"],
+        ),
+        (
+            r#"<R xmlns="urn:t"><A>1</A>texte<G v="1"><H/><I/></G></R>"#,
+            &["« R »", "texte"],
+        ),
+        (r#"<X/>"#, &["« X »", "racine"]),
+        (r#"<R xmlns="urn:t"><A>1</A></R><R/>"#, &["racine"]),
+        (r#"<R xmlns="urn:t"><A>1</B></R>"#, &["« B »", "« A »"]),
+        // libxml2 says "Extra content at the end of the document" for a truncated file too.
+        (r#"<R xmlns="urn:t"><A>1</A>"#, &["tronqué"]),
+    ];
+    let english = [
+        "Element '",
+        "expected",
+        "Expected",
+        "facet",
+        "is not",
+        "allowed",
+        "{urn:t}",
+    ];
+    for (i, (document, values)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("cas-{i}.xml"));
+        std::fs::write(&file, document).expect("write");
+        let xmllint = Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&xsd)
+            .arg(&file)
+            .output()
+            .expect("xmllint");
+        assert!(
+            !xmllint.status.success(),
+            "case {i} must be refused by xmllint"
+        );
+        let findings = schema.validate(&file).expect("validate");
+        assert!(!findings.is_empty(), "case {i}: {document}");
+        let text: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+        for message in &text {
+            assert!(
+                !message.contains("non traduit") && english.iter().all(|w| !message.contains(w)),
+                "case {i}: {message}"
+            );
+        }
+        let all = text.join(" | ");
+        for value in *values {
+            assert!(
+                all.contains(value),
+                "case {i}: « {value} » missing in {all}"
+            );
+        }
+    }
+}

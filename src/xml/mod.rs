@@ -47,6 +47,7 @@
 mod c14n;
 mod error;
 mod input;
+pub mod libxml_fr;
 pub mod limit;
 mod reader;
 pub mod schema;

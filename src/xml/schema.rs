@@ -577,7 +577,7 @@ impl XmlSchema {
             .map(|(line, message)| {
                 Finding::blocking(
                     self.kind.code(),
-                    self.kind.message(&message),
+                    self.kind.message(&super::libxml_fr::french(&message)),
                     Location {
                         ligne: (line > 0).then_some(line),
                         ..Default::default()
