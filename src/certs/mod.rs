@@ -103,7 +103,7 @@ pub struct CertificateInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
-    #[error("certificat X.509 illisible : {0}")]
+    #[error("{}", crate::messages::tf("verification.certificat_illisible", &[("detail", .0)]))]
     Parse(String),
 }
 

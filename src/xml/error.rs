@@ -1,6 +1,7 @@
 //! Errors of the XML reader and of the canonicaliser. Every message is a French sentence meant for
 //! the user (the PES signer shows them as they are).
 
+use crate::messages::{t, tf};
 use std::fmt;
 
 /// A place in the document: line and column (both counted from 1; the column counts bytes of the
@@ -13,7 +14,13 @@ pub struct Position {
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ligne {}, colonne {}", self.line, self.column)
+        f.write_str(&tf(
+            "xml.position",
+            &[
+                ("ligne", &self.line.to_string()),
+                ("colonne", &self.column.to_string()),
+            ],
+        ))
     }
 }
 
@@ -21,30 +28,22 @@ impl fmt::Display for Position {
 #[derive(Debug, thiserror::Error)]
 pub enum C14nError {
     /// A `<!DOCTYPE …>` declaration: refused, so that no entity of any kind is ever expanded.
-    #[error(
-        "Le document contient une déclaration DOCTYPE : elle est refusée (aucune entité n'est interprétée).{}",
-        at_suffix(.position)
-    )]
+    #[error("{}{}", t("xml.doctype"), at_suffix(.position))]
     DocType { position: Option<Position> },
 
     /// The document is not well-formed (or not namespace-well-formed).
-    #[error("XML mal formé{} : {detail}", at_infix(.position))]
+    #[error("{}", tf("xml.mal_forme", &[("position", &at_infix(.position)), ("detail", .detail)]))]
     Malformed {
         position: Option<Position>,
         detail: String,
     },
 
     /// The encoding declared by the document is not one we read.
-    #[error(
-        "L'encodage « {label} » déclaré par le document n'est pas pris en charge (seuls UTF-8, US-ASCII, ISO-8859-1, ISO-8859-15 et windows-1252 le sont)."
-    )]
+    #[error("{}", tf("xml.encodage_non_pris_en_charge", &[("label", .label)]))]
     UnsupportedEncoding { label: String },
 
     /// A byte sequence that is not valid in the document's encoding.
-    #[error(
-        "Le document n'est pas correctement encodé en {encoding}{} : séquence d'octets invalide.",
-        at_infix(.position)
-    )]
+    #[error("{}", tf("xml.encodage_invalide", &[("encodage", .encoding), ("position", &at_infix(.position))]))]
     InvalidEncoding {
         encoding: &'static str,
         position: Option<Position>,
@@ -52,32 +51,28 @@ pub enum C14nError {
 
     /// A namespace declaration whose URI is relative or not a valid URI: Canonical XML requires
     /// implementations to fail on them (libxml2 does).
-    #[error(
-        "L'espace de noms « {uri} » n'est pas une URI absolue valide : la canonisation XML le refuse.{}",
-        at_suffix(.position)
-    )]
+    #[error("{}{}", tf("xml.espace_de_noms_relatif", &[("uri", .uri)]), at_suffix(.position))]
     RelativeNamespace {
         uri: String,
         position: Option<Position>,
     },
 
     /// No element carries the requested identifier.
-    #[error("Aucun élément du document ne porte l'attribut {attribute}=\"{id}\".")]
+    #[error("{}", tf("xml.id_introuvable", &[("attribut", .attribute), ("id", .id)]))]
     IdNotFound { attribute: String, id: String },
 
     /// Several elements carry the requested identifier: the reference is ambiguous.
-    #[error(
-        "Plusieurs éléments du document portent l'attribut {attribute}=\"{id}\" : la référence est ambiguë, elle est refusée."
-    )]
+    #[error("{}", tf("xml.id_duplique", &[("attribut", .attribute), ("id", .id)]))]
     DuplicateId { attribute: String, id: String },
 
     /// The canonicaliser was driven incorrectly by the calling code (a bug of the caller, not of
     /// the document).
-    #[error("Utilisation incorrecte du canonicaliseur XML : {0}")]
+    #[error("{}", tf("xml.usage", &[("detail", .0)]))]
     Usage(String),
 
-    /// Reading the input or writing the canonical form failed.
-    #[error("Erreur d'entrée-sortie pendant la lecture ou la canonisation du XML : {0}")]
+    /// Reading the input or writing the canonical form failed. A token over the size limit is
+    /// not an input-output failure: its own sentence is said alone.
+    #[error("{}", io_message(.0))]
     Io(#[from] std::io::Error),
 }
 
@@ -90,9 +85,16 @@ fn at_infix(position: &Option<Position>) -> String {
 
 fn at_suffix(position: &Option<Position>) -> String {
     match position {
-        Some(p) => format!(" (ligne {}, colonne {})", p.line, p.column),
+        Some(p) => format!(" ({p})"),
         None => String::new(),
     }
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    if super::limit::is_token_too_long(e) {
+        return tf("xml.trop_long", &[("detail", &e.to_string())]);
+    }
+    tf("xml.entree_sortie", &[("detail", &e.to_string())])
 }
 
 impl C14nError {

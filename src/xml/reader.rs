@@ -398,7 +398,16 @@ impl<'a> EventInfo<'a> {
 /// quick-xml's errors, in French.
 fn quick_xml_error(e: quick_xml::Error, position: Position) -> C14nError {
     if let quick_xml::Error::Io(io) = &e {
-        return C14nError::Io(std::io::Error::new(io.kind(), io.to_string()));
+        // quick-xml shares the error (Arc): rebuilt, keeping a token-limit error recognisable.
+        let too_long = io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<super::limit::TokenTooLong>());
+        return C14nError::Io(match too_long {
+            Some(t) => {
+                std::io::Error::new(io.kind(), super::limit::TokenTooLong { offset: t.offset })
+            }
+            None => std::io::Error::new(io.kind(), io.to_string()),
+        });
     }
     C14nError::Malformed {
         position: Some(position),
