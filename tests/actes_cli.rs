@@ -529,3 +529,51 @@ fn command_line_collectivite_and_explicit_typology() {
     let o = env.run("controler", &refused);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
+
+/// STELA takes one digit per level of matière (`ActeParams`' pattern): with STELA as the
+/// platform, an act under matière 1.10 is refused when checked — before it reaches the queue —
+/// while S²LOW, which takes it, lets it through.
+#[test]
+fn a_matiere_beyond_9_is_refused_when_the_platform_is_stela() {
+    let env = Env::new();
+    // The classification is ISO-8859-1: rebuilt byte for byte around the added matière.
+    let bytes = classification_xml("2019-03-01");
+    let at = bytes
+        .windows(b"actes:Libelle=\"March".len())
+        .position(|w| w == b"actes:Libelle=\"March")
+        .expect("matière 1.1");
+    let at = at + bytes[at..].iter().position(|b| *b == b'>').expect(">") + 1;
+    let mut with_ten = bytes[..at].to_vec();
+    with_ten
+        .extend_from_slice(b"<actes:Matiere2 actes:CodeMatiere=\"10\" actes:Libelle=\"Dixieme\"/>");
+    with_ten.extend_from_slice(&bytes[at..]);
+    std::fs::write(env.path("classification.xml"), &with_ten).expect("classification");
+    let args = |numero: &'static str| -> Vec<&'static str> {
+        let mut a = act_args(numero, "Objet ordinaire");
+        let i = a.iter().position(|x| *x == "1.1").expect("matière");
+        a[i] = "1.10";
+        a.extend(["--classification", "classification.xml", "--json"]);
+        a
+    };
+    let s2low = env.run("controler", &args("DEL2020_010"));
+    assert_eq!(s2low.status.code(), Some(0), "{}", text(&s2low));
+    let settings = std::fs::read_to_string(env.path("paraphe.toml")).expect("settings");
+    std::fs::write(
+        env.path("paraphe.toml"),
+        format!("{settings}\n[plateforme]\ngenre = \"stela\"\n"),
+    )
+    .expect("settings");
+    let stela = env.run("controler", &args("DEL2020_010"));
+    assert_eq!(stela.status.code(), Some(1), "{}", text(&stela));
+    let doc = json(&stela);
+    let finding = doc["constats"]
+        .as_array()
+        .and_then(|c| c.iter().find(|f| f["code"] == "actes.matiere_stela"))
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert!(
+        finding["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("1.10") && m.contains("STELA")),
+        "{finding}"
+    );
+}

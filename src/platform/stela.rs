@@ -37,10 +37,23 @@ pub fn nature_name(code: u8) -> &'static str {
 }
 
 /// `1.2` → `1-2-0-0-0` (STELA's matière codes have five levels).
-pub fn material_code(matiere: &str) -> String {
+///
+/// STELA takes one digit per level (`^[0-9]-[0-9]-[0-9]-[0-9]-[0-9]$` in `ActeParams`): a matière
+/// such as 7.10 cannot go through STELA. Only this act is unsendable; the pass goes on.
+pub fn material_code(matiere: &str) -> Result<String, PlatformError> {
     let mut levels: Vec<&str> = matiere.split('.').filter(|l| !l.is_empty()).collect();
+    if levels.len() > 5
+        || levels
+            .iter()
+            .any(|l| l.len() != 1 || !l.as_bytes()[0].is_ascii_digit())
+    {
+        return Err(PlatformError::Unsendable(tf(
+            "plateforme.stela_matiere",
+            &[("matiere", matiere)],
+        )));
+    }
     levels.resize(5, "0");
-    levels.join("-")
+    Ok(levels.join("-"))
 }
 
 /// STELA's anomalies: the `StatusType` constants built with `anomaly = true`
@@ -273,7 +286,7 @@ impl Platform for Stela {
             text("number", &fields.numero),
             text("objet", &fields.objet),
             text("nature", nature_name(fields.nature_code)),
-            text("code", &material_code(&fields.matiere)),
+            text("code", &material_code(&fields.matiere)?),
             text("decision", &fields.date_decision),
             text("fileType", &fields.type_acte),
             Field::FileAs("file".into(), acte.to_owned(), stela_file_name(acte)),
@@ -479,8 +492,15 @@ mod tests {
                 "AUTRES",
             ]
         );
-        assert_eq!(material_code("1.1"), "1-1-0-0-0");
-        assert_eq!(material_code("7.1.2.3.4"), "7-1-2-3-4");
+        assert_eq!(material_code("1.1").ok().as_deref(), Some("1-1-0-0-0"));
+        assert_eq!(
+            material_code("7.1.2.3.4").ok().as_deref(),
+            Some("7-1-2-3-4")
+        );
+        assert!(matches!(
+            material_code("7.10"),
+            Err(PlatformError::Unsendable(m)) if m.contains("7.10")
+        ));
     }
 
     #[test]

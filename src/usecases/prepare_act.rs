@@ -6,7 +6,7 @@
 
 use crate::actes::archive::Signatures;
 use crate::actes::classification::{Classification, ClassificationStore};
-use crate::actes::model::{Acte, Collectivite, Saisie, today};
+use crate::actes::model::{Acte, CodeMatiere, Collectivite, Saisie, today};
 use crate::actes::names::StyleNoms;
 use crate::actes::register::{self, Registre};
 use crate::actes::rules::{self, Contexte, Controle};
@@ -126,6 +126,14 @@ pub fn check_act(saisie: &Saisie, demande: &Demande) -> Prepared {
         }
         controle.constats.insert(0, finding);
     }
+    if let Some(finding) = controle
+        .acte
+        .as_ref()
+        .and_then(|a| matiere_beyond_platform(&a.matiere, demande.settings))
+    {
+        controle.acte = None;
+        controle.constats.insert(0, finding);
+    }
     if let Some(a) = controle.acte.as_mut() {
         a.document_papier = demande.document_papier;
     }
@@ -135,6 +143,30 @@ pub fn check_act(saisie: &Saisie, demande: &Demande) -> Prepared {
         store,
         classification,
     }
+}
+
+/// STELA takes one digit per level of matière (its `ActeParams` pattern): with STELA as the
+/// platform, a matière such as 7.10 is refused here rather than at sending time.
+fn matiere_beyond_platform(matiere: &CodeMatiere, settings: &Settings) -> Option<Finding> {
+    use crate::settings::PlatformKind;
+    if settings.plateforme.genre != PlatformKind::Stela || matiere.levels().iter().all(|l| *l <= 9)
+    {
+        return None;
+    }
+    let code = matiere
+        .levels()
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(".");
+    Some(Finding::blocking(
+        "actes.matiere_stela",
+        tf("actes.regles.matiere_stela", &[("matiere", &code)]),
+        Location {
+            element: Some(t("actes.champs.matiere")),
+            ..Default::default()
+        },
+    ))
 }
 
 /// The numéro interne is unique for the collectivité across everything prepared or sent from
