@@ -15,6 +15,36 @@ pub struct Settings {
     pub plateforme: PlatformSettings,
     pub signature: SignatureSettings,
     pub envois: EnvoisSettings,
+    pub actes: ActesSettings,
+}
+
+/// `[actes]`: how an act prepared to be signed (`envois ajouter acte --a-signer`) is signed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActesSettings {
+    /// `cms` (a detached signature per file, sent beside it), `pades` (the act's PDF signed
+    /// inside) or `aucune` (signed on paper). Unset: `cms` with S²LOW, `pades` with STELA, which
+    /// takes no detached signature.
+    pub signature: Option<ActSignature>,
+}
+
+/// How an act is signed.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ActSignature {
+    Cms,
+    Pades,
+    Aucune,
+}
+
+impl ActesSettings {
+    /// The signature chosen, or the one the platform takes.
+    pub fn signature_for(&self, platform: &PlatformSettings) -> ActSignature {
+        self.signature.unwrap_or(match platform.genre {
+            PlatformKind::S2low => ActSignature::Cms,
+            PlatformKind::Stela => ActSignature::Pades,
+        })
+    }
 }
 
 /// `[envois]`: what the outbox keeps.

@@ -143,3 +143,194 @@ fn a_prepared_pes_is_signed_in_the_outbox_then_queued() {
         show(&out)
     );
 }
+
+mod actes_support;
+
+/// An act prepared here and signed later (issue 20): `envois ajouter acte --a-signer` keeps it
+/// `préparé`; the originals may then go; `envois signer` signs the outbox's copies as
+/// `[actes] signature` says — detached CMS signatures added beside the act and its annex
+/// (checked here by `openssl cms -verify` against the test authorities), or the act's PDF signed
+/// inside (checked by `pdfsig`) — and queues it. A copy changed since its preparation is not
+/// signed: the item stays `préparé`.
+#[test]
+fn a_prepared_act_is_signed_in_the_outbox_as_the_settings_say() {
+    if !tools(&["openssl", "pdfsig"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let settings = |signature: &str| {
+        std::fs::write(
+            dir.join("paraphe.toml"),
+            format!(
+                "[collectivite]\nsiren = \"210600730\"\ndepartement = \"6\"\narrondissement = \"2\"\nnature = \"31\"\nemails_retour = [\"actes@mairie-exemple.fr\"]\n\n[actes]\nsignature = \"{signature}\"\n"
+            ),
+        )
+        .expect("settings");
+    };
+    let run = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_paraphe"));
+        c.env("PARAPHE_CONFIG", dir.join("paraphe.toml"))
+            .env("PARAPHE_DONNEES", dir.join("donnees"))
+            .current_dir(dir)
+            .args(args);
+        c
+    };
+    std::fs::write(
+        dir.join("classification.xml"),
+        actes_support::classification_xml("2019-03-01"),
+    )
+    .expect("classification");
+    let prepare = |numero: &str| -> i64 {
+        std::fs::write(dir.join("acte.pdf"), actes_support::pdf_bytes(numero)).expect("pdf");
+        std::fs::write(dir.join("plan.png"), actes_support::png_bytes(10, 10)).expect("png");
+        let out = run(&[
+            "envois",
+            "ajouter",
+            "acte",
+            "--a-signer",
+            "--json",
+            "--nature",
+            "1",
+            "--matiere",
+            "1.1",
+            "--numero",
+            numero,
+            "--date",
+            "2020-01-15",
+            "--objet",
+            "Travaux de voirie",
+            "--acte",
+            "acte.pdf",
+            "--annexe",
+            "plan.png:21_RP",
+            "--classification",
+            "classification.xml",
+        ])
+        .output()
+        .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let doc = json(&out);
+        assert_eq!(doc["etat"], "prepare", "{doc}");
+        // The originals may go: the outbox has its own copies.
+        std::fs::remove_file(dir.join("acte.pdf")).expect("rm");
+        std::fs::remove_file(dir.join("plan.png")).expect("rm");
+        doc["id"].as_i64().expect("id")
+    };
+    let sign = |id: i64| {
+        let mut c = run(&[
+            "envois",
+            "signer",
+            &id.to_string(),
+            "--pin-stdin",
+            "--json",
+            "--p12",
+        ]);
+        c.arg(&TestPki::shared().identity("signature").p12);
+        spawn_with_input(c, P12_PASSWORD)
+            .wait_with_output()
+            .expect("sign")
+    };
+    let outbox = || Outbox::open(&dir.join("donnees/envois.sqlite")).expect("outbox");
+    let ca = TestPki::shared().ca_bundle_pem();
+
+    // CMS: one detached signature per file, each verified by openssl against its copy.
+    settings("cms");
+    let cms_id = prepare("DEL2020_101");
+    let out = sign(cms_id);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        json(&out)["envois"][0]["etat"],
+        "en_attente",
+        "{}",
+        show(&out)
+    );
+    let files = outbox().files(cms_id).expect("files");
+    for (signed, signature) in [("acte", "signature_acte"), ("annexe", "signature_annexe")] {
+        let content = files.iter().find(|f| f.role == signed).expect("copy");
+        let sig = files
+            .iter()
+            .find(|f| f.role == signature)
+            .expect("signature");
+        let verified = Command::new("openssl")
+            .args([
+                "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-out",
+            ])
+            .arg(dir.join("contenu"))
+            .arg("-in")
+            .arg(&sig.chemin)
+            .arg("-content")
+            .arg(&content.chemin)
+            .arg("-CAfile")
+            .arg(&ca)
+            .output()
+            .expect("openssl");
+        assert!(
+            verified.status.success(),
+            "{signature}: {}",
+            show(&verified)
+        );
+        let (sha, _) = paraphe::outbox::sha256_file(&sig.chemin).expect("hash");
+        assert_eq!(sha, sig.sha256, "the row follows the file");
+    }
+    let states: Vec<_> = outbox()
+        .journal(cms_id)
+        .expect("journal")
+        .iter()
+        .filter_map(|j| j.etat_apres)
+        .collect();
+    assert!(
+        states.ends_with(&[State::Signe, State::EnAttente]),
+        "{states:?}"
+    );
+
+    // PAdES: the act's copy is replaced by the signed PDF, which pdfsig finds valid.
+    settings("pades");
+    let pades_id = prepare("DEL2020_102");
+    let before = outbox().files(pades_id).expect("files");
+    let out = sign(pades_id);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let files = outbox().files(pades_id).expect("files");
+    let acte = files.iter().find(|f| f.role == "acte").expect("acte");
+    let was = before.iter().find(|f| f.role == "acte").expect("acte");
+    assert_ne!(acte.sha256, was.sha256, "the copy is now the signed PDF");
+    assert!(!files.iter().any(|f| f.role.starts_with("signature_")));
+    let pdfsig = Command::new("pdfsig")
+        .arg(&acte.chemin)
+        .output()
+        .expect("pdfsig");
+    assert!(
+        String::from_utf8_lossy(&pdfsig.stdout)
+            .contains("Signature Validation: Signature is Valid."),
+        "{}",
+        show(&pdfsig)
+    );
+
+    // A copy changed after its preparation is not signed; the item stays prepared.
+    settings("cms");
+    let changed_id = prepare("DEL2020_103");
+    let copy = outbox()
+        .files(changed_id)
+        .expect("files")
+        .into_iter()
+        .find(|f| f.role == "annexe")
+        .expect("annexe");
+    std::fs::write(&copy.chemin, actes_support::png_bytes(11, 11)).expect("tamper");
+    let out = sign(changed_id);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let doc = json(&out);
+    assert_eq!(doc["envois"][0]["etat"], "prepare", "{doc}");
+    assert!(
+        doc["envois"][0]["erreur"].to_string().contains("a changé"),
+        "{doc}"
+    );
+    assert_eq!(outbox().get(changed_id).expect("item").etat, State::Prepare);
+    assert!(
+        !outbox()
+            .files(changed_id)
+            .expect("files")
+            .iter()
+            .any(|f| f.role.starts_with("signature_")),
+        "nothing added"
+    );
+}

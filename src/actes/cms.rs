@@ -117,6 +117,22 @@ pub fn sign_detached_file(
     sign_detached_reader(signer, &mut reader, path, options)
 }
 
+/// Checks a detached signature just made against the content it signs (signature value and
+/// message digest; the certificate's chain is the verifier's business): a card whose key does
+/// not match its certificate is caught before the signature leaves. French reason when not.
+pub fn verify_detached(cms: &[u8], content: &[u8]) -> Result<(), String> {
+    use openssl::cms::{CMSOptions, CmsContentInfo};
+    let mut info = CmsContentInfo::from_der(cms).map_err(|e| e.to_string())?;
+    info.verify(
+        None,
+        None,
+        Some(content),
+        None,
+        CMSOptions::NO_SIGNER_CERT_VERIFY | CMSOptions::BINARY,
+    )
+    .map_err(|e| e.to_string())
+}
+
 /// The detached SignedData over content whose SHA-256 is `content_digest`.
 pub fn sign_digest(
     signer: &mut dyn Signer,

@@ -355,7 +355,7 @@ pub fn preparer(args: &ActesArgs) -> i32 {
 
 /// `paraphe envois ajouter acte …`: every rule checked, then the act goes to the outbox, waiting
 /// to be sent (`paraphe envois envoyer`). Exit code 1 and nothing queued when a rule blocks.
-pub fn mettre_en_file(args: &ActesArgs) -> i32 {
+pub fn mettre_en_file(args: &ActesArgs, a_signer: bool) -> i32 {
     use crate::outbox::State;
     let p = match prepare(args, false) {
         Ok(p) => p,
@@ -392,6 +392,7 @@ pub fn mettre_en_file(args: &ActesArgs) -> i32 {
         &acte,
         &p.collectivite,
         signatures.as_ref(),
+        a_signer,
         &crate::platform::sender::who(),
     );
     let (id, id_acte) = match queued {
@@ -406,12 +407,17 @@ pub fn mettre_en_file(args: &ActesArgs) -> i32 {
             return 1;
         }
     };
+    let etat = if a_signer {
+        State::Prepare
+    } else {
+        State::EnAttente
+    };
     if args.emetteur.json {
         let doc = json!({
             "valide": true,
             "id": id,
             "id_acte": id_acte,
-            "etat": State::EnAttente,
+            "etat": etat,
             "constats": p.controle.constats,
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
@@ -420,7 +426,11 @@ pub fn mettre_en_file(args: &ActesArgs) -> i32 {
         println!(
             "{}",
             tf(
-                "envoi.cli.en_file",
+                if a_signer {
+                    "envoi.cli.a_signer"
+                } else {
+                    "envoi.cli.en_file"
+                },
                 &[("id", &id.to_string()), ("libelle", &acte.objet)]
             )
         );

@@ -218,21 +218,14 @@ pub struct SignItemsArgs {
     pub cle: super::KeyArgs,
 }
 
-/// One item's outcome: signed and queued, or why not (it stays as it was).
-struct SignedItem {
-    id: i64,
-    state: State,
-    findings: Vec<crate::findings::Finding>,
-    error: Option<String>,
-}
-
-/// `paraphe envois signer ID…`: signs prepared PES with one PIN for all, each on the outbox's own
-/// copy, then puts them in the queue once the signed copy passes the door (the same checks as
-/// `envois ajouter pes`). An item that fails stays `préparé`, its copy untouched.
+/// `paraphe envois signer ID…`: signs prepared PES and acts with one PIN for all, each on the
+/// outbox's own copy, then puts them in the queue (see [`crate::usecases::sign_items`]). An item
+/// that fails stays `préparé`, its copy untouched.
 pub fn signer(args: &SignItemsArgs) -> i32 {
     use crate::card::select::open_for_role;
     use crate::certs::Role;
     use crate::outbox::Kind;
+    use crate::usecases::sign_items::{PesSigning, sign_items, signable};
     let error = |message: String| {
         eprintln!("{} : {message}", t("commun.erreur"));
         2
@@ -241,42 +234,28 @@ pub fn signer(args: &SignItemsArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return error(e.to_string()),
     };
-    let (details, profile) = match super::pes::signing_details(&args.details, &settings) {
-        Ok(d) => d,
-        Err(message) => return error(message),
-    };
     let mut outbox = match Outbox::open_default() {
         Ok(o) => o,
         Err(e) => return error(e.to_string()),
     };
     // Every item is checked before the card is asked anything.
-    let mut copies = Vec::new();
-    for &id in &args.ids {
-        let item = match outbox.get(id) {
-            Ok(item) => item,
-            Err(e) => return error(e.to_string()),
-        };
-        if item.genre != Kind::Pes {
-            return error(tf(
-                "envoi.cli.signer_pes_seulement",
-                &[("id", &id.to_string())],
-            ));
+    let items = match signable(&outbox, &args.ids) {
+        Ok(items) => items,
+        Err(message) => return error(message),
+    };
+    // The signer's role and place are needed for PES only.
+    let pes = if items.iter().any(|i| i.genre == Kind::Pes) {
+        match super::pes::signing_details(&args.details, &settings) {
+            Ok((details, profile)) => Some(PesSigning {
+                details,
+                profile,
+                global: args.global,
+            }),
+            Err(message) => return error(message),
         }
-        if item.etat != State::Prepare {
-            return error(tf(
-                "envoi.cli.signer_pas_prepare",
-                &[("id", &id.to_string()), ("etat", &item.etat.label())],
-            ));
-        }
-        let copy = outbox
-            .files(id)
-            .ok()
-            .and_then(|files| files.into_iter().find(|f| f.role == "pes"));
-        match copy {
-            Some(file) => copies.push((id, file)),
-            None => return error(tf("envoi.sans_fichier", &[("id", &id.to_string())])),
-        }
-    }
+    } else {
+        None
+    };
     let choice = match args.cle.choice(&settings, Role::Signature) {
         Ok(c) => c,
         Err(message) => return error(message),
@@ -287,21 +266,14 @@ pub fn signer(args: &SignItemsArgs) -> i32 {
         Err(e) => return error(e.to_string()),
     };
     let who = crate::platform::sender::who();
-    let mut outcomes = Vec::new();
-    for (id, copy) in copies {
-        let outcome = sign_one(
-            &mut outbox,
-            id,
-            &copy,
-            &mut *key,
-            &details,
-            profile,
-            args,
-            &settings,
-            &who,
-        );
-        outcomes.push(outcome);
-    }
+    let outcomes = sign_items(
+        &mut outbox,
+        &items,
+        &mut *key,
+        pes.as_ref(),
+        &settings,
+        &who,
+    );
     let failed = outcomes.iter().any(|o| o.state != State::EnAttente);
     if args.json {
         let lines: Vec<serde_json::Value> = outcomes
@@ -339,106 +311,4 @@ pub fn signer(args: &SignItemsArgs) -> i32 {
         }
     }
     if failed { 1 } else { 0 }
-}
-
-/// Signs the outbox's copy of one prepared PES into a temporary file beside it; the signed file
-/// replaces the copy only when it passes the door, and the item goes `signé` then `en attente`.
-#[allow(clippy::too_many_arguments)]
-fn sign_one(
-    outbox: &mut Outbox,
-    id: i64,
-    copy: &crate::outbox::ItemFile,
-    key: &mut dyn crate::card::Signer,
-    details: &crate::pes::xades::SignerDetails,
-    profile: crate::pes::xades::Profile,
-    args: &SignItemsArgs,
-    settings: &crate::settings::Settings,
-    who: &str,
-) -> SignedItem {
-    let dir = copy.chemin.parent().unwrap_or(std::path::Path::new("."));
-    let signed_path = dir.join(format!(
-        ".paraphe-signature-envoi-{id}-{}",
-        std::process::id()
-    ));
-    let outcome = sign_and_queue(
-        outbox,
-        id,
-        copy,
-        &signed_path,
-        key,
-        details,
-        profile,
-        args,
-        settings,
-        who,
-    );
-    // Whatever happened, nothing is left beside the copy (once put in place, it is gone).
-    let _ = std::fs::remove_file(&signed_path);
-    match outcome {
-        Ok(findings) => SignedItem {
-            id,
-            state: State::EnAttente,
-            findings,
-            error: None,
-        },
-        Err((error, findings)) => SignedItem {
-            id,
-            state: State::Prepare,
-            findings,
-            error: Some(error),
-        },
-    }
-}
-
-/// The steps of [`sign_one`]: sign into `signed_path`, check it at the door, put it in place of
-/// the copy and move the item on. The findings, or why not with the findings so far.
-#[allow(clippy::too_many_arguments)]
-fn sign_and_queue(
-    outbox: &mut Outbox,
-    id: i64,
-    copy: &crate::outbox::ItemFile,
-    signed_path: &std::path::Path,
-    key: &mut dyn crate::card::Signer,
-    details: &crate::pes::xades::SignerDetails,
-    profile: crate::pes::xades::Profile,
-    args: &SignItemsArgs,
-    settings: &crate::settings::Settings,
-    who: &str,
-) -> Result<Vec<crate::findings::Finding>, (String, Vec<crate::findings::Finding>)> {
-    use crate::pes::sign::{KeySource, Scope, SignRequest, sign_checked_with};
-    // What is signed is the copy the outbox checked when it was queued, byte for byte: its
-    // recorded hash is the one the signing pass must find.
-    let reviewed = hex::decode(&copy.sha256).map_err(|_| {
-        (
-            tf("envoi.sans_fichier", &[("id", &id.to_string())]),
-            Vec::new(),
-        )
-    })?;
-    let request = SignRequest {
-        input: &copy.chemin,
-        output: signed_path,
-        scope: if args.global {
-            Scope::File
-        } else {
-            Scope::Bordereaux
-        },
-        profile,
-        details: details.clone(),
-        reviewed_sha256: Some(reviewed),
-        expected: 0,
-    };
-    let findings = sign_checked_with(&request, KeySource::Open(key), &mut |_| {}, &|| false)
-        .map(|done| done.findings.clone())
-        .map_err(|e| (e.to_string(), Vec::new()))?;
-    let door = crate::pes::control::door_check(signed_path, settings)
-        .map_err(|e| (e.to_string(), findings))?;
-    if !door.accepted() {
-        return Err((t("pes.porte.refuse"), door.control.findings));
-    }
-    outbox
-        .replace_copy(id, "pes", signed_path, who)
-        .and_then(|()| outbox.transition(id, State::Signe, who, ""))
-        .and_then(|()| outbox.transition(id, State::EnAttente, who, ""))
-        .map_err(|e| (e.to_string(), door.control.findings.clone()))?;
-    Ok(door.control.findings)
 }

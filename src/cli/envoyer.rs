@@ -21,9 +21,21 @@ pub use crate::platform::sender::who;
 #[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
 pub enum AddCommand {
     /// Contrôle un acte (toutes les règles) et le met dans la file d'envoi.
-    Acte(Box<super::actes::ActesArgs>),
+    Acte(Box<ActeAddArgs>),
     /// Met un PES_Aller (signé) dans la file d'envoi.
     Pes(PesAddArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
+pub struct ActeAddArgs {
+    #[command(flatten)]
+    pub acte: super::actes::ActesArgs,
+    /// Met l'acte en file à l'état « préparé », pour le signer ensuite dans Paraphe
+    /// (paraphe envois signer, selon le paramètre [actes] signature) : ici ou sur un autre poste
+    /// après un lot.
+    #[arg(long = "a-signer", conflicts_with = "signer")]
+    pub a_signer: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,7 +144,7 @@ pub struct SandboxArgs {
 
 pub fn ajouter(command: &AddCommand) -> i32 {
     match command {
-        AddCommand::Acte(args) => super::actes::mettre_en_file(args),
+        AddCommand::Acte(args) => super::actes::mettre_en_file(&args.acte, args.a_signer),
         AddCommand::Pes(args) => ajouter_pes(args),
     }
 }

@@ -147,8 +147,8 @@ pub enum EnvoisCommand {
     Retirer(envois::ItemArgs),
     /// Fait partir au prochain envoi un envoi en attente ou en erreur, sans attendre le délai.
     Relancer(envois::ItemArgs),
-    /// Signe des PES préparés (mis en file avec --a-signer) avec la carte, un seul code PIN pour
-    /// tous, puis les met en file d'envoi.
+    /// Signe des PES et des actes préparés (mis en file avec --a-signer) avec la carte, un seul
+    /// code PIN pour tous, puis les met en file d'envoi.
     Signer(envois::SignItemsArgs),
     /// Met un acte ou un PES dans la file d'envoi.
     #[command(subcommand)]

@@ -693,6 +693,67 @@ impl Outbox {
         Ok(())
     }
 
+    /// Add files to an item (the detached signatures of an act just signed): copied into the
+    /// item's folder with their hash, recorded with `role`, journalled; nothing is added if any
+    /// step fails.
+    pub fn add_copies(
+        &mut self,
+        id: i64,
+        files: &[(String, PathBuf)],
+        qui: &str,
+    ) -> Result<(), OutboxError> {
+        let folder = self.files_dir.join(id.to_string());
+        let staged = self.stage(files)?;
+        let Staged { dir, files: staged } = staged;
+        let tx = self.conn.transaction()?;
+        let mut hashes = Vec::new();
+        let mut moved = Vec::new();
+        let recorded = (|| -> Result<(), OutboxError> {
+            for f in &staged {
+                // A folder name no copy of this item uses yet.
+                let sub = (0..)
+                    .map(|n| format!("ajout-{n}"))
+                    .find(|n| !folder.join(n).exists())
+                    .unwrap_or_default();
+                let target = folder.join(&sub);
+                let io = |e: std::io::Error| OutboxError::File(target.clone(), e.to_string());
+                let from = dir
+                    .path()
+                    .join(f.relative.parent().unwrap_or(Path::new("")));
+                std::fs::rename(&from, &target).map_err(io)?;
+                moved.push(target.clone());
+                let name = f.relative.file_name().unwrap_or_default();
+                tx.execute(
+                    "INSERT INTO fichiers (item_id, role, chemin, sha256, taille, origine)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        id,
+                        f.role,
+                        target.join(name).to_string_lossy(),
+                        f.sha256,
+                        f.size as i64,
+                        f.original.to_string_lossy()
+                    ],
+                )?;
+                hashes.push(format!("{}:{}", f.role, f.sha256));
+            }
+            tx.execute(
+                "INSERT INTO journal (item_id, le, evenement, qui, empreintes) VALUES (?1, ?2, 'fichiers_ajoutes', ?3, ?4)",
+                params![id, now(), qui, hashes.join(" ")],
+            )?;
+            Ok(())
+        })();
+        match recorded.and_then(|()| tx.commit().map_err(OutboxError::from)) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                for target in moved {
+                    let _ = std::fs::remove_dir_all(target);
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// A journal row without a change of state (a reply sent to the préfecture, say).
     pub fn record(
         &mut self,

@@ -3,3 +3,4 @@
 //! command line) so that neither writes the steps itself.
 
 pub mod prepare_act;
+pub mod sign_items;

@@ -196,12 +196,15 @@ fn number_in_outbox(siren: &str, numero: &str) -> Option<Finding> {
     }
 }
 
-/// Put a checked act in the outbox (state `en_attente`), with its detached signatures when
-/// given (kept privately in the data folder). Returns the item's id and the act's IDActe.
+/// Put a checked act in the outbox, with its detached signatures when given (kept privately in
+/// the data folder): `en_attente`, or with `to_sign` left `préparé`, to be signed later
+/// (`envois signer`, here or on another workstation after a lot). Returns the item's id and the
+/// act's IDActe.
 pub fn queue_act(
     acte: &Acte,
     collectivite: &Collectivite,
     signatures: Option<&Signatures>,
+    to_sign: bool,
     qui: &str,
 ) -> Result<(i64, String), String> {
     use crate::outbox::{Kind, NewItem, Outbox, State};
@@ -249,9 +252,11 @@ pub fn queue_act(
             qui,
         })
         .map_err(|e| e.to_string())?;
-    outbox
-        .transition(id, State::EnAttente, qui, "")
-        .map_err(|e| e.to_string())?;
+    if !to_sign {
+        outbox
+            .transition(id, State::EnAttente, qui, "")
+            .map_err(|e| e.to_string())?;
+    }
     Ok((id, id_acte))
 }
 

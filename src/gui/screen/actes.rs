@@ -603,6 +603,7 @@ fn queue(saisie: &Saisie) -> Result<(i64, String), String> {
         &acte,
         &collectivite,
         None,
+        false,
         &crate::platform::sender::who(),
     )
 }

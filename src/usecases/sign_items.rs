@@ -1,0 +1,302 @@
+//! Signing prepared items (`envois signer`, and the window's « À signer »): several PES and acts
+//! with one key and one PIN, each on the outbox's own copy, then put in the queue. What was
+//! checked when the item was prepared is what is signed: each copy's recorded hash must still
+//! match before the card is used for it. An item that fails stays `préparé`, its copies as they
+//! were.
+
+use crate::findings::Finding;
+use crate::keys::Signer;
+use crate::messages::{t, tf};
+use crate::outbox::{ItemFile, Kind, Outbox, State};
+use crate::pes::xades::{Profile, SignerDetails};
+use crate::settings::{ActSignature, Settings};
+use std::path::{Path, PathBuf};
+
+/// A prepared item ready to be signed, with its copies.
+pub struct Signable {
+    pub id: i64,
+    pub genre: Kind,
+    files: Vec<ItemFile>,
+}
+
+/// How PES are signed (acts follow the settings' `[actes] signature`).
+pub struct PesSigning {
+    pub details: SignerDetails,
+    pub profile: Profile,
+    /// One signature over the whole file instead of one per bordereau.
+    pub global: bool,
+}
+
+/// One item's outcome: signed and queued, or why not (it stays as it was).
+#[derive(Debug)]
+pub struct SignedItem {
+    pub id: i64,
+    pub state: State,
+    pub findings: Vec<Finding>,
+    pub error: Option<String>,
+}
+
+/// Each item exists, is `préparé` and has its copies: checked for all before the card is asked
+/// anything. The French reason of the first that is not.
+pub fn signable(outbox: &Outbox, ids: &[i64]) -> Result<Vec<Signable>, String> {
+    let mut out = Vec::new();
+    for &id in ids {
+        let item = outbox.get(id).map_err(|e| e.to_string())?;
+        if item.etat != State::Prepare {
+            return Err(tf(
+                "envoi.cli.signer_pas_prepare",
+                &[("id", &id.to_string()), ("etat", &item.etat.label())],
+            ));
+        }
+        let files = outbox.files(id).map_err(|e| e.to_string())?;
+        let main_role = match item.genre {
+            Kind::Pes => "pes",
+            Kind::Acte => "acte",
+        };
+        if !files.iter().any(|f| f.role == main_role) {
+            return Err(tf("envoi.sans_fichier", &[("id", &id.to_string())]));
+        }
+        out.push(Signable {
+            id,
+            genre: item.genre,
+            files,
+        });
+    }
+    Ok(out)
+}
+
+/// Sign every item with `key` (one login for all) and queue each that passes.
+pub fn sign_items(
+    outbox: &mut Outbox,
+    items: &[Signable],
+    key: &mut dyn Signer,
+    pes: Option<&PesSigning>,
+    settings: &Settings,
+    who: &str,
+) -> Vec<SignedItem> {
+    items
+        .iter()
+        .map(|item| {
+            let outcome = match item.genre {
+                Kind::Pes => match pes {
+                    Some(pes) => sign_pes(outbox, item, key, pes, settings, who),
+                    None => Err((t("signature.details_requis"), Vec::new())),
+                },
+                Kind::Acte => sign_act(outbox, item, key, settings, who),
+            };
+            match outcome {
+                Ok(findings) => SignedItem {
+                    id: item.id,
+                    state: State::EnAttente,
+                    findings,
+                    error: None,
+                },
+                Err((error, findings)) => SignedItem {
+                    id: item.id,
+                    state: State::Prepare,
+                    findings,
+                    error: Some(error),
+                },
+            }
+        })
+        .collect()
+}
+
+type Outcome = Result<Vec<Finding>, (String, Vec<Finding>)>;
+
+/// A hidden file beside the item's copy, removed whatever happens.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn beside(copy: &Path, id: i64, what: &str) -> Scratch {
+        let dir = copy.parent().unwrap_or(Path::new("."));
+        Scratch(dir.join(format!(
+            ".paraphe-signature-envoi-{id}-{what}-{}",
+            std::process::id()
+        )))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The copy still has the hash recorded when the item was prepared: what is signed is what was
+/// checked.
+fn unchanged(id: i64, file: &ItemFile) -> Result<Vec<u8>, String> {
+    let recorded = hex::decode(&file.sha256)
+        .map_err(|_| tf("envoi.sans_fichier", &[("id", &id.to_string())]))?;
+    let (actual, _) = crate::hashing::file_sha256_and_size(&file.chemin).map_err(|e| {
+        tf(
+            "envoi.copie_illisible",
+            &[
+                ("chemin", &file.chemin.display().to_string()),
+                ("detail", &e.to_string()),
+            ],
+        )
+    })?;
+    if actual.as_slice() != recorded.as_slice() {
+        return Err(tf(
+            "envoi.copie_modifiee",
+            &[("chemin", &file.chemin.display().to_string())],
+        ));
+    }
+    Ok(recorded)
+}
+
+/// A PES: signed into a hidden file beside the copy, put in place of the copy only when it
+/// passes the door (the same checks as `envois ajouter pes`).
+fn sign_pes(
+    outbox: &mut Outbox,
+    item: &Signable,
+    key: &mut dyn Signer,
+    pes: &PesSigning,
+    settings: &Settings,
+    who: &str,
+) -> Outcome {
+    use crate::pes::sign::{KeySource, Scope, SignRequest, sign_checked_with};
+    let id = item.id;
+    let copy = item.files.iter().find(|f| f.role == "pes").ok_or_else(|| {
+        (
+            tf("envoi.sans_fichier", &[("id", &id.to_string())]),
+            Vec::new(),
+        )
+    })?;
+    let reviewed = hex::decode(&copy.sha256).map_err(|_| {
+        (
+            tf("envoi.sans_fichier", &[("id", &id.to_string())]),
+            Vec::new(),
+        )
+    })?;
+    let scratch = Scratch::beside(&copy.chemin, id, "pes");
+    let request = SignRequest {
+        input: &copy.chemin,
+        output: &scratch.0,
+        scope: if pes.global {
+            Scope::File
+        } else {
+            Scope::Bordereaux
+        },
+        profile: pes.profile,
+        details: pes.details.clone(),
+        // The signing pass checks the copy against the hash recorded when it was prepared.
+        reviewed_sha256: Some(reviewed),
+        expected: 0,
+    };
+    let findings = sign_checked_with(&request, KeySource::Open(key), &mut |_| {}, &|| false)
+        .map(|done| done.findings.clone())
+        .map_err(|e| (e.to_string(), Vec::new()))?;
+    let door = crate::pes::control::door_check(&scratch.0, settings)
+        .map_err(|e| (e.to_string(), findings))?;
+    if !door.accepted() {
+        return Err((t("pes.porte.refuse"), door.control.findings));
+    }
+    outbox
+        .replace_copy(id, "pes", &scratch.0, who)
+        .and_then(|()| outbox.transition(id, State::Signe, who, ""))
+        .and_then(|()| outbox.transition(id, State::EnAttente, who, ""))
+        .map_err(|e| (e.to_string(), door.control.findings.clone()))?;
+    Ok(door.control.findings)
+}
+
+/// An act, signed as the settings say: detached CMS signatures of the act and each annex added
+/// to the item, or the act's PDF signed inside (PAdES) in place of its copy, or nothing (signed
+/// on paper). Each signature is checked right after it is made.
+fn sign_act(
+    outbox: &mut Outbox,
+    item: &Signable,
+    key: &mut dyn Signer,
+    settings: &Settings,
+    who: &str,
+) -> Outcome {
+    let id = item.id;
+    let fail = |e: String| (e, Vec::new());
+    let mut findings = Vec::new();
+    match settings.actes.signature_for(&settings.plateforme) {
+        ActSignature::Cms => {
+            let mut made = Vec::new();
+            let mut scratches = Vec::new();
+            for file in item
+                .files
+                .iter()
+                .filter(|f| f.role == "acte" || f.role == "annexe")
+            {
+                // Read once (an act's files are bounded by the platform's limit, checked when
+                // it was prepared): hashed against the record, signed, and the signature checked
+                // against these very bytes.
+                let bytes = std::fs::read(&file.chemin).map_err(|e| {
+                    fail(tf(
+                        "envoi.copie_illisible",
+                        &[
+                            ("chemin", &file.chemin.display().to_string()),
+                            ("detail", &crate::files::in_french(&e).to_string()),
+                        ],
+                    ))
+                })?;
+                let digest = openssl::sha::sha256(&bytes);
+                if hex::encode(digest) != file.sha256 {
+                    return Err(fail(tf(
+                        "envoi.copie_modifiee",
+                        &[("chemin", &file.chemin.display().to_string())],
+                    )));
+                }
+                let cms = crate::actes::cms::sign_digest(key, &digest, &Default::default())
+                    .map_err(|e| fail(e.to_string()))?;
+                crate::actes::cms::verify_detached(&cms, &bytes).map_err(|e| {
+                    fail(tf(
+                        "envoi.signature_invalide",
+                        &[("id", &id.to_string()), ("detail", &e)],
+                    ))
+                })?;
+                let name = file
+                    .chemin
+                    .file_name()
+                    .map(|n| format!("{}.p7s", n.to_string_lossy()))
+                    .unwrap_or_else(|| "signature.p7s".into());
+                let scratch = Scratch::beside(&file.chemin, id, &scratches.len().to_string());
+                let dir = scratch.0.with_extension("d");
+                crate::logging::create_private_dir(&dir).map_err(|e| fail(e.to_string()))?;
+                let path = dir.join(crate::files::sanitise_name(&name));
+                crate::logging::write_private(&path, &cms).map_err(|e| fail(e.to_string()))?;
+                let role = if file.role == "acte" {
+                    "signature_acte"
+                } else {
+                    "signature_annexe"
+                };
+                made.push((role.to_owned(), path));
+                scratches.push(dir);
+            }
+            let added = outbox.add_copies(id, &made, who);
+            for dir in scratches {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            added.map_err(|e| fail(e.to_string()))?;
+        }
+        ActSignature::Pades => {
+            let acte = item
+                .files
+                .iter()
+                .find(|f| f.role == "acte")
+                .ok_or_else(|| fail(tf("envoi.sans_fichier", &[("id", &id.to_string())])))?;
+            unchanged(id, acte).map_err(fail)?;
+            let scratch = Scratch::beside(&acte.chemin, id, "pdf");
+            crate::actes::pades::sign_pdf(&acte.chemin, &scratch.0, key, &Default::default())
+                .map_err(|e| fail(e.to_string()))?;
+            outbox
+                .replace_copy(id, "acte", &scratch.0, who)
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        ActSignature::Aucune => findings.push(Finding::warning(
+            "actes.signe_sur_papier",
+            t("envoi.acte_sans_signature"),
+            Default::default(),
+        )),
+    }
+    outbox
+        .transition(id, State::Signe, who, "")
+        .and_then(|()| outbox.transition(id, State::EnAttente, who, ""))
+        .map_err(|e| (e.to_string(), findings.clone()))?;
+    Ok(findings)
+}
