@@ -304,3 +304,168 @@ fn an_error_found_while_hashing_a_bordereau_is_reported_where_it_is() {
     assert!(message.contains("pas/absolue"), "{message}");
     assert!(message.contains(&format!("ligne {line},")), "{message}");
 }
+
+/// The policy hash is compared as bytes with the known policy document's hash in the algorithm
+/// the signature names, and each fault is named: unknown policy, digest algorithm, value,
+/// encoding; a hash without its base64 padding is accepted with a warning.
+#[test]
+fn the_policy_hash_is_checked_as_bytes_in_the_algorithm_named() {
+    use paraphe::pes::verify::{PolicyProblem, check_policy};
+    const P14: &str = "urn:oid:1.2.250.1.131.1.5.18.21.1.4";
+    const P17: &str = "urn:oid:1.2.250.1.131.1.5.18.21.1.7";
+    const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+    const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+    const SHA512: &str = "http://www.w3.org/2001/04/xmlenc#sha512";
+    // The policy v1 document (…1.4) shipped in the conformance folder: its SHA-1 is the
+    // published one, its SHA-256 is accepted too (S²LOW's server template names SHA-256).
+    if let Some(policy) = conformance("pes/policy") {
+        let pdf = std::fs::read(policy.join("1.2.250.1.131.1.5.18.21.1.4.pdf")).expect("pdf");
+        let b64 = |md| openssl::base64::encode_block(&openssl::hash::hash(md, &pdf).expect("h"));
+        let sha1 = b64(openssl::hash::MessageDigest::sha1());
+        assert_eq!(sha1, "Jkdb+aba0Hz6+ZPKmKNhPByzQ+Q=");
+        assert_eq!(check_policy(P14, SHA1, &sha1), Ok(false));
+        let sha256 = b64(openssl::hash::MessageDigest::sha256());
+        assert_eq!(check_policy(P14, SHA256, &sha256), Ok(false));
+        assert_eq!(
+            check_policy(P14, SHA256, &format!(" {sha256}\n")),
+            Ok(false)
+        );
+        // The SHA-1 value under the SHA-256 name, and the other way round: wrong value.
+        assert_eq!(check_policy(P14, SHA256, &sha1), Err(PolicyProblem::Value));
+        assert_eq!(check_policy(P14, SHA1, &sha256), Err(PolicyProblem::Value));
+    }
+    let p17 = "roF9+cfRHNPtVJolhdqfIqGMVuUXX8aR4rpiquf0u5E=";
+    assert_eq!(check_policy(P17, SHA256, p17), Ok(false));
+    // LiberSign's padding-less base64: accepted, with a warning.
+    assert_eq!(
+        check_policy(P17, SHA256, p17.trim_end_matches('=')),
+        Ok(true)
+    );
+    assert_eq!(
+        check_policy("urn:oid:1.2.3", SHA256, p17),
+        Err(PolicyProblem::Unknown("urn:oid:1.2.3".into()))
+    );
+    assert_eq!(
+        check_policy(P17, SHA512, p17),
+        Err(PolicyProblem::Algorithm(SHA512.into()))
+    );
+    assert_eq!(
+        check_policy(P17, SHA256, "soF9+cfRHNPtVJolhdqfIqGMVuUXX8aR4rpiquf0u5E="),
+        Err(PolicyProblem::Value)
+    );
+    assert_eq!(
+        check_policy(P17, SHA256, "pas du base64 !"),
+        Err(PolicyProblem::Encoding)
+    );
+    let said = |p: PolicyProblem| p.message();
+    assert!(said(PolicyProblem::Unknown("x".into())).contains("inconnue"));
+    assert!(said(PolicyProblem::Algorithm(SHA512.into())).contains("algorithme d'empreinte"));
+    assert!(said(PolicyProblem::Value).contains("valeur de l'empreinte"));
+    assert!(said(PolicyProblem::Encoding).contains("encodage"));
+}
+
+/// On the real files: the S²LOW-made global signature (…1.4, SHA-1) and the LiberSign one
+/// (…1.7, SHA-256) pass the policy check; the LiberSign policy hash without its padding is a
+/// warning, not a reason; under SHA-256 with the policy document's SHA-256, the S²LOW one still
+/// passes, and every other change is named.
+#[test]
+fn the_policy_verdicts_on_the_real_signed_samples() {
+    let Some(dir) = samples() else { return };
+    let policy_reason = |s: &paraphe::pes::verify::SignatureVerdict| {
+        s.raison
+            .iter()
+            .filter(|r| r.contains("olitique"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let s2low = dir.join("s2low-more/HELIOS_SIMU_ALR2_1445334258_694103934.xml");
+    let verdict = verify_file(&s2low, None).expect("s2low");
+    assert_eq!(verdict.signatures.len(), 1);
+    assert!(
+        verdict.signatures[0].integrite,
+        "{:?}",
+        verdict.signatures[0].raison
+    );
+    assert!(policy_reason(&verdict.signatures[0]).is_empty());
+    let libersign = dir.join("signature_bordereau2.xml");
+    let verdict = verify_file(&libersign, None).expect("libersign");
+    assert!(
+        verdict
+            .signatures
+            .iter()
+            .all(|s| policy_reason(s).is_empty())
+    );
+    assert!(
+        verdict
+            .signatures
+            .iter()
+            .all(|s| s.avertissements.is_empty())
+    );
+
+    // Edited copies: the SignedProperties no longer match (integrity is lost), but the policy
+    // verdict is the one of the value written.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let n = std::cell::Cell::new(0);
+    let edit = |from: &Path, what: &str, by: &str| {
+        n.set(n.get() + 1);
+        let bytes = std::fs::read(from).expect("read");
+        let text = common::forgeries::as_text(&bytes);
+        assert!(text.contains(what), "{what}");
+        let out = tmp.path().join(format!("modifie-{}.xml", n.get()));
+        std::fs::write(&out, common::pes::latin1(&text.replacen(what, by, 1))).expect("write");
+        verify_file(&out, None).expect("verify")
+    };
+    let padded = "roF9+cfRHNPtVJolhdqfIqGMVuUXX8aR4rpiquf0u5E=<";
+    let v = edit(
+        &libersign,
+        padded,
+        "roF9+cfRHNPtVJolhdqfIqGMVuUXX8aR4rpiquf0u5E<",
+    );
+    assert!(
+        policy_reason(&v.signatures[0]).is_empty(),
+        "{:?}",
+        v.signatures[0].raison
+    );
+    assert!(
+        v.signatures[0]
+            .avertissements
+            .iter()
+            .any(|w| w.contains("remplissage")),
+        "{:?}",
+        v.signatures[0].avertissements
+    );
+    let sha1 = "<xad:DigestMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"/>\n                                <xad:DigestValue>Jkdb+aba0Hz6+ZPKmKNhPByzQ+Q=<";
+    let sha256 = "<xad:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\n                                <xad:DigestValue>pYtFgzn09kQWZywqdIGVd1fFI07tjKmEAyQHr0l/YAk=<";
+    let v = edit(&s2low, sha1, sha256);
+    assert!(
+        policy_reason(&v.signatures[0]).is_empty(),
+        "{:?}",
+        v.signatures[0].raison
+    );
+    let v = edit(&s2low, sha1, &sha256.replace("pYtF", "pYtG"));
+    let r = policy_reason(&v.signatures[0]);
+    assert!(
+        r.len() == 1 && r[0].contains("valeur de l'empreinte"),
+        "{r:?}"
+    );
+    let v = edit(
+        &s2low,
+        sha1,
+        &sha1.replace("xmldsig#sha1", "xmldsig-more#md5"),
+    );
+    let r = policy_reason(&v.signatures[0]);
+    assert!(
+        r.len() == 1 && r[0].contains("algorithme d'empreinte"),
+        "{r:?}"
+    );
+    let v = edit(&s2low, "5.18.21.1.4<", "5.18.21.1.9<");
+    let r = policy_reason(&v.signatures[0]);
+    assert!(r.len() == 1 && r[0].contains("inconnue"), "{r:?}");
+    let v = edit(
+        &s2low,
+        "Jkdb+aba0Hz6+ZPKmKNhPByzQ+Q=<",
+        "Jkdb+aba0Hz6*ZPKmKNhPByzQ+Q=<",
+    );
+    let r = policy_reason(&v.signatures[0]);
+    assert!(r.len() == 1 && r[0].contains("encodage"), "{r:?}");
+}

@@ -327,7 +327,12 @@ pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
                 s.signataire.as_deref().unwrap_or("?"),
                 s.date_signature.as_deref().unwrap_or("?")
             );
-            for r in s.raison.iter().chain(&s.informations_non_signees) {
+            for r in s
+                .raison
+                .iter()
+                .chain(&s.avertissements)
+                .chain(&s.informations_non_signees)
+            {
                 println!("    {r}");
             }
         }

@@ -32,19 +32,94 @@ type DigestsLater = DoneLater<Digests>;
 
 const INCLUSIVE_C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
 
-/// Known Hélios policies: identifier → (digest algorithm URI, policy hash as published).
-const POLICIES: &[(&str, &str, &str)] = &[
-    (
-        "urn:oid:1.2.250.1.131.1.5.18.21.1.7",
-        "http://www.w3.org/2001/04/xmlenc#sha256",
-        "roF9+cfRHNPtVJolhdqfIqGMVuUXX8aR4rpiquf0u5E=",
-    ),
-    (
-        "urn:oid:1.2.250.1.131.1.5.18.21.1.4",
-        "http://www.w3.org/2000/09/xmldsig#sha1",
-        "Jkdb+aba0Hz6+ZPKmKNhPByzQ+Q=",
-    ),
+/// A known Hélios signature policy: its identifier and the hash of its document, base64, in
+/// each algorithm a signature may name (None where no public source gives it).
+struct KnownPolicy {
+    id: &'static str,
+    sha1: Option<&'static str>,
+    sha256: Option<&'static str>,
+}
+
+/// Known Hélios policies. …1.4 (policy v1, 2011): SHA-1 as every producer writes it, SHA-256
+/// computed from the same document (the PDF shipped in SICTIAM STELA's signingPolicies.zip,
+/// whose SHA-1 is the published one). …1.7: SHA-256 as S²LOW hands it to LiberSign; its SHA-1
+/// is published nowhere we know of.
+const POLICIES: &[KnownPolicy] = &[
+    KnownPolicy {
+        id: "urn:oid:1.2.250.1.131.1.5.18.21.1.7",
+        sha1: None,
+        sha256: Some("roF9+cfRHNPtVJolhdqfIqGMVuUXX8aR4rpiquf0u5E="),
+    },
+    KnownPolicy {
+        id: "urn:oid:1.2.250.1.131.1.5.18.21.1.4",
+        sha1: Some("Jkdb+aba0Hz6+ZPKmKNhPByzQ+Q="),
+        sha256: Some("pYtFgzn09kQWZywqdIGVd1fFI07tjKmEAyQHr0l/YAk="),
+    },
 ];
+
+/// What is wrong with a signature's policy (`SignaturePolicyId`), said exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyProblem {
+    /// Not a policy we know (its identifier).
+    Unknown(String),
+    /// The hash is computed with an algorithm we cannot check for this policy (its URI).
+    Algorithm(String),
+    /// The hash is not base64.
+    Encoding,
+    /// The hash decodes but is not the policy document's.
+    Value,
+}
+
+impl PolicyProblem {
+    pub fn message(&self) -> String {
+        match self {
+            PolicyProblem::Unknown(id) => {
+                tf("verification.politique_inconnue", &[("politique", id)])
+            }
+            PolicyProblem::Algorithm(uri) => tf(
+                "verification.politique_algorithme",
+                &[("algorithme", if uri.is_empty() { "?" } else { uri })],
+            ),
+            PolicyProblem::Encoding => t("verification.politique_encodage"),
+            PolicyProblem::Value => t("verification.politique_empreinte"),
+        }
+    }
+}
+
+/// Checks a signature's policy identifier and hash (algorithm URI, base64 value) against the
+/// known Hélios policies: the decoded bytes are compared with the document's hash in the
+/// algorithm the signature names. `Ok(true)` when they match but the base64 lacks its `=`
+/// padding (accepted, with a warning).
+pub fn check_policy(id: &str, algorithm: &str, value: &str) -> Result<bool, PolicyProblem> {
+    let id = id.trim();
+    let known = POLICIES
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| PolicyProblem::Unknown(id.to_owned()))?;
+    let expected = match algorithm.trim() {
+        SHA1 => known.sha1,
+        SHA256 => known.sha256,
+        _ => None,
+    }
+    .and_then(super::decode_base64)
+    .ok_or_else(|| PolicyProblem::Algorithm(algorithm.trim().to_owned()))?;
+    let clean: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    let (decoded, unpadded) = match super::decode_base64(&clean) {
+        Some(d) => (d, false),
+        None if !clean.len().is_multiple_of(4) && !clean.ends_with('=') => {
+            let padded = format!("{clean}{}", "=".repeat(4 - clean.len() % 4));
+            (
+                super::decode_base64(&padded).ok_or(PolicyProblem::Encoding)?,
+                true,
+            )
+        }
+        None => return Err(PolicyProblem::Encoding),
+    };
+    if decoded != expected {
+        return Err(PolicyProblem::Value);
+    }
+    Ok(unpadded)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -70,6 +145,9 @@ pub struct SignatureVerdict {
     pub valide: bool,
     /// Why not, in French (empty when valid).
     pub raison: Vec<String>,
+    /// What is accepted but not as the policy asks (a policy hash without its base64 padding),
+    /// in French.
+    pub avertissements: Vec<String>,
     /// Claims found in the signature outside its signed properties (a `SigningTime` or a
     /// `ClaimedRole` in unsigned properties or another object): reported, never used.
     pub informations_non_signees: Vec<String>,
@@ -1732,24 +1810,18 @@ fn check_signature(
         }
     }
     let policy = props.policy_id.clone();
+    let mut warnings = Vec::new();
     match (&policy, &props.policy_hash) {
         // Outside Hélios a policy is optional; one that is given is only reported.
         _ if !checks.helios_policy => {}
-        (Some(id), Some((alg, value))) => {
-            let known = POLICIES.iter().find(|(pid, _, _)| pid == id);
-            match known {
-                Some((_, known_alg, known_hash))
-                    if known_alg == alg && *known_hash == value.trim() => {}
-                Some(_) => {
-                    acceptable = false;
-                    reasons.push(t("verification.politique_empreinte"));
-                }
-                None => {
-                    acceptable = false;
-                    reasons.push(tf("verification.politique_inconnue", &[("politique", id)]));
-                }
+        (Some(id), Some((alg, value))) => match check_policy(id, alg, value) {
+            Ok(false) => {}
+            Ok(true) => warnings.push(t("verification.politique_sans_remplissage")),
+            Err(problem) => {
+                acceptable = false;
+                reasons.push(problem.message());
             }
-        }
+        },
         _ => {
             acceptable = false;
             reasons.push(t("verification.sans_politique"));
@@ -1809,6 +1881,7 @@ fn check_signature(
         integrite: integrity,
         valide: acceptable,
         raison: reasons,
+        avertissements: warnings,
         informations_non_signees: unsigned,
         signataire: signer_name,
         date_signature: props.signing_time.clone(),
