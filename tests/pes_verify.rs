@@ -469,3 +469,46 @@ fn the_policy_verdicts_on_the_real_signed_samples() {
     let r = policy_reason(&v.signatures[0]);
     assert!(r.len() == 1 && r[0].contains("encodage"), "{r:?}");
 }
+
+/// An unsigned file is not valid, and the JSON says why as the text does.
+#[test]
+fn an_unsigned_file_says_why_it_is_not_valid() {
+    let Some(dir) = samples() else { return };
+    let file = dir.join("pes_aller_ok.xml");
+    let verdict = verify_file(&file, None).expect("unsigned");
+    assert!(!verdict.valide);
+    assert!(
+        verdict
+            .erreurs
+            .iter()
+            .any(|e| e.contains("aucune signature")),
+        "{:?}",
+        verdict.erreurs
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        .args(["pes", "verifier", "--json"])
+        .arg(&file)
+        .env("PARAPHE_CONFIG", tmp.path().join("absent.toml"))
+        .env("PARAPHE_DONNEES", tmp.path())
+        .output()
+        .expect("paraphe");
+    assert_eq!(run.status.code(), Some(1), "{}", show(&run));
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(json["valide"], false);
+    assert!(
+        json["erreurs"].as_array().is_some_and(|e| e
+            .iter()
+            .any(|e| e.as_str().is_some_and(|e| e.contains("aucune signature")))),
+        "{json}"
+    );
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        .args(["pes", "verifier"])
+        .arg(&file)
+        .env("PARAPHE_CONFIG", tmp.path().join("absent.toml"))
+        .env("PARAPHE_DONNEES", tmp.path())
+        .output()
+        .expect("paraphe");
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(text.matches("aucune signature").count(), 1, "{text}");
+}

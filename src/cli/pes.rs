@@ -312,9 +312,6 @@ pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
             serde_json::to_string_pretty(&verdict).unwrap_or_default()
         );
     } else {
-        if verdict.signatures.is_empty() {
-            println!("{}", t("verification.aucune"));
-        }
         for s in &verdict.signatures {
             let state = if s.valide {
                 t("verification.valide")

@@ -174,8 +174,8 @@ pub struct FileVerdict {
     /// Ids used by several elements (the first few): no signature of such a file can say what
     /// it covers.
     pub identifiants_en_double: Vec<String>,
-    /// Why the file as a whole is not valid, beyond its signatures (Ids used twice, unsigned
-    /// bordereaux), in French.
+    /// Why the file as a whole is not valid, beyond its signatures (no signature at all, Ids
+    /// used twice, unsigned bordereaux), in French.
     pub erreurs: Vec<String>,
     /// More Ids than the verifier keeps: as doubtful as Ids used twice.
     #[serde(skip)]
@@ -1080,6 +1080,10 @@ fn file_verdict(
     } else {
         Vec::new()
     };
+    if checks.helios_policy && signatures.is_empty() {
+        // Not valid, and said why (the text output and `--json` alike).
+        erreurs.push(t("verification.aucune"));
+    }
     if !signatures.is_empty() && !bordereaux_non_signes.is_empty() {
         erreurs.push(tf(
             "verification.bordereaux_non_signes",
