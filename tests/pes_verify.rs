@@ -512,3 +512,57 @@ fn an_unsigned_file_says_why_it_is_not_valid() {
     let text = String::from_utf8_lossy(&run.stdout);
     assert_eq!(text.matches("aucune signature").count(), 1, "{text}");
 }
+
+/// A PDF, an ACTES message, a PES_Retour or a PES_Acquit is said not to be a PES_Aller, by the
+/// verifier and by the reader behind `pes inspecter`.
+#[test]
+fn other_documents_are_said_not_to_be_a_pes_aller() {
+    let Some(pes) = samples() else { return };
+    let Some(actes) = conformance("actes/samples") else {
+        return;
+    };
+    let Some(marches) = conformance("marches/samples") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let pdf = tmp.path().join("sans-octet-nul.pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.4\n1 0 obj << /Length 5 >> stream\n</Length\nendstream\n",
+    )
+    .expect("w");
+    let cases = [
+        (
+            marches.join("parapheur-v5/PDF_avec_tags/PDF_avec_tags.pdf"),
+            "PDF",
+        ),
+        (pdf, "PDF"),
+        (
+            actes.join("pastell-megalis/test/PHPUnit/module/actes-generique/fixtures/aractes.xml"),
+            "message ACTES",
+        ),
+        (pes.join("s2low-more/PES_Exemple_Retour.xml"), "PES_Retour"),
+        (pes.join("pes_acquit.xml"), "PES_Acquit"),
+    ];
+    for (file, nature) in cases {
+        let err = verify_file(&file, None)
+            .expect_err("not a PES_Aller")
+            .to_string();
+        assert!(
+            err.contains("n'est pas un PES_Aller") && err.contains(nature),
+            "{}: {err}",
+            file.display()
+        );
+        let err = paraphe::pes::inspect_file(&file)
+            .expect_err("not a PES_Aller")
+            .to_string();
+        assert!(
+            err.contains("n'est pas un PES_Aller") && err.contains(nature),
+            "{}: {err}",
+            file.display()
+        );
+    }
+    // A PES_Aller is still one, whatever comes before its root.
+    let ok = pes.join("pes_aller_ok.xml");
+    assert!(paraphe::pes::inspect_file(&ok).is_ok());
+}

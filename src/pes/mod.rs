@@ -26,6 +26,76 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     openssl::base64::decode_block(&clean).ok()
 }
 
+/// How much of a file's start is looked at to tell what it is.
+const HEAD_LIMIT: u64 = 64 * 1024;
+
+/// The first bytes of `path` (at most 64 KiB), to tell what the file is before reading it.
+pub(crate) fn file_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    crate::files::open_regular(path)?
+        .take(HEAD_LIMIT)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// What a file is when its start shows that it is not a PES_Aller (« un document PDF », « un
+/// PES_Retour »…), in French; None when it may be one, or when its start cannot tell (an empty
+/// file, a DOCTYPE, a prolog longer than the head: the reading says why).
+pub fn not_a_pes_aller(head: &[u8]) -> Option<String> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    if head.starts_with(b"%PDF") {
+        return Some(t("pes.nature_pdf"));
+    }
+    if head.starts_with(&[0x1f, 0x8b]) || head.starts_with(b"PK\x03\x04") {
+        return Some(t("pes.nature_archive"));
+    }
+    if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+        // UTF-16: the reader names the encoding it refuses.
+        return None;
+    }
+    let mut rest = head;
+    loop {
+        let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+        rest = &rest[start..];
+        let skip_to = |end: &[u8]| {
+            rest.windows(end.len())
+                .position(|w| w == end)
+                .map(|at| at + end.len())
+        };
+        if rest.starts_with(b"<?") {
+            rest = &rest[skip_to(b"?>")?..];
+        } else if rest.starts_with(b"<!--") {
+            rest = &rest[skip_to(b"-->")?..];
+        } else if rest.starts_with(b"<!") {
+            return None;
+        } else if let Some(tag) = rest.strip_prefix(b"<") {
+            let end = tag
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'>'))?;
+            let name = String::from_utf8_lossy(&tag[..end]);
+            let local = name.rsplit(':').next().unwrap_or_default();
+            let tag_text = tag
+                .iter()
+                .position(|b| *b == b'>')
+                .map(|at| String::from_utf8_lossy(&tag[..at]))
+                .unwrap_or_default();
+            return match local {
+                "" => None,
+                "PES_Aller" => None,
+                "PES_Retour" => Some(t("pes.nature_retour")),
+                "PES_ACQUIT" | "PES_Acquit" => Some(t("pes.nature_acquit")),
+                _ if tag_text.contains("interieur.gouv.fr/ACTES") => {
+                    Some(tf("pes.nature_actes", &[("racine", local)]))
+                }
+                _ => Some(tf("pes.nature_xml", &[("racine", local)])),
+            };
+        } else {
+            return Some(t("pes.nature_pas_xml"));
+        }
+    }
+}
+
 pub const PES_ALLER_NS: &str = "http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller";
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +108,9 @@ pub enum PesError {
     Encoding(String),
     #[error("{}", if .0.is_empty() { t("pes.vide") } else { tf("pes.mauvaise_racine", &[("racine", .0)]) })]
     WrongRoot(String),
+    /// What the file is instead (« un document PDF »…).
+    #[error("{}", tf("pes.autre_document", &[("nature", .0)]))]
+    NotPesAller(String),
     #[error("{}", t("pes.tronque"))]
     Truncated,
     #[error("{}", tf("pes.mal_forme", &[("position", &.offset.to_string()), ("detail", .detail)]))]
@@ -64,6 +137,9 @@ fn summarise(path: &Path, with_sha256: bool) -> Result<PesSummary, PesError> {
         path: path.display().to_string(),
         detail: e.to_string(),
     };
+    if let Some(nature) = not_a_pes_aller(&file_head(path).map_err(io_error)?) {
+        return Err(PesError::NotPesAller(nature));
+    }
     let file = crate::files::open_regular(path).map_err(io_error)?;
     let (to_summary, summary_chunks) = std::sync::mpsc::sync_channel(4);
     let mut passes = vec![to_summary];

@@ -131,6 +131,9 @@ pub enum VerifyError {
     Trust(String, String),
     #[error("{}", tf("pes.octet_nul", &[("position", &.0.to_string())]))]
     Nul(u64),
+    /// What the file is instead of a PES_Aller (« un document PDF »…).
+    #[error("{}", tf("pes.autre_document", &[("nature", .0)]))]
+    NotPesAller(String),
 }
 
 /// The verdict on one signature.
@@ -911,6 +914,11 @@ struct Parent {
 pub fn verify_file(path: &Path, trust: Option<&TrustStore>) -> Result<FileVerdict, VerifyError> {
     let read_error =
         |e: std::io::Error| VerifyError::Read(path.display().to_string(), e.to_string());
+    // A PDF, an ACTES message, a PES_Retour… is said to be one, before its bytes are judged
+    // as a PES's.
+    if let Some(nature) = super::not_a_pes_aller(&super::file_head(path).map_err(read_error)?) {
+        return Err(VerifyError::NotPesAller(nature));
+    }
     let needs = prescan(path).map_err(read_error)?;
     // XML forbids NUL: such a file is refused whatever its signatures (the prescan stopped
     // there, and a verdict must not rest on counts it did not finish).
