@@ -381,3 +381,36 @@ fn the_reviewed_hash_covers_the_whole_file() {
         Err(PesError::Io { .. })
     ));
 }
+
+/// The DGFiP's example PES_Retour is a recette retour: IdPce, ObjPce, EtatPce… sit directly in
+/// BlocPiece. Every piece is read, none comes out empty.
+#[test]
+fn the_dgfip_recette_retour_is_read_from_bloc_piece() {
+    let Some(dir) = samples() else { return };
+    let file = dir.join("s2low-more/PES_Exemple_Retour.xml");
+    let retour = paraphe::pes::retour::read_retour(std::io::BufReader::new(
+        std::fs::File::open(&file).expect("open"),
+    ))
+    .expect("retour");
+    assert_eq!(retour.type_fichier.as_deref(), Some("PESRETOUR_REC"));
+    let pieces: Vec<_> = retour.bordereaux.iter().flat_map(|b| &b.pieces).collect();
+    assert!(!pieces.is_empty());
+    let count = xpath(&file, "count(//Piece)");
+    assert_eq!(pieces.len().to_string(), count);
+    let ids = xpath(&file, "//Piece/BlocPiece/IdPce/@V");
+    for p in &pieces {
+        let id = p.id.as_deref().expect("IdPce read");
+        assert!(ids.contains(&format!("V=\"{id}\"")), "{id} not in {ids}");
+        assert!(p.etat.is_some() && p.objet.is_some(), "{p:?}");
+    }
+    assert_eq!(pieces[0].id.as_deref(), Some("1449"));
+    assert_eq!(
+        pieces[0].objet.as_deref(),
+        Some("LOUIS XVI du 03/01/2005 au 28/02/2005")
+    );
+    assert_eq!(pieces[0].etat.as_deref(), Some("02"));
+    assert_eq!(
+        pieces[0].date_prise_en_charge.as_deref(),
+        Some("2006-01-16")
+    );
+}

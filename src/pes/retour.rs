@@ -46,6 +46,20 @@ pub enum RetourError {
     WrongRoot(String),
     #[error("{}", crate::messages::t("retour.incomplet"))]
     Truncated,
+    /// A piece none of whose fields was read (neither in `InfoPiece`, as in a dépense retour,
+    /// nor directly in `BlocPiece`, as in a recette retour): rank of the piece in its bordereau,
+    /// and the bordereau's number or rank.
+    #[error("{}", tf("retour.piece_illisible", &[("piece", &.0.to_string()), ("bordereau", .1)]))]
+    UnreadPiece(usize, String),
+}
+
+impl RetourPiece {
+    fn is_empty(&self) -> bool {
+        self.id.is_none()
+            && self.objet.is_none()
+            && self.etat.is_none()
+            && self.date_prise_en_charge.is_none()
+    }
 }
 
 /// Read a PES_Retour (no DTD, no entities: the XML reader refuses them).
@@ -92,7 +106,11 @@ pub fn read_retour<R: Read>(input: R) -> Result<Retour, RetourError> {
                             }
                         }
                     }
-                    (name, "InfoPiece") => {
+                    // A dépense retour puts them in InfoPiece, a recette retour (the DGFiP's
+                    // example) directly in BlocPiece.
+                    (name, "InfoPiece" | "BlocPiece")
+                        if path.len() >= 2 && path[path.len() - 2] == "Piece" =>
+                    {
                         let piece = retour
                             .bordereaux
                             .last_mut()
@@ -100,7 +118,7 @@ pub fn read_retour<R: Read>(input: R) -> Result<Retour, RetourError> {
                         if let Some(p) = piece {
                             match name {
                                 "IdPce" => p.id = v,
-                                "Obj" => p.objet = v,
+                                "Obj" | "ObjPce" => p.objet = v,
                                 "EtatPce" => p.etat = v,
                                 "DtePcePec" => p.date_prise_en_charge = v,
                                 _ => {}
@@ -114,7 +132,16 @@ pub fn read_retour<R: Read>(input: R) -> Result<Retour, RetourError> {
                 }
             }
             Event::End(_) => {
-                path.pop();
+                if path.pop().as_deref() == Some("Piece")
+                    && let Some(b) = retour.bordereaux.last()
+                    && b.pieces.last().is_some_and(RetourPiece::is_empty)
+                {
+                    let bordereau = b
+                        .numero
+                        .clone()
+                        .unwrap_or_else(|| format!("(rang {})", retour.bordereaux.len()));
+                    return Err(RetourError::UnreadPiece(b.pieces.len(), bordereau));
+                }
             }
             _ => {}
         }
@@ -151,5 +178,24 @@ mod tests {
         let end = xml.len() - "</n:PES_Retour>".len();
         assert!(read_retour(&xml[..end]).is_err(), "root never closed");
         assert!(read_retour(&b""[..]).is_err(), "empty file");
+    }
+
+    #[test]
+    fn a_recette_retour_is_read_from_bloc_piece_and_an_unread_piece_is_an_error() {
+        let xml = br#"<n:PES_Retour xmlns:n="http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/retour"><PES_RecetteRetour><Bordereau><BlocBordereau><IdBord V="44"/></BlocBordereau>
+<Piece><BlocPiece><IdPce V="1449"/><ObjPce V="Loyer"/><EtatPce V="02"/><DtePcePec V="2006-01-16"/></BlocPiece><LigneDePiece><BlocLignePiece><InfoLignePiece><IdLigne V="1"/></InfoLignePiece></BlocLignePiece></LigneDePiece></Piece></Bordereau></PES_RecetteRetour></n:PES_Retour>"#;
+        let r = read_retour(&xml[..]).unwrap();
+        let p = &r.bordereaux[0].pieces[0];
+        assert_eq!(p.id.as_deref(), Some("1449"));
+        assert_eq!(p.objet.as_deref(), Some("Loyer"));
+        assert_eq!(p.etat.as_deref(), Some("02"));
+        assert_eq!(p.date_prise_en_charge.as_deref(), Some("2006-01-16"));
+        let odd = br#"<n:PES_Retour xmlns:n="x"><PES_RecetteRetour><Bordereau><BlocBordereau><IdBord V="7"/></BlocBordereau><Piece><Autre><IdPce V="1"/></Autre></Piece></Bordereau></PES_RecetteRetour></n:PES_Retour>"#;
+        let err = read_retour(&odd[..]).unwrap_err();
+        assert!(
+            matches!(err, RetourError::UnreadPiece(1, ref b) if b == "7"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("pièce n° 1"), "{err}");
     }
 }
