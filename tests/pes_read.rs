@@ -414,3 +414,26 @@ fn the_dgfip_recette_retour_is_read_from_bloc_piece() {
         Some("2006-01-16")
     );
 }
+
+/// A PES signed globally (the S²LOW-made sample) cannot be signed again, per bordereau
+/// (`pes controler`'s intent) or globally.
+#[test]
+fn a_globally_signed_file_is_flagged_for_any_new_signature() {
+    let Some(dir) = samples() else { return };
+    let summary = inspect_file(&dir.join("s2low-more/HELIOS_SIMU_ALR2_1445334258_694103934.xml"))
+        .expect("global");
+    for intent in [Intent::SignBordereaux, Intent::SignFile] {
+        let f = check(&summary, intent);
+        assert!(
+            f.iter().any(|f| f.code == "pes.deja_signe"
+                && f.is_blocking()
+                && f.message.contains("signature globale")),
+            "{intent:?}: {f:#?}"
+        );
+    }
+    assert!(
+        !check(&summary, Intent::Check)
+            .iter()
+            .any(|f| f.code == "pes.deja_signe")
+    );
+}

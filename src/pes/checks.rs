@@ -132,7 +132,9 @@ pub fn check(summary: &PesSummary, intent: Intent) -> Vec<Finding> {
             ));
         }
     }
-    if intent == Intent::SignFile && summary.signatures.iter().any(|s| s.parent == "PES_Aller") {
+    // A global signature covers every bordereau: neither a bordereau signature nor another global
+    // one may be added under it (co-signature is forbidden, and the first would be broken).
+    if intent != Intent::Check && summary.signatures.iter().any(|s| s.parent == "PES_Aller") {
         findings.push(Finding::blocking(
             "pes.deja_signe",
             tf("pes.fichier_deja_signe", &[]),
