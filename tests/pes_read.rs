@@ -437,3 +437,47 @@ fn a_globally_signed_file_is_flagged_for_any_new_signature() {
             .any(|f| f.code == "pes.deja_signe")
     );
 }
+
+/// A PES made of one piece carrying `refs` (PJRef elements), then `pes_pj` (PJ elements) in a
+/// PES_PJ.
+fn with_pj(refs: &str, pes_pj: &str) -> Vec<u8> {
+    let mut xml = HEAD.to_owned();
+    xml.push_str(&bordereau("B1", 1, &["1"]).replacen(
+        "</LigneDePiece></Piece>",
+        &format!("</LigneDePiece>{refs}</Piece>"),
+        1,
+    ));
+    xml.push_str("</PES_DepenseAller>\n<PES_PJ><EnTetePES_PJ><IdVer V=\"1\"/></EnTetePES_PJ>");
+    xml.push_str(pes_pj);
+    xml.push_str("</PES_PJ>\n</n:PES_Aller>\n");
+    latin1(&xml)
+}
+
+/// A PJ referenced but not in the file may have been sent in an earlier flow: a warning that
+/// says so (its Support says electronic, paper or CD, never « in this file »).
+#[test]
+fn a_pj_referenced_but_not_in_the_file_is_a_warning_that_says_why() {
+    let refs = "<PJRef><Support V=\"01\"/><IdUnique V=\"AVANT\"/></PJRef>\
+<PJRef><Support V=\"02\"/><IdUnique V=\"PAPIER\"/><NomPJ V=\"contrat papier\"/></PJRef>\
+<PJRef><Support V=\"01\"/><IdUnique V=\"ICI\"/></PJRef>";
+    let pj = "<PJ><Contenu><Fichier MIMEType=\"application/pdf\">QUJD</Fichier></Contenu>\
+<IdUnique V=\"ICI\"/><NomPJ V=\"ici.pdf\"/><TypePJ V=\"006\"/></PJ>";
+    let summary = read_summary(with_pj(refs, pj).as_slice()).expect("read");
+    let findings = check(&summary, Intent::SignBordereaux);
+    let missing: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == "pes.pj_introuvable")
+        .collect();
+    assert_eq!(missing.len(), 2, "{findings:#?}");
+    assert!(missing.iter().all(|f| !f.is_blocking()), "{missing:#?}");
+    assert!(
+        missing[0].message.contains("« AVANT »") && missing[0].message.contains("flux précédent"),
+        "{}",
+        missing[0].message
+    );
+    assert!(
+        missing[1].message.contains("« PAPIER »") && missing[1].message.contains("papier"),
+        "{}",
+        missing[1].message
+    );
+}

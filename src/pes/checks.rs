@@ -118,16 +118,26 @@ pub fn check(summary: &PesSummary, intent: Intent) -> Vec<Finding> {
         if !pj.contains_key(r.pj.as_str()) {
             let b =
                 &summary.bordereaux[r.bordereau.min(summary.bordereaux.len().saturating_sub(1))];
-            findings.push(Finding::blocking(
+            let piece = r.piece.as_deref().unwrap_or("?");
+            let args = [
+                ("bordereau", bordereau_label(b)),
+                ("piece", piece.to_owned()),
+                ("pj", r.pj.clone()),
+                ("support", r.support.clone().unwrap_or_default()),
+            ];
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            // The schema's PJReference says how the PJ travels (Support: 01 électronique,
+            // 02 papier, 03 cédérom; « 02 ou 03 interdisent d'avoir un bloc PJ »), never that it
+            // travels in this very file: an electronic PJ may have been sent in an earlier flow.
+            // A missing PJ is therefore a warning, said for what it is.
+            let key = match r.support.as_deref().map(str::trim) {
+                Some("02" | "03") => "pes.pj_introuvable_hors_ligne",
+                Some("01") | None => "pes.pj_introuvable",
+                Some(_) => "pes.pj_introuvable_support_inconnu",
+            };
+            findings.push(Finding::warning(
                 "pes.pj_introuvable",
-                tf(
-                    "pes.pj_introuvable",
-                    &[
-                        ("bordereau", &bordereau_label(b)),
-                        ("piece", r.piece.as_deref().unwrap_or("?")),
-                        ("pj", &r.pj),
-                    ],
-                ),
+                tf(key, &args),
                 at_bordereau(b),
             ));
         }

@@ -52,6 +52,13 @@ pub struct Piece {
     pub montant_ht: Amount,
     pub montant_tva: Amount,
     pub pj: Vec<String>,
+    /// The `Support` of each PJ reference in `pj` (01 électronique, 02 papier, 03 cédérom), as
+    /// declared.
+    #[serde(skip)]
+    pub pj_support: Vec<Option<String>>,
+    /// The `Support` of the PJ reference being read (it comes before its IdUnique).
+    #[serde(skip)]
+    pub(crate) support_en_cours: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +111,8 @@ pub struct PjReference {
     pub bordereau: usize,
     pub piece: Option<String>,
     pub pj: String,
+    /// The reference's `Support` (01 électronique, 02 papier, 03 cédérom), as declared.
+    pub support: Option<String>,
 }
 
 /// How many pieces keep their details in the summary. Beyond it only counts and totals are kept
@@ -883,9 +892,14 @@ fn on_start<R>(
                             piece.montant_tva += a;
                         }
                     }
+                    Tag::Other if parent == Tag::PjRef && name == "Support" => {
+                        piece.support_en_cours = v()?;
+                    }
                     Tag::IdUnique if parent == Tag::PjRef => {
+                        let support = piece.support_en_cours.take();
                         if let Some(r) = v()? {
                             piece.pj.push(r);
+                            piece.pj_support.push(support);
                         }
                     }
                     _ => {}
@@ -990,11 +1004,12 @@ fn on_end(state: &mut State, summary: &mut PesSummary) {
                 b.montant_ht_calcule += piece.montant_ht;
                 b.montant_tva_calcule += piece.montant_tva;
                 let bordereau = summary.bordereaux.len();
-                for pj in &piece.pj {
+                for (i, pj) in piece.pj.iter().enumerate() {
                     summary.references_pj.push(PjReference {
                         bordereau,
                         piece: piece.id_pce.clone(),
                         pj: pj.clone(),
+                        support: piece.pj_support.get(i).cloned().flatten(),
                     });
                 }
                 if state.piece_budget > 0 {
