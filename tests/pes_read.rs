@@ -481,3 +481,32 @@ fn a_pj_referenced_but_not_in_the_file_is_a_warning_that_says_why() {
         missing[1].message
     );
 }
+
+/// A PJ without NomPJ is said to have no name, not to lack an extension.
+#[test]
+fn a_pj_without_a_name_is_said_to_have_none() {
+    let refs = "<PJRef><Support V=\"01\"/><IdUnique V=\"ICI\"/></PJRef>";
+    let pj = "<PJ><Contenu><Fichier MIMEType=\"application/pdf\">QUJD</Fichier></Contenu>\
+<IdUnique V=\"ICI\"/><TypePJ V=\"006\"/></PJ>";
+    let summary = read_summary(with_pj(refs, pj).as_slice()).expect("read");
+    let findings = check(&summary, Intent::SignBordereaux);
+    let unnamed: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == "pes.pj_sans_nom")
+        .collect();
+    assert_eq!(unnamed.len(), 1, "{findings:#?}");
+    assert!(unnamed[0].is_blocking());
+    assert!(unnamed[0].message.contains("« ICI »") && unnamed[0].message.contains("pas de nom"));
+    assert!(
+        !findings.iter().any(|f| f.message.contains("« ? »")),
+        "{findings:#?}"
+    );
+    assert!(
+        !findings.iter().any(|f| f.code == "pes.pj_extension"),
+        "{findings:#?}"
+    );
+    assert!(
+        !findings.iter().any(|f| f.code == "pes.pj_introuvable"),
+        "{findings:#?}"
+    );
+}

@@ -198,7 +198,16 @@ pub fn check(summary: &PesSummary, intent: Intent) -> Vec<Finding> {
             .as_deref()
             .and_then(|n| n.rsplit_once('.'))
             .is_some_and(|(stem, ext)| !stem.is_empty() && (1..=4).contains(&ext.len()));
-        if !extension_ok {
+        if p.nom.as_deref().is_none_or(|n| n.trim().is_empty()) {
+            findings.push(Finding::blocking(
+                "pes.pj_sans_nom",
+                tf(
+                    "pes.pj_sans_nom",
+                    &[("id", p.id_unique.as_deref().unwrap_or("?"))],
+                ),
+                at,
+            ));
+        } else if !extension_ok {
             findings.push(Finding::blocking(
                 "pes.pj_extension",
                 tf("pes.pj_extension", &[("pj", name)]),
