@@ -554,6 +554,9 @@ pub fn verdict_view<'a, M: 'a>(verdict: &Result<Arc<FileVerdict>, String>) -> El
                     line.push_str(&format!(" ({})", s.raison.join(" ; ")));
                 }
                 col = col.push(text(line).size(theme::SMALL));
+                for warning in &s.avertissements {
+                    col = col.push(text(warning.clone()).size(theme::SMALL));
+                }
                 if let Some(who) = &s.signataire {
                     let when = s
                         .date_signature
