@@ -181,10 +181,14 @@ pub fn ouvrir(args: &OuvrirArgs) -> i32 {
 #[derive(Debug, clap::Args)]
 #[command(help_template = super::HELP_TEMPLATE, next_help_heading = "Options")]
 pub struct VerifierArgs {
-    /// Un document (ses signatures PAdES et les .p7s / .tsr posés à côté), une signature .p7s
-    /// ou un jeton d'horodatage .tsr / .tst.
+    /// Un document (ses signatures PAdES et les signatures .p7s / .xml / .tsr posées à côté), une
+    /// signature .p7s ou .xml (XAdES) ou un jeton d'horodatage .tsr / .tst.
     #[arg(value_name = "FICHIER")]
     pub fichier: PathBuf,
+    /// Le document signé par une signature détachée, quand il n'est pas à côté d'elle sous un nom
+    /// reconnu (sinon il est cherché parmi les fichiers du dossier par son empreinte).
+    #[arg(long, value_name = "FICHIER")]
+    pub document: Option<PathBuf>,
     /// Autorités de confiance (un fichier PEM ou un dossier ; sinon : paramètre [verification] confiance).
     #[arg(long, value_name = "CHEMIN")]
     pub confiance: Option<PathBuf>,
@@ -194,7 +198,7 @@ pub struct VerifierArgs {
 }
 
 pub fn verifier(args: &VerifierArgs) -> i32 {
-    use crate::marches::verify::verify_path;
+    use crate::marches::verify::verify_path_with;
     use crate::messages::t;
     use crate::pes::verify::TrustStore;
     let settings = match crate::settings::Settings::load() {
@@ -205,7 +209,7 @@ pub fn verifier(args: &VerifierArgs) -> i32 {
         Ok(t) => t,
         Err(e) => return super::error(&e.to_string()),
     };
-    let reports = match verify_path(&args.fichier, trust.as_ref()) {
+    let reports = match verify_path_with(&args.fichier, args.document.as_deref(), trust.as_ref()) {
         Ok(r) => r,
         Err(e) => return super::error(&e.to_string()),
     };
@@ -251,6 +255,9 @@ pub fn verifier(args: &VerifierArgs) -> i32 {
             }
             for reason in &r.raisons {
                 println!("{}", tf("marches.verif.raison", &[("raison", reason)]));
+            }
+            for remark in &r.remarques {
+                println!("{}", tf("marches.verif.remarque", &[("remarque", remark)]));
             }
         }
         println!("{}", t("marches.verif.non_revocation"));

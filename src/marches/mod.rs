@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod open;
 pub mod report;
 pub mod verify;
+pub mod xades;
 
 pub use open::{BidError, OpenedBid, open_bid};
 
@@ -136,7 +137,7 @@ fn check_documents(
             .collect()
     };
     for path in &documents {
-        if verify::is_signature_file(path) && verify::document_for(path).is_file() {
+        if verify::is_signature_file(path) && verify::has_document(path) {
             // Checked with its document.
             continue;
         }

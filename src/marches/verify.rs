@@ -41,6 +41,8 @@ pub enum VerifyError {
     NothingToVerify(PathBuf),
     #[error("{}", tf("marches.verif.trop_gros", &[("chemin", &.0.display().to_string())]))]
     TooLarge(PathBuf),
+    #[error("{}", tf("marches.verif.document_non_trouve", &[("signature", &.0.display().to_string()), ("nom", &document_for(.0).display().to_string())]))]
+    DocumentNotFound(PathBuf),
 }
 
 /// The verdict on one signature or timestamp.
@@ -69,9 +71,16 @@ pub struct SignatureReport {
     /// PAdES: the signature covers the whole file (nothing added after it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub couvre_tout_le_fichier: Option<bool>,
+    /// The date used to judge the certificate is only declared by the signer (signingTime, the
+    /// PDF's /M, XAdES SigningTime), not proven by a timestamp; None without any date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_declaree: Option<bool>,
     /// Integrity, certificate and chain all acceptable.
     pub valide: bool,
     pub raisons: Vec<String>,
+    /// What the buyer should know without it making the signature invalid (a declared date).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remarques: Vec<String>,
 }
 
 /// Where the signed bytes come from.
@@ -133,6 +142,7 @@ fn digest_for(oid: &[u8]) -> Option<MessageDigest> {
             1 => Some(MessageDigest::sha256()),
             2 => Some(MessageDigest::sha384()),
             3 => Some(MessageDigest::sha512()),
+            4 => Some(MessageDigest::sha224()),
             _ => None,
         },
         _ => None,
@@ -334,6 +344,7 @@ fn verify_signed_data(
     file: &Path,
     document: &Path,
     format: &str,
+    declared: Option<OffsetDateTime>,
     trust: Option<&TrustStore>,
 ) -> Result<Vec<SignerVerdict>, VerifyError> {
     let malformed = |e: DerError| VerifyError::Malformed(file.to_owned(), e.0);
@@ -344,12 +355,13 @@ fn verify_signed_data(
     let mut verdicts = Vec::new();
     for signer in &sd.signers {
         verdicts.push(verify_signer(
-            &sd, signer, signed, file, document, format, trust,
+            &sd, signer, signed, file, document, format, declared, trust,
         ));
     }
     Ok(verdicts)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn verify_signer(
     sd: &SignedData,
     signer: &SignerInfo,
@@ -357,24 +369,10 @@ fn verify_signer(
     file: &Path,
     document: &Path,
     format: &str,
+    declared: Option<OffsetDateTime>,
     trust: Option<&TrustStore>,
 ) -> SignerVerdict {
-    let mut report = SignatureReport {
-        fichier: file.to_owned(),
-        document: document.to_owned(),
-        format: format.to_owned(),
-        signataire: None,
-        emetteur: None,
-        qualifie: None,
-        date_signature: None,
-        horodatage: None,
-        integrite: false,
-        certificat_valide: false,
-        chaine: None,
-        couvre_tout_le_fichier: None,
-        valide: false,
-        raisons: Vec::new(),
-    };
+    let mut report = blank_report(file, document, format);
     let mut gen_time = None;
     let Some(md) = digest_for(signer.digest_oid) else {
         report.raisons.push(tf(
@@ -483,31 +481,107 @@ fn verify_signer(
         }
     }
 
-    // The certificate at the signing time: the timestamp's, else the claimed one, else now.
-    let at = gen_time
-        .or(claimed_time)
-        .unwrap_or_else(OffsetDateTime::now_utc);
-    match info.validity_at(at) {
-        ValidityState::Valide | ValidityState::ExpireBientot { .. } => {
+    // The certificate at the signing time: the timestamp's, else the signer's claim (signed
+    // attribute, else the PDF's /M), never today's date presented as the signing date.
+    let others: Vec<X509> = sd
+        .certificates
+        .iter()
+        .filter(|c| **c != cert_der)
+        .filter_map(|c| X509::from_der(c).ok())
+        .collect();
+    let (claimed, source) = match (claimed_time, declared) {
+        (Some(at), _) => (Some(at), t("marches.verif.source_signing_time")),
+        (None, Some(at)) => {
+            report.date_signature = Some(iso8601(at));
+            (Some(at), t("marches.verif.source_pdf_m"))
+        }
+        (None, None) => (None, String::new()),
+    };
+    judge_certificate(
+        &mut report,
+        &cert,
+        &info,
+        &others,
+        gen_time,
+        claimed,
+        &source,
+        trust,
+    );
+    report.valide = report.integrite && report.certificat_valide && report.chaine == Some(true);
+    SignerVerdict { report, gen_time }
+}
+
+/// A report with nothing checked yet.
+pub(super) fn blank_report(file: &Path, document: &Path, format: &str) -> SignatureReport {
+    SignatureReport {
+        fichier: file.to_owned(),
+        document: document.to_owned(),
+        format: format.to_owned(),
+        signataire: None,
+        emetteur: None,
+        qualifie: None,
+        date_signature: None,
+        horodatage: None,
+        integrite: false,
+        certificat_valide: false,
+        chaine: None,
+        couvre_tout_le_fichier: None,
+        date_declaree: None,
+        valide: false,
+        raisons: Vec::new(),
+        remarques: Vec::new(),
+    }
+}
+
+/// Judge the signer's certificate at the signing time — `proven` (a verified timestamp), else
+/// `claimed` (declared by the signer, said so, `source` naming where it comes from) — and its
+/// chain to the trust store at that same time. Without any date, today is used and the reasons
+/// say that the signing date is unknown rather than blaming the signing date.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn judge_certificate(
+    report: &mut SignatureReport,
+    cert: &X509,
+    info: &CertificateInfo,
+    extra: &[X509],
+    proven: Option<OffsetDateTime>,
+    claimed: Option<OffsetDateTime>,
+    source: &str,
+    trust: Option<&TrustStore>,
+) {
+    let at = proven.or(claimed);
+    if proven.is_some() {
+        report.date_declaree = Some(false);
+    } else if let Some(date) = claimed {
+        report.date_declaree = Some(true);
+        report.remarques.push(tf(
+            "marches.verif.date_declaree",
+            &[("date", &iso8601(date)), ("source", source)],
+        ));
+    } else {
+        report.remarques.push(t("marches.verif.sans_date"));
+    }
+    match (
+        info.validity_at(at.unwrap_or_else(OffsetDateTime::now_utc)),
+        at,
+    ) {
+        (ValidityState::Valide | ValidityState::ExpireBientot { .. }, _) => {
             report.certificat_valide = true
         }
-        ValidityState::Expire => report.raisons.push(tf(
+        (ValidityState::Expire, Some(_)) => report.raisons.push(tf(
             "marches.verif.certificat_expire",
             &[("date", &crate::certs::date_fr(info.not_after))],
         )),
-        ValidityState::PasEncoreValide => report.raisons.push(tf(
+        (ValidityState::Expire, None) => report.raisons.push(tf(
+            "marches.verif.certificat_expire_sans_date",
+            &[("date", &crate::certs::date_fr(info.not_after))],
+        )),
+        (ValidityState::PasEncoreValide, _) => report.raisons.push(tf(
             "marches.verif.certificat_pas_encore",
             &[("date", &crate::certs::date_fr(info.not_before))],
         )),
     }
     if let Some(store) = trust {
-        let others: Vec<X509> = sd
-            .certificates
-            .iter()
-            .filter(|c| **c != cert_der)
-            .filter_map(|c| X509::from_der(c).ok())
-            .collect();
-        match store.check_chain(&cert, &others, Some(at)) {
+        match store.check_chain(cert, extra, at) {
             Ok(()) => report.chaine = Some(true),
             Err(reason) => {
                 report.chaine = Some(false);
@@ -519,8 +593,6 @@ fn verify_signer(
     } else {
         report.raisons.push(t("marches.verif.sans_confiance"));
     }
-    report.valide = report.integrite && report.certificat_valide && report.chaine == Some(true);
-    SignerVerdict { report, gen_time }
 }
 
 /// Verify an RFC 3161 token (a SignedData over a TSTInfo) against `data`.
@@ -560,9 +632,13 @@ fn verify_token(
         file,
         document,
         "Jeton d'horodatage",
+        None,
         trust,
     )?;
     let mut verdict = verdicts.remove(0);
+    // A token's time is its genTime, not a date declared by a signer.
+    verdict.report.remarques.clear();
+    verdict.report.date_declaree = None;
     // A timestamp counts only from an authority whose certificate is for timestamping.
     let tsa_purpose = sd
         .signers
@@ -607,27 +683,142 @@ fn verify_token(
     Ok(verdict)
 }
 
-/// Read a signature or token file whole (bounded), decoding PEM or S/MIME.
-fn read_signature_file(path: &Path) -> Result<Vec<u8>, VerifyError> {
+/// Read a signature file whole, up to `limit` bytes.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, VerifyError> {
     let read_error = |e: std::io::Error| VerifyError::Read(path.to_owned(), e.to_string());
     let file = crate::files::open_regular(path).map_err(read_error)?;
-    if file.metadata().map_err(read_error)?.len() > SIGNATURE_FILE_LIMIT {
+    if file.metadata().map_err(read_error)?.len() > limit {
         return Err(VerifyError::TooLarge(path.to_owned()));
     }
     let mut raw = Vec::new();
-    file.take(SIGNATURE_FILE_LIMIT)
-        .read_to_end(&mut raw)
-        .map_err(read_error)?;
-    match armor::detect(&raw) {
-        Some(Armor::Der) | None => Ok(raw),
+    file.take(limit).read_to_end(&mut raw).map_err(read_error)?;
+    Ok(raw)
+}
+
+/// Read a signature or token file whole (bounded), decoding PEM or S/MIME, and giving a BER
+/// (indefinite lengths, chunked content) SignedData its DER form.
+fn read_signature_file(path: &Path) -> Result<Vec<u8>, VerifyError> {
+    read_cms_file(path, SIGNATURE_FILE_LIMIT)
+}
+
+fn read_cms_file(path: &Path, limit: u64) -> Result<Vec<u8>, VerifyError> {
+    let read_error = |e: std::io::Error| VerifyError::Read(path.to_owned(), e.to_string());
+    let raw = read_bounded(path, limit)?;
+    let decoded = match armor::detect(&raw) {
+        Some(Armor::Der) | None => raw,
         Some(text) => {
             let mut decoded = Vec::new();
             Base64Lines::new(raw.as_slice(), text)
                 .read_to_end(&mut decoded)
                 .map_err(read_error)?;
-            Ok(decoded)
+            decoded
         }
+    };
+    Ok(der_form(decoded))
+}
+
+/// The DER form of a CMS structure written in BER (indefinite lengths, constructed OCTET
+/// STRINGs), as some tools write them; the bytes unchanged when they read as they are.
+fn der_form(bytes: Vec<u8>) -> Vec<u8> {
+    if parse_signed_data(&bytes).is_ok() {
+        return bytes;
     }
+    let mut out = Vec::new();
+    match ber_to_der(&bytes, 0, &mut out) {
+        Ok(_) if parse_signed_data(&out).is_ok() => out,
+        _ => bytes,
+    }
+}
+
+/// Deep enough for any CMS structure; bounds the recursion on hostile input.
+const BER_MAX_DEPTH: usize = 48;
+
+/// Re-encode the first BER element of `input` as DER into `out`; returns how many bytes of
+/// `input` it took. Definite lengths become minimal, indefinite ones definite, a constructed
+/// OCTET STRING one primitive; the contents of primitive elements are kept as they are.
+fn ber_to_der(input: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<usize, ()> {
+    if depth > BER_MAX_DEPTH {
+        return Err(());
+    }
+    let tag = *input.first().ok_or(())?;
+    if tag & 0x1f == 0x1f {
+        return Err(());
+    }
+    let first = *input.get(1).ok_or(())?;
+    let constructed = tag & 0x20 != 0;
+    let (header, length) = if first == 0x80 {
+        (2, None)
+    } else if first < 0x80 {
+        (2, Some(usize::from(first)))
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count > 4 {
+            return Err(());
+        }
+        let mut len = 0usize;
+        for i in 0..count {
+            len = (len << 8) | usize::from(*input.get(2 + i).ok_or(())?);
+        }
+        (2 + count, Some(len))
+    };
+    let mut content = Vec::new();
+    let taken = match length {
+        Some(len) if !constructed => {
+            let end = header.checked_add(len).ok_or(())?;
+            content.extend_from_slice(input.get(header..end).ok_or(())?);
+            end
+        }
+        Some(len) => {
+            let end = header.checked_add(len).ok_or(())?;
+            let inner = input.get(header..end).ok_or(())?;
+            let mut at = 0;
+            while at < inner.len() {
+                at += ber_to_der(&inner[at..], depth + 1, &mut content)?;
+            }
+            end
+        }
+        None => {
+            if !constructed {
+                return Err(());
+            }
+            let mut at = header;
+            loop {
+                let rest = input.get(at..).ok_or(())?;
+                if rest.starts_with(&[0, 0]) {
+                    break at + 2;
+                }
+                at += ber_to_der(rest, depth + 1, &mut content)?;
+            }
+        }
+    };
+    let tag = if tag == 0x24 {
+        // Chunks of an OCTET STRING: their contents, joined.
+        let mut joined = Vec::new();
+        let mut chunks = Der::new(&content);
+        while !chunks.is_empty() {
+            let (chunk_tag, _, value) = chunks.element().map_err(|_| ())?;
+            if chunk_tag != 0x04 {
+                return Err(());
+            }
+            joined.extend_from_slice(value);
+        }
+        content = joined;
+        0x04
+    } else {
+        tag
+    };
+    out.push(tag);
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = (len as u64).to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (8 - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(&content);
+    Ok(taken)
 }
 
 /// The document a detached signature or token file is about: its name without the last
@@ -667,20 +858,270 @@ fn timestamp_token(bytes: &[u8]) -> Option<&[u8]> {
     }
 }
 
+/// The digest a detached signature gives its document: to recognise the document among the
+/// files beside the signature.
+pub(super) struct DocumentDigest {
+    pub md: MessageDigest,
+    pub value: Vec<u8>,
+}
+
+/// Bounds of the search among the files of a folder: entries listed, files hashed, size of each.
+const SEARCH_MAX_ENTRIES: usize = 10_000;
+const SEARCH_MAX_FILES: usize = 200;
+const SEARCH_MAX_SIZE: u64 = 1 << 30;
+/// A signature file read to learn which document it signs (while looking for a document's
+/// signatures) is at most this big.
+const DISCOVERY_FILE_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// The streamed digest of a regular file.
+pub(super) fn digest_file(path: &Path, md: MessageDigest) -> Result<Vec<u8>, String> {
+    let file = crate::files::open_regular(path).map_err(|e| e.to_string())?;
+    let mut file = BufReader::with_capacity(256 * 1024, file);
+    let mut hasher = Hasher::new(md).map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]).map_err(|e| e.to_string())?;
+    }
+    Ok(hasher.finish().map_err(|e| e.to_string())?.to_vec())
+}
+
+/// The regular, non-hidden files of the folder of `path` (symbolic links left out), in name
+/// order, at most [`SEARCH_MAX_ENTRIES`] of them.
+fn files_beside(path: &Path) -> Vec<PathBuf> {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .take(SEARCH_MAX_ENTRIES)
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Is this the name of a signature or token file (by its extension only)?
+fn has_signature_extension(path: &Path) -> bool {
+    matches!(
+        extension(path).as_str(),
+        "p7s" | "p7m" | "sig" | "tsr" | "tst" | "p7"
+    )
+}
+
+/// The document named after the signature the way i-Parapheur names its detached signatures:
+/// `offre.pdf-1-Camille.p7s` signs `offre.pdf` (the longest such name beside it).
+fn named_document(signature: &Path, beside: &[PathBuf]) -> Option<PathBuf> {
+    let name = file_name(signature);
+    beside
+        .iter()
+        .filter(|f| *f != signature && !has_signature_extension(f))
+        .filter(|f| {
+            let other = file_name(f);
+            !other.is_empty() && name.starts_with(&format!("{other}-"))
+        })
+        .max_by_key(|f| file_name(f).len())
+        .cloned()
+}
+
+/// The document of a detached signature: the file of the same name without its extension
+/// (`offre.pdf.p7s`), else the one i-Parapheur names it after (`offre.pdf-1-Camille.p7s`) when
+/// its digest matches, else the first file beside it whose digest matches. A named document
+/// whose digest does not match is still returned (last), so that the change is reported.
+/// Bounded: regular files of the folder only, of limited size, stopping at the first match.
+pub(super) fn locate_document(signature: &Path, digests: &[DocumentDigest]) -> Option<PathBuf> {
+    let plain = document_for(signature);
+    if plain != signature && plain.is_file() {
+        return Some(plain);
+    }
+    let beside = files_beside(signature);
+    let named = named_document(signature, &beside);
+    if digests.is_empty() {
+        return named;
+    }
+    let matches = |candidate: &Path| {
+        let small = std::fs::symlink_metadata(candidate)
+            .is_ok_and(|m| m.is_file() && m.len() <= SEARCH_MAX_SIZE);
+        small
+            && digests
+                .iter()
+                .any(|d| digest_file(candidate, d.md).is_ok_and(|v| v == d.value))
+    };
+    let others = beside
+        .iter()
+        .filter(|f| *f != signature && Some(*f) != named.as_ref())
+        .filter(|f| !has_signature_extension(f))
+        .filter(|f| !(extension(f) == "xml" && is_xml_signature(f)));
+    named
+        .iter()
+        .chain(others)
+        .take(SEARCH_MAX_FILES)
+        .find(|c| matches(c))
+        .cloned()
+        .or(named)
+}
+
+/// Whether the detached signature or token `path` has its document beside it (found as
+/// [`locate_document`] finds it): then it is checked with that document.
+pub fn has_document(path: &Path) -> bool {
+    if document_for(path).is_file() {
+        return true;
+    }
+    let digests = if extension(path) == "xml" {
+        read_bounded(path, DISCOVERY_FILE_LIMIT)
+            .ok()
+            .and_then(|b| super::xades::XadesFile::parse(b).ok())
+            .filter(|x| x.is_detached())
+            .map(|x| x.document_digests())
+    } else {
+        read_cms_file(path, DISCOVERY_FILE_LIMIT)
+            .ok()
+            .map(|b| cms_document_digests(&b))
+    };
+    match digests {
+        Some(d) if !d.is_empty() => locate_document(path, &d).is_some_and(|doc| {
+            d.iter()
+                .any(|w| digest_file(&doc, w.md).is_ok_and(|v| v == w.value))
+        }),
+        _ => false,
+    }
+}
+
+/// The digests the detached CAdES of `bytes` gives its document (messageDigest of each signer).
+fn cms_document_digests(bytes: &[u8]) -> Vec<DocumentDigest> {
+    let Ok(sd) = parse_signed_data(bytes) else {
+        return Vec::new();
+    };
+    if sd.content.is_some() || sd.content_type == OID_TST_INFO {
+        return Vec::new();
+    }
+    sd.signers
+        .iter()
+        .filter_map(|signer| {
+            let md = digest_for(signer.digest_oid)?;
+            let attrs = Der::new(signer.signed_attrs?).expect(0xa0).ok()?;
+            let set = attribute(attrs, OID_MESSAGE_DIGEST).ok()??;
+            let value = Der::new(set).expect(0x04).ok()?.to_vec();
+            Some(DocumentDigest { md, value })
+        })
+        .collect()
+}
+
+/// The detached signatures of `document` beside it: `offre.pdf.p7s` (and `.sig`, `.tsr`, `.tst`,
+/// `.xml`), those named as i-Parapheur names them (`offre.pdf-1-Camille.p7s`, `.xml`), and the
+/// other signature files of the folder whose document digest is this document's
+/// (`signature_cades.p7s`) — bounded like [`locate_document`].
+fn companions(document: &Path) -> Vec<PathBuf> {
+    let name = file_name(document);
+    let beside = files_beside(document);
+    let mut found = Vec::new();
+    for companion in ["p7s", "sig", "tsr", "tst", "xml"] {
+        let path = document.with_file_name(format!("{name}.{companion}"));
+        if beside.contains(&path) {
+            found.push(path);
+        }
+    }
+    let is_signature = |f: &PathBuf| {
+        matches!(extension(f).as_str(), "p7s" | "sig")
+            || (extension(f) == "xml" && is_xml_signature(f))
+    };
+    for f in &beside {
+        if file_name(f).starts_with(&format!("{name}-")) && !found.contains(f) && is_signature(f) {
+            found.push(f.clone());
+        }
+    }
+    // Other signatures, recognised by the digest they give their document; those whose name
+    // already says which document they sign are left to it.
+    let mut digests: Vec<(MessageDigest, Vec<u8>)> = Vec::new();
+    let mut digest_of = |md: MessageDigest| -> Option<Vec<u8>> {
+        if let Some((_, d)) = digests.iter().find(|(m, _)| *m == md) {
+            return Some(d.clone());
+        }
+        let d = digest_file(document, md).ok()?;
+        digests.push((md, d.clone()));
+        Some(d)
+    };
+    let small = std::fs::metadata(document).is_ok_and(|m| m.len() <= SEARCH_MAX_SIZE);
+    let unclaimed: Vec<&PathBuf> = beside
+        .iter()
+        .filter(|f| *f != document && !found.contains(f))
+        .filter(|f| matches!(extension(f).as_str(), "p7s" | "sig" | "xml"))
+        .filter(|f| !document_for(f).is_file())
+        .filter(|f| named_document(f, &beside).is_none())
+        .take(SEARCH_MAX_FILES)
+        .collect();
+    for f in unclaimed {
+        if !small || !is_signature(f) {
+            continue;
+        }
+        let wanted = if extension(f) == "xml" {
+            read_bounded(f, DISCOVERY_FILE_LIMIT)
+                .ok()
+                .and_then(|b| super::xades::XadesFile::parse(b).ok())
+                .map(|x| x.document_digests())
+                .unwrap_or_default()
+        } else {
+            read_cms_file(f, DISCOVERY_FILE_LIMIT)
+                .map(|b| cms_document_digests(&b))
+                .unwrap_or_default()
+        };
+        if wanted
+            .iter()
+            .any(|w| digest_of(w.md).is_some_and(|d| d == w.value))
+        {
+            found.push(f.clone());
+        }
+    }
+    found
+}
+
 /// Verify what `path` is or carries: a signature file (`.p7s`, `.p7m`, `.sig`), a timestamp
 /// (`.tsr`, `.tst`), a PDF (its PAdES signatures), or a document with such files beside it.
 pub fn verify_path(
     path: &Path,
     trust: Option<&TrustStore>,
 ) -> Result<Vec<SignatureReport>, VerifyError> {
+    verify_path_with(path, None, trust)
+}
+
+/// [`verify_path`], with the document of a detached signature given (`--document`) rather than
+/// looked for beside it.
+pub fn verify_path_with(
+    path: &Path,
+    document: Option<&Path>,
+    trust: Option<&TrustStore>,
+) -> Result<Vec<SignatureReport>, VerifyError> {
+    if let Some(doc) = document
+        && !doc.is_file()
+    {
+        return Err(VerifyError::Read(
+            doc.to_owned(),
+            t("marches.verif.introuvable"),
+        ));
+    }
     let ext = extension(path);
     let mut reports = Vec::new();
-    if matches!(ext.as_str(), "p7s" | "p7m" | "sig" | "tsr" | "tst" | "p7") {
-        reports.extend(verify_signature_file(path, trust)?);
+    if has_signature_extension(path) {
+        reports.extend(verify_signature_file(path, document, trust)?);
         return Ok(reports);
     }
     if ext == "xml" && is_xml_signature(path) {
-        reports.extend(verify_xades(path, trust)?);
+        reports.extend(verify_xades(path, document, document.is_some(), trust)?);
         if reports.is_empty() {
             return Err(VerifyError::NothingToVerify(path.to_owned()));
         }
@@ -701,21 +1142,11 @@ pub fn verify_path(
             Err(e) => pdf_error = Some(e),
         }
     }
-    for companion in ["p7s", "sig", "tsr", "tst", "xml"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(".");
-        name.push(companion);
-        let beside = PathBuf::from(name);
-        if !beside.is_file() {
-            continue;
-        }
-        if companion == "xml" {
-            // Any XML file may sit beside a document: only a signature counts.
-            if is_xml_signature(&beside) {
-                reports.extend(verify_xades(&beside, trust)?);
-            }
+    for beside in companions(path) {
+        if extension(&beside) == "xml" {
+            reports.extend(verify_xades(&beside, Some(path), false, trust)?);
         } else {
-            reports.extend(verify_signature_file(&beside, trust)?);
+            reports.extend(verify_signature_file(&beside, Some(path), trust)?);
         }
     }
     if reports.is_empty() {
@@ -736,58 +1167,44 @@ pub fn is_signature_file(path: &Path) -> bool {
 /// Does this XML file hold an XML signature (a `Signature` element of the xmldsig namespace)?
 fn is_xml_signature(path: &Path) -> bool {
     let mut head = Vec::new();
-    let read = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
+    let read =
+        crate::files::open_regular(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
     read.is_ok()
         && memchr::memmem::find(&head, b"http://www.w3.org/2000/09/xmldsig#").is_some()
         && memchr::memmem::find(&head, b"Signature").is_some()
 }
 
-/// XAdES detached signatures in an XML file (references to files beside it), through the PES
-/// verifier's XML signature machinery with an optional policy.
+/// The XAdES signatures of an XML file: detached (the document given, named by a reference, or
+/// found beside the file) or enveloping.
 fn verify_xades(
     path: &Path,
+    document: Option<&Path>,
+    explicit: bool,
     trust: Option<&TrustStore>,
 ) -> Result<Vec<SignatureReport>, VerifyError> {
-    let verdict = crate::pes::verify::verify_detached(path, trust)
+    let bytes = read_bounded(path, SIGNATURE_FILE_LIMIT)?;
+    let file = super::xades::XadesFile::parse(bytes)
         .map_err(|e| VerifyError::Malformed(path.to_owned(), e.to_string()))?;
-    let document = document_for(path);
-    // What makes the whole file doubtful (an Id used twice) makes each of its signatures so.
-    let file_problems = verdict.erreurs;
-    Ok(verdict
-        .signatures
-        .into_iter()
-        .map(|v| {
-            let info = v
-                .certificat
-                .as_deref()
-                .and_then(|der| CertificateInfo::from_der(der).ok());
-            let signed_at = v.date_signature.as_deref().and_then(|d| {
-                OffsetDateTime::parse(d.trim(), &time::format_description::well_known::Rfc3339).ok()
-            });
-            let certificate_valid = info.as_ref().is_some_and(|i| {
-                matches!(
-                    i.validity_at(signed_at.unwrap_or_else(OffsetDateTime::now_utc)),
-                    ValidityState::Valide | ValidityState::ExpireBientot { .. }
-                )
-            });
-            SignatureReport {
-                fichier: path.to_owned(),
-                document: document.clone(),
-                format: "XAdES détachée".to_owned(),
-                signataire: v.signataire.clone(),
-                emetteur: info.as_ref().map(|i| i.issuer.clone()),
-                qualifie: info.as_ref().map(CertificateInfo::is_qualified),
-                date_signature: v.date_signature.clone(),
-                horodatage: None,
-                integrite: v.integrite,
-                certificat_valide: certificate_valid,
-                chaine: v.chaine,
-                couvre_tout_le_fichier: None,
-                valide: v.valide && certificate_valid && file_problems.is_empty(),
-                raisons: v.raison.iter().chain(&file_problems).cloned().collect(),
+    if file.is_empty() {
+        return Ok(Vec::new());
+    }
+    let located;
+    let document = match document {
+        Some(d) => Some(d),
+        None if file.is_detached() => {
+            located = locate_document(path, &file.document_digests())
+                .or_else(|| file.referenced_file(path));
+            match located.as_deref() {
+                Some(d) => Some(d),
+                None if file.needs_document() => {
+                    return Err(VerifyError::DocumentNotFound(path.to_owned()));
+                }
+                None => None,
             }
-        })
-        .collect())
+        }
+        None => None,
+    };
+    Ok(file.verify(path, document, explicit, trust))
 }
 
 fn is_pdf(path: &Path) -> bool {
@@ -800,11 +1217,14 @@ fn is_pdf(path: &Path) -> bool {
 
 fn verify_signature_file(
     path: &Path,
+    document: Option<&Path>,
     trust: Option<&TrustStore>,
 ) -> Result<Vec<SignatureReport>, VerifyError> {
     let bytes = read_signature_file(path)?;
-    let document = document_for(path);
     if let Some(token) = timestamp_token(&bytes) {
+        let document = document
+            .map(Path::to_owned)
+            .unwrap_or_else(|| document_for(path));
         if !document.is_file() {
             return Err(VerifyError::MissingDocument(document));
         }
@@ -819,18 +1239,22 @@ fn verify_signature_file(
             path,
             path,
             "CAdES enveloppante",
+            None,
             trust,
         )?,
         None => {
-            if !document.is_file() {
-                return Err(VerifyError::MissingDocument(document));
-            }
+            let document = match document {
+                Some(d) => d.to_owned(),
+                None => locate_document(path, &cms_document_digests(&bytes))
+                    .ok_or_else(|| VerifyError::DocumentNotFound(path.to_owned()))?,
+            };
             verify_signed_data(
                 &bytes,
                 &Signed::File(&document),
                 path,
                 &document,
                 "CAdES détachée",
+                None,
                 trust,
             )?
         }
@@ -867,7 +1291,15 @@ fn verify_pdf(
         ];
         let covers_all = numbers[0] == 0 && (numbers[2] + numbers[3]) as usize == bytes.len();
         let signed = Signed::Ranges(&bytes, ranges);
-        for verdict in verify_signed_data(cms, &signed, path, path, "PAdES", trust)? {
+        // The signing time the signer wrote in the signature dictionary (/M): used only when
+        // the CMS has no signingTime, and said to be declared.
+        let declared = dict
+            .get(b"M")
+            .ok()
+            .and_then(|m| m.as_str().ok())
+            .and_then(parse_pdf_date);
+        let cms = der_form(cms.to_vec());
+        for verdict in verify_signed_data(&cms, &signed, path, path, "PAdES", declared, trust)? {
             let mut report = verdict.report;
             report.couvre_tout_le_fichier = Some(covers_all);
             reports.push(report);
@@ -876,9 +1308,73 @@ fn verify_pdf(
     Ok(reports)
 }
 
+/// A PDF date, `D:YYYYMMDDHHmmSSOHH'mm'` (every part after the year optional; no offset
+/// means UTC here).
+fn parse_pdf_date(text: &[u8]) -> Option<OffsetDateTime> {
+    let text = std::str::from_utf8(text).ok()?;
+    let text = text.strip_prefix("D:").unwrap_or(text);
+    let digits = |from: usize, len: usize, default: u8| -> Option<u8> {
+        match text.get(from..from + len) {
+            Some(d) if d.bytes().all(|b| b.is_ascii_digit()) => d.parse().ok(),
+            Some(_) => None,
+            None => Some(default),
+        }
+    };
+    let year: i32 = text.get(..4)?.parse().ok()?;
+    let month = digits(4, 2, 1)?;
+    let day = digits(6, 2, 1)?;
+    let hour = digits(8, 2, 0)?;
+    let minute = digits(10, 2, 0)?;
+    let second = digits(12, 2, 0)?;
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
+    let local = date.with_time(time::Time::from_hms(hour, minute, second).ok()?);
+    let zone = text.get(14..).unwrap_or("");
+    let offset = match zone.chars().next() {
+        None | Some('Z') => time::UtcOffset::UTC,
+        Some(sign @ ('+' | '-')) => {
+            let rest: String = zone[1..].chars().filter(char::is_ascii_digit).collect();
+            let h: i8 = rest.get(..2)?.parse().ok()?;
+            let m: i8 = rest.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
+            let (h, m) = if sign == '-' { (-h, -m) } else { (h, m) };
+            time::UtcOffset::from_hms(h, m, 0).ok()?
+        }
+        Some(_) => return None,
+    };
+    Some(local.assume_offset(offset).to_offset(time::UtcOffset::UTC))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pdf_dates() {
+        let d = parse_pdf_date(b"D:20220215094452+01'00'").expect("date");
+        assert_eq!(iso8601(d), "2022-02-15T08:44:52Z");
+        let d = parse_pdf_date(b"D:20220215084452Z").expect("date");
+        assert_eq!(iso8601(d), "2022-02-15T08:44:52Z");
+        let d = parse_pdf_date(b"D:2022").expect("year only");
+        assert_eq!(iso8601(d), "2022-01-01T00:00:00Z");
+        assert!(parse_pdf_date(b"D:20221315").is_none());
+        assert!(parse_pdf_date(b"hier").is_none());
+    }
+
+    #[test]
+    fn ber_becomes_der() {
+        // SEQUENCE (indefinite) { OCTET STRING constructed (indefinite) { "ab", "c" }, NULL }
+        let ber = [
+            0x30, 0x80, 0x24, 0x80, 0x04, 0x02, b'a', b'b', 0x04, 0x01, b'c', 0x00, 0x00, 0x05,
+            0x00, 0x00, 0x00,
+        ];
+        let mut out = Vec::new();
+        assert_eq!(ber_to_der(&ber, 0, &mut out), Ok(ber.len()));
+        assert_eq!(out, [0x30, 0x07, 0x04, 0x03, b'a', b'b', b'c', 0x05, 0x00]);
+        // Truncated, or nested too deep: refused.
+        assert!(ber_to_der(&ber[..10], 0, &mut Vec::new()).is_err());
+        let deep: Vec<u8> = std::iter::repeat_n([0x30u8, 0x80], 100).flatten().collect();
+        assert!(ber_to_der(&deep, 0, &mut Vec::new()).is_err());
+    }
 
     #[test]
     fn asn1_times() {
