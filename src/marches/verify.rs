@@ -869,6 +869,8 @@ pub(super) struct DocumentDigest {
 const SEARCH_MAX_ENTRIES: usize = 10_000;
 const SEARCH_MAX_FILES: usize = 200;
 const SEARCH_MAX_SIZE: u64 = 1 << 30;
+/// Bytes hashed at most while looking for one signature's document.
+const SEARCH_MAX_TOTAL: u64 = 4 << 30;
 /// A signature file read to learn which document it signs (while looking for a document's
 /// signatures) is at most this big.
 const DISCOVERY_FILE_LIMIT: u64 = 4 * 1024 * 1024;
@@ -954,13 +956,21 @@ pub(super) fn locate_document(signature: &Path, digests: &[DocumentDigest]) -> O
     if digests.is_empty() {
         return named;
     }
-    let matches = |candidate: &Path| {
-        let small = std::fs::symlink_metadata(candidate)
-            .is_ok_and(|m| m.is_file() && m.len() <= SEARCH_MAX_SIZE);
-        small
-            && digests
-                .iter()
-                .any(|d| digest_file(candidate, d.md).is_ok_and(|v| v == d.value))
+    let mut budget = SEARCH_MAX_TOTAL;
+    let mut matches = |candidate: &Path| {
+        let size = std::fs::symlink_metadata(candidate)
+            .ok()
+            .filter(|m| m.is_file() && m.len() <= SEARCH_MAX_SIZE)
+            .map(|m| m.len());
+        let Some(size) = size else { return false };
+        let cost = size.saturating_mul(digests.len() as u64);
+        if cost > budget {
+            return false;
+        }
+        budget -= cost;
+        digests
+            .iter()
+            .any(|d| digest_file(candidate, d.md).is_ok_and(|v| v == d.value))
     };
     let others = beside
         .iter()
@@ -993,13 +1003,7 @@ pub fn has_document(path: &Path) -> bool {
             .ok()
             .map(|b| cms_document_digests(&b))
     };
-    match digests {
-        Some(d) if !d.is_empty() => locate_document(path, &d).is_some_and(|doc| {
-            d.iter()
-                .any(|w| digest_file(&doc, w.md).is_ok_and(|v| v == w.value))
-        }),
-        _ => false,
-    }
+    locate_document(path, &digests.unwrap_or_default()).is_some()
 }
 
 /// The digests the detached CAdES of `bytes` gives its document (messageDigest of each signer).

@@ -30,6 +30,11 @@ const ENVELOPED_TRANSFORM: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-s
 /// Elements and Ids kept for one file: beyond, the file is refused.
 const MAX_ELEMENTS: usize = 1_000_000;
 const MAX_SIGNATURES: usize = 100;
+/// References read per signature: each costs a reading of the file.
+const MAX_REFERENCES: usize = 32;
+/// Bytes re-read from the file to canonicalise its elements, all signatures together: what a
+/// file of many signatures or references may cost before it is refused.
+const MAX_WORK: u64 = 1 << 30;
 
 /// A digest algorithm of XML-DSig by its URI.
 pub(super) fn digest_algorithm(uri: &str) -> Option<MessageDigest> {
@@ -108,6 +113,8 @@ struct Signature {
     signature_value: String,
     certificates: Vec<String>,
     properties: Vec<Properties>,
+    /// More references than [`MAX_REFERENCES`]: the signature is not checked.
+    too_many_references: bool,
 }
 
 /// A file of XML signatures, read.
@@ -116,6 +123,8 @@ pub(super) struct XadesFile {
     signatures: Vec<Signature>,
     /// Id value → ranks of the elements that carry it.
     ids: HashMap<String, Vec<usize>>,
+    /// Bytes re-read so far (see [`MAX_WORK`]).
+    work: std::cell::Cell<u64>,
 }
 
 /// Local name and whether it is in the XML-DSig or a XAdES namespace.
@@ -239,6 +248,7 @@ impl XadesFile {
             bytes,
             signatures,
             ids,
+            work: std::cell::Cell::new(0),
         })
     }
 
@@ -289,11 +299,30 @@ impl XadesFile {
         Some(signature.with_file_name(file_name_of(uri)?))
     }
 
-    /// Canonical form of the element of rank `at`.
-    fn canonical(&self, at: usize, mode: &C14nMode) -> Result<Vec<u8>, C14nError> {
+    /// One more reading of the file, within the budget of [`MAX_WORK`].
+    fn charge(&self) -> Result<(), C14nError> {
+        let spent = self.work.get().saturating_add(self.bytes.len() as u64);
+        if spent > MAX_WORK {
+            return Err(C14nError::malformed(t("marches.xades.trop_de_travail")));
+        }
+        self.work.set(spent);
+        Ok(())
+    }
+
+    /// Canonical form of the element of rank `at`, written to `out` as it is computed (a hasher
+    /// or a verifier: canonical forms can be much larger than the file, nothing is kept).
+    fn canonical<W: std::io::Write>(
+        &self,
+        at: usize,
+        mode: &C14nMode,
+        enveloped: bool,
+        out: W,
+    ) -> Result<W, C14nError> {
+        self.charge()?;
         let mut reader = XmlReader::new(self.bytes.as_slice())?;
         let mut rank = 0usize;
-        let mut canon: Option<Canonicalizer<Vec<u8>>> = None;
+        let mut out = Some(out);
+        let mut canon: Option<Canonicalizer<W>> = None;
         loop {
             let (event, info) = reader.read_event_with_info()?;
             if matches!(event, Event::Eof) {
@@ -306,8 +335,11 @@ impl XadesFile {
                 continue;
             }
             if matches!(event, Event::Start(_) | Event::Empty(_)) {
-                if rank == at {
-                    let mut c = Canonicalizer::subtree(mode, &info.apex_context(), Vec::new());
+                if rank == at
+                    && let Some(w) = out.take()
+                {
+                    let mut c = Canonicalizer::subtree(mode, &info.apex_context(), w)
+                        .exclude_signature_children(enveloped);
                     let done = c.feed(&event)? == Progress::Done;
                     canon = Some(c);
                     if done {
@@ -325,6 +357,7 @@ impl XadesFile {
 
     /// The text of the element of rank `at` (its string value, descendants included).
     fn text_of(&self, at: usize) -> Result<String, C14nError> {
+        self.charge()?;
         let mut reader = XmlReader::new(self.bytes.as_slice())?;
         let mut rank = 0usize;
         let mut depth: Option<usize> = None;
@@ -413,6 +446,13 @@ impl XadesFile {
             t("marches.xades.enveloppante")
         };
         let mut report = blank_report(file, document.filter(|_| detached).unwrap_or(file), &format);
+        if sig.too_many_references {
+            report.raisons.push(tf(
+                "marches.xades.trop_de_references",
+                &[("n", &MAX_REFERENCES.to_string())],
+            ));
+            return report;
+        }
         let mut integrity = true;
         if sig.signed_infos != 1 {
             integrity = false;
@@ -518,12 +558,11 @@ impl XadesFile {
                         &[("algorithme", method.trim())],
                     ));
                 }
-                Some(alg) => match self.signed_info(sig) {
-                    Ok(si) => {
-                        if !signature_value_ok(cert, alg, &si, &sig.signature_value) {
-                            integrity = false;
-                            report.raisons.push(t("marches.verif.valeur_signature"));
-                        }
+                Some(alg) => match self.signature_value_ok(sig, cert, alg) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        integrity = false;
+                        report.raisons.push(t("marches.verif.valeur_signature"));
                     }
                     Err(reason) => {
                         integrity = false;
@@ -613,7 +652,13 @@ impl XadesFile {
         report
     }
 
-    fn signed_info(&self, sig: &Signature) -> Result<Vec<u8>, String> {
+    /// Check the signature value over the canonical SignedInfo, streamed into the verifier.
+    fn signature_value_ok(
+        &self,
+        sig: &Signature,
+        cert: &X509,
+        (md, ecdsa, pss): (MessageDigest, bool, bool),
+    ) -> Result<bool, String> {
         let (algorithm, prefixes) = sig.c14n.clone().unwrap_or_default();
         let Some(mode) = C14nMode::from_algorithm(algorithm.trim(), &prefixes) else {
             return Err(tf(
@@ -624,8 +669,29 @@ impl XadesFile {
         let at = sig
             .signed_info_at
             .ok_or_else(|| t("marches.xades.signed_info"))?;
-        self.canonical(at, &mode)
-            .map_err(|e| tf("marches.xades.illisible", &[("detail", &e.to_string())]))
+        let Some(mut value) = crate::pes::decode_base64(&sig.signature_value) else {
+            return Ok(false);
+        };
+        if ecdsa {
+            match crate::keys::digest::ecdsa_raw_to_der(&value) {
+                Some(der) => value = der,
+                None => return Ok(false),
+            }
+        }
+        let key = cert.public_key().map_err(|e| e.to_string())?;
+        let mut verifier = openssl::sign::Verifier::new(md, &key).map_err(|e| e.to_string())?;
+        if pss {
+            verifier
+                .set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS)
+                .map_err(|e| e.to_string())?;
+            verifier
+                .set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)
+                .map_err(|e| e.to_string())?;
+        }
+        let verifier = self
+            .canonical(at, &mode, false, verifier)
+            .map_err(|e| tf("marches.xades.illisible", &[("detail", &e.to_string())]))?;
+        Ok(verifier.verify(&value).unwrap_or(false))
     }
 
     /// The digest of a same-document reference `#id` (signed properties, enveloped object).
@@ -644,25 +710,31 @@ impl XadesFile {
             with_comments: false,
         };
         let mut base64 = false;
+        let mut enveloped = false;
         for (algorithm, prefixes) in &r.transforms {
             if algorithm == BASE64_TRANSFORM {
                 base64 = true;
+            } else if algorithm == ENVELOPED_TRANSFORM {
+                enveloped = true;
             } else if let Some(m) = C14nMode::from_algorithm(algorithm, prefixes) {
                 mode = m;
-            } else if algorithm != ENVELOPED_TRANSFORM {
+            } else {
                 return Err(tf(
                     "marches.xades.transformation",
                     &[("algorithme", algorithm), ("uri", uri)],
                 ));
             }
         }
-        let bytes = if base64 {
-            let text = self
-                .text_of(at)
-                .map_err(|e| tf("marches.xades.illisible", &[("detail", &e.to_string())]))?;
-            crate::pes::decode_base64(&text)
-                .ok_or_else(|| tf("marches.xades.base64", &[("uri", uri)]))?
-        } else {
+        let illegible = |e: C14nError| tf("marches.xades.illisible", &[("detail", &e.to_string())]);
+        if base64 {
+            let text = self.text_of(at).map_err(illegible)?;
+            let bytes = crate::pes::decode_base64(&text)
+                .ok_or_else(|| tf("marches.xades.base64", &[("uri", uri)]))?;
+            return openssl::hash::hash(md, &bytes)
+                .map(|d| d.to_vec())
+                .map_err(|e| e.to_string());
+        }
+        {
             // A bare-name reference drops comments whatever the algorithm.
             let mode = match mode {
                 C14nMode::Inclusive { .. } => C14nMode::Inclusive {
@@ -675,12 +747,15 @@ impl XadesFile {
                     inclusive_prefixes,
                 },
             };
-            self.canonical(at, &mode)
-                .map_err(|e| tf("marches.xades.illisible", &[("detail", &e.to_string())]))?
-        };
-        openssl::hash::hash(md, &bytes)
-            .map(|d| d.to_vec())
-            .map_err(|e| e.to_string())
+            let hasher = openssl::hash::Hasher::new(md).map_err(|e| e.to_string())?;
+            let mut hasher = self
+                .canonical(at, &mode, enveloped, hasher)
+                .map_err(illegible)?;
+            hasher
+                .finish()
+                .map(|d| d.to_vec())
+                .map_err(|e| e.to_string())
+        }
     }
 
     /// The digest of the detached document: the one given, else (reference to a file name) the
@@ -775,6 +850,8 @@ fn read_start(
             sig.c14n = Some((algorithm.unwrap_or_default(), Vec::new()));
         } else if is(name, "SignatureMethod") {
             sig.signature_method = algorithm;
+        } else if is(name, "Reference") && sig.references.len() >= MAX_REFERENCES {
+            sig.too_many_references = true;
         } else if is(name, "Reference") {
             sig.references.push(Reference {
                 uri: attribute("URI"),
@@ -865,42 +942,6 @@ fn read_end(sig: &mut Signature, rel: &[Name], value: String, in_properties: &mu
     }
 }
 
-fn signature_value_ok(
-    cert: &X509,
-    (md, ecdsa, pss): (MessageDigest, bool, bool),
-    signed_info: &[u8],
-    value_b64: &str,
-) -> bool {
-    let Some(mut value) = crate::pes::decode_base64(value_b64) else {
-        return false;
-    };
-    if ecdsa {
-        match crate::keys::digest::ecdsa_raw_to_der(&value) {
-            Some(der) => value = der,
-            None => return false,
-        }
-    }
-    let Ok(key) = cert.public_key() else {
-        return false;
-    };
-    let Ok(mut verifier) = openssl::sign::Verifier::new(md, &key) else {
-        return false;
-    };
-    if pss
-        && (verifier
-            .set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS)
-            .is_err()
-            || verifier
-                .set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)
-                .is_err())
-    {
-        return false;
-    }
-    verifier
-        .verify_oneshot(&value, signed_info)
-        .unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -955,6 +996,8 @@ CC</ds:SignatureValue><ds:Object><x:QualifyingProperties xmlns:x="http://uri.ets
             .canonical(
                 sig.signed_info_at.expect("rang"),
                 &C14nMode::from_algorithm(crate::xml::EXC_C14N_10, &[]).expect("mode"),
+                false,
+                Vec::new(),
             )
             .expect("c14n");
         assert!(si.starts_with(b"<ds:SignedInfo xmlns:ds="));
