@@ -631,3 +631,65 @@ fn ber_cades_is_read() {
     assert_eq!(out.status.code(), Some(1), "{json}");
     assert!(reasons(only(&json)).contains("modifié depuis sa signature"));
 }
+
+#[test]
+fn a_document_timestamp_is_checked_as_a_timestamp() {
+    if !tools(&["openssl", "python3"]) {
+        return;
+    }
+    let Some(pyhanko) = pyhanko() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let pki = TestPki::shared();
+    let id = pki.identity("signature");
+    let authority = common::tsa::tsa(dir.path());
+    let server = common::tsa::serve(&authority);
+    let input = dir.path().join("acte.pdf");
+    make_pdf(&input, 1, false);
+    let signed = dir.path().join("acte-pades.pdf");
+    let status = Command::new(&pyhanko)
+        .args(["sign", "addsig", "--use-pades", "--field", "Sig1"])
+        .args(["pemder", "--no-pass", "--key"])
+        .arg(&id.key_pem)
+        .arg("--cert")
+        .arg(&id.cert_pem)
+        .arg("--chain")
+        .arg(&id.chain_pem)
+        .arg(&input)
+        .arg(&signed)
+        .status()
+        .expect("pyhanko");
+    assert!(status.success(), "pyhanko sign addsig");
+    // A document timestamp after the signature (/Type /DocTimeStamp, /SubFilter /ETSI.RFC3161).
+    let stamped = dir.path().join("acte-horodate.pdf");
+    let status = Command::new(&pyhanko)
+        .args(["sign", "timestamp", "--timestamp-url", &server.url])
+        .arg("--trust")
+        .arg(&authority.cert)
+        .arg("--trust-replace")
+        .arg(&signed)
+        .arg(&stamped)
+        .status()
+        .expect("pyhanko");
+    assert!(status.success(), "pyhanko sign timestamp");
+    let trust = dir.path().join("confiance.pem");
+    let mut bundle = std::fs::read(pki.ca_bundle_pem()).expect("bundle");
+    bundle.extend(std::fs::read(&authority.cert).expect("tsa"));
+    std::fs::write(&trust, bundle).expect("trust");
+    let (out, json) = verifier(&stamped, None, Some(&trust));
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    let list = json["signatures"].as_array().expect("signatures");
+    assert_eq!(list.len(), 2, "{json}");
+    let stamp = list
+        .iter()
+        .find(|s| s["format"] == "Horodatage de document PAdES")
+        .expect("the document timestamp");
+    assert_eq!(stamp["valide"], true, "{}", reasons(stamp));
+    // (pyHanko adds a revision after it: validation data of the authority.)
+    assert!(stamp["horodatage"].as_str().is_some(), "{json}");
+    let signature = list
+        .iter()
+        .find(|s| s["format"] == "PAdES")
+        .expect("the signature");
+    assert_eq!(signature["valide"], true, "{}", reasons(signature));
+    assert_eq!(signature["couvre_tout_le_fichier"], false);
+}

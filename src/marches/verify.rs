@@ -1293,8 +1293,24 @@ fn verify_pdf(
             (numbers[0] as usize, numbers[1] as usize),
             (numbers[2] as usize, numbers[3] as usize),
         ];
-        let covers_all = numbers[0] == 0 && (numbers[2] + numbers[3]) as usize == bytes.len();
+        let covers_all =
+            numbers[0] == 0 && numbers[2].saturating_add(numbers[3]) as usize == bytes.len();
         let signed = Signed::Ranges(&bytes, ranges);
+        let cms = der_form(cms.to_vec());
+        // A document timestamp (PAdES B-LTA, /SubFilter /ETSI.RFC3161): a token over the ranges.
+        let is_name = |key: &[u8], value: &[u8]| {
+            dict.get(key)
+                .ok()
+                .and_then(|o| o.as_name().ok())
+                .is_some_and(|n| n == value)
+        };
+        if is_name(b"Type", b"DocTimeStamp") || is_name(b"SubFilter", b"ETSI.RFC3161") {
+            let mut report = verify_token(&cms, &signed, path, path, trust)?.report;
+            report.format = t("marches.verif.horodatage_document");
+            report.couvre_tout_le_fichier = Some(covers_all);
+            reports.push(report);
+            continue;
+        }
         // The signing time the signer wrote in the signature dictionary (/M): used only when
         // the CMS has no signingTime, and said to be declared.
         let declared = dict
@@ -1302,7 +1318,6 @@ fn verify_pdf(
             .ok()
             .and_then(|m| m.as_str().ok())
             .and_then(parse_pdf_date);
-        let cms = der_form(cms.to_vec());
         for verdict in verify_signed_data(&cms, &signed, path, path, "PAdES", declared, trust)? {
             let mut report = verdict.report;
             report.couvre_tout_le_fichier = Some(covers_all);
