@@ -321,6 +321,8 @@ signed_info = etree.tostring(root.find("ds:SignedInfo", ns), method="c14n", excl
 value = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=signed_info, capture_output=True, check=True).stdout
 root.find("ds:SignatureValue", ns).text = b64(value)
 open(out, "wb").write(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+# What a signature timestamp (XAdES-T) covers: the canonical SignatureValue.
+open(out + ".sv", "wb").write(etree.tostring(root.find("ds:SignatureValue", ns), method="c14n", exclusive=True))
 "##;
 
 const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
@@ -692,4 +694,99 @@ fn a_document_timestamp_is_checked_as_a_timestamp() {
         .expect("the signature");
     assert_eq!(signature["valide"], true, "{}", reasons(signature));
     assert_eq!(signature["couvre_tout_le_fichier"], false);
+}
+
+/// The token of an `openssl ts` reply, base64.
+fn token_base64(reply: &Path) -> String {
+    let token = reply.with_extension("tok");
+    let status = Command::new("openssl")
+        .args(["ts", "-reply", "-in"])
+        .arg(reply)
+        .args(["-token_out", "-out"])
+        .arg(&token)
+        .status()
+        .expect("openssl ts");
+    assert!(status.success(), "openssl ts -token_out");
+    let out = Command::new("openssl")
+        .args(["base64", "-A", "-in"])
+        .arg(&token)
+        .output()
+        .expect("openssl base64");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The signature `xades` with a SignatureTimeStamp (exclusive canonicalisation) holding `token`.
+fn with_signature_timestamp(xades: &Path, token: &str, out: &Path) {
+    let text = std::fs::read_to_string(xades).expect("read");
+    let end = "</xades:SignedProperties></xades:QualifyingProperties>";
+    assert!(text.contains(end), "{text}");
+    let unsigned = format!(
+        "</xades:SignedProperties><xades:UnsignedProperties><xades:UnsignedSignatureProperties>\
+         <xades:SignatureTimeStamp><ds:CanonicalizationMethod \
+         Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/><xades:EncapsulatedTimeStamp>{token}\
+         </xades:EncapsulatedTimeStamp></xades:SignatureTimeStamp></xades:UnsignedSignatureProperties>\
+         </xades:UnsignedProperties></xades:QualifyingProperties>"
+    );
+    std::fs::write(out, text.replace(end, &unsigned)).expect("write");
+}
+
+#[test]
+fn a_xades_signature_timestamp_proves_the_signing_time() {
+    if !tools(&["openssl"]) {
+        return;
+    }
+    let Some(python) = venv_python() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let pki = TestPki::shared();
+    let authority = common::tsa::tsa(dir.path());
+    let doc = document(dir.path(), "offre.pdf");
+    let plain = dir.path().join("sans-horodatage.xml");
+    make_xades(
+        &python,
+        &doc,
+        "signature",
+        &plain,
+        &XadesOptions {
+            mode: "detached",
+            doc_alg: SHA256,
+            cert_alg: SHA512,
+            digested: None,
+        },
+    );
+    let covered = PathBuf::from(format!("{}.sv", plain.display()));
+    let reply = dir.path().join("valeur.tsr");
+    common::tsa::timestamp(&authority, &covered, &reply);
+    let stamped = dir.path().join("offre.pdf.xml");
+    with_signature_timestamp(&plain, &token_base64(&reply), &stamped);
+    let trust = dir.path().join("confiance.pem");
+    let mut bundle = std::fs::read(pki.ca_bundle_pem()).expect("bundle");
+    bundle.extend(std::fs::read(&authority.cert).expect("tsa"));
+    std::fs::write(&trust, bundle).expect("trust");
+
+    let (out, json) = verifier(&stamped, None, Some(&trust));
+    let s = only(&json);
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(s["valide"], true, "{}", reasons(s));
+    assert!(s["horodatage"].as_str().is_some(), "{json}");
+    assert_eq!(s["date_declaree"], false, "{json}");
+
+    // An authority that is not trusted: said, and its time proves nothing.
+    let (_, json) = verifier(&stamped, None, Some(&pki.ca_bundle_pem()));
+    let s = only(&json);
+    assert!(reasons(s).contains("autorité d'horodatage"), "{json}");
+    assert_eq!(s["date_declaree"], true, "{json}");
+
+    // A token over something else than the signature value.
+    let other = dir.path().join("autre.tsr");
+    common::tsa::timestamp(&authority, &doc, &other);
+    let wrong = dir.path().join("mauvais-jeton.xml");
+    with_signature_timestamp(&plain, &token_base64(&other), &wrong);
+    let (out, json) = verifier(&wrong, Some(&doc), Some(&trust));
+    let s = only(&json);
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    assert!(
+        reasons(s).contains("L'horodatage de la signature n'est pas valable"),
+        "{json}"
+    );
+    assert_eq!(s["date_declaree"], true, "{json}");
 }

@@ -247,6 +247,15 @@ pub fn verifier(args: &VerifierArgs) -> i32 {
                     ]
                 )
             );
+            if r.fichier != r.document {
+                println!(
+                    "{}",
+                    tf(
+                        "marches.verif.fichier_signature",
+                        &[("chemin", &r.fichier.display().to_string())]
+                    )
+                );
+            }
             if let Some(date) = &r.date_signature {
                 println!("{}", tf("marches.verif.signee_le", &[("date", date)]));
             }

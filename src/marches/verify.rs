@@ -84,7 +84,7 @@ pub struct SignatureReport {
 }
 
 /// Where the signed bytes come from.
-enum Signed<'a> {
+pub(super) enum Signed<'a> {
     File(&'a Path),
     Bytes(&'a [u8]),
     Ranges(&'a [u8], Vec<(usize, usize)>),
@@ -331,10 +331,10 @@ fn signature_ok(
 }
 
 /// What checking one SignerInfo found.
-struct SignerVerdict {
-    report: SignatureReport,
+pub(super) struct SignerVerdict {
+    pub(super) report: SignatureReport,
     /// The verified time of a timestamp token (its genTime), for the caller.
-    gen_time: Option<OffsetDateTime>,
+    pub(super) gen_time: Option<OffsetDateTime>,
 }
 
 /// Verify every signer of a SignedData over `signed`.
@@ -449,7 +449,9 @@ fn verify_signer(
     report.integrite = signature_valid && digest_matches;
     report.date_signature = claimed_time.map(iso8601);
 
-    // A signature timestamp (CAdES-T) over the signature value.
+    // A signature timestamp (CAdES-T) over the signature value; one that does not verify makes
+    // the signature doubtful.
+    let mut timestamp_ok = true;
     if let Some(unsigned) = signer.unsigned_attrs
         && let Ok(Some(set)) = attribute(unsigned, OID_SIGNATURE_TIMESTAMP)
         && let Ok((_, token, _)) = Der::new(set).element()
@@ -462,7 +464,10 @@ fn verify_signer(
             trust,
         ) {
             Ok(ts) if ts.report.integrite => {
-                gen_time = ts.gen_time;
+                // Only a timestamp of a trusted authority proves the signing time.
+                if ts.report.chaine == Some(true) {
+                    gen_time = ts.gen_time;
+                }
                 report.horodatage = ts.gen_time.map(iso8601);
                 if ts.report.chaine == Some(false) {
                     report
@@ -470,14 +475,20 @@ fn verify_signer(
                         .push(t("marches.verif.horodatage_non_fiable"));
                 }
             }
-            Ok(ts) => report.raisons.push(tf(
-                "marches.verif.horodatage_invalide",
-                &[("detail", &ts.report.raisons.join(" ; "))],
-            )),
-            Err(e) => report.raisons.push(tf(
-                "marches.verif.horodatage_invalide",
-                &[("detail", &e.to_string())],
-            )),
+            Ok(ts) => {
+                timestamp_ok = false;
+                report.raisons.push(tf(
+                    "marches.verif.horodatage_invalide",
+                    &[("detail", &ts.report.raisons.join(" ; "))],
+                ))
+            }
+            Err(e) => {
+                timestamp_ok = false;
+                report.raisons.push(tf(
+                    "marches.verif.horodatage_invalide",
+                    &[("detail", &e.to_string())],
+                ))
+            }
         }
     }
 
@@ -507,7 +518,8 @@ fn verify_signer(
         &source,
         trust,
     );
-    report.valide = report.integrite && report.certificat_valide && report.chaine == Some(true);
+    report.valide =
+        report.integrite && report.certificat_valide && report.chaine == Some(true) && timestamp_ok;
     SignerVerdict { report, gen_time }
 }
 
@@ -596,7 +608,7 @@ pub(super) fn judge_certificate(
 }
 
 /// Verify an RFC 3161 token (a SignedData over a TSTInfo) against `data`.
-fn verify_token(
+pub(super) fn verify_token(
     token: &[u8],
     data: &Signed,
     file: &Path,

@@ -115,6 +115,24 @@ struct Signature {
     properties: Vec<Properties>,
     /// More references than [`MAX_REFERENCES`]: the signature is not checked.
     too_many_references: bool,
+    /// Rank of its `ds:SignatureValue`, what a signature timestamp covers.
+    signature_value_at: Option<usize>,
+    /// `SignatureTimeStamp`s of its unsigned properties: canonicalisation and token (base64).
+    timestamps: Vec<(Option<String>, String)>,
+}
+
+/// Timestamps read per signature.
+const MAX_TIMESTAMPS: usize = 4;
+
+/// Whether `rel` (names from the signature down) is the place of the unsigned signature
+/// properties, followed by `rest`.
+fn in_unsigned(rel: &[Name], rest: &[&str]) -> bool {
+    rel.len() == 5 + rest.len()
+        && is(&rel[1], "Object")
+        && is_x(&rel[2], "QualifyingProperties")
+        && is_x(&rel[3], "UnsignedProperties")
+        && is_x(&rel[4], "UnsignedSignatureProperties")
+        && rel[5..].iter().zip(rest).all(|(n, r)| is_x(n, r))
 }
 
 /// A file of XML signatures, read.
@@ -629,6 +647,7 @@ impl XadesFile {
             OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()
         });
         report.date_signature = claimed.map(iso8601);
+        let (proven, timestamps_ok) = self.signature_timestamps(sig, file, &mut report, trust);
         if let (Some(cert), Some(info)) = (&cert, &info) {
             let extra: Vec<X509> = sig
                 .certificates
@@ -642,14 +661,89 @@ impl XadesFile {
                 cert,
                 info,
                 &extra,
-                None,
+                proven,
                 claimed,
                 &t("marches.xades.source_signing_time"),
                 trust,
             );
         }
-        report.valide = acceptable && report.certificat_valide && report.chaine == Some(true);
+        report.valide =
+            acceptable && timestamps_ok && report.certificat_valide && report.chaine == Some(true);
         report
+    }
+
+    /// Check the signature timestamps (XAdES-T) over the canonical `ds:SignatureValue`; the
+    /// time of the first that verifies from a trusted authority, and whether all verify.
+    fn signature_timestamps(
+        &self,
+        sig: &Signature,
+        file: &Path,
+        report: &mut SignatureReport,
+        trust: Option<&TrustStore>,
+    ) -> (Option<OffsetDateTime>, bool) {
+        let mut proven = None;
+        let mut all_ok = true;
+        for (algorithm, token) in &sig.timestamps {
+            let checked = (|| -> Result<super::verify::SignerVerdict, String> {
+                let mode = match algorithm.as_deref() {
+                    None => C14nMode::Inclusive {
+                        with_comments: false,
+                    },
+                    Some(a) => C14nMode::from_algorithm(a.trim(), &[]).ok_or_else(|| {
+                        tf(
+                            "marches.xades.canonicalisation",
+                            &[("algorithme", a.trim())],
+                        )
+                    })?,
+                };
+                let at = sig
+                    .signature_value_at
+                    .ok_or_else(|| t("marches.xades.sans_valeur"))?;
+                let covered = self
+                    .canonical(at, &mode, false, Vec::new())
+                    .map_err(|e| e.to_string())?;
+                let token = crate::pes::decode_base64(token)
+                    .ok_or_else(|| t("marches.xades.jeton_illisible"))?;
+                super::verify::verify_token(
+                    &token,
+                    &super::verify::Signed::Bytes(&covered),
+                    file,
+                    file,
+                    trust,
+                )
+                .map_err(|e| e.to_string())
+            })();
+            match checked {
+                Ok(ts) if ts.report.integrite => {
+                    if report.horodatage.is_none() {
+                        report.horodatage = ts.gen_time.map(iso8601);
+                    }
+                    // Only a timestamp of a trusted authority proves the time.
+                    if proven.is_none() && ts.report.chaine == Some(true) {
+                        proven = ts.gen_time;
+                    }
+                    if ts.report.chaine == Some(false) {
+                        report
+                            .raisons
+                            .push(t("marches.verif.horodatage_non_fiable"));
+                    }
+                }
+                Ok(ts) => {
+                    all_ok = false;
+                    report.raisons.push(tf(
+                        "marches.verif.horodatage_invalide",
+                        &[("detail", &ts.report.raisons.join(" ; "))],
+                    ))
+                }
+                Err(e) => {
+                    all_ok = false;
+                    report
+                        .raisons
+                        .push(tf("marches.verif.horodatage_invalide", &[("detail", &e)]))
+                }
+            }
+        }
+        (proven, all_ok)
     }
 
     /// Check the signature value over the canonical SignedInfo, streamed into the verifier.
@@ -837,6 +931,22 @@ fn read_start(
     let at = |path: &[&str]| {
         rel.len() == path.len() + 1 && rel[1..].iter().zip(path).all(|(n, p)| is(n, p))
     };
+    if rel.len() == 1 && is(name, "SignatureValue") && sig.signature_value_at.is_none() {
+        sig.signature_value_at = Some(rank);
+        return;
+    }
+    if in_unsigned(rel, &[]) && is_x(name, "SignatureTimeStamp") {
+        if sig.timestamps.len() < MAX_TIMESTAMPS {
+            sig.timestamps.push((None, String::new()));
+        }
+        return;
+    }
+    if in_unsigned(rel, &["SignatureTimeStamp"]) && is(name, "CanonicalizationMethod") {
+        if let Some(ts) = sig.timestamps.last_mut() {
+            ts.0 = algorithm;
+        }
+        return;
+    }
     if rel.len() == 1 && is(name, "SignedInfo") {
         sig.signed_infos += 1;
         if sig.signed_infos == 1 {
@@ -920,6 +1030,10 @@ fn read_end(sig: &mut Signature, rel: &[Name], value: String, in_properties: &mu
         }
     } else if at(&["SignatureValue"]) {
         sig.signature_value.push_str(&value);
+    } else if in_unsigned(rel, &["SignatureTimeStamp", "EncapsulatedTimeStamp"]) {
+        if let Some(ts) = sig.timestamps.last_mut() {
+            ts.1.push_str(&value);
+        }
     } else if at(&["KeyInfo", "X509Data", "X509Certificate"]) {
         if let Some(c) = sig.certificates.last_mut() {
             c.push_str(&value);
