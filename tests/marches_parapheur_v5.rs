@@ -261,6 +261,13 @@ fn forgeries_of_the_real_signatures_are_refused_with_their_reason() {
     let alone = tempfile::tempdir().expect("tmp");
     let lonely = alone.path().join("signature_xades.xml");
     std::fs::copy(samples.join("signature_xades.xml"), &lonely).expect("copy");
+    // Only regular files are looked at: a symbolic link to the document is not followed.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        samples.join("PDF_avec_tags.pdf"),
+        alone.path().join("lien.pdf"),
+    )
+    .expect("symlink");
     let out = Command::new(env!("CARGO_BIN_EXE_paraphe"))
         .args(["marches", "verifier"])
         .arg(&lonely)
