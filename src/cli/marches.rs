@@ -198,7 +198,7 @@ pub struct VerifierArgs {
 }
 
 pub fn verifier(args: &VerifierArgs) -> i32 {
-    use crate::marches::verify::verify_path_with;
+    use crate::marches::discover::verify_path_with;
     use crate::messages::t;
     use crate::pes::verify::TrustStore;
     let settings = match crate::settings::Settings::load() {

@@ -2,7 +2,9 @@
 
 pub mod armor;
 pub mod dce;
+
 pub mod der;
+pub mod discover;
 pub mod envelope;
 pub mod open;
 pub mod report;
@@ -137,11 +139,11 @@ fn check_documents(
             .collect()
     };
     for path in &documents {
-        if verify::is_signature_file(path) && verify::has_document(path) {
+        if discover::is_signature_file(path) && discover::has_document(path) {
             // Checked with its document.
             continue;
         }
-        match verify::verify_path(path, trust) {
+        match discover::verify_path(path, trust) {
             Ok(found) => signatures.extend(found),
             Err(verify::VerifyError::NothingToVerify(_)) => unsigned.push(path.clone()),
             Err(e) => anomalies.push(e.to_string()),
@@ -160,7 +162,7 @@ fn check_deposit(bid: &Path, review: &Review) -> (Option<Deposit>, Vec<String>) 
         return (None, anomalies);
     };
     let mut anomalies = Vec::new();
-    let report = match verify::verify_path(&token, review.trust) {
+    let report = match discover::verify_path(&token, review.trust) {
         Ok(mut reports) if !reports.is_empty() => reports.remove(0),
         Ok(_) => return (None, anomalies),
         Err(e) => {
