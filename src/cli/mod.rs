@@ -3,6 +3,7 @@
 pub mod actes;
 pub mod actes_classification;
 pub mod actes_lire;
+pub mod actes_lot;
 pub mod actes_repondre;
 pub mod actes_signer;
 pub mod cartes;
@@ -129,6 +130,9 @@ pub enum ActesCommand {
     Annuler(Box<actes_repondre::ActesAnnulerArgs>),
     /// Signe le PDF d'un acte (PAdES, visible ou invisible) avec la carte, avant de le préparer.
     Signer(Box<actes_signer::ActesSignerArgs>),
+    /// Met en file les actes d'une séance en un lot : un tableau (CSV, ODS ou XLSX), une ligne
+    /// par acte, toutes contrôlées avant toute mise en file.
+    Lot(Box<actes_lot::ActesLotArgs>),
     /// Classification de la préfecture : l'enregistrer sur ce poste, y chercher une matière.
     #[command(subcommand)]
     Classification(actes_classification::ClassificationCommand),
@@ -377,6 +381,7 @@ pub fn run(command: Command) -> i32 {
             ActesCommand::Repondre(args) => actes_repondre::repondre(&args),
             ActesCommand::Annuler(args) => actes_repondre::annuler(&args),
             ActesCommand::Signer(args) => actes_signer::signer(&args),
+            ActesCommand::Lot(args) => actes_lot::lot(&args),
             ActesCommand::Classification(c) => actes_classification::run(&c),
         },
         Command::Marches(m) => match *m {

@@ -2,5 +2,6 @@
 //! formats, the card, the outbox and the platform layers, and called by both faces (window and
 //! command line) so that neither writes the steps itself.
 
+pub mod act_batch;
 pub mod prepare_act;
 pub mod sign_items;
