@@ -175,6 +175,25 @@ fn read_csv(path: &Path) -> Result<Raw, TableError> {
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
+    // A record's line, counted here from its position: the parser gives the end of the previous
+    // record (before its line break, and blank lines are skipped), and a quoted cell may span
+    // lines.
+    let data = text.as_bytes();
+    let (mut counted_to, mut newlines) = (0usize, 0u64);
+    let mut line_at = |byte: u64| {
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX).min(data.len());
+        while data.get(byte).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            byte += 1;
+        }
+        if byte > counted_to {
+            newlines += data[counted_to..byte]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            counted_to = byte;
+        }
+        newlines + 1
+    };
     let mut header = None;
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -182,7 +201,7 @@ fn read_csv(path: &Path) -> Result<Raw, TableError> {
             ligne: e.position().map(|p| p.line()).unwrap_or(0),
             detail: e.to_string(),
         })?;
-        let ligne = record.position().map(|p| p.line()).unwrap_or(0);
+        let ligne = record.position().map(|p| line_at(p.byte())).unwrap_or(0);
         let cells: Vec<String> = record.iter().map(str::to_owned).collect();
         if header.is_none() {
             header = Some(cells);
@@ -204,11 +223,20 @@ fn check_unpacked_size(path: &Path) -> Result<(), TableError> {
         detail,
     };
     let file = std::fs::File::open(path).map_err(|e| tableur(e.to_string()))?;
-    let archive = zip::ZipArchive::new(file).map_err(|e| tableur(e.to_string()))?;
-    match archive.decompressed_size() {
-        Some(n) if n <= TAILLE_MAX_DECOMPRESSEE => Ok(()),
-        _ => Err(TableError::TropGrosDecompresse(path.to_owned())),
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| tableur(e.to_string()))?;
+    // The sizes the central directory declares (`decompressed_size` gives up on entries with a
+    // data descriptor, which spreadsheet writers use).
+    let mut total: u128 = 0;
+    for i in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(i)
+            .map_err(|e| tableur(e.to_string()))?;
+        total = total.saturating_add(u128::from(entry.size()));
+        if total > TAILLE_MAX_DECOMPRESSEE {
+            return Err(TableError::TropGrosDecompresse(path.to_owned()));
+        }
     }
+    Ok(())
 }
 
 /// XLSX, XLS or ODS (calamine): the first sheet.
