@@ -2,6 +2,8 @@
 //! **roles** its key may serve (signature, authentification, chiffrement), following the key usage
 //! and extended key usage the certification authority wrote into it.
 
+pub mod revocation;
+
 use ::time::OffsetDateTime;
 use serde::Serialize;
 use x509_parser::der_parser::ber::BerObject;

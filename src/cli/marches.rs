@@ -192,6 +192,10 @@ pub struct VerifierArgs {
     /// Autorités de confiance (un fichier PEM ou un dossier ; sinon : paramètre [verification] confiance).
     #[arg(long, value_name = "CHEMIN")]
     pub confiance: Option<PathBuf>,
+    /// Liste de révocation (CRL, DER ou PEM) à utiliser ; répétable. Sans elle, la liste ou le
+    /// répondeur OCSP indiqués dans le certificat sont consultés en ligne (avec un cache).
+    #[arg(long, value_name = "FICHIER")]
+    pub crl: Vec<PathBuf>,
     /// Écrit le résultat en JSON sur la sortie standard.
     #[arg(long)]
     pub json: bool,
@@ -209,10 +213,17 @@ pub fn verifier(args: &VerifierArgs) -> i32 {
         Ok(t) => t,
         Err(e) => return super::error(&e.to_string()),
     };
-    let reports = match verify_path_with(&args.fichier, args.document.as_deref(), trust.as_ref()) {
-        Ok(r) => r,
+    let checker = match super::revocation_checker(&args.crl) {
+        Ok(c) => c,
         Err(e) => return super::error(&e.to_string()),
     };
+    let mut reports =
+        match verify_path_with(&args.fichier, args.document.as_deref(), trust.as_ref()) {
+            Ok(r) => r,
+            Err(e) => return super::error(&e.to_string()),
+        };
+    crate::marches::verify::check_revocation(&mut reports, &checker);
+    let revocation_verified = crate::marches::verify::revocation_verified(&reports);
     let all_valid = reports.iter().all(|r| r.valide);
     if args.json {
         println!(
@@ -220,7 +231,7 @@ pub fn verifier(args: &VerifierArgs) -> i32 {
             serde_json::json!({
                 "valide": all_valid,
                 "signatures": reports,
-                "revocation_verifiee": false,
+                "revocation_verifiee": revocation_verified,
             })
         );
     } else {
@@ -269,7 +280,14 @@ pub fn verifier(args: &VerifierArgs) -> i32 {
                 println!("{}", tf("marches.verif.remarque", &[("remarque", remark)]));
             }
         }
-        println!("{}", t("marches.verif.non_revocation"));
+        println!(
+            "{}",
+            if revocation_verified {
+                t("verification.revocation_verifiee")
+            } else {
+                t("verification.revocation_non_verifiee")
+            }
+        );
     }
     if all_valid { 0 } else { 1 }
 }

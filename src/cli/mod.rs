@@ -197,6 +197,10 @@ pub struct PesVerifyArgs {
     /// Certificats des autorités de confiance (fichier PEM ou dossier) ; sinon ceux des paramètres.
     #[arg(long, value_name = "CHEMIN")]
     pub confiance: Option<PathBuf>,
+    /// Liste de révocation (CRL, DER ou PEM) à utiliser ; répétable. Sans elle, la liste ou le
+    /// répondeur OCSP indiqués dans le certificat sont consultés en ligne (avec un cache).
+    #[arg(long, value_name = "FICHIER")]
+    pub crl: Vec<PathBuf>,
     /// Écrit un document JSON au lieu du texte.
     #[arg(long)]
     pub json: bool,
@@ -314,6 +318,22 @@ pub(crate) fn finding_line(f: &crate::findings::Finding) -> String {
         Some(line) => format!("{level} ({} {line}) : {}", t("pes_cli.ligne"), f.message),
         None => format!("{level} : {}", f.message),
     }
+}
+
+/// The revocation checker of `verifier` commands: the CRLs given with `--crl`, and a cache of
+/// what is fetched in the data folder (`revocation/`).
+pub(crate) fn revocation_checker(
+    crls: &[PathBuf],
+) -> Result<crate::certs::revocation::RevocationChecker, crate::certs::revocation::RevocationError>
+{
+    let cache = crate::settings::data_dir()
+        .ok()
+        .map(|dir| dir.join("revocation"));
+    let mut checker = crate::certs::revocation::RevocationChecker::new(cache);
+    for path in crls {
+        checker.add_crl_file(path)?;
+    }
+    Ok(checker)
 }
 
 pub(crate) fn error(message: &str) -> i32 {

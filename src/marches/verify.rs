@@ -14,6 +14,9 @@
 
 use super::armor::{self, Armor, Base64Lines};
 use super::der::{Der, DerError, dotted};
+use crate::certs::revocation::{
+    Judgement, RevocationChecker, RevocationReport, RevocationSubject, judge,
+};
 use crate::certs::{CertificateInfo, ValidityState, iso8601};
 use crate::messages::{t, tf};
 use crate::pes::verify::TrustStore;
@@ -81,6 +84,12 @@ pub struct SignatureReport {
     /// What the buyer should know without it making the signature invalid (a declared date).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remarques: Vec<String>,
+    /// Revocation of the signer's certificate, once [`check_revocation`] has looked (null
+    /// before, or when there is no readable certificate).
+    pub revocation: Option<RevocationReport>,
+    /// The certificate to check for revocation, its possible issuers and the signing date.
+    #[serde(skip)]
+    pub revocation_subject: Option<RevocationSubject>,
 }
 
 /// Where the signed bytes come from.
@@ -542,6 +551,8 @@ pub(super) fn blank_report(file: &Path, document: &Path, format: &str) -> Signat
         valide: false,
         raisons: Vec::new(),
         remarques: Vec::new(),
+        revocation: None,
+        revocation_subject: None,
     }
 }
 
@@ -561,6 +572,15 @@ pub(super) fn judge_certificate(
     trust: Option<&TrustStore>,
 ) {
     let at = proven.or(claimed);
+    report.revocation_subject = Some(RevocationSubject {
+        certificate: cert.clone(),
+        candidates: extra
+            .iter()
+            .chain(trust.map(TrustStore::certificates).unwrap_or_default())
+            .cloned()
+            .collect(),
+        at,
+    });
     if proven.is_some() {
         report.date_declaree = Some(false);
     } else if let Some(date) = claimed {
@@ -605,6 +625,35 @@ pub(super) fn judge_certificate(
     } else {
         report.raisons.push(t("marches.verif.sans_confiance"));
     }
+}
+
+/// Check the revocation of each report's signer certificate: revoked before the signing date
+/// makes the signature invalid (the date and the reason said); revoked after it, an unknown
+/// status, or a status that could not be checked (offline) are said in the remarks.
+pub fn check_revocation(reports: &mut [SignatureReport], checker: &RevocationChecker) {
+    for report in reports {
+        let Some(subject) = report.revocation_subject.as_ref() else {
+            continue;
+        };
+        let found = checker.check(subject);
+        match judge(&found, subject.at) {
+            Judgement::Fine => {}
+            Judgement::Invalid(reason) => {
+                report.valide = false;
+                report.raisons.push(reason);
+            }
+            Judgement::Note(note) => report.remarques.push(note),
+        }
+        report.revocation = Some(found);
+    }
+}
+
+/// Every report's signer certificate was checked for revocation (valid or revoked, known).
+pub fn revocation_verified(reports: &[SignatureReport]) -> bool {
+    !reports.is_empty()
+        && reports
+            .iter()
+            .all(|r| r.revocation.as_ref().is_some_and(|v| v.verifiee))
 }
 
 /// Verify an RFC 3161 token (a SignedData over a TSTInfo) against `data`.

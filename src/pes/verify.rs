@@ -230,6 +230,11 @@ impl TrustStore {
         Ok(TrustStore { certificates })
     }
 
+    /// The trusted certificates.
+    pub fn certificates(&self) -> &[X509] {
+        &self.certificates
+    }
+
     /// The trust store named on the command line, else in the settings (`[verification]
     /// confiance`); None when neither names one.
     pub fn chosen(

@@ -10,6 +10,7 @@ pub use pkcs11_mocks::*;
 pub mod forgeries;
 pub mod pdf;
 pub mod pes;
+pub mod revocation;
 pub mod tsa;
 
 /// Check that the tools a test needs exist (a missing tool fails in CI, skips loudly elsewhere).
