@@ -575,6 +575,32 @@ mod tests {
         assert!(e.to_string().contains("matiere, acte"), "{e}");
     }
 
+    /// Each row is reported at the line it starts on: after a blank line, after a cell over two
+    /// lines, with CRLF or LF.
+    #[test]
+    fn csv_rows_keep_their_lines() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("t.csv");
+        std::fs::write(
+            &path,
+            "numero,objet\r\n\r\nA1,\"sur\r\ndeux lignes\"\r\nA2,x\nA3,y",
+        )
+        .expect("write");
+        let raw = read_csv(&path).expect("csv");
+        let lines: Vec<u64> = raw.rows.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [3, 5, 6]);
+        assert_eq!(raw.rows[0].1[1], "sur\r\ndeux lignes");
+    }
+
+    #[test]
+    fn a_windows_1252_csv_with_semicolons_keeps_its_accents() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, b"numero;objet\nA1;\xc9glise, fa\xe7ade\n").expect("write");
+        let raw = read_csv(&path).expect("csv");
+        assert_eq!(raw.rows[0].1, ["A1", "Église, façade"]);
+    }
+
     #[test]
     fn annexes_are_split_and_made_whole() {
         let raw = Raw {
