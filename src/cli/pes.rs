@@ -302,10 +302,15 @@ pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
         Ok(t) => t,
         Err(e) => return error(e.to_string()),
     };
-    let verdict = match verify_file(&args.fichier, trust.as_ref()) {
+    let checker = match super::revocation_checker(&args.crl) {
+        Ok(c) => c,
+        Err(e) => return error(e.to_string()),
+    };
+    let mut verdict = match verify_file(&args.fichier, trust.as_ref()) {
         Ok(v) => v,
         Err(e) => return error(e.to_string()),
     };
+    crate::pes::verify::check_revocation(&mut verdict, &checker);
     if args.json {
         println!(
             "{}",
@@ -335,6 +340,16 @@ pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
         }
         for problem in &verdict.erreurs {
             println!("{problem}");
+        }
+        if !verdict.signatures.is_empty() {
+            println!(
+                "{}",
+                if verdict.revocation_verifiee {
+                    t("verification.revocation_verifiee")
+                } else {
+                    t("verification.revocation_non_verifiee")
+                }
+            );
         }
         println!(
             "{}",
@@ -404,12 +419,18 @@ pub fn acquit(path: &Path, as_json: bool) -> i32 {
                 println!("    {} : {} ({})", e.code, e.explication, e.libelle);
             }
         }
+        for warning in acquit.warnings() {
+            println!("{warning}");
+        }
+        let refused = acquit.elements.iter().any(|e| !e.etat);
         println!(
             "{}",
             if acquit.accepted() {
                 t("acquit.tout_accepte")
-            } else {
+            } else if refused || acquit.elements.is_empty() {
                 t("acquit.des_refus")
+            } else {
+                t("acquit.incomplet")
             }
         );
     }

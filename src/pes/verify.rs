@@ -14,6 +14,9 @@
 
 use super::hashing::{DoneLater, NotFed, Target, TargetHasher};
 use super::xades::{EXC_C14N, NS_DS};
+use crate::certs::revocation::{
+    Judgement, RevocationChecker, RevocationReport, RevocationSubject, judge,
+};
 use crate::keys::digest::ecdsa_raw_to_der;
 use crate::messages::{t, tf};
 use crate::xml::{C14nError, C14nMode, Canonicalizer, Progress, StartTag, XmlReader};
@@ -164,6 +167,11 @@ pub struct SignatureVerdict {
     /// The certificate chains to the trust store at signing time; None without a trust store.
     #[serde(skip)]
     pub chaine: Option<bool>,
+    /// Revocation of the signer's certificate, once [`check_revocation`] has looked.
+    pub revocation: Option<RevocationReport>,
+    /// The certificate to check for revocation, its possible issuers and the signing date.
+    #[serde(skip)]
+    pub revocation_subject: Option<RevocationSubject>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -183,6 +191,8 @@ pub struct FileVerdict {
     /// More Ids than the verifier keeps: as doubtful as Ids used twice.
     #[serde(skip)]
     pub trop_d_identifiants: bool,
+    /// Every signer's certificate was checked for revocation ([`check_revocation`]).
+    pub revocation_verifiee: bool,
 }
 
 impl FileVerdict {
@@ -1114,7 +1124,35 @@ fn file_verdict(
         identifiants_en_double: facts.ids.repeated,
         erreurs,
         trop_d_identifiants: facts.ids.too_many,
+        revocation_verifiee: false,
     }
+}
+
+/// Check the revocation of each signer's certificate: revoked before the signing date makes the
+/// signature (and the file) invalid, the date and the reason said; revoked after it, an unknown
+/// status, or a status that could not be checked (offline) are said as warnings.
+pub fn check_revocation(verdict: &mut FileVerdict, checker: &RevocationChecker) {
+    for signature in &mut verdict.signatures {
+        let Some(subject) = signature.revocation_subject.as_ref() else {
+            continue;
+        };
+        let found = checker.check(subject);
+        match judge(&found, subject.at) {
+            Judgement::Fine => {}
+            Judgement::Invalid(reason) => {
+                signature.valide = false;
+                signature.raison.push(reason);
+                verdict.valide = false;
+            }
+            Judgement::Note(note) => signature.avertissements.push(note),
+        }
+        signature.revocation = Some(found);
+    }
+    verdict.revocation_verifiee = !verdict.signatures.is_empty()
+        && verdict
+            .signatures
+            .iter()
+            .all(|s| s.revocation.as_ref().is_some_and(|r| r.verifiee));
 }
 
 /// Signatures read on one element, the element, and its digests to come (None when the
@@ -1853,6 +1891,24 @@ fn check_signature(
     }
     // Certificate: valid at signing time and chained to a trusted authority.
     let mut chained = None;
+    let revocation_subject = cert.as_ref().map(|cert| RevocationSubject {
+        certificate: cert.clone(),
+        candidates: parsed
+            .certificates
+            .iter()
+            .skip(1)
+            .filter_map(|c| super::decode_base64(c))
+            .filter_map(|der| X509::from_der(&der).ok())
+            .chain(
+                trust
+                    .map(TrustStore::certificates)
+                    .unwrap_or_default()
+                    .iter()
+                    .cloned(),
+            )
+            .collect(),
+        at: signing_time,
+    });
     if let Some(cert) = &cert {
         match trust {
             None => {
@@ -1906,6 +1962,8 @@ fn check_signature(
         politique: policy,
         certificat: cert.as_ref().and_then(|c| c.to_der().ok()),
         chaine: chained,
+        revocation: None,
+        revocation_subject,
     }
 }
 
