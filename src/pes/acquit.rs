@@ -36,12 +36,38 @@ pub struct Acquit {
     pub cod_col: Option<String>,
     pub date: Option<String>,
     pub elements: Vec<AckElement>,
+    /// Elements of the acknowledgement's body that are not `ElementACQUIT` (a file made against
+    /// another schema, say): what they say is not read, so they are named rather than dropped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub elements_inconnus: Vec<UnknownElement>,
+}
+
+/// An element of the acknowledgement's body that Paraphe does not know, with its line.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnknownElement {
+    pub nom: String,
+    pub ligne: u64,
 }
 
 impl Acquit {
-    /// Everything accepted.
+    /// Everything accepted — and everything read: an element not understood may hold a refusal.
     pub fn accepted(&self) -> bool {
-        !self.elements.is_empty() && self.elements.iter().all(|e| e.etat)
+        !self.elements.is_empty()
+            && self.elements.iter().all(|e| e.etat)
+            && self.elements_inconnus.is_empty()
+    }
+
+    /// The warnings to show beside the elements, in French.
+    pub fn warnings(&self) -> Vec<String> {
+        self.elements_inconnus
+            .iter()
+            .map(|u| {
+                tf(
+                    "acquit.element_inconnu",
+                    &[("nom", &u.nom), ("ligne", &u.ligne.to_string())],
+                )
+            })
+            .collect()
     }
 }
 
@@ -99,6 +125,14 @@ pub fn read_acquit<R: Read>(input: R) -> Result<Acquit, AcquitError> {
                     ("DteStr", "EnTetePES") => acquit.date = v,
                     ("ElementACQUIT" | "ElementACQUIT_RETOUR", _) => {
                         current = Some(AckElement::default())
+                    }
+                    (name, "ACQUIT" | "ACQUIT_RETOUR")
+                        if name != "EnTeteAcquit" && name != "EnTeteAcquit_Retour" =>
+                    {
+                        acquit.elements_inconnus.push(UnknownElement {
+                            nom: name.to_owned(),
+                            ligne: info.position().line,
+                        })
                     }
                     ("Erreur", _) => error = Some((String::new(), String::new())),
                     ("NumAnoAck", "Erreur") => {
@@ -160,4 +194,40 @@ pub fn read_acquit<R: Read>(input: R) -> Result<Acquit, AcquitError> {
         }
     }
     Ok(acquit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<n:PES_ACQUIT xmlns:n="http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller/ack">
+<Enveloppe><Parametres><NomFic V="PESALR2_X.xml"/></Parametres></Enveloppe>
+<EnTetePES><DteStr V="2026-12-07"/><IdColl V="21000000000000"/><CodCol V="001"/></EnTetePES>
+<ACQUIT>
+<EnTeteAcquit><IdVer V="2"/></EnTeteAcquit>
+<ElementACQUIT><DomaineAck V="01"/><EtatAck V="1"/><NumBord V="12"/></ElementACQUIT>
+"#;
+
+    #[test]
+    fn an_unknown_element_of_the_body_withholds_acceptance_and_is_named() {
+        let known = format!("{HEAD}</ACQUIT></n:PES_ACQUIT>");
+        let acquit = read_acquit(known.as_bytes()).expect("lu");
+        assert!(acquit.accepted(), "{acquit:?}");
+        assert!(acquit.warnings().is_empty());
+
+        let hidden = format!(
+            "{HEAD}<ElementACQUIT_V9><EtatAck V=\"0\"/></ElementACQUIT_V9></ACQUIT></n:PES_ACQUIT>"
+        );
+        let acquit = read_acquit(hidden.as_bytes()).expect("lu");
+        assert!(
+            !acquit.accepted(),
+            "un élément non lu ne vaut pas acceptation"
+        );
+        assert_eq!(acquit.elements_inconnus.len(), 1);
+        assert_eq!(acquit.elements_inconnus[0].nom, "ElementACQUIT_V9");
+        assert_eq!(acquit.elements_inconnus[0].ligne, 8);
+        let warnings = acquit.warnings();
+        assert!(warnings[0].contains("ElementACQUIT_V9"), "{warnings:?}");
+    }
 }
