@@ -9,9 +9,10 @@ use paraphe::messages::{t, tf};
 use paraphe::outbox::{Kind, NewItem, Outbox, State};
 use paraphe::platform::sandbox::replies::{AckLine, pes_acquit};
 
+mod common;
 mod gui_support;
 
-use gui_support::{click, settle, shows};
+use gui_support::{click, settle, shows, shows_part};
 
 #[test]
 fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
@@ -292,7 +293,26 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
     assert!(!shows(&state, &t("gui.envoi_demander_annulation")));
     settle(&mut state, envois::Message::CloseDetail);
 
-    // A lot of what is listed, written to a file and read back as new items.
+    // A lot of what is listed, signed with the card's authentication key (the PIN typed in the
+    // screen), written to a file, checked and described, then read back as new items.
+    if !common::tools(&["softhsm2-util", "pkcs11-tool", "openssl"]) {
+        return;
+    }
+    let hsm = common::SoftHsm::shared();
+    let label = common::unique_label("lot-ecran");
+    hsm.create_token(&label, common::USER_PIN).expect("token");
+    let pki = common::TestPki::shared();
+    let auth = pki.identity("authentification");
+    hsm.import(&label, common::USER_PIN, auth).expect("import");
+    std::fs::write(
+        dir.path().join("absent.toml"),
+        format!(
+            "[carte]\nmodule = \"{}\"\njeton = \"{label}\"\n[verification]\nconfiance = \"{}\"\n",
+            common::softhsm_module().display(),
+            pki.ca_bundle_pem().display()
+        ),
+    )
+    .expect("settings");
     let lot = dir.path().join("lot-novembre.paraphe");
     settle(
         &mut state,
@@ -302,11 +322,34 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
         &mut state,
         envois::Message::FilterState(envois::Choix::Un(State::Annule)),
     );
-    click(&mut state, &tf("gui.envois_lot_exporter", &[("n", "1")]));
+    let export = tf("gui.envois_lot_exporter", &[("n", "1")]);
+    // Without the PIN: said, nothing written.
+    click(&mut state, &export);
+    assert!(shows(&state, &t("gui.envois_lot_pin")));
+    assert!(!lot.exists());
+    settle(
+        &mut state,
+        envois::Message::PinChanged(common::USER_PIN.to_owned().into()),
+    );
+    click(&mut state, &export);
     assert!(lot.is_file(), "the lot is written");
+    assert!(shows_part(
+        &state,
+        &tf("envois.lot_signe_exporte", &[("signataire", &auth.cn)])
+    ));
     let before = outbox.list(&Default::default()).expect("list").len();
     click(&mut state, &t("gui.envois_lot_importer"));
-    assert!(shows(&state, &tf("envois.lot_importe", &[("n", "1")])));
+    // Checked and described first; nothing imported until « Importer ces envois ».
+    assert!(shows_part(
+        &state,
+        &tf("envois.lot_signe_par", &[("signataire", &auth.cn)])
+    ));
+    assert_eq!(
+        outbox.list(&Default::default()).expect("list").len(),
+        before
+    );
+    click(&mut state, &t("gui.envois_lot_confirmer"));
+    assert!(shows_part(&state, &tf("envois.lot_importe", &[("n", "1")])));
     assert_eq!(
         outbox.list(&Default::default()).expect("list").len(),
         before + 1

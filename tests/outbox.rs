@@ -1,7 +1,7 @@
 //! The outbox: a real SQLite file, state machine with a journal row per change, everything
 //! received kept, lots exported and imported with alteration detected.
 
-use paraphe::outbox::lot::{export, import};
+use paraphe::outbox::lot::{ExportRequest, ImportPolicy, export, import};
 use paraphe::outbox::{Filter, Kind, NewItem, Outbox, OutboxError, State};
 use std::path::Path;
 
@@ -210,7 +210,22 @@ fn lots_travel_between_workstations_and_alteration_is_refused() {
         .add(item("Arrêté 3", Some("ARR3"), vec![]))
         .expect("add");
     let lot = dir.path().join("lot-novembre.paraphe");
-    export(&mut secretaire, "Lot de novembre", &[a, b], &lot).expect("export");
+    export(
+        &mut secretaire,
+        &ExportRequest {
+            nom: "Lot de novembre",
+            items: &[a, b],
+            dest: &lot,
+            prepare_par: "secretaire",
+        },
+        None,
+    )
+    .expect("export");
+    // Unsigned lots (the signed ones are tested in lots_signes.rs): accepted as such here.
+    let accept = ImportPolicy {
+        trust: None,
+        accept_unsigned: true,
+    };
 
     let mut ordonnateur = Outbox::open(&dir.path().join("b.sqlite")).expect("open");
     let ids = import(
@@ -218,8 +233,10 @@ fn lots_travel_between_workstations_and_alteration_is_refused() {
         &lot,
         &dir.path().join("recus"),
         "ordonnateur",
+        &accept,
     )
-    .expect("import");
+    .expect("import")
+    .ids;
     assert_eq!(ids.len(), 2);
     let imported = ordonnateur.files(ids[0]).expect("files");
     assert_eq!(imported.len(), 2);
@@ -246,7 +263,14 @@ fn lots_travel_between_workstations_and_alteration_is_refused() {
     let altered = dir.path().join("altere.paraphe");
     std::fs::write(&altered, &bytes).expect("write");
     let mut third = Outbox::open(&dir.path().join("c.sqlite")).expect("open");
-    let err = import(&mut third, &altered, &dir.path().join("recus3"), "x").expect_err("altered");
+    let err = import(
+        &mut third,
+        &altered,
+        &dir.path().join("recus3"),
+        "x",
+        &accept,
+    )
+    .expect_err("altered");
     assert!(err.to_string().contains("modifié ou abîmé"), "{err}");
     assert!(third.list(&Filter::default()).expect("list").is_empty());
     // A manifest edited (libellé changed) is refused too.
@@ -257,13 +281,36 @@ fn lots_travel_between_workstations_and_alteration_is_refused() {
         .expect("libelle");
     bytes[pos] = b'B';
     std::fs::write(&altered, &bytes).expect("write");
-    assert!(import(&mut third, &altered, &dir.path().join("recus4"), "x").is_err());
+    assert!(
+        import(
+            &mut third,
+            &altered,
+            &dir.path().join("recus4"),
+            "x",
+            &accept
+        )
+        .is_err()
+    );
     // Importing twice the same acts is refused by the numéro interne rule.
-    let err = import(&mut ordonnateur, &lot, &dir.path().join("recus5"), "x").expect_err("twice");
+    let err = import(
+        &mut ordonnateur,
+        &lot,
+        &dir.path().join("recus5"),
+        "x",
+        &accept,
+    )
+    .expect_err("twice");
     assert!(matches!(err, OutboxError::NumberUsed(_)));
     // A file changed after preparation is not exported.
     std::fs::write(&acte, b"autre contenu").expect("write");
-    assert!(export(&mut secretaire, "x", &[a], &dir.path().join("x.paraphe")).is_err());
+    let again = dir.path().join("x.paraphe");
+    let request = ExportRequest {
+        nom: "x",
+        items: &[a],
+        dest: &again,
+        prepare_par: "",
+    };
+    assert!(export(&mut secretaire, &request, None).is_err());
 }
 
 #[test]
@@ -300,12 +347,27 @@ fn command_line_lists_exports_and_imports() {
     assert!(
         run(
             &poste_a,
-            &["envois", "exporter", &id, "-o", &lot.to_string_lossy()]
+            &[
+                "envois",
+                "exporter",
+                &id,
+                "-o",
+                &lot.to_string_lossy(),
+                "--sans-signature"
+            ]
         )
         .status
         .success()
     );
-    let out = run(&poste_b, &["envois", "importer", &lot.to_string_lossy()]);
+    let out = run(
+        &poste_b,
+        &[
+            "envois",
+            "importer",
+            &lot.to_string_lossy(),
+            "--accepter-non-signe",
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -318,7 +380,15 @@ fn command_line_lists_exports_and_imports() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["envois"].as_array().map(Vec::len), Some(1));
     // Imported twice: refused with the numéro interne rule, exit 1.
-    let out = run(&poste_b, &["envois", "importer", &lot.to_string_lossy()]);
+    let out = run(
+        &poste_b,
+        &[
+            "envois",
+            "importer",
+            &lot.to_string_lossy(),
+            "--accepter-non-signe",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("« D1 »"));
 }

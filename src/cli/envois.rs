@@ -1,7 +1,6 @@
 //! `paraphe envois lister|exporter|importer|retirer|relancer`
 
 use crate::messages::{t, tf};
-use crate::outbox::lot::{export, import};
 use crate::outbox::{Filter, Outbox, State};
 use std::path::PathBuf;
 
@@ -30,6 +29,19 @@ pub struct ExportArgs {
     /// Nom du lot.
     #[arg(long, default_value = "lot")]
     pub nom: String,
+    /// Signe le manifeste avec la clé d'authentification de la carte au lieu de la clé de
+    /// signature.
+    #[arg(long)]
+    pub authentification: bool,
+    /// N'appose aucune signature : le poste qui importe devra accepter le lot explicitement
+    /// (--accepter-non-signe).
+    #[arg(long = "sans-signature", conflicts_with_all = ["authentification", "p12", "cle_id", "module", "jeton"])]
+    pub sans_signature: bool,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub cle: super::KeyArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,6 +59,16 @@ pub struct ImportArgs {
     /// Le fichier du lot.
     #[arg(value_name = "FICHIER")]
     pub fichier: PathBuf,
+    /// Autorités de confiance (PEM) pour vérifier le signataire du lot (sinon : celles des
+    /// paramètres, [verification] confiance).
+    #[arg(long, value_name = "PEM")]
+    pub confiance: Option<PathBuf>,
+    /// Importe un lot non signé en acceptant le risque (noté au journal de chaque envoi).
+    #[arg(long = "accepter-non-signe")]
+    pub accepter_non_signe: bool,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn open() -> Result<Outbox, i32> {
@@ -115,13 +137,46 @@ pub fn lister(args: &ListArgs) -> i32 {
     0
 }
 
+/// `paraphe envois exporter ID… -o LOT`: the lot's manifest signed with the card (signature key,
+/// or authentication key with `--authentification`) or a `.p12`, unless `--sans-signature`.
 pub fn exporter(args: &ExportArgs) -> i32 {
+    use crate::certs::Role;
+    use crate::usecases::lots::{LotKey, export_lot};
+    let settings = match crate::settings::Settings::load() {
+        Ok(s) => s,
+        Err(e) => return super::error(&e.to_string()),
+    };
     let mut outbox = match open() {
         Ok(o) => o,
         Err(code) => return code,
     };
-    match export(&mut outbox, &args.nom, &args.ids, &args.sortie) {
-        Ok(()) => {
+    let key = if args.sans_signature {
+        None
+    } else {
+        let role = if args.authentification {
+            Role::Authentification
+        } else {
+            Role::Signature
+        };
+        match args.cle.choice(&settings, role) {
+            Ok(choice) => Some(LotKey {
+                choice,
+                role,
+                prompt: args.cle.prompt(),
+            }),
+            Err(message) => return super::error(&message),
+        }
+    };
+    let who = crate::platform::sender::who();
+    match export_lot(&mut outbox, &args.nom, &args.ids, &args.sortie, &who, key) {
+        Ok(done) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&done).unwrap_or_default()
+                );
+                return 0;
+            }
             println!(
                 "{}",
                 tf(
@@ -129,6 +184,14 @@ pub fn exporter(args: &ExportArgs) -> i32 {
                     &[("chemin", &args.sortie.display().to_string())]
                 )
             );
+            match &done.signataire {
+                Some(s) => println!("{}", tf("envois.lot_signe_exporte", &[("signataire", s)])),
+                None => eprintln!(
+                    "{} : {}",
+                    t("commun.avertissement"),
+                    t("envois.lot_pas_de_signature")
+                ),
+            }
             0
         }
         Err(e) => {
@@ -138,25 +201,64 @@ pub fn exporter(args: &ExportArgs) -> i32 {
     }
 }
 
+/// `paraphe envois importer LOT`: the lot checked whole (files, manifest, signature, signer's
+/// authority) before anything enters the outbox.
 pub fn importer(args: &ImportArgs) -> i32 {
+    use crate::usecases::lots::{import_lot, trust_store};
+    let settings = match crate::settings::Settings::load() {
+        Ok(s) => s,
+        Err(e) => return super::error(&e.to_string()),
+    };
+    let trust = match trust_store(args.confiance.as_deref(), &settings) {
+        Ok(t) => t,
+        Err(message) => return super::error(&message),
+    };
     let mut outbox = match open() {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let dest = match crate::settings::data_dir() {
-        Ok(d) => d.join("lots"),
-        Err(e) => {
-            eprintln!("{} : {e}", t("commun.erreur"));
-            return 2;
-        }
-    };
-    let who = std::env::var("USER").unwrap_or_default();
-    match import(&mut outbox, &args.fichier, &dest, &who) {
-        Ok(ids) => {
-            println!(
-                "{}",
-                tf("envois.lot_importe", &[("n", &ids.len().to_string())])
-            );
+    let who = crate::platform::sender::who();
+    match import_lot(
+        &mut outbox,
+        &args.fichier,
+        trust.as_ref(),
+        args.accepter_non_signe,
+        &who,
+    ) {
+        Ok(done) => {
+            let states: Vec<serde_json::Value> = done
+                .ids
+                .iter()
+                .map(|id| {
+                    let etat = outbox.get(*id).map(|i| i.etat.key()).unwrap_or_default();
+                    serde_json::json!({ "id": id, "etat": etat })
+                })
+                .collect();
+            if args.json {
+                let o = &done.origine;
+                let doc = serde_json::json!({
+                    "nom": o.nom,
+                    "signe": o.signe,
+                    "signataire": o.signataire,
+                    "prepare_par": o.prepare_par,
+                    "prepare_le": o.prepare_le,
+                    "importes": states,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                println!("{}", done.origine.describe());
+                println!(
+                    "{}",
+                    tf("envois.lot_importe", &[("n", &done.ids.len().to_string())])
+                );
+            }
+            if args.json && !done.origine.signe {
+                eprintln!(
+                    "{} : {}",
+                    t("commun.avertissement"),
+                    t("envois.lot_risque_non_signe")
+                );
+            }
             0
         }
         Err(e) => {

@@ -1124,6 +1124,34 @@ pub(super) fn verify_signature_file(
     Ok(verdicts.into_iter().map(|v| v.report).collect())
 }
 
+/// A detached CAdES signature `cms` over `content` held in memory (a lot's manifest, say):
+/// every signer judged like a `.p7s` beside its document. An enveloping signature is refused
+/// here: what it carries would not be `content`. `name` names the signature in reports.
+pub fn verify_detached_bytes(
+    cms: &[u8],
+    content: &[u8],
+    name: &Path,
+    trust: Option<&TrustStore>,
+) -> Result<Vec<SignatureReport>, VerifyError> {
+    let sd = parse_signed_data(cms).map_err(|e| VerifyError::Malformed(name.to_owned(), e.0))?;
+    if sd.content.is_some() {
+        return Err(VerifyError::Malformed(
+            name.to_owned(),
+            t("marches.verif.pas_detachee"),
+        ));
+    }
+    let verdicts = verify_signed_data(
+        cms,
+        &Signed::Bytes(content),
+        name,
+        name,
+        "CAdES détachée",
+        None,
+        trust,
+    )?;
+    Ok(verdicts.into_iter().map(|v| v.report).collect())
+}
+
 /// The PAdES signatures of a PDF: each signature dictionary's /ByteRange and /Contents.
 pub(super) fn verify_pdf(
     path: &Path,

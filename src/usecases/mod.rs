@@ -3,5 +3,6 @@
 //! command line) so that neither writes the steps itself.
 
 pub mod act_batch;
+pub mod lots;
 pub mod prepare_act;
 pub mod sign_items;

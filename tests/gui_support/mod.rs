@@ -71,6 +71,17 @@ pub fn shows<S: Screen>(screen: &S, what: &str) -> bool {
     ui.find(what).is_ok()
 }
 
+/// Some text of the screen contains `part` (for messages made of several sentences).
+pub fn shows_part<S: Screen>(screen: &S, part: &str) -> bool {
+    use iced_test::selector::Candidate;
+    let mut ui = simulator(screen.view());
+    ui.find(|candidate: Candidate<'_>| match candidate {
+        Candidate::Text { content, .. } if content.contains(part) => Some(()),
+        _ => None,
+    })
+    .is_ok()
+}
+
 /// Click `what`; false when nothing was produced (absent or disabled). What the click produced
 /// is delivered, Tasks included.
 pub fn try_click<S: Screen>(screen: &mut S, what: &str) -> bool {

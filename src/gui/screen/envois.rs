@@ -77,6 +77,8 @@ pub struct State {
     au: String,
     /// The lot file to write or read.
     lot: String,
+    /// A lot checked and described (who prepared and signed it), awaiting the person's « oui ».
+    lot_checked: Option<(std::path::PathBuf, String)>,
     /// What the last action on the list or an item said (lot, withdrawal, retry, cancellation).
     action: Option<Result<String, String>>,
     /// An action under way (the buttons wait).
@@ -152,6 +154,9 @@ pub enum Message {
     LotPath(String),
     ExportLot,
     ImportLot,
+    LotInspected(std::path::PathBuf, Option<Result<String, String>>),
+    ConfirmImport,
+    CancelImport,
     Withdraw(i64),
     RetryNow(i64),
     CancelAct(i64),
@@ -308,29 +313,71 @@ pub fn refresh() -> Task<Message> {
     ])
 }
 
-/// Write the items listed to a lot file (off the UI thread).
-fn export_lot(ids: Vec<i64>, dest: std::path::PathBuf) -> Result<String, String> {
+/// Write the items listed to a lot file, its manifest signed with the card's authentication key
+/// (the PIN typed for sending), off the UI thread.
+fn export_lot(
+    ids: Vec<i64>,
+    dest: std::path::PathBuf,
+    pin: Zeroizing<String>,
+) -> Result<String, String> {
+    use crate::card::select::KeyChoice;
+    use crate::certs::Role;
+    use crate::usecases::lots::{LotKey, export_lot};
+    if pin.is_empty() {
+        return Err(t("gui.envois_lot_pin"));
+    }
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
     let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
     let name = dest
         .file_stem()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "lot".to_owned());
-    crate::outbox::lot::export(&mut outbox, &name, &ids, &dest).map_err(|e| e.to_string())?;
-    Ok(tf(
+    let key = LotKey {
+        choice: KeyChoice::from_settings(&settings.carte, Role::Authentification),
+        role: Role::Authentification,
+        prompt: Box::new(crate::card::pin::FixedPrompt::new(&pin)),
+    };
+    drop(pin);
+    let who = crate::platform::sender::who();
+    let done = export_lot(&mut outbox, &name, &ids, &dest, &who, Some(key))?;
+    let mut said = tf(
         "envois.lot_exporte",
         &[("chemin", &dest.display().to_string())],
-    ))
+    );
+    if let Some(s) = &done.signataire {
+        said.push(' ');
+        said.push_str(&tf("envois.lot_signe_exporte", &[("signataire", s)]));
+    }
+    Ok(said)
 }
 
-/// Read a lot exported by another workstation into the outbox (off the UI thread).
+/// Check a lot from another workstation whole and say who prepared and signed it (off the UI
+/// thread); nothing is imported until the person confirms.
+fn inspect_lot(lot: std::path::PathBuf) -> Result<String, String> {
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    let trust = crate::usecases::lots::trust_store(None, &settings)?;
+    let origin = crate::usecases::lots::inspect_lot(&lot, trust.as_ref(), false)?;
+    Ok(origin.describe())
+}
+
+/// Import a lot checked by [`inspect_lot`] (checked again: the file may have changed since).
 fn import_lot(lot: std::path::PathBuf) -> Result<String, String> {
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    let trust = crate::usecases::lots::trust_store(None, &settings)?;
     let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
-    let dest = crate::settings::data_dir()
-        .map_err(|e| e.to_string())?
-        .join("lots");
-    let ids = crate::outbox::lot::import(&mut outbox, &lot, &dest, &crate::platform::sender::who())
-        .map_err(|e| e.to_string())?;
-    Ok(tf("envois.lot_importe", &[("n", &ids.len().to_string())]))
+    let done = crate::usecases::lots::import_lot(
+        &mut outbox,
+        &lot,
+        trust.as_ref(),
+        false,
+        &crate::platform::sender::who(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "{} {}",
+        done.origine.describe(),
+        tf("envois.lot_importe", &[("n", &done.ids.len().to_string())])
+    ))
 }
 
 /// Withdraw or retry item `id` (off the UI thread); says the item's state afterwards.
@@ -516,23 +563,48 @@ impl State {
                 self.page = 0;
                 return self.reload();
             }
-            Message::LotPath(path) => self.lot = path,
+            Message::LotPath(path) => {
+                self.lot = path;
+                self.lot_checked = None;
+            }
             Message::ExportLot if !self.busy && !self.lot.trim().is_empty() => {
                 self.busy = true;
                 let ids = self.items.iter().map(|i| i.id).collect();
                 let dest = std::path::PathBuf::from(self.lot.trim());
-                return Task::perform(background(move || export_lot(ids, dest)), |r| {
+                let pin = std::mem::take(&mut self.pin);
+                return Task::perform(background(move || export_lot(ids, dest, pin)), |r| {
                     Message::ActionDone(r, None)
                 });
             }
             Message::ImportLot if !self.busy && !self.lot.trim().is_empty() => {
                 self.busy = true;
+                self.lot_checked = None;
                 let lot = std::path::PathBuf::from(self.lot.trim());
-                return Task::perform(background(move || import_lot(lot)), |r| {
-                    Message::ActionDone(r, None)
+                let checked = lot.clone();
+                return Task::perform(background(move || inspect_lot(lot)), move |r| {
+                    Message::LotInspected(checked.clone(), r)
                 });
             }
-            Message::ExportLot | Message::ImportLot => {}
+            Message::LotInspected(lot, result) => {
+                self.busy = false;
+                match result.unwrap_or_else(|| Err(t("gui.envoi_interrompu"))) {
+                    Ok(said) => {
+                        self.action = None;
+                        self.lot_checked = Some((lot, said));
+                    }
+                    Err(e) => self.action = Some(Err(e)),
+                }
+            }
+            Message::ConfirmImport if !self.busy => {
+                if let Some((lot, _)) = self.lot_checked.take() {
+                    self.busy = true;
+                    return Task::perform(background(move || import_lot(lot)), |r| {
+                        Message::ActionDone(r, None)
+                    });
+                }
+            }
+            Message::CancelImport => self.lot_checked = None,
+            Message::ExportLot | Message::ImportLot | Message::ConfirmImport => {}
             Message::Withdraw(id) | Message::RetryNow(id) if !self.busy => {
                 self.busy = true;
                 let change = if matches!(message, Message::Withdraw(_)) {
@@ -779,7 +851,7 @@ impl State {
     /// The lot: a file path, « Exporter » the items listed, « Importer » a lot from elsewhere.
     fn lot_bar(&self) -> Element<'_, Message> {
         let ready = !self.busy && !self.lot.trim().is_empty();
-        row![
+        let bar = row![
             text_input(&t("gui.envois_lot_fichier"), &self.lot)
                 .on_input(Message::LotPath)
                 .width(Length::Fill),
@@ -790,6 +862,21 @@ impl State {
             .on_press_maybe((ready && !self.items.is_empty()).then_some(Message::ExportLot)),
             button(text(t("gui.envois_lot_importer")))
                 .on_press_maybe(ready.then_some(Message::ImportLot)),
+        ]
+        .spacing(theme::GAP);
+        let Some((_, said)) = &self.lot_checked else {
+            return bar.into();
+        };
+        // Who prepared and signed the lot, read before saying yes.
+        column![
+            bar,
+            text(said.clone()),
+            row![
+                button(text(t("gui.envois_lot_confirmer")))
+                    .on_press_maybe((!self.busy).then_some(Message::ConfirmImport)),
+                button(text(t("gui.envois_lot_annuler"))).on_press(Message::CancelImport),
+            ]
+            .spacing(theme::GAP),
         ]
         .spacing(theme::GAP)
         .into()
