@@ -1887,3 +1887,222 @@ fn id_acte_of(outbox: &Outbox, id: i64) -> String {
         .expect("id_acte")
         .to_owned()
 }
+
+/// Prepare here, sign there (issue 20), end to end: on workstation A an act and an unsigned PES
+/// are prepared (`--a-signer`) and exported to a lot signed with A's `.p12`; workstation B (its
+/// own data folder) imports the lot after checking its signature against the test authorities,
+/// signs both items with the SoftHSM card through `envois signer` — one C_Login for both, counted
+/// by the PKCS#11 proxy — and sends them to the sandbox, which acknowledges both. The signed PES
+/// that reached the sandbox verifies with xmlsec1, the act's detached signature with openssl.
+#[test]
+fn prepared_on_one_workstation_signed_and_sent_from_another() {
+    if !common::tools(&["xmlsec1", "openssl", "softhsm2-util", "pkcs11-tool"]) {
+        return;
+    }
+    let (tmp, sandbox, ws) = setup("");
+    let dir = tmp.path();
+    let pki = TestPki::shared();
+    // Workstation A: same settings, its own data folder.
+    let poste_a = |args: &[&str]| -> Command {
+        let mut c = ws.command();
+        c.env("PARAPHE_DONNEES", dir.join("donnees-a")).args(args);
+        c
+    };
+    let out = poste_a(&[])
+        .args([
+            "envois",
+            "ajouter",
+            "acte",
+            "--nature",
+            "1",
+            "--matiere",
+            "1.1",
+        ])
+        .args(["--numero", "LOT2026_1", "--date", "2020-01-15"])
+        .args([
+            "--objet",
+            "Délibération préparée",
+            "--acte",
+            "acte.pdf:99_DE",
+        ])
+        .args([
+            "--classification",
+            "classification.xml",
+            "--a-signer",
+            "--json",
+        ])
+        .output()
+        .expect("act");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let act: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(act["etat"], "prepare", "{act}");
+    let mut unsigned = common::pes::HEAD.replace("essai", "mandats-lot");
+    unsigned.push_str(&common::pes::bordereau("B1", 1, &["120.50"]));
+    unsigned.push_str(&common::pes::bordereau("B2", 2, &["10.00", "7.25"]));
+    unsigned.push_str("</PES_DepenseAller></n:PES_Aller>\n");
+    std::fs::write(dir.join("mandats.xml"), common::pes::latin1(&unsigned)).expect("pes");
+    let out = poste_a(&[
+        "envois",
+        "ajouter",
+        "pes",
+        "mandats.xml",
+        "--a-signer",
+        "--json",
+    ])
+    .output()
+    .expect("pes");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let pes: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(pes["etat"], "prepare", "{pes}");
+    let lot = dir.join("seance.paraphe");
+    let mut export = poste_a(&["envois", "exporter"]);
+    export
+        .arg(act["id"].to_string())
+        .arg(pes["id"].to_string())
+        .arg("-o")
+        .arg(&lot)
+        .args([
+            "--nom",
+            "Séance de décembre",
+            "--pin-stdin",
+            "--json",
+            "--p12",
+        ])
+        .arg(&pki.identity("signature").p12);
+    let out = spawn_with_input(export, P12_PASSWORD)
+        .wait_with_output()
+        .expect("export");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    // Workstation B: the lot checked, then imported as `prepare`.
+    let out = ws.run(&[
+        "envois",
+        "importer",
+        lot.to_str().expect("path"),
+        "--confiance",
+        pki.ca_bundle_pem().to_str().expect("path"),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let imported: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        imported["signataire"],
+        pki.identity("signature").cn.as_str()
+    );
+    let ids: Vec<String> = imported["importes"]
+        .as_array()
+        .expect("importes")
+        .iter()
+        .map(|i| {
+            assert_eq!(i["etat"], "prepare", "{imported}");
+            i["id"].to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 2);
+
+    // Signed on B with the card, through the counting proxy: one PIN for both.
+    let label = unique_label("signer");
+    let hsm = SoftHsm::shared();
+    hsm.create_token(&label, USER_PIN).expect("token");
+    hsm.import(&label, USER_PIN, pki.identity("signature"))
+        .expect("import");
+    let stats = dir.join("stats.json");
+    let proxy = common::proxy_copy(
+        dir,
+        "compteur",
+        &format!(
+            "module = \"{}\"\nstats_file = \"{}\"\n",
+            softhsm_module().display(),
+            stats.display()
+        ),
+    );
+    let mut sign = ws.command();
+    sign.args(["envois", "signer"])
+        .args(&ids)
+        .args([
+            "--role",
+            "Ordonnateur",
+            "--ville",
+            "Nice",
+            "--code-postal",
+            "06000",
+        ])
+        .arg("--module")
+        .arg(&proxy)
+        .args(["--jeton", &label, "--pin-stdin", "--json"]);
+    let out = spawn_with_input(sign, USER_PIN)
+        .wait_with_output()
+        .expect("sign");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let signed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    for line in signed["envois"].as_array().expect("envois") {
+        assert_eq!(line["etat"], "en_attente", "{signed}");
+    }
+    let counts = common::proxy_stats(&stats);
+    assert_eq!(common::stat(&counts, "C_Login"), 1, "one PIN: {counts}");
+
+    // Sent and acknowledged.
+    let out = ws.spawn_sender(60).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["rapport"]["acquittes"], 2, "{report}");
+    let outbox = ws.outbox();
+    for item in outbox.list(&Filter::default()).expect("list") {
+        assert_eq!(item.etat, State::Acquitte, "{item:?}");
+    }
+    // What the sandbox holds, judged by independent tools.
+    let held_pes: Vec<PathBuf> = walk(&sandbox.data.join("depots"))
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(p)
+                .map(|b| b.windows(12).any(|w| w == b"mandats-lot\""))
+                .unwrap_or(false)
+        })
+        .collect();
+    assert_eq!(held_pes.len(), 1, "{held_pes:?}");
+    for bordereau in ["B1", "B2"] {
+        assert!(
+            common::pes::xmlsec_integrity(&held_pes[0], &format!("{bordereau}_SIG_1")),
+            "xmlsec1 verifies the signature of bordereau {bordereau}"
+        );
+    }
+    let p7s: Vec<PathBuf> = walk(&sandbox.data.join("depots/actes"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "p7s"))
+        .collect();
+    assert!(!p7s.is_empty(), "the act travels with its signature");
+    for signature in &p7s {
+        let out = Command::new("openssl")
+            .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+            .arg(signature)
+            .arg("-content")
+            .arg(signature.with_extension(""))
+            .args(["-out", "/dev/null", "-purpose", "any", "-CAfile"])
+            .arg(pki.ca_bundle_pem())
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            signature.display(),
+            show(&out)
+        );
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
