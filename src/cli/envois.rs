@@ -141,7 +141,8 @@ pub fn lister(args: &ListArgs) -> i32 {
 /// or authentication key with `--authentification`) or a `.p12`, unless `--sans-signature`.
 pub fn exporter(args: &ExportArgs) -> i32 {
     use crate::certs::Role;
-    use crate::usecases::lots::{LotKey, export_lot};
+    use crate::usecases::KeyToOpen;
+    use crate::usecases::lots::export_lot;
     let settings = match crate::settings::Settings::load() {
         Ok(s) => s,
         Err(e) => return super::error(&e.to_string()),
@@ -159,7 +160,7 @@ pub fn exporter(args: &ExportArgs) -> i32 {
             Role::Signature
         };
         match args.cle.choice(&settings, role) {
-            Ok(choice) => Some(LotKey {
+            Ok(choice) => Some(KeyToOpen {
                 choice,
                 role,
                 prompt: args.cle.prompt(),

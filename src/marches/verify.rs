@@ -1152,6 +1152,14 @@ pub fn verify_detached_bytes(
     Ok(verdicts.into_iter().map(|v| v.report).collect())
 }
 
+/// The PAdES signatures of the PDF at `path`, whatever its name (a file being written, say).
+pub fn verify_pdf_signatures(
+    path: &Path,
+    trust: Option<&TrustStore>,
+) -> Result<Vec<SignatureReport>, VerifyError> {
+    verify_pdf(path, trust)
+}
+
 /// The PAdES signatures of a PDF: each signature dictionary's /ByteRange and /Contents.
 pub(super) fn verify_pdf(
     path: &Path,

@@ -4,21 +4,12 @@
 //! anything enters its outbox. Both faces call these, so the window and the command line judge a
 //! lot alike.
 
-use crate::card::pin::PinPrompt;
-use crate::card::select::{KeyChoice, open_for_role};
-use crate::certs::Role;
+use super::KeyToOpen;
 use crate::outbox::lot::{self, ExportRequest, ExportedLot, ImportPolicy, ImportedLot, LotOrigin};
 use crate::outbox::{Outbox, OutboxError};
 use crate::pes::verify::TrustStore;
 use crate::settings::Settings;
 use std::path::{Path, PathBuf};
-
-/// The key that signs a lot's manifest, and how to ask its PIN.
-pub struct LotKey {
-    pub choice: KeyChoice,
-    pub role: Role,
-    pub prompt: Box<dyn PinPrompt>,
-}
 
 /// Export `ids` to `dest`, the manifest signed with `key` (None: an unsigned lot, which the
 /// importing workstation will refuse unless told otherwise). One PIN, asked once.
@@ -28,7 +19,7 @@ pub fn export_lot(
     ids: &[i64],
     dest: &Path,
     who: &str,
-    key: Option<LotKey>,
+    key: Option<KeyToOpen>,
 ) -> Result<ExportedLot, String> {
     let request = ExportRequest {
         nom,
@@ -37,15 +28,11 @@ pub fn export_lot(
         prepare_par: who,
     };
     match key {
-        Some(LotKey {
-            choice,
-            role,
-            prompt,
-        }) => {
+        Some(key) => {
             // The items are checked before the card is asked anything: a changed file stops
             // the export without spending a PIN try.
             lot::check_exportable(outbox, ids).map_err(|e| e.to_string())?;
-            let mut signer = open_for_role(&choice, role, prompt).map_err(|e| e.to_string())?;
+            let mut signer = key.open()?;
             lot::export(outbox, &request, Some(&mut *signer)).map_err(|e| e.to_string())
         }
         None => lot::export(outbox, &request, None).map_err(|e| e.to_string()),

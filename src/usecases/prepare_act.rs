@@ -297,3 +297,108 @@ fn write_signatures(
     }
     Ok(out)
 }
+
+/// A document as the person saw it checked: its path and SHA-256.
+pub type ShownFile = (PathBuf, Vec<u8>);
+
+/// The SHA-256 of each file of `saisie` (act, then annexes) that can be read now: taken with the
+/// check the person looks at, so that what is signed later is what was shown.
+pub fn shown_files(saisie: &Saisie) -> Vec<ShownFile> {
+    saisie
+        .acte
+        .iter()
+        .chain(&saisie.annexes)
+        .filter_map(|piece| {
+            crate::hashing::file_sha256_and_size(&piece.chemin)
+                .ok()
+                .map(|(sha, _)| (piece.chemin.clone(), sha))
+        })
+        .collect()
+}
+
+/// Queue a checked act, sign it with `key` as the settings choose (`[actes] signature`) and put
+/// it in the queue — the window's « Signer et mettre en file ». The act's files must still be
+/// those `shown` to the person (by hash), copies included: otherwise nothing is signed and the
+/// item is withdrawn. The key is opened (one PIN) before anything is queued, so a wrong PIN
+/// leaves no item behind; a signature that fails after that leaves the item `préparé`, to sign
+/// from « À signer ».
+pub fn sign_and_queue_act(
+    acte: &Acte,
+    collectivite: &Collectivite,
+    shown: &[ShownFile],
+    key: super::KeyToOpen,
+    settings: &Settings,
+    who: &str,
+) -> Result<(i64, String), String> {
+    use crate::outbox::{Outbox, State};
+    use crate::settings::ActSignature;
+    if settings.actes.signature_for(&settings.plateforme) == ActSignature::Aucune {
+        return Err(t("actes.signature_aucune_reglee"));
+    }
+    let documents: Vec<&Path> = std::iter::once(&acte.document)
+        .chain(&acte.annexes)
+        .map(|p| p.chemin.as_path())
+        .collect();
+    let mut expected = Vec::new();
+    for path in &documents {
+        let Some((_, sha)) = shown.iter().find(|(p, _)| p == path) else {
+            return Err(tf(
+                "actes.fichier_non_controle",
+                &[("fichier", &path.display().to_string())],
+            ));
+        };
+        expected.push(hex::encode(sha));
+    }
+    // Changed since it was shown: refused before the card is asked anything.
+    for (path, want) in documents.iter().zip(&expected) {
+        let now = crate::hashing::file_sha256_and_size(path)
+            .map(|(sha, _)| hex::encode(sha))
+            .unwrap_or_default();
+        if now != *want {
+            return Err(tf(
+                "actes.fichier_change_depuis_controle",
+                &[("fichier", &path.display().to_string())],
+            ));
+        }
+    }
+    let mut signer = key.open()?;
+    let (id, id_acte) = queue_act(acte, collectivite, None, true, who)?;
+    let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    let copies: Vec<String> = outbox
+        .files(id)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|f| f.role == "acte" || f.role == "annexe")
+        .map(|f| f.sha256)
+        .collect();
+    let changed = documents
+        .iter()
+        .enumerate()
+        .find(|(i, _)| copies.get(*i) != Some(&expected[*i]) || copies.len() != expected.len())
+        .map(|(_, path)| *path);
+    if let Some(changed) = changed {
+        // Changed between the check shown and the copy: not what the person saw.
+        let _ = outbox.withdraw(id, who);
+        return Err(tf(
+            "actes.fichier_change_depuis_controle",
+            &[("fichier", &changed.display().to_string())],
+        ));
+    }
+    let items = super::sign_items::signable(&outbox, &[id])?;
+    let outcome =
+        super::sign_items::sign_items(&mut outbox, &items, &mut *signer, None, settings, who);
+    match outcome.into_iter().next() {
+        Some(done) if done.state == State::EnAttente => Ok((id, id_acte)),
+        Some(done) => Err(tf(
+            "actes.signature_echouee_gardee",
+            &[
+                ("id", &id.to_string()),
+                ("detail", &done.error.unwrap_or_default()),
+            ],
+        )),
+        None => Err(tf(
+            "actes.signature_echouee_gardee",
+            &[("id", &id.to_string()), ("detail", "")],
+        )),
+    }
+}

@@ -284,6 +284,20 @@ fn sign_act(
             let scratch = Scratch::beside(&acte.chemin, id, "pdf");
             crate::actes::pades::sign_pdf(&acte.chemin, &scratch.0, key, &Default::default())
                 .map_err(|e| fail(e.to_string()))?;
+            // Verified before it replaces the copy: the new signature (the last one) is intact
+            // and covers the whole file written.
+            let reports = crate::marches::verify::verify_pdf_signatures(&scratch.0, None)
+                .map_err(|e| fail(e.to_string()))?;
+            match reports.last() {
+                Some(r) if r.integrite && r.couvre_tout_le_fichier == Some(true) => {}
+                other => {
+                    let detail = other.map(|r| r.raisons.join(" ; ")).unwrap_or_default();
+                    return Err(fail(tf(
+                        "envoi.signature_pdf_non_verifiee",
+                        &[("detail", &detail)],
+                    )));
+                }
+            }
             outbox
                 .replace_copy(id, "acte", &scratch.0, who)
                 .map_err(|e| fail(e.to_string()))?;

@@ -6,7 +6,7 @@
 
 use iced::{Element, Task};
 use iced_test::simulator;
-use paraphe::gui::screen::{envois, helios};
+use paraphe::gui::screen::{actes, envois, helios};
 
 /// A screen of the window: what the tests need of it.
 pub trait Screen {
@@ -22,6 +22,16 @@ impl Screen for helios::State {
     }
     fn view(&self) -> Element<'_, helios::Message> {
         helios::State::view(self)
+    }
+}
+
+impl Screen for actes::State {
+    type Message = actes::Message;
+    fn update(&mut self, message: actes::Message) -> Task<actes::Message> {
+        actes::State::update(self, message)
+    }
+    fn view(&self) -> Element<'_, actes::Message> {
+        actes::State::view(self)
     }
 }
 

@@ -9,6 +9,7 @@ use crate::actes::model::{Nature, PieceSaisie, Saisie};
 use crate::findings::Finding;
 use crate::gui::{background, theme};
 use crate::messages::{t, tf};
+use crate::usecases::prepare_act::ShownFile;
 use iced::widget::{button, column, pick_list, row, text, text_input};
 use iced::{Element, Length, Task};
 use std::path::PathBuf;
@@ -82,7 +83,16 @@ pub struct State {
     /// « Préparer » or « Télétransmettre » was pressed: every finding shows.
     show_all: bool,
     result: Option<Result<String, String>>,
+    /// Each document's SHA-256 as the last check saw it: what « Signer » signs.
+    shown: Vec<ShownFile>,
+    /// What the answer of the queueing under way says when it succeeds (an assets key).
+    queued_as: &'static str,
+    /// The signature card's PIN, wiped once handed over (and when dropped).
+    pin: zeroize::Zeroizing<String>,
 }
+
+/// A check's findings, and each document's hash as that check read it.
+pub type CheckOutcome = (Vec<Finding>, Vec<ShownFile>);
 
 #[derive(Debug, Clone)]
 pub enum Field {
@@ -108,9 +118,14 @@ pub enum Message {
     AddAnnexe,
     RemoveAnnexe(usize),
     Dropped(PathBuf),
-    Checked(u64, Option<Result<Vec<Finding>, String>>),
+    Checked(u64, Option<Result<CheckOutcome, String>>),
     Prepare,
     Transmit,
+    /// Queue it `préparé`, to be signed later (here in « À signer », or after a lot).
+    PrepareToSign,
+    PinChanged(crate::gui::Secret),
+    /// Sign it with the card (the PIN typed) and queue it.
+    SignAndQueue,
     Queued(Option<Result<(i64, String), String>>),
 }
 
@@ -168,9 +183,9 @@ impl State {
                 // parsed once the typing pauses, not at every keystroke.
                 std::thread::sleep(std::time::Duration::from_millis(250));
                 if latest.load(Ordering::SeqCst) != generation {
-                    return Ok(Vec::new());
+                    return Ok((Vec::new(), Vec::new()));
                 }
-                check(&saisie, false).map(|(findings, _)| findings)
+                checked(&saisie)
             }),
             move |r| Message::Checked(generation, r),
         )
@@ -178,8 +193,8 @@ impl State {
 
     /// The check the last edit started, run in place (the window runs it in the background):
     /// its number and its answer.
-    pub fn check_now(&self) -> (u64, Result<Vec<Finding>, String>) {
-        let result = check(&self.saisie(), false).map(|(findings, _)| findings);
+    pub fn check_now(&self) -> (u64, Result<CheckOutcome, String>) {
+        let result = checked(&self.saisie());
         (self.generation.load(Ordering::SeqCst), result)
     }
 
@@ -190,7 +205,7 @@ impl State {
 
     /// What « Préparer » does in the background, run in place.
     pub fn queue_now(&self) -> Result<(i64, String), String> {
-        queue(&self.saisie())
+        queue(&self.saisie(), false)
     }
 
     /// The findings as the screen shows them.
@@ -269,13 +284,20 @@ impl State {
                 if generation == self.generation.load(Ordering::SeqCst) {
                     self.checking = false;
                     match result {
-                        Some(Ok(findings)) => self.findings = findings,
+                        Some(Ok((findings, shown))) => {
+                            self.findings = findings;
+                            self.shown = shown;
+                        }
                         Some(Err(e)) => self.result = Some(Err(e)),
                         None => {}
                     }
                 }
             }
-            Message::Prepare | Message::Transmit
+            Message::PinChanged(pin) => self.pin = pin.into_zeroizing(),
+            Message::Prepare
+            | Message::Transmit
+            | Message::PrepareToSign
+            | Message::SignAndQueue
                 if self.findings.iter().any(Finding::is_blocking) =>
             {
                 // Not ready: every finding shows, also those of fields not filled in yet.
@@ -284,17 +306,50 @@ impl State {
             Message::Prepare | Message::Transmit if !self.busy => {
                 self.busy = true;
                 self.send_after = matches!(message, Message::Transmit);
+                self.queued_as = "gui.actes_en_file";
                 self.result = None;
                 let saisie = self.saisie();
-                return Task::perform(background(move || queue(&saisie)), Message::Queued);
+                return Task::perform(background(move || queue(&saisie, false)), Message::Queued);
             }
-            Message::Prepare | Message::Transmit => {}
+            Message::PrepareToSign if !self.busy => {
+                self.busy = true;
+                self.queued_as = "gui.actes_prepare_a_signer";
+                self.send_after = false;
+                self.result = None;
+                let saisie = self.saisie();
+                return Task::perform(background(move || queue(&saisie, true)), Message::Queued);
+            }
+            Message::SignAndQueue if !self.busy => {
+                if self.pin.is_empty() {
+                    self.result = Some(Err(t("gui.actes_pin_requis")));
+                    return Task::none();
+                }
+                self.busy = true;
+                self.send_after = false;
+                self.queued_as = "gui.actes_signe_en_file";
+                self.result = None;
+                let saisie = self.saisie();
+                let shown = self.shown.clone();
+                let pin = std::mem::take(&mut self.pin);
+                return Task::perform(
+                    background(move || sign_and_queue(&saisie, &shown, pin)),
+                    Message::Queued,
+                );
+            }
+            Message::Prepare
+            | Message::Transmit
+            | Message::PrepareToSign
+            | Message::SignAndQueue => {}
             Message::Queued(result) => {
                 self.busy = false;
                 match result {
                     Some(Ok((id, id_acte))) => {
+                        let said = match self.queued_as {
+                            "" => "gui.actes_en_file",
+                            key => key,
+                        };
                         self.result = Some(Ok(tf(
-                            "gui.actes_en_file",
+                            said,
                             &[("id", &id.to_string()), ("id_acte", &id_acte)],
                         )));
                         // A new act starts from a clean form (the nature stays).
@@ -518,6 +573,20 @@ impl State {
                     .on_press_maybe(ready.then_some(Message::Prepare)),
                 button(text(t("gui.actes_teletransmettre")))
                     .on_press_maybe(ready.then_some(Message::Transmit)),
+                button(text(t("gui.actes_preparer_signature")))
+                    .on_press_maybe(ready.then_some(Message::PrepareToSign)),
+            ]
+            .spacing(theme::GAP),
+        );
+        // Signing here: the card's signature PIN, then one click signs what was checked.
+        col = col.push(
+            row![
+                text_input(&t("gui.pin_signature"), &self.pin)
+                    .secure(true)
+                    .on_input(|v| Message::PinChanged(v.into()))
+                    .width(Length::Fixed(220.0)),
+                button(text(t("gui.actes_signer_et_mettre_en_file")))
+                    .on_press_maybe(ready.then_some(Message::SignAndQueue)),
             ]
             .spacing(theme::GAP),
         );
@@ -588,8 +657,14 @@ fn check(saisie: &Saisie, for_sending: bool) -> Result<(Vec<Finding>, Option<Rea
     Ok((prepared.controle.constats, acte))
 }
 
-/// Check again (the files may have changed) and put the act in the outbox.
-fn queue(saisie: &Saisie) -> Result<(i64, String), String> {
+/// The findings of `saisie` and the hash of each document they were made on.
+fn checked(saisie: &Saisie) -> Result<CheckOutcome, String> {
+    let shown = crate::usecases::prepare_act::shown_files(saisie);
+    check(saisie, false).map(|(findings, _)| (findings, shown))
+}
+
+/// Check again (the files may have changed) and the act ready to queue, or why not.
+fn ready_act(saisie: &Saisie) -> Result<Ready, String> {
     let (findings, acte) = check(saisie, true)?;
     let Some((acte, collectivite)) = acte else {
         let first = findings
@@ -599,11 +674,43 @@ fn queue(saisie: &Saisie) -> Result<(i64, String), String> {
             .unwrap_or_default();
         return Err(tf("gui.actes_refuse", &[("detail", &first)]));
     };
+    Ok((acte, collectivite))
+}
+
+/// Check again and put the act in the outbox (`préparé` when `to_sign`).
+fn queue(saisie: &Saisie, to_sign: bool) -> Result<(i64, String), String> {
+    let (acte, collectivite) = ready_act(saisie)?;
     crate::usecases::prepare_act::queue_act(
         &acte,
         &collectivite,
         None,
-        false,
+        to_sign,
+        &crate::platform::sender::who(),
+    )
+}
+
+/// Check again, sign with the card (the PIN typed) what was shown, and queue it.
+fn sign_and_queue(
+    saisie: &Saisie,
+    shown: &[ShownFile],
+    pin: zeroize::Zeroizing<String>,
+) -> Result<(i64, String), String> {
+    use crate::card::select::KeyChoice;
+    use crate::certs::Role;
+    let (acte, collectivite) = ready_act(saisie)?;
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    let key = crate::usecases::KeyToOpen {
+        choice: KeyChoice::from_settings(&settings.carte, Role::Signature),
+        role: Role::Signature,
+        prompt: Box::new(crate::card::pin::FixedPrompt::new(&pin)),
+    };
+    drop(pin);
+    crate::usecases::prepare_act::sign_and_queue_act(
+        &acte,
+        &collectivite,
+        shown,
+        key,
+        &settings,
         &crate::platform::sender::who(),
     )
 }
@@ -624,10 +731,16 @@ mod tests {
                 crate::findings::Location::default(),
             )
         };
-        let _ = state.update(Message::Checked(0, Some(Ok(vec![finding("actes.taille")]))));
+        let _ = state.update(Message::Checked(
+            0,
+            Some(Ok((vec![finding("actes.taille")], Vec::new()))),
+        ));
         let hint = t("gui.actes_voir_parametres");
         assert!(simulator(state.view()).find(hint.as_str()).is_err());
-        let _ = state.update(Message::Checked(0, Some(Ok(vec![finding("actes.siren")]))));
+        let _ = state.update(Message::Checked(
+            0,
+            Some(Ok((vec![finding("actes.siren")], Vec::new()))),
+        ));
         let mut ui = simulator(state.view());
         ui.find(finding_text(&finding("actes.siren")).as_str())
             .expect("the finding");

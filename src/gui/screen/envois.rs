@@ -322,7 +322,8 @@ fn export_lot(
 ) -> Result<String, String> {
     use crate::card::select::KeyChoice;
     use crate::certs::Role;
-    use crate::usecases::lots::{LotKey, export_lot};
+    use crate::usecases::KeyToOpen;
+    use crate::usecases::lots::export_lot;
     if pin.is_empty() {
         return Err(t("gui.envois_lot_pin"));
     }
@@ -332,7 +333,7 @@ fn export_lot(
         .file_stem()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "lot".to_owned());
-    let key = LotKey {
+    let key = KeyToOpen {
         choice: KeyChoice::from_settings(&settings.carte, Role::Authentification),
         role: Role::Authentification,
         prompt: Box::new(crate::card::pin::FixedPrompt::new(&pin)),
