@@ -133,35 +133,19 @@ pub(super) fn signing_details(
     args: &super::SignerDetailsArgs,
     settings: &crate::settings::Settings,
 ) -> Result<(crate::pes::xades::SignerDetails, crate::pes::xades::Profile), String> {
-    use crate::pes::xades::{Profile, SignerDetails};
-    let given = |arg: &Option<String>, set: &Option<String>| {
-        arg.clone()
-            .or_else(|| set.clone())
-            .filter(|v| !v.trim().is_empty())
+    use crate::usecases::sign_items::{DetailsMissing, GivenDetails, pes_details};
+    let given = GivenDetails {
+        role: args.role.clone(),
+        ville: args.ville.clone(),
+        code_postal: args.code_postal.clone(),
+        profil: args.profil.clone(),
     };
-    let s = &settings.signature;
-    let (Some(role), Some(ville), Some(cp)) = (
-        given(&args.role, &s.role),
-        given(&args.ville, &s.ville),
-        given(&args.code_postal, &s.code_postal),
-    ) else {
-        return Err(t("signature.role_requis"));
-    };
-    let profile = Profile::parse(given(&args.profil, &s.profil).as_deref()).ok_or_else(|| {
-        tf(
-            "ligne_de_commande.valeur_invalide",
-            &[("valeur", args.profil.as_deref().unwrap_or_default())],
-        )
-    })?;
-    Ok((
-        SignerDetails {
-            role,
-            city: ville,
-            postal_code: cp,
-            country: "France".to_owned(),
-        },
-        profile,
-    ))
+    pes_details(&given, settings).map_err(|missing| match missing {
+        DetailsMissing::RoleOrPlace => t("signature.role_requis"),
+        DetailsMissing::Profile(profil) => {
+            tf("ligne_de_commande.valeur_invalide", &[("valeur", &profil)])
+        }
+    })
 }
 
 pub fn signer(args: &super::PesSignArgs) -> i32 {

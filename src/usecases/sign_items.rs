@@ -27,8 +27,78 @@ pub struct PesSigning {
     pub global: bool,
 }
 
+/// What is missing to sign PES: the signer's role or place, or the profile does not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DetailsMissing {
+    /// The signer's role (qualité), city or postal code is not given.
+    RoleOrPlace,
+    /// The profile given is neither `sha256` nor `sha1`.
+    Profile(String),
+}
+
+/// The signer's details as given for one signing (command line), each falling back on the
+/// settings' `[signature]`.
+#[derive(Debug, Clone, Default)]
+pub struct GivenDetails {
+    pub role: Option<String>,
+    pub ville: Option<String>,
+    pub code_postal: Option<String>,
+    pub profil: Option<String>,
+}
+
+/// The signer's role and place and the profile for PES: each value given, else the settings'
+/// one (a blank value counts as none).
+pub fn pes_details(
+    given: &GivenDetails,
+    settings: &Settings,
+) -> Result<(SignerDetails, Profile), DetailsMissing> {
+    let pick = |arg: &Option<String>, set: &Option<String>| {
+        arg.clone()
+            .or_else(|| set.clone())
+            .filter(|v| !v.trim().is_empty())
+    };
+    let s = &settings.signature;
+    let (Some(role), Some(city), Some(postal_code)) = (
+        pick(&given.role, &s.role),
+        pick(&given.ville, &s.ville),
+        pick(&given.code_postal, &s.code_postal),
+    ) else {
+        return Err(DetailsMissing::RoleOrPlace);
+    };
+    let profil = pick(&given.profil, &s.profil);
+    let profile = Profile::parse(profil.as_deref())
+        .ok_or_else(|| DetailsMissing::Profile(profil.unwrap_or_default()))?;
+    Ok((
+        SignerDetails {
+            role,
+            city,
+            postal_code,
+            country: "France".to_owned(),
+        },
+        profile,
+    ))
+}
+
+/// How PES are signed from the settings alone (the window, where nothing is typed but the PIN):
+/// the role and place of `[signature]`, its profile, one signature per bordereau. The French
+/// sentence saying what to fill in the Paramètres when something is missing.
+pub fn pes_signing_from_settings(settings: &Settings) -> Result<PesSigning, String> {
+    match pes_details(&GivenDetails::default(), settings) {
+        Ok((details, profile)) => Ok(PesSigning {
+            details,
+            profile,
+            global: false,
+        }),
+        Err(DetailsMissing::RoleOrPlace) => Err(t("signature.parametres_requis")),
+        Err(DetailsMissing::Profile(profil)) => Err(tf(
+            "signature.profil_parametres_invalide",
+            &[("valeur", &profil)],
+        )),
+    }
+}
+
 /// One item's outcome: signed and queued, or why not (it stays as it was).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SignedItem {
     pub id: i64,
     pub state: State,
@@ -313,4 +383,69 @@ fn sign_act(
         .and_then(|()| outbox.transition(id, State::EnAttente, who, ""))
         .map_err(|e| (e.to_string(), findings.clone()))?;
     Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(role: Option<&str>, profil: Option<&str>) -> Settings {
+        let mut s = Settings::default();
+        s.signature.role = role.map(str::to_owned);
+        s.signature.ville = Some("Arles".into());
+        s.signature.code_postal = Some("13200".into());
+        s.signature.profil = profil.map(str::to_owned);
+        s
+    }
+
+    #[test]
+    fn the_window_takes_the_signers_role_and_place_from_the_settings() {
+        let pes = pes_signing_from_settings(&settings(Some("Ordonnateur"), Some("sha1")))
+            .expect("from the settings");
+        assert_eq!(pes.details.role, "Ordonnateur");
+        assert_eq!(pes.details.city, "Arles");
+        assert_eq!(pes.details.postal_code, "13200");
+        assert_eq!(pes.profile, Profile::Sha1);
+        assert!(!pes.global, "one signature per bordereau");
+    }
+
+    #[test]
+    fn a_missing_or_blank_role_says_what_to_fill_in_the_parametres() {
+        for role in [None, Some("  ")] {
+            assert_eq!(
+                pes_signing_from_settings(&settings(role, None)).err(),
+                Some(t("signature.parametres_requis"))
+            );
+        }
+        let said = pes_signing_from_settings(&settings(Some("Maire"), Some("md5")))
+            .err()
+            .expect("refused");
+        assert!(said.contains("md5"), "{said}");
+    }
+
+    #[test]
+    fn what_is_given_comes_before_the_settings() {
+        let given = GivenDetails {
+            role: Some("Maire".into()),
+            code_postal: Some("34200".into()),
+            ..Default::default()
+        };
+        let (details, profile) =
+            pes_details(&given, &settings(Some("Ordonnateur"), None)).expect("details");
+        assert_eq!(details.role, "Maire");
+        assert_eq!(details.city, "Arles");
+        assert_eq!(details.postal_code, "34200");
+        assert_eq!(profile, Profile::Sha256);
+        assert_eq!(
+            pes_details(
+                &GivenDetails {
+                    profil: Some("sha3".into()),
+                    ..Default::default()
+                },
+                &settings(Some("Maire"), None)
+            )
+            .err(),
+            Some(DetailsMissing::Profile("sha3".into()))
+        );
+    }
 }

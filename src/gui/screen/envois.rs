@@ -5,6 +5,7 @@ use crate::messages::{t, tf};
 use crate::outbox::{Filter, Item, Outbox, State as ItemState};
 use crate::platform::s2low::UploadProgress;
 use crate::platform::sender::Report;
+use crate::usecases::sign_items::SignedItem;
 use iced::widget::{button, column, row, scrollable, text, text_input};
 use iced::{Element, Length, Task};
 use std::sync::Arc;
@@ -85,6 +86,17 @@ pub struct State {
     busy: bool,
     /// What the home screen says of the classification (none kept, or old), if anything.
     classification: Option<String>,
+    /// The items prepared, waiting for their signature (« À signer »).
+    to_sign: Vec<Item>,
+    /// The items of « À signer » unticked: all are chosen unless unticked.
+    not_chosen: std::collections::BTreeSet<i64>,
+    /// The card PIN for the signature key, wiped once handed over (and when dropped); not the
+    /// authentication PIN of the sending bar.
+    sign_pin: Zeroizing<String>,
+    /// A signing under way (the button waits).
+    signing: bool,
+    /// What the last signing did per item, or why nothing was signed.
+    signed: Option<Result<Vec<SignedItem>, String>>,
 }
 
 /// The answer to a préfecture letter: the letter (and, for a demande de pièces, the pieces or
@@ -123,6 +135,8 @@ pub struct Page {
     received: Vec<(String, u64)>,
     /// Bytes of the outbox's copies of the items' files.
     copies: u64,
+    /// The items prepared, waiting for their signature.
+    to_sign: Vec<Item>,
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +178,13 @@ pub enum Message {
     ActionDone(Option<Result<String, String>>, Option<i64>),
     /// The home screen's word on the classification, read off the UI thread.
     Classification(Option<Option<String>>),
+    /// An item of « À signer » ticked or unticked.
+    ChooseToSign(i64, bool),
+    SignPinChanged(crate::gui::Secret),
+    /// Sign the items ticked, with one PIN.
+    SignChosen,
+    /// What the signing did per item, or why nothing was signed.
+    SignedItems(Option<Result<Vec<SignedItem>, String>>),
 }
 
 /// The classification of the settings' collectivité, as the home screen speaks of it: nothing
@@ -268,6 +289,39 @@ fn send(
     )
 }
 
+/// Sign the prepared items `ids` with the card's signature key (settings' choice): the key is
+/// opened once with `pin` (one login for all), then the use case signs and queues each item
+/// (off the UI thread). Nothing is signed when an item is not signable or the key does not open.
+fn sign_chosen(ids: Vec<i64>, pin: Zeroizing<String>) -> Result<Vec<SignedItem>, String> {
+    use crate::card::select::{KeyChoice, open_for_role};
+    use crate::certs::Role;
+    use crate::usecases::sign_items::{pes_signing_from_settings, sign_items, signable};
+    if pin.is_empty() {
+        return Err(t("gui.a_signer_pin_requis"));
+    }
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    // Every item is checked, and the PES signer's details read, before the card is asked.
+    let items = signable(&outbox, &ids)?;
+    let pes = if items.iter().any(|i| i.genre == crate::outbox::Kind::Pes) {
+        Some(pes_signing_from_settings(&settings)?)
+    } else {
+        None
+    };
+    let choice = KeyChoice::from_settings(&settings.carte, Role::Signature);
+    let prompt = Box::new(crate::card::pin::FixedPrompt::new(&pin));
+    drop(pin);
+    let mut key = open_for_role(&choice, Role::Signature, prompt).map_err(|e| e.to_string())?;
+    Ok(sign_items(
+        &mut outbox,
+        &items,
+        &mut *key,
+        pes.as_ref(),
+        &settings,
+        &crate::platform::sender::who(),
+    ))
+}
+
 fn load(filter: Filter) -> Task<Message> {
     Task::perform(
         background(move || {
@@ -293,12 +347,20 @@ impl Page {
         let received = outbox
             .received_since(&week_ago)
             .map_err(|e| e.to_string())?;
+        let to_sign = outbox
+            .list(&Filter {
+                etats: vec![ItemState::Prepare],
+                limite: Some(PAGE),
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?;
         Ok(Page {
             items,
             counts,
             login,
             received,
             copies: outbox.copies_size(),
+            to_sign,
         })
     }
 }
@@ -530,6 +592,9 @@ impl State {
                 self.login = page.login;
                 self.received = page.received;
                 self.copies = page.copies;
+                self.to_sign = page.to_sign;
+                let listed: Vec<i64> = self.to_sign.iter().map(|i| i.id).collect();
+                self.not_chosen.retain(|id| listed.contains(id));
                 self.error = None;
             }
             Message::Loaded(Some(Err(e))) => self.error = Some(e),
@@ -641,6 +706,32 @@ impl State {
                 return Task::batch(tasks);
             }
             Message::PinChanged(pin) => self.pin = pin.into_zeroizing(),
+            Message::ChooseToSign(id, chosen) => {
+                if chosen {
+                    self.not_chosen.remove(&id);
+                } else {
+                    self.not_chosen.insert(id);
+                }
+            }
+            Message::SignPinChanged(pin) => self.sign_pin = pin.into_zeroizing(),
+            Message::SignChosen if !self.signing => {
+                let ids = self.chosen_to_sign();
+                if !ids.is_empty() {
+                    self.signing = true;
+                    self.signed = None;
+                    let pin = std::mem::take(&mut self.sign_pin);
+                    return Task::perform(
+                        background(move || sign_chosen(ids, pin)),
+                        Message::SignedItems,
+                    );
+                }
+            }
+            Message::SignChosen => {}
+            Message::SignedItems(result) => {
+                self.signing = false;
+                self.signed = Some(result.unwrap_or_else(|| Err(t("gui.a_signer_interrompu"))));
+                return self.reload();
+            }
             Message::PasswordChanged(p) => self.password = p.into_zeroizing(),
             Message::Send if self.sending.is_none() => {
                 let cancel = Arc::new(AtomicBool::new(false));
@@ -849,6 +940,88 @@ impl State {
         actions.into()
     }
 
+    /// The items of « À signer » ticked, in the order listed.
+    fn chosen_to_sign(&self) -> Vec<i64> {
+        self.to_sign
+            .iter()
+            .map(|i| i.id)
+            .filter(|id| !self.not_chosen.contains(id))
+            .collect()
+    }
+
+    /// « À signer »: the prepared items, each ticked unless unticked, the signature PIN, the
+    /// button, and what the last signing did per item.
+    fn to_sign_block(&self) -> Element<'_, Message> {
+        let mut col =
+            column![text(t("gui.a_signer_titre")).size(theme::HEADING)].spacing(theme::GAP);
+        if !self.to_sign.is_empty() {
+            col = col.push(text(t("gui.a_signer_explication")).size(theme::TEXT));
+        }
+        for item in &self.to_sign {
+            let id = item.id;
+            col = col.push(
+                iced::widget::checkbox(!self.not_chosen.contains(&id))
+                    .label(tf(
+                        "gui.a_signer_ligne",
+                        &[("id", &id.to_string()), ("libelle", &item.libelle)],
+                    ))
+                    .on_toggle_maybe(
+                        (!self.signing).then_some(move |c| Message::ChooseToSign(id, c)),
+                    ),
+            );
+        }
+        let chosen = self.chosen_to_sign().len();
+        if !self.to_sign.is_empty() {
+            let label = if self.signing {
+                t("gui.a_signer_en_cours")
+            } else if chosen == 1 {
+                t("gui.a_signer_bouton_un")
+            } else {
+                tf("gui.a_signer_bouton", &[("n", &chosen.to_string())])
+            };
+            let ready = !self.signing && chosen > 0;
+            col = col.push(
+                row![
+                    text_input(&t("gui.pin_signature"), &self.sign_pin)
+                        .secure(true)
+                        .on_input(|v| Message::SignPinChanged(v.into()))
+                        .on_submit_maybe(ready.then_some(Message::SignChosen))
+                        .width(260),
+                    button(text(label)).on_press_maybe(ready.then_some(Message::SignChosen)),
+                ]
+                .spacing(theme::GAP)
+                .align_y(iced::Alignment::Center),
+            );
+        }
+        match &self.signed {
+            Some(Ok(outcomes)) => {
+                for o in outcomes {
+                    let said = match &o.error {
+                        None => o.state.said_of(o.id),
+                        Some(e) => tf(
+                            "gui.a_signer_echec",
+                            &[
+                                ("id", &o.id.to_string()),
+                                ("etat", &o.state.label()),
+                                ("detail", e),
+                            ],
+                        ),
+                    };
+                    col = col.push(text(said).size(theme::TEXT));
+                    for f in &o.findings {
+                        col = col.push(text(format!("    {}", f.message)).size(theme::SMALL));
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                col = col
+                    .push(text(tf("gui.a_signer_rien_signe", &[("detail", e)])).size(theme::TEXT));
+            }
+            None => {}
+        }
+        col.into()
+    }
+
     /// The lot: a file path, « Exporter » the items listed, « Importer » a lot from elsewhere.
     fn lot_bar(&self) -> Element<'_, Message> {
         let ready = !self.busy && !self.lot.trim().is_empty();
@@ -958,6 +1131,9 @@ impl State {
         );
         if let Err(e) = self.filter() {
             col = col.push(text(e).size(theme::SMALL));
+        }
+        if !self.to_sign.is_empty() || self.signed.is_some() {
+            col = col.push(self.to_sign_block());
         }
         col = col.push(self.lot_bar());
         if self.copies > 0 {
