@@ -51,15 +51,10 @@ pub fn ouvrir(args: &OuvrirArgs) -> i32 {
         Err(message) => return super::error(&message),
     };
     let deadline = match &args.date_limite {
-        Some(text) => {
-            match time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            {
-                Ok(d) => Some(d),
-                Err(_) => {
-                    return super::error(&crate::messages::t("marches.dce.date_limite_illisible"));
-                }
-            }
-        }
+        Some(text) => match crate::marches::parse_deadline(text) {
+            Ok(d) => Some(d),
+            Err(message) => return super::error(&message),
+        },
         None => None,
     };
     let trust = match crate::pes::verify::TrustStore::chosen(args.confiance.as_deref(), &settings) {

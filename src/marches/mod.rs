@@ -82,6 +82,62 @@ pub struct Review<'a> {
     pub deadline: Option<time::OffsetDateTime>,
 }
 
+/// The deadline for bids written as RFC 3339 (`2027-01-15T12:00:00+01:00`), as the command line's
+/// `--date-limite` takes it.
+pub fn parse_deadline(text: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| crate::messages::t("marches.dce.date_limite_illisible"))
+}
+
+/// The deadline for bids typed as French users write it (date `15/01/2027`, hour `12:00`, Paris
+/// time, read by [`dce::paris_deadline`] as the DCE screen does). Both left empty: None, and
+/// lateness is not checked; anything else unreadable is refused with the French reason.
+pub fn paris_deadline_fields(
+    date: &str,
+    hour: &str,
+) -> Result<Option<time::OffsetDateTime>, String> {
+    if date.trim().is_empty() && hour.trim().is_empty() {
+        return Ok(None);
+    }
+    let rfc3339 = dce::paris_deadline(date, hour)?;
+    time::OffsetDateTime::parse(&rfc3339, &time::format_description::well_known::Rfc3339)
+        .map(Some)
+        .map_err(|_| crate::messages::t("marches.dce.date_limite_illisible_fr"))
+}
+
+/// Late, on time, or not known, for each outcome: how many of each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lateness {
+    /// Deposited after the deadline.
+    pub hors_delai: usize,
+    /// Deposited before it (timestamp read).
+    pub dans_les_delais: usize,
+    /// No readable deposit time: not known.
+    pub inconnus: usize,
+}
+
+impl Lateness {
+    pub fn of(outcomes: &[BidOutcome]) -> Lateness {
+        let mut counts = Lateness::default();
+        for o in outcomes {
+            match o.hors_delai() {
+                Some(true) => counts.hors_delai += 1,
+                Some(false) => counts.dans_les_delais += 1,
+                None => counts.inconnus += 1,
+            }
+        }
+        counts
+    }
+}
+
+impl BidOutcome {
+    /// Deposited after the deadline: Some(true); before: Some(false); no deadline, or no
+    /// readable deposit time: None.
+    pub fn hors_delai(&self) -> Option<bool> {
+        self.depot.as_ref().and_then(|d| d.hors_delai)
+    }
+}
+
 const TOKEN_EXTENSIONS: &[&str] = &["tsr", "tst"];
 
 /// The deposit timestamp file beside an encrypted bid (`pli.p7m.tsr` or `.tst`).
@@ -250,4 +306,35 @@ pub fn open_all(
         }
     }
     outcomes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{paris_deadline_fields, parse_deadline};
+    use crate::messages::t;
+
+    #[test]
+    fn deadlines_typed_in_french_are_paris_time_or_refused() {
+        assert_eq!(paris_deadline_fields(" ", ""), Ok(None), "not checked");
+        assert_eq!(
+            paris_deadline_fields("15/01/2027", "12:00"),
+            Ok(Some(time::macros::datetime!(2027-01-15 11:00 UTC)))
+        );
+        assert_eq!(
+            paris_deadline_fields("15/07/2027", "12:00"),
+            Ok(Some(time::macros::datetime!(2027-07-15 10:00 UTC)))
+        );
+        let refused = Err(t("marches.dce.date_limite_illisible_fr"));
+        assert_eq!(paris_deadline_fields("31/02/2027", "12:00"), refused);
+        assert_eq!(paris_deadline_fields("", "12:00"), refused, "an hour alone");
+        assert_eq!(paris_deadline_fields("15/01/2027", "midi"), refused);
+        assert_eq!(
+            parse_deadline("2027-01-15T12:00:00+01:00"),
+            Ok(time::macros::datetime!(2027-01-15 11:00 UTC))
+        );
+        assert_eq!(
+            parse_deadline("15/01/2027"),
+            Err(t("marches.dce.date_limite_illisible"))
+        );
+    }
 }
