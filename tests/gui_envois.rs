@@ -155,9 +155,43 @@ fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
             "{messages:?}"
         );
     }
+    // The comptable's PES_Retour for this PES, as Hélios writes it: shown per bordereau and piece.
+    let retour = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n\
+        <n:PES_Retour xmlns:n=\"http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/retour\">\
+        <Enveloppe><Parametres><Version V=\"2\"/><TypFic V=\"PESRETOUR_DEP\"/><NomFic V=\"R1\"/></Parametres></Enveloppe>\
+        <EnTetePES><DteStr V=\"2026-11-30\"/><IdColl V=\"21000000000000\"/></EnTetePES>\
+        <PES_DepenseRetour><EnTeteDepense><IdVer V=\"2\"/></EnTeteDepense>\
+        <Bordereau><BlocBordereau><Exer V=\"2026\"/><IdBord V=\"12\"/></BlocBordereau>\
+        <Piece><InfoPiece><IdPce V=\"345\"/><Obj V=\"Fournitures scolaires\"/><DtePcePec V=\"2026-11-29\"/><EtatPce V=\"01\"/></InfoPiece></Piece>\
+        </Bordereau></PES_DepenseRetour></n:PES_Retour>\n";
+    outbox
+        .receive(
+            id,
+            "pes_retour",
+            "PES_Retour_R1.xml",
+            retour.as_bytes(),
+            "test",
+        )
+        .expect("receive retour");
     let detail = envoi_detail::load(id).map(Box::new);
     let _ = state.update(envois::Message::Selected(Some(detail)));
     let mut ui = simulator(state.view());
+    ui.find(tf("gui.envoi_retour", &[("date", "2026-11-30")]).as_str())
+        .expect("the retour's heading");
+    let piece = tf(
+        "retour.piece",
+        &[
+            ("id", "345"),
+            ("etat", "01"),
+            ("objet", "Fournitures scolaires"),
+        ],
+    );
+    let taken = tf(
+        "gui.envoi_retour_prise_en_charge",
+        &[("date", "2026-11-29")],
+    );
+    ui.find(format!("    {piece}{taken}").as_str())
+        .expect("the piece's state in Hélios");
     let accepted = tf(
         "acquit.ligne_bordereau",
         &[("numero", "12"), ("exercice", "2026")],

@@ -429,6 +429,27 @@ fn act_and_pes_go_from_queued_to_acknowledged_over_mtls_with_a_card_key() {
         paraphe::platform::sandbox::store::Store::open(&sandbox.data.join("bac-a-sable.sqlite"))
             .expect("sandbox db");
     assert_eq!(store.retours().expect("retours"), vec![(1, true)]);
+    // …and kept with the PES item it answers (same collectivité, exercice and bordereau), for
+    // its detail; the refused PES has none.
+    let outbox = ws.outbox();
+    let with_retour: Vec<i64> = outbox
+        .list(&Filter::default())
+        .expect("list")
+        .iter()
+        .filter(|i| {
+            outbox
+                .received(i.id)
+                .expect("received")
+                .iter()
+                .any(|r| r.0 == "pes_retour")
+        })
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(with_retour.len(), 1, "{with_retour:?}");
+    assert_eq!(
+        outbox.get(with_retour[0]).expect("item").etat,
+        State::Acquitte
+    );
 }
 
 /// The text of a PDF as poppler's `pdftotext` reads it.
@@ -583,6 +604,14 @@ fn killed_sender_and_injected_faults_still_deliver_each_item_exactly_once() {
             assert!(matches!(out.status.code(), Some(0)), "{}", show(&out));
         }
     }
+    // A PES whose upload outcome was lost is sent again: S²LOW answers « doublon détecté »
+    // without naming the transaction, so it waits « à rattacher »; the person finds it in the
+    // platform (here: by the file's SHA-1) and attaches it, then it is followed to its acquit.
+    let attached = attach_duplicates(&ws, &sandbox);
+    if attached > 0 {
+        let out = ws.spawn_sender(60).wait_with_output().expect("sender");
+        assert!(matches!(out.status.code(), Some(0)), "{}", show(&out));
+    }
     let outbox = ws.outbox();
     let items = outbox.list(&Filter::default()).expect("list");
     assert_eq!(items.len(), count + pes_count);
@@ -608,7 +637,8 @@ fn killed_sender_and_injected_faults_still_deliver_each_item_exactly_once() {
         .filter(|j| j.etat_avant == Some(State::Erreur))
         .count();
     eprintln!(
-        "{count} envois, {kills} arrêts brutaux, {reconciled} passages par le rapprochement, {:?}",
+        "{count} envois, {kills} arrêts brutaux, {reconciled} passages par le rapprochement, \
+         {attached} PES rattachés, {:?}",
         started.elapsed()
     );
     assert!(reconciled > 0, "no item went through reconciliation");
@@ -2105,4 +2135,114 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// What a person does for each PES « à rattacher »: find its transaction in the platform (the
+/// sandbox's store, by the SHA-1 of the file sent) and run `envois rattacher ID TRANSACTION`.
+fn attach_duplicates(ws: &Workstation, sandbox: &Sandbox) -> usize {
+    let outbox = ws.outbox();
+    let store =
+        paraphe::platform::sandbox::store::Store::open(&sandbox.data.join("bac-a-sable.sqlite"))
+            .expect("sandbox db");
+    let waiting = outbox.to_attach().expect("to attach");
+    for item in &waiting {
+        let files = outbox.files(item.id).expect("files");
+        let pes = files.iter().find(|f| f.role == "pes").expect("pes");
+        let sha1 = hex_sha1(&std::fs::read(&pes.chemin).expect("copy"));
+        let transaction = store
+            .pes_by_sha1(&sha1)
+            .expect("lookup")
+            .unwrap_or_else(|| panic!("the platform holds PES {} ({sha1})", item.id));
+        let out = ws.run(&[
+            "envois",
+            "rattacher",
+            &item.id.to_string(),
+            &transaction.to_string(),
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    }
+    waiting.len()
+}
+
+fn hex_sha1(data: &[u8]) -> String {
+    let mut child = Command::new("sha1sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha1sum");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(data)
+        .expect("write");
+    let out = child.wait_with_output().expect("sha1sum");
+    String::from_utf8_lossy(&out.stdout)[..40].to_owned()
+}
+
+/// The same PES queued twice (a person who sent it already, say): the platform holds it once and
+/// answers the second upload « doublon détecté » with an empty id, as S²LOW does. The second item
+/// is not sent again and does not end in error: it waits « envoyé, à rattacher », out of the
+/// pending count; `envois rattacher` with a wrong item or a non-number is refused; attached to
+/// the transaction the person found, it is followed to its acquit.
+#[test]
+fn a_pes_the_platform_already_holds_waits_to_be_attached_then_is_followed() {
+    let (tmp, sandbox, ws) = setup("");
+    let pes = signed_pes(tmp.path(), "pes-double", "mandats-doublon");
+    for _ in 0..2 {
+        let out = ws.run(&[
+            "envois",
+            "ajouter",
+            "pes",
+            pes.to_str().expect("path"),
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    }
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["rapport"]["a_rattacher"], 1, "{report}");
+    assert_eq!(report["en_suspens"], 0, "{report}");
+    assert_eq!(sandbox.counts().1, 1, "the platform holds the file once");
+    let outbox = ws.outbox();
+    let waiting = outbox.to_attach().expect("to attach");
+    assert_eq!(waiting.len(), 1);
+    let item = &waiting[0];
+    assert_eq!(item.etat, State::Envoye);
+    assert_eq!(item.id_plateforme, None);
+    let journal = outbox.journal(item.id).expect("journal");
+    assert!(
+        journal.iter().any(|j| j.detail.contains("rattacher")),
+        "{journal:?}"
+    );
+    // Refused: a non-number, and an item that is not waiting to be attached.
+    let out = ws.run(&["envois", "rattacher", &item.id.to_string(), "12a"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("numéro de transaction"));
+    let other = outbox
+        .list(&Filter::default())
+        .expect("list")
+        .into_iter()
+        .find(|i| i.id != item.id)
+        .expect("the first");
+    let out = ws.run(&["envois", "rattacher", &other.id.to_string(), "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    // The person finds the transaction and attaches it.
+    let transaction = other.id_plateforme.clone().expect("the first was sent");
+    let out = ws.run(&[
+        "envois",
+        "rattacher",
+        &item.id.to_string(),
+        &transaction,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    for i in ws.outbox().list(&Filter::default()).expect("list") {
+        assert_eq!(i.etat, State::Acquitte, "{i:?}");
+    }
+    assert_eq!(sandbox.counts().1, 1, "never sent again");
 }

@@ -127,7 +127,11 @@ pub fn lister(args: &ListArgs) -> i32 {
                 i.id,
                 i.libelle,
                 i.numero_interne.as_deref().unwrap_or(""),
-                i.etat.label(),
+                if i.etat == State::Envoye && i.id_plateforme.is_none() {
+                    t("envois.etat_a_rattacher")
+                } else {
+                    i.etat.label()
+                },
                 // Stored in UTC (and so in --json); shown on the local clock.
                 crate::clock::local_datetime_fr(&i.modifie_le)
                     .unwrap_or_else(|| i.modifie_le.clone())
@@ -286,6 +290,56 @@ fn change_item(
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else {
                 println!("{}", etat.said_of(args.id));
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("{} : {e}", t("commun.erreur"));
+            1
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AttachArgs {
+    /// Numéro de l'envoi (un PES « envoyé, à rattacher », voir `paraphe envois lister`).
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// Numéro de la transaction Hélios sur la plateforme (lu dans son interface web).
+    #[arg(value_name = "TRANSACTION")]
+    pub transaction: String,
+    /// Écrit un document JSON au lieu du texte.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `paraphe envois rattacher ID TRANSACTION`: a duplicate PES attached to its transaction.
+pub fn rattacher(args: &AttachArgs) -> i32 {
+    let mut outbox = match open() {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let who = crate::platform::sender::who();
+    match outbox.attach_transaction(args.id, &args.transaction, &who) {
+        Ok(()) => {
+            if args.json {
+                let doc = serde_json::json!({
+                    "id": args.id,
+                    "etat": State::Envoye,
+                    "id_plateforme": args.transaction.trim(),
+                });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                println!(
+                    "{}",
+                    tf(
+                        "envois.rattache",
+                        &[
+                            ("id", &args.id.to_string()),
+                            ("transaction", args.transaction.trim())
+                        ]
+                    )
+                );
             }
             0
         }

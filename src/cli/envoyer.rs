@@ -450,6 +450,15 @@ fn print_report(json: bool, report: &Report, outbox: &Outbox) -> i32 {
                 )
             );
         }
+        if report.a_rattacher > 0 {
+            println!(
+                "{}",
+                tf(
+                    "envoi.cli.a_rattacher",
+                    &[("nombre", &report.a_rattacher.to_string())]
+                )
+            );
+        }
         let mut seen = std::collections::BTreeSet::new();
         for e in &report.erreurs {
             if seen.insert(e) {

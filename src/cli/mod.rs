@@ -151,6 +151,9 @@ pub enum EnvoisCommand {
     Retirer(envois::ItemArgs),
     /// Fait partir au prochain envoi un envoi en attente ou en erreur, sans attendre le délai.
     Relancer(envois::ItemArgs),
+    /// Rattache un PES que la plateforme avait déjà (« doublon détecté », sans numéro) à sa
+    /// transaction, lue dans l'interface de la plateforme : il est ensuite suivi (acquit).
+    Rattacher(envois::AttachArgs),
     /// Signe des PES et des actes préparés (mis en file avec --a-signer) avec la carte, un seul
     /// code PIN pour tous, puis les met en file d'envoi.
     Signer(envois::SignItemsArgs),
@@ -388,6 +391,7 @@ pub fn run(command: Command) -> i32 {
             EnvoisCommand::Retirer(args) => envois::retirer(&args),
             EnvoisCommand::Relancer(args) => envois::relancer(&args),
             EnvoisCommand::Signer(args) => envois::signer(&args),
+            EnvoisCommand::Rattacher(args) => envois::rattacher(&args),
             EnvoisCommand::Ajouter(c) => envoyer::ajouter(&c),
             EnvoisCommand::Envoyer(args) => envoyer::envoyer(&args),
             EnvoisCommand::Tester(args) => envoyer::tester(&args),

@@ -754,6 +754,7 @@ mod tests {
             },
             recus: Vec::new(),
             acquit: None,
+            retours: Vec::new(),
             journal: Vec::new(),
         };
         let _ = app

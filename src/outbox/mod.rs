@@ -200,6 +200,10 @@ pub enum OutboxError {
     TooNew(i64),
     #[error("{0}")]
     Lot(String),
+    #[error("{}", tf("envois.pas_a_rattacher", &[("id", &.0.to_string())]))]
+    NotToAttach(i64),
+    #[error("{}", tf("envois.transaction_invalide", &[("transaction", .0)]))]
+    BadTransaction(String),
     #[error("{}", tf("envoi.cli.pes_illisible", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
     NotPes(PathBuf, String),
     #[error("{}", tf("envois.espace_insuffisant", &[("dossier", &.dir.display().to_string()), ("besoin", &.needed_mb.to_string()), ("libre", &.free_mb.to_string())]))]
@@ -208,6 +212,30 @@ pub enum OutboxError {
         needed_mb: u64,
         free_mb: u64,
     },
+}
+
+/// What the outbox keeps of a PES besides its file: how many bordereaux, and which (domain,
+/// exercice, number) with the collectivité, to attach the comptable's PES_Retour to it.
+fn pes_data(summary: &crate::pes::PesSummary) -> serde_json::Value {
+    let ids: Vec<serde_json::Value> = summary
+        .bordereaux
+        .iter()
+        .filter_map(|b| {
+            Some(serde_json::json!({
+                "domaine": match b.domaine {
+                    crate::pes::summary::Domaine::Depense => "depense",
+                    crate::pes::summary::Domaine::Recette => "recette",
+                },
+                "exercice": b.exercice.as_deref()?.trim(),
+                "numero": b.numero.as_deref()?.trim(),
+            }))
+        })
+        .collect();
+    serde_json::json!({
+        "bordereaux": summary.bordereaux.len(),
+        "bordereaux_ids": ids,
+        "id_coll": summary.entete.id_coll.as_deref().map(str::trim),
+    })
 }
 
 /// A file attached to an item, with its hash at the time it was attached.
@@ -1017,7 +1045,7 @@ impl Outbox {
                 libelle: &libelle,
                 siren: None,
                 numero_interne: None,
-                donnees: serde_json::json!({ "bordereaux": summary.bordereaux.len() }),
+                donnees: pes_data(&summary),
                 fichiers: Vec::new(),
                 qui,
             },
@@ -1160,12 +1188,90 @@ impl Outbox {
         self.select_where("etat = 'envoye' ORDER BY id", params![])
     }
 
+    /// The PES items that a PES_Retour of collectivité `id_coll` answers: those the comptable
+    /// took (acknowledged, else sent — a refused PES was not taken in charge, and a bordereau
+    /// number is often reused by the corrected file) holding one of its bordereaux (`exercice`,
+    /// `numero`) of the same domain (`recette`: true for a recette retour, None when the retour
+    /// does not say).
+    pub fn pes_items_answered_by(
+        &self,
+        id_coll: Option<&str>,
+        recette: Option<bool>,
+        bordereaux: &[(String, String)],
+    ) -> Result<Vec<i64>, OutboxError> {
+        let mut found = Vec::new();
+        for item in
+            self.select_where("genre = 'pes' AND etat != 'annule' ORDER BY id", params![])?
+        {
+            let data = self.data(item.id)?;
+            let same_coll = match (id_coll, data["id_coll"].as_str()) {
+                (Some(a), Some(b)) => a.trim() == b.trim(),
+                _ => true,
+            };
+            let holds = data["bordereaux_ids"].as_array().is_some_and(|ids| {
+                ids.iter().any(|b| {
+                    let domain_ok = match (recette, b["domaine"].as_str()) {
+                        (Some(true), Some(d)) => d == "recette",
+                        (Some(false), Some(d)) => d == "depense",
+                        _ => true,
+                    };
+                    domain_ok
+                        && bordereaux.iter().any(|(exercice, numero)| {
+                            b["exercice"].as_str() == Some(exercice.trim())
+                                && b["numero"].as_str() == Some(numero.trim())
+                        })
+                })
+            });
+            if same_coll && holds {
+                found.push((item.id, item.etat));
+            }
+        }
+        // An acknowledged PES is the one the comptable took; one still in flight with the same
+        // bordereau number (a corrected file, say) is not answered by this retour.
+        if found.iter().any(|(_, etat)| *etat == State::Acquitte) {
+            found.retain(|(_, etat)| *etat == State::Acquitte);
+        }
+        Ok(found.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// PES the platform already held (« doublon », without naming its transaction): sent, but
+    /// followed only once a person attaches them to their transaction.
+    pub fn to_attach(&self) -> Result<Vec<Item>, OutboxError> {
+        self.select_where(
+            "etat = 'envoye' AND id_plateforme IS NULL AND genre = 'pes' ORDER BY id",
+            params![],
+        )
+    }
+
+    /// Attach such a PES to the platform's transaction `transaction` (a number read in the
+    /// platform's web interface): from then on it is followed like any sent item.
+    pub fn attach_transaction(
+        &mut self,
+        id: i64,
+        transaction: &str,
+        qui: &str,
+    ) -> Result<(), OutboxError> {
+        let item = self.get(id)?;
+        if item.genre != Kind::Pes || item.etat != State::Envoye || item.id_plateforme.is_some() {
+            return Err(OutboxError::NotToAttach(id));
+        }
+        let transaction = transaction.trim();
+        if transaction.is_empty()
+            || transaction.len() > 18
+            || !transaction.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(OutboxError::BadTransaction(transaction.to_owned()));
+        }
+        self.set_platform_id(id, transaction, qui)
+    }
+
     /// Items still moving through the sender (waiting, sending, sent, or to reconcile).
     pub fn pending_count(&self) -> Result<u64, OutboxError> {
         Ok(self
             .conn
             .query_row(
-                "SELECT COUNT(*) FROM items WHERE etat IN ('en_attente', 'en_cours', 'envoye')
+                "SELECT COUNT(*) FROM items WHERE etat IN ('en_attente', 'en_cours')
+                OR (etat = 'envoye' AND id_plateforme IS NOT NULL)
                 OR (etat = 'erreur' AND a_rapprocher = 1)",
                 [],
                 |r| r.get::<_, i64>(0),

@@ -81,6 +81,8 @@ pub struct Report {
     pub courriers: u32,
     /// PES_Retour brought back from the comptable.
     pub retours_pes: u32,
+    /// PES the platform already held without naming their transaction: to attach by hand.
+    pub a_rattacher: u32,
     /// Items whose copies of their files were removed (`[envois] supprimer_copies_apres_jours`).
     pub copies_supprimees: u32,
     pub erreurs: Vec<String>,
@@ -97,6 +99,7 @@ impl Report {
         self.nouvels_essais += pass.nouvels_essais;
         self.courriers += pass.courriers;
         self.retours_pes += pass.retours_pes;
+        self.a_rattacher += pass.a_rattacher;
         self.copies_supprimees += pass.copies_supprimees;
         for e in pass.erreurs {
             self.erreurs.retain(|known| *known != e);
@@ -221,7 +224,7 @@ impl Sender<'_> {
     fn fetch_pes_retour(&mut self, entry: &PesRetourEntry) -> Result<(), PlatformError> {
         let content = self.platform.helios_retour(&entry.id)?;
         // Kept only if it reads as a PES_Retour: an error page is not a file to keep.
-        crate::pes::retour::read_retour(content.as_slice()).map_err(|e| {
+        let retour = crate::pes::retour::read_retour(content.as_slice()).map_err(|e| {
             PlatformError::Unknown(tf(
                 "plateforme.retour_illisible",
                 &[("id", &entry.id), ("detail", &e.to_string())],
@@ -241,7 +244,7 @@ impl Sender<'_> {
                 ],
             ))
         })?;
-        let path = self.retours_dir.join(name);
+        let path = self.retours_dir.join(&name);
         crate::logging::write_private(&path, &content).map_err(|e| {
             PlatformError::Config(tf(
                 "plateforme.fichier_illisible",
@@ -251,7 +254,54 @@ impl Sender<'_> {
                 ],
             ))
         })?;
+        self.attach_retour(&retour, &name, &content)?;
         self.platform.helios_retour_mark_read(&entry.id)
+    }
+
+    /// Keep a PES_Retour with each PES item holding one of its bordereaux, so that the item's
+    /// detail shows it; a retour that answers no item stays in the folder only.
+    fn attach_retour(
+        &mut self,
+        retour: &crate::pes::retour::Retour,
+        name: &str,
+        content: &[u8],
+    ) -> Result<(), PlatformError> {
+        let keys: Vec<(String, String)> = retour
+            .bordereaux
+            .iter()
+            .filter_map(|b| Some((b.exercice.clone()?, b.numero.clone()?)))
+            .collect();
+        let recette = retour.type_fichier.as_deref().and_then(|t| {
+            let t = t.to_ascii_uppercase();
+            if t.contains("REC") {
+                Some(true)
+            } else if t.contains("DEP") {
+                Some(false)
+            } else {
+                None
+            }
+        });
+        let items = self
+            .outbox
+            .pes_items_answered_by(retour.id_coll.as_deref(), recette, &keys)
+            .map_err(config)?;
+        for id in items {
+            // Fetched again after a pass that could not mark it read: kept once.
+            let known =
+                self.outbox
+                    .received(id)
+                    .map_err(config)?
+                    .iter()
+                    .any(|(genre, nom, bytes)| {
+                        genre == "pes_retour" && nom == name && bytes == content
+                    });
+            if !known {
+                self.outbox
+                    .receive(id, "pes_retour", name, content, &self.who)
+                    .map_err(config)?;
+            }
+        }
+        Ok(())
     }
 
     /// Bring back the préfecture's documents and attach each to its act. A document for an act
@@ -383,13 +433,16 @@ impl Sender<'_> {
                 self.outbox.clear_schedule(item.id)?;
                 report.refuses += 1;
             }
-            Err(PlatformError::Duplicate(message)) => {
-                // A PES the platform already has, without naming its transaction: a person
-                // must look; never sent again.
+            Err(PlatformError::Duplicate(_)) => {
+                // A PES the platform already holds (same SHA-1), without naming its transaction
+                // (S²LOW answers an empty <id/>): it has left, so it is « envoyé », never sent
+                // again; a person attaches it to its transaction (`envois rattacher`), and it is
+                // followed from then on. Not an error: the file is there.
+                let note = tf("envoi.doublon_a_rattacher", &[("id", &item.id.to_string())]);
                 self.outbox
-                    .transition(item.id, State::Erreur, &self.who, &message)?;
+                    .transition(item.id, State::Envoye, &self.who, &note)?;
                 self.outbox.clear_schedule(item.id)?;
-                report.erreurs.push(message);
+                report.a_rattacher += 1;
             }
             Err(PlatformError::Unsendable(reason)) => {
                 // Nothing left: the item cannot go as it is; back to preparation with the

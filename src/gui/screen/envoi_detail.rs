@@ -6,6 +6,7 @@ use crate::gui::theme;
 use crate::messages::{t, tf};
 use crate::outbox::{Item, JournalEntry, Outbox};
 use crate::pes::acquit::{Acquit, read_acquit};
+use crate::pes::retour::{Retour, read_retour};
 use iced::widget::{button, column, row, text};
 use iced::{Element, Length};
 use std::path::PathBuf;
@@ -24,6 +25,8 @@ pub struct Detail {
     pub recus: Vec<Received>,
     /// The PES_Acquit, read, when one came.
     pub acquit: Option<Acquit>,
+    /// The comptable's PES_Retour that answer this PES, read.
+    pub retours: Vec<Retour>,
     pub journal: Vec<JournalEntry>,
 }
 
@@ -37,6 +40,11 @@ pub fn load(id: i64) -> Result<Detail, String> {
         .rev()
         .find(|(genre, _, _)| genre == "pes_acquit")
         .and_then(|(_, _, bytes)| read_acquit(bytes.as_slice()).ok());
+    let retours = received
+        .iter()
+        .filter(|(genre, _, _)| genre == "pes_retour")
+        .filter_map(|(_, _, bytes)| read_retour(bytes.as_slice()).ok())
+        .collect();
     let recus = received
         .iter()
         .map(|(genre, nom, bytes)| Received {
@@ -50,6 +58,7 @@ pub fn load(id: i64) -> Result<Detail, String> {
         item,
         recus,
         acquit,
+        retours,
         journal,
     })
 }
@@ -131,6 +140,41 @@ pub fn view<'a, M: Clone + 'a>(
                 col = col.push(
                     text(format!("    {} — {}", err.code, err.explication)).size(theme::SMALL),
                 );
+            }
+        }
+    }
+    for retour in &detail.retours {
+        col = col.push(
+            text(tf(
+                "gui.envoi_retour",
+                &[("date", retour.date.as_deref().unwrap_or("?"))],
+            ))
+            .size(theme::HEADING),
+        );
+        for b in &retour.bordereaux {
+            col = col.push(
+                text(tf(
+                    "acquit.ligne_bordereau",
+                    &[
+                        ("numero", b.numero.as_deref().unwrap_or("?")),
+                        ("exercice", b.exercice.as_deref().unwrap_or("?")),
+                    ],
+                ))
+                .size(theme::TEXT),
+            );
+            for p in &b.pieces {
+                let mut line = tf(
+                    "retour.piece",
+                    &[
+                        ("id", p.id.as_deref().unwrap_or("?")),
+                        ("etat", p.etat.as_deref().unwrap_or("?")),
+                        ("objet", p.objet.as_deref().unwrap_or("")),
+                    ],
+                );
+                if let Some(date) = &p.date_prise_en_charge {
+                    line.push_str(&tf("gui.envoi_retour_prise_en_charge", &[("date", date)]));
+                }
+                col = col.push(text(format!("    {line}")).size(theme::SMALL));
             }
         }
     }

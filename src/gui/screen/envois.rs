@@ -905,6 +905,15 @@ impl State {
                     ))
                     .size(theme::TEXT),
                 );
+                if r.a_rattacher > 0 {
+                    col = col.push(
+                        text(tf(
+                            "envoi.cli.a_rattacher",
+                            &[("nombre", &r.a_rattacher.to_string())],
+                        ))
+                        .size(theme::TEXT),
+                    );
+                }
                 for e in &r.erreurs {
                     col = col.push(text(e.clone()).size(theme::SMALL));
                 }

@@ -1262,13 +1262,12 @@ fn import_pes(ctx: &Ctx, account: i64, form: Form) -> Response<Full<Bytes>> {
             "OK",
             "Téléchargement du fichier réussi.",
         )),
-        // NOT as S²LOW, which answers a duplicate with an empty `<id/>` (CheckDuplicate, then
-        // the exception path): the sandbox names the transaction it already holds, what the
-        // sender adopts. Kept until the outbox can wait for a person to attach such a PES to
-        // its transaction (issue 23, noted); the client already reads an empty id as a
-        // duplicate to be looked at (PlatformError::Duplicate).
-        Ok(Inserted::Existing(id)) => xml(import_answer(
-            &id.to_string(),
+        // As S²LOW's public.ssl/modules/helios/api/helios_importer_fichier.php (@c778077b): a
+        // file whose SHA-1 it already holds is refused as a duplicate, and the answer is KO
+        // « doublon détecté » with an EMPTY <id/> — the earlier transaction is not named (see
+        // the reference notes, S²LOW « Corrections »).
+        Ok(Inserted::Existing(_)) => xml(import_answer(
+            "",
             "KO",
             crate::platform::s2low::HELIOS_DOUBLON,
         )),

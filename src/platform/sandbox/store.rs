@@ -387,6 +387,18 @@ impl Store {
         }
     }
 
+    /// The transaction holding the PES of SHA-1 `sha1` (hex), as the platform's web interface
+    /// lets a person find it.
+    pub fn pes_by_sha1(&self, sha1: &str) -> rusqlite::Result<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT id FROM helios WHERE sha1 = ?1",
+                params![sha1],
+                |r| r.get(0),
+            )
+            .optional()
+    }
+
     pub fn find_pes(&self, account: i64, id: i64) -> rusqlite::Result<Option<StoredPes>> {
         self.conn
             .query_row(
