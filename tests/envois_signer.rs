@@ -6,8 +6,9 @@
 mod common;
 
 use common::*;
+use paraphe::certs::trust::TrustStore;
 use paraphe::outbox::{Outbox, State};
-use paraphe::pes::verify::{TrustStore, verify_file};
+use paraphe::pes::verify::verify_file;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

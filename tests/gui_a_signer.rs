@@ -10,10 +10,11 @@ mod common;
 mod gui_support;
 
 use gui_support::{click, run_task, settle, shows, shows_part};
+use paraphe::certs::trust::TrustStore;
 use paraphe::gui::screen::envois;
 use paraphe::messages::{t, tf};
 use paraphe::outbox::{Outbox, State};
-use paraphe::pes::verify::{TrustStore, verify_file};
+use paraphe::pes::verify::verify_file;
 use std::path::{Path, PathBuf};
 
 fn unsigned_pes(dir: &Path, name: &str, nom_fic: &str) -> PathBuf {

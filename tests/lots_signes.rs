@@ -9,9 +9,9 @@ mod common;
 
 use common::*;
 use paraphe::card::software::SoftwareKey;
+use paraphe::certs::trust::TrustStore;
 use paraphe::outbox::lot::{ExportRequest, ImportPolicy, export, import};
 use paraphe::outbox::{Filter, NewItem, Outbox};
-use paraphe::pes::verify::TrustStore;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -11,9 +11,10 @@ mod common;
 use common::forgeries::{self, Forgery};
 use common::pes::xmlsec_integrity;
 use common::*;
+use paraphe::certs::trust::TrustStore;
 use paraphe::messages::{t, tf};
 use paraphe::pes::sign::Scope;
-use paraphe::pes::verify::{FileVerdict, SignatureVerdict, TrustStore, verify_file};
+use paraphe::pes::verify::{FileVerdict, SignatureVerdict, verify_file};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -5,8 +5,9 @@ mod common;
 
 use common::pes::xmlsec_integrity;
 use common::*;
+use paraphe::certs::trust::TrustStore;
 use paraphe::pes::sign::Scope;
-use paraphe::pes::verify::{TrustStore, verify_file};
+use paraphe::pes::verify::verify_file;
 use std::path::{Path, PathBuf};
 
 fn samples() -> Option<PathBuf> {

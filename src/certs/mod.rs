@@ -3,6 +3,7 @@
 //! and extended key usage the certification authority wrote into it.
 
 pub mod revocation;
+pub mod trust;
 
 use ::time::OffsetDateTime;
 use serde::Serialize;

@@ -57,7 +57,8 @@ pub fn ouvrir(args: &OuvrirArgs) -> i32 {
         },
         None => None,
     };
-    let trust = match crate::pes::verify::TrustStore::chosen(args.confiance.as_deref(), &settings) {
+    let trust = match crate::certs::trust::TrustStore::chosen(args.confiance.as_deref(), &settings)
+    {
         Ok(t) => t,
         Err(e) => return super::error(&e.to_string()),
     };
@@ -197,9 +198,9 @@ pub struct VerifierArgs {
 }
 
 pub fn verifier(args: &VerifierArgs) -> i32 {
+    use crate::certs::trust::TrustStore;
     use crate::marches::discover::verify_path_with;
     use crate::messages::t;
-    use crate::pes::verify::TrustStore;
     let settings = match crate::settings::Settings::load() {
         Ok(s) => s,
         Err(e) => return super::error(&e.to_string()),

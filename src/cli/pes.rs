@@ -273,7 +273,8 @@ fn parse_sha256_hex(hex: &str) -> Result<Vec<u8>, String> {
 }
 
 pub fn verifier(args: &super::PesVerifyArgs) -> i32 {
-    use crate::pes::verify::{TrustStore, verify_file};
+    use crate::certs::trust::TrustStore;
+    use crate::pes::verify::verify_file;
     let error = |message: String| {
         eprintln!("{} : {message}", t("commun.erreur"));
         2

@@ -9,8 +9,8 @@ use super::verify::{
     files_beside, has_signature_extension, is_xml_signature, locate_document, named_document,
     read_bounded, read_cms_file, verify_pdf, verify_signature_file,
 };
+use crate::certs::trust::TrustStore;
 use crate::messages::t;
-use crate::pes::verify::TrustStore;
 use openssl::hash::MessageDigest;
 use std::io::Read;
 use std::path::{Path, PathBuf};

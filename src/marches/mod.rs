@@ -77,7 +77,7 @@ pub struct Deposit {
 #[derive(Default, Clone, Copy)]
 pub struct Review<'a> {
     /// Trusted authorities for the documents' signatures and the timestamps.
-    pub trust: Option<&'a crate::pes::verify::TrustStore>,
+    pub trust: Option<&'a crate::certs::trust::TrustStore>,
     /// The deadline for bids: a deposit timestamped after it is flagged.
     pub deadline: Option<time::OffsetDateTime>,
 }
@@ -181,7 +181,7 @@ pub fn bid_files(input: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// document (beside it), or alone when its document is missing (which is then an anomaly).
 fn check_documents(
     bid: &OpenedBid,
-    trust: Option<&crate::pes::verify::TrustStore>,
+    trust: Option<&crate::certs::trust::TrustStore>,
 ) -> (Vec<verify::SignatureReport>, Vec<PathBuf>, Vec<String>) {
     let mut signatures = Vec::new();
     let mut unsigned = Vec::new();

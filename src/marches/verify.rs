@@ -17,9 +17,9 @@ use super::der::{Der, DerError, dotted};
 use crate::certs::revocation::{
     Judgement, RevocationChecker, RevocationReport, RevocationSubject, judge,
 };
+use crate::certs::trust::TrustStore;
 use crate::certs::{CertificateInfo, ValidityState, iso8601};
 use crate::messages::{t, tf};
-use crate::pes::verify::TrustStore;
 use openssl::hash::{Hasher, MessageDigest};
 use openssl::x509::X509;
 use serde::Serialize;

@@ -11,9 +11,9 @@
 //! enveloped objects). The documents are hashed as streams.
 
 use super::verify::{DocumentDigest, SignatureReport, blank_report, judge_certificate};
+use crate::certs::trust::TrustStore;
 use crate::certs::{CertificateInfo, iso8601};
 use crate::messages::{t, tf};
-use crate::pes::verify::TrustStore;
 use crate::xml::{C14nError, C14nMode, Canonicalizer, DSIG_NAMESPACE, Progress, XmlReader};
 use openssl::hash::MessageDigest;
 use openssl::x509::X509;

@@ -13,8 +13,8 @@
 //! An unsigned lot is refused unless the person importing accepts the risk, which is journalled.
 
 use super::{Kind, NewItem, Outbox, OutboxError};
+use crate::certs::trust::TrustStore;
 use crate::keys::Signer;
-use crate::pes::verify::TrustStore;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

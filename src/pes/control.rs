@@ -7,7 +7,8 @@
 use super::PesError;
 use super::checks::{Intent, check};
 use super::summary::PesSummary;
-use super::verify::{FileVerdict, TrustStore, verify_file};
+use super::verify::{FileVerdict, verify_file};
+use crate::certs::trust::TrustStore;
 use crate::findings::{Finding, Location, resolve_lines};
 use crate::messages::{t, tf};
 use crate::xml::schema::{SchemaKind, XmlSchema, builtin_pes_aller};

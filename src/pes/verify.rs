@@ -17,12 +17,12 @@ use super::xades::{EXC_C14N, NS_DS};
 use crate::certs::revocation::{
     Judgement, RevocationChecker, RevocationReport, RevocationSubject, judge,
 };
+use crate::certs::trust::TrustStore;
 use crate::keys::digest::ecdsa_raw_to_der;
 use crate::messages::{t, tf};
 use crate::xml::{C14nError, C14nMode, Canonicalizer, Progress, StartTag, XmlReader};
 use openssl::hash::MessageDigest;
-use openssl::x509::store::{X509Store, X509StoreBuilder};
-use openssl::x509::{X509, X509StoreContext};
+use openssl::x509::X509;
 use quick_xml::events::Event;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -130,8 +130,6 @@ pub enum VerifyError {
     Xml(#[from] C14nError),
     #[error("{}", tf("verification.lecture", &[("chemin", .0), ("detail", .1)]))]
     Read(String, String),
-    #[error("{}", tf("verification.confiance", &[("chemin", .0), ("detail", .1)]))]
-    Trust(String, String),
     #[error("{}", tf("pes.octet_nul", &[("position", &.0.to_string())]))]
     Nul(u64),
     /// What the file is instead of a PES_Aller (« un document PDF »…).
@@ -199,99 +197,6 @@ impl FileVerdict {
     /// Some Id may designate several elements: what any signature covers is ambiguous.
     pub fn ids_ambiguous(&self) -> bool {
         !self.identifiants_en_double.is_empty() || self.trop_d_identifiants
-    }
-}
-
-/// Certification authorities trusted for signers' certificates.
-pub struct TrustStore {
-    /// The trusted certificates; a store is built per check so that the verification time can be
-    /// the signing time.
-    certificates: Vec<X509>,
-}
-
-impl TrustStore {
-    /// From a PEM file (one or more certificates) or a folder of `.pem` / `.crt` / `.cer` files.
-    pub fn load(path: &Path) -> Result<TrustStore, VerifyError> {
-        let err = |d: String| VerifyError::Trust(path.display().to_string(), d);
-        let mut certificates = Vec::new();
-        let files: Vec<std::path::PathBuf> = if path.is_dir() {
-            std::fs::read_dir(path)
-                .map_err(|e| err(e.to_string()))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|e| matches!(e.to_str(), Some("pem" | "crt" | "cer")))
-                })
-                .collect()
-        } else {
-            vec![path.to_owned()]
-        };
-        for file in files {
-            let bytes = std::fs::read(&file).map_err(|e| err(e.to_string()))?;
-            let certs = X509::stack_from_pem(&bytes)
-                .or_else(|_| X509::from_der(&bytes).map(|c| vec![c]))
-                .map_err(|e| err(e.to_string()))?;
-            certificates.extend(certs);
-        }
-        if certificates.is_empty() {
-            return Err(err(t("verification.confiance_vide")));
-        }
-        Ok(TrustStore { certificates })
-    }
-
-    /// The trusted certificates.
-    pub fn certificates(&self) -> &[X509] {
-        &self.certificates
-    }
-
-    /// The trust store named on the command line, else in the settings (`[verification]
-    /// confiance`); None when neither names one.
-    pub fn chosen(
-        explicit: Option<&Path>,
-        settings: &crate::settings::Settings,
-    ) -> Result<Option<TrustStore>, VerifyError> {
-        explicit
-            .or(settings.verification.confiance.as_deref())
-            .map(TrustStore::load)
-            .transpose()
-    }
-
-    /// Check that `cert` chains to a trusted authority (with `extra` as intermediates), at time
-    /// `at` (the signing time) or now.
-    pub fn check_chain(
-        &self,
-        cert: &X509,
-        extra: &[X509],
-        at: Option<time::OffsetDateTime>,
-    ) -> Result<(), String> {
-        let mut chain = openssl::stack::Stack::new().map_err(|e| e.to_string())?;
-        for c in extra {
-            chain.push(c.clone()).map_err(|e| e.to_string())?;
-        }
-        let mut builder = X509StoreBuilder::new().map_err(|e| e.to_string())?;
-        for trusted in &self.certificates {
-            builder
-                .add_cert(trusted.clone())
-                .map_err(|e| e.to_string())?;
-        }
-        if let Some(t) = at {
-            let mut param =
-                openssl::x509::verify::X509VerifyParam::new().map_err(|e| e.to_string())?;
-            param.set_time(t.unix_timestamp() as _);
-            builder.set_param(&param).map_err(|e| e.to_string())?;
-        }
-        let trusted: X509Store = builder.build();
-        let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
-        ctx.init(&trusted, cert, &chain, |c| {
-            let ok = c.verify_cert()?;
-            Ok(if ok {
-                Ok(())
-            } else {
-                Err(c.error().error_string().to_owned())
-            })
-        })
-        .map_err(|e| e.to_string())?
     }
 }
 

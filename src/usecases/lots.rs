@@ -5,9 +5,9 @@
 //! lot alike.
 
 use super::KeyToOpen;
+use crate::certs::trust::TrustStore;
 use crate::outbox::lot::{self, ExportRequest, ExportedLot, ImportPolicy, ImportedLot, LotOrigin};
 use crate::outbox::{Outbox, OutboxError};
-use crate::pes::verify::TrustStore;
 use crate::settings::Settings;
 use std::path::{Path, PathBuf};
 

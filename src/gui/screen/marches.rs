@@ -110,7 +110,7 @@ pub fn open_bids(job: Job) -> Result<Opened, String> {
     let cancel = job.cancel.clone();
     let settings = crate::settings::Settings::load().unwrap_or_default();
     let trust =
-        crate::pes::verify::TrustStore::chosen(None, &settings).map_err(|e| e.to_string())?;
+        crate::certs::trust::TrustStore::chosen(None, &settings).map_err(|e| e.to_string())?;
     let review = crate::marches::Review {
         trust: trust.as_ref(),
         deadline: job.deadline,

@@ -3,9 +3,10 @@
 //! PIN; then signing off the UI thread with progress and "Arrêter", the signatures verified at
 //! once, and the signed file put in the outbox.
 
+use crate::certs::trust::TrustStore;
 use crate::gui::{background, theme};
 use crate::messages::{t, tf};
-use crate::pes::verify::{FileVerdict, TrustStore, verify_file};
+use crate::pes::verify::{FileVerdict, verify_file};
 use iced::widget::{button, checkbox, column, row, text, text_input};
 use iced::{Element, Task};
 use std::path::{Path, PathBuf};

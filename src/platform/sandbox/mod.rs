@@ -180,7 +180,7 @@ pub(crate) struct Ctx {
     pub(crate) settings: SandboxSettings,
     pub(crate) store: Mutex<Store>,
     depots: PathBuf,
-    trust: Option<crate::pes::verify::TrustStore>,
+    trust: Option<crate::certs::trust::TrustStore>,
     /// When the sandbox started (the creation date of the drafts STELA's face lists).
     pub(crate) started_ms: i64,
     /// Nonces handed out and not used yet (confirmation of transmissions).
@@ -226,7 +226,7 @@ pub fn run(options: SandboxOptions, on_ready: impl FnOnce(&Ready)) -> Result<(),
     }
     let trust_path = options.donnees.join("confiance-signatures.pem");
     std::fs::write(&trust_path, &trusted_pem).map_err(data)?;
-    let trust = crate::pes::verify::TrustStore::load(&trust_path).ok();
+    let trust = crate::certs::trust::TrustStore::load(&trust_path).ok();
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .map_err(|e| SandboxError::Tls(e.to_string()))?;
