@@ -150,11 +150,20 @@ fn forge(lot: &Path, out: &Path, change: impl Fn(&mut Vec<u8>)) {
     write_lot(out, &all);
 }
 
-fn policy(trust: Option<&TrustStore>, accept_unsigned: bool) -> ImportPolicy<'_> {
-    ImportPolicy {
+/// Workstation B imports `lot` (its work folder under `dir`) as `who`.
+fn import_on_b(
+    b: &mut Outbox,
+    dir: &Path,
+    lot: &Path,
+    who: &str,
+    trust: Option<&TrustStore>,
+    accept_unsigned: bool,
+) -> Result<paraphe::outbox::lot::ImportedLot, paraphe::outbox::OutboxError> {
+    let policy = ImportPolicy {
         trust,
         accept_unsigned,
-    }
+    };
+    import(b, lot, &dir.join("b/lots"), who, &policy)
 }
 
 fn empty(outbox: &Outbox) -> bool {
@@ -203,14 +212,7 @@ fn a_signed_lot_is_imported_with_its_preparer_and_signer_journalled() {
 
     let trust = trust();
     let mut b = Outbox::open(&dir.join("b/envois.sqlite")).expect("open");
-    let done = import(
-        &mut b,
-        &lot,
-        &dir.join("b/lots"),
-        "ordonnateur",
-        &policy(Some(&trust), false),
-    )
-    .expect("import");
+    let done = import_on_b(&mut b, dir, &lot, "ordonnateur", Some(&trust), false).expect("import");
     assert_eq!(done.ids.len(), 2);
     assert!(done.origine.signe);
     let signer_cn = &pki.identity("signature").cn;
@@ -262,39 +264,16 @@ fn a_change_inside_a_signed_lot_is_refused_even_with_every_hash_recomputed() {
         data[at] = b'9';
     });
     let mut b = Outbox::open(&dir.join("b/envois.sqlite")).expect("open");
-    let err = import(
-        &mut b,
-        &forged,
-        &dir.join("b/lots"),
-        "x",
-        &policy(Some(&trust), false),
-    )
-    .expect_err("forged");
+    let err = import_on_b(&mut b, dir, &forged, "x", Some(&trust), false).expect_err("forged");
     assert!(err.to_string().contains("ne correspond pas"), "{err}");
     assert!(empty(&b), "a refused lot leaves the outbox unchanged");
     // Even accepting unsigned lots, a signed one that does not match is refused.
-    assert!(
-        import(
-            &mut b,
-            &forged,
-            &dir.join("b/lots"),
-            "x",
-            &policy(Some(&trust), true)
-        )
-        .is_err()
-    );
+    assert!(import_on_b(&mut b, dir, &forged, "x", Some(&trust), true).is_err());
     // Removing the signature makes it an unsigned lot: refused as such.
     let mut all = entries(&forged);
     all.retain(|(n, _)| n != "manifest.p7s");
     write_lot(&forged, &all);
-    let err = import(
-        &mut b,
-        &forged,
-        &dir.join("b/lots"),
-        "x",
-        &policy(Some(&trust), false),
-    )
-    .expect_err("unsigned");
+    let err = import_on_b(&mut b, dir, &forged, "x", Some(&trust), false).expect_err("unsigned");
     assert!(err.to_string().contains("n'est pas signé"), "{err}");
     assert!(empty(&b));
 
@@ -311,14 +290,8 @@ fn a_change_inside_a_signed_lot_is_refused_even_with_every_hash_recomputed() {
         *e = foreign.clone();
     }
     write_lot(&forged, &mixed);
-    let err = import(
-        &mut b,
-        &forged,
-        &dir.join("b/lots"),
-        "x",
-        &policy(Some(&trust), false),
-    )
-    .expect_err("moved signature");
+    let err =
+        import_on_b(&mut b, dir, &forged, "x", Some(&trust), false).expect_err("moved signature");
     assert!(err.to_string().contains("ne correspond pas"), "{err}");
     assert!(empty(&b));
 }
@@ -331,24 +304,10 @@ fn an_unsigned_lot_is_refused_unless_the_risk_is_accepted_and_journalled() {
     assert!(!entries(&lot).iter().any(|(n, _)| n == "manifest.p7s"));
     let trust = trust();
     let mut b = Outbox::open(&dir.join("b/envois.sqlite")).expect("open");
-    let err = import(
-        &mut b,
-        &lot,
-        &dir.join("b/lots"),
-        "x",
-        &policy(Some(&trust), false),
-    )
-    .expect_err("unsigned");
+    let err = import_on_b(&mut b, dir, &lot, "x", Some(&trust), false).expect_err("unsigned");
     assert!(err.to_string().contains("n'est pas signé"), "{err}");
     assert!(empty(&b));
-    let done = import(
-        &mut b,
-        &lot,
-        &dir.join("b/lots"),
-        "Dominique",
-        &policy(Some(&trust), true),
-    )
-    .expect("accepted");
+    let done = import_on_b(&mut b, dir, &lot, "Dominique", Some(&trust), true).expect("accepted");
     assert!(!done.origine.signe);
     assert_eq!(done.origine.signataire, None);
     let journal = b.journal(done.ids[1]).expect("journal");
@@ -369,19 +328,11 @@ fn a_lot_signed_outside_the_trusted_authorities_or_without_any_is_refused() {
     let lot = lot_from_a(dir, Some(&mut p12_key(&stranger)));
     let trust = trust();
     let mut b = Outbox::open(&dir.join("b/envois.sqlite")).expect("open");
-    let err = import(
-        &mut b,
-        &lot,
-        &dir.join("b/lots"),
-        "x",
-        &policy(Some(&trust), true),
-    )
-    .expect_err("untrusted");
+    let err = import_on_b(&mut b, dir, &lot, "x", Some(&trust), true).expect_err("untrusted");
     assert!(err.to_string().contains("autorité de confiance"), "{err}");
     assert!(empty(&b));
     // No trusted authorities configured: a signed lot cannot be judged, so it is refused.
-    let err = import(&mut b, &lot, &dir.join("b/lots"), "x", &policy(None, true))
-        .expect_err("no trust store");
+    let err = import_on_b(&mut b, dir, &lot, "x", None, true).expect_err("no trust store");
     assert!(err.to_string().contains("--confiance"), "{err}");
     assert!(empty(&b));
 }
@@ -404,14 +355,7 @@ fn a_file_longer_than_declared_or_undeclared_is_refused_before_it_is_written() {
         }
     }
     write_lot(&forged, &all);
-    let err = import(
-        &mut b,
-        &forged,
-        &dir.join("b/lots"),
-        "x",
-        &policy(Some(&trust), false),
-    )
-    .expect_err("longer");
+    let err = import_on_b(&mut b, dir, &forged, "x", Some(&trust), false).expect_err("longer");
     assert!(err.to_string().contains("modifié ou abîmé"), "{err}");
 
     // A file the manifest does not declare, and a file before the manifest.
@@ -421,29 +365,11 @@ fn a_file_longer_than_declared_or_undeclared_is_refused_before_it_is_written() {
         ("fichiers/9-9-intrus.pdf".into(), b"%PDF intrus".to_vec()),
     );
     write_lot(&forged, &all);
-    assert!(
-        import(
-            &mut b,
-            &forged,
-            &dir.join("b/lots"),
-            "x",
-            &policy(Some(&trust), false)
-        )
-        .is_err()
-    );
+    assert!(import_on_b(&mut b, dir, &forged, "x", Some(&trust), false).is_err());
     let mut all = entries(&lot);
     all.swap(0, 1);
     write_lot(&forged, &all);
-    assert!(
-        import(
-            &mut b,
-            &forged,
-            &dir.join("b/lots"),
-            "x",
-            &policy(Some(&trust), false)
-        )
-        .is_err()
-    );
+    assert!(import_on_b(&mut b, dir, &forged, "x", Some(&trust), false).is_err());
     assert!(empty(&b));
 }
 
