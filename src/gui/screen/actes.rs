@@ -584,7 +584,7 @@ impl State {
                 text_input(&t("gui.pin_signature"), &self.pin)
                     .secure(true)
                     .on_input(|v| Message::PinChanged(v.into()))
-                    .width(Length::Fixed(220.0)),
+                    .width(Length::Fixed(300.0)),
                 button(text(t("gui.actes_signer_et_mettre_en_file")))
                     .on_press_maybe(ready.then_some(Message::SignAndQueue)),
             ]

@@ -995,7 +995,7 @@ impl State {
                         .secure(true)
                         .on_input(|v| Message::SignPinChanged(v.into()))
                         .on_submit_maybe(ready.then_some(Message::SignChosen))
-                        .width(260),
+                        .width(300),
                     button(text(label)).on_press_maybe(ready.then_some(Message::SignChosen)),
                 ]
                 .spacing(theme::GAP)
