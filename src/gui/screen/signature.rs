@@ -32,6 +32,8 @@ pub struct Panel {
     expected: usize,
     result: Option<Result<Signed, String>>,
     queued: Option<Result<i64, String>>,
+    /// What « Préparer pour signature » did: the item's number, or why not.
+    prepared: Option<Result<i64, String>>,
     /// The signature card and what it says of the PIN tries left, read when the panel opens
     /// and after each signing (None: not read yet, or a software certificate).
     card: Option<Result<crate::card::select::CardStatus, String>>,
@@ -73,6 +75,10 @@ pub enum Message {
     Done(Option<Result<Signed, String>>),
     Queue,
     Queued(Option<Result<i64, String>>),
+    /// Keep the PES as reviewed in the outbox, `préparé`, to be signed later (here in Envois
+    /// « À signer », or on another workstation after a lot).
+    PrepareToSign,
+    Prepared(Option<Result<i64, String>>),
     CardState(Option<CardStatus>),
 }
 
@@ -121,6 +127,20 @@ pub struct Job {
     pub trust: Option<PathBuf>,
     /// SHA-256 of the file as the person reviewed it: a file changed since is not signed.
     pub reviewed_sha256: Vec<u8>,
+}
+
+/// Keep the PES reviewed (`reviewed`: its SHA-256 when it was shown) in the outbox as `préparé`,
+/// through the door's checks for a file to sign; a file changed since it was shown is refused.
+fn prepare_to_sign(input: &Path, reviewed: &[u8]) -> Result<i64, String> {
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    let mut outbox = crate::outbox::Outbox::open_default().map_err(|e| e.to_string())?;
+    crate::usecases::sign_items::prepare_pes_as_reviewed(
+        &mut outbox,
+        input,
+        reviewed,
+        &settings,
+        &crate::platform::sender::who(),
+    )
 }
 
 /// Sign with the checks of the review, then verify what was written (the settings' trust store).
@@ -365,6 +385,22 @@ impl Panel {
             Message::Queued(result) => {
                 self.queued = Some(result.unwrap_or_else(|| Err(t("gui.signature_interrompue"))));
             }
+            Message::PrepareToSign => {
+                if let Some((path, _, sha256)) = input
+                    && self.running.is_none()
+                {
+                    let path = path.to_owned();
+                    let reviewed = sha256.to_vec();
+                    self.prepared = None;
+                    return Task::perform(
+                        background(move || prepare_to_sign(&path, &reviewed)),
+                        Message::Prepared,
+                    );
+                }
+            }
+            Message::Prepared(result) => {
+                self.prepared = Some(result.unwrap_or_else(|| Err(t("gui.signature_interrompue"))));
+            }
         }
         Task::none()
     }
@@ -475,9 +511,24 @@ impl Panel {
                     button(text(t("gui.signer")))
                         .padding(theme::PAD)
                         .on_press_maybe((can_sign && filled).then_some(Message::Sign)),
+                    button(text(t("gui.preparer_pour_signature")))
+                        .padding(theme::PAD)
+                        .on_press_maybe(
+                            (can_sign && self.running.is_none()).then_some(Message::PrepareToSign)
+                        ),
                 ]
                 .spacing(theme::GAP),
             );
+            match &self.prepared {
+                Some(Ok(id)) => {
+                    col = col.push(
+                        text(tf("gui.pes_prepare_a_signer", &[("id", &id.to_string())]))
+                            .size(theme::TEXT),
+                    )
+                }
+                Some(Err(e)) => col = col.push(text(e.clone()).size(theme::TEXT)),
+                None => {}
+            }
         }
         match &self.result {
             Some(Ok(signed)) => col = col.push(self.signed_view(signed)),
