@@ -35,6 +35,28 @@ pub fn encode(text: &str) -> Result<Vec<u8>, char> {
         .collect()
 }
 
+/// `text` in lower case without the marks of Latin letters (« Église » → « eglise », « Œuvre »
+/// → « oeuvre »), everything else kept as it is (digits, punctuation, `%`, `_`): what searches
+/// compare, so that « eglise » finds « Église ». The one folding of the library (the
+/// classification's search builds on it).
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.nfd().flat_map(char::to_lowercase) {
+        match c {
+            // Combining diacritical marks, left apart by the decomposition.
+            '\u{0300}'..='\u{036F}' => {}
+            'œ' => out.push_str("oe"),
+            'æ' => out.push_str("ae"),
+            'ß' => out.push_str("ss"),
+            'ø' => out.push('o'),
+            'đ' => out.push('d'),
+            'ł' => out.push('l'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `text` read back when it was UTF-8 encoded twice (UTF-8 bytes taken for ISO-8859-1 and encoded
 /// again: « dÃ©tectÃ© »), as PHP's `utf8_encode` of a UTF-8 string gives; other text unchanged.
 pub fn repair_double_utf8(text: &str) -> String {
@@ -109,6 +131,13 @@ mod tests {
         assert_eq!(decode(b"D\xe9lib\xe9ration"), "Délibération");
         assert_eq!(encode("coût en €"), Err('€'));
         assert_eq!(encode_lossy("coût en €"), b"co\xfbt en ?");
+    }
+
+    #[test]
+    fn folding_drops_case_and_marks_only() {
+        assert_eq!(fold("Église Saint-Étienne"), "eglise saint-etienne");
+        // Decomposed marks too (a Mac file name), ligatures spelt out, the rest kept.
+        assert_eq!(fold("E\u{301}COLE Œuvre 100%_x"), "ecole oeuvre 100%_x");
     }
 
     #[test]

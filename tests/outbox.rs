@@ -595,3 +595,201 @@ fn copies_are_owned_and_purged_only_for_acknowledged_items() {
         assert_eq!(outbox.list(&Filter::default()).expect("list").len(), 2);
     }
 }
+
+/// An outbox whose items hold the searched text in different places: libellé, numéro, file
+/// name, IDActe and platform id (with a decoy that `%` and `_` as wildcards would match).
+/// Returns the ids in the order of the letters: A (libellé), B (numéro), C (file), D (IDActe
+/// and platform id), E (decoy).
+fn searchable(dir: &Path, db: &Path) -> [i64; 5] {
+    let folder = dir.join("dossier_secret");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let a_file = write(&folder, "a.pdf", b"%PDF-1.4 a");
+    let c_file = write(&folder, "Délibération ÉCOLE.pdf", b"%PDF-1.4 c");
+    let mut outbox = Outbox::open(db).expect("open");
+    let a = outbox
+        .add(item(
+            "Travaux de l'Église Saint-Étienne",
+            Some("A1"),
+            vec![("acte".into(), a_file)],
+        ))
+        .expect("add a");
+    let b = outbox
+        .add(item("Budget", Some("BUDGÉT_2026%"), vec![]))
+        .expect("add b");
+    let c = outbox
+        .add(item(
+            "Procès-verbal",
+            Some("C3"),
+            vec![("acte".into(), c_file)],
+        ))
+        .expect("add c");
+    let d = outbox
+        .add(NewItem {
+            donnees: serde_json::json!({ "id_acte": "034-210600730-20260115-DÉL42-DE" }),
+            ..item("Subvention", Some("D4"), vec![])
+        })
+        .expect("add d");
+    outbox
+        .set_platform_id(d, "PLAT-77", "envoi")
+        .expect("platform id");
+    let e = outbox
+        .add(item("BUDGETX2026A", Some("E5"), vec![]))
+        .expect("add e");
+    [a, b, c, d, e]
+}
+
+fn searched(outbox: &Outbox, text: &str) -> Vec<i64> {
+    let mut ids: Vec<i64> = outbox
+        .list(&Filter {
+            chercher: Some(text.to_owned()),
+            ..Default::default()
+        })
+        .expect("search")
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn search_finds_items_by_any_of_their_texts_ignoring_case_and_accents() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("envois.sqlite");
+    let [a, b, c, d, e] = searchable(dir.path(), &db);
+    let mut outbox = Outbox::open(&db).expect("open");
+    // Libellé, trimmed, without accents or case, or with an accent typed decomposed.
+    assert_eq!(searched(&outbox, "eglise"), [a]);
+    assert_eq!(searched(&outbox, "  SAINT-ETIENNE "), [a]);
+    assert_eq!(searched(&outbox, "e\u{301}glise"), [a]);
+    // Numéro interne, with its accent or without.
+    assert_eq!(searched(&outbox, "budgét_"), [b]);
+    assert_eq!(searched(&outbox, "budget"), [b, e]);
+    // The name of a file, not the folder it came from.
+    assert_eq!(searched(&outbox, "ecole.PDF"), [c]);
+    assert_eq!(searched(&outbox, "délibération"), [c]);
+    assert!(searched(&outbox, "dossier_secret").is_empty());
+    // The IDActe of `donnees` and the platform's id.
+    assert_eq!(searched(&outbox, "del42-de"), [d]);
+    assert_eq!(searched(&outbox, "plat-77"), [d]);
+    // `%` and `_` are the characters typed, not wildcards (E is « BUDGETX2026A »).
+    assert_eq!(searched(&outbox, "budget_2026%"), [b]);
+    assert_eq!(searched(&outbox, "%"), [b]);
+    assert_eq!(searched(&outbox, "t_2"), [b]);
+    assert!(searched(&outbox, "zzz").is_empty());
+    // Blank text searches nothing: everything is listed.
+    assert_eq!(searched(&outbox, "   ").len(), 5);
+
+    // With a state: of the two items with a PDF, only the one waiting.
+    outbox
+        .transition(a, State::EnAttente, "x", "")
+        .expect("queue");
+    assert_eq!(searched(&outbox, ".pdf"), [a, c]);
+    let waiting = outbox
+        .list(&Filter {
+            etats: vec![State::EnAttente],
+            chercher: Some(".pdf".into()),
+            ..Default::default()
+        })
+        .expect("waiting");
+    assert_eq!(waiting.iter().map(|i| i.id).collect::<Vec<_>>(), [a]);
+
+    // With paging: « 2026 » is in B's numéro, D's IDActe and E's libellé; pages of one.
+    let all: Vec<i64> = outbox
+        .list(&Filter {
+            chercher: Some("2026".into()),
+            ..Default::default()
+        })
+        .expect("all")
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(all, [e, d, b], "most recently changed first");
+    let page = |decalage| {
+        outbox
+            .list(&Filter {
+                chercher: Some("2026".into()),
+                limite: Some(1),
+                decalage,
+                ..Default::default()
+            })
+            .expect("page")
+            .iter()
+            .map(|i| i.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(page(0), [e]);
+    assert_eq!(page(1), [d]);
+    assert_eq!(page(2), [b]);
+    assert!(page(3).is_empty());
+    // Kind and dates still apply.
+    assert!(
+        outbox
+            .list(&Filter {
+                genre: Some(Kind::Pes),
+                chercher: Some("2026".into()),
+                ..Default::default()
+            })
+            .expect("pes")
+            .is_empty()
+    );
+    assert!(
+        outbox
+            .list(&Filter {
+                depuis: Some("2999-01-01T00:00:00Z".into()),
+                chercher: Some("2026".into()),
+                ..Default::default()
+            })
+            .expect("future")
+            .is_empty()
+    );
+}
+
+#[test]
+fn command_line_searches_the_outbox() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("donnees");
+    let [a, _, c, ..] = searchable(dir.path(), &data.join("envois.sqlite"));
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paraphe"))
+            .args(args)
+            .env("PARAPHE_DONNEES", &data)
+            .env("PARAPHE_CONFIG", data.join("absent.toml"))
+            .output()
+            .expect("run paraphe");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        doc["envois"]
+            .as_array()
+            .expect("envois")
+            .iter()
+            .map(|i| i["id"].as_i64().expect("id"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        run(&["envois", "lister", "--chercher", "EGLISE", "--json"]),
+        [a]
+    );
+    assert_eq!(
+        run(&["envois", "lister", "--chercher", "école", "--json"]),
+        [c]
+    );
+    assert!(run(&["envois", "lister", "--chercher", "budget_", "--json"]).len() == 1);
+    assert!(
+        run(&[
+            "envois",
+            "lister",
+            "--chercher",
+            "eglise",
+            "--etat",
+            "acquitte",
+            "--json"
+        ])
+        .is_empty()
+    );
+    assert_eq!(run(&["envois", "lister", "--json"]).len(), 5);
+}

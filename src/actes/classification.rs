@@ -196,32 +196,13 @@ fn join_path(chain: &[&Matiere]) -> String {
         .join(" › ")
 }
 
-/// Lower case without accents, punctuation as spaces: « Délégation de service public » and
-/// « delegation service » meet.
+/// Lower case without accents ([`crate::latin1::fold`]), punctuation as spaces: « Délégation
+/// de service public » and « delegation service » meet.
 pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars().flat_map(char::to_lowercase) {
-        let s: &str = match c {
-            'à' | 'â' | 'ä' | 'á' | 'ã' | 'å' => "a",
-            'ç' => "c",
-            'é' | 'è' | 'ê' | 'ë' => "e",
-            'î' | 'ï' | 'í' | 'ì' => "i",
-            'ô' | 'ö' | 'ó' | 'ò' | 'õ' => "o",
-            'ù' | 'û' | 'ü' | 'ú' => "u",
-            'ÿ' | 'ý' => "y",
-            'ñ' => "n",
-            'œ' => "oe",
-            'æ' => "ae",
-            'ß' => "ss",
-            c if c.is_alphanumeric() => {
-                out.push(c);
-                continue;
-            }
-            _ => " ",
-        };
-        out.push_str(s);
-    }
-    out
+    crate::latin1::fold(text)
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect()
 }
 
 fn read_file_bytes(path: &Path) -> Result<Vec<u8>, ClassificationError> {

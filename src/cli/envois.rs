@@ -13,6 +13,10 @@ pub struct ListArgs {
     /// Nombre maximal de lignes.
     #[arg(long, default_value_t = 100)]
     pub limite: usize,
+    /// Seulement les envois où l'on trouve ce texte : objet, numéro interne, identifiant de la
+    /// plateforme, IDActe ou nom d'un fichier (sans tenir compte des majuscules ni des accents).
+    #[arg(long, value_name = "TEXTE")]
+    pub chercher: Option<String>,
     /// Écrit un document JSON au lieu du texte.
     #[arg(long)]
     pub json: bool,
@@ -99,6 +103,7 @@ pub fn lister(args: &ListArgs) -> i32 {
     let items = match outbox.list(&Filter {
         etats,
         limite: Some(args.limite),
+        chercher: args.chercher.clone(),
         ..Default::default()
     }) {
         Ok(i) => i,

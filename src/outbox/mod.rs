@@ -284,6 +284,9 @@ pub struct Filter {
     pub jusqu_a: Option<String>,
     pub limite: Option<usize>,
     pub decalage: usize,
+    /// Text to find (trimmed; case and accents ignored, `%` and `_` literal) in the libellé,
+    /// the numéro interne, the platform's id, the act's IDActe or the name of one of the files.
+    pub chercher: Option<String>,
 }
 
 /// A new item.
@@ -877,7 +880,7 @@ impl Outbox {
 
     /// Items matching `filter`, most recently changed first; only the requested page is built.
     pub fn list(&self, filter: &Filter) -> Result<Vec<Item>, OutboxError> {
-        let mut sql = format!("{SELECT_ITEM} WHERE 1 = 1");
+        let mut sql = String::from(" WHERE 1 = 1");
         let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
         if let Some(genre) = filter.genre {
             sql.push_str(" AND genre = ?");
@@ -900,13 +903,64 @@ impl Outbox {
             sql.push_str(" AND modifie_le <= ?");
             values.push(Box::new(d.clone()));
         }
-        sql.push_str(" ORDER BY modifie_le DESC, id DESC LIMIT ? OFFSET ?");
-        values.push(Box::new(filter.limite.map(|l| l as i64).unwrap_or(-1)));
-        values.push(Box::new(filter.decalage as i64));
+        sql.push_str(" ORDER BY modifie_le DESC, id DESC");
+        let searched = filter
+            .chercher
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(crate::latin1::fold);
+        let Some(needle) = searched else {
+            sql.insert_str(0, SELECT_ITEM);
+            sql.push_str(" LIMIT ? OFFSET ?");
+            values.push(Box::new(filter.limite.map(|l| l as i64).unwrap_or(-1)));
+            values.push(Box::new(filter.decalage as i64));
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+            let rows = stmt.query_map(params.as_slice(), row_to_item)?;
+            return Ok(rows.collect::<Result<_, _>>()?);
+        };
+        // The text is compared in Rust, on the rows the other filters keep, and the page is cut
+        // from the matches here: SQLite's LIKE folds neither accents nor non-ASCII case, and
+        // teaching SQLite our folding (a scalar function) would take rusqlite's `functions`
+        // feature, not enabled. An outbox holds thousands of items at most; the rows are read
+        // one by one and only the page's items are kept. Comparing folded text with
+        // `contains` also keeps `%` and `_` literal, with nothing to escape.
+        sql.insert_str(0, SELECT_ITEM_SEARCHED);
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
-        let rows = stmt.query_map(params.as_slice(), row_to_item)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = stmt.query(params.as_slice())?;
+        let mut page = Vec::new();
+        let mut skipped = 0;
+        while let Some(r) = rows.next()? {
+            if filter.limite.is_some_and(|l| page.len() >= l) {
+                break;
+            }
+            let item = row_to_item(r)?;
+            let id_acte: Option<String> = r.get(10)?;
+            let files: Option<String> = r.get(11)?;
+            let found = |text: &str| crate::latin1::fold(text).contains(&needle);
+            let matches = found(&item.libelle)
+                || item.numero_interne.as_deref().is_some_and(found)
+                || item.id_plateforme.as_deref().is_some_and(found)
+                || id_acte.as_deref().is_some_and(found)
+                || files.as_deref().is_some_and(|names| {
+                    names.lines().any(|path| {
+                        Path::new(path)
+                            .file_name()
+                            .is_some_and(|name| found(&name.to_string_lossy()))
+                    })
+                });
+            if !matches {
+                continue;
+            }
+            if skipped < filter.decalage {
+                skipped += 1;
+                continue;
+            }
+            page.push(item);
+        }
+        Ok(page)
     }
 
     /// Count per state (the home screen's "what needs attention").
@@ -1333,7 +1387,26 @@ impl Outbox {
     }
 }
 
-const SELECT_ITEM: &str = "SELECT id, genre, libelle, etat, cree_le, modifie_le, lot_id, siren, numero_interne, id_plateforme FROM items";
+/// The columns [`row_to_item`] reads, in its order.
+macro_rules! item_columns {
+    () => {
+        "id, genre, libelle, etat, cree_le, modifie_le, lot_id, siren, numero_interne, id_plateforme"
+    };
+}
+
+const SELECT_ITEM: &str = concat!("SELECT ", item_columns!(), " FROM items");
+
+/// An item's columns, then what a search looks into besides them: the act's IDActe kept in
+/// `donnees` (as `queue_act` stores it) and the item's files, one a line (the file the person
+/// gave, or the copy for items older than `origine`).
+const SELECT_ITEM_SEARCHED: &str = concat!(
+    "SELECT ",
+    item_columns!(),
+    ", CASE WHEN json_valid(donnees) THEN CAST(json_extract(donnees, '$.id_acte') AS TEXT) END,
+     (SELECT group_concat(coalesce(origine, chemin), char(10)) FROM fichiers
+      WHERE fichiers.item_id = items.id)
+     FROM items"
+);
 
 fn row_to_item(r: &rusqlite::Row) -> rusqlite::Result<Item> {
     let genre: String = r.get(1)?;

@@ -40,6 +40,9 @@ impl std::fmt::Display for Choix<ItemState> {
     }
 }
 
+/// The search box's widget id (the tests type in it).
+pub const SEARCH_ID: &str = "envois-chercher";
+
 #[derive(Default)]
 pub struct State {
     items: Vec<Item>,
@@ -76,6 +79,8 @@ pub struct State {
     /// The dates typed for the period (JJ/MM/AAAA), applied when they read as dates.
     du: String,
     au: String,
+    /// The text searched (objet, numéro, file name, IDActe), applied as typed.
+    chercher: String,
     /// The lot file to write or read.
     lot: String,
     /// A lot checked and described (who prepared and signed it), awaiting the person's « oui ».
@@ -165,6 +170,7 @@ pub enum Message {
     FilterState(Choix<ItemState>),
     FilterFrom(String),
     FilterTo(String),
+    FilterText(String),
     LotPath(String),
     ExportLot,
     ImportLot,
@@ -564,7 +570,8 @@ impl State {
         &self.received
     }
 
-    /// The list's filter: kind, state, the period typed (when it reads as dates), the page.
+    /// The list's filter: kind, state, the period typed (when it reads as dates), the text
+    /// searched, the page.
     fn filter(&self) -> Result<Filter, String> {
         Ok(Filter {
             genre: self.genre,
@@ -573,6 +580,7 @@ impl State {
             jusqu_a: period_bound(&self.au, "23:59:59")?,
             limite: Some(PAGE),
             decalage: self.page * PAGE,
+            chercher: Some(self.chercher.clone()),
         })
     }
 
@@ -626,6 +634,11 @@ impl State {
             }
             Message::FilterTo(text) => {
                 self.au = text;
+                self.page = 0;
+                return self.reload();
+            }
+            Message::FilterText(text) => {
+                self.chercher = text;
                 self.page = 0;
                 return self.reload();
             }
@@ -1114,6 +1127,12 @@ impl State {
         let etats: Vec<Choix<ItemState>> = std::iter::once(Choix::Tous)
             .chain(ItemState::ALL.into_iter().map(Choix::Un))
             .collect();
+        col = col.push(
+            text_input(&t("gui.envois_chercher"), &self.chercher)
+                .id(SEARCH_ID)
+                .on_input(Message::FilterText)
+                .width(Length::Fill),
+        );
         col = col.push(
             row![
                 iced::widget::pick_list(
