@@ -385,6 +385,61 @@ fn sign_act(
     Ok(findings)
 }
 
+/// Keep a PES as the person reviewed it (`reviewed`: its SHA-256 when shown) in the outbox,
+/// `préparé`, through the door's checks for a file to sign: the window's « Préparer pour
+/// signature ». The outbox's own copy must have that hash — a file changed since it was shown is
+/// refused (and its copy withdrawn), so what is signed later is what was shown. The item's id.
+pub fn prepare_pes_as_reviewed(
+    outbox: &mut Outbox,
+    input: &Path,
+    reviewed: &[u8],
+    settings: &Settings,
+    who: &str,
+) -> Result<i64, String> {
+    let changed = || {
+        tf(
+            "signature.fichier_change",
+            &[("chemin", &input.display().to_string())],
+        )
+    };
+    // Changed since it was shown: refused before anything is queued.
+    let (now, _) = crate::hashing::file_sha256_and_size(input).map_err(|e| {
+        tf(
+            "envoi.copie_illisible",
+            &[
+                ("chemin", &input.display().to_string()),
+                ("detail", &crate::files::in_french(&e).to_string()),
+            ],
+        )
+    })?;
+    if now.as_slice() != reviewed {
+        return Err(changed());
+    }
+    let (door, queued) = outbox
+        .queue_pes_to_sign(input, settings, who)
+        .map_err(|e| e.to_string())?;
+    let Some((id, _)) = queued else {
+        return Err(door
+            .control
+            .findings
+            .iter()
+            .filter(|f| f.is_blocking())
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" "));
+    };
+    let copy = outbox
+        .files(id)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|f| f.role == "pes");
+    if copy.map(|f| f.sha256) != Some(hex::encode(reviewed)) {
+        let _ = outbox.withdraw(id, who);
+        return Err(changed());
+    }
+    Ok(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,59 +503,4 @@ mod tests {
             Some(DetailsMissing::Profile("sha3".into()))
         );
     }
-}
-
-/// Keep a PES as the person reviewed it (`reviewed`: its SHA-256 when shown) in the outbox,
-/// `préparé`, through the door's checks for a file to sign: the window's « Préparer pour
-/// signature ». The outbox's own copy must have that hash — a file changed since it was shown is
-/// refused (and its copy withdrawn), so what is signed later is what was shown. The item's id.
-pub fn prepare_pes_as_reviewed(
-    outbox: &mut Outbox,
-    input: &Path,
-    reviewed: &[u8],
-    settings: &Settings,
-    who: &str,
-) -> Result<i64, String> {
-    let changed = || {
-        tf(
-            "signature.fichier_change",
-            &[("chemin", &input.display().to_string())],
-        )
-    };
-    // Changed since it was shown: refused before anything is queued.
-    let (now, _) = crate::hashing::file_sha256_and_size(input).map_err(|e| {
-        tf(
-            "envoi.copie_illisible",
-            &[
-                ("chemin", &input.display().to_string()),
-                ("detail", &crate::files::in_french(&e).to_string()),
-            ],
-        )
-    })?;
-    if now.as_slice() != reviewed {
-        return Err(changed());
-    }
-    let (door, queued) = outbox
-        .queue_pes_to_sign(input, settings, who)
-        .map_err(|e| e.to_string())?;
-    let Some((id, _)) = queued else {
-        return Err(door
-            .control
-            .findings
-            .iter()
-            .filter(|f| f.is_blocking())
-            .map(|f| f.message.as_str())
-            .collect::<Vec<_>>()
-            .join(" "));
-    };
-    let copy = outbox
-        .files(id)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .find(|f| f.role == "pes");
-    if copy.map(|f| f.sha256) != Some(hex::encode(reviewed)) {
-        let _ = outbox.withdraw(id, who);
-        return Err(changed());
-    }
-    Ok(id)
 }
