@@ -485,7 +485,12 @@ fn command_line_exports_with_a_card_and_imports_with_the_trusted_authorities() {
     let args = ["envois", "importer", &unsigned.to_string_lossy()];
     let out = run(&poste_c, &args, None);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("n'est pas signé"));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("n'est pas signé"), "{said}");
+    assert!(
+        said.contains("--accepter-non-signe"),
+        "the way out is said: {said}"
+    );
     let out = run(
         &poste_c,
         &[&args[..], &["--accepter-non-signe"]].concat(),

@@ -273,6 +273,9 @@ pub fn importer(args: &ImportArgs) -> i32 {
         }
         Err(e) => {
             eprintln!("{} : {e}", t("commun.erreur"));
+            if matches!(e, crate::outbox::OutboxError::UnsignedLot) {
+                eprintln!("{}", t("envois.lot_non_signe_option"));
+            }
             1
         }
     }

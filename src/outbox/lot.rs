@@ -520,7 +520,7 @@ fn read_verified(
     let signataire = match &signature {
         Some(cms) => Some(check_signer(cms, &manifest_bytes, lot, policy)?),
         None if policy.accept_unsigned => None,
-        None => return Err(lot_error("envois.lot_non_signe", &[])),
+        None => return Err(OutboxError::UnsignedLot),
     };
     let origin = LotOrigin {
         nom: manifest.nom.clone(),

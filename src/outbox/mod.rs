@@ -200,6 +200,8 @@ pub enum OutboxError {
     TooNew(i64),
     #[error("{0}")]
     Lot(String),
+    #[error("{}", crate::messages::t("envois.lot_non_signe"))]
+    UnsignedLot,
     #[error("{}", tf("envois.pas_a_rattacher", &[("id", &.0.to_string())]))]
     NotToAttach(i64),
     #[error("{}", tf("envois.transaction_invalide", &[("transaction", .0)]))]
