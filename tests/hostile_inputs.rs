@@ -243,8 +243,9 @@ fn paraphe_measured(dir: &Path, args: &[&str], input: &str) -> (Option<i32>, Str
 
 /// A file whose one value is longer than any platform takes (a 300 MB attribute, a 300 MB text
 /// node, a 300 MB objet in an ACTES message) or a 2 GB sparse file of NUL bytes: every reader
-/// refuses it in French, writes nothing, and stays within a bound of memory (its time is shown, not judged: the benchmarks measure speed) — where
-/// they took 1 to 6 GB (and `pes controler` over two minutes) before the token limit.
+/// refuses it in French, writes nothing, and stays within a bound of memory — where they took 1
+/// to 6 GB (and `pes controler` over two minutes) before the token limit. Its time is shown, not
+/// judged: the benchmarks measure speed.
 #[test]
 fn a_huge_value_or_a_file_of_zeros_is_refused_with_bounded_memory() {
     if !tools(&["/usr/bin/time"]) {
