@@ -1256,9 +1256,8 @@ impl Outbox {
         bordereaux: &[(String, String)],
     ) -> Result<Vec<i64>, OutboxError> {
         let mut found = Vec::new();
-        for item in
-            self.select_where("genre = 'pes' AND etat != 'annule' ORDER BY id", params![])?
-        {
+        let taken = "genre = 'pes' AND etat IN ('envoye', 'acquitte') ORDER BY id";
+        for item in self.select_where(taken, params![])? {
             let data = self.data(item.id)?;
             let same_coll = match (id_coll, data["id_coll"].as_str()) {
                 (Some(a), Some(b)) => a.trim() == b.trim(),
