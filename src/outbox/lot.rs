@@ -80,16 +80,23 @@ pub fn check_exportable(outbox: &Outbox, ids: &[i64]) -> Result<(), OutboxError>
     for id in ids {
         outbox.get(*id)?;
         for f in outbox.files(*id)? {
-            let (sha, _) = super::sha256_file(&f.chemin)?;
-            if sha != f.sha256 {
-                return Err(lot_error(
-                    "envois.lot_fichier_modifie",
-                    &[("fichier", &f.chemin.display().to_string())],
-                ));
-            }
+            unchanged_copy(&f)?;
         }
     }
     Ok(())
+}
+
+/// The item's file still has the hash recorded (a lot never carries a changed file): its hash
+/// and size.
+fn unchanged_copy(f: &super::ItemFile) -> Result<(String, u64), OutboxError> {
+    let (sha, size) = super::sha256_file(&f.chemin)?;
+    if sha != f.sha256 {
+        return Err(lot_error(
+            "envois.lot_fichier_modifie",
+            &[("fichier", &f.chemin.display().to_string())],
+        ));
+    }
+    Ok((sha, size))
 }
 
 /// What to export: the items, the lot's name, where to write it, who prepares it.
@@ -140,14 +147,7 @@ pub fn export(
         )?;
         let mut fichiers = Vec::new();
         for (j, f) in outbox.files(*id)?.into_iter().enumerate() {
-            // The file must still be what was recorded: a lot never carries a changed file.
-            let (sha, size) = super::sha256_file(&f.chemin)?;
-            if sha != f.sha256 {
-                return Err(lot_error(
-                    "envois.lot_fichier_modifie",
-                    &[("fichier", &f.chemin.display().to_string())],
-                ));
-            }
+            let (sha, size) = unchanged_copy(&f)?;
             let base = f
                 .chemin
                 .file_name()

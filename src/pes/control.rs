@@ -110,6 +110,17 @@ impl DoorCheck {
     pub fn accepted(&self) -> bool {
         !self.control.is_blocked()
     }
+
+    /// Why the file is refused: its blocking findings' messages, in one text.
+    pub fn refusal(&self) -> String {
+        self.control
+            .findings
+            .iter()
+            .filter(|f| f.is_blocking())
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// The outbox's door for a PES (`envois ajouter pes`, « Mettre en file d'envoi »): the same

@@ -371,12 +371,14 @@ pub fn sign_and_queue_act(
         .filter(|f| f.role == "acte" || f.role == "annexe")
         .map(|f| f.sha256)
         .collect();
-    let changed = documents
-        .iter()
-        .enumerate()
-        .find(|(i, _)| copies.get(*i) != Some(&expected[*i]) || copies.len() != expected.len())
-        .map(|(_, path)| *path);
-    if let Some(changed) = changed {
+    if copies != expected {
+        // The first document whose copy differs (or, copies missing, the act itself).
+        let changed = documents
+            .iter()
+            .zip(&expected)
+            .zip(&copies)
+            .find(|((_, want), got)| want != got)
+            .map_or(documents[0], |((path, _), _)| *path);
         // Changed between the check shown and the copy: not what the person saw.
         let _ = outbox.withdraw(id, who);
         return Err(tf(

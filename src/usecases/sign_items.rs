@@ -419,14 +419,7 @@ pub fn prepare_pes_as_reviewed(
         .queue_pes_to_sign(input, settings, who)
         .map_err(|e| e.to_string())?;
     let Some((id, _)) = queued else {
-        return Err(door
-            .control
-            .findings
-            .iter()
-            .filter(|f| f.is_blocking())
-            .map(|f| f.message.as_str())
-            .collect::<Vec<_>>()
-            .join(" "));
+        return Err(door.refusal());
     };
     let copy = outbox
         .files(id)

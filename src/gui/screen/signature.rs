@@ -368,15 +368,7 @@ impl Panel {
                                     &crate::platform::sender::who(),
                                 )
                                 .map_err(|e| e.to_string())?;
-                            queued.map(|(id, _)| id).ok_or_else(|| {
-                                door.control
-                                    .findings
-                                    .iter()
-                                    .filter(|f| f.is_blocking())
-                                    .map(|f| f.message.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
-                            })
+                            queued.map(|(id, _)| id).ok_or_else(|| door.refusal())
                         }),
                         Message::Queued,
                     );
