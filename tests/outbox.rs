@@ -112,6 +112,42 @@ fn life_of_an_item_is_journalled_and_survives_reopening() {
     }
 }
 
+/// A sender killed right after it found an item `en_cours` and marked it `erreur` (before it could
+/// say whether the outcome is unknown) must not leave the item out of the pending work: it was
+/// last seen on its way to the platform, so it is to be reconciled, from that one write.
+#[test]
+fn an_item_interrupted_while_sending_stays_pending_for_reconciliation() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("donnees/envois.sqlite");
+    let acte = write(dir.path(), "acte.pdf", b"%PDF-1.4 test");
+    let mut outbox = Outbox::open(&db).expect("open");
+    let id = outbox
+        .add(item(
+            "Délibération 7",
+            Some("DEL2026_7"),
+            vec![("acte".into(), acte)],
+        ))
+        .expect("add");
+    outbox
+        .transition(id, State::EnAttente, "secretaire", "")
+        .expect("queue");
+    outbox
+        .transition(id, State::EnCours, "envoi", "")
+        .expect("sending");
+    assert_eq!(outbox.pending_count().expect("pending"), 1);
+    outbox
+        .transition(id, State::Erreur, "envoi", "interrompu")
+        .expect("interrupted");
+    drop(outbox);
+    let outbox = Outbox::open(&db).expect("reopen");
+    assert_eq!(outbox.get(id).expect("get").etat, State::Erreur);
+    assert_eq!(
+        outbox.pending_count().expect("pending"),
+        1,
+        "an interrupted item is still to reconcile"
+    );
+}
+
 fn hex_sha256(data: &[u8]) -> String {
     let out = std::process::Command::new("sha256sum")
         .stdin(std::process::Stdio::piped())

@@ -613,9 +613,15 @@ impl Outbox {
             return Err(OutboxError::Transition(from, to));
         }
         let at = now();
+        // An item leaving `en_cours` for `erreur` has an unknown outcome until the sender says
+        // otherwise (`schedule`): marked for reconciliation in the same transaction, so that a
+        // sender killed between the two writes never leaves it out of the pending work.
+        let unknown_outcome = from == State::EnCours && to == State::Erreur;
         tx.execute(
-            "UPDATE items SET etat = ?1, modifie_le = ?2 WHERE id = ?3",
-            params![to.key(), at, id],
+            "UPDATE items SET etat = ?1, modifie_le = ?2,
+                a_rapprocher = CASE WHEN ?4 THEN 1 ELSE a_rapprocher END
+             WHERE id = ?3",
+            params![to.key(), at, id, unknown_outcome],
         )?;
         tx.execute(
             "INSERT INTO journal (item_id, le, evenement, etat_avant, etat_apres, qui, detail)
