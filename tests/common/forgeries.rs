@@ -1,13 +1,17 @@
-//! Forged PES files (TEST data), built from files that Paraphe signed with the test PKI: what an
-//! attacker would make so that a changed or unsigned bordereau passes for signed, or so that an
+//! Forged PES files (TEST data), built from files that Paraphe signed with the test card (a SoftHSM
+//! token holding a key of the test PKI, through PKCS#11): what an attacker would make so that a changed or unsigned bordereau passes for signed, or so that an
 //! unsigned claim (a date, a role) is taken for a signed one.
 
 use super::pes::{HEAD, bordereau, latin1};
+use paraphe::card::Signer;
 use paraphe::card::pin::FixedPrompt;
+use paraphe::card::pkcs11::Module;
 use paraphe::card::software::SoftwareKey;
 use paraphe::pes::sign::{Scope, SignRequest, sign_file};
 use paraphe::pes::xades::{Profile, SignerDetails};
-use pkcs11_mocks::{P12_PASSWORD, TestPki};
+use pkcs11_mocks::{
+    P12_PASSWORD, SoftHsm, TestPki, USER_PIN, softhsm_module, tool_required, unique_label,
+};
 use std::path::{Path, PathBuf};
 
 /// The XAdES namespace Paraphe writes.
@@ -20,6 +24,44 @@ pub fn sign_with_p12(input: &Path, output: &Path, identity: &str, scope: Scope) 
         &mut FixedPrompt::new(P12_PASSWORD),
     )
     .expect("p12");
+    sign_with(input, output, scope, &mut key);
+}
+
+/// The tools the card needs: SoftHSM's module and its token utility (fails in CI when missing,
+/// skips loudly elsewhere).
+pub fn card_available() -> bool {
+    ["softhsm2-util", "pkcs11-tool"]
+        .iter()
+        .all(|t| tool_required(t))
+}
+
+/// Signs `input` into `output` with the test identity `identity` on a fresh SoftHSM token — a
+/// real PKCS#11 module, as an ordonnateur's card — role « Maire ».
+pub fn sign_with_card(input: &Path, output: &Path, identity: &str, scope: Scope) {
+    let hsm = SoftHsm::shared();
+    let pki = TestPki::shared();
+    let label = unique_label("forge");
+    hsm.create_token(&label, USER_PIN).expect("token");
+    hsm.import(&label, USER_PIN, pki.identity(identity))
+        .expect("import");
+    // A private copy of the module: a SoftHSM already initialised in this process (by an earlier
+    // call) does not see tokens created after it; the copy is a fresh instance that does.
+    let dir = output.parent().expect("output folder");
+    let copy = dir.join(format!("softhsm-{label}.so"));
+    std::fs::copy(softhsm_module(), &copy).expect("module copy");
+    let module = Module::load(&copy).expect("softhsm module");
+    let token = module.token(Some(&label)).expect("token");
+    let mut key = module
+        .open_key(
+            &token,
+            &pki.identity(identity).cka_id,
+            Box::new(FixedPrompt::new(USER_PIN)),
+        )
+        .expect("card key");
+    sign_with(input, output, scope, &mut key);
+}
+
+fn sign_with(input: &Path, output: &Path, scope: Scope, key: &mut dyn Signer) {
     let request = SignRequest {
         input,
         output,
@@ -34,7 +76,7 @@ pub fn sign_with_p12(input: &Path, output: &Path, identity: &str, scope: Scope) 
         reviewed_sha256: None,
         expected: 0,
     };
-    sign_file(&request, &mut key, &mut |_| {}, &|| false).expect("sign");
+    sign_file(&request, key, &mut |_| {}, &|| false).expect("sign");
 }
 
 /// The plain PES the forgeries start from: bordereaux B1 (10.00) and B2 (1.50 + 2.50), then a
@@ -50,7 +92,8 @@ pub fn plain_pes_text() -> String {
     xml
 }
 
-/// The plain PES signed in `dir` (per bordereau or globally) by `identity`; the file's path.
+/// The plain PES signed in `dir` (per bordereau or globally) by `identity` on the test card; the
+/// file's path.
 pub fn signed_pes(dir: &Path, identity: &str, scope: Scope) -> PathBuf {
     let tag = match scope {
         Scope::Bordereaux => "bordereaux",
@@ -59,7 +102,7 @@ pub fn signed_pes(dir: &Path, identity: &str, scope: Scope) -> PathBuf {
     let plain = dir.join(format!("clair-{identity}-{tag}.xml"));
     std::fs::write(&plain, latin1(&plain_pes_text())).expect("write");
     let signed = dir.join(format!("signe-{identity}-{tag}.xml"));
-    sign_with_p12(&plain, &signed, identity, scope);
+    sign_with_card(&plain, &signed, identity, scope);
     signed
 }
 
