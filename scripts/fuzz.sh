@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz the parsers that read untrusted files: PES reader + checks, C14N, signature verifier,
-# PES_Acquit reader, encrypted-bid reader. Seeds come from ../shared/conformance and, for the
-# bids, from small bids made here by openssl (copied into fuzz/corpus, not committed).
+# PES_Acquit reader, encrypted-bid reader, ACTES messages and archives, lots from another
+# workstation. Seeds come from ../shared/conformance and, for the bids and lots, from small files
+# made here by openssl and tar (copied into fuzz/corpus, not committed).
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     (test.sh runs it for a few seconds; for a real
 #   campaign run e.g. `scripts/fuzz.sh 3600`, and keep fuzz/corpus between runs)
 # cargo fuzz wants nightly flags: the one stable toolchain here accepts them with RUSTC_BOOTSTRAP.
@@ -23,11 +24,27 @@ seed_bids() {
   openssl cms -encrypt -binary -aes-256-cbc -in "$tmp/plain" -out "$corpus/smime" "$tmp/c.pem"
   rm -rf "$tmp"
 }
-for target in pes_reader c14n verifier acquit pli; do
+seed_lots() {
+  local corpus=$1 tmp sum
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/fichiers"
+  printf '%%PDF-1.4 essai' > "$tmp/fichiers/1-acte.pdf"
+  sum=$(sha256sum "$tmp/fichiers/1-acte.pdf" | cut -d' ' -f1)
+  printf '{"format":"paraphe-lot-1","nom":"essai","cree_le":"2026-12-07T10:00:00Z","items":[{"genre":"acte","libelle":"Essai","siren":null,"numero_interne":null,"donnees":{},"fichiers":[{"role":"acte","nom":"fichiers/1-acte.pdf","sha256":"%s","taille":14}]}]}' "$sum" > "$tmp/manifest.json"
+  sha256sum "$tmp/manifest.json" | cut -d' ' -f1 > "$tmp/manifest.sha256"
+  tar -C "$tmp" -cf "$corpus/lot.tar" manifest.json fichiers/1-acte.pdf manifest.sha256
+  rm -rf "$tmp"
+}
+for target in pes_reader c14n verifier acquit pli actes lot; do
   corpus=fuzz/corpus/$target
   mkdir -p "$corpus"
   if [[ $target == pli ]]; then
     seed_bids "$corpus"
+  elif [[ $target == lot ]]; then
+    seed_lots "$corpus"
+  elif [[ $target == actes && -d $SAMPLES ]]; then
+    find "$SAMPLES" \( -name '*.xml' -o -name '*.tar.gz' -o -name '*.tgz' -o -name '*.zip' \) \
+      -path '*actes*' -size -200k -exec cp -n {} "$corpus/" \;
   elif [[ -d $SAMPLES ]]; then
     find "$SAMPLES" -name '*.xml' -size -200k -exec cp -n {} "$corpus/" \;
   fi

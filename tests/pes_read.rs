@@ -510,3 +510,58 @@ fn a_pj_without_a_name_is_said_to_have_none() {
         "{findings:#?}"
     );
 }
+
+/// A malformed file is placed by line and column, as an editor shows them, not only by byte: a
+/// NUL byte in the middle of a Latin-1 line with accents before it (one character per byte),
+/// and content after the root element. The expected places are counted here from the text the
+/// test wrote.
+#[test]
+fn a_malformed_file_is_placed_by_line_and_column() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = format!(
+        "{HEAD}{}</PES_DepenseAller></n:PES_Aller>\n",
+        bordereau("B1", 1, &["10.00"])
+    );
+    // Where a fault is put: its line (counted from 1) and column (characters, from 1).
+    let place = |text: &str, at: usize| {
+        let before = &text[..at];
+        let line = before.matches('\n').count() + 1;
+        let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+            .chars()
+            .count()
+            + 1;
+        (line, column)
+    };
+    let nul_at = text.find("Fournitures").expect("objet") + "Four".len();
+    let with_nul = format!("{}\u{0}{}", &text[..nul_at], &text[nul_at..]);
+    let tail_at = text.len();
+    let with_tail = format!("{text}<Autre/>\n");
+    for (name, faulty, at) in [
+        ("nul", with_nul, nul_at),
+        ("apres-racine", with_tail, tail_at),
+    ] {
+        let path = tmp.path().join(format!("{name}.xml"));
+        std::fs::write(&path, latin1(&faulty)).expect("write");
+        let err = inspect_file(&path).expect_err(name);
+        assert!(matches!(err, PesError::Malformed { .. }), "{name}: {err:?}");
+        let (line, column) = place(&faulty, at);
+        let message = err.to_string();
+        assert!(line > 1, "{name}: the fault is not on the first line");
+        // The fault is reported where the reader stands when it sees it: at the fault, or at the
+        // start of the tag or text that holds it, on the same line.
+        assert!(
+            message.contains(&format!("ligne {line}, colonne ")),
+            "{name}: {message} (attendu ligne {line}, colonne {column})"
+        );
+        let reported: usize = message
+            .split("colonne ")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: no column in {message}"));
+        assert!(
+            reported <= column,
+            "{name}: {message} (faute en colonne {column})"
+        );
+    }
+}

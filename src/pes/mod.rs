@@ -113,8 +113,51 @@ pub enum PesError {
     NotPesAller(String),
     #[error("{}", t("pes.tronque"))]
     Truncated,
-    #[error("{}", tf("pes.mal_forme", &[("position", &.offset.to_string()), ("detail", .detail)]))]
-    Malformed { offset: u64, detail: String },
+    /// `position`: the line and column of `offset`, when the file could be read again to find
+    /// them (see [`PesError::located`]).
+    #[error("{}", match .position {
+        Some(p) => tf("pes.mal_forme_ligne", &[("ligne", &p.line.to_string()), ("colonne", &p.column.to_string()), ("position", &.offset.to_string()), ("detail", .detail)]),
+        None => tf("pes.mal_forme", &[("position", &.offset.to_string()), ("detail", .detail)]),
+    })]
+    Malformed {
+        offset: u64,
+        detail: String,
+        position: Option<crate::xml::Position>,
+    },
+}
+
+impl PesError {
+    /// A malformed-XML error with the line and column of its offset in `path` (whose first bytes
+    /// are `head`, for the encoding): a person opens the file in an editor at a line, not at a
+    /// byte. Other errors, or a file that cannot be read again, are returned as they are.
+    fn located(self, path: &Path, head: &[u8]) -> PesError {
+        match self {
+            PesError::Malformed {
+                offset,
+                detail,
+                position: None,
+            } => {
+                let latin1 = declares_latin1(head);
+                let position = crate::files::open_regular(path)
+                    .and_then(|f| crate::xml::Position::of_offset(f, offset, latin1))
+                    .ok();
+                PesError::Malformed {
+                    offset,
+                    detail,
+                    position,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// True when the XML declaration at the start of `head` names ISO-8859-1 (Latin-1).
+fn declares_latin1(head: &[u8]) -> bool {
+    let end = head.iter().position(|b| *b == b'>').unwrap_or(head.len());
+    let decl = String::from_utf8_lossy(&head[..end]).to_ascii_uppercase();
+    decl.starts_with("<?XML")
+        && (decl.contains("ISO-8859-1") || decl.contains("ISO8859-1") || decl.contains("LATIN1"))
 }
 
 /// Open and summarise a PES_Aller file for a review that a signature will follow: `sha256` is
@@ -137,7 +180,8 @@ fn summarise(path: &Path, with_sha256: bool) -> Result<PesSummary, PesError> {
         path: path.display().to_string(),
         detail: e.to_string(),
     };
-    if let Some(nature) = not_a_pes_aller(&file_head(path).map_err(io_error)?) {
+    let head = file_head(path).map_err(io_error)?;
+    if let Some(nature) = not_a_pes_aller(&head) {
         return Err(PesError::NotPesAller(nature));
     }
     let file = crate::files::open_regular(path).map_err(io_error)?;
@@ -157,7 +201,7 @@ fn summarise(path: &Path, with_sha256: bool) -> Result<PesSummary, PesError> {
         let sha256 = hashing.map(|h| crate::chunks::read_outcome(h.join().map(Ok)));
         // A read error comes first: it is why the document looked cut short.
         read.map_err(io_error)?;
-        let mut summary = summary?;
+        let mut summary = summary.map_err(|e| e.located(path, &head))?;
         if let Some(sha256) = sha256 {
             summary.sha256 = sha256.map_err(io_error)?.to_vec();
         }

@@ -250,13 +250,6 @@ fn encode_for(text: &str, encoding: Encoding) -> Vec<u8> {
     }
 }
 
-fn local_name(qname: &[u8]) -> &[u8] {
-    match qname.iter().rposition(|b| *b == b':') {
-        Some(i) => &qname[i + 1..],
-        None => qname,
-    }
-}
-
 fn attribute(start: &BytesStart, key: &[u8]) -> Option<String> {
     start
         .attributes()
@@ -908,7 +901,7 @@ fn write_signed(
         // Is this the start of an element to sign?
         if let Event::Start(start) = &event {
             let qname = start.name();
-            let name = local_name(qname.as_ref());
+            let name = crate::xml::local_part(qname.as_ref());
             if depth == 0 && name != b"PES_Aller" {
                 return Err(SignError::Parse(t("pes.mauvaise_racine")));
             }
@@ -961,11 +954,11 @@ fn write_signed(
         let starts_pj = alongside
             && request.scope == Scope::Bordereaux
             && depth == 1
-            && matches!(&event, Event::Start(s) if local_name(s.name().as_ref()) == b"PES_PJ");
+            && matches!(&event, Event::Start(s) if crate::xml::local_part(s.name().as_ref()) == b"PES_PJ");
         match &event {
             Event::Start(s) => {
                 if depth <= TRACKED {
-                    shallow.push(local_name(s.name().as_ref()).to_vec());
+                    shallow.push(crate::xml::local_part(s.name().as_ref()).to_vec());
                 }
                 depth += 1;
             }

@@ -396,10 +396,7 @@ impl Tag {
 }
 
 fn local_name(qname: &[u8]) -> Cow<'_, str> {
-    let local = match qname.iter().rposition(|b| *b == b':') {
-        Some(i) => &qname[i + 1..],
-        None => qname,
-    };
+    let local = crate::xml::local_part(qname);
     // The strict check first: it is much quicker than the lossy one on the valid names of
     // every element.
     match crate::xml::str_from_utf8(local) {
@@ -475,6 +472,7 @@ fn decoded<R>(
             a.decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
                 .map(std::borrow::Cow::into_owned)
                 .map_err(|e| PesError::Malformed {
+                    position: None,
                     offset: reader.buffer_position(),
                     detail: e.to_string(),
                 })
@@ -488,6 +486,7 @@ impl<'a> Values<'a> {
         start: &'a BytesStart,
     ) -> Result<Values<'a>, PesError> {
         let malformed = |detail: String| PesError::Malformed {
+            position: None,
             offset: reader.buffer_position(),
             detail,
         };
@@ -586,6 +585,7 @@ impl SummaryBuilder {
     pub fn parse_failed<R>(&mut self, reader: &quick_xml::Reader<R>, error: &quick_xml::Error) {
         if self.failed.is_none() {
             self.failed = Some(PesError::Malformed {
+                position: None,
                 offset: reader.error_position(),
                 detail: crate::xml::describe_quick_xml_error(error),
             });
@@ -622,6 +622,7 @@ impl SummaryBuilder {
                     .encoding()
                     .transpose()
                     .map_err(|e| PesError::Malformed {
+                        position: None,
                         offset,
                         detail: e.to_string(),
                     })?
@@ -659,6 +660,7 @@ impl SummaryBuilder {
     /// reader has just read.
     fn check_well_formed(&self, offset: u64, event: &Event) -> Result<(), PesError> {
         let malformed = |key: &str| PesError::Malformed {
+            position: None,
             offset,
             detail: t(key),
         };

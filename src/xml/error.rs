@@ -24,6 +24,37 @@ impl fmt::Display for Position {
     }
 }
 
+impl Position {
+    /// The line and column of byte `offset` of a document read from `input` (only up to that
+    /// byte, in blocks: bounded memory whatever the length of the line). The column counts
+    /// characters, as an editor shows them: every byte in ISO-8859-1 (`latin1`), every byte that
+    /// does not continue a UTF-8 sequence otherwise.
+    pub fn of_offset(
+        input: impl std::io::Read,
+        offset: u64,
+        latin1: bool,
+    ) -> std::io::Result<Position> {
+        use std::io::Read;
+        let mut input = input.take(offset);
+        let mut block = vec![0u8; 64 * 1024];
+        let mut position = Position { line: 1, column: 1 };
+        loop {
+            let n = input.read(&mut block)?;
+            if n == 0 {
+                return Ok(position);
+            }
+            for &byte in &block[..n] {
+                if byte == b'\n' {
+                    position.line += 1;
+                    position.column = 1;
+                } else if latin1 || byte & 0xC0 != 0x80 {
+                    position.column += 1;
+                }
+            }
+        }
+    }
+}
+
 /// Why a document could not be read or canonicalised.
 #[derive(Debug, thiserror::Error)]
 pub enum C14nError {
@@ -131,5 +162,28 @@ impl C14nError {
             _ => {}
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Position;
+
+    #[test]
+    fn offsets_become_lines_and_columns_counted_in_characters() {
+        let text = "<a>\n  <b>é</b>\n<c/>";
+        // Counted by hand: line 2 is «   <b>é</b> », the byte after « é » in UTF-8 is column 7.
+        let after_e = text.find("é").expect("é") + "é".len();
+        let at = |offset: usize, latin1: bool| {
+            Position::of_offset(text.as_bytes(), offset as u64, latin1).expect("position")
+        };
+        assert_eq!(at(0, false), Position { line: 1, column: 1 });
+        assert_eq!(at(after_e, false), Position { line: 2, column: 7 });
+        // The same bytes read as ISO-8859-1: « é » is two characters there.
+        assert_eq!(at(after_e, true), Position { line: 2, column: 8 });
+        let c = text.find("<c/>").expect("c");
+        assert_eq!(at(c, false), Position { line: 3, column: 1 });
+        // An offset past the end stops at the end.
+        assert_eq!(at(10_000, false), Position { line: 3, column: 5 });
     }
 }

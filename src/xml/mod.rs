@@ -68,7 +68,7 @@ pub use input::{SourceEncoding, Utf8Input};
 pub(crate) use reader::OpenNames;
 pub use reader::{EventInfo, XmlReader, describe_quick_xml_error};
 pub use scopes::{ApexContext, NamespaceScopes};
-pub use syntax::{Attribute, DSIG_NAMESPACE, StartTag, XML_NAMESPACE};
+pub use syntax::{Attribute, DSIG_NAMESPACE, StartTag, XML_NAMESPACE, local_part};
 pub(crate) use syntax::{ascii_str, str_from_utf8};
 
 /// Canonical form of a whole document.

@@ -40,6 +40,16 @@ pub(crate) fn str_from_utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
     }
 }
 
+/// The local part of a qualified name (`ds:Signature` → `Signature`; a name without prefix is
+/// its own local part). The prefix is not resolved: callers that must know the namespace use
+/// `NamespaceScopes`.
+pub fn local_part(qname: &[u8]) -> &[u8] {
+    match qname.iter().rposition(|b| *b == b':') {
+        Some(i) => &qname[i + 1..],
+        None => qname,
+    }
+}
+
 /// The bytes as text if they are all ASCII (the same text in UTF-8 and in Latin-1).
 pub(crate) fn ascii_str(bytes: &[u8]) -> Option<&str> {
     // SAFETY: bytes that are all ASCII are valid UTF-8.
