@@ -294,6 +294,38 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// Bytes in French, to the byte below a megabyte: "21 803 octets", "1,5 Mo", "50 Mo" (tenths
+/// truncated, none for a round count). A second format beside [`human_size`], not a duplicate:
+/// where the exact count matters (the members of an archive read, the bounds of a reading, the
+/// space of the copies), "21 ko" would hide what [`human_size`]'s rounding is made to hide.
+/// `actes::messages::human_size` is this function, under its former name.
+pub fn precise_size(bytes: u64) -> String {
+    if bytes >= 1_000_000 && bytes.is_multiple_of(1_000_000) {
+        return format!("{} Mo", group_digits(bytes / 1_000_000));
+    }
+    if bytes >= 1_000_000 {
+        let tenths = bytes / 100_000;
+        return format!("{},{} Mo", group_digits(tenths / 10), tenths % 10);
+    }
+    if bytes == 1 {
+        return "1 octet".to_owned();
+    }
+    format!("{} octets", group_digits(bytes))
+}
+
+/// `21 803`: digits grouped by three with a non-breaking space, as French writes numbers.
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The file's name, for messages.
 pub fn display_name(path: &Path) -> String {
     path.file_name()
@@ -605,6 +637,13 @@ mod tests {
         assert_eq!(detect(b""), Detected::Vide);
         assert_eq!(detect(b"\x00\x01\x02\x03"), Detected::Inconnu);
         assert_eq!(human_size(20_000_000), "20,0 Mo");
+    }
+
+    #[test]
+    fn sizes_in_french() {
+        assert_eq!(precise_size(50_000_000), "50 Mo");
+        assert_eq!(precise_size(21_803), "21\u{a0}803 octets");
+        assert_eq!(precise_size(1_500_000), "1,5 Mo");
     }
 
     #[test]

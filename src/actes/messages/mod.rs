@@ -28,6 +28,7 @@ use std::path::Path;
 use quick_xml::events::Event;
 use serde::{Serialize, Serializer};
 
+use super::files::{group_digits, precise_size};
 use crate::messages::{t, tf};
 use crate::xml::{C14nError, XmlReader};
 
@@ -668,32 +669,9 @@ impl Default for ReadLimits {
     }
 }
 
-/// Bytes in French: "21 803 octets", "50 Mo".
-pub fn human_size(bytes: u64) -> String {
-    if bytes >= 1_000_000 && bytes.is_multiple_of(1_000_000) {
-        return format!("{} Mo", group_digits(bytes / 1_000_000));
-    }
-    if bytes >= 1_000_000 {
-        let tenths = bytes / 100_000;
-        return format!("{},{} Mo", group_digits(tenths / 10), tenths % 10);
-    }
-    if bytes == 1 {
-        return "1 octet".to_owned();
-    }
-    format!("{} octets", group_digits(bytes))
-}
-
-fn group_digits(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{a0}');
-        }
-        out.push(c);
-    }
-    out
-}
+/// The former name of [`precise_size`](super::files::precise_size), kept so that callers do not
+/// change: the exact format lives with the rounded one in `actes::files`.
+pub use super::files::precise_size as human_size;
 
 // ---------------------------------------------------------------------------------------------
 // Entry points
@@ -796,7 +774,7 @@ fn parse_tree<R: Read>(
             "actes_messages.limite_xml",
             &[
                 ("elements", &group_digits(limits.xml_elements as u64)),
-                ("texte", &human_size(limits.xml_text_bytes as u64)),
+                ("texte", &precise_size(limits.xml_text_bytes as u64)),
             ],
         ))
     };
@@ -2695,7 +2673,7 @@ fn read_members<R: Read>(
         remaining: limits.total_bytes.saturating_add(overhead),
         exceeded: exceeded.clone(),
     };
-    let total_limit = human_size(limits.total_bytes);
+    let total_limit = precise_size(limits.total_bytes);
     let io_error = |e: std::io::Error| {
         if exceeded.get() {
             ActesReadError::TotalTooLarge(total_limit.clone())
@@ -2727,7 +2705,9 @@ fn read_members<R: Read>(
             | tar::EntryType::XHeader
             | tar::EntryType::XGlobalHeader => {
                 if declared > EXTENSION_MAX {
-                    return Err(ActesReadError::ExtensionTooLarge(human_size(EXTENSION_MAX)));
+                    return Err(ActesReadError::ExtensionTooLarge(precise_size(
+                        EXTENSION_MAX,
+                    )));
                 }
                 let mut data = Vec::new();
                 (&mut entry)
@@ -2795,8 +2775,8 @@ fn read_members<R: Read>(
         if declared > limits.member_bytes {
             return Err(ActesReadError::MemberTooLarge {
                 nom: shown,
-                taille: human_size(declared),
-                limite: human_size(limits.member_bytes),
+                taille: precise_size(declared),
+                limite: precise_size(limits.member_bytes),
             });
         }
         total = total.saturating_add(declared);
@@ -2945,12 +2925,5 @@ mod tests {
             check_member_name(b"./a.xml", "./a.xml").ok().as_deref(),
             Some("a.xml")
         );
-    }
-
-    #[test]
-    fn sizes_in_french() {
-        assert_eq!(human_size(50_000_000), "50 Mo");
-        assert_eq!(human_size(21_803), "21\u{a0}803 octets");
-        assert_eq!(human_size(1_500_000), "1,5 Mo");
     }
 }
