@@ -11,315 +11,38 @@
 //! Three threads share the work: the reading pass (decoding, parsing and checking every event,
 //! keeping the signatures), the hashing of the targets ([`super::hashing`]) and the checking of
 //! each signature once its target's digests are in; the file itself is read by a fourth.
+//!
+//! The code is split by what it does, each part using only those listed before it:
+//! - `verdict`: what a verification hands back (and the revocation check that amends it);
+//! - `digests`: the digests of canonical forms, shared by the pass and the check;
+//! - `policy`: the known Hélios policies;
+//! - here: the rest, still to be split.
 
-use super::hashing::{DoneLater, NotFed, Target, TargetHasher};
+mod digests;
+mod policy;
+mod verdict;
+
+pub use policy::{PolicyProblem, check_policy};
+pub use verdict::{FileVerdict, SignatureVerdict, VerifyError, check_revocation};
+
+use super::hashing::{NotFed, TargetHasher};
 use super::xades::{EXC_C14N, NS_DS};
-use crate::certs::revocation::{
-    Judgement, RevocationChecker, RevocationReport, RevocationSubject, judge,
-};
+use crate::certs::revocation::RevocationSubject;
 use crate::certs::trust::TrustStore;
 use crate::keys::digest::ecdsa_raw_to_der;
 use crate::messages::{t, tf};
-use crate::xml::{C14nError, C14nMode, Canonicalizer, Progress, StartTag, XmlReader};
+use crate::xml::{C14nError, Canonicalizer, XmlReader};
+use digests::{
+    Digests, DigestsLater, INCLUSIVE_C14N, MultiHash, Pair, SHA1, SHA256, TargetHash, exclusive,
+    inclusive,
+};
 use openssl::hash::MessageDigest;
 use openssl::x509::X509;
 use quick_xml::events::Event;
-use serde::Serialize;
 use std::collections::HashMap;
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// A target's digests, once the hashing thread has them.
-type DigestsLater = DoneLater<Digests>;
-
-const INCLUSIVE_C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
-
-/// A known Hélios signature policy: its identifier and the hash of its document, base64, in
-/// each algorithm a signature may name (None where no public source gives it).
-struct KnownPolicy {
-    id: &'static str,
-    sha1: Option<&'static str>,
-    sha256: Option<&'static str>,
-}
-
-/// Known Hélios policies. …1.4 (policy v1, 2011): SHA-1 as every producer writes it, SHA-256
-/// computed from the same document (the PDF shipped in SICTIAM STELA's signingPolicies.zip,
-/// whose SHA-1 is the published one). …1.7: SHA-256 as S²LOW hands it to LiberSign; its SHA-1
-/// is published nowhere we know of.
-const POLICIES: &[KnownPolicy] = &[
-    KnownPolicy {
-        id: "urn:oid:1.2.250.1.131.1.5.18.21.1.7",
-        sha1: None,
-        sha256: Some("roF9+cfRHNPtVJolhdqfIqGMVuUXX8aR4rpiquf0u5E="),
-    },
-    KnownPolicy {
-        id: "urn:oid:1.2.250.1.131.1.5.18.21.1.4",
-        sha1: Some("Jkdb+aba0Hz6+ZPKmKNhPByzQ+Q="),
-        sha256: Some("pYtFgzn09kQWZywqdIGVd1fFI07tjKmEAyQHr0l/YAk="),
-    },
-];
-
-/// What is wrong with a signature's policy (`SignaturePolicyId`), said exactly.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PolicyProblem {
-    /// Not a policy we know (its identifier).
-    Unknown(String),
-    /// The hash is computed with an algorithm we cannot check for this policy (its URI).
-    Algorithm(String),
-    /// The hash is not base64.
-    Encoding,
-    /// The hash decodes but is not the policy document's.
-    Value,
-}
-
-impl PolicyProblem {
-    pub fn message(&self) -> String {
-        match self {
-            PolicyProblem::Unknown(id) => {
-                tf("verification.politique_inconnue", &[("politique", id)])
-            }
-            PolicyProblem::Algorithm(uri) => tf(
-                "verification.politique_algorithme",
-                &[("algorithme", if uri.is_empty() { "?" } else { uri })],
-            ),
-            PolicyProblem::Encoding => t("verification.politique_encodage"),
-            PolicyProblem::Value => t("verification.politique_empreinte"),
-        }
-    }
-}
-
-/// Checks a signature's policy identifier and hash (algorithm URI, base64 value) against the
-/// known Hélios policies: the decoded bytes are compared with the document's hash in the
-/// algorithm the signature names. `Ok(true)` when they match but the base64 lacks its `=`
-/// padding (accepted, with a warning).
-pub fn check_policy(id: &str, algorithm: &str, value: &str) -> Result<bool, PolicyProblem> {
-    let id = id.trim();
-    let known = POLICIES
-        .iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| PolicyProblem::Unknown(id.to_owned()))?;
-    let expected = match algorithm.trim() {
-        SHA1 => known.sha1,
-        SHA256 => known.sha256,
-        _ => None,
-    }
-    .and_then(super::decode_base64)
-    .ok_or_else(|| PolicyProblem::Algorithm(algorithm.trim().to_owned()))?;
-    let clean: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-    let (decoded, unpadded) = match super::decode_base64(&clean) {
-        Some(d) => (d, false),
-        None if !clean.len().is_multiple_of(4) && !clean.ends_with('=') => {
-            let padded = format!("{clean}{}", "=".repeat(4 - clean.len() % 4));
-            (
-                super::decode_base64(&padded).ok_or(PolicyProblem::Encoding)?,
-                true,
-            )
-        }
-        None => return Err(PolicyProblem::Encoding),
-    };
-    if decoded != expected {
-        return Err(PolicyProblem::Value);
-    }
-    Ok(unpadded)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    #[error("{0}")]
-    Xml(#[from] C14nError),
-    #[error("{}", tf("verification.lecture", &[("chemin", .0), ("detail", .1)]))]
-    Read(String, String),
-    #[error("{}", tf("pes.octet_nul", &[("position", &.0.to_string())]))]
-    Nul(u64),
-    /// What the file is instead of a PES_Aller (« un document PDF »…).
-    #[error("{}", tf("pes.autre_document", &[("nature", .0)]))]
-    NotPesAller(String),
-}
-
-/// The verdict on one signature.
-#[derive(Debug, Clone, Serialize)]
-pub struct SignatureVerdict {
-    pub id: Option<String>,
-    /// Id of the signed element.
-    pub cible: Option<String>,
-    /// Digests and signature value correct.
-    pub integrite: bool,
-    /// Integrity, certificate and policy all acceptable.
-    pub valide: bool,
-    /// Why not, in French (empty when valid).
-    pub raison: Vec<String>,
-    /// What is accepted but not as the policy asks (a policy hash without its base64 padding),
-    /// in French.
-    pub avertissements: Vec<String>,
-    /// Claims found in the signature outside its signed properties (a `SigningTime` or a
-    /// `ClaimedRole` in unsigned properties or another object): reported, never used.
-    pub informations_non_signees: Vec<String>,
-    pub signataire: Option<String>,
-    pub date_signature: Option<String>,
-    pub role: Option<String>,
-    pub politique: Option<String>,
-    /// The signer's certificate (DER), for callers that describe it further.
-    #[serde(skip)]
-    pub certificat: Option<Vec<u8>>,
-    /// The certificate chains to the trust store at signing time; None without a trust store.
-    #[serde(skip)]
-    pub chaine: Option<bool>,
-    /// Revocation of the signer's certificate, once [`check_revocation`] has looked.
-    pub revocation: Option<RevocationReport>,
-    /// The certificate to check for revocation, its possible issuers and the signing date.
-    #[serde(skip)]
-    pub revocation_subject: Option<RevocationSubject>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FileVerdict {
-    /// Every signature valid, every Id unique, every bordereau covered by a signature.
-    pub valide: bool,
-    pub signatures: Vec<SignatureVerdict>,
-    /// Bordereaux that carry no signature of their own while others do (and no global signature
-    /// covers the file): their Ids, or their rank when they have none.
-    pub bordereaux_non_signes: Vec<String>,
-    /// Ids used by several elements (the first few): no signature of such a file can say what
-    /// it covers.
-    pub identifiants_en_double: Vec<String>,
-    /// Why the file as a whole is not valid, beyond its signatures (no signature at all, Ids
-    /// used twice, unsigned bordereaux), in French.
-    pub erreurs: Vec<String>,
-    /// More Ids than the verifier keeps: as doubtful as Ids used twice.
-    #[serde(skip)]
-    pub trop_d_identifiants: bool,
-    /// Every signer's certificate was checked for revocation ([`check_revocation`]).
-    pub revocation_verifiee: bool,
-}
-
-impl FileVerdict {
-    /// Some Id may designate several elements: what any signature covers is ambiguous.
-    pub fn ids_ambiguous(&self) -> bool {
-        !self.identifiants_en_double.is_empty() || self.trop_d_identifiants
-    }
-}
-
-/// SHA-256 and, when some signature may use it, SHA-1 of the same bytes.
-struct MultiHash {
-    sha1: Option<openssl::sha::Sha1>,
-    sha256: openssl::sha::Sha256,
-}
-
-impl Default for MultiHash {
-    fn default() -> Self {
-        MultiHash::new(true)
-    }
-}
-
-impl MultiHash {
-    fn new(with_sha1: bool) -> Self {
-        MultiHash {
-            sha1: with_sha1.then(openssl::sha::Sha1::new),
-            sha256: openssl::sha::Sha256::new(),
-        }
-    }
-
-    /// The digests by algorithm URI.
-    fn finish(self, c14n: &'static str, map: &mut HashMap<(&'static str, &'static str), Vec<u8>>) {
-        if let Some(sha1) = self.sha1 {
-            map.insert((c14n, SHA1), sha1.finish().to_vec());
-        }
-        map.insert((c14n, SHA256), self.sha256.finish().to_vec());
-    }
-}
-
-impl Write for MultiHash {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Some(sha1) = self.sha1.as_mut() {
-            sha1.update(buf);
-        }
-        self.sha256.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Digests of one element's canonical forms, by (c14n algorithm, digest algorithm) URIs.
-#[derive(Debug, Clone, Default)]
-struct Digests(HashMap<(&'static str, &'static str), Vec<u8>>);
-
-impl Digests {
-    fn from_hashes(exc: MultiHash, inc: MultiHash) -> Self {
-        let mut map = HashMap::new();
-        exc.finish(EXC_C14N, &mut map);
-        inc.finish(INCLUSIVE_C14N, &mut map);
-        Digests(map)
-    }
-
-    fn from_bytes(exc: &[u8], inc: &[u8]) -> Self {
-        let mut e = MultiHash::default();
-        let mut i = MultiHash::default();
-        let _ = e.write(exc);
-        let _ = i.write(inc);
-        Self::from_hashes(e, i)
-    }
-}
-
-const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
-const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
-
-fn exclusive() -> C14nMode {
-    C14nMode::Exclusive {
-        with_comments: false,
-        inclusive_prefixes: Vec::new(),
-    }
-}
-
-fn inclusive() -> C14nMode {
-    C14nMode::Inclusive {
-        with_comments: false,
-    }
-}
-
-/// A pair of canonicalisers (exclusive, inclusive) on the same subtree.
-struct Pair<W: Write> {
-    exc: Canonicalizer<W>,
-    inc: Canonicalizer<W>,
-}
-
-impl<W: Write> Pair<W> {
-    fn feed(&mut self, event: &Event, tag: Option<&StartTag>) -> Result<bool, C14nError> {
-        let a = self.exc.feed_parsed(event, tag)?;
-        let b = self.inc.feed_parsed(event, tag)?;
-        Ok(a == Progress::Done && b == Progress::Done)
-    }
-}
-
-/// A target element's canonicalisers: exclusive always, inclusive only when some signature of
-/// the file uses inclusive canonicalisation.
-struct TargetHash {
-    exc: Canonicalizer<MultiHash>,
-    inc: Option<Canonicalizer<MultiHash>>,
-}
-
-impl Target for TargetHash {
-    type Done = Digests;
-
-    fn feed(&mut self, event: &Event, tag: Option<&StartTag>) -> Result<(), C14nError> {
-        self.exc.feed_parsed(event, tag)?;
-        if let Some(inc) = self.inc.as_mut() {
-            inc.feed_parsed(event, tag)?;
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<Digests, C14nError> {
-        let mut map = HashMap::new();
-        self.exc.finish()?.finish(EXC_C14N, &mut map);
-        if let Some(inc) = self.inc {
-            inc.finish()?.finish(INCLUSIVE_C14N, &mut map);
-        }
-        Ok(Digests(map))
-    }
-}
 
 /// What a quick byte scan of the file says the verification will need: the Ids that signatures
 /// reference, and whether any uses inclusive canonicalisation. Canonicalising only those targets
@@ -1031,33 +754,6 @@ fn file_verdict(
         trop_d_identifiants: facts.ids.too_many,
         revocation_verifiee: false,
     }
-}
-
-/// Check the revocation of each signer's certificate: revoked before the signing date makes the
-/// signature (and the file) invalid, the date and the reason said; revoked after it, an unknown
-/// status, or a status that could not be checked (offline) are said as warnings.
-pub fn check_revocation(verdict: &mut FileVerdict, checker: &RevocationChecker) {
-    for signature in &mut verdict.signatures {
-        let Some(subject) = signature.revocation_subject.as_ref() else {
-            continue;
-        };
-        let found = checker.check(subject);
-        match judge(&found, subject.at) {
-            Judgement::Fine => {}
-            Judgement::Invalid(reason) => {
-                signature.valide = false;
-                signature.raison.push(reason);
-                verdict.valide = false;
-            }
-            Judgement::Note(note) => signature.avertissements.push(note),
-        }
-        signature.revocation = Some(found);
-    }
-    verdict.revocation_verifiee = !verdict.signatures.is_empty()
-        && verdict
-            .signatures
-            .iter()
-            .all(|s| s.revocation.as_ref().is_some_and(|r| r.verifiee));
 }
 
 /// Signatures read on one element, the element, and its digests to come (None when the
