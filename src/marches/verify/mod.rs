@@ -11,86 +11,40 @@
 //! The CMS structures are small (the document is hashed as a stream beside them) and read with
 //! our DER reader; the cryptography is OpenSSL's. Revocation (CRL, OCSP) is not checked: the
 //! report says so.
+//!
+//! The code is split by what it does, each part using only those listed before it:
+//! - `documents`: finding the document a detached signature is about;
+//! - `verdict`: the report, the errors, and the judgement of a signer's certificate;
+//! - here: reading CMS structures and checking their signers, in signature files and PDFs.
+//!
+//! XAdES is in `super::xades`, and which signatures a path holds in `super::discover`: both use
+//! what is re-exported here.
+
+mod documents;
+mod verdict;
+
+pub use documents::document_for;
+pub(super) use documents::{
+    DISCOVERY_FILE_LIMIT, DocumentDigest, SEARCH_MAX_FILES, SEARCH_MAX_SIZE, digest_file,
+    extension, file_name, files_beside, has_signature_extension, is_xml_signature, locate_document,
+    named_document,
+};
+pub use verdict::{SignatureReport, VerifyError, check_revocation, revocation_verified};
+pub(super) use verdict::{blank_report, judge_certificate};
 
 use super::armor::{self, Armor, Base64Lines};
 use super::der::{Der, DerError, dotted};
-use crate::certs::revocation::{
-    Judgement, RevocationChecker, RevocationReport, RevocationSubject, judge,
-};
 use crate::certs::trust::TrustStore;
-use crate::certs::{CertificateInfo, ValidityState, iso8601};
+use crate::certs::{CertificateInfo, iso8601};
 use crate::messages::{t, tf};
 use openssl::hash::{Hasher, MessageDigest};
 use openssl::x509::X509;
-use serde::Serialize;
 use std::io::{BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use time::OffsetDateTime;
 
 /// A signature or token file is read whole (the documents never are) up to this size.
 pub(super) const SIGNATURE_FILE_LIMIT: u64 = 64 * 1024 * 1024;
-
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    #[error("{}", tf("marches.verif.lecture", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
-    Read(PathBuf, String),
-    #[error("{}", tf("marches.verif.mal_forme", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
-    Malformed(PathBuf, String),
-    #[error("{}", tf("marches.verif.pdf_illisible", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
-    UnreadablePdf(PathBuf, String),
-    #[error("{}", tf("marches.verif.document_absent", &[("chemin", &.0.display().to_string())]))]
-    MissingDocument(PathBuf),
-    #[error("{}", tf("marches.verif.aucune_signature", &[("chemin", &.0.display().to_string())]))]
-    NothingToVerify(PathBuf),
-    #[error("{}", tf("marches.verif.trop_gros", &[("chemin", &.0.display().to_string())]))]
-    TooLarge(PathBuf),
-    #[error("{}", tf("marches.verif.document_non_trouve", &[("signature", &.0.display().to_string()), ("nom", &document_for(.0).display().to_string())]))]
-    DocumentNotFound(PathBuf),
-}
-
-/// The verdict on one signature or timestamp.
-#[derive(Debug, Clone, Serialize)]
-pub struct SignatureReport {
-    /// Where the signature is (the `.p7s`, the PDF, the `.tsr`).
-    pub fichier: PathBuf,
-    /// What it signs.
-    pub document: PathBuf,
-    /// "CAdES détachée", "CAdES enveloppante", "PAdES", "jeton d'horodatage".
-    pub format: String,
-    pub signataire: Option<String>,
-    pub emetteur: Option<String>,
-    /// Qualified certificate (QCStatements, eIDAS).
-    pub qualifie: Option<bool>,
-    /// The signing time the signer claims (signingTime), ISO 8601.
-    pub date_signature: Option<String>,
-    /// The time of a verified timestamp, ISO 8601.
-    pub horodatage: Option<String>,
-    /// Document digest and signature value correct.
-    pub integrite: bool,
-    /// Certificate valid at the signing time (timestamp if any, else the claimed time, else now).
-    pub certificat_valide: bool,
-    /// Chains to a trusted authority; None when no trust store was given.
-    pub chaine: Option<bool>,
-    /// PAdES: the signature covers the whole file (nothing added after it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub couvre_tout_le_fichier: Option<bool>,
-    /// The date used to judge the certificate is only declared by the signer (signingTime, the
-    /// PDF's /M, XAdES SigningTime), not proven by a timestamp; None without any date.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date_declaree: Option<bool>,
-    /// Integrity, certificate and chain all acceptable.
-    pub valide: bool,
-    pub raisons: Vec<String>,
-    /// What the buyer should know without it making the signature invalid (a declared date).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub remarques: Vec<String>,
-    /// Revocation of the signer's certificate, once [`check_revocation`] has looked (null
-    /// before, or when there is no readable certificate).
-    pub revocation: Option<RevocationReport>,
-    /// The certificate to check for revocation, its possible issuers and the signing date.
-    #[serde(skip)]
-    pub revocation_subject: Option<RevocationSubject>,
-}
 
 /// Where the signed bytes come from.
 pub(super) enum Signed<'a> {
@@ -532,130 +486,6 @@ fn verify_signer(
     SignerVerdict { report, gen_time }
 }
 
-/// A report with nothing checked yet.
-pub(super) fn blank_report(file: &Path, document: &Path, format: &str) -> SignatureReport {
-    SignatureReport {
-        fichier: file.to_owned(),
-        document: document.to_owned(),
-        format: format.to_owned(),
-        signataire: None,
-        emetteur: None,
-        qualifie: None,
-        date_signature: None,
-        horodatage: None,
-        integrite: false,
-        certificat_valide: false,
-        chaine: None,
-        couvre_tout_le_fichier: None,
-        date_declaree: None,
-        valide: false,
-        raisons: Vec::new(),
-        remarques: Vec::new(),
-        revocation: None,
-        revocation_subject: None,
-    }
-}
-
-/// Judge the signer's certificate at the signing time — `proven` (a verified timestamp), else
-/// `claimed` (declared by the signer, said so, `source` naming where it comes from) — and its
-/// chain to the trust store at that same time. Without any date, today is used and the reasons
-/// say that the signing date is unknown rather than blaming the signing date.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn judge_certificate(
-    report: &mut SignatureReport,
-    cert: &X509,
-    info: &CertificateInfo,
-    extra: &[X509],
-    proven: Option<OffsetDateTime>,
-    claimed: Option<OffsetDateTime>,
-    source: &str,
-    trust: Option<&TrustStore>,
-) {
-    let at = proven.or(claimed);
-    report.revocation_subject = Some(RevocationSubject {
-        certificate: cert.clone(),
-        candidates: extra
-            .iter()
-            .chain(trust.map(TrustStore::certificates).unwrap_or_default())
-            .cloned()
-            .collect(),
-        at,
-    });
-    if proven.is_some() {
-        report.date_declaree = Some(false);
-    } else if let Some(date) = claimed {
-        report.date_declaree = Some(true);
-        report.remarques.push(tf(
-            "marches.verif.date_declaree",
-            &[("date", &iso8601(date)), ("source", source)],
-        ));
-    } else {
-        report.remarques.push(t("marches.verif.sans_date"));
-    }
-    match (
-        info.validity_at(at.unwrap_or_else(OffsetDateTime::now_utc)),
-        at,
-    ) {
-        (ValidityState::Valide | ValidityState::ExpireBientot { .. }, _) => {
-            report.certificat_valide = true
-        }
-        (ValidityState::Expire, Some(_)) => report.raisons.push(tf(
-            "marches.verif.certificat_expire",
-            &[("date", &crate::certs::date_fr(info.not_after))],
-        )),
-        (ValidityState::Expire, None) => report.raisons.push(tf(
-            "marches.verif.certificat_expire_sans_date",
-            &[("date", &crate::certs::date_fr(info.not_after))],
-        )),
-        (ValidityState::PasEncoreValide, _) => report.raisons.push(tf(
-            "marches.verif.certificat_pas_encore",
-            &[("date", &crate::certs::date_fr(info.not_before))],
-        )),
-    }
-    if let Some(store) = trust {
-        match store.check_chain(cert, extra, at) {
-            Ok(()) => report.chaine = Some(true),
-            Err(reason) => {
-                report.chaine = Some(false);
-                report
-                    .raisons
-                    .push(tf("marches.verif.chaine", &[("detail", &reason)]));
-            }
-        }
-    } else {
-        report.raisons.push(t("marches.verif.sans_confiance"));
-    }
-}
-
-/// Check the revocation of each report's signer certificate: revoked before the signing date
-/// makes the signature invalid (the date and the reason said); revoked after it, an unknown
-/// status, or a status that could not be checked (offline) are said in the remarks.
-pub fn check_revocation(reports: &mut [SignatureReport], checker: &RevocationChecker) {
-    for report in reports {
-        let Some(subject) = report.revocation_subject.as_ref() else {
-            continue;
-        };
-        let found = checker.check(subject);
-        match judge(&found, subject.at) {
-            Judgement::Fine => {}
-            Judgement::Invalid(reason) => {
-                report.valide = false;
-                report.raisons.push(reason);
-            }
-            Judgement::Note(note) => report.remarques.push(note),
-        }
-        report.revocation = Some(found);
-    }
-}
-
-/// Every report's signer certificate was checked for revocation (valid or revoked, known).
-pub fn revocation_verified(reports: &[SignatureReport]) -> bool {
-    !reports.is_empty()
-        && reports
-            .iter()
-            .all(|r| r.revocation.as_ref().is_some_and(|v| v.verifiee))
-}
-
 /// Verify an RFC 3161 token (a SignedData over a TSTInfo) against `data`.
 pub(super) fn verify_token(
     token: &[u8],
@@ -882,18 +712,6 @@ fn ber_to_der(input: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<usize, ()
     Ok(taken)
 }
 
-/// The document a detached signature or token file is about: its name without the last
-/// extension (`offre.pdf.p7s` → `offre.pdf`).
-pub fn document_for(signature: &Path) -> PathBuf {
-    signature.with_extension("")
-}
-
-pub(super) fn extension(path: &Path) -> String {
-    path.extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
 /// Is this DER a timestamp (TimeStampResp or a token) rather than a signature?
 fn timestamp_token(bytes: &[u8]) -> Option<&[u8]> {
     let mut outer = Der::new(bytes);
@@ -919,134 +737,6 @@ fn timestamp_token(bytes: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// The digest a detached signature gives its document: to recognise the document among the
-/// files beside the signature.
-pub(super) struct DocumentDigest {
-    pub md: MessageDigest,
-    pub value: Vec<u8>,
-}
-
-/// Bounds of the search among the files of a folder: entries listed, files hashed, size of each.
-const SEARCH_MAX_ENTRIES: usize = 10_000;
-pub(super) const SEARCH_MAX_FILES: usize = 200;
-pub(super) const SEARCH_MAX_SIZE: u64 = 1 << 30;
-/// Bytes hashed at most while looking for one signature's document.
-const SEARCH_MAX_TOTAL: u64 = 4 << 30;
-/// A signature file read to learn which document it signs (while looking for a document's
-/// signatures) is at most this big.
-pub(super) const DISCOVERY_FILE_LIMIT: u64 = 4 * 1024 * 1024;
-
-/// The streamed digest of a regular file.
-pub(super) fn digest_file(path: &Path, md: MessageDigest) -> Result<Vec<u8>, String> {
-    let file = crate::files::open_regular(path).map_err(|e| e.to_string())?;
-    let mut file = BufReader::with_capacity(256 * 1024, file);
-    let mut hasher = Hasher::new(md).map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]).map_err(|e| e.to_string())?;
-    }
-    Ok(hasher.finish().map_err(|e| e.to_string())?.to_vec())
-}
-
-/// The regular, non-hidden files of the folder of `path` (symbolic links left out), in name
-/// order, at most [`SEARCH_MAX_ENTRIES`] of them.
-pub(super) fn files_beside(path: &Path) -> Vec<PathBuf> {
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .take(SEARCH_MAX_ENTRIES)
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    files
-}
-
-pub(super) fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// Is this the name of a signature or token file (by its extension only)?
-pub(super) fn has_signature_extension(path: &Path) -> bool {
-    matches!(
-        extension(path).as_str(),
-        "p7s" | "p7m" | "sig" | "tsr" | "tst" | "p7"
-    )
-}
-
-/// The document named after the signature the way i-Parapheur names its detached signatures:
-/// `offre.pdf-1-Camille.p7s` signs `offre.pdf` (the longest such name beside it).
-pub(super) fn named_document(signature: &Path, beside: &[PathBuf]) -> Option<PathBuf> {
-    let name = file_name(signature);
-    beside
-        .iter()
-        .filter(|f| *f != signature && !has_signature_extension(f))
-        .filter(|f| {
-            let other = file_name(f);
-            !other.is_empty() && name.starts_with(&format!("{other}-"))
-        })
-        .max_by_key(|f| file_name(f).len())
-        .cloned()
-}
-
-/// The document of a detached signature: the file of the same name without its extension
-/// (`offre.pdf.p7s`), else the one i-Parapheur names it after (`offre.pdf-1-Camille.p7s`) when
-/// its digest matches, else the first file beside it whose digest matches. A named document
-/// whose digest does not match is still returned (last), so that the change is reported.
-/// Bounded: regular files of the folder only, of limited size, stopping at the first match.
-pub(super) fn locate_document(signature: &Path, digests: &[DocumentDigest]) -> Option<PathBuf> {
-    let plain = document_for(signature);
-    if plain != signature && plain.is_file() {
-        return Some(plain);
-    }
-    let beside = files_beside(signature);
-    let named = named_document(signature, &beside);
-    if digests.is_empty() {
-        return named;
-    }
-    let mut budget = SEARCH_MAX_TOTAL;
-    let mut matches = |candidate: &Path| {
-        let size = std::fs::symlink_metadata(candidate)
-            .ok()
-            .filter(|m| m.is_file() && m.len() <= SEARCH_MAX_SIZE)
-            .map(|m| m.len());
-        let Some(size) = size else { return false };
-        let cost = size.saturating_mul(digests.len() as u64);
-        if cost > budget {
-            return false;
-        }
-        budget -= cost;
-        digests
-            .iter()
-            .any(|d| digest_file(candidate, d.md).is_ok_and(|v| v == d.value))
-    };
-    let others = beside
-        .iter()
-        .filter(|f| *f != signature && Some(*f) != named.as_ref())
-        .filter(|f| !has_signature_extension(f))
-        .filter(|f| !(extension(f) == "xml" && is_xml_signature(f)));
-    named
-        .iter()
-        .chain(others)
-        .take(SEARCH_MAX_FILES)
-        .find(|c| matches(c))
-        .cloned()
-        .or(named)
-}
-
 /// The digests the detached CAdES of `bytes` gives its document (messageDigest of each signer).
 pub(super) fn cms_document_digests(bytes: &[u8]) -> Vec<DocumentDigest> {
     let Ok(sd) = parse_signed_data(bytes) else {
@@ -1065,16 +755,6 @@ pub(super) fn cms_document_digests(bytes: &[u8]) -> Vec<DocumentDigest> {
             Some(DocumentDigest { md, value })
         })
         .collect()
-}
-
-/// Does this XML file hold an XML signature (a `Signature` element of the xmldsig namespace)?
-pub(super) fn is_xml_signature(path: &Path) -> bool {
-    let mut head = Vec::new();
-    let read =
-        crate::files::open_regular(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
-    read.is_ok()
-        && memchr::memmem::find(&head, b"http://www.w3.org/2000/09/xmldsig#").is_some()
-        && memchr::memmem::find(&head, b"Signature").is_some()
 }
 
 pub(super) fn verify_signature_file(
