@@ -26,6 +26,17 @@ pub fn softhsm_module() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT))
 }
 
+/// Held while a tool writes to the token folder. Writes are serialised within the process:
+/// `softhsm2-util --free` reads every token of the folder to find a free slot, and a token being
+/// created or filled by another thread at that moment makes it fail (« Could not get info about
+/// the token in slot … »).
+fn writing_tokens() -> std::sync::MutexGuard<'static, ()> {
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    WRITING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A SoftHSM2 configuration with its own token directory.
 #[derive(Debug, Clone)]
 pub struct SoftHsm {
@@ -113,6 +124,7 @@ impl SoftHsm {
     /// Initialises a new token labelled `label` in the first free slot,
     /// user PIN `pin`, SO PIN [`SO_PIN`].
     pub fn create_token(&self, label: &str, pin: &str) -> Result<(), MockError> {
+        let _one_at_a_time = writing_tokens();
         run(
             self.command("softhsm2-util")
                 .args(["--init-token", "--free", "--label", label, "--pin", pin])
@@ -125,6 +137,7 @@ impl SoftHsm {
     /// Writes `id`'s private key, public key and certificate to the token
     /// labelled `token_label` (CKA_ID = `id.cka_id`, CKA_LABEL = `id.name`).
     pub fn import(&self, token_label: &str, pin: &str, id: &Identity) -> Result<(), MockError> {
+        let _one_at_a_time = writing_tokens();
         let module = softhsm_module();
         crate::pkcs11_tool::import(
             || {

@@ -38,6 +38,12 @@ pub fn card_available() -> bool {
 /// Signs `input` into `output` with the test identity `identity` on a fresh SoftHSM token — a
 /// real PKCS#11 module, as an ordonnateur's card — role « Maire ».
 pub fn sign_with_card(input: &Path, output: &Path, identity: &str, scope: Scope) {
+    // One card at a time in this process: a module reading the token folder while another test
+    // thread creates a token there fails (SoftHSM's C_GetTokenInfo answers GeneralError).
+    static ONE_CARD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_card = ONE_CARD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let hsm = SoftHsm::shared();
     let pki = TestPki::shared();
     let label = unique_label("forge");
