@@ -132,11 +132,7 @@ pub fn lister(args: &ListArgs) -> i32 {
                 i.id,
                 i.libelle,
                 i.numero_interne.as_deref().unwrap_or(""),
-                if i.etat == State::Envoye && i.id_plateforme.is_none() {
-                    t("envois.etat_a_rattacher")
-                } else {
-                    i.etat.label()
-                },
+                i.state_label(),
                 // Stored in UTC (and so in --json); shown on the local clock.
                 crate::clock::local_datetime_fr(&i.modifie_le)
                     .unwrap_or_else(|| i.modifie_le.clone())

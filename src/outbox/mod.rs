@@ -264,6 +264,23 @@ pub struct Item {
     pub id_plateforme: Option<String>,
 }
 
+impl Item {
+    /// A PES the platform already held (« doublon détecté ») without naming its transaction: it
+    /// left, but nothing follows it until a person attaches it ([`Outbox::attach_transaction`]).
+    pub fn awaits_attachment(&self) -> bool {
+        self.genre == Kind::Pes && self.etat == State::Envoye && self.id_plateforme.is_none()
+    }
+
+    /// The state as a person reads it in a list: « envoyé, à rattacher » for a PES to attach.
+    pub fn state_label(&self) -> String {
+        if self.awaits_attachment() {
+            t("envois.etat_a_rattacher")
+        } else {
+            self.etat.label()
+        }
+    }
+}
+
 /// A journal row.
 #[derive(Debug, Clone, Serialize)]
 pub struct JournalEntry {
@@ -1312,8 +1329,7 @@ impl Outbox {
         transaction: &str,
         qui: &str,
     ) -> Result<(), OutboxError> {
-        let item = self.get(id)?;
-        if item.genre != Kind::Pes || item.etat != State::Envoye || item.id_plateforme.is_some() {
+        if !self.get(id)?.awaits_attachment() {
             return Err(OutboxError::NotToAttach(id));
         }
         let transaction = transaction.trim();

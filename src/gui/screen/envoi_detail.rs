@@ -109,7 +109,7 @@ pub fn view<'a, M: Clone + 'a>(
         text(tf(
             "gui.envoi_etat",
             &[
-                ("etat", &item.etat.label()),
+                ("etat", &item.state_label()),
                 ("plateforme", item.id_plateforme.as_deref().unwrap_or("—")),
             ],
         ))

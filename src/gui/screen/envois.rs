@@ -42,6 +42,8 @@ impl std::fmt::Display for Choix<ItemState> {
 
 /// The search box's widget id (the tests type in it).
 pub const SEARCH_ID: &str = "envois-chercher";
+/// The transaction number field of a PES « envoyé, à rattacher ».
+pub const TRANSACTION_ID: &str = "envois-transaction";
 
 #[derive(Default)]
 pub struct State {
@@ -89,6 +91,8 @@ pub struct State {
     action: Option<Result<String, String>>,
     /// An action under way (the buttons wait).
     busy: bool,
+    /// The transaction number typed to attach the PES shown (« envoyé, à rattacher »).
+    transaction: String,
     /// What the home screen says of the classification (none kept, or old), if anything.
     classification: Option<String>,
     /// The items prepared, waiting for their signature (« À signer »).
@@ -180,6 +184,10 @@ pub enum Message {
     Withdraw(i64),
     RetryNow(i64),
     CancelAct(i64),
+    /// The platform's transaction number typed for a PES « envoyé, à rattacher ».
+    TransactionEdit(String),
+    /// Attach the PES shown to the transaction typed.
+    Attach(i64),
     /// An action done (off the UI thread): what to tell, and the item to show again.
     ActionDone(Option<Result<String, String>>, Option<i64>),
     /// The home screen's word on the classification, read off the UI thread.
@@ -460,6 +468,19 @@ fn change_item(
     Ok(etat.said_of(id))
 }
 
+/// Attach PES `id` (« envoyé, à rattacher ») to the platform's transaction `transaction`, as
+/// `paraphe envois rattacher` does; its acquit is then followed at the next sending.
+fn attach_item(id: i64, transaction: &str) -> Result<String, String> {
+    let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
+    outbox
+        .attach_transaction(id, transaction, &crate::platform::sender::who())
+        .map_err(|e| e.to_string())?;
+    Ok(tf(
+        "envois.rattache",
+        &[("id", &id.to_string()), ("transaction", transaction.trim())],
+    ))
+}
+
 /// Ask the préfecture to cancel an acknowledged act, with the card's authentication key.
 fn cancel_act(
     id: i64,
@@ -705,7 +726,20 @@ impl State {
                     move |r| Message::ActionDone(r, Some(id)),
                 );
             }
-            Message::Withdraw(_) | Message::RetryNow(_) | Message::CancelAct(_) => {}
+            Message::TransactionEdit(value) => self.transaction = value,
+            Message::Attach(id) if !self.busy => {
+                self.busy = true;
+                // Kept in the field: a number refused is corrected, not typed again.
+                let transaction = self.transaction.clone();
+                return Task::perform(
+                    background(move || attach_item(id, &transaction)),
+                    move |r| Message::ActionDone(r, Some(id)),
+                );
+            }
+            Message::Withdraw(_)
+            | Message::RetryNow(_)
+            | Message::CancelAct(_)
+            | Message::Attach(_) => {}
             Message::Classification(notice) => self.classification = notice.flatten(),
             Message::ActionDone(result, item) => {
                 self.busy = false;
@@ -770,6 +804,10 @@ impl State {
             Message::Tick => {}
             Message::Select(id) => {
                 self.opened = None;
+                let same_item = matches!(&self.detail, Some(Ok(d)) if d.item.id == id);
+                if !same_item {
+                    self.transaction.clear();
+                }
                 return Task::perform(
                     background(move || super::envoi_detail::load(id).map(Box::new)),
                     Message::Selected,
@@ -781,6 +819,7 @@ impl State {
             Message::CloseDetail => {
                 self.detail = None;
                 self.opened = None;
+                self.transaction.clear();
             }
             Message::OpenReceived(id, index) => {
                 return Task::perform(
@@ -959,7 +998,28 @@ impl State {
                     .on_press_maybe(ready(Message::CancelAct(id))),
             );
         }
-        actions.into()
+        if !item.awaits_attachment() {
+            return actions.into();
+        }
+        // A PES the platform already held: the person finds its transaction there and types it.
+        let typed = !self.transaction.trim().is_empty();
+        let attach = row![
+            text_input(&t("gui.envoi_rattacher_numero"), &self.transaction)
+                .id(TRANSACTION_ID)
+                .on_input(Message::TransactionEdit)
+                .on_submit_maybe((typed && !self.busy).then_some(Message::Attach(id)))
+                .width(Length::Fixed(280.0)),
+            button(text(t("gui.envoi_rattacher")))
+                .on_press_maybe(ready(Message::Attach(id)).filter(|_| typed)),
+        ]
+        .spacing(theme::GAP);
+        column![
+            actions,
+            text(t("gui.envoi_a_rattacher_aide")).size(theme::TEXT),
+            attach
+        ]
+        .spacing(theme::GAP)
+        .into()
     }
 
     /// The items of « À signer » ticked, in the order listed.
@@ -1187,7 +1247,7 @@ impl State {
                     text(item.numero_interne.clone().unwrap_or_default())
                         .width(Length::FillPortion(1))
                         .size(theme::TEXT),
-                    text(item.etat.label())
+                    text(item.state_label())
                         .width(Length::FillPortion(2))
                         .size(theme::TEXT),
                     text(theme::french_datetime(&item.modifie_le))
