@@ -34,14 +34,17 @@ python3 scripts/gen-pes.py "$W/demo.xml" 12 1
 python3 - "$PARAPHE_DONNEES/envois.sqlite" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-rows = [("acte", "Délibération — budget primitif 2027", "prepare", "DEL2026_41"),
-        ("acte", "Arrêté de voirie rue des Écoles", "en_attente", "ARR2026_118"),
-        ("pes", "PES dépenses novembre (12 bordereaux)", "envoye", None),
-        ("acte", "Convention de mise à disposition", "acquitte", "CONV2026_7"),
-        ("pes", "PES recettes octobre", "refuse", None)]
-for i, (genre, libelle, etat, numero) in enumerate(rows):
-    db.execute("INSERT INTO items (genre, libelle, etat, cree_le, modifie_le, siren, numero_interne) VALUES (?,?,?,?,?,?,?)",
-               (genre, libelle, etat, f"2026-11-2{i}T10:00:00Z", f"2026-11-2{i}T10:00:00Z", "210600730", numero))
+# (genre, libellé, état, numéro interne, transaction sur la plateforme): what the sender leaves;
+# the last PES is one the platform already held (« doublon détecté »), to attach by hand.
+rows = [("acte", "Délibération — budget primitif 2027", "prepare", "DEL2026_41", None),
+        ("acte", "Arrêté de voirie rue des Écoles", "en_attente", "ARR2026_118", None),
+        ("pes", "PES dépenses novembre (12 bordereaux)", "envoye", None, "48213"),
+        ("acte", "Convention de mise à disposition", "acquitte", "CONV2026_7", "034-210600730-20261123-CONV2026_7-CC"),
+        ("pes", "PES recettes octobre", "refuse", None, "47002"),
+        ("pes", "PES dépenses décembre (renvoyé)", "envoye", None, None)]
+for i, (genre, libelle, etat, numero, transaction) in enumerate(rows):
+    db.execute("INSERT INTO items (genre, libelle, etat, cree_le, modifie_le, siren, numero_interne, id_plateforme) VALUES (?,?,?,?,?,?,?,?)",
+               (genre, libelle, etat, f"2026-11-2{i}T10:00:00Z", f"2026-11-2{i}T10:00:00Z", "210600730", numero, transaction))
 db.commit()
 PY
 

@@ -1,4 +1,4 @@
-//! The Envois screen attaches a PES « envoyé, à rattacher » to its transaction (iced_test
+//! The Envois screen attaches a PES « transmis, à rattacher » to its transaction (iced_test
 //! simulator, no display), on a workstation of its own: the list and the detail say what the item
 //! waits for, the number is typed in the detail, a wrong one is refused in French and nothing
 //! changes, the right one attaches it and the sender follows it again — as
@@ -28,6 +28,21 @@ fn type_transaction(state: &mut envois::State, text: &str) {
     for message in messages {
         settle(state, message);
     }
+}
+
+/// Whether the home screen, fed by this Envois state, shows `line`.
+fn home_says(state: &envois::State, line: &str) -> bool {
+    let certs = paraphe::gui::screen::certificats::State::default();
+    let demo = paraphe::gui::screen::accueil::DemoStatus::Off;
+    let mut ui = simulator(paraphe::gui::screen::accueil::view(
+        state,
+        &certs,
+        &demo,
+        Vec::new(),
+        "démo",
+        "paramètres",
+    ));
+    ui.find(line).is_ok()
 }
 
 #[test]
@@ -63,6 +78,10 @@ fn a_pes_the_platform_already_held_is_attached_from_its_detail() {
     settle(&mut state, envois::Message::Page(0));
     let label = t("envois.etat_a_rattacher");
     assert!(shows(&state, &label), "the list says what it waits for");
+    assert!(
+        home_says(&state, &t("gui.accueil_a_rattacher_un")),
+        "home screen"
+    );
     click(&mut state, "Mandats de décembre");
     assert!(
         shows(&state, &t("gui.envoi_a_rattacher_aide")),
@@ -95,6 +114,10 @@ fn a_pes_the_platform_already_held_is_attached_from_its_detail() {
     assert!(
         !shows(&state, &t("gui.envoi_a_rattacher_aide")),
         "nothing left to attach"
+    );
+    assert!(
+        !home_says(&state, &t("gui.accueil_a_rattacher_un")),
+        "nothing left for the home screen"
     );
     let journal = outbox.journal(id).expect("journal");
     assert!(

@@ -2183,7 +2183,7 @@ fn hex_sha1(data: &[u8]) -> String {
 
 /// The same PES queued twice (a person who sent it already, say): the platform holds it once and
 /// answers the second upload « doublon détecté » with an empty id, as S²LOW does. The second item
-/// is not sent again and does not end in error: it waits « envoyé, à rattacher », out of the
+/// is not sent again and does not end in error: it waits « transmis, à rattacher », out of the
 /// pending count; `envois rattacher` with a wrong item or a non-number is refused; attached to
 /// the transaction the person found, it is followed to its acquit.
 #[test]

@@ -306,7 +306,7 @@ fn change_item(
 
 #[derive(Debug, clap::Args)]
 pub struct AttachArgs {
-    /// Numéro de l'envoi (un PES « envoyé, à rattacher », voir `paraphe envois lister`).
+    /// Numéro de l'envoi (un PES « transmis, à rattacher », voir `paraphe envois lister`).
     #[arg(value_name = "ID")]
     pub id: i64,
     /// Numéro de la transaction Hélios sur la plateforme (lu dans son interface web).

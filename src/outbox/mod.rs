@@ -271,7 +271,7 @@ impl Item {
         self.genre == Kind::Pes && self.etat == State::Envoye && self.id_plateforme.is_none()
     }
 
-    /// The state as a person reads it in a list: « envoyé, à rattacher » for a PES to attach.
+    /// The state as a person reads it in a list: « transmis, à rattacher » for a PES to attach.
     pub fn state_label(&self) -> String {
         if self.awaits_attachment() {
             t("envois.etat_a_rattacher")
@@ -1002,6 +1002,20 @@ impl Outbox {
             }
         }
         Ok(out)
+    }
+
+    /// How many PES are transmis and wait to be attached to their transaction (the rule of
+    /// [`Item::awaits_attachment`], in SQL).
+    pub fn awaiting_attachment_count(&self) -> Result<u64, OutboxError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM items
+                 WHERE genre = 'pes' AND etat = 'envoye' AND id_plateforme IS NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?
+            .max(0) as u64)
     }
 
     /// What came back since `since` (RFC 3339), by kind of document (`accuse_reception`,

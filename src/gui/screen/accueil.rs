@@ -69,6 +69,14 @@ pub fn view<'a, M: Clone + 'a>(
             .size(theme::TEXT),
         );
     }
+    if envois.to_attach() > 0 {
+        attention += 1;
+        let line = match envois.to_attach() {
+            1 => t("gui.accueil_a_rattacher_un"),
+            n => tf("gui.accueil_a_rattacher", &[("n", &n.to_string())]),
+        };
+        items = items.push(text(line).size(theme::TEXT));
+    }
     if let Some(notice) = envois.classification_notice() {
         attention += 1;
         items = items.push(text(notice.to_owned()).size(theme::TEXT));

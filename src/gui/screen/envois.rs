@@ -42,7 +42,7 @@ impl std::fmt::Display for Choix<ItemState> {
 
 /// The search box's widget id (the tests type in it).
 pub const SEARCH_ID: &str = "envois-chercher";
-/// The transaction number field of a PES « envoyé, à rattacher ».
+/// The transaction number field of a PES « transmis, à rattacher ».
 pub const TRANSACTION_ID: &str = "envois-transaction";
 
 #[derive(Default)]
@@ -91,7 +91,9 @@ pub struct State {
     action: Option<Result<String, String>>,
     /// An action under way (the buttons wait).
     busy: bool,
-    /// The transaction number typed to attach the PES shown (« envoyé, à rattacher »).
+    /// PES transmis that wait to be attached to their transaction.
+    to_attach: u64,
+    /// The transaction number typed to attach the PES shown (« transmis, à rattacher »).
     transaction: String,
     /// What the home screen says of the classification (none kept, or old), if anything.
     classification: Option<String>,
@@ -146,6 +148,8 @@ pub struct Page {
     copies: u64,
     /// The items prepared, waiting for their signature.
     to_sign: Vec<Item>,
+    /// PES transmis that wait to be attached to their transaction.
+    to_attach: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -184,7 +188,7 @@ pub enum Message {
     Withdraw(i64),
     RetryNow(i64),
     CancelAct(i64),
-    /// The platform's transaction number typed for a PES « envoyé, à rattacher ».
+    /// The platform's transaction number typed for a PES « transmis, à rattacher ».
     TransactionEdit(String),
     /// Attach the PES shown to the transaction typed.
     Attach(i64),
@@ -375,6 +379,9 @@ impl Page {
             received,
             copies: outbox.copies_size(),
             to_sign,
+            to_attach: outbox
+                .awaiting_attachment_count()
+                .map_err(|e| e.to_string())?,
         })
     }
 }
@@ -468,7 +475,7 @@ fn change_item(
     Ok(etat.said_of(id))
 }
 
-/// Attach PES `id` (« envoyé, à rattacher ») to the platform's transaction `transaction`, as
+/// Attach PES `id` (« transmis, à rattacher ») to the platform's transaction `transaction`, as
 /// `paraphe envois rattacher` does; its acquit is then followed at the next sending.
 fn attach_item(id: i64, transaction: &str) -> Result<String, String> {
     let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
@@ -591,6 +598,11 @@ impl State {
         &self.received
     }
 
+    /// PES transmis that wait to be attached to their transaction (for the home screen).
+    pub fn to_attach(&self) -> u64 {
+        self.to_attach
+    }
+
     /// The list's filter: kind, state, the period typed (when it reads as dates), the text
     /// searched, the page.
     fn filter(&self) -> Result<Filter, String> {
@@ -622,6 +634,7 @@ impl State {
                 self.received = page.received;
                 self.copies = page.copies;
                 self.to_sign = page.to_sign;
+                self.to_attach = page.to_attach;
                 let listed: Vec<i64> = self.to_sign.iter().map(|i| i.id).collect();
                 self.not_chosen.retain(|id| listed.contains(id));
                 self.error = None;
