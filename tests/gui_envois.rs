@@ -12,30 +12,14 @@ use paraphe::platform::sandbox::replies::{AckLine, pes_acquit};
 mod common;
 mod gui_support;
 
-use gui_support::{click, settle, shows, shows_part};
+use gui_support::{add_pes, click, own_workstation, settle, shows, shows_part};
 
 #[test]
 fn an_item_shows_its_acquit_per_bordereau_what_came_back_and_its_journal() {
     let dir = tempfile::tempdir().expect("tmp");
-    // This test binary holds this one test: the process's environment is its own.
-    unsafe {
-        std::env::set_var("PARAPHE_CONFIG", dir.path().join("absent.toml"));
-        std::env::set_var("PARAPHE_DONNEES", dir.path().join("donnees"));
-    }
-    let pes = dir.path().join("mandats.xml");
-    std::fs::write(&pes, b"<PES_Aller/>").expect("file");
+    own_workstation(dir.path());
     let mut outbox = Outbox::open_default().expect("outbox");
-    let id = outbox
-        .add(NewItem {
-            genre: Kind::Pes,
-            libelle: "Mandats de novembre",
-            siren: None,
-            numero_interne: None,
-            donnees: serde_json::json!({}),
-            fichiers: vec![("pes".into(), pes)],
-            qui: "test",
-        })
-        .expect("add");
+    let id = add_pes(&mut outbox, dir.path(), "Mandats de novembre");
     // The acquit as Hélios writes it: one bordereau accepted, one refused for its signature.
     let summary = paraphe::pes::PesSummary::default();
     let acquit = pes_acquit(

@@ -8,11 +8,11 @@
 use iced_test::{selector, simulator};
 use paraphe::gui::screen::envois;
 use paraphe::messages::{t, tf};
-use paraphe::outbox::{Filter, Kind, NewItem, Outbox, State};
+use paraphe::outbox::{Filter, Outbox, State};
 
 mod gui_support;
 
-use gui_support::{click, settle, shows, shows_part, try_click};
+use gui_support::{add_pes, click, own_workstation, settle, shows, shows_part, try_click};
 
 /// Empty the transaction field, type `text` in it, and deliver what it produces.
 fn type_transaction(state: &mut envois::State, text: &str) {
@@ -48,25 +48,9 @@ fn home_says(state: &envois::State, line: &str) -> bool {
 #[test]
 fn a_pes_the_platform_already_held_is_attached_from_its_detail() {
     let dir = tempfile::tempdir().expect("tmp");
-    // This test binary holds this one test: the process's environment is its own.
-    unsafe {
-        std::env::set_var("PARAPHE_CONFIG", dir.path().join("absent.toml"));
-        std::env::set_var("PARAPHE_DONNEES", dir.path().join("donnees"));
-    }
-    let pes = dir.path().join("mandats.xml");
-    std::fs::write(&pes, b"<PES_Aller/>").expect("file");
+    own_workstation(dir.path());
     let mut outbox = Outbox::open_default().expect("outbox");
-    let id = outbox
-        .add(NewItem {
-            genre: Kind::Pes,
-            libelle: "Mandats de décembre",
-            siren: None,
-            numero_interne: None,
-            donnees: serde_json::json!({}),
-            fichiers: vec![("pes".into(), pes)],
-            qui: "test",
-        })
-        .expect("add");
+    let id = add_pes(&mut outbox, dir.path(), "Mandats de décembre");
     // Sent, and the platform answered « doublon détecté » without a transaction: what the
     // sender leaves (tests/platform_sandbox.rs shows the sender doing it).
     for to in [State::EnAttente, State::EnCours, State::Envoye] {

@@ -124,3 +124,30 @@ pub fn helios_with(path: &std::path::Path) -> helios::State {
 pub fn click<S: Screen>(screen: &mut S, what: &str) {
     assert!(try_click(screen, what), "no « {what} » to click");
 }
+
+/// Points this process at a workstation of its own in `dir` (no settings file, data in
+/// `dir/donnees`). Each gui test binary holds one test, so the environment is its own.
+pub fn own_workstation(dir: &std::path::Path) {
+    // SAFETY: called first in the binary's only test, before any other thread reads it.
+    unsafe {
+        std::env::set_var("PARAPHE_CONFIG", dir.join("absent.toml"));
+        std::env::set_var("PARAPHE_DONNEES", dir.join("donnees"));
+    }
+}
+
+/// A PES item `libelle` (a stand-in file in `dir`) added to the workstation's outbox: its id.
+pub fn add_pes(outbox: &mut paraphe::outbox::Outbox, dir: &std::path::Path, libelle: &str) -> i64 {
+    let pes = dir.join(format!("{}.xml", libelle.replace(' ', "-")));
+    std::fs::write(&pes, b"<PES_Aller/>").expect("file");
+    outbox
+        .add(paraphe::outbox::NewItem {
+            genre: paraphe::outbox::Kind::Pes,
+            libelle,
+            siren: None,
+            numero_interne: None,
+            donnees: serde_json::json!({}),
+            fichiers: vec![("pes".into(), pes)],
+            qui: "test",
+        })
+        .expect("add")
+}
