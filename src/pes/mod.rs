@@ -137,9 +137,10 @@ impl PesError {
                 detail,
                 position: None,
             } => {
-                let latin1 = declares_latin1(head);
+                let single_byte = crate::xml::SourceEncoding::declared_in(head)
+                    .is_some_and(crate::xml::SourceEncoding::single_byte);
                 let position = crate::files::open_regular(path)
-                    .and_then(|f| crate::xml::Position::of_offset(f, offset, latin1))
+                    .and_then(|f| crate::xml::Position::of_offset(f, offset, single_byte))
                     .ok();
                 PesError::Malformed {
                     offset,
@@ -150,14 +151,6 @@ impl PesError {
             other => other,
         }
     }
-}
-
-/// True when the XML declaration at the start of `head` names ISO-8859-1 (Latin-1).
-fn declares_latin1(head: &[u8]) -> bool {
-    let end = head.iter().position(|b| *b == b'>').unwrap_or(head.len());
-    let decl = String::from_utf8_lossy(&head[..end]).to_ascii_uppercase();
-    decl.starts_with("<?XML")
-        && (decl.contains("ISO-8859-1") || decl.contains("ISO8859-1") || decl.contains("LATIN1"))
 }
 
 /// Open and summarise a PES_Aller file for a review that a signature will follow: `sha256` is

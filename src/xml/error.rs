@@ -27,12 +27,12 @@ impl fmt::Display for Position {
 impl Position {
     /// The line and column of byte `offset` of a document read from `input` (only up to that
     /// byte, in blocks: bounded memory whatever the length of the line). The column counts
-    /// characters, as an editor shows them: every byte in ISO-8859-1 (`latin1`), every byte that
-    /// does not continue a UTF-8 sequence otherwise.
+    /// characters, as an editor shows them: every byte in a single-byte encoding (`single_byte`:
+    /// ISO-8859-1 and its relatives), every byte that does not continue a UTF-8 sequence otherwise.
     pub fn of_offset(
         input: impl std::io::Read,
         offset: u64,
-        latin1: bool,
+        single_byte: bool,
     ) -> std::io::Result<Position> {
         use std::io::Read;
         let mut input = input.take(offset);
@@ -47,7 +47,7 @@ impl Position {
                 if byte == b'\n' {
                     position.line += 1;
                     position.column = 1;
-                } else if latin1 || byte & 0xC0 != 0x80 {
+                } else if single_byte || byte & 0xC0 != 0x80 {
                     position.column += 1;
                 }
             }

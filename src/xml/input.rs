@@ -286,6 +286,24 @@ fn read_retrying<R: Read>(inner: &mut R, dst: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+impl SourceEncoding {
+    /// The encoding the XML declaration at the start of `head` names (after a UTF-8 byte order
+    /// mark, if any); UTF-8 when there is no declaration or no label, `None` when the label is
+    /// not one we read.
+    pub fn declared_in(head: &[u8]) -> Option<SourceEncoding> {
+        let head = head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(head);
+        match declared_encoding(head) {
+            Some(label) => SourceEncoding::from_label(&label),
+            None => Some(SourceEncoding::Utf8),
+        }
+    }
+
+    /// One byte per character (every encoding we read but UTF-8).
+    pub fn single_byte(self) -> bool {
+        self != SourceEncoding::Utf8
+    }
+}
+
 /// The value of `encoding="…"` in an XML declaration at the start of `head`, if any.
 fn declared_encoding(head: &[u8]) -> Option<String> {
     let end = head.windows(2).position(|w| w == b"?>")?;
@@ -504,6 +522,25 @@ mod tests {
             Ok(_) => Ok(String::from_utf8(out).unwrap()),
             Err(_) => Err(input.failure().unwrap()),
         }
+    }
+
+    #[test]
+    fn the_declared_encoding_is_read_from_the_head() {
+        let declared = |head: &[u8]| SourceEncoding::declared_in(head);
+        assert_eq!(
+            declared(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>"),
+            Some(SourceEncoding::Latin1)
+        );
+        assert_eq!(
+            declared(b"\xEF\xBB\xBF<?xml version='1.0' encoding='windows-1252'?><a/>"),
+            Some(SourceEncoding::Windows1252)
+        );
+        assert_eq!(declared(b"<a/>"), Some(SourceEncoding::Utf8));
+        assert_eq!(
+            declared(b"<?xml version='1.0' encoding='KOI8-R'?><a/>"),
+            None
+        );
+        assert!(SourceEncoding::Latin9.single_byte() && !SourceEncoding::Utf8.single_byte());
     }
 
     #[test]
