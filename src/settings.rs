@@ -47,7 +47,7 @@ impl ActesSettings {
     }
 }
 
-/// `[envois]`: what the outbox keeps.
+/// `[envois]`: what the outbox keeps, and whether signing queues.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnvoisSettings {
@@ -55,6 +55,10 @@ pub struct EnvoisSettings {
     /// keep them, the default — a signed act with its accusé de réception is an archival record).
     /// What came back and the journal are always kept.
     pub supprimer_copies_apres_jours: Option<u32>,
+    /// Keep a signed item `signé` instead of queueing it at once: someone releases it later
+    /// (`envois liberer`, « Mettre en file »), when a mairie wants a last look after the maire
+    /// signed — the signature and the sending are then two decisions.
+    pub liberation_manuelle: bool,
 }
 
 /// `[signature]`: who signs PES bordereaux and where (XAdES SignerRole and

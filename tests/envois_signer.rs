@@ -335,3 +335,85 @@ fn a_prepared_act_is_signed_in_the_outbox_as_the_settings_say() {
         "nothing added"
     );
 }
+
+/// `[envois] liberation_manuelle` (issue 20): signing and sending are two decisions. A PES
+/// signed with `envois signer` stays `signé`, out of the sender's reach, until `envois liberer`
+/// queues it; releasing anything but a signed item is refused in French and changes nothing.
+#[test]
+fn with_manual_release_a_signed_item_waits_until_released() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let config = dir.join("paraphe.toml");
+    std::fs::write(&config, "[envois]\nliberation_manuelle = true\n").expect("settings");
+    let with_settings = |dir: &Path| {
+        let mut c = command(dir);
+        c.env("PARAPHE_CONFIG", &config);
+        c
+    };
+    let file = unsigned_pes(dir, "pes.xml", "liberation");
+    let out = with_settings(dir)
+        .args(["envois", "ajouter", "pes", "--a-signer", "--json"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let id = json(&out)["id"].as_i64().expect("id");
+    let release = |dir: &Path| {
+        with_settings(dir)
+            .args(["envois", "liberer", &id.to_string(), "--json"])
+            .output()
+            .expect("run")
+    };
+
+    // Not signed yet: nothing to release.
+    let out = release(dir);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("seuls les envois signés"),
+        "{}",
+        show(&out)
+    );
+
+    // Signed: kept `signé`, with the signature in its journal, and not due for sending.
+    let mut c = with_settings(dir);
+    c.args(["envois", "signer", &id.to_string()])
+        .args(["--role", "Ordonnateur", "--ville", "Arles"])
+        .args(["--code-postal", "13200", "--pin-stdin", "--json", "--p12"])
+        .arg(&TestPki::shared().identity("signature").p12);
+    let out = spawn_with_input(c, P12_PASSWORD)
+        .wait_with_output()
+        .expect("sign");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(json(&out)["envois"][0]["etat"], "signe", "{}", show(&out));
+    let base = dir.join("donnees/envois.sqlite");
+    {
+        let outbox = Outbox::open(&base).expect("outbox");
+        assert_eq!(outbox.get(id).expect("item").etat, State::Signe);
+        let journal = outbox.journal(id).expect("journal");
+        let last = journal.iter().filter_map(|j| j.etat_apres).next_back();
+        assert_eq!(last, Some(State::Signe), "{journal:?}");
+        let due = outbox.due_for_sending("9999-12-31T00:00:00Z").expect("due");
+        assert!(due.iter().all(|i| i.id != id), "{due:?}");
+    }
+
+    // Released: queued, due at the next sending, the release journalled.
+    let out = release(dir);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(json(&out)["etat"], "en_attente", "{}", show(&out));
+    let outbox = Outbox::open(&base).expect("outbox");
+    assert_eq!(outbox.get(id).expect("item").etat, State::EnAttente);
+    let due = outbox.due_for_sending("9999-12-31T00:00:00Z").expect("due");
+    assert!(due.iter().any(|i| i.id == id), "{due:?}");
+    let journal = outbox.journal(id).expect("journal");
+    assert!(
+        journal
+            .iter()
+            .any(|j| j.etat_apres == Some(State::EnAttente) && j.detail.contains("mis en file")),
+        "{journal:?}"
+    );
+
+    // Released twice: refused, the item stays queued.
+    drop(outbox);
+    let out = release(dir);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+}

@@ -1,4 +1,4 @@
-//! `paraphe envois lister|exporter|importer|retirer|relancer`
+//! `paraphe envois lister|exporter|importer|retirer|relancer|liberer`
 
 use crate::messages::{t, tf};
 use crate::outbox::{Filter, Outbox, State};
@@ -362,6 +362,10 @@ pub fn relancer(args: &ItemArgs) -> i32 {
     change_item(args, Outbox::retry_now)
 }
 
+pub fn liberer(args: &ItemArgs) -> i32 {
+    change_item(args, Outbox::release)
+}
+
 #[derive(Debug, clap::Args)]
 pub struct SignItemsArgs {
     /// Numéros des envois préparés à signer (voir `paraphe envois lister --etat prepare`).
@@ -435,7 +439,7 @@ pub fn signer(args: &SignItemsArgs) -> i32 {
         &settings,
         &who,
     );
-    let failed = outcomes.iter().any(|o| o.state != State::EnAttente);
+    let failed = outcomes.iter().any(|o| o.error.is_some());
     if args.json {
         let lines: Vec<serde_json::Value> = outcomes
             .iter()
@@ -456,6 +460,10 @@ pub fn signer(args: &SignItemsArgs) -> i32 {
                 eprintln!("{}", super::finding_line(f));
             }
             match &o.error {
+                None if o.state == State::Signe => println!(
+                    "{}",
+                    tf("envoi.cli.signe_hors_file", &[("id", &o.id.to_string())])
+                ),
                 None => println!(
                     "{}",
                     tf("envoi.cli.signe_en_file", &[("id", &o.id.to_string())])

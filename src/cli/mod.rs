@@ -151,6 +151,9 @@ pub enum EnvoisCommand {
     Retirer(envois::ItemArgs),
     /// Fait partir au prochain envoi un envoi en attente ou en erreur, sans attendre le délai.
     Relancer(envois::ItemArgs),
+    /// Met en file d'envoi un envoi signé gardé hors de la file (réglage
+    /// `[envois] liberation_manuelle`) : la signature et l'envoi sont alors deux décisions.
+    Liberer(envois::ItemArgs),
     /// Rattache un PES que la plateforme avait déjà (« doublon détecté », sans numéro) à sa
     /// transaction, lue dans l'interface de la plateforme : il est ensuite suivi (acquit).
     Rattacher(envois::AttachArgs),
@@ -390,6 +393,7 @@ pub fn run(command: Command) -> i32 {
             EnvoisCommand::Importer(args) => envois::importer(&args),
             EnvoisCommand::Retirer(args) => envois::retirer(&args),
             EnvoisCommand::Relancer(args) => envois::relancer(&args),
+            EnvoisCommand::Liberer(args) => envois::liberer(&args),
             EnvoisCommand::Signer(args) => envois::signer(&args),
             EnvoisCommand::Rattacher(args) => envois::rattacher(&args),
             EnvoisCommand::Ajouter(c) => envoyer::ajouter(&c),

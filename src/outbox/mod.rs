@@ -204,6 +204,8 @@ pub enum OutboxError {
     UnsignedLot,
     #[error("{}", tf("envois.pas_a_rattacher", &[("id", &.0.to_string())]))]
     NotToAttach(i64),
+    #[error("{}", tf("envois.pas_a_liberer", &[("id", &.0.to_string()), ("etat", &.1.label())]))]
+    NotToRelease(i64, State),
     #[error("{}", tf("envois.transaction_invalide", &[("transaction", .0)]))]
     BadTransaction(String),
     #[error("{}", tf("envoi.cli.pes_illisible", &[("chemin", &.0.display().to_string()), ("detail", .1)]))]
@@ -682,6 +684,18 @@ impl Outbox {
         }
         self.transition(id, State::Annule, qui, &t("envois.retire"))?;
         Ok(State::Annule)
+    }
+
+    /// Queue a signed item kept out of the queue (`[envois] liberation_manuelle`): `signé` →
+    /// `en attente`, noted in its journal with who released it. Any other state is refused as
+    /// it stands — a prepared item must be signed first, a queued one is queued already.
+    pub fn release(&mut self, id: i64, qui: &str) -> Result<State, OutboxError> {
+        let item = self.get(id)?;
+        if item.etat != State::Signe {
+            return Err(OutboxError::NotToRelease(id, item.etat));
+        }
+        self.transition(id, State::EnAttente, qui, &t("envois.libere"))?;
+        Ok(State::EnAttente)
     }
 
     /// Make an item due at the next sending instead of after its back-off: one waiting for a

@@ -330,7 +330,7 @@ pub fn sign_and_queue_act(
     settings: &Settings,
     who: &str,
 ) -> Result<(i64, String), String> {
-    use crate::outbox::{Outbox, State};
+    use crate::outbox::Outbox;
     use crate::settings::ActSignature;
     if settings.actes.signature_for(&settings.plateforme) == ActSignature::Aucune {
         return Err(t("actes.signature_aucune_reglee"));
@@ -390,7 +390,7 @@ pub fn sign_and_queue_act(
     let outcome =
         super::sign_items::sign_items(&mut outbox, &items, &mut *signer, None, settings, who);
     match outcome.into_iter().next() {
-        Some(done) if done.state == State::EnAttente => Ok((id, id_acte)),
+        Some(done) if done.error.is_none() => Ok((id, id_acte)),
         Some(done) => Err(tf(
             "actes.signature_echouee_gardee",
             &[

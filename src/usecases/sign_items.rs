@@ -157,7 +157,7 @@ pub fn sign_items(
             match outcome {
                 Ok(findings) => SignedItem {
                     id: item.id,
-                    state: State::EnAttente,
+                    state: after_signing(settings),
                     findings,
                     error: None,
                 },
@@ -173,6 +173,29 @@ pub fn sign_items(
 }
 
 type Outcome = Result<Vec<Finding>, (String, Vec<Finding>)>;
+
+/// Where a signed item goes: the queue, unless the settings keep signing and sending apart.
+fn after_signing(settings: &Settings) -> State {
+    if settings.envois.liberation_manuelle {
+        State::Signe
+    } else {
+        State::EnAttente
+    }
+}
+
+/// Record the signature in the item's journal (`signé`) and queue it when the settings say so.
+fn mark_signed(
+    outbox: &mut Outbox,
+    id: i64,
+    settings: &Settings,
+    who: &str,
+) -> Result<(), crate::outbox::OutboxError> {
+    outbox.transition(id, State::Signe, who, "")?;
+    match after_signing(settings) {
+        State::Signe => Ok(()),
+        queued => outbox.transition(id, queued, who, ""),
+    }
+}
 
 /// A hidden file beside the item's copy, removed whatever happens.
 struct Scratch(PathBuf);
@@ -265,8 +288,7 @@ fn sign_pes(
     }
     outbox
         .replace_copy(id, "pes", &scratch.0, who)
-        .and_then(|()| outbox.transition(id, State::Signe, who, ""))
-        .and_then(|()| outbox.transition(id, State::EnAttente, who, ""))
+        .and_then(|()| mark_signed(outbox, id, settings, who))
         .map_err(|e| (e.to_string(), door.control.findings.clone()))?;
     Ok(door.control.findings)
 }
@@ -378,10 +400,7 @@ fn sign_act(
             Default::default(),
         )),
     }
-    outbox
-        .transition(id, State::Signe, who, "")
-        .and_then(|()| outbox.transition(id, State::EnAttente, who, ""))
-        .map_err(|e| (e.to_string(), findings.clone()))?;
+    mark_signed(outbox, id, settings, who).map_err(|e| (e.to_string(), findings.clone()))?;
     Ok(findings)
 }
 

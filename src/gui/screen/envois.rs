@@ -187,6 +187,8 @@ pub enum Message {
     CancelImport,
     Withdraw(i64),
     RetryNow(i64),
+    /// Queue a signed item kept out of the queue (`[envois] liberation_manuelle`).
+    Release(i64),
     CancelAct(i64),
     /// The platform's transaction number typed for a PES « transmis, à rattacher ».
     TransactionEdit(String),
@@ -464,7 +466,7 @@ fn import_lot(lot: std::path::PathBuf) -> Result<String, String> {
     ))
 }
 
-/// Withdraw or retry item `id` (off the UI thread); says the item's state afterwards.
+/// Withdraw, retry or release item `id` (off the UI thread); says the item's state afterwards.
 fn change_item(
     id: i64,
     change: fn(&mut Outbox, i64, &str) -> Result<ItemState, crate::outbox::OutboxError>,
@@ -718,12 +720,12 @@ impl State {
             }
             Message::CancelImport => self.lot_checked = None,
             Message::ExportLot | Message::ImportLot | Message::ConfirmImport => {}
-            Message::Withdraw(id) | Message::RetryNow(id) if !self.busy => {
+            Message::Withdraw(id) | Message::RetryNow(id) | Message::Release(id) if !self.busy => {
                 self.busy = true;
-                let change = if matches!(message, Message::Withdraw(_)) {
-                    Outbox::withdraw
-                } else {
-                    Outbox::retry_now
+                let change = match message {
+                    Message::Withdraw(_) => Outbox::withdraw,
+                    Message::Release(_) => Outbox::release,
+                    _ => Outbox::retry_now,
                 };
                 return Task::perform(background(move || change_item(id, change)), move |r| {
                     Message::ActionDone(r, Some(id))
@@ -751,6 +753,7 @@ impl State {
             }
             Message::Withdraw(_)
             | Message::RetryNow(_)
+            | Message::Release(_)
             | Message::CancelAct(_)
             | Message::Attach(_) => {}
             Message::Classification(notice) => self.classification = notice.flatten(),
@@ -989,7 +992,8 @@ impl State {
         col.into()
     }
 
-    /// What can be done with the item shown: withdraw it before it leaves, send it again now,
+    /// What can be done with the item shown: withdraw it before it leaves, queue it when it was
+    /// signed and kept out of the queue, send it again now,
     /// or ask the préfecture to cancel an acknowledged act (with the PIN of the bar above).
     fn item_actions(&self, item: &Item) -> Element<'_, Message> {
         let id = item.id;
@@ -998,6 +1002,12 @@ impl State {
         if item.etat.can_be_withdrawn() {
             actions = actions.push(
                 button(text(t("gui.envoi_retirer"))).on_press_maybe(ready(Message::Withdraw(id))),
+            );
+        }
+        if item.etat == ItemState::Signe {
+            actions = actions.push(
+                button(text(t("gui.envoi_mettre_en_file")))
+                    .on_press_maybe(ready(Message::Release(id))),
             );
         }
         if item.etat.can_be_retried() {
