@@ -54,17 +54,19 @@ pub fn trust_store(
     TrustStore::chosen(explicit, settings).map_err(|e| e.to_string())
 }
 
-/// Check `lot` whole and say who prepared and signed it, importing nothing.
+/// Check `lot` whole and say who prepared and signed it, importing nothing. The error is kept
+/// whole: an unsigned lot ([`OutboxError::UnsignedLot`]) may still be accepted on request.
 pub fn inspect_lot(
     lot_file: &Path,
     trust: Option<&TrustStore>,
     accept_unsigned: bool,
-) -> Result<LotOrigin, String> {
+) -> Result<LotOrigin, OutboxError> {
     let policy = ImportPolicy {
         trust,
         accept_unsigned,
     };
-    lot::inspect(lot_file, &work_dir()?, &policy).map_err(|e| e.to_string())
+    let dir = work_dir().map_err(OutboxError::Lot)?;
+    lot::inspect(lot_file, &dir, &policy)
 }
 
 /// Check `lot` whole, then import its items as `préparé`, each journalled with the lot's origin.

@@ -86,7 +86,11 @@ pub struct State {
     /// The lot file to write or read.
     lot: String,
     /// A lot checked and described (who prepared and signed it), awaiting the person's « oui ».
-    lot_checked: Option<(std::path::PathBuf, String)>,
+    /// A lot checked, what it said (who prepared and signed it), and whether it is the unsigned
+    /// lot the person chose to accept: imported only on « Importer ces envois ».
+    lot_checked: Option<(std::path::PathBuf, String, bool)>,
+    /// A lot refused only for being unsigned: the person may accept it (received by hand).
+    lot_unsigned: Option<std::path::PathBuf>,
     /// What the last action on the list or an item said (lot, withdrawal, retry, cancellation).
     action: Option<Result<String, String>>,
     /// An action under way (the buttons wait).
@@ -182,7 +186,10 @@ pub enum Message {
     LotPath(String),
     ExportLot,
     ImportLot,
-    LotInspected(std::path::PathBuf, Option<Result<String, String>>),
+    /// A lot checked (accepting it unsigned or not): who prepared it, or why not.
+    LotInspected(std::path::PathBuf, bool, Option<LotCheck>),
+    /// Accept the unsigned lot just refused (received by hand): checked again, otherwise whole.
+    AcceptUnsignedLot,
     ConfirmImport,
     CancelImport,
     Withdraw(i64),
@@ -437,17 +444,37 @@ fn export_lot(
     Ok(said)
 }
 
-/// Check a lot from another workstation whole and say who prepared and signed it (off the UI
-/// thread); nothing is imported until the person confirms.
-fn inspect_lot(lot: std::path::PathBuf) -> Result<String, String> {
-    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
-    let trust = crate::usecases::lots::trust_store(None, &settings)?;
-    let origin = crate::usecases::lots::inspect_lot(&lot, trust.as_ref(), false)?;
-    Ok(origin.describe())
+/// What checking a lot found.
+#[derive(Debug, Clone)]
+pub enum LotCheck {
+    /// Whole, and who prepared and signed it.
+    Origin(String),
+    /// Whole but unsigned: refused unless the person accepts it.
+    Unsigned,
+    /// Refused, and why.
+    Refused(String),
 }
 
-/// Import a lot checked by [`inspect_lot`] (checked again: the file may have changed since).
-fn import_lot(lot: std::path::PathBuf) -> Result<String, String> {
+/// Check a lot from another workstation whole and say who prepared and signed it (off the UI
+/// thread); nothing is imported until the person confirms.
+fn inspect_lot(lot: std::path::PathBuf, accept_unsigned: bool) -> LotCheck {
+    let trust = match crate::settings::Settings::load()
+        .map_err(|e| e.to_string())
+        .and_then(|settings| crate::usecases::lots::trust_store(None, &settings))
+    {
+        Ok(trust) => trust,
+        Err(e) => return LotCheck::Refused(e),
+    };
+    match crate::usecases::lots::inspect_lot(&lot, trust.as_ref(), accept_unsigned) {
+        Ok(origin) => LotCheck::Origin(origin.describe()),
+        Err(crate::outbox::OutboxError::UnsignedLot) => LotCheck::Unsigned,
+        Err(e) => LotCheck::Refused(e.to_string()),
+    }
+}
+
+/// Import a lot checked by [`inspect_lot`] (checked again: the file may have changed since);
+/// `accept_unsigned` only when the person accepted that unsigned lot.
+fn import_lot(lot: std::path::PathBuf, accept_unsigned: bool) -> Result<String, String> {
     let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
     let trust = crate::usecases::lots::trust_store(None, &settings)?;
     let mut outbox = Outbox::open_default().map_err(|e| e.to_string())?;
@@ -455,7 +482,7 @@ fn import_lot(lot: std::path::PathBuf) -> Result<String, String> {
         &mut outbox,
         &lot,
         trust.as_ref(),
-        false,
+        accept_unsigned,
         &crate::platform::sender::who(),
     )
     .map_err(|e| e.to_string())?;
@@ -620,6 +647,16 @@ impl State {
     }
 
     /// Read the list again with the filters; a date that does not read yet leaves it as it is.
+    /// Check lot `lot` off the UI thread (accepting it unsigned or not).
+    fn check_lot(&mut self, lot: std::path::PathBuf, accept_unsigned: bool) -> Task<Message> {
+        self.busy = true;
+        let checked = lot.clone();
+        Task::perform(
+            background(move || inspect_lot(lot, accept_unsigned)),
+            move |r| Message::LotInspected(checked.clone(), accept_unsigned, r),
+        )
+    }
+
     fn reload(&self) -> Task<Message> {
         match self.filter() {
             Ok(filter) => load(filter),
@@ -681,6 +718,7 @@ impl State {
             Message::LotPath(path) => {
                 self.lot = path;
                 self.lot_checked = None;
+                self.lot_unsigned = None;
             }
             Message::ExportLot if !self.busy && !self.lot.trim().is_empty() => {
                 self.busy = true;
@@ -692,34 +730,43 @@ impl State {
                 });
             }
             Message::ImportLot if !self.busy && !self.lot.trim().is_empty() => {
-                self.busy = true;
                 self.lot_checked = None;
-                let lot = std::path::PathBuf::from(self.lot.trim());
-                let checked = lot.clone();
-                return Task::perform(background(move || inspect_lot(lot)), move |r| {
-                    Message::LotInspected(checked.clone(), r)
-                });
+                self.lot_unsigned = None;
+                return self.check_lot(std::path::PathBuf::from(self.lot.trim()), false);
             }
-            Message::LotInspected(lot, result) => {
+            Message::AcceptUnsignedLot if !self.busy => {
+                if let Some(lot) = self.lot_unsigned.take() {
+                    return self.check_lot(lot, true);
+                }
+            }
+            Message::LotInspected(lot, accept_unsigned, result) => {
                 self.busy = false;
-                match result.unwrap_or_else(|| Err(t("gui.envoi_interrompu"))) {
-                    Ok(said) => {
-                        self.action = None;
-                        self.lot_checked = Some((lot, said));
+                self.action = None;
+                match result.unwrap_or_else(|| LotCheck::Refused(t("gui.envoi_interrompu"))) {
+                    LotCheck::Origin(said) => {
+                        self.lot_checked = Some((lot, said, accept_unsigned));
                     }
-                    Err(e) => self.action = Some(Err(e)),
+                    LotCheck::Unsigned => self.lot_unsigned = Some(lot),
+                    LotCheck::Refused(e) => self.action = Some(Err(e)),
                 }
             }
             Message::ConfirmImport if !self.busy => {
-                if let Some((lot, _)) = self.lot_checked.take() {
+                if let Some((lot, _, accept_unsigned)) = self.lot_checked.take() {
                     self.busy = true;
-                    return Task::perform(background(move || import_lot(lot)), |r| {
-                        Message::ActionDone(r, None)
-                    });
+                    return Task::perform(
+                        background(move || import_lot(lot, accept_unsigned)),
+                        |r| Message::ActionDone(r, None),
+                    );
                 }
             }
-            Message::CancelImport => self.lot_checked = None,
-            Message::ExportLot | Message::ImportLot | Message::ConfirmImport => {}
+            Message::CancelImport => {
+                self.lot_checked = None;
+                self.lot_unsigned = None;
+            }
+            Message::ExportLot
+            | Message::ImportLot
+            | Message::ConfirmImport
+            | Message::AcceptUnsignedLot => {}
             Message::Withdraw(id) | Message::RetryNow(id) | Message::Release(id) if !self.busy => {
                 self.busy = true;
                 let change = match message {
@@ -1143,7 +1190,23 @@ impl State {
                 .on_press_maybe(ready.then_some(Message::ImportLot)),
         ]
         .spacing(theme::GAP);
-        let Some((_, said)) = &self.lot_checked else {
+        if self.lot_unsigned.is_some() {
+            // Refused as it stands; accepting it is a decision, said with its risk.
+            return column![
+                bar,
+                text(t("envois.lot_non_signe")),
+                text(t("gui.envois_lot_non_signe_main_propre")),
+                row![
+                    button(text(t("gui.envois_lot_accepter_non_signe")))
+                        .on_press_maybe((!self.busy).then_some(Message::AcceptUnsignedLot)),
+                    button(text(t("gui.envois_lot_annuler"))).on_press(Message::CancelImport),
+                ]
+                .spacing(theme::GAP),
+            ]
+            .spacing(theme::GAP)
+            .into();
+        }
+        let Some((_, said, _)) = &self.lot_checked else {
             return bar.into();
         };
         // Who prepared and signed the lot, read before saying yes.
