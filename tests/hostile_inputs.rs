@@ -125,9 +125,98 @@ fn special_and_missing_files_are_refused_at_once_in_french() {
     assert!(!out.exists(), "nothing written");
 }
 
+/// Where the fault of a spoilt document is, as an editor would show it: the NUL byte, else the
+/// second XML declaration, else `tail` (where the content after the root starts). Counted here
+/// from the bytes (one column per byte: the documents are Latin-1 or ASCII around the fault).
+fn fault_said(bytes: &[u8], tail: usize) -> String {
+    let fault = bytes
+        .iter()
+        .position(|&b| b == 0)
+        .or_else(|| {
+            bytes
+                .windows(5)
+                .skip(1)
+                .position(|w| w == b"<?xml")
+                .map(|i| i + 1)
+        })
+        .unwrap_or(tail);
+    let line = bytes[..fault].iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = bytes[..fault]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    format!("ligne {line}, colonne {}", fault - line_start + 1)
+}
+
+/// The readers of what comes back — PES_Acquit, PES_Retour, ACTES messages — refuse a real
+/// file of the field spoilt as above (another root after its own, a NUL byte after the root's
+/// start tag, a second XML declaration there), each with the line and column of the fault.
+#[test]
+fn returned_documents_spoilt_are_refused_with_the_line_and_column() {
+    let (Some(pes), Some(actes)) = (
+        common::conformance("pes/samples"),
+        common::conformance("actes/samples/s2low/test/PHPUnit/fixtures/ok"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let readers = [
+        ("pes", "acquit", pes.join("pes_acquit.xml")),
+        ("pes", "retour", pes.join("pes_retour.xml")),
+        (
+            "actes",
+            "lire",
+            actes.join("045-214502494-20170717-D201717-DE-1-1_0.xml"),
+        ),
+    ];
+    for (command, sub, sample) in readers {
+        let good = std::fs::read(&sample).expect("sample");
+        let (code, stderr) = paraphe(dir, &[command, sub, sample.to_str().expect("p")], "");
+        assert_eq!(code, Some(0), "{sample:?} as it is: {stderr}");
+        // Just after the root's start tag (the first `>` after the first element's `<`).
+        let after_declaration = good
+            .windows(2)
+            .position(|w| w == b"?>")
+            .map_or(0, |i| i + 2);
+        let root = after_declaration
+            + good[after_declaration..]
+                .iter()
+                .position(|&b| b == b'<')
+                .expect("root");
+        let inside = root + good[root..].iter().position(|&b| b == b'>').expect(">") + 1;
+        let insert = |what: &[u8]| [&good[..inside], what, &good[inside..]].concat();
+        let mut trailing_root = good.clone();
+        trailing_root.extend_from_slice(b"\n<Autre/>\n");
+        let tail = good.len() + 1;
+        for (name, bytes) in [
+            ("racine-en-trop.xml", trailing_root),
+            ("nul.xml", insert(b"\n\0")),
+            (
+                "deux-declarations.xml",
+                insert(b"\n<?xml version=\"1.0\"?>"),
+            ),
+        ] {
+            let said = fault_said(&bytes, tail);
+            let path = dir.join(format!("{sub}-{name}"));
+            std::fs::write(&path, bytes).expect("write");
+            let (code, stderr) = paraphe(dir, &[command, sub, path.to_str().expect("p")], "");
+            assert!(
+                matches!(code, Some(1 | 2)),
+                "{command} {sub} {name}: {code:?} {stderr}"
+            );
+            assert!(
+                stderr.contains(&said),
+                "{command} {sub} {name}: {said}? {stderr}"
+            );
+        }
+    }
+}
+
 /// What quick readers let through and XML forbids — content after the root, text before it, a
 /// NUL byte in a text or an attribute, a second XML declaration — is refused by every PES
-/// command, with the offset, and the signer writes nothing.
+/// command, with the line and column of the faulty byte (counted here from the bytes), and the
+/// signer writes nothing.
 #[test]
 fn malformed_tails_and_nul_bytes_are_refused_by_every_pes_reader() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -158,6 +247,7 @@ fn malformed_tails_and_nul_bytes_are_refused_by_every_pes_reader() {
     ];
     let p12 = TestPki::shared().identity("signature").p12.clone();
     for (name, bytes) in cases {
+        let said = fault_said(&bytes, good.len());
         let path = variant(name, bytes);
         let f = path.to_str().expect("path");
         let out = dir.join(format!("signe-{name}"));
@@ -174,7 +264,7 @@ fn malformed_tails_and_nul_bytes_are_refused_by_every_pes_reader() {
                 matches!(code, Some(1 | 2)),
                 "{name} {args:?}: {code:?} {stderr}"
             );
-            assert!(!stderr.is_empty(), "{name} {args:?}: a reason");
+            assert!(stderr.contains(&said), "{name} {args:?}: {said}? {stderr}");
             assert!(!out.exists(), "{name}: nothing written");
         }
     }

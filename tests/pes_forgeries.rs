@@ -485,9 +485,19 @@ fn a_nul_byte_after_the_last_signature_makes_the_file_invalid() {
     std::fs::write(&path, &bytes).expect("write");
     let refused = verify_file(&path, Some(&trust)).expect_err("a NUL byte is not XML");
     let offset = bytes.iter().position(|b| *b == 0).expect("nul");
+    // Where an editor shows it (one column per byte: the file is Latin-1).
+    let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = bytes[..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let at = format!(
+        "ligne {line}, colonne {} ; octet {offset}",
+        offset - line_start + 1
+    );
     assert_eq!(
         refused.to_string(),
-        tf("pes.octet_nul", &[("position", &offset.to_string())])
+        tf("pes.octet_nul", &[("position", &at)])
     );
     let whole = paraphe::pes::verify::verify_reader(
         std::io::BufReader::new(std::fs::File::open(&path).expect("open")),

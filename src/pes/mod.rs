@@ -127,27 +127,19 @@ pub enum PesError {
 }
 
 impl PesError {
-    /// A malformed-XML error with the line and column of its offset in `path` (whose first bytes
-    /// are `head`, for the encoding): a person opens the file in an editor at a line, not at a
-    /// byte. Other errors, or a file that cannot be read again, are returned as they are.
-    fn located(self, path: &Path, head: &[u8]) -> PesError {
+    /// A malformed-XML error with the line and column of its offset in `path` (counted in the
+    /// encoding it declares): a person opens the file in an editor at a line, not at a byte. Other errors, or a file that cannot be read again, are returned as they are.
+    fn located(self, path: &Path) -> PesError {
         match self {
             PesError::Malformed {
                 offset,
                 detail,
                 position: None,
-            } => {
-                let single_byte = crate::xml::SourceEncoding::declared_in(head)
-                    .is_some_and(crate::xml::SourceEncoding::single_byte);
-                let position = crate::files::open_regular(path)
-                    .and_then(|f| crate::xml::Position::of_offset(f, offset, single_byte))
-                    .ok();
-                PesError::Malformed {
-                    offset,
-                    detail,
-                    position,
-                }
-            }
+            } => PesError::Malformed {
+                offset,
+                detail,
+                position: crate::xml::Position::in_file(path, offset),
+            },
             other => other,
         }
     }
@@ -194,7 +186,7 @@ fn summarise(path: &Path, with_sha256: bool) -> Result<PesSummary, PesError> {
         let sha256 = hashing.map(|h| crate::chunks::read_outcome(h.join().map(Ok)));
         // A read error comes first: it is why the document looked cut short.
         read.map_err(io_error)?;
-        let mut summary = summary.map_err(|e| e.located(path, &head))?;
+        let mut summary = summary.map_err(|e| e.located(path))?;
         if let Some(sha256) = sha256 {
             summary.sha256 = sha256.map_err(io_error)?.to_vec();
         }

@@ -31,7 +31,10 @@ pub fn check_before_signing(path: &Path, reviewed_sha256: Option<&[u8]>) -> Resu
     if let Some(offset) = needs.first_nul() {
         return Err(SignError::NotSignable(tf(
             "pes.octet_nul",
-            &[("position", &offset.to_string())],
+            &[(
+                "position",
+                &crate::xml::Position::said_in_file(path, offset),
+            )],
         )));
     }
     let file = crate::files::open_regular(path).map_err(read_error)?;

@@ -659,36 +659,40 @@ impl SummaryBuilder {
     /// instructions and white space after the root element. Each costs a `memchr` over bytes the
     /// reader has just read.
     fn check_well_formed(&self, offset: u64, event: &Event) -> Result<(), PesError> {
-        let malformed = |key: &str| PesError::Malformed {
+        // `at`: how far into the event the faulty byte is, so that the line and column said
+        // are the byte's own, not the start of the text or tag holding it.
+        let malformed = |key: &str, at: usize| PesError::Malformed {
             position: None,
-            offset,
+            offset: offset + at as u64,
             detail: t(key),
         };
         let root_closed = self.root_seen && self.state.path.is_empty();
         match event {
-            Event::Decl(_) if offset != 0 => Err(malformed("pes.declaration_deplacee")),
+            Event::Decl(_) if offset != 0 => Err(malformed("pes.declaration_deplacee", 0)),
             Event::Start(tag) | Event::Empty(tag) => {
                 if root_closed {
-                    Err(malformed("pes.contenu_apres_racine"))
-                } else if memchr::memchr(0, tag).is_some() {
-                    Err(malformed("pes.caractere_nul"))
+                    Err(malformed("pes.contenu_apres_racine", 0))
+                } else if let Some(at) = memchr::memchr(0, tag) {
+                    // The tag's bytes start after its `<`.
+                    Err(malformed("pes.caractere_nul", at + 1))
                 } else {
                     Ok(())
                 }
             }
             Event::Text(text) => {
-                if memchr::memchr(0, text).is_some() {
-                    Err(malformed("pes.caractere_nul"))
-                } else if (root_closed || !self.root_seen)
-                    && !text.iter().all(u8::is_ascii_whitespace)
-                {
-                    Err(malformed("pes.contenu_hors_racine"))
+                if let Some(at) = memchr::memchr(0, text) {
+                    Err(malformed("pes.caractere_nul", at))
+                } else if root_closed || !self.root_seen {
+                    match text.iter().position(|b| !b.is_ascii_whitespace()) {
+                        Some(at) => Err(malformed("pes.contenu_hors_racine", at)),
+                        None => Ok(()),
+                    }
                 } else {
                     Ok(())
                 }
             }
             Event::CData(_) | Event::GeneralRef(_) if root_closed => {
-                Err(malformed("pes.contenu_apres_racine"))
+                Err(malformed("pes.contenu_apres_racine", 0))
             }
             _ => Ok(()),
         }

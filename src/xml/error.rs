@@ -55,6 +55,38 @@ impl Position {
     }
 }
 
+impl Position {
+    /// The line and column of byte `offset` of the file at `path`, the column counted in the
+    /// encoding its XML declaration names (read from its first kilobyte). `None` when the file
+    /// cannot be read again: the caller then says the byte offset alone.
+    pub fn in_file(path: &std::path::Path, offset: u64) -> Option<Position> {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(1024);
+        let file = crate::files::open_regular(path).ok()?;
+        file.take(1024).read_to_end(&mut head).ok()?;
+        let single_byte = super::SourceEncoding::declared_in(&head)
+            .is_some_and(super::SourceEncoding::single_byte);
+        let file = crate::files::open_regular(path).ok()?;
+        Position::of_offset(file, offset, single_byte).ok()
+    }
+
+    /// Where byte `offset` of the file at `path` is, said for a person: « ligne L, colonne C »
+    /// (with the byte offset), or the byte offset alone when the line cannot be counted.
+    pub fn said_in_file(path: &std::path::Path, offset: u64) -> String {
+        match Position::in_file(path, offset) {
+            Some(at) => tf(
+                "xml.position_et_octet",
+                &[
+                    ("ligne", &at.line.to_string()),
+                    ("colonne", &at.column.to_string()),
+                    ("octet", &offset.to_string()),
+                ],
+            ),
+            None => tf("xml.octet", &[("octet", &offset.to_string())]),
+        }
+    }
+}
+
 /// Why a document could not be read or canonicalised.
 #[derive(Debug, thiserror::Error)]
 pub enum C14nError {

@@ -55,7 +55,9 @@ pub fn verify_file(path: &Path, trust: Option<&TrustStore>) -> Result<FileVerdic
     // XML forbids NUL: such a file is refused whatever its signatures (the prescan stopped
     // there, and a verdict must not rest on counts it did not finish).
     if let Some(offset) = needs.first_nul() {
-        return Err(VerifyError::Nul(offset));
+        return Err(VerifyError::Nul(crate::xml::Position::said_in_file(
+            path, offset,
+        )));
     }
     let file = crate::files::open_regular(path).map_err(read_error)?;
     // The file is read on a thread of its own: its system calls are off the reading pass,

@@ -15,8 +15,9 @@ pub enum VerifyError {
     Xml(#[from] C14nError),
     #[error("{}", tf("verification.lecture", &[("chemin", .0), ("detail", .1)]))]
     Read(String, String),
-    #[error("{}", tf("pes.octet_nul", &[("position", &.0.to_string())]))]
-    Nul(u64),
+    /// A NUL byte, and where (« ligne L, colonne C (octet N) »).
+    #[error("{}", tf("pes.octet_nul", &[("position", .0)]))]
+    Nul(String),
     /// What the file is instead of a PES_Aller (« un document PDF »…).
     #[error("{}", tf("pes.autre_document", &[("nature", .0)]))]
     NotPesAller(String),
