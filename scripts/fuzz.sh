@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz the parsers that read untrusted files: PES reader + checks, C14N, signature verifier,
-# PES_Acquit reader, encrypted-bid reader, ACTES messages and archives, lots from another
-# workstation. Seeds come from ../shared/conformance and, for the bids and lots, from small files
+# PES_Acquit and PES_Retour readers, encrypted-bid reader, ACTES messages and archives, the
+# préfecture's classification, lots from another workstation. Seeds come from ../shared/conformance and, for the bids and lots, from small files
 # made here by openssl and tar (copied into fuzz/corpus, not committed).
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     (test.sh runs it for a few seconds; for a real
 #   campaign run e.g. `scripts/fuzz.sh 3600`, and keep fuzz/corpus between runs)
@@ -35,13 +35,15 @@ seed_lots() {
   tar -C "$tmp" -cf "$corpus/lot.tar" manifest.json fichiers/1-acte.pdf manifest.sha256
   rm -rf "$tmp"
 }
-for target in pes_reader c14n verifier acquit pli actes lot; do
+for target in pes_reader c14n verifier acquit retour pli actes classification lot; do
   corpus=fuzz/corpus/$target
   mkdir -p "$corpus"
   if [[ $target == pli ]]; then
     seed_bids "$corpus"
   elif [[ $target == lot ]]; then
     seed_lots "$corpus"
+  elif [[ $target == classification && -d $SAMPLES ]]; then
+    find "$SAMPLES" -iname '*classification*.xml' -size -200k -exec cp -n {} "$corpus/" \;
   elif [[ $target == actes && -d $SAMPLES ]]; then
     find "$SAMPLES" \( -name '*.xml' -o -name '*.tar.gz' -o -name '*.tgz' -o -name '*.zip' \) \
       -path '*actes*' -size -200k -exec cp -n {} "$corpus/" \;

@@ -32,11 +32,14 @@ fn main() {
     if cli.command.as_ref().is_some_and(|c| !c.talks_to_network()) {
         restore_sigpipe();
     }
-    let _log = paraphe::logging::init(cli.verbose, paraphe::settings::data_dir().ok());
+    let log = paraphe::logging::init(cli.verbose, paraphe::settings::data_dir().ok());
     let code = match cli.command {
         Some(command) => run(command),
         None => open_window(),
     };
+    // `exit` runs no destructor: the journal's writer is flushed first, or its last lines —
+    // often the reason of the failure — would be lost.
+    drop(log);
     std::process::exit(code);
 }
 
@@ -63,11 +66,11 @@ fn french_usage_error(e: &clap::Error) -> String {
 
 #[cfg(feature = "gui")]
 fn open_window() -> i32 {
-    match paraphe::gui::run() {
+    match paraphe::gui::open() {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("{} : {e}", t("commun.erreur"));
-            1
+            2
         }
     }
 }

@@ -434,6 +434,43 @@ impl Paraphe {
 }
 
 /// Open the window and run until it is closed.
+/// Whether a graphical session is there to show the window in. On Linux and the BSDs the toolkit
+/// needs an X11 or Wayland display named in the environment; without one it panics in English
+/// deep inside (« neither WAYLAND_DISPLAY nor … is set »). Windows and macOS always have one.
+pub fn display_available() -> bool {
+    if cfg!(any(windows, target_os = "macos")) {
+        return true;
+    }
+    ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+/// Open the window and run it until it is closed, saying in French why it could not open: no
+/// graphical session, a display that refuses the connection, no usable graphics. The toolkit's
+/// own words (English, technical) go to the journal, not to the person.
+pub fn open() -> Result<(), String> {
+    if !display_available() {
+        return Err(t("application.sans_ecran"));
+    }
+    // The toolkit panics when the display named is not there (an X server gone, a DISPLAY
+    // copied from another session): caught, journalled, said in French.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!("la fenêtre s'est arrêtée : {info}");
+    }));
+    let outcome = std::panic::catch_unwind(run);
+    std::panic::set_hook(previous);
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::error!("la fenêtre n'a pas pu s'ouvrir : {e}");
+            Err(t("application.fenetre_impossible"))
+        }
+        Err(_) => Err(t("application.fenetre_impossible")),
+    }
+}
+
 pub fn run() -> iced::Result {
     STARTED.get_or_init(std::time::Instant::now);
     iced::application(Paraphe::boot, Paraphe::update, Paraphe::view)
