@@ -846,9 +846,11 @@ fn prefecture_letters_come_back_and_an_acknowledged_act_can_be_cancelled() {
     let store =
         paraphe::platform::sandbox::store::Store::open(&sandbox.data.join("bac-a-sable.sqlite"))
             .expect("sandbox db");
+    // S²LOW names the reply's message after the letter's type and `type_envoie`: 3-4,
+    // PieceComplementaire.
     assert_eq!(
         store.replies().expect("replies"),
-        vec![(courrier.parse::<i64>().expect("number"), "4".to_owned())]
+        vec![(courrier.parse::<i64>().expect("number"), "3-4".to_owned())]
     );
     assert!(
         ws.outbox()
@@ -858,11 +860,12 @@ fn prefecture_letters_come_back_and_an_acknowledged_act_can_be_cancelled() {
             .any(|j| j.evenement == "reponse_prefecture"),
         "reply journalled"
     );
-    // A letter the platform does not know: its KO, in its words, nothing recorded.
+    // A letter the platform does not know: its KO, in its words (actes_transac_reponse_create.php
+    // loads the letter unchecked and fails on its empty type), nothing recorded.
     let out = reply("999999");
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("Numéro de transaction invalide"),
+        String::from_utf8_lossy(&out.stderr).contains("Mauvais type de transaction"),
         "{}",
         show(&out)
     );
@@ -900,6 +903,152 @@ fn prefecture_letters_come_back_and_an_acknowledged_act_can_be_cancelled() {
         "{}",
         show(&out)
     );
+}
+
+/// `paraphe envois repondre ITEM --courrier N --lettre acte.pdf:99_AU [extra…]` on `ws`.
+fn reply_with(ws: &Workstation, item: i64, courrier: &str, extra: &[&str]) -> std::process::Output {
+    let mut command = ws.command();
+    command
+        .args([
+            "envois",
+            "repondre",
+            &item.to_string(),
+            "--courrier",
+            courrier,
+            "--lettre",
+            "acte.pdf:99_AU",
+            "--pin-stdin",
+            "--json",
+        ])
+        .args(extra);
+    spawn_with_input(command, USER_PIN)
+        .wait_with_output()
+        .expect("repondre")
+}
+
+/// The first act of `ws`, acknowledged with the préfecture's letter `courrier_apres_ar` after it.
+fn acknowledged_with_letter(ws: &Workstation, numero: &str) -> paraphe::outbox::Item {
+    ws.add_acte(numero);
+    let out = ws.spawn_sender(30).wait_with_output().expect("sender");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let item = ws.outbox().list(&Filter::default()).expect("list")[0].clone();
+    assert_eq!(item.etat, State::Acquitte);
+    item
+}
+
+/// A lettre d'observations (4-1) on S²LOW is answered (4-4, `type_envoie` 4) or rejected (4-3,
+/// `type_envoie` 3), a letter alone: actes_transac_reponse_create.php lists pieces only in a
+/// PieceComplementaire, so pieces sent with a lettre d'observations would travel unnamed in the
+/// archive — the client used to send them; it now refuses before anything leaves.
+#[test]
+fn a_lettre_d_observations_is_answered_or_rejected_on_s2low_by_a_letter_alone() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start_with(
+        tmp.path(),
+        "courrier_apres_ar = \"lettre_observations\"",
+        "",
+    );
+    let ws = Workstation::new(tmp.path(), &sandbox);
+    let item = acknowledged_with_letter(&ws, "OBS2026_1");
+    let received = ws.outbox().received(item.id).expect("received");
+    let letter = received
+        .iter()
+        .find(|r| r.0 == "courrier_prefecture_4")
+        .unwrap_or_else(|| panic!("lettre d'observations brought back: {received:?}"));
+    let courrier = paraphe::platform::courrier_number(&letter.1)
+        .expect("document number")
+        .to_owned();
+    let store = || {
+        paraphe::platform::sandbox::store::Store::open(&sandbox.data.join("bac-a-sable.sqlite"))
+            .expect("sandbox db")
+    };
+    let out = reply_with(&ws, item.id, &courrier, &["--piece", "plan.png:21_RP"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("lettre seule"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(store().replies().expect("replies"), vec![], "nothing sent");
+    let out = reply_with(&ws, item.id, &courrier, &["--refus"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = reply_with(&ws, item.id, &courrier, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let n: i64 = courrier.parse().expect("number");
+    assert_eq!(
+        store().replies().expect("replies"),
+        vec![(n, "4-3".to_owned()), (n, "4-4".to_owned())]
+    );
+}
+
+/// STELA answers the préfecture under the act (EditeurRestController): pièces complémentaires
+/// go to `/{uuid}/pieces-complementaires` as `files` (the letter and the pieces), their refusal
+/// to `/{uuid}/pieces-complementaires/reject` as one `file`; a lettre d'observations to
+/// `/{uuid}/lettre-observation[/reject]`. The letter's type comes from the act's history (STELA
+/// lists no letters). The client used to refuse every reply on STELA.
+#[test]
+fn stela_replies_go_under_the_act_to_the_editor_api_s_paths() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = |sandbox: &Sandbox| {
+        paraphe::platform::sandbox::store::Store::open(&sandbox.data.join("bac-a-sable.sqlite"))
+            .expect("sandbox db")
+    };
+    {
+        let sandbox = Sandbox::start_with(tmp.path(), "courrier_apres_ar = \"demande_pieces\"", "");
+        let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
+        let item = acknowledged_with_letter(&ws, "REP2026_1");
+        let out = reply_with(&ws, item.id, "1", &["--piece", "plan.png:21_RP"]);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(doc["transaction"].as_str(), item.id_plateforme.as_deref());
+        // A refusal is a letter alone: refused here, nothing sent.
+        let out = reply_with(&ws, item.id, "1", &["--refus", "--piece", "plan.png:21_RP"]);
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        let out = reply_with(&ws, item.id, "1", &["--refus"]);
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        assert_eq!(
+            store(&sandbox).stela_replies().expect("replies"),
+            vec![
+                (
+                    1,
+                    "pieces-complementaires".to_owned(),
+                    vec!["acte.pdf".to_owned(), "plan.png".to_owned()]
+                ),
+                (
+                    1,
+                    "pieces-complementaires/reject".to_owned(),
+                    vec!["acte.pdf".to_owned()]
+                ),
+            ]
+        );
+        assert!(
+            ws.outbox()
+                .journal(item.id)
+                .expect("journal")
+                .iter()
+                .any(|j| j.evenement == "reponse_prefecture"),
+            "reply journalled"
+        );
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start_with(
+        tmp.path(),
+        "courrier_apres_ar = \"lettre_observations\"",
+        "",
+    );
+    let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
+    let item = acknowledged_with_letter(&ws, "REP2026_2");
+    let out = reply_with(&ws, item.id, "1", &["--refus"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = reply_with(&ws, item.id, "1", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let paths: Vec<String> = store(&sandbox)
+        .stela_replies()
+        .expect("replies")
+        .into_iter()
+        .map(|r| r.1)
+        .collect();
+    assert_eq!(paths, ["lettre-observation/reject", "lettre-observation"]);
 }
 
 /// STELA's editor API: the act goes to acknowledged; an upload whose answer was lost is found

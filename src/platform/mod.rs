@@ -54,9 +54,10 @@ pub trait Platform: Send + Sync {
     /// saying the number is taken); `None` when it does not have it and the act may be sent.
     fn acte_find(&self, lookup: &ActeLookup) -> Result<Option<s2low::Reference>, PlatformError>;
     fn acte_cancel(&self, transaction: &str) -> Result<String, PlatformError>;
-    /// Answer a préfecture document (`document`: its transaction id): send the letter and, for a
-    /// demande de pièces, the pieces — or refuse to send them. Returns the reply's transaction.
-    fn reply(&self, document: &str, reply: &s2low::Reply) -> Result<String, PlatformError>;
+    /// Answer a préfecture document: send the letter and, for a demande de pièces, the pieces —
+    /// or refuse to send them (a demande de pièces, a lettre d'observations). Returns the reply's
+    /// transaction (S²LOW's new one; STELA gives none and the act's UUID is returned).
+    fn reply(&self, target: &ReplyTarget, reply: &s2low::Reply) -> Result<String, PlatformError>;
     /// The préfecture's classification in force (`RetourClassification`), raw.
     fn classification(&self) -> Result<Vec<u8>, PlatformError>;
     fn helios_import(
@@ -122,6 +123,41 @@ pub struct ActeLookup<'a> {
     /// The platform has just refused the act because its number is taken: not finding the act
     /// then means another act holds the number, and sending again would only be refused again.
     pub after_conflict: bool,
+}
+
+/// The préfecture document a reply answers, with what the outbox knows of it.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyTarget {
+    /// The document's number on the platform (S²LOW's transaction id of the letter).
+    pub document: String,
+    /// Its ACTES transaction type when the letter was brought back: 2 courrier simple, 3 demande
+    /// de pièces complémentaires, 4 lettre d'observations, 5 déféré.
+    pub kind: Option<u8>,
+    /// The platform's reference of the act the letter is about (STELA answers under the act).
+    pub act: Option<String>,
+}
+
+/// What each kind of letter can be answered with, checked before anything leaves. S²LOW builds
+/// the reply's message from the letter's type and `type_envoie` alone
+/// (ActesTransaction::generateReponseCourrierXMLFile, libriciel/s2low): a courrier simple gets a
+/// ReponseCourrierSimple (2-2) whatever `type_envoie` says, so a « refus » would go as an answer;
+/// only a PieceComplementaire (3-4) lists pieces — sent with anything else they would travel in
+/// the archive unnamed by its message; a déféré (5) has no reply (« Mauvais type de transaction »).
+/// STELA has the same four answers (EditeurRestController: courrier-simple and
+/// lettre-observation take one `file`, only pieces-complementaires takes `files`).
+pub fn check_reply(kind: u8, reply: &s2low::Reply) -> Result<(), PlatformError> {
+    let refuse = |key: &str| Err(PlatformError::Unsendable(crate::messages::t(key)));
+    match kind {
+        2 if reply.refus => refuse("plateforme.reponse_courrier_simple_sans_refus"),
+        3 if reply.refus && !reply.pieces.is_empty() => {
+            refuse("plateforme.reponse_refus_sans_pieces")
+        }
+        2 | 4 if !reply.pieces.is_empty() => {
+            refuse("plateforme.reponse_pieces_sur_demande_seulement")
+        }
+        2..=4 => Ok(()),
+        _ => refuse("plateforme.reponse_impossible_pour_ce_courrier"),
+    }
 }
 
 /// What went wrong with the platform, sorted by what the sender may do next.
@@ -227,8 +263,26 @@ pub fn reply_to_courrier(
     reply: &s2low::Reply,
     who: &str,
 ) -> Result<String, String> {
-    outbox.get(item).map_err(|e| e.to_string())?;
-    let transaction = platform.reply(courrier, reply).map_err(|e| e.to_string())?;
+    let found = outbox.get(item).map_err(|e| e.to_string())?;
+    // The letter as it was brought back (`…-courrier-N.tar.gz`, genre `courrier_prefecture_K`)
+    // gives its type; a letter never brought back (STELA has no listing) has none here.
+    let kind = outbox
+        .received(item)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter(|(_, name, _)| courrier_number(name) == Some(courrier))
+        .find_map(|(genre, _, _)| genre.strip_prefix("courrier_prefecture_")?.parse().ok());
+    if let Some(kind) = kind {
+        check_reply(kind, reply).map_err(|e| e.to_string())?;
+    }
+    let target = ReplyTarget {
+        document: courrier.to_owned(),
+        kind,
+        act: found
+            .id_plateforme
+            .filter(|id| !id.starts_with("unique_id:")),
+    };
+    let transaction = platform.reply(&target, reply).map_err(|e| e.to_string())?;
     let detail = tf(
         "envoi.cli.reponse_envoyee",
         &[("courrier", courrier), ("transaction", &transaction)],
@@ -343,6 +397,31 @@ pub fn send_pending(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_letter_takes_only_the_answers_the_platforms_build() {
+        use super::{PlatformError, check_reply, s2low::Reply};
+        let reply = |refus: bool, pieces: usize| Reply {
+            refus,
+            lettre: "lettre.pdf".into(),
+            type_lettre: "99_AU".into(),
+            pieces: (0..pieces)
+                .map(|i| (format!("p{i}.pdf").into(), "21_RP".into()))
+                .collect(),
+        };
+        let ok = |kind, refus, pieces| check_reply(kind, &reply(refus, pieces)).is_ok();
+        assert!(ok(2, false, 0));
+        assert!(!ok(2, true, 0), "a courrier simple has no refusal");
+        assert!(!ok(2, false, 1));
+        assert!(ok(3, false, 2) && ok(3, true, 0));
+        assert!(!ok(3, true, 1), "a refusal is a letter alone");
+        assert!(ok(4, false, 0) && ok(4, true, 0));
+        assert!(!ok(4, false, 1), "pieces answer a demande only");
+        assert!(matches!(
+            check_reply(5, &reply(false, 0)),
+            Err(PlatformError::Unsendable(_))
+        ));
+    }
+
     #[test]
     fn a_letter_s_number_is_read_from_its_name() {
         assert_eq!(

@@ -347,12 +347,22 @@ impl Platform for S2low {
         }
     }
 
-    /// `actes_transac_reponse_create.php`.
-    fn reply(&self, document: &str, reply: &Reply) -> Result<String, PlatformError> {
+    /// `actes_transac_reponse_create.php`, as Pastell's S2low connector posts it (`api=1` in the
+    /// body, which RedirectHelper reads for the `OK\n<id>` answer). `id` is the letter's
+    /// transaction; the reply's type is the letter's own, and `type_envoie` chooses, for a demande
+    /// de pièces (3) or a lettre d'observations (4), between sending (4: PieceComplementaire 3-4,
+    /// ReponseLettreObservations 4-4) and refusing (3: RefusPieceComplementaire 3-3,
+    /// RejetLettreObservations 4-3) — ActesTransaction::generateReponseCourrierXMLFile and the
+    /// `$typeReponse` table of actes_transac_repondre.php. The 4-2 (AR of the lettre) is not the
+    /// collectivité's to send. What each letter takes is checked first (super::check_reply).
+    fn reply(&self, target: &super::ReplyTarget, reply: &Reply) -> Result<String, PlatformError> {
+        if let Some(kind) = target.kind {
+            super::check_reply(kind, reply)?;
+        }
         let text = Field::text;
         let mut fields = vec![
             text("api", "1"),
-            text("id", document),
+            text("id", &target.document),
             text("type_envoie", if reply.refus { "3" } else { "4" }),
             text("type_acte", &reply.type_lettre),
             Field::File("acte_pdf_file".into(), reply.lettre.clone()),

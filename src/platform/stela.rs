@@ -8,7 +8,8 @@
 
 use super::http::{Field, Http};
 use super::s2low::{
-    ActeFields, ActeFiles, ActeStatus, HeliosImport, PrefectureDocument, Reference, UploadProgress,
+    ActeFields, ActeFiles, ActeStatus, HeliosImport, PrefectureDocument, Reference, Reply,
+    UploadProgress,
 };
 use super::tls::SharedCardKey;
 use super::{ActeLookup, Platform, PlatformError};
@@ -215,7 +216,61 @@ fn siren_of(id_acte: &str) -> Option<&str> {
         .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// The editor API's answer to each letter (EditeurRestController): the path under the act and
+/// its file part. A courrier simple has no refusal; a déféré no answer.
+fn reply_route(kind: u8, refus: bool) -> Option<(&'static str, &'static str)> {
+    match (kind, refus) {
+        (2, false) => Some(("courrier-simple", "file")),
+        (3, false) => Some(("pieces-complementaires", "files")),
+        (3, true) => Some(("pieces-complementaires/reject", "file")),
+        (4, false) => Some(("lettre-observation", "file")),
+        (4, true) => Some(("lettre-observation/reject", "file")),
+        _ => None,
+    }
+}
+
+/// The letters RetourPrefectureService records in an act's history, by ACTES transaction type.
+const LETTERS: [(&str, u8); 4] = [
+    ("COURRIER_SIMPLE_RECEIVED", 2),
+    ("DEMANDE_PIECE_COMPLEMENTAIRE_RECEIVED", 3),
+    ("LETTRE_OBSERVATION_RECEIVED", 4),
+    ("DEFERE_RECEIVED", 5),
+];
+
+/// The type of the newest préfecture letter in an act's history (`None`: none received).
+pub fn newest_letter_kind(act: &serde_json::Value) -> Option<u8> {
+    act.get("acteHistories")?
+        .as_array()?
+        .iter()
+        .filter_map(|e| {
+            let kind = LETTERS
+                .iter()
+                .find(|(status, _)| e["status"].as_str() == Some(status))?
+                .1;
+            Some((e["date"].as_str().unwrap_or_default(), kind))
+        })
+        .max_by(|a, b| a.0.cmp(b.0))
+        .map(|(_, kind)| kind)
+}
+
 impl Stela {
+    /// The type of the newest letter the préfecture sent about act `uuid`.
+    fn newest_letter(&self, uuid: &str) -> Result<u8, PlatformError> {
+        let url = self.url(&format!("/editeur/api/acte/{uuid}"))?;
+        let (status, body) = self.checked(self.http.get(url)?)?;
+        if status == 404 {
+            return Err(PlatformError::Ko(tf(
+                "plateforme.stela_inconnu",
+                &[("uuid", uuid)],
+            )));
+        }
+        let act: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
+        newest_letter_kind(&act).ok_or_else(|| {
+            PlatformError::Ko(tf("plateforme.stela_aucun_courrier", &[("uuid", uuid)]))
+        })
+    }
+
     pub fn new(
         address: &str,
         ca: Option<&Path>,
@@ -421,14 +476,49 @@ impl Platform for Stela {
         }
     }
 
-    /// STELA answers the préfecture under `/courrier-simple`, `/pieces-complementaires`… of an
-    /// act; the notes do not give the fields: not offered yet.
-    fn reply(
-        &self,
-        _document: &str,
-        _reply: &super::s2low::Reply,
-    ) -> Result<String, PlatformError> {
-        Err(PlatformError::Ko(t("plateforme.stela_sans_reponse")))
+    /// STELA answers the préfecture under the act (EditeurRestController, SICTIAM/stela): its
+    /// endpoints name the act, never the letter, and STELA builds the message itself
+    /// (ArchiveService.createMessageArchiveWithAttachment, createArchivePieceComplementaire). The
+    /// letter's type comes from the outbox when the letter was brought back, else from the act's
+    /// history: the newest letter received (ActeService: the préfecture's letters are history
+    /// events, their files not downloadable through this API). `document` is not used.
+    fn reply(&self, target: &super::ReplyTarget, reply: &Reply) -> Result<String, PlatformError> {
+        let Some(uuid) = target.act.as_deref() else {
+            return Err(PlatformError::Config(t("plateforme.stela_sans_uuid")));
+        };
+        let kind = match target.kind {
+            Some(kind) => kind,
+            None => self.newest_letter(uuid)?,
+        };
+        super::check_reply(kind, reply)?;
+        let (action, part) = reply_route(kind, reply.refus).ok_or_else(|| {
+            PlatformError::Unsendable(t("plateforme.reponse_impossible_pour_ce_courrier"))
+        })?;
+        let mut form = vec![Field::FileAs(
+            part.into(),
+            reply.lettre.clone(),
+            stela_file_name(&reply.lettre),
+        )];
+        // Only `pieces-complementaires` takes several files (`files`); STELA types none of them.
+        for (path, _) in &reply.pieces {
+            form.push(Field::FileAs(
+                part.into(),
+                path.clone(),
+                stela_file_name(path),
+            ));
+        }
+        let url = self.url(&format!("/editeur/api/acte/{uuid}/{action}"))?;
+        let (status, body) = self.checked(self.http.post(url, form, None)?)?;
+        match status {
+            // `new ResponseEntity(HttpStatus.OK)`: nothing in the body, no reply id.
+            200..=299 => Ok(uuid.to_owned()),
+            // ActeService.getByUuid's ActeNotFoundException, `@ResponseStatus(NOT_FOUND)`.
+            404 => Err(PlatformError::Ko(tf(
+                "plateforme.stela_inconnu",
+                &[("uuid", uuid)],
+            ))),
+            _ => Err(PlatformError::Ko(validation_errors(&body))),
+        }
     }
 
     /// STELA lists its codes matières in its own form, not as an ACTES classification.
@@ -521,6 +611,38 @@ mod tests {
             ["plan d__tat.png", "Photo.jpg", "2_plan d__tat.png", "note"]
         );
         assert_eq!(stela_file_name(Path::new("x/ACTE.Pdf")), "ACTE.pdf");
+    }
+
+    #[test]
+    fn replies_go_to_the_editor_api_s_paths_for_the_newest_letter() {
+        assert_eq!(reply_route(2, false), Some(("courrier-simple", "file")));
+        assert_eq!(reply_route(2, true), None);
+        assert_eq!(
+            reply_route(3, false),
+            Some(("pieces-complementaires", "files"))
+        );
+        assert_eq!(
+            reply_route(3, true),
+            Some(("pieces-complementaires/reject", "file"))
+        );
+        assert_eq!(reply_route(4, false), Some(("lettre-observation", "file")));
+        assert_eq!(
+            reply_route(4, true),
+            Some(("lettre-observation/reject", "file"))
+        );
+        assert_eq!(reply_route(5, false), None);
+        let act = serde_json::json!({ "acteHistories": [
+            event("SENT", "2026-11-29T10:00:03", Some("AR_LETTRE_OBSERVATION")),
+            event("COURRIER_SIMPLE_RECEIVED", "2026-11-28T10:00:00", Some("COURRIER_SIMPLE")),
+            event("LETTRE_OBSERVATION_RECEIVED", "2026-11-29T10:00:00",
+                Some("LETTRE_OBSERVATION")),
+            event("ACK_RECEIVED", "2026-11-27T10:05:00", None),
+        ]});
+        assert_eq!(newest_letter_kind(&act), Some(4));
+        let none = serde_json::json!({ "acteHistories": [
+            event("ACK_RECEIVED", "2026-11-27T10:05:00", None),
+        ]});
+        assert_eq!(newest_letter_kind(&none), None);
     }
 
     #[test]

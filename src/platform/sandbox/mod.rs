@@ -48,8 +48,8 @@ pub struct SandboxSettings {
     pub taille_max_octets: u64,
     /// Date of the classification the préfecture accepts.
     pub date_classification: String,
-    /// What the préfecture sends after each AR: "" (nothing), "courrier_simple" or
-    /// "demande_pieces" (training and tests of the préfecture's letters).
+    /// What the préfecture sends after each AR: "" (nothing), "courrier_simple",
+    /// "demande_pieces" or "lettre_observations" (training and tests of the préfecture's letters).
     pub courrier_apres_ar: String,
     /// A login every request must carry (HTTP authentication), and its password: accounts whose
     /// transmissions are confirmed with a nonce login. Empty: certificate only.
@@ -121,7 +121,7 @@ delai_ar_secondes = 2.0
 delai_acquit_secondes = 2.0
 taille_max_octets = 157286400
 date_classification = \"2024-01-01\"
-# Après chaque accusé de réception, la préfecture peut envoyer : \"courrier_simple\" ou \"demande_pieces\".
+# Après chaque accusé de réception, la préfecture peut envoyer : \"courrier_simple\", \"demande_pieces\" ou \"lettre_observations\".
 courrier_apres_ar = \"\"
 # Compte avec identifiant (authentification HTTP et confirmation de chaque télétransmission).
 identifiant = \"\"
@@ -554,6 +554,16 @@ async fn handle(ctx: Arc<Ctx>, peer: Arc<Vec<u8>>, req: Request<Incoming>) -> An
                 .await
                 .unwrap_or_else(|_| html_error(StatusCode::INTERNAL_SERVER_ERROR))
         }
+        ("POST", p) if stela::reply_action(p).is_some() => match receive_form(&ctx, req).await {
+            Ok(form) => {
+                let ctx = ctx.clone();
+                tokio::task::spawn_blocking(move || stela::reply(&ctx, account, &path, form))
+                    .await
+                    .unwrap_or_else(|_| html_error(StatusCode::INTERNAL_SERVER_ERROR))
+            }
+            Err(FormError::TooLarge) => html_error(StatusCode::PAYLOAD_TOO_LARGE),
+            Err(FormError::Cut) => return Err(Cut),
+        },
         (method, p) if p.starts_with("/editeur/api/acte/") => {
             let rest = p.trim_start_matches("/editeur/api/acte/").to_owned();
             let method = method.to_owned();
@@ -1020,6 +1030,7 @@ pub(crate) fn acknowledge_if_due(
     let letter = match ctx.settings.courrier_apres_ar.as_str() {
         "courrier_simple" => Some(2),
         "demande_pieces" => Some(3),
+        "lettre_observations" => Some(4),
         _ => None,
     };
     if let Some(kind) = letter {
@@ -1055,45 +1066,79 @@ fn cancel_acte(ctx: &Ctx, account: i64, form: &Form) -> Response<Full<Bytes>> {
     }
 }
 
-/// The collectivité answers a préfecture document: a letter (PDF) and, when it sends pièces
-/// complémentaires, the pieces with their typologies.
+/// The collectivité answers a préfecture document, as actes_transac_reponse_create.php
+/// (libriciel/s2low) takes it, in its order: the typology of the answer, its file, the pieces,
+/// then the message, whose kind comes from the letter's own type and `type_envoie`
+/// (ActesTransaction::generateReponseCourrierXMLFile and getStdFileName): a courrier simple gets a
+/// ReponseCourrierSimple (2-2) whatever `type_envoie` says; a demande de pièces (3) or a lettre
+/// d'observations (4) gets `{type}-{type_envoie}` with `type_envoie` 3 (refus, rejet) or 4
+/// (envoi, réponse), anything else being « Vous devez choisir un type de réponse »; any other
+/// letter (a déféré) or an id that names none is « Mauvais type de transaction. » — the script
+/// loads the letter without checking it exists. Recorded: the letter and the message code.
+/// The real script takes a letter of any collectivité; the sandbox, the account's own only.
 fn reply_to_document(ctx: &Ctx, account: i64, form: &Form) -> Response<Full<Bytes>> {
-    let Ok(document) = form.text("id").parse::<i64>() else {
-        return text("KO\nNuméro de transaction invalide.\n");
-    };
-    let kind = form.text("type_envoie");
-    if kind != "3" && kind != "4" {
-        return text("KO\nType d'envoi incorrect.\n");
+    if form.text("type_acte").is_empty() {
+        return text("KO\nErreur lors de la réception du fichier : typologie absente\n");
     }
     let Some((_, name, path)) = form.files("acte_pdf_file").next() else {
-        return text("KO\nAucun fichier acte n'a été posté \n");
+        return text("KO\nEnvoi de fichier illégal.\n");
     };
-    if sniff(path) != "application/pdf" {
+    // ActesTransaction::addFile for the file of an answer (not a type-1 act): its MIME type
+    // read from the content must be PDF, XML, PNG or JPEG.
+    let accepted = |mime: &str| {
+        matches!(
+            mime,
+            "application/pdf" | "application/xml" | "image/png" | "image/jpeg"
+        )
+    };
+    if !accepted(sniff(path)) {
         return text(&format!(
-            "KO\nLe fichier de l'acte \" {name} \" est de type \" {} \". Fichier PDF requis.\n",
+            "KO\nErreur de validation du fichier de l'acte :\nLe fichier de réponse \" {name} \" est de type \" {} \". Fichier PDF, XML, PNG ou JPEG requis.\n",
             sniff(path)
         ));
     }
-    if form.text("type_acte").is_empty() {
-        return text(&format!(
-            "KO\nErreur lors de la réception du fichier {name} : typologie absente\n"
-        ));
-    }
     let types = form.texts("type_pj[]");
-    for (i, (_, piece, _)) in form.files("acte_attachments[]").enumerate() {
+    for (i, (_, piece, piece_path)) in form.files("acte_attachments[]").enumerate() {
         if types.get(i).is_none_or(|t| t.is_empty()) {
             return text(&format!(
                 "KO\nErreur lors de la réception du fichier annexe {piece} : typologie absente\n"
+            ));
+        }
+        if !accepted(sniff(piece_path)) {
+            return text(&format!(
+                "KO\nErreur de validation d'un fichier de pièce jointe :\nLe fichier attaché \" {piece} \" est de type \" {} \". Fichier PDF, XML, PNG ou JPEG requis.\n",
+                sniff(piece_path)
             ));
         }
     }
     let Ok(mut store) = ctx.store.lock() else {
         return text("KO\nErreur interne\n");
     };
-    match store.add_reply(account, document, &kind) {
-        Ok(Some(id)) => text(&format!("OK\n{id}\n")),
-        Ok(None) => text("KO\nNuméro de transaction invalide.\n"),
-        Err(_) => text("KO\nErreur interne\n"),
+    let document = form.text("id").parse::<i64>().ok();
+    let kind = match document.map(|d| store.document_kind(account, d)) {
+        Some(Ok(kind)) => kind,
+        Some(Err(_)) => return text("KO\nErreur interne\n"),
+        None => None,
+    };
+    let type_envoie = form.text("type_envoie");
+    let code = match (kind, type_envoie.as_str()) {
+        (Some(2), _) => "2-2".to_owned(),
+        (Some(k @ (3 | 4)), t @ ("3" | "4")) => format!("{k}-{t}"),
+        (Some(3 | 4), _) => {
+            return text(
+                "KO\nErreur lors de la génération de l'acte : Vous devez choisir un type de réponse\n",
+            );
+        }
+        _ => {
+            return text(
+                "KO\nErreur lors de la génération de l'acte : Mauvais type de transaction.\n",
+            );
+        }
+    };
+    match document.map(|d| store.add_reply(account, d, &code)) {
+        Some(Ok(Some(id))) => text(&format!("OK\n{id}\n")),
+        Some(Err(_)) => text("KO\nErreur interne\n"),
+        _ => text("KO\nErreur lors de la génération de l'acte : Mauvais type de transaction.\n"),
     }
 }
 

@@ -242,13 +242,17 @@ pub fn prefecture_document(kind: u8, id_acte: &str, date: &str) -> Vec<u8> {
             "DemandePieceComplementaire",
             "Demande de pièces complémentaires",
         ),
+        4 => ("4-1", "LettreObservations", "Lettre d'observations"),
         _ => ("2-1", "CourrierSimple", "Courrier simple"),
     };
     let pdf_name = format!("{id_acte}-{code}_1.pdf");
-    let extra = if kind == 3 {
-        "  <actes:DescriptionPieces>Veuillez transmettre l'annexe budgétaire.</actes:DescriptionPieces>\n"
-    } else {
-        ""
+    // What the schema asks before the document: DescriptionPieces (3-1), Motif (4-1).
+    let extra = match kind {
+        3 => {
+            "  <actes:DescriptionPieces>Veuillez transmettre l'annexe budgétaire.</actes:DescriptionPieces>\n"
+        }
+        4 => "  <actes:Motif>La délibération ne vise pas l'avis de la commission.</actes:Motif>\n",
+        _ => "",
     };
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<actes:{root} xmlns:actes=\"http://www.interieur.gouv.fr/ACTES#v1.1-20040216\" actes:IDActe=\"{}\" actes:DateCourrierPref=\"{}\">\n{extra}  <actes:Document>\n    <actes:NomFichier>{}</actes:NomFichier>\n  </actes:Document>\n</actes:{root}>\n",

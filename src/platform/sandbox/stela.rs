@@ -376,18 +376,28 @@ fn events(ctx: &Ctx, store: Option<&Store>, acte: &StoredActe, siren: &str) -> V
             for (n, (id, genre)) in letters.unwrap_or_default().into_iter().enumerate() {
                 let at = due + 10 * (n as i64 + 1);
                 let letter = format!("{}-courrier-{id}.tar.gz", acte.unique_id);
-                if genre == 3 {
-                    let mut received = with_file(
-                        event(
-                            "DEMANDE_PIECE_COMPLEMENTAIRE_RECEIVED",
-                            at,
-                            Some("DEMANDE_PIECE_COMPLEMENTAIRE"),
-                        ),
-                        &letter,
-                    );
-                    received.message = Some("Pièces complémentaires demandées".into());
+                // RetourPrefectureService.receiveLettreObservations: the motif as message;
+                // ArchiveService answers it with an AR_LETTRE_OBSERVATION, as a demande.
+                let asked = match genre {
+                    3 => Some((
+                        "DEMANDE_PIECE_COMPLEMENTAIRE_RECEIVED",
+                        "DEMANDE_PIECE_COMPLEMENTAIRE",
+                        "Pièces complémentaires demandées",
+                        "AR_PIECE_COMPLEMENTAIRE",
+                    )),
+                    4 => Some((
+                        "LETTRE_OBSERVATION_RECEIVED",
+                        "LETTRE_OBSERVATION",
+                        "La délibération ne vise pas l'avis de la commission.",
+                        "AR_LETTRE_OBSERVATION",
+                    )),
+                    _ => None,
+                };
+                if let Some((status, letter_flux, message, ar_flux)) = asked {
+                    let mut received = with_file(event(status, at, Some(letter_flux)), &letter);
+                    received.message = Some(message.into());
                     events.push(received);
-                    let flux = Some("AR_PIECE_COMPLEMENTAIRE");
+                    let flux = Some(ar_flux);
                     let reply = format!("SIC-EACT--{siren}--{day}-{}-{id}.tar.gz", acte.id);
                     events.push(with_file(event("ARCHIVE_CREATED", at + 1, flux), &reply));
                     events.push(with_file(
@@ -718,5 +728,72 @@ pub(crate) fn one(ctx: &Ctx, account: i64, method: &str, rest: &str) -> Response
             serde_json::json!({ "errors": ["seul un acte acquitté peut être annulé"] }),
         ),
         _ => html_error(StatusCode::NOT_FOUND),
+    }
+}
+
+/// The replies to the préfecture of EditeurRestController (`POST /editeur/api/acte/{uuid}/…`):
+/// each path and the multipart part it binds with `@RequestParam` — `files` (several) for
+/// sendPiecesComplementaires, `file` for the others.
+const REPLIES: [(&str, &str); 5] = [
+    ("courrier-simple", "file"),
+    ("pieces-complementaires", "files"),
+    ("pieces-complementaires/reject", "file"),
+    ("lettre-observation", "file"),
+    ("lettre-observation/reject", "file"),
+];
+
+/// `/editeur/api/acte/{uuid}/{action}` when `action` is one of the replies: (uuid, action, part).
+pub(crate) fn reply_action(path: &str) -> Option<(&str, &'static str, &'static str)> {
+    let (uuid, action) = path.strip_prefix("/editeur/api/acte/")?.split_once('/')?;
+    let (action, part) = REPLIES.iter().find(|(a, _)| *a == action)?;
+    Some((uuid, action, part))
+}
+
+/// A reply to the préfecture, as EditeurRestController.sendCourrierSimple,
+/// sendPiecesComplementaires, refusPiecesComplementaires, sendReponseObservations and
+/// sendRefusObservations take it: the required part missing is Spring's 400
+/// (MissingServletRequestPartException) before the method runs; then ActeService.getByUuid
+/// (findByUuidAndDraftNull) answers 404 for an act it does not have (ActeNotFoundException,
+/// `@ResponseStatus(NOT_FOUND)`); else registerAdditionalPieces records the event and the
+/// controller answers 200 with no body. Nothing checks that a letter came, nor the act's state,
+/// nor the files' types (the archive is built later, ArchiveService.onApplicationEvent). The
+/// sandbox records what arrived (Store::stela_replies).
+pub(crate) fn reply(ctx: &Ctx, account: i64, path: &str, form: Form) -> Response<Full<Bytes>> {
+    let Some((uuid, action, part)) = reply_action(path) else {
+        return html_error(StatusCode::NOT_FOUND);
+    };
+    let names: Vec<String> = form.files(part).map(|(_, name, _)| name.clone()).collect();
+    if names.is_empty() {
+        return status(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({
+                "timestamp": now_ms(),
+                "status": 400,
+                "error": "Bad Request",
+                "message": format!("Required request part '{part}' is not present"),
+                "path": path,
+            }),
+        );
+    }
+    // `@RequestParam("file") MultipartFile file` binds the first part of that name.
+    let names = if part == "file" {
+        names.into_iter().take(1).collect()
+    } else {
+        names
+    };
+    let Ok(mut store) = ctx.store.lock() else {
+        return html_error(StatusCode::INTERNAL_SERVER_ERROR);
+    };
+    // The account's own acts only, as `one` reads them (STELA does not check the collectivité).
+    let found = id_of(uuid).and_then(|id| store.find_acte(account, Some(id), None).ok().flatten());
+    let Some(acte) = found else {
+        return html_error(StatusCode::NOT_FOUND);
+    };
+    match store.add_stela_reply(account, acte.id, action, &names) {
+        Ok(()) => Response::builder()
+            .status(StatusCode::OK)
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default(),
+        Err(_) => html_error(StatusCode::INTERNAL_SERVER_ERROR),
     }
 }

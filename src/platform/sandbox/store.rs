@@ -60,6 +60,13 @@ CREATE TABLE IF NOT EXISTS retours (
     contenu BLOB NOT NULL,
     lu INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS stela_reponses (
+    id INTEGER PRIMARY KEY,
+    compte INTEGER NOT NULL REFERENCES comptes(id),
+    acte INTEGER NOT NULL REFERENCES actes(id),
+    chemin TEXT NOT NULL,
+    fichiers TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS annulations (
     id INTEGER PRIMARY KEY,
     compte INTEGER NOT NULL REFERENCES comptes(id),
@@ -483,6 +490,17 @@ impl Store {
         )? == 1)
     }
 
+    /// The ACTES transaction type of one of this account's documents (2, 3, 4 or 5).
+    pub fn document_kind(&self, account: i64, id: i64) -> rusqlite::Result<Option<u8>> {
+        self.conn
+            .query_row(
+                "SELECT genre FROM documents WHERE compte = ?1 AND id = ?2",
+                params![account, id],
+                |r| r.get(0),
+            )
+            .optional()
+    }
+
     /// Record a reply to one of this account's documents; `None` when the document is not theirs.
     pub fn add_reply(
         &mut self,
@@ -509,12 +527,44 @@ impl Store {
         Ok(Some(2_000_000 + self.conn.last_insert_rowid()))
     }
 
-    /// Replies received, for tests and the trainer: (document, kind).
+    /// Replies received, for tests and the trainer: (document, message code such as `3-4`).
     pub fn replies(&self) -> rusqlite::Result<Vec<(i64, String)>> {
         let mut stmt = self
             .conn
             .prepare("SELECT document, genre FROM reponses ORDER BY id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    }
+
+    /// Record a reply received on STELA's face: the act, the path under it (`courrier-simple`,
+    /// `pieces-complementaires/reject`…) and the original names of the files, in order.
+    pub fn add_stela_reply(
+        &mut self,
+        account: i64,
+        acte: i64,
+        action: &str,
+        files: &[String],
+    ) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "INSERT INTO stela_reponses (compte, acte, chemin, fichiers) VALUES (?1, ?2, ?3, ?4)",
+            params![account, acte, action, files.join("\n")],
+        )?;
+        Ok(())
+    }
+
+    /// Replies received on STELA's face, for tests and the trainer: (act, path, file names).
+    pub fn stela_replies(&self) -> rusqlite::Result<Vec<(i64, String, Vec<String>)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT acte, chemin, fichiers FROM stela_reponses ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            let files: String = r.get(2)?;
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                files.split('\n').map(str::to_owned).collect(),
+            ))
+        })?;
         rows.collect()
     }
 
