@@ -905,6 +905,26 @@ fn prefecture_letters_come_back_and_an_acknowledged_act_can_be_cancelled() {
     );
 }
 
+/// The act `uuid` as STELA's editor API gives it (`GET /editeur/api/acte/{uuid}`), read with
+/// curl and the test certificate; `None` without curl.
+fn stela_act(sandbox: &Sandbox, uuid: &str) -> Option<serde_json::Value> {
+    if !common::tools(&["curl"]) {
+        return None;
+    }
+    let id = TestPki::shared().identity("authentification");
+    let out = Command::new("curl")
+        .args(["-s", "--cacert"])
+        .arg(sandbox.data.join("pki/ca.pem"))
+        .arg("--cert")
+        .arg(&id.cert_pem)
+        .arg("--key")
+        .arg(&id.key_pem)
+        .arg(format!("{}/editeur/api/acte/{uuid}", sandbox.address))
+        .output()
+        .expect("curl");
+    Some(serde_json::from_slice(&out.stdout).expect("json"))
+}
+
 /// `paraphe envois repondre ITEM --courrier N --lettre acte.pdf:99_AU [extra…]` on `ws`.
 fn reply_with(ws: &Workstation, item: i64, courrier: &str, extra: &[&str]) -> std::process::Output {
     let mut command = ws.command();
@@ -1029,6 +1049,28 @@ fn stela_replies_go_under_the_act_to_the_editor_api_s_paths() {
                 .any(|j| j.evenement == "reponse_prefecture"),
             "reply journalled"
         );
+        // The act's history now holds the replies and their archives, in their own flux: the
+        // act stays acknowledged.
+        std::thread::sleep(Duration::from_millis(50));
+        let uuid = item.id_plateforme.as_deref().expect("uuid");
+        if let Some(act) = stela_act(&sandbox, uuid) {
+            let events = act["acteHistories"].as_array().expect("history");
+            let find = |status: &str| {
+                events
+                    .iter()
+                    .find(|e| e["status"] == status)
+                    .unwrap_or_else(|| panic!("{status} in {act}"))
+            };
+            let sent = find("PIECE_COMPLEMENTAIRE_ASKED");
+            assert_eq!(sent["flux"], "TRANSMISSION_PIECES_COMPLEMENTAIRES");
+            assert!(sent["fileName"].is_null(), "two files, no name: {sent}");
+            let refused = find("REFUS_PIECES_COMPLEMENTAIRE_ASKED");
+            assert_eq!(refused["fileName"], "acte.pdf");
+            assert_eq!(
+                paraphe::platform::stela::status_from_history(&act),
+                Some((4, String::new()))
+            );
+        }
     }
     let tmp = tempfile::tempdir().expect("tmp");
     let sandbox = Sandbox::start_with(

@@ -422,6 +422,34 @@ fn events(ctx: &Ctx, store: Option<&Store>, acte: &StoredActe, siren: &str) -> V
         }
         _ => {}
     }
+    // The collectivité's replies: ActeService.registerAdditionalPieces records the request (the
+    // file's name when there is one file) in the reply's flux, then ArchiveService's
+    // checkEventAntivirus, createMessageArchiveWithAttachment (or createArchivePieceComplementaire)
+    // and checkArchiveSize, and SenderTask, each in that same flux.
+    let replies = store.and_then(|s| s.stela_replies_of_acte(acte.id).ok());
+    for (action, files, at) in replies.unwrap_or_default() {
+        let Some((status, flux)) = REPLY_EVENTS
+            .iter()
+            .find(|(a, _, _)| *a == action)
+            .map(|(_, status, flux)| (*status, Some(*flux)))
+        else {
+            continue;
+        };
+        let mut asked = event(status, at, flux);
+        if let [one] = files.as_slice() {
+            asked.file_name = Some(one.clone());
+        }
+        events.push(asked);
+        let archive = format!("SIC-EACT--{siren}--{day}-{}-r{at}.tar.gz", acte.id);
+        events.push(event("ANTIVIRUS_OK", at + 1, flux));
+        events.push(with_file(event("ARCHIVE_CREATED", at + 2, flux), &archive));
+        events.push(with_file(
+            event("ARCHIVE_SIZE_CHECKED", at + 3, flux),
+            &archive,
+        ));
+        events.push(event("SENT", at + 4, flux));
+        last = last.max(at + 4);
+    }
     if store.is_some_and(|s| s.is_cancelled(acte.id).unwrap_or(false)) {
         // ActeService.cancel, ArchiveService.createMessageArchive and SenderTask in the
         // cancellation's flux, then RetourPrefectureService.receiveARAnnulation (no flux): the
@@ -742,6 +770,37 @@ const REPLIES: [(&str, &str); 5] = [
     ("lettre-observation/reject", "file"),
 ];
 
+/// What ActeService.sendReponseCourrierSimple, sendReponsePiecesComplementaires and
+/// sendReponseLettreObservation record for each reply path: the status and the flux (`model/Flux`,
+/// STELA's own spellings, OBSEVATION included).
+const REPLY_EVENTS: [(&str, &str, &str); 5] = [
+    (
+        "courrier-simple",
+        "REPONSE_COURRIER_SIMPLE_ASKED",
+        "REPONSE_COURRIER_SIMPLE",
+    ),
+    (
+        "pieces-complementaires",
+        "PIECE_COMPLEMENTAIRE_ASKED",
+        "TRANSMISSION_PIECES_COMPLEMENTAIRES",
+    ),
+    (
+        "pieces-complementaires/reject",
+        "REFUS_PIECES_COMPLEMENTAIRE_ASKED",
+        "REFUS_EXPLICITE_TRANSMISSION_PIECES_COMPLEMENTAIRES",
+    ),
+    (
+        "lettre-observation",
+        "REPONSE_LETTRE_OBSEVATION_ASKED",
+        "REPONSE_LETTRE_OBSEVATION",
+    ),
+    (
+        "lettre-observation/reject",
+        "REJET_LETTRE_OBSERVATION_ASKED",
+        "REFUS_EXPLICITE_LETTRE_OBSERVATION",
+    ),
+];
+
 /// `/editeur/api/acte/{uuid}/{action}` when `action` is one of the replies: (uuid, action, part).
 pub(crate) fn reply_action(path: &str) -> Option<(&str, &'static str, &'static str)> {
     let (uuid, action) = path.strip_prefix("/editeur/api/acte/")?.split_once('/')?;
@@ -789,7 +848,7 @@ pub(crate) fn reply(ctx: &Ctx, account: i64, path: &str, form: Form) -> Response
     let Some(acte) = found else {
         return html_error(StatusCode::NOT_FOUND);
     };
-    match store.add_stela_reply(account, acte.id, action, &names) {
+    match store.add_stela_reply(account, acte.id, action, &names, now_ms()) {
         Ok(()) => Response::builder()
             .status(StatusCode::OK)
             .body(Full::new(Bytes::new()))

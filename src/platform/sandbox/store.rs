@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS stela_reponses (
     compte INTEGER NOT NULL REFERENCES comptes(id),
     acte INTEGER NOT NULL REFERENCES actes(id),
     chemin TEXT NOT NULL,
-    fichiers TEXT NOT NULL
+    fichiers TEXT NOT NULL,
+    recu_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS annulations (
     id INTEGER PRIMARY KEY,
@@ -544,12 +545,33 @@ impl Store {
         acte: i64,
         action: &str,
         files: &[String],
+        at_ms: i64,
     ) -> rusqlite::Result<()> {
         self.conn.execute(
-            "INSERT INTO stela_reponses (compte, acte, chemin, fichiers) VALUES (?1, ?2, ?3, ?4)",
-            params![account, acte, action, files.join("\n")],
+            "INSERT INTO stela_reponses (compte, acte, chemin, fichiers, recu_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![account, acte, action, files.join("\n"), at_ms],
         )?;
         Ok(())
+    }
+
+    /// The replies received on STELA's face for one act: (path, file names, moment).
+    pub fn stela_replies_of_acte(
+        &self,
+        acte: i64,
+    ) -> rusqlite::Result<Vec<(String, Vec<String>, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT chemin, fichiers, recu_ms FROM stela_reponses WHERE acte = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([acte], |r| {
+            let files: String = r.get(1)?;
+            Ok((
+                r.get(0)?,
+                files.split('\n').map(str::to_owned).collect(),
+                r.get(2)?,
+            ))
+        })?;
+        rows.collect()
     }
 
     /// Replies received on STELA's face, for tests and the trainer: (act, path, file names).
