@@ -990,6 +990,27 @@ fn a_lettre_d_observations_is_answered_or_rejected_on_s2low_by_a_letter_alone() 
         show(&out)
     );
     assert_eq!(store().replies().expect("replies"), vec![], "nothing sent");
+    // The answer's typology is a 5-character code (ActesTransaction::addFile): S²LOW's words.
+    let mut command = ws.command();
+    command.args([
+        "envois",
+        "repondre",
+        &item.id.to_string(),
+        "--courrier",
+        &courrier,
+        "--lettre",
+        "acte.pdf:AU",
+        "--pin-stdin",
+    ]);
+    let out = spawn_with_input(command, USER_PIN)
+        .wait_with_output()
+        .expect("repondre");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Le code de la PJ doit faire 5 caractères"),
+        "{}",
+        show(&out)
+    );
     let out = reply_with(&ws, item.id, &courrier, &["--refus"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let out = reply_with(&ws, item.id, &courrier, &[]);

@@ -383,18 +383,31 @@ pub(super) fn reply_to_document(ctx: &Ctx, account: i64, form: &Form) -> Respons
         return text("KO\nEnvoi de fichier illégal.\n");
     };
     // ActesTransaction::addFile for the file of an answer (not a type-1 act): its MIME type
-    // read from the content must be PDF, XML, PNG or JPEG.
+    // read from the content must be PDF, XML, PNG or JPEG, then its typology (`code_pj`) match
+    // `^[A-Z0-9_]{5}$`. (The script gathers every file's errors before answering; the sandbox
+    // answers the first.)
     let accepted = |mime: &str| {
         matches!(
             mime,
             "application/pdf" | "application/xml" | "image/png" | "image/jpeg"
         )
     };
+    let code_ok = |code: &str| {
+        code.len() == 5
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    };
     if !accepted(sniff(path)) {
         return text(&format!(
             "KO\nErreur de validation du fichier de l'acte :\nLe fichier de réponse \" {name} \" est de type \" {} \". Fichier PDF, XML, PNG ou JPEG requis.\n",
             sniff(path)
         ));
+    }
+    if !code_ok(&form.text("type_acte")) {
+        return text(
+            "KO\nErreur de validation du fichier de l'acte :\nLe code de la PJ doit faire 5 caractères\n",
+        );
     }
     let types = form.texts("type_pj[]");
     for (i, (_, piece, piece_path)) in form.files("acte_attachments[]").enumerate() {
@@ -408,6 +421,11 @@ pub(super) fn reply_to_document(ctx: &Ctx, account: i64, form: &Form) -> Respons
                 "KO\nErreur de validation d'un fichier de pièce jointe :\nLe fichier attaché \" {piece} \" est de type \" {} \". Fichier PDF, XML, PNG ou JPEG requis.\n",
                 sniff(piece_path)
             ));
+        }
+        if !types.get(i).is_some_and(|t| code_ok(t)) {
+            return text(
+                "KO\nErreur de validation d'un fichier de pièce jointe :\nLe code de la PJ doit faire 5 caractères\n",
+            );
         }
     }
     let Ok(mut store) = ctx.store.lock() else {
