@@ -194,12 +194,7 @@ pub fn view<'a, M: Clone + 'a>(
             ]
             .spacing(theme::GAP)
             .align_y(iced::alignment::Vertical::Center);
-            // A courrier simple or a demande de pièces can be answered.
-            if matches!(
-                r.genre.as_str(),
-                "courrier_prefecture_2" | "courrier_prefecture_3"
-            ) && crate::platform::courrier_number(&r.nom).is_some()
-            {
+            if answerable(&r.genre, &r.nom).is_some() {
                 line = line.push(button(text(t("gui.repondre"))).on_press(reply(i)));
             }
             col = col.push(line);
@@ -217,4 +212,12 @@ pub fn view<'a, M: Clone + 'a>(
         col = col.push(text(line).size(theme::SMALL));
     }
     col.into()
+}
+
+/// The type of a préfecture letter received (genre `courrier_prefecture_K`, file
+/// `…-courrier-N.tar.gz`) when it can be answered through the platform: a courrier simple (2),
+/// a demande de pièces (3) or a lettre d'observations (4). A déféré (5) goes to the tribunal.
+pub fn answerable(genre: &str, nom: &str) -> Option<u8> {
+    let kind = genre.strip_prefix("courrier_prefecture_")?.parse().ok()?;
+    (matches!(kind, 2..=4) && crate::platform::courrier_number(nom).is_some()).then_some(kind)
 }

@@ -115,13 +115,14 @@ pub struct State {
 }
 
 /// The answer to a préfecture letter: the letter (and, for a demande de pièces, the pieces or
-/// the refusal to send them).
+/// the refusal to send them; for a lettre d'observations, the answer or its rejection).
 #[derive(Debug, Clone, Default)]
 pub struct ReplyForm {
     pub item: i64,
     pub courrier: String,
-    /// 3: demande de pièces complémentaires (pieces or refusal), 2: courrier simple.
-    pub demande_pieces: bool,
+    /// The letter's type: 2 courrier simple, 3 demande de pièces complémentaires (pieces or
+    /// refusal), 4 lettre d'observations (answer or rejection).
+    pub kind: u8,
     pub lettre: String,
     pub type_lettre: String,
     /// `FICHIER:TYPE`, separated by `;`.
@@ -558,18 +559,26 @@ fn reply_view(form: &ReplyForm) -> Element<'_, Message> {
         .spacing(theme::GAP),
     ]
     .spacing(theme::GAP);
-    if form.demande_pieces {
-        col = col
-            .push(
-                text_input(&t("gui.reponse_pieces"), &form.pieces)
-                    .on_input(|v| Message::ReplyEdit(ReplyField::Pieces, v))
-                    .padding(theme::PAD),
-            )
-            .push(
-                iced::widget::checkbox(form.refus)
-                    .label(t("gui.reponse_refus"))
-                    .on_toggle(Message::ReplyRefus),
-            );
+    // Pieces go only with a demande de pièces (the platform lists them nowhere else); a
+    // demande may be refused and a lettre d'observations rejected, by a letter alone.
+    if form.kind == 3 {
+        col = col.push(
+            text_input(&t("gui.reponse_pieces"), &form.pieces)
+                .on_input(|v| Message::ReplyEdit(ReplyField::Pieces, v))
+                .padding(theme::PAD),
+        );
+    }
+    let refusal = match form.kind {
+        3 => Some(t("gui.reponse_refus")),
+        4 => Some(t("gui.reponse_rejet_observations")),
+        _ => None,
+    };
+    if let Some(label) = refusal {
+        col = col.push(
+            iced::widget::checkbox(form.refus)
+                .label(label)
+                .on_toggle(Message::ReplyRefus),
+        );
     }
     let ready =
         !form.sending && !form.lettre.trim().is_empty() && form.type_lettre.trim().len() == 5;
@@ -896,12 +905,13 @@ impl State {
             Message::ReplyTo(index) => {
                 if let Some(Ok(detail)) = &self.detail
                     && let Some(r) = detail.recus.get(index)
+                    && let Some(kind) = super::envoi_detail::answerable(&r.genre, &r.nom)
                     && let Some(n) = crate::platform::courrier_number(&r.nom)
                 {
                     self.reply = Some(ReplyForm {
                         item: detail.item.id,
                         courrier: n.to_owned(),
-                        demande_pieces: r.genre == "courrier_prefecture_3",
+                        kind,
                         ..ReplyForm::default()
                     });
                 }
