@@ -11,7 +11,13 @@ pub struct Settings {
     pub carte: CardSettings,
     pub verification: VerificationSettings,
     pub pes: PesSettings,
+    /// The collectivité acts are sent for; with several (`[[collectivites]]`), the one chosen
+    /// for the command ([`Settings::for_collectivite`]).
     pub collectivite: CollectiviteSettings,
+    /// More collectivités served from this workstation (a secrétaire for several communes, a
+    /// syndicat for its members): each with the keys of `[collectivite]` and a `nom`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub collectivites: Vec<CollectiviteSettings>,
     pub plateforme: PlatformSettings,
     pub signature: SignatureSettings,
     pub envois: EnvoisSettings,
@@ -78,6 +84,9 @@ pub struct SignatureSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct CollectiviteSettings {
+    /// The name a person calls it by (« Commune d'Arles »): how it is chosen with
+    /// `--collectivite` when several are set.
+    pub nom: Option<String>,
     /// SIREN, 9 digits.
     pub siren: Option<String>,
     /// Département on 3 characters (`034`, `02A`, `974`).
@@ -106,6 +115,7 @@ pub struct CollectiviteSettings {
 impl Default for CollectiviteSettings {
     fn default() -> Self {
         CollectiviteSettings {
+            nom: None,
             siren: None,
             departement: None,
             arrondissement: None,
@@ -162,6 +172,45 @@ pub enum SettingsError {
     Invalid { path: PathBuf, detail: String },
     #[error("{}", crate::messages::tf("commun.reglages_ecriture", &[("chemin", &.path.display().to_string()), ("detail", .detail)]))]
     Write { path: PathBuf, detail: String },
+    /// Several collectivités are set and none was chosen (their names).
+    #[error("{}", crate::messages::tf("collectivites.a_choisir", &[("liste", .0)]))]
+    CollectiviteToChoose(String),
+    /// The collectivité asked for is not set (what was asked, the names set).
+    #[error("{}", crate::messages::tf("collectivites.inconnue", &[("choix", .0), ("liste", .1)]))]
+    UnknownCollectivite(String, String),
+}
+
+impl CollectiviteSettings {
+    /// Whether anything identifies it (a settings file without `[collectivite]` has none).
+    fn is_set(&self) -> bool {
+        self.siren.as_deref().is_some_and(|s| !s.trim().is_empty())
+            || self.nom.as_deref().is_some_and(|n| !n.trim().is_empty())
+    }
+
+    /// How it is named to a person: « nom (SIREN) », or whichever of the two is set.
+    pub fn label(&self) -> String {
+        let nom = self.nom.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        let siren = self
+            .siren
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        match (nom, siren) {
+            (Some(nom), Some(siren)) => format!("{nom} ({siren})"),
+            (Some(one), None) | (None, Some(one)) => one.to_owned(),
+            (None, None) => "?".to_owned(),
+        }
+    }
+
+    /// Whether `choice` names it: its SIREN, or its name regardless of case and spaces around.
+    fn answers_to(&self, choice: &str) -> bool {
+        let choice = choice.trim();
+        self.siren.as_deref().is_some_and(|s| s.trim() == choice)
+            || self
+                .nom
+                .as_deref()
+                .is_some_and(|n| n.trim().to_lowercase() == choice.to_lowercase())
+    }
 }
 
 fn project_dirs() -> Option<directories::ProjectDirs> {
@@ -189,6 +238,54 @@ pub fn data_dir() -> Result<PathBuf, SettingsError> {
 }
 
 impl Settings {
+    /// Every collectivité set on this workstation: `[collectivite]` when it names one, then each
+    /// `[[collectivites]]`, in the file's order.
+    pub fn collectivites_reglees(&self) -> Vec<&CollectiviteSettings> {
+        std::iter::once(&self.collectivite)
+            .filter(|c| c.is_set())
+            .chain(self.collectivites.iter())
+            .collect()
+    }
+
+    /// These settings for one collectivité: the one `choice` names (a SIREN or a name), put in
+    /// place of `[collectivite]` so that everything read from there — envelope, archive names,
+    /// size limit, classification by SIREN — is that collectivité's. Without a choice: the only
+    /// one set, or the settings as they are when none is; several set and none chosen is an
+    /// error that lists them, never a silent pick (an act sent under another commune's SIREN
+    /// is a real harm).
+    pub fn for_collectivite(mut self, choice: Option<&str>) -> Result<Settings, SettingsError> {
+        let names = || {
+            self.collectivites_reglees()
+                .iter()
+                .map(|c| c.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let chosen = match choice.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(choice) => self
+                .collectivites_reglees()
+                .into_iter()
+                .find(|c| c.answers_to(choice))
+                .cloned()
+                .ok_or_else(|| SettingsError::UnknownCollectivite(choice.to_owned(), names()))?,
+            None => match self.collectivites_reglees().as_slice() {
+                [] => return Ok(self),
+                [only] => (*only).clone(),
+                _ => return Err(SettingsError::CollectiviteToChoose(names())),
+            },
+        };
+        self.collectivite = chosen;
+        Ok(self)
+    }
+
+    /// The name of the collectivité whose SIREN is `siren`, when one is set with a name.
+    pub fn collectivite_name(&self, siren: &str) -> Option<String> {
+        self.collectivites_reglees()
+            .into_iter()
+            .find(|c| c.siren.as_deref().is_some_and(|s| s.trim() == siren.trim()))
+            .and_then(|c| c.nom.clone())
+    }
+
     /// Read the settings; a missing file means defaults.
     pub fn load() -> Result<Settings, SettingsError> {
         Self::load_from(&config_file()?)

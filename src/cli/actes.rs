@@ -89,7 +89,7 @@ fn note(code: &'static str, message: String, blocking: bool) -> Finding {
 /// Loads the settings and the collectivité (options first), then checks the act with the
 /// library (`actes::preparation`). `for_sending`: the register is required.
 fn prepare(args: &ActesArgs, for_sending: bool) -> Result<Prepared, i32> {
-    let settings = Settings::load().map_err(|e| error(&e.to_string()))?;
+    let settings = super::actes_repondre::settings_for(&args.emetteur).map_err(|e| error(&e))?;
     let collectivite = super::actes_repondre::collectivite(&args.emetteur, &settings);
     let style = match &args.style {
         Some(s) => StyleNoms::parse(s)

@@ -46,6 +46,9 @@ pub struct TelechargerArgs {
     /// SIREN de la collectivité (sinon : celui des paramètres).
     #[arg(long, value_name = "SIREN")]
     pub siren: Option<String>,
+    /// La collectivité, par son nom ou son SIREN, quand plusieurs sont réglées sur ce poste.
+    #[arg(long, value_name = "NOM|SIREN", conflicts_with = "siren")]
+    pub collectivite: Option<String>,
     /// Écrit un document JSON au lieu du texte.
     #[arg(long)]
     pub json: bool,
@@ -62,6 +65,9 @@ pub struct ImporterArgs {
     /// SIREN de la collectivité (sinon : paramètre [collectivite] siren).
     #[arg(long, value_name = "S")]
     pub siren: Option<String>,
+    /// La collectivité, par son nom ou son SIREN, quand plusieurs sont réglées sur ce poste.
+    #[arg(long, value_name = "NOM|SIREN", conflicts_with = "siren")]
+    pub collectivite: Option<String>,
     /// Écrit un document JSON au lieu du texte.
     #[arg(long)]
     pub json: bool,
@@ -76,6 +82,9 @@ pub struct ChercherArgs {
     /// SIREN de la collectivité (sinon : paramètre [collectivite] siren).
     #[arg(long, value_name = "S")]
     pub siren: Option<String>,
+    /// La collectivité, par son nom ou son SIREN, quand plusieurs sont réglées sur ce poste.
+    #[arg(long, value_name = "NOM|SIREN", conflicts_with = "siren")]
+    pub collectivite: Option<String>,
     /// Écrit un document JSON au lieu du texte.
     #[arg(long)]
     pub json: bool,
@@ -107,7 +116,7 @@ pub fn demander(args: &DemanderArgs) -> i32 {
 
 /// `paraphe actes classification telecharger`
 pub fn telecharger(args: &TelechargerArgs) -> i32 {
-    let siren = match siren(args.siren.as_deref()) {
+    let siren = match siren(args.siren.as_deref(), args.collectivite.as_deref()) {
         Ok(s) => s,
         Err(e) => return error(&e),
     };
@@ -129,11 +138,13 @@ pub fn telecharger(args: &TelechargerArgs) -> i32 {
     }
 }
 
-/// The SIREN given, or the one of the settings; 9 digits.
-fn siren(given: Option<&str>) -> Result<String, String> {
+/// The SIREN given, or the one of the collectivité chosen in the settings (by `collectivite`,
+/// or the only one set); 9 digits.
+fn siren(given: Option<&str>, collectivite: Option<&str>) -> Result<String, String> {
     let siren = match given {
         Some(s) => s.trim().to_owned(),
         None => Settings::load()
+            .and_then(|s| s.for_collectivite(collectivite))
             .map_err(|e| e.to_string())?
             .collectivite
             .siren
@@ -165,7 +176,7 @@ fn counts(c: &Classification) -> (usize, usize, usize) {
 
 /// `paraphe actes classification importer`
 pub fn importer(args: &ImporterArgs) -> i32 {
-    let siren = match siren(args.siren.as_deref()) {
+    let siren = match siren(args.siren.as_deref(), args.collectivite.as_deref()) {
         Ok(s) => s,
         Err(e) => return error(&e),
     };
@@ -216,7 +227,7 @@ fn report(siren: &str, c: &Classification, json: bool) -> i32 {
 
 /// `paraphe actes classification chercher`
 pub fn chercher(args: &ChercherArgs) -> i32 {
-    let siren = match siren(args.siren.as_deref()) {
+    let siren = match siren(args.siren.as_deref(), args.collectivite.as_deref()) {
         Ok(s) => s,
         Err(e) => return error(&e),
     };

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use crate::actes::names::StyleNoms;
 use crate::messages::{t, tf};
-use crate::settings::Settings;
 use crate::usecases::act_batch::{self, BatchOptions, BatchReport};
 use crate::usecases::prepare_act::Demande;
 
@@ -69,9 +68,9 @@ pub fn lot(args: &ActesLotArgs) -> i32 {
     let Some(tableau) = &args.tableau else {
         return error(&t("actes_lot.vide"));
     };
-    let settings = match Settings::load() {
+    let settings = match super::actes_repondre::settings_for(&args.emetteur) {
         Ok(s) => s,
-        Err(e) => return error(&e.to_string()),
+        Err(e) => return error(&e),
     };
     let collectivite = super::actes_repondre::collectivite(&args.emetteur, &settings);
     let style = match &args.style {

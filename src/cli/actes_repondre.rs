@@ -21,6 +21,10 @@ use crate::settings::Settings;
 /// The collectivité sending the answer (settings, overridden on the command line).
 #[derive(Debug, clap::Args)]
 pub struct EmetteurArgs {
+    /// La collectivité, par son nom ou son SIREN, quand plusieurs sont réglées sur ce poste
+    /// ([[collectivites]] ; voir `paraphe collectivites lister`).
+    #[arg(long, value_name = "NOM|SIREN")]
+    pub collectivite: Option<String>,
     /// SIREN de la collectivité (sinon : paramètre [collectivite] siren).
     #[arg(long, value_name = "S")]
     pub siren: Option<String>,
@@ -86,6 +90,14 @@ fn refused(message: &str, json: bool) -> i32 {
 }
 
 /// The collectivité from the settings, with what the command line overrides.
+/// The settings, for the collectivité `--collectivite` names (or the only one set): the French
+/// reason when none or several could be meant.
+pub(crate) fn settings_for(args: &EmetteurArgs) -> Result<Settings, String> {
+    Settings::load()
+        .and_then(|s| s.for_collectivite(args.collectivite.as_deref()))
+        .map_err(|e| e.to_string())
+}
+
 pub(crate) fn collectivite(args: &EmetteurArgs, settings: &Settings) -> Collectivite {
     let mut c = Collectivite::from_settings(&settings.collectivite);
     if let Some(v) = &args.siren {
@@ -132,9 +144,9 @@ fn received(path: &Path) -> Result<ActesMessage, String> {
 
 /// Checks the sender, takes a serial and writes the archive.
 fn write(answer: &Answer, fichiers: &[PathBuf], sortie: &Path, emetteur: &EmetteurArgs) -> i32 {
-    let settings = match Settings::load() {
+    let settings = match settings_for(emetteur) {
         Ok(s) => s,
-        Err(e) => return error(&e.to_string()),
+        Err(e) => return error(&e),
     };
     let c = collectivite(emetteur, &settings);
     let problems: Vec<String> = rules::check_collectivite(&c)

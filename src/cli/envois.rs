@@ -114,7 +114,24 @@ pub fn lister(args: &ListArgs) -> i32 {
     };
     let copies = outbox.copies_size();
     if args.json {
-        let doc = serde_json::json!({ "envois": items, "espace_copies_octets": copies });
+        // Each item with the name of its collectivité, as the settings call it (several may be
+        // served from this workstation); a settings file unreadable here only loses the names.
+        let settings = crate::settings::Settings::load().ok();
+        let named: Vec<serde_json::Value> = items
+            .iter()
+            .map(|item| {
+                let mut value = serde_json::to_value(item).unwrap_or_default();
+                let nom = item
+                    .siren
+                    .as_deref()
+                    .and_then(|siren| settings.as_ref()?.collectivite_name(siren));
+                if let Some(fields) = value.as_object_mut() {
+                    fields.insert("collectivite".into(), nom.into());
+                }
+                value
+            })
+            .collect();
+        let doc = serde_json::json!({ "envois": named, "espace_copies_octets": copies });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else if items.is_empty() {
         println!("{}", t("gui.envois_vide"));

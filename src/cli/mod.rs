@@ -7,6 +7,7 @@ pub mod actes_lot;
 pub mod actes_repondre;
 pub mod actes_signer;
 pub mod cartes;
+pub mod collectivites;
 pub mod envois;
 pub mod envoyer;
 pub mod marches;
@@ -96,6 +97,10 @@ pub enum Command {
     /// Marchés publics : ouvrir les plis chiffrés d'une consultation avec la carte.
     #[command(subcommand)]
     Marches(Box<MarchesCommand>),
+    /// Les collectivités réglées sur ce poste (une secrétaire pour plusieurs communes, un
+    /// syndicat pour ses membres).
+    #[command(subcommand)]
+    Collectivites(collectivites::CollectivitesCommand),
     /// Plateforme d'essai locale (démonstration, formation, tests) : HTTPS avec certificats clients.
     #[command(name = "bac-a-sable")]
     BacASable(envoyer::SandboxArgs),
@@ -378,6 +383,7 @@ impl Command {
 pub fn run(command: Command) -> i32 {
     match command {
         Command::Cartes(args) => cartes::run(&args),
+        Command::Collectivites(c) => collectivites::run(&c),
         Command::Pes(p) => match *p {
             PesCommand::Inspecter(args) => pes::inspecter(&args.fichier, args.json),
             PesCommand::Controler(args) => pes::controler(&args),

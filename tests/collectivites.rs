@@ -1,0 +1,159 @@
+//! Several collectivités on one workstation (issue 21): `[collectivite]` and `[[collectivites]]`
+//! are listed by `paraphe collectivites lister`; a command that needs one takes
+//! `--collectivite NOM|SIREN`, refuses to guess when several are set, and builds the act under
+//! the SIREN, département and arrondissement of the one chosen; `envois lister --json` names
+//! each item's collectivité. A workstation with one `[collectivite]` works as before.
+
+mod actes_support;
+mod common;
+
+use actes_support::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const TWO: &str = "[collectivite]\nnom = \"Commune de Nice\"\nsiren = \"210600730\"\ndepartement = \"6\"\narrondissement = \"2\"\nnature = \"31\"\nemails_retour = [\"actes@mairie-nice.fr\"]\n\n[[collectivites]]\nnom = \"Commune d'Arles\"\nsiren = \"213004005\"\ndepartement = \"13\"\narrondissement = \"1\"\nnature = \"31\"\nemails_retour = [\"actes@mairie-arles.fr\"]\n";
+
+fn paraphe(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paraphe"))
+        .env("PARAPHE_CONFIG", dir.join("paraphe.toml"))
+        .env("PARAPHE_DONNEES", dir.join("donnees"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run paraphe")
+}
+
+fn said(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", said(o)))
+}
+
+/// A workstation with `settings`, an act, an annex and a classification.
+fn workstation(settings: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("paraphe.toml"), settings).expect("settings");
+    file(dir.path(), "acte.pdf", &pdf_bytes("Acte"));
+    file(
+        dir.path(),
+        "classification.xml",
+        &classification_xml("2019-03-01"),
+    );
+    dir
+}
+
+fn act<'a>(numero: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--nature",
+        "1",
+        "--matiere",
+        "1.1",
+        "--numero",
+        numero,
+        "--date",
+        "2020-01-15",
+        "--objet",
+        "Travaux de voirie",
+        "--acte",
+        "acte.pdf",
+        "--classification",
+        "classification.xml",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn each_collectivite_is_listed_and_chosen_by_name_or_siren() {
+    let tmp = workstation(TWO);
+    let dir = tmp.path();
+
+    let listed = paraphe(dir, &["collectivites", "lister", "--json"]);
+    assert_eq!(listed.status.code(), Some(0), "{}", said(&listed));
+    let listed = json(&listed);
+    let names: Vec<(&str, &str)> = listed["collectivites"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| {
+            (
+                c["nom"].as_str().expect("nom"),
+                c["siren"].as_str().expect("siren"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Commune de Nice", "210600730"),
+            ("Commune d'Arles", "213004005")
+        ]
+    );
+
+    // Several set, none chosen: refused, both named, nothing guessed.
+    let check = |extra: &[&str]| {
+        let mut args = vec!["actes", "controler"];
+        args.extend(act("DEL2020_001", extra));
+        paraphe(dir, &args)
+    };
+    let o = check(&[]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    let text = said(&o);
+    assert!(
+        text.contains("Commune de Nice (210600730)")
+            && text.contains("Commune d'Arles (213004005)"),
+        "{text}"
+    );
+    assert!(text.contains("--collectivite"), "{text}");
+
+    // Chosen by name (any case) or by SIREN: the act is that collectivité's.
+    let doc = json(&check(&["--collectivite", "commune d'arles"]));
+    assert_eq!(
+        doc["id_acte"], "013-213004005-20200115-DEL2020_001-DE",
+        "{doc}"
+    );
+    let doc = json(&check(&["--collectivite", "210600730"]));
+    assert_eq!(
+        doc["id_acte"], "006-210600730-20200115-DEL2020_001-DE",
+        "{doc}"
+    );
+
+    // One not set: refused, naming what is.
+    let o = check(&["--collectivite", "Tarascon"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    assert!(said(&o).contains("Tarascon") && said(&o).contains("Commune d'Arles"));
+
+    // Queued for Arles: listed under its SIREN and its name.
+    let mut args = vec!["envois", "ajouter", "acte"];
+    args.extend(act("DEL2020_002", &["--collectivite", "Commune d'Arles"]));
+    let o = paraphe(dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let listed = json(&paraphe(dir, &["envois", "lister", "--json"]));
+    let item = &listed["envois"][0];
+    assert_eq!(item["siren"], "213004005", "{listed}");
+    assert_eq!(item["collectivite"], "Commune d'Arles", "{listed}");
+}
+
+#[test]
+fn one_collectivite_needs_no_choice() {
+    let tmp = workstation(
+        "[collectivite]\nsiren = \"210600730\"\ndepartement = \"6\"\narrondissement = \"2\"\nnature = \"31\"\nemails_retour = [\"actes@mairie-nice.fr\"]\n",
+    );
+    let dir = tmp.path();
+    let mut args = vec!["actes", "controler"];
+    args.extend(act("DEL2020_003", &[]));
+    let doc = json(&paraphe(dir, &args));
+    assert_eq!(
+        doc["id_acte"], "006-210600730-20200115-DEL2020_003-DE",
+        "{doc}"
+    );
+    let listed = json(&paraphe(dir, &["collectivites", "lister", "--json"]));
+    assert_eq!(listed["collectivites"].as_array().map(Vec::len), Some(1));
+}
