@@ -1,6 +1,8 @@
 //! The outbox: a real SQLite file, state machine with a journal row per change, everything
 //! received kept, lots exported and imported with alteration detected.
 
+mod common;
+
 use paraphe::outbox::lot::{ExportRequest, ImportPolicy, export, import};
 use paraphe::outbox::{Filter, Kind, NewItem, Outbox, OutboxError, State};
 use std::path::Path;
@@ -828,4 +830,59 @@ fn command_line_searches_the_outbox() {
         .is_empty()
     );
     assert_eq!(run(&["envois", "lister", "--json"]).len(), 5);
+}
+
+/// A PES item kept without its bordereaux in its data (queued by an older version, or added
+/// whole from elsewhere) is still found by the PES_Retour that answers it (issue 20): its
+/// bordereaux are read once from its own copy and kept; a retour for another bordereau, another
+/// domain or another collectivité finds nothing.
+#[test]
+fn a_pes_item_without_its_bordereaux_is_still_found_by_its_retour() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut outbox = Outbox::open(&dir.path().join("envois.sqlite")).expect("open");
+    let mut text = common::pes::HEAD.to_owned();
+    text.push_str(&common::pes::bordereau("B1", 1, &["10.00"]));
+    text.push_str("</PES_DepenseAller></n:PES_Aller>\n");
+    let pes = dir.path().join("pes.xml");
+    std::fs::write(&pes, common::pes::latin1(&text)).expect("write");
+    let id = outbox
+        .add(NewItem {
+            genre: Kind::Pes,
+            libelle: "Mandats de novembre",
+            siren: None,
+            numero_interne: None,
+            donnees: serde_json::json!({}),
+            fichiers: vec![("pes".into(), pes)],
+            qui: "test",
+        })
+        .expect("add");
+    for to in [State::EnAttente, State::EnCours, State::Envoye] {
+        outbox.transition(id, to, "test", "").expect("transition");
+    }
+    let bordereau = [("2026".to_owned(), "7".to_owned())];
+    let coll = Some("21340172200016");
+    assert_eq!(
+        outbox
+            .pes_items_answered_by(coll, Some(false), &bordereau)
+            .expect("answered"),
+        [id]
+    );
+    let data = outbox.data(id).expect("data");
+    assert_eq!(data["bordereaux_ids"][0]["numero"], "7", "{data}");
+    assert_eq!(data["id_coll"], "21340172200016", "{data}");
+    for (coll, recette, bordereau) in [
+        (coll, Some(false), ("2026", "8")),
+        (coll, Some(false), ("2025", "7")),
+        (coll, Some(true), ("2026", "7")),
+        (Some("21130039700011"), Some(false), ("2026", "7")),
+    ] {
+        let keys = [(bordereau.0.to_owned(), bordereau.1.to_owned())];
+        assert!(
+            outbox
+                .pes_items_answered_by(coll, recette, &keys)
+                .expect("answered")
+                .is_empty(),
+            "{coll:?} {recette:?} {bordereau:?}"
+        );
+    }
 }

@@ -1225,6 +1225,42 @@ impl Outbox {
     }
 
     /// The item's data (what the platform needs besides its files).
+    /// A PES item's data with its bordereaux (domain, exercice, number) and `IdColl`: items
+    /// queued before these were kept (or added without them) get them from their own copy, read
+    /// once and kept, so that a PES_Retour still finds the PES it answers. A copy no longer
+    /// there (purged) leaves the data as it was.
+    fn pes_data_of(&self, id: i64) -> Result<serde_json::Value, OutboxError> {
+        let mut data = self.data(id)?;
+        if data.get("bordereaux_ids").is_some() {
+            return Ok(data);
+        }
+        let Some(copy) = self.files(id)?.into_iter().find(|f| f.role == "pes") else {
+            return Ok(data);
+        };
+        let Ok(summary) = crate::files::open_regular(&copy.chemin)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                crate::pes::read_summary(std::io::BufReader::new(f)).map_err(|e| e.to_string())
+            })
+        else {
+            return Ok(data);
+        };
+        let read = pes_data(&summary);
+        match (data.as_object_mut(), read.as_object()) {
+            (Some(kept), Some(read)) => {
+                for (key, value) in read {
+                    kept.entry(key.clone()).or_insert_with(|| value.clone());
+                }
+            }
+            _ => data = read,
+        }
+        self.conn.execute(
+            "UPDATE items SET donnees = ?1 WHERE id = ?2",
+            params![data.to_string(), id],
+        )?;
+        Ok(data)
+    }
+
     pub fn data(&self, id: i64) -> Result<serde_json::Value, OutboxError> {
         let text: String = self
             .conn
@@ -1309,7 +1345,7 @@ impl Outbox {
         let mut found = Vec::new();
         let taken = "genre = 'pes' AND etat IN ('envoye', 'acquitte') ORDER BY id";
         for item in self.select_where(taken, params![])? {
-            let data = self.data(item.id)?;
+            let data = self.pes_data_of(item.id)?;
             let same_coll = match (id_coll, data["id_coll"].as_str()) {
                 (Some(a), Some(b)) => a.trim() == b.trim(),
                 _ => true,
