@@ -100,6 +100,9 @@ pub struct CollectiviteSettings {
     pub referent_email: Option<String>,
     /// Addresses the préfecture answers to.
     pub emails_retour: Vec<String>,
+    /// The `IdColl` (SIRET) its PES are sent under: a PES with another is flagged before it is
+    /// signed or queued (a secrétaire of several communes opens the wrong export easily).
+    pub id_coll: Vec<String>,
     /// Prefix of archive names (`SIC` for STELA).
     pub trigramme: String,
     /// Application name of envelope names (`TACT` in S²LOW, `EACT` in STELA).
@@ -124,6 +127,7 @@ impl Default for CollectiviteSettings {
             referent_telephone: None,
             referent_email: None,
             emails_retour: Vec::new(),
+            id_coll: Vec::new(),
             trigramme: "PAR".to_owned(),
             application: "TACT".to_owned(),
             limite_envoi_octets: 20_000_000,

@@ -157,3 +157,66 @@ fn one_collectivite_needs_no_choice() {
     let listed = json(&paraphe(dir, &["collectivites", "lister", "--json"]));
     assert_eq!(listed["collectivites"].as_array().map(Vec::len), Some(1));
 }
+
+/// A PES whose `IdColl` is another collectivité's, or none set here, is flagged by
+/// `pes controler` (and so before signing and at the outbox's door) with the collectivité it
+/// belongs to; the current collectivité's own PES is not.
+#[test]
+fn a_pes_of_another_collectivite_is_flagged() {
+    let mut text = common::pes::HEAD.to_owned();
+    text.push_str(&common::pes::bordereau("B1", 1, &["10.00"]));
+    text.push_str("</PES_DepenseAller></n:PES_Aller>\n");
+    let codes = |settings: &str| {
+        let tmp = workstation(settings);
+        let pes = tmp.path().join("pes.xml");
+        std::fs::write(&pes, common::pes::latin1(&text)).expect("write");
+        let o = paraphe(
+            tmp.path(),
+            &["pes", "controler", pes.to_str().expect("p"), "--json"],
+        );
+        let doc = json(&o);
+        doc["constats"]
+            .as_array()
+            .expect("constats")
+            .iter()
+            .filter(|f| {
+                f["code"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("pes.collectivite"))
+            })
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap_or("").to_owned(),
+                    f["message"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // The file's IdColl (tests/common/pes.rs) is 21340172200016.
+    let own = TWO.replace(
+        "nature = \"31\"\nemails_retour = [\"actes@mairie-nice.fr\"]",
+        "nature = \"31\"\nemails_retour = [\"actes@mairie-nice.fr\"]\nid_coll = [\"21340172200016\"]",
+    );
+    assert_eq!(codes(&own), []);
+    let arles = TWO.replace(
+        "emails_retour = [\"actes@mairie-arles.fr\"]",
+        "emails_retour = [\"actes@mairie-arles.fr\"]\nid_coll = [\"21340172200016\"]",
+    );
+    let found = codes(&arles);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "pes.collectivite_autre");
+    assert!(
+        found[0].1.contains("Commune d'Arles") && found[0].1.contains("Commune de Nice"),
+        "{found:?}"
+    );
+    let neither = TWO.replace(
+        "emails_retour = [\"actes@mairie-arles.fr\"]",
+        "emails_retour = [\"actes@mairie-arles.fr\"]\nid_coll = [\"21130039700011\"]",
+    );
+    let found = codes(&neither);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "pes.collectivite_inconnue");
+    assert!(found[0].1.contains("21340172200016"), "{found:?}");
+    // Nothing declared: nothing to judge.
+    assert_eq!(codes(TWO), []);
+}

@@ -93,19 +93,21 @@ pub fn inspecter(path: &Path, as_json: bool) -> i32 {
 pub fn controler(args: &super::PesCheckArgs) -> i32 {
     use crate::pes::control::{ControlOptions, control_file};
     let (path, as_json) = (args.fichier.as_path(), args.json);
-    let schema_path = match crate::settings::Settings::load() {
-        Ok(s) => args.schema.clone().or(s.pes.schema),
+    let settings = match crate::settings::Settings::load() {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("{} : {e}", t("commun.erreur"));
             return 2;
         }
     };
+    let schema_path = args.schema.clone().or(settings.pes.schema.clone());
     // Without a schema named, the one shipped inside the program (written in the data folder).
     let data_dir = crate::settings::data_dir().ok();
     let options = ControlOptions {
         schema: schema_path.as_deref(),
         data_dir: data_dir.as_deref(),
         with_sha256: false,
+        settings: Some(&settings),
     };
     let findings = match control_file(path, Intent::SignBordereaux, options) {
         Ok(control) => control.findings,

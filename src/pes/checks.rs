@@ -265,3 +265,55 @@ fn check_header(summary: &PesSummary, findings: &mut Vec<Finding>) {
         ));
     }
 }
+
+/// Whether the PES is the current collectivité's, by its `IdColl` and the `id_coll` each
+/// collectivité set on this workstation declares: a warning naming the collectivité it belongs
+/// to, or saying it belongs to none set. Nothing when no collectivité declares its `IdColl`
+/// (nothing to compare with) or when the file has none.
+pub fn collectivite_finding(
+    summary: &PesSummary,
+    settings: &crate::settings::Settings,
+) -> Option<Finding> {
+    let id_coll = summary.entete.id_coll.as_deref()?.trim();
+    let declares = |c: &crate::settings::CollectiviteSettings| {
+        c.id_coll.iter().any(|own| own.trim() == id_coll)
+    };
+    let set = settings.collectivites_reglees();
+    let declared: Vec<_> = set.iter().filter(|c| !c.id_coll.is_empty()).collect();
+    if id_coll.is_empty() || declared.is_empty() || declares(&settings.collectivite) {
+        return None;
+    }
+    let at_file = Location::default();
+    Some(match declared.iter().find(|c| declares(c)) {
+        Some(other) => Finding::warning(
+            "pes.collectivite_autre",
+            tf(
+                "pes.collectivite_autre",
+                &[
+                    ("id_coll", id_coll),
+                    ("autre", &other.label()),
+                    ("courante", &settings.collectivite.label()),
+                ],
+            ),
+            at_file,
+        ),
+        None => Finding::warning(
+            "pes.collectivite_inconnue",
+            tf(
+                "pes.collectivite_inconnue",
+                &[
+                    ("id_coll", id_coll),
+                    (
+                        "liste",
+                        &declared
+                            .iter()
+                            .map(|c| c.label())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                ],
+            ),
+            at_file,
+        ),
+    })
+}

@@ -71,6 +71,9 @@ pub struct ControlOptions<'a> {
     /// Where the shipped schemas are written; None: the schema check is reported as not done.
     pub data_dir: Option<&'a Path>,
     pub with_sha256: bool,
+    /// The settings, to say whether the PES is the collectivité's (its `IdColl`); None: not
+    /// judged.
+    pub settings: Option<&'a crate::settings::Settings>,
 }
 
 /// Validate `path` against the schema and run the rules for `intent`. The schema validation
@@ -91,6 +94,9 @@ pub fn control_file(
     });
     let summary = summary?;
     findings.extend(check(&summary, intent));
+    if let Some(settings) = options.settings {
+        findings.extend(super::checks::collectivite_finding(&summary, settings));
+    }
     if let Ok(mut file) = std::fs::File::open(path) {
         // Line numbers are a comfort: without them the element still says where.
         let _ = resolve_lines(&mut findings, &mut file);
@@ -157,6 +163,7 @@ fn door_check_for(
             schema: settings.pes.schema.as_deref(),
             data_dir: data_dir.as_deref(),
             with_sha256: false,
+            settings: Some(settings),
         },
     )?;
     let signed_on_paper = settings.pes.bordereaux_signes_sur_papier;

@@ -122,7 +122,13 @@ impl State {
                 let open = Task::perform(
                     background(move || {
                         let summary = crate::pes::inspect_file(&path).map_err(|e| e.to_string())?;
-                        let findings = crate::pes::checks::check(&summary, Intent::SignBordereaux);
+                        let mut findings =
+                            crate::pes::checks::check(&summary, Intent::SignBordereaux);
+                        if let Ok(settings) = crate::settings::Settings::load() {
+                            findings.extend(crate::pes::checks::collectivite_finding(
+                                &summary, &settings,
+                            ));
+                        }
                         Ok((Arc::new(summary), findings))
                     }),
                     Message::Opened,
