@@ -282,6 +282,30 @@ impl Settings {
         Ok(self)
     }
 
+    /// Make the collectivité `choice` names (a SIREN or a name) the one of `[collectivite]`, the
+    /// one the window works for: the previous one takes its place in `[[collectivites]]`, so
+    /// nothing is lost and the order of the others stays.
+    pub fn make_current(&mut self, choice: &str) -> Result<(), SettingsError> {
+        if self.collectivite.is_set() && self.collectivite.answers_to(choice) {
+            return Ok(());
+        }
+        let Some(index) = self.collectivites.iter().position(|c| c.answers_to(choice)) else {
+            let names = self
+                .collectivites_reglees()
+                .iter()
+                .map(|c| c.label())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(SettingsError::UnknownCollectivite(choice.to_owned(), names));
+        };
+        let chosen = self.collectivites.remove(index);
+        let previous = std::mem::replace(&mut self.collectivite, chosen);
+        if previous.is_set() {
+            self.collectivites.insert(index, previous);
+        }
+        Ok(())
+    }
+
     /// The name of the collectivité whose SIREN is `siren`, when one is set with a name.
     pub fn collectivite_name(&self, siren: &str) -> Option<String> {
         self.collectivites_reglees()
@@ -412,6 +436,54 @@ impl StyleNoms {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn named(nom: &str, siren: &str) -> CollectiviteSettings {
+        CollectiviteSettings {
+            nom: Some(nom.to_owned()),
+            siren: Some(siren.to_owned()),
+            ..CollectiviteSettings::default()
+        }
+    }
+
+    /// Switching the current collectivité (the window's choice) swaps it with `[collectivite]`:
+    /// every collectivité is still there, in the same places, written and read back the same.
+    #[test]
+    fn the_current_collectivite_is_switched_without_losing_any() {
+        let mut settings = Settings {
+            collectivite: named("Fontvieille", "211300397"),
+            collectivites: vec![
+                named("Paradou", "211300686"),
+                named("Maussane", "211300587"),
+            ],
+            ..Settings::default()
+        };
+        settings.make_current("211300587").expect("by SIREN");
+        let labels = |s: &Settings| {
+            s.collectivites_reglees()
+                .iter()
+                .map(|c| c.label())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            labels(&settings),
+            [
+                "Maussane (211300587)",
+                "Paradou (211300686)",
+                "Fontvieille (211300397)"
+            ]
+        );
+        settings.make_current("paradou").expect("by name");
+        assert_eq!(settings.collectivite.label(), "Paradou (211300686)");
+        assert_eq!(labels(&settings).len(), 3);
+        assert!(matches!(
+            settings.make_current("Tarascon"),
+            Err(SettingsError::UnknownCollectivite(..))
+        ));
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("paraphe.toml");
+        settings.save_to(&path).expect("save");
+        assert_eq!(Settings::load_from(&path).expect("load"), settings);
+    }
 
     #[test]
     fn saved_settings_read_back_the_same_and_are_private() {

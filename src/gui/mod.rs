@@ -161,6 +161,47 @@ struct Paraphe {
     marches: screen::marches::State,
     dce: screen::dce::State,
     parametres: screen::parametres::State,
+    /// The collectivités set on this workstation (the first is the current one): the sidebar
+    /// offers the switch when there are several.
+    collectivites: Vec<CollectiviteChoice>,
+}
+
+/// A collectivité as the sidebar offers it: its label, chosen by its SIREN (or name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CollectiviteChoice {
+    label: String,
+    key: String,
+}
+
+impl std::fmt::Display for CollectiviteChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+
+/// The collectivités set, the current one first (off the UI thread).
+fn read_collectivites() -> Result<Vec<CollectiviteChoice>, String> {
+    let settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    Ok(settings
+        .collectivites_reglees()
+        .into_iter()
+        .map(|c| CollectiviteChoice {
+            label: c.label(),
+            key: c
+                .siren
+                .clone()
+                .or_else(|| c.nom.clone())
+                .unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Make `key` the current collectivité in the settings file, then read the list again.
+fn switch_collectivite(key: &str) -> Result<Vec<CollectiviteChoice>, String> {
+    let mut settings = crate::settings::Settings::load().map_err(|e| e.to_string())?;
+    settings.make_current(key).map_err(|e| e.to_string())?;
+    settings.save().map_err(|e| e.to_string())?;
+    read_collectivites()
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +223,10 @@ enum Message {
     /// Tab and Shift+Tab: the next or previous field takes the keyboard.
     FocusNext,
     FocusPrevious,
+    /// The collectivités set, read (or read again after a switch).
+    Collectivites(Option<Result<Vec<CollectiviteChoice>, String>>),
+    /// Work for another collectivité from now on.
+    SwitchCollectivite(CollectiviteChoice),
 }
 
 /// Start the demonstration platform, queue a sample act and write a sample PES to sign, off the
@@ -218,6 +263,7 @@ impl Paraphe {
             app.parametres
                 .update(screen::parametres::Message::Load)
                 .map(Message::Parametres),
+            Task::perform(background(read_collectivites), Message::Collectivites),
         ];
         // For screenshots, demos and support: start on a given screen, with a PES already open.
         app.screen = match std::env::var("PARAPHE_ECRAN").as_deref() {
@@ -301,6 +347,30 @@ impl Paraphe {
                 }
                 Task::none()
             }
+            Message::Collectivites(Some(Ok(list))) => {
+                let switched = self.collectivites.first().map(|c| &c.key)
+                    != list.first().map(|c| &c.key)
+                    && !self.collectivites.is_empty();
+                self.collectivites = list;
+                if !switched {
+                    return Task::none();
+                }
+                // Everything shown was the previous collectivité's: read again.
+                Task::batch([
+                    envois::refresh().map(Message::Envois),
+                    self.parametres
+                        .update(screen::parametres::Message::Load)
+                        .map(Message::Parametres),
+                    self.actes
+                        .update(screen::actes::Message::Load)
+                        .map(Message::Actes),
+                ])
+            }
+            Message::Collectivites(_) => Task::none(),
+            Message::SwitchCollectivite(choice) => Task::perform(
+                background(move || switch_collectivite(&choice.key)),
+                Message::Collectivites,
+            ),
             Message::FocusNext => iced::widget::operation::focus_next(),
             Message::FocusPrevious => iced::widget::operation::focus_previous(),
             Message::Escape => match self.screen {
@@ -387,9 +457,25 @@ impl Paraphe {
                 b.style(button::text)
             }
         };
+        // Several collectivités: which one the window works for, switched in one click.
+        let current: Element<'_, Message> = match self.collectivites.as_slice() {
+            [first, _, ..] => column![
+                text(t("gui.collectivite_courante")).size(theme::SMALL),
+                iced::widget::pick_list(
+                    self.collectivites.clone(),
+                    Some(first.clone()),
+                    Message::SwitchCollectivite,
+                )
+                .width(Length::Fill),
+            ]
+            .spacing(theme::GAP / 2.0)
+            .into(),
+            _ => column![].into(),
+        };
         let sidebar = container(
             column![
                 text(t("application.titre")).size(theme::TITLE),
+                current,
                 nav("gui.nav_accueil", Screen::Accueil),
                 nav("gui.nav_actes", Screen::Actes),
                 nav("gui.nav_helios", Screen::Helios),
@@ -433,7 +519,6 @@ impl Paraphe {
     }
 }
 
-/// Open the window and run until it is closed.
 /// Whether a graphical session is there to show the window in. On Linux and the BSDs the toolkit
 /// needs an X11 or Wayland display named in the environment; without one it panics in English
 /// deep inside (« neither WAYLAND_DISPLAY nor … is set »). Windows and macOS always have one.
@@ -519,6 +604,38 @@ mod tests {
             eprintln!("SKIPPED: ../shared/conformance is missing");
             None
         }
+    }
+
+    /// With several collectivités set, the sidebar says which one the window works for (the
+    /// switch itself is `Settings::make_current`, tested in settings.rs); with one, it says
+    /// nothing (nothing to choose).
+    #[test]
+    fn the_sidebar_offers_the_collectivite_switch_when_there_are_several() {
+        let choice = |label: &str, key: &str| CollectiviteChoice {
+            label: label.to_owned(),
+            key: key.to_owned(),
+        };
+        let mut app = Paraphe {
+            collectivites: vec![choice("Fontvieille (211300397)", "211300397")],
+            ..Paraphe::default()
+        };
+        {
+            let mut ui = simulator(app.view());
+            assert!(ui.find(t("gui.collectivite_courante").as_str()).is_err());
+        }
+        app.collectivites
+            .push(choice("Paradou (211300686)", "211300686"));
+        {
+            let mut ui = simulator(app.view());
+            ui.find(t("gui.collectivite_courante").as_str())
+                .expect("the switch's label");
+        }
+        // The switch saved: the list read again, Paradou first — the window's current one.
+        let _ = app.update(Message::Collectivites(Some(Ok(vec![
+            choice("Paradou (211300686)", "211300686"),
+            choice("Fontvieille (211300397)", "211300397"),
+        ]))));
+        assert_eq!(app.collectivites[0].key, "211300686");
     }
 
     #[test]
