@@ -9,7 +9,7 @@ use paraphe::card::pin::FixedPrompt;
 use paraphe::card::pkcs11::Module;
 use paraphe::card::software::SoftwareKey;
 use paraphe::card::{CardError, Signer};
-use paraphe::pes::sign::{Scope, SignError, SignRequest, file_sha256, sign_file};
+use paraphe::pes::sign::{Scope, SignError, SignRequest, sign_file};
 use paraphe::pes::xades::{Profile, SignerDetails};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -306,7 +306,7 @@ fn card_signs_a_batch_with_one_login_and_a_pulled_card_leaves_nothing() {
         .open_key(&token, &pki.identity("signature").cka_id, Box::new(prompt))
         .expect("key");
     let output = tmp.path().join("out.xml");
-    let reviewed = file_sha256(&input).expect("hash");
+    let (reviewed, _) = paraphe::hashing::file_sha256_and_size(&input).expect("hash");
     let report = sign_file(
         &SignRequest {
             reviewed_sha256: Some(reviewed.clone()),

@@ -22,7 +22,7 @@ pub fn check_before_signing(path: &Path, reviewed_sha256: Option<&[u8]>) -> Resu
         detail: e.to_string(),
     };
     if let Some(reviewed) = reviewed_sha256 {
-        let now = super::sign::file_sha256(path).map_err(read_error)?;
+        let (now, _) = crate::hashing::file_sha256_and_size(path).map_err(read_error)?;
         if now.as_slice() != reviewed {
             return Err(SignError::ChangedSinceReview);
         }

@@ -307,8 +307,3 @@ pub fn sign_with_review(
         (summary, read_error_first(request, reader.join(), signed))
     })
 }
-
-/// SHA-256 of a file, read in blocks (for binding a reviewed summary to the signed file).
-pub fn file_sha256(path: &Path) -> std::io::Result<Vec<u8>> {
-    crate::hashing::file_sha256_and_size(path).map(|(digest, _)| digest)
-}
