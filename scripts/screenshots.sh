@@ -28,6 +28,22 @@ pkcs11-tool --module "$MODULE" --token-label "CLE MAIRIE" --login --pin 1234 --w
 
 export PARAPHE_DONNEES=$W/donnees PARAPHE_CONFIG=$W/paraphe.toml
 printf '[carte]\nmodule = "%s"\n' "$MODULE" > "$PARAPHE_CONFIG"
+# A secrétaire of two communes: the sidebar shows which one the window works for.
+cat >> "$PARAPHE_CONFIG" <<'TOML'
+[collectivite]
+nom = "Commune de Fontvieille"
+siren = "211300397"
+departement = "13"
+arrondissement = "1"
+nature = "31"
+
+[[collectivites]]
+nom = "Commune de Paradou"
+siren = "211300686"
+departement = "13"
+arrondissement = "1"
+nature = "31"
+TOML
 python3 scripts/gen-pes.py "$W/demo.xml" 12 1
 # Demo outbox: create it through Paraphe, then add a few rows.
 "$BIN" envois lister >/dev/null

@@ -186,7 +186,12 @@ fn read_collectivites() -> Result<Vec<CollectiviteChoice>, String> {
         .collectivites_reglees()
         .into_iter()
         .map(|c| CollectiviteChoice {
-            label: c.label(),
+            // The name alone fits the sidebar (the SIREN is in Paramètres and on every act).
+            label: c
+                .nom
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| c.label()),
             key: c
                 .siren
                 .clone()
@@ -466,6 +471,7 @@ impl Paraphe {
                     Some(first.clone()),
                     Message::SwitchCollectivite,
                 )
+                .text_size(theme::SMALL)
                 .width(Length::Fill),
             ]
             .spacing(theme::GAP / 2.0)

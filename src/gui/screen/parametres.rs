@@ -28,6 +28,7 @@ const KINDS: [Kind; 2] = [Kind(PlatformKind::S2low), Kind(PlatformKind::Stela)];
 /// The editable fields, as typed.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Fields {
+    nom: String,
     siren: String,
     departement: String,
     arrondissement: String,
@@ -72,6 +73,7 @@ impl Fields {
     fn from_settings(s: &Settings) -> Self {
         let c = &s.collectivite;
         Fields {
+            nom: text_of(&c.nom),
             siren: text_of(&c.siren),
             departement: text_of(&c.departement),
             arrondissement: text_of(&c.arrondissement),
@@ -141,6 +143,7 @@ impl Fields {
     /// The settings with these fields, everything else as it was.
     fn apply(&self, mut s: Settings) -> Settings {
         let c = &mut s.collectivite;
+        c.nom = optional(&self.nom);
         c.siren = optional(&self.siren);
         c.departement = optional(&self.departement);
         c.arrondissement = optional(&self.arrondissement);
@@ -191,6 +194,7 @@ pub struct State {
 
 #[derive(Debug, Clone)]
 pub enum Field {
+    Nom,
     Siren,
     Departement,
     Arrondissement,
@@ -286,6 +290,7 @@ impl State {
             Message::Edit(field, value) => {
                 let f = &mut self.fields;
                 let slot = match field {
+                    Field::Nom => &mut f.nom,
                     Field::Siren => &mut f.siren,
                     Field::Departement => &mut f.departement,
                     Field::Arrondissement => &mut f.arrondissement,
@@ -419,6 +424,7 @@ impl State {
         let mut col = column![
             text(t("gui.parametres_titre")).size(theme::TITLE),
             text(t("gui.parametres_collectivite")).size(theme::HEADING),
+            self.input("gui.parametres_champ_nom", &f.nom, Field::Nom),
             self.input("gui.parametres_champ_siren", &f.siren, Field::Siren),
             self.input(
                 "gui.parametres_champ_departement",
@@ -517,7 +523,14 @@ mod tests {
         let mut before = Settings::default();
         before.carte.cle_signature = Some("0a0b".to_owned());
         before.collectivite.siren = Some("210600730".to_owned());
+        // Other collectivités of the workstation: kept as they are.
+        before.collectivites = vec![crate::settings::CollectiviteSettings {
+            nom: Some("Commune de Paradou".to_owned()),
+            siren: Some("211300686".to_owned()),
+            ..Default::default()
+        }];
         before.save_to(&path).expect("save");
+        let before_collectivites = before.collectivites.clone();
         let mut state = State {
             path: Some(path.clone()),
             ..State::default()
@@ -548,6 +561,7 @@ mod tests {
         ));
         let _ = state.update(Message::Genre(KINDS[1]));
         let _ = state.update(Message::Edit(Field::Role, "Maire".to_owned()));
+        let _ = state.update(Message::Edit(Field::Nom, "Commune de Nice".to_owned()));
         let _ = state.update(Message::Edit(Field::CodePostal, "06000".to_owned()));
         let _ = state.update(Message::Edit(
             Field::EmailsRetour,
@@ -557,12 +571,14 @@ mod tests {
         let _ = state.update(Message::Saved(Some(write(settings, Some(path.clone())))));
         let after = Settings::load_from(&path).expect("read back");
         assert_eq!(after.collectivite.siren.as_deref(), Some("210600731"));
+        assert_eq!(after.collectivite.nom.as_deref(), Some("Commune de Nice"));
         assert_eq!(after.plateforme.genre, PlatformKind::Stela);
         assert_eq!(
             after.collectivite.emails_retour,
             ["actes@mairie.test", "dgs@mairie.test"]
         );
         assert_eq!(after.carte.cle_signature.as_deref(), Some("0a0b"));
+        assert_eq!(after.collectivites, before_collectivites);
         assert_eq!(after.signature.role.as_deref(), Some("Maire"));
         assert_eq!(after.signature.code_postal.as_deref(), Some("06000"));
         let mut ui = simulator(state.view());
