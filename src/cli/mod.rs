@@ -35,6 +35,13 @@ pub fn in_french(command: clap::Command) -> clap::Command {
         .subcommand_value_name("COMMANDE")
         .disable_help_subcommand(true)
         .mut_args(|arg| {
+            // One « Options » section: an argument without a heading would be listed under
+            // clap's own, apart from those given « Options » (two sections of the same name).
+            let arg = if arg.get_help_heading().is_none() && !arg.is_positional() {
+                arg.help_heading("Options")
+            } else {
+                arg
+            };
             let defaults: Vec<String> = arg
                 .get_default_values()
                 .iter()
