@@ -265,20 +265,21 @@ impl Settings {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let chosen = match choice.map(str::trim).filter(|c| !c.is_empty()) {
-            Some(choice) => self
-                .collectivites_reglees()
-                .into_iter()
-                .find(|c| c.answers_to(choice))
-                .cloned()
-                .ok_or_else(|| SettingsError::UnknownCollectivite(choice.to_owned(), names()))?,
+        // The chosen one is swapped into `[collectivite]`, the others kept: a batch may still
+        // name another collectivité row by row.
+        match choice.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(choice) => self.make_current(choice)?,
             None => match self.collectivites_reglees().as_slice() {
-                [] => return Ok(self),
-                [only] => (*only).clone(),
+                [] => {}
+                [only] => {
+                    let key = only.siren.clone().or_else(|| only.nom.clone());
+                    if let Some(key) = key {
+                        self.make_current(&key)?;
+                    }
+                }
                 _ => return Err(SettingsError::CollectiviteToChoose(names())),
             },
-        };
-        self.collectivite = chosen;
+        }
         Ok(self)
     }
 

@@ -220,3 +220,66 @@ fn a_pes_of_another_collectivite_is_flagged() {
     // Nothing declared: nothing to judge.
     assert_eq!(codes(TWO), []);
 }
+
+/// A council's batch for two communes (issue 21): the `collectivite` column names each act's,
+/// so no `--collectivite` is needed; each act is queued under its own SIREN. A row naming a
+/// collectivité not set here is refused under its line, and then nothing is queued.
+#[test]
+fn a_batch_names_each_act_s_collectivite() {
+    let tmp = workstation(TWO);
+    let dir = tmp.path();
+    let lot = |rows: &str| {
+        std::fs::write(
+            dir.join("seance.csv"),
+            format!("numero;date;nature;matiere;objet;acte;collectivite\n{rows}"),
+        )
+        .expect("csv");
+        paraphe(
+            dir,
+            &[
+                "actes",
+                "lot",
+                "seance.csv",
+                "--classification",
+                "classification.xml",
+                "--json",
+            ],
+        )
+    };
+    let o = lot(
+        "DEL2020_010;15/01/2020;1;1.1;Voirie;acte.pdf;Commune de Nice\n\
+         DEL2020_011;15/01/2020;1;1.1;Voirie;acte.pdf;Tarascon\n",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", said(&o));
+    let doc = json(&o);
+    assert_eq!(doc["prepares"], 0, "{doc}");
+    let refused = doc["lignes"][1].to_string();
+    assert!(refused.contains("Tarascon"), "{doc}");
+    assert_eq!(doc["lignes"][1]["ligne"], 3, "{doc}");
+
+    let o = lot(
+        "DEL2020_012;15/01/2020;1;1.1;Voirie;acte.pdf;Commune de Nice\n\
+         DEL2020_013;15/01/2020;1;1.1;Voirie;acte.pdf;213004005\n",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let doc = json(&o);
+    assert_eq!(
+        doc["lignes"][0]["id_acte"], "006-210600730-20200115-DEL2020_012-DE",
+        "{doc}"
+    );
+    assert_eq!(
+        doc["lignes"][1]["id_acte"], "013-213004005-20200115-DEL2020_013-DE",
+        "{doc}"
+    );
+    let listed = json(&paraphe(dir, &["envois", "lister", "--json"]));
+    let names: Vec<&str> = listed["envois"]
+        .as_array()
+        .expect("envois")
+        .iter()
+        .filter_map(|i| i["collectivite"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"Commune de Nice") && names.contains(&"Commune d'Arles"),
+        "{listed}"
+    );
+}

@@ -68,7 +68,17 @@ pub fn lot(args: &ActesLotArgs) -> i32 {
     let Some(tableau) = &args.tableau else {
         return error(&t("actes_lot.vide"));
     };
-    let settings = match super::actes_repondre::settings_for(&args.emetteur) {
+    let lines = match act_batch::read_table(tableau, args.dossier.as_deref()) {
+        Ok(l) => l,
+        Err(e) => return error(&e.to_string()),
+    };
+    // Every row naming its collectivité: none needs choosing for the batch as a whole.
+    let every_row_names_one = lines.iter().all(|l| l.collectivite.is_some());
+    let settings = match (&args.emetteur.collectivite, every_row_names_one) {
+        (None, true) => crate::settings::Settings::load().map_err(|e| e.to_string()),
+        _ => super::actes_repondre::settings_for(&args.emetteur),
+    };
+    let settings = match settings {
         Ok(s) => s,
         Err(e) => return error(&e),
     };
@@ -79,10 +89,6 @@ pub fn lot(args: &ActesLotArgs) -> i32 {
             None => return error(&tf("ligne_de_commande.valeur_invalide", &[("valeur", s)])),
         },
         None => settings.collectivite.style_noms,
-    };
-    let lines = match act_batch::read_table(tableau, args.dossier.as_deref()) {
-        Ok(l) => l,
-        Err(e) => return error(&e.to_string()),
     };
     let qui = crate::platform::sender::who();
     let report = act_batch::run_batch(

@@ -5,7 +5,7 @@
 //! is queued; then either all rows are queued, or none (one blocking finding is enough), or with
 //! `partiel` only the valid ones.
 
-use crate::actes::model::{Acte, PieceSaisie, Saisie};
+use crate::actes::model::{Acte, Collectivite, PieceSaisie, Saisie};
 use crate::findings::{Finding, Location};
 use crate::messages::{t, tf};
 use crate::usecases::prepare_act::{Demande, check_act, queue_act};
@@ -32,6 +32,7 @@ pub const COLONNES: &[&str] = &[
     "typologie",
     "annexes",
     "classification",
+    "collectivite",
 ];
 
 /// The columns a table must have; the others may be left out.
@@ -77,6 +78,9 @@ pub struct Ligne {
     pub saisie: Saisie,
     /// A classification file for this row (column `classification`), else the batch's.
     pub classification: Option<PathBuf>,
+    /// The collectivité this act is for (column `collectivite`: a name or a SIREN set on this
+    /// workstation), else the batch's.
+    pub collectivite: Option<String>,
 }
 
 /// Lower case, without accents or surrounding spaces: `Numéro ` → `numero`.
@@ -357,6 +361,7 @@ fn to_lines(raw: Raw, base: &Path) -> Result<Vec<Ligne>, TableError> {
                 annexes,
             },
             classification: cell("classification").map(|c| file(&c)),
+            collectivite: cell("collectivite"),
         });
     }
     if lines.is_empty() {
@@ -402,20 +407,57 @@ pub struct BatchOptions<'a> {
 /// Checks every row (every rule, numbers unique within the batch), then queues: all of them,
 /// none when one blocks, or with `partiel` the valid ones.
 pub fn run_batch(lines: &[Ligne], options: &BatchOptions) -> BatchReport {
+    // Each row's collectivité: its own (column `collectivite`), else the batch's.
+    let mut row_collectivites: Vec<Option<Collectivite>> = Vec::with_capacity(lines.len());
     let mut checked: Vec<(RowReport, Option<Acte>)> = lines
         .iter()
         .map(|l| {
+            let numero = l.saisie.numero.clone().unwrap_or_default();
+            let own = match l.collectivite.as_deref() {
+                None => None,
+                Some(choice) => match options
+                    .demande
+                    .settings
+                    .clone()
+                    .for_collectivite(Some(choice))
+                {
+                    Ok(settings) => {
+                        let collectivite = Collectivite::from_settings(&settings.collectivite);
+                        Some((settings, collectivite))
+                    }
+                    Err(e) => {
+                        row_collectivites.push(None);
+                        let report = RowReport {
+                            ligne: l.ligne,
+                            numero,
+                            id: None,
+                            id_acte: None,
+                            constats: vec![Finding::blocking(
+                                "actes_lot.collectivite",
+                                e.to_string(),
+                                Location::default(),
+                            )],
+                        };
+                        return (report, None);
+                    }
+                },
+            };
             let demande = Demande {
                 classification: l
                     .classification
                     .as_deref()
                     .or(options.demande.classification),
+                settings: own.as_ref().map_or(options.demande.settings, |(s, _)| s),
+                collectivite: own
+                    .as_ref()
+                    .map_or(options.demande.collectivite, |(_, c)| c),
                 ..options.demande
             };
             let prepared = check_act(&l.saisie, &demande);
+            row_collectivites.push(own.map(|(_, c)| c));
             let report = RowReport {
                 ligne: l.ligne,
-                numero: l.saisie.numero.clone().unwrap_or_default(),
+                numero,
                 id: None,
                 id_acte: None,
                 constats: prepared.controle.constats,
@@ -425,10 +467,10 @@ pub fn run_batch(lines: &[Ligne], options: &BatchOptions) -> BatchReport {
         .collect();
     flag_duplicate_numbers(&mut checked);
     let all_valid = checked.iter().all(|(_, acte)| acte.is_some());
-    let collectivite = options.demande.collectivite;
     if all_valid || options.partiel {
-        for (report, acte) in &mut checked {
+        for ((report, acte), own) in checked.iter_mut().zip(&row_collectivites) {
             let Some(a) = acte else { continue };
+            let collectivite = own.as_ref().unwrap_or(options.demande.collectivite);
             match queue_act(a, collectivite, None, options.a_signer, options.qui) {
                 Ok((id, id_acte)) => {
                     report.id = Some(id);
@@ -524,6 +566,7 @@ pub fn write_model(path: &Path) -> Result<(), TableError> {
         "deliberation.pdf",
         "99_DE",
         "plan.pdf:22_PL | note.pdf:99_AU",
+        "",
         "",
     ];
     let csv_error = |e: csv::Error| TableError::Lecture {
