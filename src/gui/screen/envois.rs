@@ -85,7 +85,6 @@ pub struct State {
     chercher: String,
     /// The lot file to write or read.
     lot: String,
-    /// A lot checked and described (who prepared and signed it), awaiting the person's « oui ».
     /// A lot checked, what it said (who prepared and signed it), and whether it is the unsigned
     /// lot the person chose to accept: imported only on « Importer ces envois ».
     lot_checked: Option<(std::path::PathBuf, String, bool)>,
@@ -99,6 +98,8 @@ pub struct State {
     to_attach: u64,
     /// The transaction number typed to attach the PES shown (« transmis, à rattacher »).
     transaction: String,
+    /// The collectivités' names by SIREN when several are set (see [`Page`]).
+    collectivites: std::collections::BTreeMap<String, String>,
     /// What the home screen says of the classification (none kept, or old), if anything.
     classification: Option<String>,
     /// The items prepared, waiting for their signature (« À signer »).
@@ -155,6 +156,9 @@ pub struct Page {
     to_sign: Vec<Item>,
     /// PES transmis that wait to be attached to their transaction.
     to_attach: u64,
+    /// The collectivités' names by SIREN, when several are set (the list then says whose each
+    /// item is); empty otherwise.
+    collectivites: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -366,9 +370,14 @@ impl Page {
     pub fn read(outbox: &Outbox, filter: &Filter) -> Result<Page, String> {
         let items = outbox.list(filter).map_err(|e| e.to_string())?;
         let counts = outbox.counts().map_err(|e| e.to_string())?;
-        let login = crate::settings::Settings::load()
-            .ok()
-            .and_then(|s| s.plateforme.identifiant);
+        let settings = crate::settings::Settings::load().ok();
+        let login = settings
+            .as_ref()
+            .and_then(|s| s.plateforme.identifiant.clone());
+        let collectivites = settings
+            .as_ref()
+            .map(|s| collectivite_names(&s.collectivites_reglees()))
+            .unwrap_or_default();
         let week_ago = (time::OffsetDateTime::now_utc() - time::Duration::days(7))
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
@@ -392,6 +401,7 @@ impl Page {
             to_attach: outbox
                 .awaiting_attachment_count()
                 .map_err(|e| e.to_string())?,
+            collectivites,
         })
     }
 }
@@ -492,6 +502,23 @@ fn import_lot(lot: std::path::PathBuf, accept_unsigned: bool) -> Result<String, 
         done.origine.describe(),
         tf("envois.lot_importe", &[("n", &done.ids.len().to_string())])
     ))
+}
+
+/// The names of the collectivités set, by SIREN — only when there are several (with one, the
+/// list has no need to say whose an item is).
+fn collectivite_names(
+    set: &[&crate::settings::CollectiviteSettings],
+) -> std::collections::BTreeMap<String, String> {
+    if set.len() < 2 {
+        return Default::default();
+    }
+    set.iter()
+        .filter_map(|c| {
+            let siren = c.siren.as_deref()?.trim().to_owned();
+            let name = c.nom.clone().unwrap_or_else(|| siren.clone());
+            Some((siren, name))
+        })
+        .collect()
 }
 
 /// Withdraw, retry or release item `id` (off the UI thread); says the item's state afterwards.
@@ -598,6 +625,19 @@ fn reply_view(form: &ReplyForm) -> Element<'_, Message> {
 }
 
 impl State {
+    /// Whose item it is, when several collectivités are set: its collectivité's name (or its
+    /// SIREN when none is set with it); nothing with one collectivité.
+    fn collectivite_of(&self, item: &Item) -> String {
+        if self.collectivites.is_empty() {
+            return String::new();
+        }
+        let siren = item.siren.as_deref().unwrap_or_default().trim();
+        self.collectivites
+            .get(siren)
+            .cloned()
+            .unwrap_or_else(|| siren.to_owned())
+    }
+
     /// Ticks while a sending runs, to redraw its progress.
     pub fn subscription(&self) -> iced::Subscription<Message> {
         if self.sending.is_some() {
@@ -683,6 +723,7 @@ impl State {
                 self.copies = page.copies;
                 self.to_sign = page.to_sign;
                 self.to_attach = page.to_attach;
+                self.collectivites = page.collectivites;
                 let listed: Vec<i64> = self.to_sign.iter().map(|i| i.id).collect();
                 self.not_chosen.retain(|id| listed.contains(id));
                 self.error = None;
@@ -1343,6 +1384,13 @@ impl State {
                     text(item.numero_interne.clone().unwrap_or_default())
                         .width(Length::FillPortion(1))
                         .size(theme::TEXT),
+                    text(self.collectivite_of(item))
+                        .width(if self.collectivites.is_empty() {
+                            Length::Shrink
+                        } else {
+                            Length::FillPortion(2)
+                        })
+                        .size(theme::SMALL),
                     text(item.state_label())
                         .width(Length::FillPortion(2))
                         .size(theme::TEXT),
@@ -1371,6 +1419,65 @@ impl State {
 mod tests {
     use super::*;
     use iced_test::simulator;
+
+    fn named(nom: &str, siren: &str) -> crate::settings::CollectiviteSettings {
+        crate::settings::CollectiviteSettings {
+            nom: Some(nom.to_owned()),
+            siren: Some(siren.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// With several collectivités set, each item of the list says whose it is (issue 21); with
+    /// one, nothing is added.
+    #[test]
+    fn the_list_names_each_item_s_collectivite_when_there_are_several() {
+        let item = |id: i64, libelle: &str, siren: &str| Item {
+            id,
+            genre: crate::outbox::Kind::Acte,
+            libelle: libelle.to_owned(),
+            etat: ItemState::EnAttente,
+            cree_le: "2026-12-01T10:00:00Z".to_owned(),
+            modifie_le: "2026-12-01T10:00:00Z".to_owned(),
+            lot_id: None,
+            siren: Some(siren.to_owned()),
+            numero_interne: None,
+            id_plateforme: None,
+        };
+        let fontvieille = named("Commune de Fontvieille", "211300397");
+        let paradou = named("Commune de Paradou", "211300686");
+        let page = |names| Page {
+            items: vec![
+                item(1, "Voirie", "211300397"),
+                item(2, "Cantine", "211300686"),
+            ],
+            counts: Vec::new(),
+            login: None,
+            received: Vec::new(),
+            copies: 0,
+            to_sign: Vec::new(),
+            to_attach: 0,
+            collectivites: names,
+        };
+        let mut state = State::default();
+        let _ = state.update(Message::Loaded(Some(Ok(page(collectivite_names(&[
+            &fontvieille,
+            &paradou,
+        ]))))));
+        {
+            let mut ui = simulator(state.view());
+            ui.find("Commune de Fontvieille").expect("the first item's");
+            ui.find("Commune de Paradou").expect("the second item's");
+        }
+        let _ = state.update(Message::Loaded(Some(Ok(page(collectivite_names(&[
+            &fontvieille,
+        ]))))));
+        let mut ui = simulator(state.view());
+        assert!(
+            ui.find("Commune de Fontvieille").is_err(),
+            "one: nothing added"
+        );
+    }
 
     #[test]
     fn an_upload_under_way_shows_its_progress_and_can_be_stopped() {
