@@ -219,6 +219,34 @@ fn a_pes_of_another_collectivite_is_flagged() {
     assert!(found[0].1.contains("21340172200016"), "{found:?}");
     // Nothing declared: nothing to judge.
     assert_eq!(codes(TWO), []);
+
+    // `pes signer` says it too, with the file signed all the same (a warning).
+    let tmp = workstation(&arles);
+    let pes = tmp.path().join("pes.xml");
+    std::fs::write(&pes, common::pes::latin1(&text)).expect("write");
+    let out = tmp.path().join("signe.xml");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_paraphe"));
+    command
+        .env("PARAPHE_CONFIG", tmp.path().join("paraphe.toml"))
+        .env("PARAPHE_DONNEES", tmp.path().join("donnees"))
+        .args(["pes", "signer", pes.to_str().expect("p"), "-o"])
+        .arg(&out)
+        .args([
+            "--role",
+            "Maire",
+            "--ville",
+            "Nice",
+            "--code-postal",
+            "06000",
+        ])
+        .args(["--pin-stdin", "--p12"])
+        .arg(&common::TestPki::shared().identity("signature").p12);
+    let o = common::spawn_with_input(command, common::P12_PASSWORD)
+        .wait_with_output()
+        .expect("sign");
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    assert!(out.is_file());
+    assert!(said(&o).contains("Commune d'Arles"), "{}", said(&o));
 }
 
 /// A council's batch for two communes (issue 21): the `collectivite` column names each act's,

@@ -237,6 +237,13 @@ pub fn signer(args: &super::PesSignArgs) -> i32 {
     match signed {
         Ok(done) => {
             print_findings(&done.findings);
+            // Whose PES it is, when the collectivités declare their IdColl (the window says it
+            // at opening; here the file was read by the signing pass itself).
+            print_findings(
+                &crate::pes::checks::collectivite_finding(&done.summary, &settings)
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+            );
             println!(
                 "{}",
                 tf(
