@@ -191,6 +191,15 @@ impl CollectiviteSettings {
             || self.nom.as_deref().is_some_and(|n| !n.trim().is_empty())
     }
 
+    /// Its short name, where room is scarce (a sidebar, a list's column): its name, else its
+    /// SIREN (« ? » when neither is set).
+    pub fn short_name(&self) -> String {
+        match self.nom.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(nom) => nom.to_owned(),
+            None => self.label(),
+        }
+    }
+
     /// How it is named to a person: « nom (SIREN) », or whichever of the two is set.
     pub fn label(&self) -> String {
         let nom = self.nom.as_deref().map(str::trim).filter(|n| !n.is_empty());
@@ -258,13 +267,6 @@ impl Settings {
     /// error that lists them, never a silent pick (an act sent under another commune's SIREN
     /// is a real harm).
     pub fn for_collectivite(mut self, choice: Option<&str>) -> Result<Settings, SettingsError> {
-        let names = || {
-            self.collectivites_reglees()
-                .iter()
-                .map(|c| c.label())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         // The chosen one is swapped into `[collectivite]`, the others kept: a batch may still
         // name another collectivité row by row.
         match choice.map(str::trim).filter(|c| !c.is_empty()) {
@@ -277,7 +279,11 @@ impl Settings {
                         self.make_current(&key)?;
                     }
                 }
-                _ => return Err(SettingsError::CollectiviteToChoose(names())),
+                _ => {
+                    return Err(SettingsError::CollectiviteToChoose(
+                        self.collectivite_labels(),
+                    ));
+                }
             },
         }
         Ok(self)
@@ -291,13 +297,10 @@ impl Settings {
             return Ok(());
         }
         let Some(index) = self.collectivites.iter().position(|c| c.answers_to(choice)) else {
-            let names = self
-                .collectivites_reglees()
-                .iter()
-                .map(|c| c.label())
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(SettingsError::UnknownCollectivite(choice.to_owned(), names));
+            return Err(SettingsError::UnknownCollectivite(
+                choice.to_owned(),
+                self.collectivite_labels(),
+            ));
         };
         let chosen = self.collectivites.remove(index);
         let previous = std::mem::replace(&mut self.collectivite, chosen);
@@ -305,6 +308,15 @@ impl Settings {
             self.collectivites.insert(index, previous);
         }
         Ok(())
+    }
+
+    /// Every collectivité set, as a person reads them in a message: « Nice (210600730), … ».
+    fn collectivite_labels(&self) -> String {
+        self.collectivites_reglees()
+            .iter()
+            .map(|c| c.label())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The name of the collectivité whose SIREN is `siren`, when one is set with a name.

@@ -187,11 +187,7 @@ fn read_collectivites() -> Result<Vec<CollectiviteChoice>, String> {
         .into_iter()
         .map(|c| CollectiviteChoice {
             // The name alone fits the sidebar (the SIREN is in Paramètres and on every act).
-            label: c
-                .nom
-                .clone()
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| c.label()),
+            label: c.short_name(),
             key: c
                 .siren
                 .clone()

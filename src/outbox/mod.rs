@@ -1224,7 +1224,6 @@ impl Outbox {
         }
     }
 
-    /// The item's data (what the platform needs besides its files).
     /// A PES item's data with its bordereaux (domain, exercice, number) and `IdColl`: items
     /// queued before these were kept (or added without them) get them from their own copy, read
     /// once and kept, so that a PES_Retour still finds the PES it answers. A copy no longer
@@ -1237,12 +1236,7 @@ impl Outbox {
         let Some(copy) = self.files(id)?.into_iter().find(|f| f.role == "pes") else {
             return Ok(data);
         };
-        let Ok(summary) = crate::files::open_regular(&copy.chemin)
-            .map_err(|e| e.to_string())
-            .and_then(|f| {
-                crate::pes::read_summary(std::io::BufReader::new(f)).map_err(|e| e.to_string())
-            })
-        else {
+        let Ok(summary) = crate::pes::summarise_file(&copy.chemin) else {
             return Ok(data);
         };
         let read = pes_data(&summary);
@@ -1261,6 +1255,7 @@ impl Outbox {
         Ok(data)
     }
 
+    /// The item's data (what the platform needs besides its files).
     pub fn data(&self, id: i64) -> Result<serde_json::Value, OutboxError> {
         let text: String = self
             .conn

@@ -513,11 +513,7 @@ fn collectivite_names(
         return Default::default();
     }
     set.iter()
-        .filter_map(|c| {
-            let siren = c.siren.as_deref()?.trim().to_owned();
-            let name = c.nom.clone().unwrap_or_else(|| siren.clone());
-            Some((siren, name))
-        })
+        .filter_map(|c| Some((c.siren.as_deref()?.trim().to_owned(), c.short_name())))
         .collect()
 }
 
