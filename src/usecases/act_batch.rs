@@ -8,6 +8,7 @@
 use crate::actes::model::{Acte, Collectivite, PieceSaisie, Saisie};
 use crate::findings::{Finding, Location};
 use crate::messages::{t, tf};
+use crate::settings::Settings;
 use crate::usecases::prepare_act::{Demande, check_act, queue_act};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -407,70 +408,71 @@ pub struct BatchOptions<'a> {
 /// Checks every row (every rule, numbers unique within the batch), then queues: all of them,
 /// none when one blocks, or with `partiel` the valid ones.
 pub fn run_batch(lines: &[Ligne], options: &BatchOptions) -> BatchReport {
-    // Each row's collectivité: its own (column `collectivite`), else the batch's.
-    let mut row_collectivites: Vec<Option<Collectivite>> = Vec::with_capacity(lines.len());
-    let mut checked: Vec<(RowReport, Option<Acte>)> = lines
+    // Each row's collectivité when it names its own (column `collectivite`): its settings and
+    // envelope identity; otherwise the batch's.
+    let owns: Vec<Result<Option<(Settings, Collectivite)>, String>> = lines
         .iter()
         .map(|l| {
-            let numero = l.saisie.numero.clone().unwrap_or_default();
-            let own = match l.collectivite.as_deref() {
-                None => None,
-                Some(choice) => match options
-                    .demande
-                    .settings
-                    .clone()
-                    .for_collectivite(Some(choice))
-                {
-                    Ok(settings) => {
-                        let collectivite = Collectivite::from_settings(&settings.collectivite);
-                        Some((settings, collectivite))
-                    }
-                    Err(e) => {
-                        row_collectivites.push(None);
-                        let report = RowReport {
-                            ligne: l.ligne,
-                            numero,
-                            id: None,
-                            id_acte: None,
-                            constats: vec![Finding::blocking(
-                                "actes_lot.collectivite",
-                                e.to_string(),
-                                Location::default(),
-                            )],
-                        };
-                        return (report, None);
-                    }
-                },
+            l.collectivite
+                .as_deref()
+                .map(|choice| {
+                    let settings = options
+                        .demande
+                        .settings
+                        .clone()
+                        .for_collectivite(Some(choice))?;
+                    let collectivite = Collectivite::from_settings(&settings.collectivite);
+                    Ok((settings, collectivite))
+                })
+                .transpose()
+                .map_err(|e: crate::settings::SettingsError| e.to_string())
+        })
+        .collect();
+    let mut checked: Vec<(RowReport, Option<Acte>)> = lines
+        .iter()
+        .zip(&owns)
+        .map(|(l, own)| {
+            let mut report = RowReport {
+                ligne: l.ligne,
+                numero: l.saisie.numero.clone().unwrap_or_default(),
+                id: None,
+                id_acte: None,
+                constats: Vec::new(),
+            };
+            let own = match own {
+                Ok(own) => own.as_ref(),
+                Err(e) => {
+                    report.constats.push(Finding::blocking(
+                        "actes_lot.collectivite",
+                        e.clone(),
+                        Location::default(),
+                    ));
+                    return (report, None);
+                }
             };
             let demande = Demande {
                 classification: l
                     .classification
                     .as_deref()
                     .or(options.demande.classification),
-                settings: own.as_ref().map_or(options.demande.settings, |(s, _)| s),
-                collectivite: own
-                    .as_ref()
-                    .map_or(options.demande.collectivite, |(_, c)| c),
+                settings: own.map_or(options.demande.settings, |(s, _)| s),
+                collectivite: own.map_or(options.demande.collectivite, |(_, c)| c),
                 ..options.demande
             };
             let prepared = check_act(&l.saisie, &demande);
-            row_collectivites.push(own.map(|(_, c)| c));
-            let report = RowReport {
-                ligne: l.ligne,
-                numero,
-                id: None,
-                id_acte: None,
-                constats: prepared.controle.constats,
-            };
+            report.constats = prepared.controle.constats;
             (report, prepared.controle.acte)
         })
         .collect();
     flag_duplicate_numbers(&mut checked);
     let all_valid = checked.iter().all(|(_, acte)| acte.is_some());
     if all_valid || options.partiel {
-        for ((report, acte), own) in checked.iter_mut().zip(&row_collectivites) {
+        for ((report, acte), own) in checked.iter_mut().zip(&owns) {
             let Some(a) = acte else { continue };
-            let collectivite = own.as_ref().unwrap_or(options.demande.collectivite);
+            let collectivite = match own {
+                Ok(Some((_, own))) => own,
+                _ => options.demande.collectivite,
+            };
             match queue_act(a, collectivite, None, options.a_signer, options.qui) {
                 Ok((id, id_acte)) => {
                     report.id = Some(id);
