@@ -689,6 +689,53 @@ mod tests {
         );
     }
 
+    /// The list has column headers, and each state is a chip with its icon and its French word
+    /// (issue 22): an accusé de réception is ticked, a refusal crossed, a PES to attach flagged.
+    #[test]
+    fn the_list_has_headers_and_each_state_its_icon_and_word() {
+        let item = |id: i64, genre, etat, id_plateforme: Option<&str>| Item {
+            id,
+            genre,
+            libelle: format!("Envoi {id}"),
+            etat,
+            cree_le: "2026-12-01T10:00:00Z".to_owned(),
+            modifie_le: "2026-12-01T10:00:00Z".to_owned(),
+            lot_id: None,
+            siren: None,
+            numero_interne: None,
+            id_plateforme: id_plateforme.map(str::to_owned),
+        };
+        let mut state = State::default();
+        let _ = state.update(Message::Loaded(Some(Ok(Page {
+            items: vec![
+                item(1, crate::outbox::Kind::Acte, ItemState::Acquitte, Some("7")),
+                item(2, crate::outbox::Kind::Acte, ItemState::Refuse, Some("8")),
+                item(3, crate::outbox::Kind::Pes, ItemState::Envoye, None),
+                item(4, crate::outbox::Kind::Pes, ItemState::Envoye, Some("9")),
+            ],
+            counts: Vec::new(),
+            login: None,
+            received: Vec::new(),
+            copies: 0,
+            to_sign: Vec::new(),
+            to_attach: 1,
+            collectivites: Default::default(),
+        }))));
+        let mut ui = simulator(state.view());
+        for header in ["Objet", "Numéro", "État", "Dernier changement"] {
+            ui.find(header).expect(header);
+        }
+        assert!(ui.find("Collectivité").is_err(), "one collectivité: no column");
+        for chip in [
+            "✓ accusé de réception reçu",
+            "✗ refusé",
+            "⚠ transmis, à rattacher",
+            "→ transmis",
+        ] {
+            ui.find(chip).expect(chip);
+        }
+    }
+
     #[test]
     fn an_upload_under_way_shows_its_progress_and_can_be_stopped() {
         let state = State {

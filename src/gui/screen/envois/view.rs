@@ -322,6 +322,42 @@ impl State {
         .into()
     }
 
+    /// The collectivité column's width: room only when several collectivités are set.
+    fn collectivite_width(&self) -> Length {
+        if self.collectivites.is_empty() {
+            Length::Shrink
+        } else {
+            Length::FillPortion(2)
+        }
+    }
+
+    /// The list's column headers, aligned with its rows.
+    fn list_header(&self) -> Element<'_, Message> {
+        let heading = |key: &str, width: Length| {
+            text(t(key))
+                .size(theme::SMALL)
+                .font(iced::Font {
+                    weight: iced::font::Weight::Bold,
+                    ..Default::default()
+                })
+                .width(width)
+        };
+        let collectivite = if self.collectivites.is_empty() {
+            text("").width(Length::Shrink)
+        } else {
+            heading("gui.envois_col_collectivite", self.collectivite_width())
+        };
+        row![
+            heading("gui.envois_col_objet", Length::FillPortion(3)),
+            heading("gui.envois_col_numero", Length::FillPortion(1)),
+            collectivite,
+            heading("gui.envois_col_etat", Length::FillPortion(2)),
+            heading("gui.envois_col_modifie", Length::FillPortion(2)),
+        ]
+        .spacing(theme::GAP)
+        .into()
+    }
+
     pub fn view(&self) -> Element<'_, Message> {
         let mut col = column![
             text(t("gui.envois_titre")).size(theme::TITLE),
@@ -420,6 +456,9 @@ impl State {
         if self.items.is_empty() {
             col = col.push(text(t("gui.envois_vide")).size(theme::TEXT));
         }
+        if !self.items.is_empty() {
+            col = col.push(self.list_header());
+        }
         for item in &self.items {
             col = col.push(
                 row![
@@ -432,15 +471,9 @@ impl State {
                         .width(Length::FillPortion(1))
                         .size(theme::TEXT),
                     text(self.collectivite_of(item))
-                        .width(if self.collectivites.is_empty() {
-                            Length::Shrink
-                        } else {
-                            Length::FillPortion(2)
-                        })
+                        .width(self.collectivite_width())
                         .size(theme::SMALL),
-                    text(item.state_label())
-                        .width(Length::FillPortion(2))
-                        .size(theme::TEXT),
+                    iced::widget::container(state_chip(item)).width(Length::FillPortion(2)),
                     text(theme::french_datetime(&item.modifie_le))
                         .width(Length::FillPortion(2))
                         .size(theme::SMALL),
@@ -460,4 +493,10 @@ impl State {
             .spacing(theme::GAP)
             .into()
     }
+}
+
+/// The item's state as a chip: icon, word, colours (« transmis, à rattacher » for a PES to attach).
+pub(super) fn state_chip<'a>(item: &Item) -> Element<'a, Message> {
+    let (tone, icon) = theme::state_look(item.etat, item.awaits_attachment());
+    theme::chip(tone, icon, item.state_label())
 }
