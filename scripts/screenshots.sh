@@ -64,7 +64,7 @@ for i, (genre, libelle, etat, numero, transaction) in enumerate(rows):
 db.commit()
 PY
 
-for screen in accueil actes helios envois marches dce certificats parametres; do
+for screen in accueil actes helios envois marches dce certificats parametres aide; do
   # A busy machine may not have drawn the first frame yet: wait longer and try again when the
   # picture is still blank (a few hundred bytes).
   for wait in 6 12 20; do

@@ -132,6 +132,7 @@ enum Screen {
     Dce,
     Certificats,
     Parametres,
+    Aide,
 }
 
 /// What `PARAPHE_MESURE` asks for (scripts/bench-app.sh): the time to the first frame, or the
@@ -161,6 +162,7 @@ struct Paraphe {
     marches: screen::marches::State,
     dce: screen::dce::State,
     parametres: screen::parametres::State,
+    aide: screen::aide::State,
     /// The collectivités set on this workstation (the first is the current one): the sidebar
     /// offers the switch when there are several.
     collectivites: Vec<CollectiviteChoice>,
@@ -247,6 +249,27 @@ fn start_demo() -> Task<Message> {
     )
 }
 
+/// What a key no widget took does: Escape closes what is open, Tab and Shift+Tab move between
+/// fields, F1 opens the help.
+fn key_message(event: iced::keyboard::Event) -> Option<Message> {
+    use iced::keyboard::key::Named;
+    let iced::keyboard::Event::KeyPressed {
+        key: iced::keyboard::Key::Named(named),
+        modifiers,
+        ..
+    } = event
+    else {
+        return None;
+    };
+    match named {
+        Named::Escape => Some(Message::Escape),
+        Named::Tab if modifiers.shift() => Some(Message::FocusPrevious),
+        Named::Tab => Some(Message::FocusNext),
+        Named::F1 => Some(Message::Show(Screen::Aide)),
+        _ => None,
+    }
+}
+
 impl Paraphe {
     fn boot() -> (Self, Task<Message>) {
         let mut app = Paraphe {
@@ -275,6 +298,7 @@ impl Paraphe {
             Ok("marches") => Screen::Marches,
             Ok("dce") => Screen::Dce,
             Ok("parametres") => Screen::Parametres,
+            Ok("aide") => Screen::Aide,
             _ => Screen::Accueil,
         };
         if let Ok(path) = std::env::var("PARAPHE_PES") {
@@ -415,22 +439,9 @@ impl Paraphe {
             } else {
                 iced::Subscription::none()
             },
-            // Escape closes what is open, Tab moves between fields (keypresses no widget took).
-            iced::keyboard::listen().filter_map(|event| match event {
-                iced::keyboard::Event::KeyPressed {
-                    key: iced::keyboard::Key::Named(named),
-                    modifiers,
-                    ..
-                } => match named {
-                    iced::keyboard::key::Named::Escape => Some(Message::Escape),
-                    iced::keyboard::key::Named::Tab if modifiers.shift() => {
-                        Some(Message::FocusPrevious)
-                    }
-                    iced::keyboard::key::Named::Tab => Some(Message::FocusNext),
-                    _ => None,
-                },
-                _ => None,
-            }),
+            // Escape closes what is open, Tab moves between fields, F1 opens the help (keypresses
+            // no widget took).
+            iced::keyboard::listen().filter_map(key_message),
             // A file dropped on the window goes to the act form when it is shown.
             if self.screen == Screen::Actes {
                 iced::event::listen_with(|event, _status, _window| match event {
@@ -486,6 +497,7 @@ impl Paraphe {
                 nav("gui.nav_dce", Screen::Dce),
                 nav("gui.nav_certificats", Screen::Certificats),
                 nav("gui.nav_parametres", Screen::Parametres),
+                nav("gui.nav_aide", Screen::Aide),
             ]
             .spacing(theme::GAP),
         )
@@ -509,6 +521,7 @@ impl Paraphe {
             Screen::Dce => self.dce.view().map(Message::Dce),
             Screen::Certificats => self.certificats.view().map(Message::Certificats),
             Screen::Parametres => self.parametres.view().map(Message::Parametres),
+            Screen::Aide => self.aide.view(Message::Show(Screen::Aide)),
         };
         row![
             sidebar,
@@ -638,6 +651,40 @@ mod tests {
             choice("Fontvieille (211300397)", "211300397"),
         ]))));
         assert_eq!(app.collectivites[0].key, "211300686");
+    }
+
+    /// F1 and the sidebar's « Aide (F1) » open the help, which shows the README's sections for
+    /// the person at the desk (issue 22).
+    #[test]
+    fn f1_and_the_sidebar_open_the_help() {
+        let f1 = iced::keyboard::Event::KeyPressed {
+            key: iced::keyboard::Key::Named(iced::keyboard::key::Named::F1),
+            modified_key: iced::keyboard::Key::Named(iced::keyboard::key::Named::F1),
+            physical_key: iced::keyboard::key::Physical::Unidentified(
+                iced::keyboard::key::NativeCode::Unidentified,
+            ),
+            location: iced::keyboard::Location::Standard,
+            modifiers: iced::keyboard::Modifiers::empty(),
+            text: None,
+            repeat: false,
+        };
+        assert!(matches!(key_message(f1), Some(Message::Show(Screen::Aide))));
+        let mut app = Paraphe::default();
+        {
+            let mut ui = simulator(app.view());
+            ui.click(t("gui.nav_aide").as_str()).expect("Aide button");
+            assert!(
+                ui.into_messages()
+                    .any(|m| matches!(m, Message::Show(Screen::Aide)))
+            );
+        }
+        let _ = app.update(Message::Show(Screen::Aide));
+        assert_eq!(app.screen, Screen::Aide);
+        // The README's text is drawn as rich text, which the simulator does not read: the
+        // sections themselves are checked in `screen::aide`'s tests.
+        let mut ui = simulator(app.view());
+        ui.find(t("gui.aide_titre").as_str()).expect("the help's title");
+        ui.find(t("gui.aide_intro").as_str()).expect("the help's intro");
     }
 
     #[test]

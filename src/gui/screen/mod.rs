@@ -2,6 +2,7 @@
 
 pub mod accueil;
 pub mod actes;
+pub mod aide;
 pub mod certificats;
 pub mod dce;
 pub mod envoi_detail;

@@ -725,7 +725,10 @@ mod tests {
         for header in ["Objet", "Numéro", "État", "Dernier changement"] {
             ui.find(header).expect(header);
         }
-        assert!(ui.find("Collectivité").is_err(), "one collectivité: no column");
+        assert!(
+            ui.find("Collectivité").is_err(),
+            "one collectivité: no column"
+        );
         for chip in [
             "✓ accusé de réception reçu",
             "✗ refusé",
