@@ -55,13 +55,43 @@ pub fn t(key: &str) -> String {
     }
 }
 
-/// The message for `key` with each `{name}` replaced by its value.
+/// The message for `key` with each `{name}` replaced by its value, and each
+/// `{name:singulier|pluriel}` by the form that agrees with it (« 1 envoi préparé », « 3 envois
+/// préparés » rather than « envoi(s) préparé(s) »).
 pub fn tf(key: &str, vars: &[(&str, &str)]) -> String {
     let mut text = t(key);
     for (name, value) in vars {
         text = text.replace(&format!("{{{name}}}"), value);
+        text = agree(&text, name, value);
     }
     text
+}
+
+/// Each `{name:singulier|pluriel}` of `text` as the form agreeing with the number `value`: in
+/// French 0 and 1 take the singular. A value that is not a number takes the plural.
+fn agree(text: &str, name: &str, value: &str) -> String {
+    let open = format!("{{{name}:");
+    if !text.contains(&open) {
+        return text.to_owned();
+    }
+    let singular = value.trim().parse::<u64>().is_ok_and(|n| n < 2);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(&open) {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + open.len()..];
+        let Some(end) = after.find('}') else {
+            // Unclosed: shown as written (the catalogue test catches it).
+            out.push_str(&rest[pos..]);
+            return out;
+        };
+        let forms = &after[..end];
+        let (one, many) = forms.split_once('|').unwrap_or((forms, forms));
+        out.push_str(if singular { one } else { many });
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Every key in the catalogue (for tests and tools).
@@ -79,6 +109,47 @@ mod tests {
             .parse::<toml::Table>()
             .expect("assets/fr.toml must be valid TOML");
         assert!(keys().len() > 20);
+    }
+
+    #[test]
+    fn words_agree_with_their_number() {
+        let said = |n: &str| agree("{n} {n:envoi préparé|envois préparés}", "n", n);
+        assert_eq!(said("0").replace("{n} ", ""), "envoi préparé");
+        assert_eq!(said("1").replace("{n} ", ""), "envoi préparé");
+        assert_eq!(said("3").replace("{n} ", ""), "envois préparés");
+        assert_eq!(
+            agree("{m:a|b} {n:c|d}", "n", "2"),
+            "{m:a|b} d",
+            "only its own name"
+        );
+        assert_eq!(
+            agree("x {n:a|b", "n", "1"),
+            "x {n:a|b",
+            "unclosed: as written"
+        );
+    }
+
+    /// No « (s) » left for a person to read, and every agreement has its two forms.
+    #[test]
+    fn the_catalogue_writes_plurals_as_a_person_would() {
+        for key in keys() {
+            let text = t(key);
+            assert!(
+                !text.contains("(s)") && !text.contains("(x)"),
+                "{key}: {text}"
+            );
+            let mut rest = text.as_str();
+            while let Some(pos) = rest.find('{') {
+                let Some(end) = rest[pos..].find('}') else {
+                    panic!("{key}: unclosed {{ in {text}")
+                };
+                let inside = &rest[pos + 1..pos + end];
+                if let Some((_, forms)) = inside.split_once(':') {
+                    assert!(forms.contains('|'), "{key}: {inside}");
+                }
+                rest = &rest[pos + end + 1..];
+            }
+        }
     }
 
     #[test]

@@ -169,7 +169,7 @@ fn generated_file_is_read_and_checked() {
     assert!(
         findings[1]
             .message
-            .contains("annonce 3 pièce(s) mais en contient 1"),
+            .contains("annonce 3 pièces mais en contient 1"),
         "{}",
         findings[1].message
     );

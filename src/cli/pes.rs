@@ -72,11 +72,10 @@ pub fn inspecter(path: &Path, as_json: bool) -> i32 {
     );
     for b in &summary.bordereaux {
         println!(
-            "  {} — {} — {} {} — {}",
+            "  {} — {} — {} — {}",
             bordereau_label(b),
             b.date.as_deref().unwrap_or("?"),
-            b.nb_pieces_calcule,
-            t("pes_cli.pieces"),
+            tf("pes_cli.pieces", &[("n", &b.nb_pieces_calcule.to_string())]),
             b.montant_ht_calcule.french()
         );
     }

@@ -683,8 +683,10 @@ mod tests {
         // The README's text is drawn as rich text, which the simulator does not read: the
         // sections themselves are checked in `screen::aide`'s tests.
         let mut ui = simulator(app.view());
-        ui.find(t("gui.aide_titre").as_str()).expect("the help's title");
-        ui.find(t("gui.aide_intro").as_str()).expect("the help's intro");
+        ui.find(t("gui.aide_titre").as_str())
+            .expect("the help's title");
+        ui.find(t("gui.aide_intro").as_str())
+            .expect("the help's intro");
     }
 
     #[test]
