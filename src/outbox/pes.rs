@@ -63,12 +63,9 @@ impl Outbox {
         target: State,
     ) -> Result<(i64, String), OutboxError> {
         let copy = staged.path_of("pes").unwrap_or_else(|| file.to_owned());
-        let summary = std::fs::File::open(&copy)
-            .map_err(|e| e.to_string())
-            .and_then(|f| {
-                crate::pes::read_summary(std::io::BufReader::new(f)).map_err(|e| e.to_string())
-            })
-            .map_err(|e| OutboxError::NotPes(file.to_owned(), e))?;
+        // The error names the file the person gave, not the outbox's copy of it.
+        let summary = crate::pes::summarise_file(&copy)
+            .map_err(|e| OutboxError::NotPes(file.to_owned(), e.to_string()))?;
         let libelle = summary
             .enveloppe
             .nom_fic
@@ -244,5 +241,30 @@ impl Outbox {
             return Err(OutboxError::BadTransaction(transaction.to_owned()));
         }
         self.set_platform_id(id, transaction, qui)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file that is not a PES_Aller — text, or a PDF given by mistake — is refused at the door
+    /// with `NotPes` naming the file the person gave, and nothing is queued.
+    #[test]
+    fn queue_pes_refuses_what_is_not_a_pes() {
+        let dir = tempfile::tempdir().expect("dossier");
+        let mut outbox = Outbox::open(&dir.path().join("envois.sqlite")).expect("boîte");
+        for (name, content) in [
+            ("note.xml", &b"<note>pas un PES</note>"[..]),
+            ("mandat.pdf", &b"%PDF-1.7\n"[..]),
+        ] {
+            let file = dir.path().join(name);
+            std::fs::write(&file, content).expect("écrit");
+            match outbox.queue_pes(&file, "test") {
+                Err(OutboxError::NotPes(path, _)) => assert_eq!(path, file),
+                other => panic!("{name} : NotPes attendu, {other:?}"),
+            }
+        }
+        assert!(outbox.list(&Default::default()).expect("liste").is_empty());
     }
 }
