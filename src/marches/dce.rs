@@ -690,24 +690,14 @@ pub fn build(
         zip.start_file(piece.chemin.as_str(), options)
             .map_err(|e| write_error(&e))?;
         let mut source = std::fs::File::open(&piece.source).map_err(|e| write_error(&e))?;
-        let mut hasher = openssl::sha::Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut size = 0u64;
-        loop {
-            let n = source.read(&mut buf).map_err(|e| write_error(&e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            zip.write_all(&buf[..n]).map_err(|e| write_error(&e))?;
-            size += n as u64;
-        }
+        let (digest, size) =
+            crate::hashing::copy_hashed(&mut source, &mut zip).map_err(|e| write_error(&e))?;
         entries.push(ManifestEntry {
             chemin: piece.chemin.clone(),
             kind: piece.kind.clone(),
             lot: piece.lot,
             taille: size,
-            sha256: hex::encode(hasher.finish()),
+            sha256: hex::encode(digest),
         });
     }
     for cert in &checked.certificats {

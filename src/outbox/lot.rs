@@ -16,7 +16,7 @@ use super::{Kind, NewItem, Outbox, OutboxError};
 use crate::certs::trust::TrustStore;
 use crate::keys::Signer;
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::messages::{t, tf};
@@ -479,23 +479,15 @@ fn read_verified(
                 }
                 let target = staging.path().join(file);
                 let mut out = std::fs::File::create(&target).map_err(io)?;
-                let mut hasher = openssl::sha::Sha256::new();
-                let mut block = vec![0u8; 256 * 1024];
-                let mut size = 0u64;
+                // One byte more than declared is read (and written) at most: enough to know the
+                // file is longer than the manifest says.
                 let mut limited = entry.by_ref().take(expected.taille.saturating_add(1));
-                loop {
-                    let n = limited.read(&mut block).map_err(io)?;
-                    if n == 0 {
-                        break;
-                    }
-                    size += n as u64;
-                    if size > expected.taille {
-                        return Err(altered(other));
-                    }
-                    hasher.update(&block[..n]);
-                    out.write_all(&block[..n]).map_err(io)?;
+                let (digest, size) =
+                    crate::hashing::copy_hashed(&mut limited, &mut out).map_err(io)?;
+                if size > expected.taille {
+                    return Err(altered(other));
                 }
-                extracted.push((other.to_owned(), hex::encode(hasher.finish()), size));
+                extracted.push((other.to_owned(), hex::encode(digest), size));
             }
         }
     }
