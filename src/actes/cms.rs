@@ -79,28 +79,16 @@ pub fn sign_detached_reader(
     path: &Path,
     options: &CmsOptions,
 ) -> Result<Vec<u8>, CmsError> {
-    let mut hasher = openssl::sha::Sha256::new();
-    let mut buffer = vec![0u8; 256 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = match reader.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(CmsError::Read {
-                    path: path.to_owned(),
-                    detail: e.to_string(),
-                });
-            }
-        };
-        hasher.update(&buffer[..n]);
-        total += n as u64;
-    }
+    // Hashed only: the copy goes nowhere (writing to a sink cannot fail, so any error is a read's).
+    let (digest, total) = crate::hashing::copy_hashed(&mut &mut *reader, &mut std::io::sink())
+        .map_err(|e| CmsError::Read {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
     if total == 0 {
         return Err(CmsError::EmptyContent);
     }
-    sign_digest(signer, &hasher.finish(), options)
+    sign_digest(signer, &digest, options)
 }
 
 /// Sign the file at `path`, streamed.
