@@ -119,8 +119,8 @@ fn a_prepared_pes_is_signed_in_the_outbox_then_queued() {
         assert!(verdict.valide, "{verdict:?}");
         assert_eq!(verdict.signatures.len(), 2, "one per bordereau");
         // The row follows the file: what the sender checks before sending.
-        let (sha, _) = paraphe::outbox::sha256_file(&copy.chemin).expect("hash");
-        assert_eq!(sha, copy.sha256);
+        let (sha, _) = paraphe::hashing::file_sha256_and_size(&copy.chemin).expect("hash");
+        assert_eq!(hex::encode(sha), copy.sha256);
         let journal = outbox.journal(id).expect("journal");
         let states: Vec<_> = journal.iter().filter_map(|j| j.etat_apres).collect();
         assert!(
@@ -271,8 +271,8 @@ fn a_prepared_act_is_signed_in_the_outbox_as_the_settings_say() {
             "{signature}: {}",
             show(&verified)
         );
-        let (sha, _) = paraphe::outbox::sha256_file(&sig.chemin).expect("hash");
-        assert_eq!(sha, sig.sha256, "the row follows the file");
+        let (sha, _) = paraphe::hashing::file_sha256_and_size(&sig.chemin).expect("hash");
+        assert_eq!(hex::encode(sha), sig.sha256, "the row follows the file");
     }
     let states: Vec<_> = outbox()
         .journal(cms_id)

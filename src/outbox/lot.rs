@@ -89,7 +89,9 @@ pub fn check_exportable(outbox: &Outbox, ids: &[i64]) -> Result<(), OutboxError>
 /// The item's file still has the hash recorded (a lot never carries a changed file): its hash
 /// and size.
 fn unchanged_copy(f: &super::ItemFile) -> Result<(String, u64), OutboxError> {
-    let (sha, size) = super::sha256_file(&f.chemin)?;
+    let (digest, size) = crate::hashing::file_sha256_and_size(&f.chemin)
+        .map_err(|e| OutboxError::File(f.chemin.clone(), e.to_string()))?;
+    let sha = hex::encode(digest);
     if sha != f.sha256 {
         return Err(lot_error(
             "envois.lot_fichier_modifie",

@@ -34,7 +34,7 @@ pub use model::{Item, ItemFile, JournalEntry, Kind, NewItem, State};
 pub use queries::Filter;
 
 use rusqlite::Connection;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::messages::tf;
 
@@ -80,13 +80,6 @@ pub struct Outbox {
 
 pub(crate) fn now() -> String {
     crate::certs::iso8601(time::OffsetDateTime::now_utc())
-}
-
-/// SHA-256 (hexadecimal) and size of a file, read in blocks.
-pub fn sha256_file(path: &Path) -> Result<(String, u64), OutboxError> {
-    crate::hashing::file_sha256_and_size(path)
-        .map(|(digest, size)| (hex::encode(digest), size))
-        .map_err(|e| OutboxError::File(path.to_owned(), e.to_string()))
 }
 
 impl Outbox {

@@ -531,8 +531,8 @@ impl Sender<'_> {
     /// reason why not: changed, missing).
     fn check_unchanged(&self, id: i64) -> Result<(), String> {
         for file in self.outbox.files(id).map_err(|e| e.to_string())? {
-            let changed = match crate::outbox::sha256_file(&file.chemin) {
-                Ok((sha, _)) => sha != file.sha256,
+            let changed = match crate::hashing::file_sha256_and_size(&file.chemin) {
+                Ok((sha, _)) => hex::encode(sha) != file.sha256,
                 Err(_) => true,
             };
             if changed {
