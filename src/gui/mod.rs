@@ -1,6 +1,7 @@
 //! The window (iced). Screens are thin: they send messages and show results; card, disk and
 //! network work runs on worker threads through [`background`], never on the UI thread.
 
+pub mod files;
 pub mod screen;
 mod theme;
 
@@ -687,6 +688,76 @@ mod tests {
             .expect("the help's title");
         ui.find(t("gui.aide_intro").as_str())
             .expect("the help's intro");
+    }
+
+    /// Hélios, Marchés and Envois ask the system's dialog for what each field takes (issue 22);
+    /// a PES chosen is opened at once.
+    #[test]
+    fn parcourir_asks_for_the_right_kind_of_file() {
+        use crate::gui::files::{Kind, Request};
+        let asked = |messages: Vec<Option<Request>>| -> Vec<Request> {
+            messages.into_iter().flatten().collect()
+        };
+        let mut helios = helios::State::default();
+        {
+            let mut ui = simulator(helios.view());
+            ui.click(t("gui.parcourir").as_str()).expect("Parcourir…");
+            let got = asked(
+                ui.into_messages()
+                    .map(|m| match m {
+                        helios::Message::Browse(r) => Some(r),
+                        _ => None,
+                    })
+                    .collect(),
+            );
+            assert_eq!(got, vec![Request::open(Kind::Pes)]);
+        }
+        let _ = helios.update(helios::Message::Chosen(vec!["/tmp/absent-pes.xml".into()]));
+        {
+            let mut ui = simulator(helios.view());
+            ui.find(t("gui.ouverture").as_str())
+                .expect("the PES chosen is being opened");
+        }
+        let marches = screen::marches::State::default();
+        let mut ui = simulator(marches.view());
+        ui.click(t("gui.marches_choisir_pli").as_str())
+            .expect("pli");
+        ui.click(t("gui.marches_choisir_dossier_plis").as_str())
+            .expect("dossier");
+        ui.click(t("gui.parcourir").as_str()).expect("sortie");
+        let got: Vec<_> = ui
+            .into_messages()
+            .filter_map(|m| match m {
+                screen::marches::Message::Browse(c, r) => Some((c, r)),
+                _ => None,
+            })
+            .collect();
+        use screen::marches::Chemin;
+        assert_eq!(
+            got,
+            vec![
+                (Chemin::Entree, Request::open(Kind::Pli)),
+                (Chemin::Entree, Request::folder()),
+                (Chemin::Sortie, Request::folder()),
+            ]
+        );
+        let mut envois = envois::State::default();
+        {
+            let mut ui = simulator(envois.view());
+            ui.click(t("gui.parcourir").as_str()).expect("lot");
+            assert!(
+                ui.into_messages().any(
+                    |m| matches!(m, envois::Message::Browse(r) if r == Request::open(Kind::Lot))
+                )
+            );
+        }
+        let _ = envois.update(envois::Message::Chosen(
+            Kind::Lot,
+            vec!["/tmp/lot.zip".into()],
+        ));
+        let mut ui = simulator(envois.view());
+        ui.find("/tmp/lot.zip")
+            .expect("the lot's path in its field");
     }
 
     #[test]

@@ -118,6 +118,10 @@ pub enum Message {
     AddAnnexe,
     RemoveAnnexe(usize),
     Dropped(PathBuf),
+    /// « Parcourir… » beside the act (one file) or « Ajouter des annexes… » (several).
+    Browse(crate::gui::files::Request),
+    /// What the dialog chose: the act (beside its field), or annexes added.
+    Chosen(crate::gui::files::Mode, Vec<PathBuf>),
     Checked(u64, Option<Result<CheckOutcome, String>>),
     Prepare,
     Transmit,
@@ -265,6 +269,30 @@ impl State {
                     self.annexes.remove(i);
                     return self.check();
                 }
+            }
+            Message::Browse(request) => {
+                let mode = request.mode;
+                return crate::gui::files::choose(request, move |p| Message::Chosen(mode, p));
+            }
+            Message::Chosen(crate::gui::files::Mode::Open, paths) => {
+                if let Some(path) = paths.into_iter().next() {
+                    self.acte = path.display().to_string();
+                    self.touch(Place::Acte);
+                    return self.check();
+                }
+            }
+            Message::Chosen(_, paths) => {
+                if paths.is_empty() {
+                    return Task::none();
+                }
+                for path in paths {
+                    self.touch(Place::Annexe(self.annexes.len()));
+                    self.annexes.push(Annexe {
+                        chemin: path.display().to_string(),
+                        typologie: String::new(),
+                    });
+                }
+                return self.check();
             }
             Message::Dropped(path) => {
                 let path = path.display().to_string();
@@ -516,6 +544,11 @@ impl State {
                 "gui.actes_fichier",
                 row![
                     self.input(&t("gui.actes_deposer"), &self.acte, Field::Acte),
+                    button(text(t("gui.parcourir")))
+                        .padding(theme::PAD)
+                        .on_press(Message::Browse(crate::gui::files::Request::open(
+                            crate::gui::files::Kind::Acte
+                        ))),
                     text_input("99_DE", &self.acte_type)
                         .on_input(|v| Message::Edit(Field::ActeType, v))
                         .width(100)
@@ -544,7 +577,15 @@ impl State {
                 ),
             );
         }
-        col = col.push(button(text(t("gui.actes_ajouter_annexe"))).on_press(Message::AddAnnexe));
+        col = col.push(
+            row![
+                button(text(t("gui.actes_ajouter_annexe"))).on_press(Message::AddAnnexe),
+                button(text(t("gui.actes_parcourir_annexes"))).on_press(Message::Browse(
+                    crate::gui::files::Request::open_many(crate::gui::files::Kind::Acte)
+                )),
+            ]
+            .spacing(theme::GAP),
+        );
         // Findings without a field of the form (the collectivité, the total size…).
         let others = self.findings_at(Place::Other);
         for f in &others {
@@ -745,5 +786,45 @@ mod tests {
         ui.find(finding_text(&finding("actes.siren")).as_str())
             .expect("the finding");
         ui.find(hint.as_str()).expect("where to fix it");
+    }
+
+    /// « Parcourir… » beside the act asks for one act file (PDF, JPEG, PNG); « Choisir des
+    /// annexes… » for several; what is chosen fills the act, or adds annexes (issue 22).
+    #[test]
+    fn the_dialogs_ask_for_acts_and_fill_the_form() {
+        use crate::gui::files::{Kind, Mode, Request};
+        let mut state = State::default();
+        {
+            let mut ui = simulator(state.view());
+            ui.click(t("gui.parcourir").as_str()).expect("Parcourir…");
+            ui.click(t("gui.actes_parcourir_annexes").as_str())
+                .expect("annexes");
+            let asked: Vec<Request> = ui
+                .into_messages()
+                .filter_map(|m| match m {
+                    Message::Browse(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                asked,
+                vec![Request::open(Kind::Acte), Request::open_many(Kind::Acte)]
+            );
+        }
+        let _ = state.update(Message::Chosen(
+            Mode::Open,
+            vec!["/d/deliberation.pdf".into()],
+        ));
+        let _ = state.update(Message::Chosen(
+            Mode::OpenMany,
+            vec!["/d/plan.pdf".into(), "/d/photo.png".into()],
+        ));
+        // A second act chosen replaces the first; closing the dialog changes nothing.
+        let _ = state.update(Message::Chosen(Mode::Open, vec!["/d/arrete.pdf".into()]));
+        let _ = state.update(Message::Chosen(Mode::Open, Vec::new()));
+        let _ = state.update(Message::Chosen(Mode::OpenMany, Vec::new()));
+        assert_eq!(state.acte, "/d/arrete.pdf");
+        let annexes: Vec<&str> = state.annexes.iter().map(|a| a.chemin.as_str()).collect();
+        assert_eq!(annexes, ["/d/plan.pdf", "/d/photo.png"]);
     }
 }

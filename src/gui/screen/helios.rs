@@ -45,6 +45,10 @@ type Opened = (Arc<PesSummary>, Vec<Finding>);
 pub enum Message {
     PathChanged(String),
     Open,
+    /// « Parcourir… »: the system's dialog, filtered on PES files.
+    Browse(crate::gui::files::Request),
+    /// What the dialog chose: opened at once (nothing chosen: nothing changes).
+    Chosen(Vec<std::path::PathBuf>),
     Opened(Option<Result<Opened, String>>),
     /// The DGFiP schema's findings for the file opened (it takes longer than the summary).
     SchemaChecked(std::path::PathBuf, Option<Vec<Finding>>),
@@ -110,6 +114,14 @@ impl State {
                 self.path = p;
                 Task::none()
             }
+            Message::Browse(request) => crate::gui::files::choose(request, Message::Chosen),
+            Message::Chosen(chosen) => match chosen.into_iter().next() {
+                Some(path) if !self.loading => {
+                    self.path = path.display().to_string();
+                    self.update(Message::Open)
+                }
+                _ => Task::none(),
+            },
             Message::Open => {
                 self.loading = true;
                 self.error = None;
@@ -243,6 +255,11 @@ impl State {
                 .on_input(Message::PathChanged)
                 .on_submit(Message::Open)
                 .padding(theme::PAD),
+            button(text(t("gui.parcourir")))
+                .padding(theme::PAD)
+                .on_press_maybe((!self.loading).then(|| Message::Browse(
+                    crate::gui::files::Request::open(crate::gui::files::Kind::Pes)
+                ))),
             button(text(if self.loading {
                 t("gui.ouverture")
             } else {

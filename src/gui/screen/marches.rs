@@ -2,6 +2,7 @@
 //! each bid opened or why not, flagged when deposited after the deadline typed (date and hour,
 //! Paris time), and where the opening report is.
 
+use crate::gui::files::{Kind, Request};
 use crate::gui::{background, theme};
 use crate::marches::{BidOutcome, Lateness, bid_files, open_all, paris_deadline_fields, report};
 use crate::messages::{t, tf};
@@ -60,6 +61,10 @@ pub struct State {
 pub enum Message {
     EntreeChanged(String),
     SortieChanged(String),
+    /// « Parcourir… » for the bids (a bid, or their folder) or for the folder to open them in.
+    Browse(Chemin, crate::gui::files::Request),
+    /// What the dialog chose for that field (nothing chosen: nothing changes).
+    Chosen(Chemin, Vec<std::path::PathBuf>),
     DateLimiteChanged(String),
     HeureLimiteChanged(String),
     PinChanged(crate::gui::Secret),
@@ -67,6 +72,13 @@ pub enum Message {
     Arreter,
     Tick,
     Fini(Option<Result<Opened, String>>),
+}
+
+/// Which path field a dialog fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chemin {
+    Entree,
+    Sortie,
 }
 
 /// Everything an opening needs, moved to its thread.
@@ -201,6 +213,18 @@ impl State {
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::EntreeChanged(v) => self.entree = v,
+            Message::Browse(chemin, request) => {
+                return crate::gui::files::choose(request, move |p| Message::Chosen(chemin, p));
+            }
+            Message::Chosen(chemin, paths) => {
+                if let Some(path) = paths.into_iter().next() {
+                    let path = path.display().to_string();
+                    match chemin {
+                        Chemin::Entree => self.entree = path,
+                        Chemin::Sortie => self.sortie = path,
+                    }
+                }
+            }
             Message::SortieChanged(v) => self.sortie = v,
             Message::DateLimiteChanged(v) => self.date_limite = v,
             Message::HeureLimiteChanged(v) => self.heure_limite = v,
@@ -228,12 +252,27 @@ impl State {
         let mut col = column![
             text(t("gui.marches_titre")).size(theme::TITLE),
             text(t("gui.marches_explication")).size(theme::TEXT),
-            text_input(&t("gui.marches_entree"), &self.entree)
-                .on_input(Message::EntreeChanged)
-                .padding(theme::PAD),
-            text_input(&t("gui.marches_sortie"), &self.sortie)
-                .on_input(Message::SortieChanged)
-                .padding(theme::PAD),
+            row![
+                text_input(&t("gui.marches_entree"), &self.entree)
+                    .on_input(Message::EntreeChanged)
+                    .padding(theme::PAD),
+                button(text(t("gui.marches_choisir_pli")))
+                    .padding(theme::PAD)
+                    .on_press(Message::Browse(Chemin::Entree, Request::open(Kind::Pli))),
+                button(text(t("gui.marches_choisir_dossier_plis")))
+                    .padding(theme::PAD)
+                    .on_press(Message::Browse(Chemin::Entree, Request::folder())),
+            ]
+            .spacing(theme::GAP),
+            row![
+                text_input(&t("gui.marches_sortie"), &self.sortie)
+                    .on_input(Message::SortieChanged)
+                    .padding(theme::PAD),
+                button(text(t("gui.parcourir")))
+                    .padding(theme::PAD)
+                    .on_press(Message::Browse(Chemin::Sortie, Request::folder())),
+            ]
+            .spacing(theme::GAP),
             text(t("gui.marches_date_limite_explication")).size(theme::SMALL),
             row![
                 text_input(&t("gui.marches_date_limite"), &self.date_limite)

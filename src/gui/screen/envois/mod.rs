@@ -198,6 +198,11 @@ pub enum Message {
     FilterTo(String),
     FilterText(String),
     LotPath(String),
+    /// « Parcourir… » for the lot (to import) or « Enregistrer sous… » (to export), or for the
+    /// letter answering the préfecture.
+    Browse(crate::gui::files::Request),
+    /// What the dialog chose: the lot's path, or the letter's when an answer is being written.
+    Chosen(crate::gui::files::Kind, Vec<std::path::PathBuf>),
     ExportLot,
     ImportLot,
     /// A lot checked (accepting it unsigned or not): who prepared it, or why not.
@@ -368,6 +373,23 @@ impl State {
                 self.chercher = text;
                 self.page = 0;
                 return self.reload();
+            }
+            Message::Browse(request) => {
+                let kind = request.kind;
+                return crate::gui::files::choose(request, move |p| Message::Chosen(kind, p));
+            }
+            Message::Chosen(kind, paths) => {
+                if let Some(path) = paths.into_iter().next() {
+                    let path = path.display().to_string();
+                    match kind {
+                        crate::gui::files::Kind::Lettre => {
+                            if let Some(form) = self.reply.as_mut() {
+                                form.lettre = path;
+                            }
+                        }
+                        _ => return self.update(Message::LotPath(path)),
+                    }
+                }
             }
             Message::LotPath(path) => {
                 self.lot = path;

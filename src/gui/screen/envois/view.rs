@@ -2,6 +2,7 @@
 //! answer form.
 
 use super::{Choix, Message, PAGE, ReplyField, ReplyForm, SEARCH_ID, State, TRANSACTION_ID};
+use crate::gui::files::{Kind, Request};
 use crate::gui::theme;
 use crate::messages::{t, tf};
 use crate::outbox::{Item, State as ItemState};
@@ -18,6 +19,9 @@ fn reply_view(form: &ReplyForm) -> Element<'_, Message> {
             text_input(&t("gui.reponse_lettre"), &form.lettre)
                 .on_input(|v| Message::ReplyEdit(ReplyField::Lettre, v))
                 .padding(theme::PAD),
+            button(text(t("gui.parcourir")))
+                .padding(theme::PAD)
+                .on_press(Message::Browse(Request::open(Kind::Lettre))),
             text_input("99_AU", &form.type_lettre)
                 .on_input(|v| Message::ReplyEdit(ReplyField::TypeLettre, v))
                 .width(100)
@@ -279,6 +283,12 @@ impl State {
             text_input(&t("gui.envois_lot_fichier"), &self.lot)
                 .on_input(Message::LotPath)
                 .width(Length::Fill),
+            button(text(t("gui.parcourir")))
+                .on_press_maybe((!self.busy).then(|| Message::Browse(Request::open(Kind::Lot)))),
+            button(text(t("gui.envois_lot_enregistrer_sous"))).on_press_maybe(
+                (!self.busy && !self.items.is_empty())
+                    .then(|| Message::Browse(Request::save(Kind::Lot)))
+            ),
             button(text(tf(
                 "gui.envois_lot_exporter",
                 &[("n", &self.items.len().to_string())]
