@@ -4,8 +4,8 @@ mod cli;
 // The command line is written against the library's modules as `crate::…`: they are named at
 // the binary's root.
 pub(crate) use paraphe::{
-    actes, card, certs, chunks, clock, files, findings, marches, messages, outbox, pes, platform,
-    settings, usecases,
+    actes, card, certs, chunks, clock, files, findings, latin1, marches, messages, outbox, pes,
+    platform, settings, usecases,
 };
 
 use cli::{Cli, run};

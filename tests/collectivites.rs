@@ -311,3 +311,59 @@ fn a_batch_names_each_act_s_collectivite() {
         "{listed}"
     );
 }
+
+/// `envois lister --collectivite NOM|SIREN` keeps one collectivité's items (an unknown one is
+/// refused, naming those set); `--tri` orders them, `--croissant` turns the order round.
+#[test]
+fn the_outbox_is_listed_for_one_collectivite_in_the_order_asked() {
+    let tmp = workstation(TWO);
+    let dir = tmp.path();
+    for (numero, collectivite) in [
+        ("DEL2020_010", "Commune d'Arles"),
+        ("DEL2020_011", "Commune de Nice"),
+        ("DEL2020_012", "213004005"),
+    ] {
+        let mut args = vec!["envois", "ajouter", "acte"];
+        args.extend(act(numero, &["--collectivite", collectivite]));
+        let o = paraphe(dir, &args);
+        assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    }
+    let numeros = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["envois", "lister", "--json"];
+        all.extend_from_slice(args);
+        let o = paraphe(dir, &all);
+        assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+        json(&o)["envois"]
+            .as_array()
+            .expect("envois")
+            .iter()
+            .map(|i| i["numero_interne"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        numeros(&[
+            "--collectivite",
+            "commune d'arles",
+            "--tri",
+            "numero",
+            "--croissant"
+        ]),
+        ["DEL2020_010", "DEL2020_012"]
+    );
+    assert_eq!(
+        numeros(&["--collectivite", "commune d'arles", "--tri", "numéro"]),
+        ["DEL2020_012", "DEL2020_010"]
+    );
+    assert_eq!(numeros(&["--collectivite", "210600730"]), ["DEL2020_011"]);
+    assert_eq!(numeros(&[]).len(), 3, "all without --collectivite");
+    let o = paraphe(dir, &["envois", "lister", "--collectivite", "Tarascon"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    assert!(said(&o).contains("Commune d'Arles"), "{}", said(&o));
+    let o = paraphe(dir, &["envois", "lister", "--tri", "couleur"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    assert!(
+        said(&o).contains("« couleur » n'est pas un ordre connu"),
+        "{}",
+        said(&o)
+    );
+}

@@ -886,3 +886,85 @@ fn a_pes_item_without_its_bordereaux_is_still_found_by_its_retour() {
         );
     }
 }
+
+/// The list in the order a person asks for (issue 22) and one collectivité's items only
+/// (issue 21), searched or not: the order and the filter are SQLite's, on a real file.
+#[test]
+fn listing_sorts_by_each_column_and_keeps_one_collectivite() {
+    use paraphe::outbox::Tri;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut outbox = Outbox::open(&dir.path().join("e.sqlite")).expect("open");
+    let mut add = |libelle: &'static str, numero: &'static str, siren: &'static str| {
+        let mut new = item(libelle, Some(numero), vec![]);
+        new.siren = Some(siren);
+        outbox.add(new).expect("add")
+    };
+    let voirie = add("voirie", "N2", "211300397");
+    let budget = add("Budget", "N3", "211300686");
+    let cantine = add("cantine", "N1", "211300397");
+    outbox
+        .transition(voirie, State::Signe, "x", "")
+        .and_then(|_| outbox.transition(voirie, State::EnAttente, "x", ""))
+        .expect("queue");
+    let listed = |outbox: &Outbox, filter: Filter| -> Vec<String> {
+        outbox
+            .list(&filter)
+            .expect("list")
+            .into_iter()
+            .map(|i| i.libelle)
+            .collect()
+    };
+    let by = |tri, croissant| Filter {
+        tri,
+        croissant,
+        ..Default::default()
+    };
+    // The newest change first by default: voirie was changed last.
+    assert_eq!(
+        listed(&outbox, Filter::default()),
+        ["voirie", "cantine", "Budget"]
+    );
+    assert_eq!(
+        listed(&outbox, by(Tri::Objet, true)),
+        ["Budget", "cantine", "voirie"],
+        "A to Z, capitals or not"
+    );
+    assert_eq!(
+        listed(&outbox, by(Tri::Objet, false)),
+        ["voirie", "cantine", "Budget"]
+    );
+    assert_eq!(
+        listed(&outbox, by(Tri::Numero, true)),
+        ["cantine", "voirie", "Budget"]
+    );
+    // The life cycle: préparé before en attente.
+    assert_eq!(
+        listed(&outbox, by(Tri::Etat, true))[2],
+        "voirie",
+        "en attente after the two préparés"
+    );
+    assert_eq!(listed(&outbox, by(Tri::Etat, false))[0], "voirie");
+    let fontvieille = |chercher: Option<&str>| Filter {
+        siren: Some("211300397".into()),
+        chercher: chercher.map(str::to_owned),
+        tri: Tri::Objet,
+        croissant: true,
+        ..Default::default()
+    };
+    assert_eq!(listed(&outbox, fontvieille(None)), ["cantine", "voirie"]);
+    assert_eq!(
+        listed(&outbox, fontvieille(Some("CANT"))),
+        ["cantine"],
+        "searched within the collectivité"
+    );
+    assert_eq!(
+        listed(&outbox, fontvieille(Some("budget"))),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        listed(&outbox, by(Tri::Collectivite, true))[0],
+        "voirie",
+        "211300397 first, its newest item first"
+    );
+    let _ = (budget, cantine);
+}

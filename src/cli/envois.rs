@@ -17,9 +17,33 @@ pub struct ListArgs {
     /// plateforme, IDActe ou nom d'un fichier (sans tenir compte des majuscules ni des accents).
     #[arg(long, value_name = "TEXTE")]
     pub chercher: Option<String>,
+    /// Seulement les envois de cette collectivité (son nom ou son SIREN, parmi celles des
+    /// paramètres).
+    #[arg(long, value_name = "NOM|SIREN")]
+    pub collectivite: Option<String>,
+    /// Ordre de la liste : date (du dernier changement, par défaut), objet, numero, etat (dans
+    /// l'ordre de la vie d'un envoi) ou collectivite.
+    #[arg(long, value_name = "COLONNE", default_value = "date")]
+    pub tri: String,
+    /// Ordre croissant (de A à Z, du plus ancien au plus récent) au lieu de décroissant.
+    #[arg(long)]
+    pub croissant: bool,
     /// Écrit un document JSON au lieu du texte.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The order `--tri` names.
+fn tri_of(text: &str) -> Option<crate::outbox::Tri> {
+    use crate::outbox::Tri;
+    match crate::latin1::fold(text.trim()).as_str() {
+        "date" | "modification" => Some(Tri::Modification),
+        "objet" | "libelle" => Some(Tri::Objet),
+        "numero" => Some(Tri::Numero),
+        "etat" => Some(Tri::Etat),
+        "collectivite" => Some(Tri::Collectivite),
+        _ => None,
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,10 +124,31 @@ pub fn lister(args: &ListArgs) -> i32 {
             }
         }
     }
+    let Some(tri) = tri_of(&args.tri) else {
+        eprintln!(
+            "{}",
+            tf("envois.tri_inconnu", &[("valeur", args.tri.trim())])
+        );
+        return 2;
+    };
+    // A collectivité is named as everywhere else (name or SIREN among those set): an unknown
+    // one is an error that lists them, never an empty list that looks like « nothing sent ».
+    let siren = match &args.collectivite {
+        None => None,
+        Some(choice) => {
+            match crate::settings::Settings::load().and_then(|s| s.for_collectivite(Some(choice))) {
+                Ok(s) => s.collectivite.siren.clone(),
+                Err(e) => return super::error(&e.to_string()),
+            }
+        }
+    };
     let items = match outbox.list(&Filter {
         etats,
         limite: Some(args.limite),
         chercher: args.chercher.clone(),
+        siren,
+        tri,
+        croissant: args.croissant,
         ..Default::default()
     }) {
         Ok(i) => i,

@@ -31,7 +31,7 @@ mod sending;
 
 pub use copies::Staged;
 pub use model::{Item, ItemFile, JournalEntry, Kind, NewItem, State};
-pub use queries::Filter;
+pub use queries::{Filter, Tri};
 
 use rusqlite::Connection;
 use std::path::PathBuf;

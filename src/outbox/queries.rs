@@ -19,6 +19,51 @@ pub struct Filter {
     /// Text to find (trimmed; case and accents ignored, `%` and `_` literal) in the libellé,
     /// the numéro interne, the platform's id, the act's IDActe or the name of one of the files.
     pub chercher: Option<String>,
+    /// Only the items of the collectivité with this SIREN (several served from one workstation).
+    pub siren: Option<String>,
+    /// The order of the list (by default the most recently changed first).
+    pub tri: Tri,
+    /// Ascending order (A to Z, oldest first, the life cycle's order) rather than descending.
+    pub croissant: bool,
+}
+
+/// What the list is ordered by; ties keep the newest item first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Tri {
+    /// The last change.
+    #[default]
+    Modification,
+    /// The libellé (objet of an act, name of a PES).
+    Objet,
+    /// The numéro interne.
+    Numero,
+    /// The state, in the order of the life cycle (brouillon first, annulé last).
+    Etat,
+    /// The collectivité (by SIREN: the items of each one together).
+    Collectivite,
+}
+
+impl Tri {
+    /// The `ORDER BY` clause: a fixed text per value, the direction one of two words — nothing
+    /// typed by a person reaches the SQL.
+    fn order_by(self, croissant: bool) -> String {
+        let dir = if croissant { "ASC" } else { "DESC" };
+        let column = match self {
+            Tri::Modification => format!("modifie_le {dir}"),
+            // NOCASE folds ASCII only: « école » sorts after « Zone », as in most spreadsheets.
+            Tri::Objet => format!("libelle COLLATE NOCASE {dir}"),
+            Tri::Numero => format!("numero_interne COLLATE NOCASE {dir}"),
+            Tri::Etat => {
+                let mut case = String::from("CASE etat");
+                for (rank, state) in State::ALL.iter().enumerate() {
+                    case.push_str(&format!(" WHEN '{}' THEN {rank}", state.key()));
+                }
+                format!("{case} END {dir}")
+            }
+            Tri::Collectivite => format!("siren {dir}"),
+        };
+        format!(" ORDER BY {column}, modifie_le DESC, id DESC")
+    }
 }
 
 impl Outbox {
@@ -100,7 +145,11 @@ impl Outbox {
             sql.push_str(" AND modifie_le <= ?");
             values.push(Box::new(d.clone()));
         }
-        sql.push_str(" ORDER BY modifie_le DESC, id DESC");
+        if let Some(siren) = filter.siren.as_deref().map(str::trim) {
+            sql.push_str(" AND trim(siren) = ?");
+            values.push(Box::new(siren.to_owned()));
+        }
+        sql.push_str(&filter.tri.order_by(filter.croissant));
         let searched = filter
             .chercher
             .as_deref()

@@ -40,6 +40,22 @@ impl std::fmt::Display for Choix<crate::outbox::Kind> {
     }
 }
 
+/// A collectivité as the Envois filter offers it: its name, chosen by its SIREN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectiviteChoix {
+    pub siren: String,
+    pub nom: String,
+}
+
+impl std::fmt::Display for Choix<CollectiviteChoix> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Choix::Tous => f.write_str(&t("gui.filtre_toutes_collectivites")),
+            Choix::Un(c) => f.write_str(&c.nom),
+        }
+    }
+}
+
 impl std::fmt::Display for Choix<ItemState> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&match self {
@@ -92,6 +108,11 @@ pub struct State {
     au: String,
     /// The text searched (objet, numéro, file name, IDActe), applied as typed.
     chercher: String,
+    /// Only this collectivité's items (its SIREN), when several are set.
+    collectivite: Option<String>,
+    /// The column the list is ordered by, and in which direction.
+    tri: crate::outbox::Tri,
+    croissant: bool,
     /// The lot file to write or read.
     lot: String,
     /// A lot checked, what it said (who prepared and signed it), and whether it is the unsigned
@@ -197,6 +218,10 @@ pub enum Message {
     FilterFrom(String),
     FilterTo(String),
     FilterText(String),
+    /// Only one collectivité's items (its SIREN), or all.
+    FilterCollectivite(Choix<CollectiviteChoix>),
+    /// A column header clicked: ordered by it, or the other way round when it already is.
+    SortBy(crate::outbox::Tri),
     LotPath(String),
     /// « Parcourir… » for the lot (to import) or « Enregistrer sous… » (to export), or for the
     /// letter answering the préfecture.
@@ -301,6 +326,9 @@ impl State {
             limite: Some(PAGE),
             decalage: self.page * PAGE,
             chercher: Some(self.chercher.clone()),
+            siren: self.collectivite.clone(),
+            tri: self.tri,
+            croissant: self.croissant,
         })
     }
 
@@ -366,6 +394,26 @@ impl State {
             }
             Message::FilterTo(text) => {
                 self.au = text;
+                self.page = 0;
+                return self.reload();
+            }
+            Message::FilterCollectivite(choix) => {
+                self.collectivite = match choix {
+                    Choix::Tous => None,
+                    Choix::Un(c) => Some(c.siren),
+                };
+                self.page = 0;
+                return self.reload();
+            }
+            Message::SortBy(tri) => {
+                // The same column again turns the order round; a new one starts where a person
+                // expects: the newest first for the date, A to Z (or the life cycle) otherwise.
+                if self.tri == tri {
+                    self.croissant = !self.croissant;
+                } else {
+                    self.tri = tri;
+                    self.croissant = tri != crate::outbox::Tri::Modification;
+                }
                 self.page = 0;
                 return self.reload();
             }
@@ -744,13 +792,15 @@ mod tests {
             collectivites: Default::default(),
         }))));
         let mut ui = simulator(state.view());
-        for header in ["Objet", "Numéro", "État", "Dernier changement"] {
+        // The date column shows the order in use: the newest change first.
+        for header in ["Objet", "Numéro", "État", "Dernier changement ▼"] {
             ui.find(header).expect(header);
         }
         assert!(
             ui.find("Collectivité").is_err(),
             "one collectivité: no column"
         );
+        assert!(state.collectivite_filter().is_none(), "one: no filter");
         for chip in [
             "✓ accusé de réception reçu",
             "✗ refusé",
@@ -759,6 +809,70 @@ mod tests {
         ] {
             ui.find(chip).expect(chip);
         }
+    }
+
+    /// A click on a header orders the list by it (a second turns it round, shown ▲ or ▼), and
+    /// with several collectivités a filter keeps one — both reach the outbox's query.
+    #[test]
+    fn headers_sort_and_the_collectivite_filter_narrows_the_list() {
+        use crate::outbox::Tri;
+        let fontvieille = named("Commune de Fontvieille", "211300397");
+        let paradou = named("Commune de Paradou", "211300686");
+        let mut state = State::default();
+        let _ = state.update(Message::Loaded(Some(Ok(Page {
+            items: vec![Item {
+                id: 1,
+                genre: crate::outbox::Kind::Acte,
+                libelle: "Voirie".to_owned(),
+                etat: ItemState::EnAttente,
+                cree_le: "2026-12-01T10:00:00Z".to_owned(),
+                modifie_le: "2026-12-01T10:00:00Z".to_owned(),
+                lot_id: None,
+                siren: Some("211300397".to_owned()),
+                numero_interne: None,
+                id_plateforme: None,
+            }],
+            counts: Vec::new(),
+            login: None,
+            received: Vec::new(),
+            copies: 0,
+            to_sign: Vec::new(),
+            to_attach: 0,
+            collectivites: collectivite_names(&[&fontvieille, &paradou]),
+        }))));
+        {
+            let mut ui = simulator(state.view());
+            ui.click("Objet").expect("the Objet header");
+            assert!(
+                ui.into_messages()
+                    .any(|m| matches!(m, Message::SortBy(Tri::Objet)))
+            );
+        }
+        // The pick list's words are drawn, not read by the simulator: its presence is asked.
+        assert!(state.collectivite_filter().is_some(), "several: the filter");
+        let filter = |state: &State| state.filter().expect("filter");
+        assert_eq!(
+            filter(&state).tri,
+            Tri::Modification,
+            "newest first at start"
+        );
+        let _ = state.update(Message::SortBy(Tri::Objet));
+        assert!(filter(&state).tri == Tri::Objet && filter(&state).croissant);
+        simulator(state.view())
+            .find("Objet ▲")
+            .expect("the order shown");
+        let _ = state.update(Message::SortBy(Tri::Objet));
+        assert!(!filter(&state).croissant, "a second click turns it round");
+        simulator(state.view())
+            .find("Objet ▼")
+            .expect("the order shown");
+        let _ = state.update(Message::FilterCollectivite(Choix::Un(CollectiviteChoix {
+            siren: "211300686".to_owned(),
+            nom: "Commune de Paradou".to_owned(),
+        })));
+        assert_eq!(filter(&state).siren.as_deref(), Some("211300686"));
+        let _ = state.update(Message::FilterCollectivite(Choix::Tous));
+        assert_eq!(filter(&state).siren, None);
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! How the Envois screen looks: the sending bar, « À signer », the lot bar, the list, the
 //! answer form.
 
-use super::{Choix, Message, PAGE, ReplyField, ReplyForm, SEARCH_ID, State, TRANSACTION_ID};
+use super::{
+    Choix, CollectiviteChoix, Message, PAGE, ReplyField, ReplyForm, SEARCH_ID, State,
+    TRANSACTION_ID,
+};
 use crate::gui::files::{Kind, Request};
 use crate::gui::theme;
 use crate::messages::{t, tf};
-use crate::outbox::{Item, State as ItemState};
+use crate::outbox::{Item, State as ItemState, Tri};
 use iced::widget::{button, column, row, scrollable, text, text_input};
 use iced::{Element, Length};
 use std::sync::atomic::Ordering;
@@ -341,31 +344,73 @@ impl State {
         }
     }
 
-    /// The list's column headers, aligned with its rows.
+    /// The list's column headers, aligned with its rows: a click orders the list by the
+    /// column, a second the other way round; the column in use shows ▲ (ascending) or ▼.
     fn list_header(&self) -> Element<'_, Message> {
-        let heading = |key: &str, width: Length| {
-            text(t(key))
-                .size(theme::SMALL)
-                .font(iced::Font {
-                    weight: iced::font::Weight::Bold,
-                    ..Default::default()
-                })
-                .width(width)
+        let heading = |key: &str, tri: Tri, width: Length| -> Element<'_, Message> {
+            let mut label = t(key);
+            if self.tri == tri {
+                label.push_str(if self.croissant { " ▲" } else { " ▼" });
+            }
+            button(text(label).size(theme::SMALL).font(iced::Font {
+                weight: iced::font::Weight::Bold,
+                ..Default::default()
+            }))
+            .on_press(Message::SortBy(tri))
+            .style(button::text)
+            .padding(0)
+            .width(width)
+            .into()
         };
         let collectivite = if self.collectivites.is_empty() {
-            text("").width(Length::Shrink)
+            text("").width(Length::Shrink).into()
         } else {
-            heading("gui.envois_col_collectivite", self.collectivite_width())
+            heading(
+                "gui.envois_col_collectivite",
+                Tri::Collectivite,
+                self.collectivite_width(),
+            )
         };
         row![
-            heading("gui.envois_col_objet", Length::FillPortion(3)),
-            heading("gui.envois_col_numero", Length::FillPortion(1)),
+            heading("gui.envois_col_objet", Tri::Objet, Length::FillPortion(3)),
+            heading("gui.envois_col_numero", Tri::Numero, Length::FillPortion(1)),
             collectivite,
-            heading("gui.envois_col_etat", Length::FillPortion(2)),
-            heading("gui.envois_col_modifie", Length::FillPortion(2)),
+            heading("gui.envois_col_etat", Tri::Etat, Length::FillPortion(2)),
+            heading(
+                "gui.envois_col_modifie",
+                Tri::Modification,
+                Length::FillPortion(2)
+            ),
         ]
         .spacing(theme::GAP)
         .into()
+    }
+
+    /// The collectivité filter, when several are set: « Toutes les collectivités » or one.
+    pub(super) fn collectivite_filter(&self) -> Option<Element<'_, Message>> {
+        if self.collectivites.is_empty() {
+            return None;
+        }
+        let choices: Vec<Choix<CollectiviteChoix>> = std::iter::once(Choix::Tous)
+            .chain(self.collectivites.iter().map(|(siren, nom)| {
+                Choix::Un(CollectiviteChoix {
+                    siren: siren.clone(),
+                    nom: nom.clone(),
+                })
+            }))
+            .collect();
+        let selected = match &self.collectivite {
+            None => Choix::Tous,
+            Some(siren) => Choix::Un(CollectiviteChoix {
+                siren: siren.clone(),
+                nom: self
+                    .collectivites
+                    .get(siren)
+                    .cloned()
+                    .unwrap_or_else(|| siren.clone()),
+            }),
+        };
+        Some(iced::widget::pick_list(choices, Some(selected), Message::FilterCollectivite).into())
     }
 
     pub fn view(&self) -> Element<'_, Message> {
@@ -444,6 +489,10 @@ impl State {
                     .on_input(Message::FilterTo)
                     .width(130),
             ]
+            .push(
+                self.collectivite_filter()
+                    .unwrap_or_else(|| text("").into()),
+            )
             .spacing(theme::GAP)
             .align_y(iced::Alignment::Center),
         );
