@@ -305,7 +305,8 @@ fn stela_time(ms: i64) -> String {
 }
 
 /// One `ActeHistory` (`model/ActeHistory.java`): status, date, flux (absent for what the
-/// préfecture's answers and the notifications record), message, file name.
+/// préfecture's answers and the notifications record), message, file name — the file itself is
+/// `@JsonIgnore`d, and its uuid is derived when the act is written out (`history_uuid`).
 struct Event {
     status: &'static str,
     ms: i64,
@@ -369,34 +370,55 @@ fn events(ctx: &Ctx, store: Option<&Store>, acte: &StoredActe, siren: &str) -> V
             events.push(with_file(event("ACK_RECEIVED", due, None), &ar));
             events.push(event("NOTIFICATION_SENT", due + 1, None));
             last = due + 1;
-            // The préfecture's letters: RetourPrefectureService.receiveCourrierSimple and
-            // receiveDemandePieceComplementaire, and for a demande the AR that
-            // ArchiveService.onApplicationEvent builds and SenderTask sends in its own flux.
+            // The préfecture's letters. EmailCheckingTask.check reads each ACTES message and
+            // hands RetourPrefectureService the PDF its `Document/NomFichier` names; the
+            // service records it in the history (the file itself is `@JsonIgnore` in
+            // ActeHistory: the JSON gives its name only) with the message's words —
+            // receiveDemandePieceComplementaire the DescriptionPieces,
+            // receiveLettreObservations the Motif, receiveDefere the NatureIllegalite and no
+            // flux, receiveCourrierSimple none. For a demande or a lettre d'observations,
+            // ArchiveService.onApplicationEvent builds the AR that SenderTask sends in its
+            // own flux. The words are those of the sandbox's S²LOW archive
+            // (replies::prefecture_document), so that both faces tell the same letter.
             let letters = store.and_then(|s| s.documents_of_acte(acte.id).ok());
             for (n, (id, genre)) in letters.unwrap_or_default().into_iter().enumerate() {
                 let at = due + 10 * (n as i64 + 1);
-                let letter = format!("{}-courrier-{id}.tar.gz", acte.unique_id);
-                // RetourPrefectureService.receiveLettreObservations: the motif as message;
-                // ArchiveService answers it with an AR_LETTRE_OBSERVATION, as a demande.
-                let asked = match genre {
-                    3 => Some((
+                let (status, letter_flux, code, message, ar_flux) = match genre {
+                    3 => (
                         "DEMANDE_PIECE_COMPLEMENTAIRE_RECEIVED",
-                        "DEMANDE_PIECE_COMPLEMENTAIRE",
-                        "Pièces complémentaires demandées",
-                        "AR_PIECE_COMPLEMENTAIRE",
-                    )),
-                    4 => Some((
+                        Some("DEMANDE_PIECE_COMPLEMENTAIRE"),
+                        "3-1",
+                        Some("Veuillez transmettre l'annexe budgétaire."),
+                        Some("AR_PIECE_COMPLEMENTAIRE"),
+                    ),
+                    4 => (
                         "LETTRE_OBSERVATION_RECEIVED",
-                        "LETTRE_OBSERVATION",
-                        "La délibération ne vise pas l'avis de la commission.",
-                        "AR_LETTRE_OBSERVATION",
-                    )),
-                    _ => None,
+                        Some("LETTRE_OBSERVATION"),
+                        "4-1",
+                        Some("La délibération ne vise pas l'avis de la commission."),
+                        Some("AR_LETTRE_OBSERVATION"),
+                    ),
+                    5 => (
+                        "DEFERE_RECEIVED",
+                        None,
+                        "5-1",
+                        Some("Incompétence de l'auteur de l'acte."),
+                        None,
+                    ),
+                    _ => (
+                        "COURRIER_SIMPLE_RECEIVED",
+                        Some("COURRIER_SIMPLE"),
+                        "2-1",
+                        None,
+                        None,
+                    ),
                 };
-                if let Some((status, letter_flux, message, ar_flux)) = asked {
-                    let mut received = with_file(event(status, at, Some(letter_flux)), &letter);
-                    received.message = Some(message.into());
-                    events.push(received);
+                let pdf = format!("{}-{code}_1.pdf", acte.unique_id);
+                let mut received = with_file(event(status, at, letter_flux), &pdf);
+                received.message = message.map(str::to_owned);
+                events.push(received);
+                last = at;
+                if let Some(ar_flux) = ar_flux {
                     let flux = Some(ar_flux);
                     let reply = format!("SIC-EACT--{siren}--{day}-{}-{id}.tar.gz", acte.id);
                     events.push(with_file(event("ARCHIVE_CREATED", at + 1, flux), &reply));
@@ -405,13 +427,8 @@ fn events(ctx: &Ctx, store: Option<&Store>, acte: &StoredActe, siren: &str) -> V
                         &reply,
                     ));
                     events.push(event("SENT", at + 3, flux));
-                } else {
-                    events.push(with_file(
-                        event("COURRIER_SIMPLE_RECEIVED", at, Some("COURRIER_SIMPLE")),
-                        &letter,
-                    ));
+                    last = at + 3;
                 }
-                last = at + 3;
             }
         }
         -1 => {
@@ -467,6 +484,23 @@ fn events(ctx: &Ctx, store: Option<&Store>, acte: &StoredActe, siren: &str) -> V
     events
 }
 
+/// The `uuid` of a history entry: ActeHistory's `@Id @GeneratedValue(generator = "UUID")`,
+/// drawn once by Hibernate when the entry is saved and the same at every reading — which is
+/// what lets a client keep each letter once. The sandbox rebuilds its events at every reading,
+/// so it derives the id from what makes the entry: the act, the status and the moment.
+fn history_uuid(acte_uuid: &str, e: &Event) -> String {
+    let digest = openssl::sha::sha256(format!("{acte_uuid}/{}/{}", e.status, e.ms).as_bytes());
+    let hex = hex::encode(&digest[..16]);
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
 /// An act as EditeurRestController.getByUuid and getActeList give it: the `Acte` entity
 /// (`model/Acte.java`) with its collectivité and its history, newest event first (the entity's
 /// `@OrderBy("date DESC")`, ActeHistory.compareTo).
@@ -488,6 +522,7 @@ fn act_json(
         .iter()
         .map(|e| {
             serde_json::json!({
+                "uuid": history_uuid(uuid, e),
                 "acteUuid": uuid,
                 "status": e.status,
                 "date": stela_time(e.ms),
