@@ -98,6 +98,15 @@ pub trait Platform: Send + Sync {
     ) -> Result<Vec<(String, Vec<u8>)>, PlatformError> {
         Ok(Vec::new())
     }
+    /// The préfecture's letters about an act that the platform announces in the act's own
+    /// record instead of a listing of documents (STELA's history), each with the platform's key
+    /// for it. None by default: S²LOW lists its documents (`prefecture_documents`).
+    fn acte_letters(
+        &self,
+        _reference: &s2low::Reference,
+    ) -> Result<Vec<ActeLetter>, PlatformError> {
+        Ok(Vec::new())
+    }
     /// The PES_Retour waiting to be read (none on a platform without Hélios).
     fn helios_retours(&self) -> Result<Vec<s2low::PesRetourEntry>, PlatformError> {
         Ok(Vec::new())
@@ -112,6 +121,21 @@ pub trait Platform: Send + Sync {
             "plateforme.retour_non_pris_en_charge",
         )))
     }
+}
+
+/// A préfecture letter an act's record announces, as the sender keeps it with the act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActeLetter {
+    /// The platform's own entry for the letter, the same at every reading (STELA: the history
+    /// entry's uuid), made of letters, digits and dashes: the letter is kept once under it, and
+    /// a reply names it (`courrier_number`).
+    pub key: String,
+    /// Its ACTES transaction type: 2 courrier simple, 3 demande de pièces complémentaires,
+    /// 4 lettre d'observations, 5 déféré.
+    pub kind: u8,
+    /// What is kept: a note in French saying what came, when, with the préfecture's words and
+    /// where to read the document — STELA does not hand the file to the editor API.
+    pub note: String,
 }
 
 /// What the sender knows of an act it looks for on the platform.
@@ -246,11 +270,17 @@ pub fn connect(
     })
 }
 
-/// The préfecture document number in the name a received letter is kept under
-/// (`…-courrier-N.tar.gz`): what a reply is addressed to.
+/// The préfecture document number in the name a received letter is kept under: what a reply
+/// is addressed to. S²LOW's archive `…-courrier-N.tar.gz` (its transaction number), or the note
+/// kept for a letter STELA announces, `…-courrier-KEY.txt` (its history entry's uuid,
+/// `ActeLetter::key`).
 pub fn courrier_number(name: &str) -> Option<&str> {
-    let n = name.rsplit_once("-courrier-")?.1.strip_suffix(".tar.gz")?;
-    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(n)
+    let tail = name.rsplit_once("-courrier-")?.1;
+    if let Some(n) = tail.strip_suffix(".tar.gz") {
+        return (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(n);
+    }
+    let key = tail.strip_suffix(".txt")?;
+    (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')).then_some(key)
 }
 
 /// Answer a préfecture letter about outbox item `item` and note it in the item's journal.
@@ -264,8 +294,9 @@ pub fn reply_to_courrier(
     who: &str,
 ) -> Result<String, String> {
     let found = outbox.get(item).map_err(|e| e.to_string())?;
-    // The letter as it was brought back (`…-courrier-N.tar.gz`, genre `courrier_prefecture_K`)
-    // gives its type; a letter never brought back (STELA has no listing) has none here.
+    // The letter as it was brought back (`…-courrier-N.tar.gz`, or STELA's note
+    // `…-courrier-KEY.txt`; genre `courrier_prefecture_K`) gives its type; a letter not brought
+    // back (yet) has none here, and STELA reads it from the act's history.
     let kind = outbox
         .received(item)
         .map_err(|e| e.to_string())?
@@ -431,5 +462,13 @@ mod tests {
         assert_eq!(super::courrier_number("ARActe.xml"), None);
         assert_eq!(super::courrier_number("x-courrier-.tar.gz"), None);
         assert_eq!(super::courrier_number("x-courrier-1a.tar.gz"), None);
+        assert_eq!(
+            super::courrier_number(
+                "006-210600730-20200115-ST1-DE-courrier-0b4c2e1a-9f3d-4c1e-8a2b-1234567890ab.txt"
+            ),
+            Some("0b4c2e1a-9f3d-4c1e-8a2b-1234567890ab")
+        );
+        assert_eq!(super::courrier_number("x-courrier-a/b.txt"), None);
+        assert_eq!(super::courrier_number("x-courrier-.txt"), None);
     }
 }

@@ -12,7 +12,7 @@ use super::s2low::{
     UploadProgress,
 };
 use super::tls::SharedCardKey;
-use super::{ActeLookup, Platform, PlatformError};
+use super::{ActeLetter, ActeLookup, Platform, PlatformError};
 use crate::messages::{t, tf};
 use std::path::Path;
 use std::sync::Arc;
@@ -251,6 +251,106 @@ pub fn newest_letter_kind(act: &serde_json::Value) -> Option<u8> {
         })
         .max_by(|a, b| a.0.cmp(b.0))
         .map(|(_, kind)| kind)
+}
+
+/// The préfecture's letters an act's history announces, oldest first, each as the note the
+/// sender keeps with the act.
+///
+/// What the real server gives (SICTIAM/stela, `acte-service`): RetourPrefectureService records
+/// each letter as an ActeHistory (LETTERS) with the PDF's name and the message's words
+/// (DescriptionPieces, Motif, NatureIllegalite); the entity's `file` is `@JsonIgnore`, so
+/// `GET /editeur/api/acte/{uuid}` gives the entry's `uuid`, `status`, `date`, `message` and
+/// `fileName` but never the letter. The only REST route to the file,
+/// ActeRestController.getFileHistory (`/api/acte/{uuid}/history/{historyUuid}/file`), wants
+/// the `STELA-Current-Profile-Rights` that AuthFilter sets from a user's session token, and the
+/// api-gateway (WebSecurityConfig) sends every `/api/**` call without a session to the login:
+/// a certificate alone cannot fetch it. So each letter is kept as a note saying what came and
+/// where to read it.
+///
+/// Each is keyed by its history entry's `uuid` (ActeHistory's generated id, the same at every
+/// reading), or — should an entry come without one — by its type and date: the sender keeps a
+/// key once, so the same letter is never announced twice.
+pub fn letters_from_history(act: &serde_json::Value) -> Vec<ActeLetter> {
+    let Some(events) = act.get("acteHistories").and_then(|h| h.as_array()) else {
+        return Vec::new();
+    };
+    let text = |e: &serde_json::Value, field: &str| {
+        e[field]
+            .as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let mut letters: Vec<(String, ActeLetter)> = events
+        .iter()
+        .filter_map(|e| {
+            let kind = LETTERS
+                .iter()
+                .find(|(status, _)| e["status"].as_str() == Some(status))?
+                .1;
+            let date = text(e, "date").unwrap_or_default();
+            let key = text(e, "uuid")
+                .filter(|u| u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+                .unwrap_or_else(|| {
+                    let digits: String = date.chars().filter(char::is_ascii_digit).collect();
+                    format!("{kind}-{digits}")
+                });
+            let mut lines = vec![tf(
+                "plateforme.stela_courrier_titre",
+                &[
+                    ("genre", &t(&format!("gui.recu_courrier_prefecture_{kind}"))),
+                    ("date", &french_moment(&date)),
+                    ("numero", &text(act, "number").unwrap_or_default()),
+                ],
+            )];
+            if let Some(message) = text(e, "message") {
+                lines.push(tf(
+                    "plateforme.stela_courrier_message",
+                    &[("message", &message)],
+                ));
+            }
+            if let Some(file) = text(e, "fileName") {
+                lines.push(tf(
+                    "plateforme.stela_courrier_fichier",
+                    &[("fichier", &file)],
+                ));
+            }
+            lines.push(tf(
+                "plateforme.stela_courrier_a_lire",
+                &[("uuid", &text(act, "uuid").unwrap_or_default())],
+            ));
+            lines.push(if kind == 5 {
+                t("plateforme.stela_courrier_defere")
+            } else {
+                tf("plateforme.stela_courrier_reponse", &[("cle", &key)])
+            });
+            let mut note = lines.join("\n");
+            note.push('\n');
+            Some((date, ActeLetter { key, kind, note }))
+        })
+        .collect();
+    // The entity's history comes newest first; the letters are kept in the order they came.
+    letters.sort_by(|a, b| a.0.cmp(&b.0));
+    letters.into_iter().map(|(_, letter)| letter).collect()
+}
+
+/// STELA's ISO_LOCAL_DATE_TIME (`2026-11-27T10:05:02.123`) as `27/11/2026 à 10:05`; any other
+/// text as it is.
+fn french_moment(date: &str) -> String {
+    let part = |range: std::ops::Range<usize>| {
+        date.get(range)
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    match (
+        part(0..4),
+        part(5..7),
+        part(8..10),
+        part(11..13),
+        part(14..16),
+    ) {
+        (Some(y), Some(m), Some(d), Some(h), Some(min)) => format!("{d}/{m}/{y} à {h}:{min}"),
+        _ => date.to_owned(),
+    }
 }
 
 impl Stela {
@@ -521,6 +621,25 @@ impl Platform for Stela {
         }
     }
 
+    /// The letters the act's history announces (`letters_from_history`): one reading of the
+    /// act, as `acte_status` does.
+    fn acte_letters(&self, reference: &Reference) -> Result<Vec<ActeLetter>, PlatformError> {
+        let Reference::Transaction(uuid) = reference else {
+            return Ok(Vec::new());
+        };
+        let url = self.url(&format!("/editeur/api/acte/{uuid}"))?;
+        let (status, body) = self.checked(self.http.get(url)?)?;
+        if status == 404 {
+            return Err(PlatformError::Ko(tf(
+                "plateforme.stela_inconnu",
+                &[("uuid", uuid)],
+            )));
+        }
+        let act: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
+        Ok(letters_from_history(&act))
+    }
+
     /// STELA lists its codes matières in its own form, not as an ACTES classification.
     fn classification(&self) -> Result<Vec<u8>, PlatformError> {
         Err(PlatformError::Ko(t("plateforme.stela_sans_classification")))
@@ -542,7 +661,8 @@ impl Platform for Stela {
         Err(no_helios())
     }
 
-    /// The editor API has no listing of the préfecture's documents: nothing to bring back.
+    /// The editor API has no listing of the préfecture's documents: they are announced in
+    /// each act's history (`acte_letters`).
     fn prefecture_documents(&self) -> Result<Vec<PrefectureDocument>, PlatformError> {
         Ok(Vec::new())
     }
@@ -643,6 +763,57 @@ mod tests {
             event("ACK_RECEIVED", "2026-11-27T10:05:00", None),
         ]});
         assert_eq!(newest_letter_kind(&none), None);
+    }
+
+    #[test]
+    fn letters_of_the_history_are_kept_by_their_entry_oldest_first() {
+        let act = serde_json::json!({
+            "uuid": "a1b2c3d4-0000-4000-8000-000000000001",
+            "number": "DEL2026_7",
+            "acteHistories": [
+                { "uuid": "0b4c2e1a-9f3d-4c1e-8a2b-1234567890ab",
+                  "status": "DEFERE_RECEIVED", "date": "2026-12-01T09:30:00",
+                  "message": "Incompétence", "fileName": "defere.pdf", "flux": null },
+                event("SENT", "2026-11-29T10:00:03", Some("AR_LETTRE_OBSERVATION")),
+                { "uuid": "1c2d3e4f-aaaa-4bbb-8ccc-000000000002",
+                  "status": "LETTRE_OBSERVATION_RECEIVED", "date": "2026-11-29T10:00:00.125",
+                  "message": "La délibération ne vise pas l'avis de la commission.",
+                  "fileName": "006-X-4-1_1.pdf", "flux": "LETTRE_OBSERVATION" },
+                // An entry without its id (or an id that is not one) is keyed by type and date.
+                { "uuid": "../x", "status": "COURRIER_SIMPLE_RECEIVED",
+                  "date": "2026-11-28T08:00:00", "flux": "COURRIER_SIMPLE" },
+                event("ACK_RECEIVED", "2026-11-27T10:05:00", None),
+            ]
+        });
+        let letters = letters_from_history(&act);
+        let keys: Vec<(&str, u8)> = letters.iter().map(|l| (l.key.as_str(), l.kind)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("2-20261128080000", 2),
+                ("1c2d3e4f-aaaa-4bbb-8ccc-000000000002", 4),
+                ("0b4c2e1a-9f3d-4c1e-8a2b-1234567890ab", 5),
+            ]
+        );
+        let observations = &letters[1].note;
+        for words in [
+            "Lettre d'observations",
+            "29/11/2026 à 10:00",
+            "DEL2026_7",
+            "La délibération ne vise pas l'avis de la commission.",
+            "006-X-4-1_1.pdf",
+            "a1b2c3d4-0000-4000-8000-000000000001",
+            "--courrier 1c2d3e4f-aaaa-4bbb-8ccc-000000000002",
+        ] {
+            assert!(observations.contains(words), "{words} in {observations}");
+        }
+        assert!(
+            letters[2]
+                .note
+                .contains(&t("plateforme.stela_courrier_defere"))
+        );
+        assert!(!letters[2].note.contains("--courrier"));
+        assert_eq!(letters_from_history(&serde_json::json!({})), vec![]);
     }
 
     #[test]
