@@ -183,6 +183,7 @@ impl Sender<'_> {
         }
         if had_actes || self.outbox.has_acknowledged_actes()? {
             self.fetch_prefecture_documents(&mut report, cancel)?;
+            self.fetch_acte_letters(&mut report, cancel)?;
         }
         if self.outbox.has_sent_pes()? {
             self.fetch_pes_retours(&mut report, cancel)?;
@@ -372,6 +373,69 @@ impl Sender<'_> {
             // Marked read only once kept: a crash before this line fetches it again.
             if let Err(e) = self.platform.prefecture_mark_read(&document.id) {
                 report.erreurs.push(e.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Keep the letters the platform announces in each acknowledged act's own record (STELA's
+    /// history; none on S²LOW, which lists them). A letter is kept once, under its key, however
+    /// many passes read it again; a failure on one act is reported and the others are read.
+    ///
+    /// Only acts acknowledged within `LETTERS_WINDOW_DAYS` are read, one request each, at every
+    /// pass: the préfet's control runs two months from the act's reception (CGCT L. 2131-6),
+    /// started again by a demande de pièces or a recours gracieux — a year covers it with room,
+    /// without reading every act ever sent at every pass.
+    fn fetch_acte_letters(
+        &mut self,
+        report: &mut Report,
+        cancel: &AtomicBool,
+    ) -> Result<(), SenderError> {
+        let since = crate::certs::iso8601(
+            time::OffsetDateTime::now_utc() - time::Duration::days(LETTERS_WINDOW_DAYS),
+        );
+        let acts = self.outbox.list(&crate::outbox::Filter {
+            genre: Some(Kind::Acte),
+            etats: vec![State::Acquitte],
+            depuis: Some(since),
+            ..Default::default()
+        })?;
+        for item in acts {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let Some(stored) = &item.id_plateforme else {
+                continue;
+            };
+            let letters = match self.platform.acte_letters(&Reference::parse(stored)) {
+                Ok(letters) => letters,
+                Err(e @ (PlatformError::Card(_) | PlatformError::Config(_))) => {
+                    return Err(e.into());
+                }
+                Err(e) => {
+                    report.erreurs.push(e.to_string());
+                    continue;
+                }
+            };
+            if letters.is_empty() {
+                continue;
+            }
+            let known = self.outbox.received(item.id)?;
+            // Named as S²LOW's letters are (IDActe, then the document's key) so that a reply
+            // finds it the same way (`courrier_number`).
+            let prefix = self
+                .acte_data(item.id)
+                .map(|d| d.id_acte)
+                .unwrap_or_else(|_| item.id.to_string());
+            for letter in letters {
+                let genre = format!("courrier_prefecture_{}", letter.kind);
+                let name = format!("{prefix}-courrier-{}.txt", letter.key);
+                if known.iter().any(|(g, n, _)| *g == genre && *n == name) {
+                    continue;
+                }
+                self.outbox
+                    .receive(item.id, &genre, &name, letter.note.as_bytes(), &self.who)?;
+                report.courriers += 1;
             }
         }
         Ok(())
@@ -747,6 +811,10 @@ fn retour_file_name(nom: &str) -> String {
         b => format!("{b}.xml"),
     }
 }
+
+/// How far back acknowledged acts are read for the letters their record announces
+/// (`Sender::fetch_acte_letters`).
+const LETTERS_WINDOW_DAYS: i64 = 366;
 
 enum Uploaded {
     Acte(String),
