@@ -1114,6 +1114,79 @@ fn stela_replies_go_under_the_act_to_the_editor_api_s_paths() {
     assert_eq!(paths, ["lettre-observation/reject", "lettre-observation"]);
 }
 
+/// STELA announces the préfecture's letters in the act's history only
+/// (RetourPrefectureService records them; ActeHistory's file is `@JsonIgnore`, and the REST
+/// route to it wants a user's session): after a sending pass, the lettre d'observations is kept
+/// with the act as a note — its kind, the préfecture's words, where to read it — once, however
+/// many passes read the history again, under the history entry's uuid, by which it is answered.
+/// The client used to ignore them: nothing came back, and the window had nothing to answer.
+#[test]
+fn stela_a_lettre_d_observations_in_the_history_comes_back_once() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sandbox = Sandbox::start_with(
+        tmp.path(),
+        "courrier_apres_ar = \"lettre_observations\"",
+        "",
+    );
+    let ws = Workstation::new_with(tmp.path(), &sandbox, "stela");
+    ws.add_acte("LOB2026_1");
+    // The sandbox records the letter 10 ms after the AR: the pass that acknowledges the act may
+    // see it or not, the passes after it do — and must not keep it again.
+    let mut brought_back = Vec::new();
+    for wait in [30, 0, 0] {
+        let out = ws.spawn_sender(wait).wait_with_output().expect("sender");
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        brought_back.push(doc["rapport"]["courriers"].as_u64().expect("courriers"));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(brought_back.iter().sum::<u64>(), 1, "{brought_back:?}");
+    let item = ws.outbox().list(&Filter::default()).expect("list")[0].clone();
+    assert_eq!(item.etat, State::Acquitte);
+    let letters: Vec<(String, String, Vec<u8>)> = ws
+        .outbox()
+        .received(item.id)
+        .expect("received")
+        .into_iter()
+        .filter(|r| r.0.starts_with("courrier_prefecture_"))
+        .collect();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let (genre, name, note) = &letters[0];
+    assert_eq!(genre, "courrier_prefecture_4");
+    let note = String::from_utf8_lossy(note);
+    assert!(
+        note.contains("Lettre d'observations")
+            && note.contains("La délibération ne vise pas l'avis de la commission.")
+            && note.contains("Lisez-le sur la plateforme STELA"),
+        "{note}"
+    );
+    let key = paraphe::platform::courrier_number(name)
+        .unwrap_or_else(|| panic!("no key in {name}"))
+        .to_owned();
+    let uuid = item.id_plateforme.as_deref().expect("uuid");
+    if let Some(act) = stela_act(&sandbox, uuid) {
+        let events = act["acteHistories"].as_array().expect("history");
+        assert!(
+            events
+                .iter()
+                .any(|e| e["status"] == "LETTRE_OBSERVATION_RECEIVED" && e["uuid"] == *key),
+            "{key} in {act}"
+        );
+    }
+    // Answered by that key, as the window does: the letter's type comes from what was kept.
+    let out = reply_with(&ws, item.id, &key, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let paths: Vec<String> =
+        paraphe::platform::sandbox::store::Store::open(&sandbox.data.join("bac-a-sable.sqlite"))
+            .expect("sandbox db")
+            .stela_replies()
+            .expect("replies")
+            .into_iter()
+            .map(|r| r.1)
+            .collect();
+    assert_eq!(paths, ["lettre-observation"]);
+}
+
 /// STELA's editor API: the act goes to acknowledged; an upload whose answer was lost is found
 /// again in the platform's list instead of being sent twice. That list mixes every
 /// collectivité's acts and the drafts, 25 a page: here a neighbouring commune deposits 30 acts
