@@ -1,10 +1,11 @@
 //! Client of STELA's editor API for ACTES (`EditeurRestController`, reference notes
-//! `platform-stela-api.md`): create, status, cancel, and finding an act again in the list (the
-//! reconciliation after an answer lost or a 409). Names and rules follow STELA's own code at its
-//! last commit (SICTIAM/stela, April 2019): the `Acte` entity with `localAuthority`, `draft` and
-//! `acteHistories` (`status`, `date`, `flux`, `message`), the enums `ActeNature` and
-//! `StatusType`, ValidationService's checks. The sandbox imitates the same code. STELA carries no
-//! Hélios flow.
+//! `platform-stela-api.md`): create, status, cancel, finding an act again in the list (the
+//! reconciliation after an answer lost or a 409), the préfecture's letters its history announces
+//! and the replies to them. Names and rules follow STELA's own code at its last commit
+//! (SICTIAM/stela, April 2019): the `Acte` entity with `localAuthority`, `draft` and
+//! `acteHistories` (`uuid`, `status`, `date`, `flux`, `message`, `fileName`), the enums
+//! `ActeNature` and `StatusType`, ValidationService's checks. The sandbox imitates the same code.
+//! STELA carries no Hélios flow.
 
 use super::http::{Field, Http};
 use super::s2low::{
