@@ -55,12 +55,12 @@ db = sqlite3.connect(sys.argv[1])
 rows = [("acte", "Délibération — budget primitif 2027", "prepare", "DEL2026_41", None),
         ("acte", "Arrêté de voirie rue des Écoles", "en_attente", "ARR2026_118", None),
         ("pes", "PES dépenses novembre (12 bordereaux)", "envoye", None, "48213"),
-        ("acte", "Convention de mise à disposition", "acquitte", "CONV2026_7", "034-210600730-20261123-CONV2026_7-CC"),
+        ("acte", "Convention de mise à disposition", "acquitte", "CONV2026_7", "013-211300397-20261123-CONV2026_7-CC"),
         ("pes", "PES recettes octobre", "refuse", None, "47002"),
         ("pes", "PES dépenses décembre (renvoyé)", "envoye", None, None)]
 for i, (genre, libelle, etat, numero, transaction) in enumerate(rows):
     db.execute("INSERT INTO items (genre, libelle, etat, cree_le, modifie_le, siren, numero_interne, id_plateforme) VALUES (?,?,?,?,?,?,?,?)",
-               (genre, libelle, etat, f"2026-11-2{i}T10:00:00Z", f"2026-11-2{i}T10:00:00Z", "210600730", numero, transaction))
+               (genre, libelle, etat, f"2026-11-2{i}T10:00:00Z", f"2026-11-2{i}T10:00:00Z", ("211300397" if i % 3 else "211300686"), numero, transaction))
 db.commit()
 PY
 

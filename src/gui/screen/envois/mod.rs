@@ -793,7 +793,7 @@ mod tests {
         }))));
         let mut ui = simulator(state.view());
         // The date column shows the order in use: the newest change first.
-        for header in ["Objet", "Numéro", "État", "Dernier changement ▼"] {
+        for header in ["Objet", "Numéro", "État", "Modifié le ▼"] {
             ui.find(header).expect(header);
         }
         assert!(

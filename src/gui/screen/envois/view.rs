@@ -71,6 +71,13 @@ fn reply_view(form: &ReplyForm) -> Element<'_, Message> {
     col.into()
 }
 
+/// The list's column widths (shares of the row), the same for the headers and the rows; the
+/// collectivité's, when shown, is [`State::collectivite_width`].
+const OBJET: u16 = 4;
+const NUMERO: u16 = 2;
+const ETAT: u16 = 3;
+const DATE: u16 = 2;
+
 impl State {
     /// The sending bar: PIN, "Envoyer maintenant" / "Arrêter", and what the last sending did.
     fn send_bar(&self) -> Element<'_, Message> {
@@ -282,10 +289,11 @@ impl State {
     /// The lot: a file path, « Exporter » the items listed, « Importer » a lot from elsewhere.
     fn lot_bar(&self) -> Element<'_, Message> {
         let ready = !self.busy && !self.lot.trim().is_empty();
-        let bar = row![
-            text_input(&t("gui.envois_lot_fichier"), &self.lot)
-                .on_input(Message::LotPath)
-                .width(Length::Fill),
+        // The field on its own line: its example path is read whole, the buttons stay visible.
+        let field = text_input(&t("gui.envois_lot_fichier"), &self.lot)
+            .on_input(Message::LotPath)
+            .width(Length::Fill);
+        let buttons = row![
             button(text(t("gui.parcourir")))
                 .on_press_maybe((!self.busy).then(|| Message::Browse(Request::open(Kind::Lot)))),
             button(text(t("gui.envois_lot_enregistrer_sous"))).on_press_maybe(
@@ -301,6 +309,7 @@ impl State {
                 .on_press_maybe(ready.then_some(Message::ImportLot)),
         ]
         .spacing(theme::GAP);
+        let bar = column![field, buttons].spacing(theme::GAP);
         if self.lot_unsigned.is_some() {
             // Refused as it stands; accepting it is a decision, said with its risk.
             return column![
@@ -372,14 +381,22 @@ impl State {
             )
         };
         row![
-            heading("gui.envois_col_objet", Tri::Objet, Length::FillPortion(3)),
-            heading("gui.envois_col_numero", Tri::Numero, Length::FillPortion(1)),
+            heading(
+                "gui.envois_col_objet",
+                Tri::Objet,
+                Length::FillPortion(OBJET)
+            ),
+            heading(
+                "gui.envois_col_numero",
+                Tri::Numero,
+                Length::FillPortion(NUMERO)
+            ),
             collectivite,
-            heading("gui.envois_col_etat", Tri::Etat, Length::FillPortion(2)),
+            heading("gui.envois_col_etat", Tri::Etat, Length::FillPortion(ETAT)),
             heading(
                 "gui.envois_col_modifie",
                 Tri::Modification,
-                Length::FillPortion(2)
+                Length::FillPortion(DATE)
             ),
         ]
         .spacing(theme::GAP)
@@ -525,16 +542,16 @@ impl State {
                         .on_press(Message::Select(item.id))
                         .style(button::text)
                         .padding(0)
-                        .width(Length::FillPortion(3)),
+                        .width(Length::FillPortion(OBJET)),
                     text(item.numero_interne.clone().unwrap_or_default())
-                        .width(Length::FillPortion(1))
+                        .width(Length::FillPortion(NUMERO))
                         .size(theme::TEXT),
                     text(self.collectivite_of(item))
                         .width(self.collectivite_width())
                         .size(theme::SMALL),
-                    iced::widget::container(state_chip(item)).width(Length::FillPortion(2)),
+                    iced::widget::container(state_chip(item)).width(Length::FillPortion(ETAT)),
                     text(theme::french_datetime(&item.modifie_le))
-                        .width(Length::FillPortion(2))
+                        .width(Length::FillPortion(DATE))
                         .size(theme::SMALL),
                 ]
                 .spacing(theme::GAP),
