@@ -1,19 +1,32 @@
 //! Writing the canonical form: text, raw character data and attribute values escaped as Canonical
 //! XML escapes them, line ends normalised, and short excerpts of names for messages.
 
-use super::text::CHUNK;
+use super::text::{CHUNK, plain_chunk};
 
 /// Appends text escaped as Canonical XML escapes text nodes (`&amp; &lt; &gt; &#xD;`).
 pub(crate) fn escape_text(s: &str, out: &mut Vec<u8>) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let rep: &[u8] = match b {
+    escape_with(s, out, |b| {
+        let rep: &'static [u8] = match b {
             b'&' => b"&amp;",
             b'<' => b"&lt;",
             b'>' => b"&gt;",
             b'\r' => b"&#xD;",
-            _ => continue,
+            _ => return None,
+        };
+        Some(rep)
+    });
+}
+
+/// Appends `s`, each byte that `replacement` names written as its replacement: the one loop of
+/// [`escape_text`] and [`escape_attribute`], which differ only by their table. Runs of plain
+/// bytes are copied whole; inlined, so each caller's table compiles into its own loop.
+#[inline(always)]
+fn escape_with(s: &str, out: &mut Vec<u8>, replacement: impl Fn(u8) -> Option<&'static [u8]>) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let Some(rep) = replacement(b) else {
+            continue;
         };
         out.extend_from_slice(&bytes[start..i]);
         out.extend_from_slice(rep);
@@ -30,16 +43,9 @@ pub(crate) fn escape_raw_text(s: &str, out: &mut Vec<u8>) {
     let mut i = 0;
     let mut slow_until = 0;
     while i < bytes.len() {
-        if i >= slow_until {
-            if let Some(chunk) = bytes.get(i..i + CHUNK)
-                && !chunk
-                    .iter()
-                    .fold(false, |any, &b| any | raw_text_special(b))
-            {
-                i += CHUNK;
-                continue;
-            }
-            slow_until = i + CHUNK;
+        if plain_chunk(bytes, i, &mut slow_until, raw_text_special) {
+            i += CHUNK;
+            continue;
         }
         let b = bytes[i];
         let rep: &[u8] = match b {
@@ -77,23 +83,18 @@ fn raw_text_special(b: u8) -> bool {
 /// Appends an attribute value escaped as Canonical XML escapes attribute values
 /// (`&amp; &lt; &quot; &#x9; &#xA; &#xD;`).
 pub(crate) fn escape_attribute(s: &str, out: &mut Vec<u8>) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let rep: &[u8] = match b {
+    escape_with(s, out, |b| {
+        let rep: &'static [u8] = match b {
             b'&' => b"&amp;",
             b'<' => b"&lt;",
             b'"' => b"&quot;",
             b'\t' => b"&#x9;",
             b'\n' => b"&#xA;",
             b'\r' => b"&#xD;",
-            _ => continue,
+            _ => return None,
         };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(rep);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
+        Some(rep)
+    });
 }
 
 /// Appends comment or processing-instruction content after line-end normalisation; a carriage

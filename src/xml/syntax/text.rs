@@ -35,16 +35,9 @@ pub(crate) fn check_text(s: &str) -> SResult<()> {
     let mut slow_until = 0;
     while i < bytes.len() {
         // Fast path: a whole chunk free of the bytes examined below.
-        if i >= slow_until {
-            if let Some(chunk) = bytes.get(i..i + CHUNK)
-                && !chunk
-                    .iter()
-                    .fold(false, |any, &b| any | text_check_special(b))
-            {
-                i += CHUNK;
-                continue;
-            }
-            slow_until = i + CHUNK;
+        if plain_chunk(bytes, i, &mut slow_until, text_check_special) {
+            i += CHUNK;
+            continue;
         }
         let b = bytes[i];
         match b {
@@ -76,6 +69,30 @@ pub(crate) fn check_text(s: &str) -> SResult<()> {
 
 /// Chunk size of the branch-free fast paths over text.
 pub(super) const CHUNK: usize = 32;
+
+/// The fast path shared by [`check_text`] and `escape_raw_text`: whether the chunk at `i` is
+/// whole and free of `special` bytes, so the caller can skip it at once. A chunk that holds one
+/// is then examined byte by byte up to `slow_until`, instead of being tested again at each of
+/// its bytes. The test is a fold without early exit, so it compiles without branches; inlined,
+/// so each caller's `special` compiles into its own loop.
+#[inline(always)]
+pub(super) fn plain_chunk(
+    bytes: &[u8],
+    i: usize,
+    slow_until: &mut usize,
+    special: impl Fn(u8) -> bool,
+) -> bool {
+    if i < *slow_until {
+        return false;
+    }
+    if let Some(chunk) = bytes.get(i..i + CHUNK)
+        && !chunk.iter().fold(false, |any, &b| any | special(b))
+    {
+        return true;
+    }
+    *slow_until = i + CHUNK;
+    false
+}
 
 /// Bytes [`check_text`] looks at: controls other than tab, line feed and carriage return, the
 /// lead byte of U+FFFE/U+FFFF, `]` and `&`. Written without branches so that chunks vectorise.
