@@ -56,6 +56,33 @@ pub(crate) fn is_xml_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// Where the white space that starts at `i` ends.
+pub(super) fn skip_space(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && is_xml_space(bytes[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// Before each attribute of a start tag, as before each pseudo-attribute of the XML declaration:
+/// moves `*i` past the white space. `Ok(false)` when the content ends there; the error `missing`,
+/// at `*i`, when no white space separates the attribute from what precedes it.
+pub(super) fn space_before_attribute(
+    bytes: &[u8],
+    i: &mut usize,
+    missing: &'static str,
+) -> SResult<bool> {
+    let space_start = *i;
+    *i = skip_space(bytes, *i);
+    if *i >= bytes.len() {
+        return Ok(false);
+    }
+    if *i == space_start {
+        return Err(SyntaxError::new(*i, missing));
+    }
+    Ok(true)
+}
+
 fn is_name_start_char(c: char) -> bool {
     matches!(c,
         ':' | 'A'..='Z' | '_' | 'a'..='z'

@@ -1,6 +1,6 @@
 //! The other markup of a document: processing instructions, comments and the XML declaration.
 
-use super::chars::{is_name, is_xml_space, utf8};
+use super::chars::{is_name, is_xml_space, skip_space, space_before_attribute, utf8};
 use super::text::check_chars;
 use super::{SResult, SyntaxError};
 
@@ -63,35 +63,18 @@ pub(crate) fn check_declaration(content: &[u8]) -> SResult<()> {
     let bytes = text.as_bytes();
     let mut i = 3; // after "xml"
     let mut seen: Vec<&str> = Vec::new();
-    loop {
-        let space_start = i;
-        while i < bytes.len() && is_xml_space(bytes[i]) {
-            i += 1;
-        }
-        if i >= bytes.len() {
-            break;
-        }
-        if i == space_start {
-            return Err(SyntaxError::new(
-                i,
-                "espace attendu dans la déclaration XML",
-            ));
-        }
+    while space_before_attribute(bytes, &mut i, "espace attendu dans la déclaration XML")? {
         let name_start = i;
         while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
             i += 1;
         }
         let name = &text[name_start..i];
-        while i < bytes.len() && is_xml_space(bytes[i]) {
-            i += 1;
-        }
+        i = skip_space(bytes, i);
         if bytes.get(i) != Some(&b'=') {
             return Err(SyntaxError::new(i, "« = » attendu dans la déclaration XML"));
         }
         i += 1;
-        while i < bytes.len() && is_xml_space(bytes[i]) {
-            i += 1;
-        }
+        i = skip_space(bytes, i);
         let quote = match bytes.get(i) {
             Some(&q @ (b'"' | b'\'')) => q,
             _ => {

@@ -1,7 +1,7 @@
 //! Start tags parsed and checked ([`StartTag`]): element name, attributes (values decoded,
 //! duplicates refused) and namespace declarations, all in one reusable buffer.
 
-use super::chars::{is_name, is_xml_space, split_qname, utf8};
+use super::chars::{is_name, is_xml_space, skip_space, space_before_attribute, split_qname, utf8};
 use super::escape::excerpt;
 use super::text::{check_chars, decode_attribute_value};
 use super::{SResult, SyntaxError, XML_NAMESPACE, XMLNS_NAMESPACE};
@@ -138,20 +138,8 @@ impl StartTag {
         self.colon = qualified_name(qname, 0, "de l'élément")?;
         self.qname = self.push_text(qname);
         let mut i = name_end;
-        loop {
-            let space_start = i;
-            while i < bytes.len() && is_xml_space(bytes[i]) {
-                i += 1;
-            }
-            if i >= bytes.len() {
-                break;
-            }
-            if i == space_start {
-                return Err(SyntaxError::new(
-                    i,
-                    "un espace est attendu avant chaque attribut",
-                ));
-            }
+        while space_before_attribute(bytes, &mut i, "un espace est attendu avant chaque attribut")?
+        {
             // Attribute name
             let name_start = i;
             while i < bytes.len() && !is_xml_space(bytes[i]) && bytes[i] != b'=' {
@@ -159,9 +147,7 @@ impl StartTag {
             }
             let name = &text[name_start..i];
             let attr_colon = qualified_name(name, name_start, "d'attribut")?;
-            while i < bytes.len() && is_xml_space(bytes[i]) {
-                i += 1;
-            }
+            i = skip_space(bytes, i);
             if bytes.get(i) != Some(&b'=') {
                 return Err(SyntaxError::new(
                     i,
@@ -172,9 +158,7 @@ impl StartTag {
                 ));
             }
             i += 1;
-            while i < bytes.len() && is_xml_space(bytes[i]) {
-                i += 1;
-            }
+            i = skip_space(bytes, i);
             let quote = match bytes.get(i) {
                 Some(&q @ (b'"' | b'\'')) => q,
                 _ => {
