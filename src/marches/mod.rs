@@ -11,7 +11,7 @@ pub mod report;
 pub mod verify;
 pub mod xades;
 
-pub use open::{BidError, OpenedBid, open_bid};
+pub use open::{BidError, OpenedBid, open_bid, unpack_zip};
 
 use crate::keys::Decrypter;
 use std::path::{Path, PathBuf};

@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 /// Where the files of a ZIP bid go, inside the bid's folder (beside the decrypted ZIP itself).
 pub const UNPACKED_FOLDER: &str = "fichiers";
 /// A ZIP bid may not unpack to more than this many files…
-const ZIP_MAX_ENTRIES: usize = 10_000;
+pub const ZIP_MAX_ENTRIES: usize = 10_000;
 /// …nor to more bytes than this (a zip bomb is refused, not written until the disk is full)…
-const ZIP_MAX_TOTAL: u64 = 8 * 1024 * 1024 * 1024;
+pub const ZIP_MAX_TOTAL: u64 = 8 * 1024 * 1024 * 1024;
 /// …nor any entry to more than this many times its compressed size.
-const ZIP_MAX_RATIO: u64 = 1000;
+pub const ZIP_MAX_RATIO: u64 = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BidError {
@@ -403,7 +403,6 @@ pub fn open_bid(
         files = unpack_zip(
             &work.path().join(&content_entry.chemin),
             work.path(),
-            UNPACKED_FOLDER,
             cancelled,
         )?;
     } else if !content_name.contains('.') {
@@ -508,13 +507,22 @@ fn declared_entries(path: &Path) -> std::io::Result<Option<u64>> {
     Ok(Some(u64::from_le_bytes(total)))
 }
 
-/// Unpack a ZIP bid into `dir/<folder>/`, refusing paths that leave it, links, and bombs.
-fn unpack_zip(
+/// Unpack the decrypted ZIP of a bid, `zip_path`, into `dir/fichiers/` ([`UNPACKED_FOLDER`], which
+/// must not exist yet), as [`open_bid`] does. Refused: paths that leave the folder, links, entries
+/// with exactly the same name, more than [`ZIP_MAX_ENTRIES`] files, an entry over
+/// [`ZIP_MAX_RATIO`] times its compressed size or that outgrows its declared size, more than
+/// [`ZIP_MAX_TOTAL`] bytes in all. Names that collide once case and Unicode normalisation are set
+/// aside are all kept, under distinct names (`renomme_de` gives the original). The returned paths
+/// are relative to `dir`.
+///
+/// A refusal can leave part of the files written: `dir` is meant to be a work folder that the
+/// caller throws away on error (as `open_bid` does), so that a refused bid leaves nothing behind.
+pub fn unpack_zip(
     zip_path: &Path,
     dir: &Path,
-    folder: &str,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<ExtractedFile>, BidError> {
+    let folder = UNPACKED_FOLDER;
     let file = File::open(zip_path).map_err(|e| BidError::Zip(e.to_string()))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| BidError::Zip(e.to_string()))?;
     // Entries with exactly the same name: the reader would keep one and lose the others
