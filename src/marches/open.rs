@@ -95,6 +95,16 @@ fn distinct_name(relative: &Path, taken: &mut std::collections::HashSet<String>)
         .unwrap_or_else(|| relative.to_owned())
 }
 
+/// Takes the keys of `folder` and of the folders it is in, so that no file is given their names.
+fn take_folders(folder: &Path, taken: &mut std::collections::HashSet<String>) {
+    for folder in folder.ancestors() {
+        if folder.as_os_str().is_empty() {
+            break;
+        }
+        taken.insert(collision_key(folder));
+    }
+}
+
 /// What opening a bid produced, for the opening report.
 #[derive(Debug, Clone, Serialize)]
 pub struct OpenedBid {
@@ -544,7 +554,8 @@ pub fn unpack_zip(
     })?;
     let mut written_total = 0u64;
     let mut files = Vec::new();
-    // Names already used (and the folders' own): two entries never share a file.
+    // Names already used, by files and by folders: two entries never share a file, and a file
+    // never takes the place of a folder (it would fail to be written, and refuse the whole bid).
     let mut taken = std::collections::HashSet::new();
     for index in 0..archive.len() {
         if cancelled() {
@@ -567,6 +578,7 @@ pub fn unpack_zip(
             )));
         }
         if entry.is_dir() {
+            take_folders(&relative, &mut taken);
             let target = root.join(&relative);
             std::fs::create_dir_all(&target).map_err(|e| BidError::Write {
                 path: target.clone(),
@@ -577,6 +589,9 @@ pub fn unpack_zip(
         let kept_as = distinct_name(&relative, &mut taken);
         let renamed = (kept_as != relative).then(|| relative.display().to_string());
         let relative = kept_as;
+        if let Some(parent) = relative.parent() {
+            take_folders(parent, &mut taken);
+        }
         let target = root.join(&relative);
         let declared = entry.size();
         let compressed = entry.compressed_size().max(1);
