@@ -515,7 +515,7 @@ fn cli_signs_with_a_pkcs12_and_refuses_blocking_findings() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("1 signature(s) faite(s) pour 2 bordereau(x)"),
+        stderr.contains("1 signature faite pour 2 bordereaux"),
         "{stderr}"
     );
     assert!(!refused.exists(), "{stderr}");
