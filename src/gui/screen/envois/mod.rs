@@ -342,6 +342,12 @@ impl State {
         )
     }
 
+    /// A filter or the order changed: the list is read again from its first page.
+    fn from_first_page(&mut self) -> Task<Message> {
+        self.page = 0;
+        self.reload()
+    }
+
     /// Read the list again with the filters; a date that does not read yet leaves it as it is.
     fn reload(&self) -> Task<Message> {
         match self.filter() {
@@ -376,34 +382,29 @@ impl State {
                     Choix::Tous => None,
                     Choix::Un(k) => Some(k),
                 };
-                self.page = 0;
-                return self.reload();
+                return self.from_first_page();
             }
             Message::FilterState(choix) => {
                 self.etat = match choix {
                     Choix::Tous => None,
                     Choix::Un(e) => Some(e),
                 };
-                self.page = 0;
-                return self.reload();
+                return self.from_first_page();
             }
             Message::FilterFrom(text) => {
                 self.du = text;
-                self.page = 0;
-                return self.reload();
+                return self.from_first_page();
             }
             Message::FilterTo(text) => {
                 self.au = text;
-                self.page = 0;
-                return self.reload();
+                return self.from_first_page();
             }
             Message::FilterCollectivite(choix) => {
                 self.collectivite = match choix {
                     Choix::Tous => None,
                     Choix::Un(c) => Some(c.siren),
                 };
-                self.page = 0;
-                return self.reload();
+                return self.from_first_page();
             }
             Message::SortBy(tri) => {
                 // The same column again turns the order round; a new one starts where a person
@@ -414,13 +415,11 @@ impl State {
                     self.tri = tri;
                     self.croissant = tri != crate::outbox::Tri::Modification;
                 }
-                self.page = 0;
-                return self.reload();
+                return self.from_first_page();
             }
             Message::FilterText(text) => {
                 self.chercher = text;
-                self.page = 0;
-                return self.reload();
+                return self.from_first_page();
             }
             Message::Browse(request) => {
                 let kind = request.kind;
