@@ -60,7 +60,8 @@ fn a_pes_the_platform_already_held_is_attached_from_its_detail() {
 
     let mut state = envois::State::default();
     settle(&mut state, envois::Message::Page(0));
-    let label = t("envois.etat_a_rattacher");
+    // The state's chip: its icon, then its word.
+    let label = format!("⚠ {}", t("envois.etat_a_rattacher"));
     assert!(shows(&state, &label), "the list says what it waits for");
     assert!(
         home_says(&state, &t("gui.accueil_a_rattacher_un")),
