@@ -343,7 +343,7 @@ impl State {
     }
 
     /// A filter or the order changed: the list is read again from its first page.
-    fn from_first_page(&mut self) -> Task<Message> {
+    fn reread_from_first_page(&mut self) -> Task<Message> {
         self.page = 0;
         self.reload()
     }
@@ -382,29 +382,29 @@ impl State {
                     Choix::Tous => None,
                     Choix::Un(k) => Some(k),
                 };
-                return self.from_first_page();
+                return self.reread_from_first_page();
             }
             Message::FilterState(choix) => {
                 self.etat = match choix {
                     Choix::Tous => None,
                     Choix::Un(e) => Some(e),
                 };
-                return self.from_first_page();
+                return self.reread_from_first_page();
             }
             Message::FilterFrom(text) => {
                 self.du = text;
-                return self.from_first_page();
+                return self.reread_from_first_page();
             }
             Message::FilterTo(text) => {
                 self.au = text;
-                return self.from_first_page();
+                return self.reread_from_first_page();
             }
             Message::FilterCollectivite(choix) => {
                 self.collectivite = match choix {
                     Choix::Tous => None,
                     Choix::Un(c) => Some(c.siren),
                 };
-                return self.from_first_page();
+                return self.reread_from_first_page();
             }
             Message::SortBy(tri) => {
                 // The same column again turns the order round; a new one starts where a person
@@ -415,11 +415,11 @@ impl State {
                     self.tri = tri;
                     self.croissant = tri != crate::outbox::Tri::Modification;
                 }
-                return self.from_first_page();
+                return self.reread_from_first_page();
             }
             Message::FilterText(text) => {
                 self.chercher = text;
-                return self.from_first_page();
+                return self.reread_from_first_page();
             }
             Message::Browse(request) => {
                 let kind = request.kind;
