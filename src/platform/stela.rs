@@ -355,8 +355,10 @@ fn french_moment(date: &str) -> String {
 }
 
 impl Stela {
-    /// The type of the newest letter the préfecture sent about act `uuid`.
-    fn newest_letter(&self, uuid: &str) -> Result<u8, PlatformError> {
+    /// Act `uuid` as the editor API gives it (`GET /editeur/api/acte/{uuid}`: its history
+    /// included), with the body as received for error messages; an act STELA does not know is
+    /// said so. The one reading of an act, for its status, its letters and its newest letter.
+    fn acte_record(&self, uuid: &str) -> Result<(serde_json::Value, Vec<u8>), PlatformError> {
         let url = self.url(&format!("/editeur/api/acte/{uuid}"))?;
         let (status, body) = self.checked(self.http.get(url)?)?;
         if status == 404 {
@@ -367,6 +369,12 @@ impl Stela {
         }
         let act: serde_json::Value =
             serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
+        Ok((act, body))
+    }
+
+    /// The type of the newest letter the préfecture sent about act `uuid`.
+    fn newest_letter(&self, uuid: &str) -> Result<u8, PlatformError> {
+        let (act, _) = self.acte_record(uuid)?;
         newest_letter_kind(&act).ok_or_else(|| {
             PlatformError::Ko(tf("plateforme.stela_aucun_courrier", &[("uuid", uuid)]))
         })
@@ -476,16 +484,7 @@ impl Platform for Stela {
         let Reference::Transaction(uuid) = reference else {
             return Err(PlatformError::Config(tf("plateforme.stela_sans_uuid", &[])));
         };
-        let url = self.url(&format!("/editeur/api/acte/{uuid}"))?;
-        let (status, body) = self.checked(self.http.get(url)?)?;
-        if status == 404 {
-            return Err(PlatformError::Ko(tf(
-                "plateforme.stela_inconnu",
-                &[("uuid", uuid)],
-            )));
-        }
-        let act: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
+        let (act, body) = self.acte_record(uuid)?;
         let (code, message) =
             status_from_history(&act).ok_or_else(|| PlatformError::Unknown(excerpt(&body)))?;
         Ok(ActeStatus {
@@ -628,16 +627,7 @@ impl Platform for Stela {
         let Reference::Transaction(uuid) = reference else {
             return Ok(Vec::new());
         };
-        let url = self.url(&format!("/editeur/api/acte/{uuid}"))?;
-        let (status, body) = self.checked(self.http.get(url)?)?;
-        if status == 404 {
-            return Err(PlatformError::Ko(tf(
-                "plateforme.stela_inconnu",
-                &[("uuid", uuid)],
-            )));
-        }
-        let act: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|_| PlatformError::Unknown(excerpt(&body)))?;
+        let (act, _) = self.acte_record(uuid)?;
         Ok(letters_from_history(&act))
     }
 
